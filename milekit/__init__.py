@@ -1,0 +1,50 @@
+"""milekit: the MileApp API as typed pandas DataFrames, and back.
+
+>>> import milekit
+>>> with milekit.Sandbox(tasks=50) as sb:                      # an offline MileApp
+...     milekit.use(milekit.Client(sb.token, sb.url))
+...     df = milekit.tasks_frame(progress=False)
+...     _ = milekit.use(None)
+>>> len(df), df.index.name, str(df["createdTime"].dtype)
+(50, '_id', 'datetime64[us, UTC]')
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from milekit._version import __version__
+from milekit.client import Client, RetryPolicy
+from milekit.context import get_client, use
+from milekit.errors import MileError
+from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
+from milekit.frames import frame, tasks_frame
+from milekit.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from milekit.sandbox import Sandbox
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Sandbox":  # imported on first use: the emulator is not needed to talk to MileApp
+        from milekit.sandbox import Sandbox
+
+        return Sandbox
+    raise AttributeError(f"module 'milekit' has no attribute {name!r}")
+
+
+__all__ = [
+    "Client",
+    "ExportResult",
+    "MileError",
+    "RateLimiter",
+    "RetryPolicy",
+    "Sandbox",
+    "__version__",
+    "export",
+    "frame",
+    "get_client",
+    "read_csv",
+    "read_parquet",
+    "tasks_frame",
+    "to_parquet",
+    "use",
+]

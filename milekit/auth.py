@@ -1,0 +1,93 @@
+"""The token: a secret that never shows in a repr, a log line or an exception.
+
+>>> from milekit.auth import Secret
+>>> s = Secret("my-very-secret-token")
+>>> s, str(s)
+(Secret('********'), '********')
+>>> s.reveal()
+'my-very-secret-token'
+>>> redact("401 for Bearer my-very-secret-token")
+'401 for Bearer ********'
+
+The token is sent through a ``requests`` auth object (:class:`BearerAuth`), not a raw
+header, so a ``~/.netrc`` entry for the host cannot silently replace it (requests only
+consults netrc when no auth is set).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import requests
+
+MASK = "********"
+_BEARER = re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE)
+_known: set[str] = set()
+_known_lock = threading.Lock()
+
+
+def redact(text: str) -> str:
+    """Remove every known token, and anything after ``Bearer``, from ``text``."""
+    if not text:
+        return text
+    for secret in tuple(_known):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _BEARER.sub(r"\1" + MASK, text)
+
+
+class Secret:
+    """A string that hides itself; ``reveal()`` is the only way to read it."""
+
+    __slots__ = ("__value",)
+
+    def __init__(self, value: str) -> None:
+        value = value.strip()  # a pasted token often carries a newline
+        if not value:
+            raise ValueError("empty token")
+        if any(ch in value for ch in "\r\n\t "):
+            raise ValueError("a token cannot contain white space")
+        self.__value = value
+        if len(value) >= 6:
+            with _known_lock:
+                _known.add(value)
+
+    def reveal(self) -> str:
+        return self.__value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.__value == self.__value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self.__value))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a milekit Secret cannot be pickled")
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer <token>`` to every request."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return r
+
+    def __repr__(self) -> str:
+        return "BearerAuth(********)"
+
+
+def token_from_env() -> Secret | None:
+    """``MILEAPP_TOKEN`` from the environment, if set."""
+    raw = os.environ.get("MILEAPP_TOKEN", "").strip()
+    return Secret(raw) if raw else None

@@ -1,0 +1,176 @@
+"""The ``milekit`` command.
+
+>>> main(["export", "tasks", "-o", "x.txt"])  # bad input fails before anything is sent
+Traceback (most recent call last):
+...
+SystemExit: milekit: cannot tell the format of 'x.txt': use a .parquet or .csv suffix
+
+Commands::
+
+    milekit demo                       the sandbox end to end: fetch, summarise, export
+    milekit export tasks -o tasks.parquet [--status DONE] [-F key=value ...]
+    milekit sandbox --port 8765        serve the offline MileApp until Ctrl-C
+    milekit whoami                     who the token belongs to
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from milekit._version import __version__
+from milekit.errors import MileError, UsageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="milekit", description="MileApp API <-> typed DataFrames")
+    p.add_argument("--version", action="version", version=f"milekit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run the main job against the embedded sandbox")
+    d.add_argument("--tasks", type=int, default=10_000, help="tasks in the demo org")
+    d.add_argument("--out", default=".", help="where tasks.parquet and tasks.csv go")
+
+    e = sub.add_parser("export", help="export a resource to Parquet or CSV")
+    e.add_argument("resource")
+    e.add_argument("-o", "--output", required=True, help="file.parquet or file.csv")
+    e.add_argument("--status")
+    e.add_argument("--flow")
+    e.add_argument("--hub-id", dest="hubId")
+    e.add_argument("--assignee")
+    e.add_argument("--time-by", dest="timeBy")
+    e.add_argument("--time-from", dest="timeFrom")
+    e.add_argument("--time-to", dest="timeTo")
+    e.add_argument("--fields")
+    e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE")
+    e.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+
+    s = sub.add_parser("sandbox", help="serve the offline MileApp API")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--tasks", type=int, default=10_000)
+    s.add_argument("--db", help="SQLite file: keep every acknowledged write across restarts")
+    s.add_argument("--token", default="sandbox-token")
+    s.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+
+    w = sub.add_parser("whoami", help="show the signed-in user")
+    w.add_argument("--base-url")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return demo(tasks=args.tasks, out=Path(args.out))
+        if args.command == "export":
+            return _export(args)
+        if args.command == "sandbox":
+            from milekit.sandbox import serve
+
+            serve(
+                host=args.host,
+                port=args.port,
+                tasks=args.tasks,
+                db=args.db,
+                token=args.token,
+                latency=args.latency,
+            )
+            return 0
+        if args.command == "whoami":
+            return _whoami(args)
+    except MileError as e:
+        raise SystemExit(f"milekit: {e}") from None
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _export(args: argparse.Namespace) -> int:
+    import milekit
+    from milekit.export import _format_of
+
+    filters: dict[str, Any] = {
+        k: getattr(args, k)
+        for k in ("status", "flow", "hubId", "assignee", "timeBy", "timeFrom", "timeTo", "fields")
+        if getattr(args, k) is not None
+    }
+    for item in args.filter:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"-F takes KEY=VALUE, got {item!r}")
+        filters[key] = value
+    _format_of(Path(args.output), None)  # fail fast on a bad suffix
+    client = milekit.Client(base_url=args.base_url)
+    with client:
+        info = milekit.export(args.resource, args.output, client=client, **filters)
+    print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")
+    return 0
+
+
+def _whoami(args: argparse.Namespace) -> int:
+    import milekit
+
+    with milekit.Client(base_url=args.base_url) as c:
+        me = c.request("GET", "/user").body
+    me = me.get("data", me) if isinstance(me, dict) else me
+    print(f"{me.get('name')} <{me.get('email')}>  organisation {me.get('organization_id')}")
+    return 0
+
+
+def demo(tasks: int = 10_000, out: Path = Path(".")) -> int:
+    """The main job: sandbox -> ``tasks_frame()`` -> summary -> tasks.parquet + tasks.csv."""
+    import pandas as pd
+
+    import milekit
+
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    print(f"milekit {__version__}: starting the embedded sandbox ({tasks:,} tasks)...")
+    with milekit.Sandbox(tasks=tasks) as sb:
+        print(f"sandbox at {sb.url}")
+        client = milekit.Client(token=sb.token, base_url=sb.url)
+        milekit.use(client)
+        try:
+            t1 = time.perf_counter()
+            df = milekit.tasks_frame()
+            fetch_s = time.perf_counter() - t1
+            pages = client.stats.requests
+            print(
+                f"\nfetched {len(df):,} tasks x {df.shape[1]} columns in {fetch_s:.2f}s "
+                f"({pages} requests, {client.stats.rate_limited} rate-limited)\n"
+            )
+            print("dtypes:")
+            counts = df.dtypes.astype(str).value_counts()
+            for dtype, n in counts.items():
+                cols = [c for c in df.columns if str(df[c].dtype) == dtype]
+                shown = ", ".join(cols[:6]) + (", ..." if len(cols) > 6 else "")
+                print(f"  {dtype:<24} {n:>3}  {shown}")
+            print("\ntasks per status:")
+            per = df["status"].value_counts(dropna=False).sort_index()
+            for status, n in per.items():
+                print(f"  {status!s:<12} {n:>7,}")
+            with pd.option_context("display.width", 120, "display.max_columns", 8):
+                print("\n", df[["flow", "status", "startTime", "assignee"]].head(3), "\n")
+            pq_path = out / "tasks.parquet"
+            csv_path = out / "tasks.csv"
+            a = milekit.export("tasks", pq_path, progress=False)
+            b = milekit.export("tasks", csv_path, progress=False)
+            back = milekit.read_parquet(pq_path)
+            same = back.dtypes.equals(df.dtypes) and len(back) == len(df)
+            print(f"wrote {a.path} ({a.path.stat().st_size / 1e6:.1f} MB, {a.rows:,} rows)")
+            print(f"wrote {b.path} ({b.path.stat().st_size / 1e6:.1f} MB) + {b.path}.schema.json")
+            print(f"read back {pq_path}: dtypes {'identical' if same else 'DIFFER'}")
+        finally:
+            milekit.use(None)
+            client.close()
+    print(f"\ndone in {time.perf_counter() - t0:.1f}s")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

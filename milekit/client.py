@@ -1,0 +1,463 @@
+"""The one ``Client`` that owns the wire.
+
+>>> from milekit import Client, Sandbox
+>>> with Sandbox(tasks=30) as sb:
+...     client = Client(token=sb.token, base_url=sb.url, limiter="process")
+...     rows = [row for page in client.pages("tasks", {"status": "DONE"}) for row in page.rows]
+...     client.close()
+>>> all(r["status"] == "DONE" for r in rows)
+True
+
+Layers, outermost first::
+
+    Client.request  -- retry loop: 429 / 502 / 503 / 504 / connection failures,
+       |              jittered exponential backoff, Retry-After honoured within a cap
+    requests.Session(auth=BearerAuth)   -- token through an auth object, never a raw header
+       |
+    LimiterAdapter(RateLimiter)         -- every attempt takes a token (100 req/s per org)
+       |
+    urllib3 (max_retries=0: its own retries would bypass the limiter)
+
+Writes (POST/PUT/PATCH/DELETE) are retried only when the server provably did not apply
+them: a 429, a 503 that carries ``Retry-After``, or a connection that was never
+established. A timeout or a dropped connection after sending raises
+:class:`~milekit.errors.TransportError` with ``sent=True``; the caller decides.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+from requests_ratelimiter import LimiterAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from milekit import envelope, errors, registry
+from milekit._version import __version__
+from milekit.auth import BearerAuth, Secret, redact, token_from_env
+from milekit.ratelimit import RateLimiter
+
+log = logging.getLogger("milekit")
+
+DEFAULT_BASE_URL = "https://apiweb.mile.app/api/v3"
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the client retries.
+
+    >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 4.0
+    True
+    """
+
+    attempts: int = 6  #: total attempts, the first included
+    backoff: float = 0.5  #: first delay, doubled each attempt
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0  #: a longer Retry-After raises instead of blocking
+    jitter: float = 0.25  #: positive jitter, in seconds, added on top of every delay
+    read_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return retry_after + rng.uniform(0, self.jitter)
+        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        return rng.uniform(base / 2, base) + rng.uniform(0, self.jitter)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    >>> parse_retry_after("3"), parse_retry_after(None), parse_retry_after("soon")
+    (3.0, None, None)
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+@dataclass
+class Response:
+    """A decoded answer: HTTP status, JSON body, raw bytes, elapsed seconds."""
+
+    status: int
+    body: Any
+    content: bytes
+    headers: Mapping[str, str]
+    elapsed: float
+    attempts: int = 1
+
+
+@dataclass
+class Page:
+    """One page of a list: its rows and where it sits."""
+
+    number: int
+    rows: list[dict[str, Any]]
+    total: int | None
+    last_page: int | None
+    response: Response | None = field(default=None, repr=False)
+    table: Any = field(default=None, repr=False)  #: the typed form, once parsed
+
+
+@dataclass
+class Stats:
+    """What the client did, for progress bars, benchmarks and reports."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0  #: 429 answers received
+    retry_wait: float = 0.0  #: seconds slept before retries
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def count(self, status: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+LimiterArg = RateLimiter | Literal["shared", "process"] | None
+
+
+class Client:
+    """A MileApp API client.
+
+    >>> Client(token="abc123456", base_url="http://127.0.0.1:9/api/v3", limiter=None)
+    Client(base_url='http://127.0.0.1:9/api/v3', token=********)
+
+    Args:
+        token: personal access token; default ``MILEAPP_TOKEN``.
+        base_url: default ``MILEAPP_BASE_URL``, else ``https://apiweb.mile.app/api/v3``.
+        timeout: ``(connect, read)`` seconds.
+        limiter: ``"shared"`` (all processes of this user share the 100 req/s budget per
+            host; default), ``"process"`` (this process only), a :class:`RateLimiter`, or
+            ``None`` (no client-side limit).
+        retry: a :class:`RetryPolicy`; ``False`` for none.
+        max_workers: threads that fetch pages concurrently.
+        sleep: how the retry loop waits (tests inject a fake).
+    """
+
+    def __init__(
+        self,
+        token: str | Secret | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        limiter: LimiterArg = "shared",
+        retry: RetryPolicy | bool = True,
+        max_workers: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        if isinstance(token, str):
+            token = Secret(token)
+        self._token = token if token is not None else token_from_env()
+        url = base_url or os.environ.get("MILEAPP_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise errors.UsageError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+        self.timeout = timeout
+        self.retry = RetryPolicy() if retry is True else NO_RETRY if retry is False else retry
+        self.max_workers = max_workers
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self.stats = Stats()
+        self._stats_lock = threading.Lock()
+        self._own_limiter = not isinstance(limiter, RateLimiter)
+        if limiter == "shared":
+            self.limiter: RateLimiter | None = RateLimiter.shared(parts.netloc)
+        elif limiter == "process":
+            self.limiter = RateLimiter()
+        else:
+            self.limiter = limiter
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies/netrc from the environment in our way
+        self.session.headers.update(
+            {"Accept": "application/json", "User-Agent": f"milekit/{__version__}"}
+        )
+        if self._token is not None:
+            self.session.auth = BearerAuth(self._token)
+        pool = max(10, max_workers + 4)
+        adapter: requests.adapters.HTTPAdapter
+        if self.limiter is not None:
+            adapter = LimiterAdapter(
+                limiter=self.limiter,
+                per_host=False,
+                limit_statuses=(),
+                max_retries=0,
+                pool_connections=4,
+                pool_maxsize=pool,
+            )
+        else:
+            adapter = requests.adapters.HTTPAdapter(
+                max_retries=0, pool_connections=4, pool_maxsize=pool
+            )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    # -- identity ---------------------------------------------------------------------
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    def __repr__(self) -> str:
+        token = "********" if self._token is not None else "None"
+        return f"Client(base_url={self.base_url!r}, token={token})"
+
+    def close(self) -> None:
+        """Close connections and the limiter's resources."""
+        self.session.close()
+        if self._own_limiter and self.limiter is not None:
+            self.limiter.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one request --------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        retry: RetryPolicy | None = None,
+        raw: bool = False,
+    ) -> Response:
+        """Send one request with retries; return the decoded answer or raise ``MileError``.
+
+        >>> from milekit import Sandbox
+        >>> with Sandbox(tasks=3) as sb, Client(sb.token, sb.url, limiter=None) as c:
+        ...     c.request("GET", "/task/nope")
+        Traceback (most recent call last):
+        ...
+        milekit.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
+        """
+        if self._token is None:
+            raise errors.AuthError(
+                401,
+                "no token: pass token=, set MILEAPP_TOKEN, or call milekit.login()",
+                method=method,
+                url=path,
+            )
+        method = method.upper()
+        policy = retry or self.retry
+        url = self.url(path)
+        data = None
+        headers = {}
+        if json is not None:
+            try:
+                data = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
+            except TypeError as e:
+                raise errors.UsageError(f"request body is not JSON-serialisable: {e}") from None
+            headers["Content-Type"] = "application/json"
+        urlpath = urlsplit(url).path
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                r = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+            except requests.RequestException as e:
+                sent = _may_have_been_sent(e)
+                exc = errors.TransportError(
+                    f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
+                )
+                retryable = (method in IDEMPOTENT) or not sent
+                if retryable and attempt < policy.attempts:
+                    self._wait(policy, attempt, None, f"{method} {urlpath}: {exc.message}")
+                    continue
+                raise exc from None
+            elapsed = time.monotonic() - started
+            with self._stats_lock:
+                self.stats.requests += 1
+                self.stats.count(r.status_code)
+                if r.status_code == 429:
+                    self.stats.rate_limited += 1
+            if r.status_code < 400:
+                body = None if raw else _decode(r)
+                return Response(r.status_code, body, r.content, r.headers, elapsed, attempt)
+            retry_after = parse_retry_after(r.headers.get("Retry-After"))
+            body = _decode_lenient(r)
+            err = errors.from_response(
+                r.status_code, body, method=method, url=urlpath, retry_after=retry_after
+            )
+            if self._should_retry(method, r.status_code, retry_after, policy) and (
+                attempt < policy.attempts
+            ):
+                if retry_after is not None and retry_after > policy.max_retry_after:
+                    raise err
+                self._wait(policy, attempt, retry_after, f"{method} {urlpath}: {err.message}")
+                continue
+            raise err
+
+    @staticmethod
+    def _should_retry(
+        method: str, status: int, retry_after: float | None, policy: RetryPolicy
+    ) -> bool:
+        if status == 429:
+            return True  # the server refused it: nothing was applied
+        if status == 503 and retry_after is not None:
+            return True  # "come back later": not applied
+        return method in IDEMPOTENT and status in policy.read_statuses
+
+    def _wait(self, policy: RetryPolicy, attempt: int, retry_after: float | None, why: str) -> None:
+        with self._rng_lock:
+            delay = policy.delay(attempt, self._rng, retry_after)
+        with self._stats_lock:
+            self.stats.retries += 1
+            self.stats.retry_wait += delay
+        log.info("retrying in %.2fs (attempt %d): %s", delay, attempt + 1, redact(why))
+        self._sleep(delay)
+
+    # -- lists ----------------------------------------------------------------------------
+
+    def pages(
+        self,
+        resource: str | registry.ResourceSpec,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        on_page: Callable[[Page], None] | None = None,
+        transform: Callable[[Page], Page] | None = None,
+        parse: Callable[[Response, int], Page] | None = None,
+    ) -> Iterator[Page]:
+        """Yield every page of a list, in page order.
+
+        Page 1 is fetched first; once it tells ``last_page``, pages 2..N are fetched
+        concurrently (``max_workers`` threads) within the rate limit, so a large read runs
+        at the limit rather than at one page per round trip. The next page is always built
+        from ``page=N`` (the API's ``*_page_url`` values are unreliable, Quirk 5), and every
+        request carries the same filters.
+
+        Args:
+            resource: a registry name or spec.
+            params: query parameters (already validated/encoded).
+            limit: rows per page; default the resource's maximum (1000 for tasks).
+            on_page: called with each page as it arrives (progress bars).
+            transform: applied to each page in the thread that fetched it.
+            parse: turns a raw answer (``body`` not decoded) into a page, in the fetching
+                thread; default: decode JSON and unwrap the envelope.
+        """
+        spec = registry.get(resource) if isinstance(resource, str) else resource
+        base = dict(params or {})
+        base["limit"] = min(limit or spec.max_limit, spec.max_limit)
+
+        def fetch(n: int) -> Page:
+            q = dict(base)
+            q["page"] = n
+            resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
+            page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
+            page.response = resp
+            if transform is not None:
+                page = transform(page)
+            if on_page is not None:
+                on_page(page)
+            return page
+
+        first = fetch(1)
+        yield first
+        last = first.last_page
+        if last is None:
+            # No paginator information: walk until a short or empty page.
+            n = 1
+            page = first
+            while len(page.rows) >= base["limit"]:
+                n += 1
+                page = fetch(n)
+                yield page
+            return
+        if last <= 1:
+            return
+        workers = max(1, min(self.max_workers, last - 1))
+        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-page") as pool:
+            futures: dict[int, Future[Page]] = {}
+            next_n = 2
+            # Keep a bounded window in flight so memory does not grow with the page count.
+            window = workers * 2
+            try:
+                for n in range(2, last + 1):
+                    while next_n <= last and next_n < n + window:
+                        futures[next_n] = pool.submit(fetch, next_n)
+                        next_n += 1
+                    yield futures.pop(n).result()
+            finally:
+                for f in futures.values():
+                    f.cancel()
+
+
+def _may_have_been_sent(e: requests.RequestException) -> bool:
+    """False only when the connection was never established (a retry is then safe)."""
+    if isinstance(e, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(e, requests.exceptions.ConnectionError):
+        reason = getattr(e.args[0], "reason", None) if e.args else None
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError):
+            return False
+        if isinstance(e.args[0] if e.args else None, NewConnectionError):
+            return False
+    return True
+
+
+def _decode(r: requests.Response) -> Any:
+    if not r.content:
+        return None
+    try:
+        return orjson.loads(r.content)
+    except orjson.JSONDecodeError:
+        snippet = redact(r.text[:200])
+        raise errors.ResponseError(
+            f"{r.status_code} answer is not JSON: {snippet!r}"
+        ) from None
+
+
+def _decode_lenient(r: requests.Response) -> Any:
+    try:
+        return orjson.loads(r.content) if r.content else None
+    except orjson.JSONDecodeError:
+        return redact(r.text[:300])
+
+
+def estimate_seconds(requests_count: int, limiter: RateLimiter | None) -> float:
+    """Lower bound of the time ``requests_count`` requests take under ``limiter``.
+
+    >>> estimate_seconds(250, RateLimiter(100, 1.0))
+    2.0
+    """
+    if limiter is None or requests_count <= limiter.limit:
+        return 0.0
+    return math.floor((requests_count - 1) / limiter.limit) * limiter.period

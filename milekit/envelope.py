@@ -1,0 +1,91 @@
+"""Unwrapping MileApp's response envelopes (reference §1.5, Quirks 1–4).
+
+>>> unwrap({"status": True, "message": "Success", "task": {"_id": "a"}})
+{'_id': 'a'}
+>>> unwrap({"response": {"status": True, "location_history": {"_id": "b"}}})
+{'_id': 'b'}
+>>> unwrap({"_id": "me", "name": "Budi"})["name"]  # GET /user has no envelope
+'Budi'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from milekit import errors, registry
+
+if TYPE_CHECKING:
+    from milekit.client import Page
+
+_META = frozenset({"status", "message", "code", "statusCode", "metadata", "dataVersion"})
+_PAGINATOR = frozenset({"current_page", "data", "last_page", "per_page", "total"})
+
+
+def unwrap(body: Any, key: str | None = None) -> Any:
+    """Drop ``status``/``message``/``code``, descend into a lone ``response``, take the
+    one remaining key (or ``key`` when given and present). A body that is not an
+    envelope (no ``status`` key and several keys) is returned as it is."""
+    if isinstance(body, dict) and set(body) == {"response"} and isinstance(body["response"], dict):
+        body = body["response"]
+    if not isinstance(body, dict):
+        return body
+    if key is not None and key in body:
+        return body[key]
+    rest = {k: v for k, v in body.items() if k not in _META}
+    if "status" not in body and len(rest) != 1:
+        return body  # no envelope at all (GET /user, GET /tasks/tracking)
+    if len(rest) == 1:
+        return next(iter(rest.values()))
+    if "data" in rest:
+        return rest["data"]
+    return rest
+
+
+def is_paginator(obj: Any) -> bool:
+    return isinstance(obj, dict) and "data" in obj and bool(_PAGINATOR & (set(obj) - {"data"}))
+
+
+def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
+    """Turn one list answer into a :class:`~milekit.client.Page`, whatever its shape.
+
+    Accepts the Laravel paginator under any key (or at the top level), a plain array
+    (hubs, users), the activity paginator, and Elasticsearch hits (``_source`` merged
+    with the hit's ``_id``).
+    """
+    from milekit.client import Page
+
+    inner = unwrap(body, spec.envelope_list)
+    if isinstance(inner, dict) and "data" in inner and not is_paginator(inner):
+        # {"data": {...paginator...}} (teams, results) or {"data": [...]} (hubs)
+        inner = inner["data"]
+    if isinstance(inner, dict) and "activities" in inner:
+        rows = inner["activities"]
+        return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("lastPage")))
+    if is_paginator(inner):
+        rows = inner["data"]
+        return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("last_page")))
+    if isinstance(inner, list):
+        if inner and isinstance(inner[0], dict) and "_source" in inner[0]:
+            merged = [{"_id": h.get("_id"), **(h.get("_source") or {})} for h in inner]
+            return Page(number, merged, None, None)
+        return Page(number, _rows(inner), None, None)
+    raise errors.ResponseError(
+        f"cannot find the list in the {spec.name} answer (keys: {_keys(body)})"
+    )
+
+
+def _rows(rows: Any) -> list[dict[str, Any]]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise errors.ResponseError("list items are not JSON objects")
+    return rows
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v is not None and not isinstance(v, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _keys(body: Any) -> str:
+    return ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__

@@ -1,0 +1,210 @@
+"""The one error tree of milekit.
+
+>>> from milekit.errors import NotFoundError, MileError
+>>> issubclass(NotFoundError, MileError) and issubclass(NotFoundError, KeyError)
+True
+
+::
+
+    MileError
+    ├── ApiError                 the API answered with an error status
+    │   ├── BadRequestError      400  (also ValueError)
+    │   ├── AuthError            401
+    │   ├── ForbiddenError       403
+    │   ├── NotFoundError        404  (also KeyError)
+    │   ├── MethodNotAllowedError 405
+    │   ├── NotAcceptableError   406
+    │   ├── ConflictError        409
+    │   ├── PayloadTooLargeError 413
+    │   ├── RateLimitError       429  (.retry_after)
+    │   └── ServerError          5xx  (500, 502, 503, 504)
+    ├── TransportError           no HTTP answer: refused, reset, timed out
+    ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
+    └── UsageError               bad input caught before anything is sent (also ValueError)
+
+Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
+method and the URL path. None of them ever holds the token: the request's headers are not
+kept, and messages are passed through :func:`milekit.auth.redact`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milekit.auth import redact
+
+
+class MileError(Exception):
+    """Base of every error milekit raises."""
+
+    def __init__(self, message: str) -> None:
+        self.message = redact(message)
+        super().__init__(self.message)
+
+
+class UsageError(MileError, ValueError):
+    """Bad input, detected before any request is sent."""
+
+
+class TransportError(MileError):
+    """The request got no HTTP answer (connection refused/reset, timeout).
+
+    ``sent`` tells whether the request may have reached the server: ``False`` only when
+    the connection was never established, which is what makes a retry of a write safe.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", sent: bool = True):
+        super().__init__(message)
+        self.method = method
+        self.url = redact(url)
+        self.sent = sent
+
+
+class ResponseError(MileError):
+    """The server answered, but not with something milekit can read."""
+
+
+class ApiError(MileError):
+    """The API answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        failed_code: str | None = None,
+        method: str = "",
+        url: str = "",
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.api_message = redact(message)
+        self.failed_code = failed_code
+        self.method = method
+        self.url = redact(url)
+        self.body = body
+        self.retry_after = retry_after
+        text = f"{status} {self.api_message}"
+        if failed_code:
+            text += f" [{failed_code}]"
+        if method or url:
+            text += f" ({method} {self.url})"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.status, self.api_message, self.failed_code, self.method, self.url),
+        )
+
+
+def _rebuild(
+    cls: type[ApiError], status: int, message: str, code: str | None, method: str, url: str
+) -> ApiError:
+    return cls(status, message, failed_code=code, method=method, url=url)
+
+
+class BadRequestError(ApiError, ValueError):
+    """400: validation failed (Laravel-style message, e.g. "The flow field is required.")."""
+
+
+class AuthError(ApiError):
+    """401: the token is missing, invalid, deleted or expired."""
+
+
+class ForbiddenError(ApiError):
+    """403: the token's user may not do this."""
+
+
+class NotFoundError(ApiError, KeyError):
+    """404: unknown id or unknown URL ("Data not found")."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return ApiError.__str__(self)
+
+
+class MethodNotAllowedError(ApiError):
+    """405: wrong HTTP method for the path."""
+
+
+class NotAcceptableError(ApiError):
+    """406: the Accept header is not application/json or */*."""
+
+
+class ConflictError(ApiError):
+    """409: conflict with the current state (e.g. a duplicate name)."""
+
+
+class PayloadTooLargeError(ApiError):
+    """413: the request body is too large."""
+
+
+class RateLimitError(ApiError):
+    """429: over the organisation's 100 requests per second. ``retry_after`` in seconds."""
+
+
+class ServerError(ApiError):
+    """5xx: the server failed (500, 502, 503, 504)."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    406: NotAcceptableError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int) -> type[ApiError]:
+    """The subclass for an HTTP status.
+
+    >>> error_class(404).__name__, error_class(503).__name__, error_class(418).__name__
+    ('NotFoundError', 'ServerError', 'ApiError')
+    """
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if 500 <= status < 600:
+        return ServerError
+    return ApiError
+
+
+def from_response(
+    status: int,
+    body: Any,
+    *,
+    method: str = "",
+    url: str = "",
+    retry_after: float | None = None,
+) -> ApiError:
+    """Build the right ``ApiError`` from a status and a decoded (or raw text) body.
+
+    Error bodies come as ``{"status": false, "message": ...}``, sometimes wrapped in
+    ``{"response": {...}}`` (Quirk 2), sometimes with ``failedCode``.
+
+    >>> e = from_response(404, {"response": {"status": False, "message": "data not found"}})
+    >>> type(e).__name__, e.api_message
+    ('NotFoundError', 'data not found')
+    """
+    inner = body
+    if isinstance(inner, dict) and set(inner) == {"response"} and isinstance(inner["response"], dict):
+        inner = inner["response"]
+    message = ""
+    code = None
+    if isinstance(inner, dict):
+        message = str(inner.get("message") or inner.get("error") or "")
+        raw_code = inner.get("failedCode")
+        code = str(raw_code) if raw_code is not None else None
+    elif isinstance(inner, str):
+        message = inner[:300]
+    if not message:
+        message = {429: "Too many requests", 404: "Data not found"}.get(status, "HTTP error")
+    cls = error_class(status)
+    return cls(
+        status, message, failed_code=code, method=method, url=url, body=body, retry_after=retry_after
+    )

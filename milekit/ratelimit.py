@@ -1,0 +1,166 @@
+"""The client-side rate limiter: at most N requests in any window of P seconds.
+
+>>> clock = FakeClock()
+>>> limiter = RateLimiter(limit=2, period=1.0, clock=clock.time, sleep=clock.sleep)
+>>> [limiter.acquire() for _ in range(3)]  # the third waits until the first leaves
+[0.0, 0.0, 1.0]
+
+MileApp allows 100 requests per second per *organisation* (reference §1.2), so the budget
+is shared by every thread and, with ``shared=True`` (the default for a real host), by every
+process of the same user on this machine: the sliding-window log then lives in a SQLite
+file under the user cache directory, guarded by a file lock (pyrate-limiter's
+``SQLiteBucket``). The in-process form uses pyrate-limiter's ``InMemoryBucket``.
+
+The limiter never sleeps by itself: it takes ``clock`` and ``sleep`` callables, so its
+tests drive a fake clock. It plugs into ``requests`` through requests-ratelimiter's
+``LimiterAdapter`` (see :mod:`milekit.client`), below milekit's retry loop: every attempt,
+retries included, takes a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyrate_limiter import InMemoryBucket, Rate, RateItem, SQLiteBucket
+from pyrate_limiter.abstracts import AbstractBucket
+
+#: The documented organisation-wide limit.
+MILEAPP_RATE = 100
+#: The window, widened by a small margin so that jitter between our send time and the
+#: server's arrival time cannot push 101 requests into one of the server's seconds.
+MILEAPP_PERIOD = 1.05
+
+
+class FakeClock:
+    """A clock for tests: ``sleep`` advances ``time`` instantly.
+
+    >>> c = FakeClock(); c.sleep(2.5); c.time()
+    2.5
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += max(0.0, seconds)
+
+
+class RateLimiter:
+    """Blocks in :meth:`acquire` until a request may be sent.
+
+    >>> RateLimiter(limit=100, period=1.0).limit
+    100
+    """
+
+    def __init__(
+        self,
+        limit: int = MILEAPP_RATE,
+        period: float = MILEAPP_PERIOD,
+        *,
+        bucket: AbstractBucket | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        name: str = "mileapp",
+    ) -> None:
+        if limit < 1 or period <= 0:
+            raise ValueError("limit must be >= 1 and period > 0")
+        self.limit = limit
+        self.period = period
+        self.rate = Rate(limit, max(1, round(period * 1000)))
+        self.bucket = bucket if bucket is not None else InMemoryBucket([self.rate])
+        self.clock = clock
+        self.sleep = sleep
+        self.name = name
+        self._lock = threading.Lock()
+        self._puts = 0
+        #: seconds spent waiting for a token, summed over all callers (for progress display)
+        self.waited = 0.0
+        self.acquired = 0
+
+    @classmethod
+    def shared(
+        cls,
+        key: str,
+        limit: int = MILEAPP_RATE,
+        period: float = MILEAPP_PERIOD,
+        *,
+        directory: Path | None = None,
+    ) -> RateLimiter:
+        """A limiter whose window is shared by all processes of this user, per ``key``.
+
+        ``key`` names the budget (milekit uses the API host). The window lives in
+        ``<user cache dir>/milekit/ratelimit.sqlite``, one table per key. It runs on the
+        wall clock, the one clock all processes agree on.
+        """
+        if directory is None:
+            import platformdirs
+
+            directory = Path(platformdirs.user_cache_dir("milekit"))
+        directory.mkdir(parents=True, exist_ok=True)
+        table = "rl_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        rate = Rate(limit, max(1, round(period * 1000)))
+        bucket = SQLiteBucket.init_from_file(
+            [rate], table=table, db_path=str(directory / "ratelimit.sqlite"), use_file_lock=True
+        )
+        return cls(limit, period, bucket=bucket, clock=time.time, name=key)
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def try_acquire_now(self) -> float:
+        """Take a token if one is free; return 0.0, or the seconds to wait before retrying."""
+        with self._lock:
+            now = self._now_ms()
+            item = RateItem(self.name, now)
+            if self.bucket.put(item):
+                self._puts += 1
+                if self._puts % 500 == 0:
+                    self.bucket.leak(now)
+                return 0.0
+            wait_ms = self.bucket.waiting(item)
+        if not isinstance(wait_ms, int) or wait_ms < 0:
+            raise RuntimeError("rate limiter bucket cannot admit a single request")
+        return max(wait_ms, 1) / 1000
+
+    def acquire(self) -> float:
+        """Wait for a token; return the seconds waited."""
+        waited = 0.0
+        while True:
+            wait = self.try_acquire_now()
+            if wait == 0.0:
+                with self._lock:
+                    self.waited += waited
+                    self.acquired += 1
+                return waited
+            self.sleep(wait)
+            waited += wait
+
+    # requests-ratelimiter calls this (it duck-types pyrate_limiter.Limiter.try_acquire).
+    def try_acquire(
+        self, name: str = "", weight: int = 1, blocking: bool = True, timeout: float = -1
+    ) -> bool:
+        if not blocking:
+            return self.try_acquire_now() == 0.0
+        self.acquire()
+        return True
+
+    def close(self) -> None:
+        """Release the bucket's resources (the SQLite connection of a shared limiter)."""
+        if isinstance(self.bucket, SQLiteBucket):
+            self.bucket.close()
+
+    def __repr__(self) -> str:
+        kind = "shared" if isinstance(self.bucket, SQLiteBucket) else "in-process"
+        return f"RateLimiter({self.limit} per {self.period:g}s, {kind})"

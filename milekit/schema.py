@@ -1,0 +1,768 @@
+"""API data types -> Arrow -> pandas: one table per direction, applied from the registry.
+
+>>> import milekit.schema as S
+>>> from milekit.registry import TASKS
+>>> rows = [{"_id": "a", "status": "DONE", "startTime": "2024-10-07 07:44:18", "eta": "8:34"},
+...         {"_id": "b", "startTime": "2024-10-07T14:44:18.000+07:00", "eta": "08:34:00"}]
+>>> df = S.to_pandas(S.rows_to_table(rows, TASKS), index="_id")
+>>> df["startTime"].tolist() == [pd.Timestamp("2024-10-07 07:44:18", tz="UTC")] * 2
+True
+>>> df["eta"].iloc[0] == df["eta"].iloc[1], str(df["status"].dtype)
+(True, 'category')
+
+The Arrow schema is the canonical typed form: frames are built from it, Parquet files
+store it, and every field carries its API type in field metadata (``b"milekit"``), so
+``milekit.read_parquet`` rebuilds exactly the dtypes ``tasks_frame()`` returns.
+
+=================  ==========================  ===================================
+API type           Arrow                       pandas
+=================  ==========================  ===================================
+String             string                      ``string`` (pd.NA)
+Integer            int64                       ``Int64``
+Float              float64                     ``Float64``
+Boolean            bool                        ``boolean``
+Datetime           timestamp[us, UTC]          ``datetime64[us, UTC]``
+Time               time64[us]                  ``time64[us][pyarrow]``
+Date               date32                      ``date32[day][pyarrow]``
+Enum               dictionary<int32, string>   ``category`` (documented values first)
+Array of String    list<string>                object: Python ``list`` (None if missing)
+Object / Array     struct / list<struct>       object: ``dict`` / ``list`` of dicts
+JSON (free-form)   string (JSON text)          object: decoded Python values
+=================  ==========================  ===================================
+
+Rules: every documented Datetime spelling is parsed (``Y-m-d H:i:s`` naive = UTC, ISO 8601
+with any offset, ms or µs, ``Z``; epoch seconds or milliseconds); ``08:00`` and
+``08:00:00`` are the same Time. A value that does not fit its documented type never
+disappears: the column falls back to the narrowest type that holds every value (at worst
+text) and a :class:`MileTypeWarning` says so. Columns the registry does not know (custom
+flow fields) are inferred once per column: bool, int, float, text, list or object —
+never a column of mixed Python types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from milekit.registry import Field, FieldType, ResourceSpec
+
+F = FieldType
+META = b"milekit"
+
+_SCALAR_ARROW: dict[FieldType, pa.DataType] = {
+    F.STRING: pa.string(),
+    F.INTEGER: pa.int64(),
+    F.FLOAT: pa.float64(),
+    F.BOOLEAN: pa.bool_(),
+    F.DATETIME: pa.timestamp("us", tz="UTC"),
+    F.TIME: pa.time64("us"),
+    F.DATE: pa.date32(),
+    F.ENUM: pa.dictionary(pa.int32(), pa.string()),
+    F.ARRAY_STRING: pa.list_(pa.string()),
+    F.JSON: pa.string(),
+}
+
+_PANDAS_MAPPER: dict[pa.DataType, Any] = {
+    pa.string(): pd.StringDtype("pyarrow", na_value=pd.NA),
+    pa.large_string(): pd.StringDtype("pyarrow", na_value=pd.NA),
+    pa.int64(): pd.Int64Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.time64("us"): pd.ArrowDtype(pa.time64("us")),
+    pa.date32(): pd.ArrowDtype(pa.date32()),
+}
+
+_NESTED = (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING, F.JSON)
+
+
+class MileTypeWarning(UserWarning):
+    """A column's values did not fit its documented type; it was kept in a wider one."""
+
+
+def field_meta(ftype: FieldType, enum: Sequence[str] = ()) -> dict[bytes, bytes]:
+    return {META: orjson.dumps({"type": ftype.value, "enum": list(enum)})}
+
+
+def meta_of(f: pa.Field) -> tuple[FieldType | None, list[str]]:
+    """The API type recorded on an Arrow field (None for a foreign file)."""
+    raw = (f.metadata or {}).get(META)
+    if raw is None:
+        return None, []
+    d = orjson.loads(raw)
+    return FieldType(d["type"]), list(d.get("enum") or [])
+
+
+# --- values -> Arrow ---------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HAS_ZONE = r"(Z|z|[+-]\d{2}:?\d{2})$"
+
+
+def parse_datetimes(values: Sequence[Any] | pa.Array) -> pa.Array:
+    """Every documented Datetime spelling -> ``timestamp[us, UTC]`` (naive = UTC).
+
+    >>> parse_datetimes(["2022-07-13 03:16:40", "2022-07-13T10:16:40.000+07:00", None,
+    ...                  1657682200, 1657682200000]).to_pylist()[0] == \
+            dt.datetime(2022, 7, 13, 3, 16, 40, tzinfo=dt.timezone.utc)
+    True
+    """
+    target = _SCALAR_ARROW[F.DATETIME]
+    if isinstance(values, pa.Array):
+        if pa.types.is_timestamp(values.type):
+            return values.cast(pa.timestamp("us")).cast(target) if values.type.tz is None else values.cast(target)
+        if not pa.types.is_string(values.type) and not pa.types.is_null(values.type):
+            return _parse_mixed_datetimes(values.to_pylist())
+        arr = values.cast(pa.string())
+    else:
+        if any(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return _parse_mixed_datetimes(values)
+        arr = pa.array(values, pa.string())
+    try:
+        return pc.cast(arr, target)
+    except pa.ArrowInvalid:
+        pass
+    # Normalise: 'T' separator, a zone on naive values, midnight on bare dates.
+    norm = pc.replace_substring_regex(arr, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
+    norm = pc.replace_substring_regex(norm, r"^(\d{4}-\d{2}-\d{2}) ", r"\1T")
+    naive = pc.invert(pc.match_substring_regex(norm, _HAS_ZONE))
+    norm = pc.if_else(naive, pc.binary_join_element_wise(norm, "Z", ""), norm)
+    try:
+        return pc.cast(norm, target)
+    except pa.ArrowInvalid:
+        return _parse_mixed_datetimes(arr.to_pylist())
+
+
+def _parse_mixed_datetimes(values: Sequence[Any]) -> pa.Array:
+    out: list[Any] = []
+    for v in values:
+        if v is None or v == "":
+            out.append(None)
+        elif isinstance(v, bool):
+            raise ValueError(f"not a datetime: {v!r}")
+        elif isinstance(v, int | float):
+            seconds = v / 1000 if abs(v) >= 1e11 else v  # epoch ms vs s (reference §1.3)
+            out.append(pd.Timestamp(seconds, unit="s", tz="UTC"))
+        else:
+            ts = pd.Timestamp(str(v))
+            out.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
+    return pa.array(out, _SCALAR_ARROW[F.DATETIME])
+
+
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time_text(v: str) -> dt.time:
+    m = _TIME.match(v)
+    if not m:
+        raise ValueError(f"not a time of day: {v!r}")
+    h, mi, s, frac = m.groups()
+    micro = int((frac or "0").ljust(6, "0"))
+    return dt.time(int(h), int(mi), int(s or 0), micro)
+
+
+def parse_time(v: Any) -> dt.time | None:
+    """``"8:00"``, ``"08:00"``, ``"08:00:00"``, ``"08:00:00.5"`` -> a time of day.
+
+    >>> parse_time("8:05"), parse_time("08:05:00") == parse_time("8:05")
+    (datetime.time(8, 5), True)
+    """
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.time):
+        return v
+    return _parse_time_text(str(v))
+
+
+def parse_times(values: Sequence[Any] | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array):
+        if pa.types.is_time(values.type):
+            return values.cast(pa.time64("us"))
+        arr = pc.if_else(pc.equal(values.cast(pa.string()), ""), None, values.cast(pa.string()))
+    else:
+        arr = pa.array([None if v == "" else v for v in values], pa.string())
+    uniq = pc.unique(arr).to_pylist()  # few distinct times: parse each once
+    parsed = pa.array([parse_time(u) for u in uniq], pa.time64("us"))
+    return pc.take(parsed, pc.index_in(arr, pa.array(uniq, pa.string())))
+
+
+def _json_text(values: Sequence[Any]) -> pa.Array:
+    return pa.array(
+        [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
+    )
+
+
+def _text(values: Sequence[Any]) -> pa.Array:
+    """Text, JSON-encoding whatever is not already a string (lossless)."""
+    return pa.array(
+        [v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values],
+        pa.string(),
+    )
+
+
+def _has_empty_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(_has_empty_struct(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _has_empty_struct(t.value_type)
+    return False
+
+
+def _nested(values: Sequence[Any]) -> tuple[pa.Array, FieldType]:
+    """Lists and objects: Arrow-inferred list/struct, or JSON text if they do not fit one."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return _json_text(values), F.JSON
+    t = arr.type
+    if pa.types.is_null(t):
+        return arr, F.JSON
+    if _has_empty_struct(t) or not (
+        pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
+    ):
+        return _json_text(values), F.JSON
+    if pa.types.is_list(t) and pa.types.is_string(t.value_type):
+        return arr, F.ARRAY_STRING
+    return arr, F.OBJECT if pa.types.is_struct(t) else F.ARRAY_OBJECT
+
+
+def infer(values: Sequence[Any]) -> tuple[pa.Array, FieldType]:
+    """Type a column the registry does not know, from all of its values at once."""
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return pa.nulls(len(values)), F.STRING
+    if kinds <= {str}:
+        return pa.array(values, pa.string()), F.STRING
+    if kinds <= {bool}:
+        return pa.array(values, pa.bool_()), F.BOOLEAN
+    if kinds <= {int}:
+        try:
+            return pa.array(values, pa.int64()), F.INTEGER
+        except (OverflowError, pa.ArrowInvalid):
+            return _text(values), F.STRING
+    if kinds <= {int, float}:
+        return pa.array(values, pa.float64()), F.FLOAT
+    if kinds <= {list, dict}:
+        return _nested(values)
+    return _text(values), F.STRING
+
+
+def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
+    """Values of a documented field -> (Arrow array, the API type it ended up as)."""
+    t = f.type
+    try:
+        if t == F.DATETIME:
+            return parse_datetimes(values), t
+        if t == F.TIME:
+            return parse_times(values), t
+        if t == F.DATE:
+            return pc.cast(parse_datetimes(values), pa.date32()), t
+        if t == F.ENUM:
+            if isinstance(values, pa.Array):
+                return values.cast(pa.string()).dictionary_encode(), t
+            return pa.array(values, pa.string()).dictionary_encode(), t
+        if t == F.STRING:
+            return pa.array(values, pa.string()), t
+        if t == F.JSON:
+            return _json_text(values), t
+        if t in (F.OBJECT, F.ARRAY_OBJECT):
+            arr, got = _nested(values)
+            return arr, got if got != F.ARRAY_STRING else F.ARRAY_OBJECT
+        if t == F.ARRAY_STRING:
+            return pa.array(values, pa.list_(pa.string())), t
+        if t == F.BOOLEAN:
+            return pa.array(values, pa.bool_()), t
+        if t in (F.INTEGER, F.FLOAT):
+            target = _SCALAR_ARROW[t]
+            if all(v is None or type(v) is int for v in values) or t == F.FLOAT:
+                kinds = {type(v) for v in values if v is not None}
+                if kinds <= {int, float}:
+                    return pa.array(values, target), t
+            inferred = pa.array(values)
+            return pc.cast(inferred, target, safe=True), t  # 5.0 -> 5 ok, 5.5 -> error
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, OverflowError) as e:
+        arr, got = infer(values.to_pylist() if isinstance(values, pa.Array) else values)
+        warnings.warn(
+            f"column {f.name!r}: values do not fit {t.value} ({e}); kept as {got.value}",
+            MileTypeWarning,
+            stacklevel=3,
+        )
+        return arr, got
+    raise AssertionError(t)  # pragma: no cover
+
+
+def rows_to_table(
+    rows: Sequence[dict[str, Any]], spec: ResourceSpec, columns: Iterable[str] | None = None
+) -> pa.Table:
+    """One page of API rows -> an Arrow table typed by the registry.
+
+    Columns: the documented fields present in the rows (in registry order), then the
+    undocumented ones (custom flow fields) in order of first appearance. ``columns``
+    forces a set (e.g. a ``fields=`` projection), present or not.
+    """
+    present: dict[str, None] = {}
+    for r in rows:
+        present.update(dict.fromkeys(r))
+    if columns is not None:
+        present.update(dict.fromkeys(columns))
+    known = spec._by_name
+    names = [n for n in spec.field_names if n in present]
+    names += [n for n in present if n not in known]
+    arrays: list[pa.Array] = []
+    fields: list[pa.Field] = []
+    forced = set(columns or ())
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name in known and name not in forced and all(v is None for v in values):
+            continue  # documented, and null on every row of this page: nothing to type
+        if name in known:
+            f = known[name]
+            arr, got = convert(values, f)
+            enum = f.enum if got == F.ENUM else ()
+        else:
+            arr, got = infer(values)
+            enum = ()
+        arrays.append(arr)
+        fields.append(pa.field(name, arr.type, metadata=field_meta(got, enum)))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+# --- the fast path: Arrow's JSON reader on the raw page -------------------------------------
+
+_RAW: dict[FieldType, pa.DataType] = {
+    F.STRING: pa.string(),
+    F.DATETIME: pa.string(),
+    F.TIME: pa.string(),
+    F.DATE: pa.string(),
+    F.ENUM: pa.string(),
+    F.INTEGER: pa.int64(),
+    F.FLOAT: pa.float64(),
+    F.BOOLEAN: pa.bool_(),
+    F.ARRAY_STRING: pa.list_(pa.string()),
+}
+
+
+class FastPathMiss(Exception):
+    """This page cannot go through Arrow's JSON reader; use the Python path."""
+
+
+def _detimestamp(t: pa.DataType) -> pa.DataType:
+    """The same type with every (inferred) timestamp replaced by string."""
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(c.name, _detimestamp(c.type)) for c in t])
+    if pa.types.is_list(t):
+        return pa.list_(_detimestamp(t.value_type))
+    return t
+
+
+def _has_timestamp(t: pa.DataType) -> bool:
+    return _detimestamp(t) != t
+
+
+class PageParser:
+    """Parses raw list pages with Arrow's JSON reader (C++, releases the GIL).
+
+    Documented fields are read with their raw JSON types and typed with Arrow compute;
+    the rest are inferred. Arrow would infer date-like text as timestamps (dropping the
+    original spelling), so such columns are re-read as text; the set of those is learnt
+    once per parser and shared by the threads. Anything the reader refuses (a field whose
+    JSON type changes within the page, an unexpected envelope) raises :class:`FastPathMiss`.
+    """
+
+    def __init__(self, spec: ResourceSpec, columns: Iterable[str] | None = None) -> None:
+        import threading
+
+        self.spec = spec
+        self.columns = list(columns) if columns is not None else None
+        self._known = {f.name: f for f in spec.fields if f.type in _RAW}
+        self._text: dict[str, pa.DataType] = {}
+        self._lock = threading.Lock()
+
+    def _schema(self) -> pa.Schema:
+        with self._lock:
+            extra = dict(self._text)
+        fields = [pa.field(n, _RAW[f.type]) for n, f in self._known.items()]
+        fields += [pa.field(n, t) for n, t in extra.items() if n not in self._known]
+        row = pa.struct(fields)
+        return pa.schema([pa.field(self.spec.envelope_list, pa.struct([("data", pa.list_(row))]))])
+
+    def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
+        """Raw page bytes -> (typed table, total, last_page)."""
+        import pyarrow.json as pj
+
+        if self.spec.list_shape != "laravel" or b"\n" in content[:0]:
+            raise FastPathMiss("not a Laravel paginator")
+        for _ in range(3):
+            try:
+                raw = pj.read_json(
+                    pa.BufferReader(content),
+                    read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 64),
+                    parse_options=pj.ParseOptions(
+                        explicit_schema=self._schema(), newlines_in_values=True
+                    ),
+                )
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise FastPathMiss(str(e)) from None
+            if raw.num_rows != 1:
+                raise FastPathMiss("more than one JSON document")
+            env = raw.column(self.spec.envelope_list).combine_chunks()
+            if not pa.types.is_struct(env.type) or env.null_count:
+                raise FastPathMiss("no paginator")
+            data = env.field("data")
+            if data.null_count:
+                raise FastPathMiss("no data list")
+            rows = pa.Table.from_struct_array(data.flatten())
+            stamped = {
+                f.name: _detimestamp(f.type)
+                for f in rows.schema
+                if f.name not in self._known and _has_timestamp(f.type)
+            }
+            if stamped:
+                with self._lock:
+                    self._text.update(stamped)
+                continue
+            total = _scalar_int(env, "total")
+            last = _scalar_int(env, "last_page")
+            return self._typed(rows), total, last
+        raise FastPathMiss("timestamp inference did not settle")
+
+    def _typed(self, rows: pa.Table) -> pa.Table:
+        known = self.spec._by_name
+        forced = set(self.columns or ())
+        arrays: list[pa.Array] = []
+        fields: list[pa.Field] = []
+        have = set(rows.column_names)
+        order = [n for n in self.spec.field_names if n in have]
+        order += [n for n in rows.column_names if n not in known]
+        order += [n for n in forced if n not in have]
+        for name in order:
+            if name not in have:
+                arr: pa.Array = pa.nulls(rows.num_rows)
+                got = known[name].type if name in known else F.STRING
+                enum = known[name].enum if name in known else ()
+                arrays.append(arr)
+                fields.append(pa.field(name, arr.type, metadata=field_meta(got, ())))
+                continue
+            col = rows.column(name).combine_chunks()
+            if name in known:
+                f = known[name]
+                if name not in forced and col.null_count == len(col):
+                    continue
+                arr, got = _type_arrow(col, f)
+                enum = f.enum if got == F.ENUM else ()
+            else:
+                arr, got = _kind_of_inferred(col)
+                enum = ()
+            arrays.append(arr)
+            fields.append(pa.field(name, arr.type, metadata=field_meta(got, enum)))
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _scalar_int(struct: pa.StructArray, name: str) -> int | None:
+    try:
+        v = struct.field(name)[0].as_py()
+    except KeyError:
+        return None
+    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
+    """A documented field read by Arrow (raw JSON type) -> its typed array."""
+    t = f.type
+    if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
+        return _kind_of_inferred(col, json=t == F.JSON)
+    if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
+        return convert(col, f)
+    return col, t
+
+
+def _kind_of_inferred(col: pa.Array, json: bool = False) -> tuple[pa.Array, FieldType]:
+    t = col.type
+    if pa.types.is_null(t):
+        return col, F.JSON if json else F.STRING
+    if json or _has_empty_struct(t):
+        return _json_text(col.to_pylist()), F.JSON
+    if pa.types.is_struct(t):
+        return col, F.OBJECT
+    if pa.types.is_list(t):
+        return col, F.ARRAY_STRING if pa.types.is_string(t.value_type) else F.ARRAY_OBJECT
+    if pa.types.is_boolean(t):
+        return col, F.BOOLEAN
+    if pa.types.is_integer(t):
+        return col.cast(pa.int64()), F.INTEGER
+    if pa.types.is_floating(t):
+        return col.cast(pa.float64()), F.FLOAT
+    if pa.types.is_string(t):
+        return col, F.STRING
+    return _text(col.to_pylist()), F.STRING
+
+
+# --- many pages -> one table ---------------------------------------------------------------
+
+_WIDEN = {
+    frozenset({F.INTEGER, F.FLOAT}): F.FLOAT,
+}
+
+
+def unify(tables: Sequence[pa.Table]) -> pa.Table:
+    """Concatenate page tables whose column sets/types may differ (a custom field that is
+    all-null on one page, an object with an extra key on another)."""
+    tables = [t for t in tables if t.num_columns]
+    if not tables:
+        return pa.table({})
+    target = unified_schema([t.schema for t in tables])
+    return pa.concat_tables([conform(t, target) for t in tables])
+
+
+def unified_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """The schema that holds every page: the column union, each column's widest type."""
+    order: dict[str, list[pa.Field]] = {}
+    for s in schemas:
+        for f in s:
+            order.setdefault(f.name, []).append(f)
+    out: list[pa.Field] = []
+    for name, fs in order.items():
+        out.append(_unify_field(name, fs))
+    return pa.schema(out)
+
+
+def _unify_field(name: str, fs: list[pa.Field]) -> pa.Field:
+    # A page where the column is entirely null has no say in its type.
+    fs = [f for f in fs if not pa.types.is_null(f.type)] or fs[:1]
+    kinds: list[tuple[FieldType | None, list[str]]] = [meta_of(f) for f in fs]
+    types = {f.type for f in fs}
+    ftypes = {k[0] for k in kinds}
+    enum = next((k[1] for k in kinds if k[1]), [])
+    if len(types) == 1 and len(ftypes) == 1:
+        return fs[0]
+    ft = next(iter(ftypes)) if len(ftypes) == 1 else None
+    if ft is None:
+        ft = _WIDEN.get(frozenset(x for x in ftypes if x is not None))
+    if ft is not None and ft not in _NESTED and ft in _SCALAR_ARROW:
+        at = _SCALAR_ARROW[ft]
+        if ft == F.ENUM:
+            return pa.field(name, at, metadata=field_meta(ft, enum))
+        return pa.field(name, at, metadata=field_meta(ft))
+    try:
+        s = pa.unify_schemas(
+            [pa.schema([pa.field(name, f.type)]) for f in fs], promote_options="permissive"
+        )
+        t = s.field(name).type
+        if ft is None or ft in _NESTED:
+            kind = F.ARRAY_OBJECT if pa.types.is_list(t) else F.OBJECT
+            if pa.types.is_list(t) and pa.types.is_string(t.value_type):
+                kind = F.ARRAY_STRING
+            if not _has_empty_struct(t) and (pa.types.is_struct(t) or pa.types.is_list(t)):
+                return pa.field(name, t, metadata=field_meta(kind))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    if all(k[0] in _NESTED or k[0] is None for k in kinds):
+        return pa.field(name, pa.string(), metadata=field_meta(F.JSON))
+    return pa.field(name, pa.string(), metadata=field_meta(F.STRING))
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast/extend one page table to ``schema`` (missing columns become nulls)."""
+    arrays = []
+    n = table.num_rows
+    for f in schema:
+        if f.name not in table.column_names:
+            arrays.append(pa.nulls(n, f.type))
+            continue
+        col = table.column(f.name)
+        have, _ = meta_of(table.schema.field(f.name))
+        want, _ = meta_of(f)
+        if col.type == f.type and have == want:
+            arrays.append(col)
+        elif want == F.JSON and have != F.JSON:
+            arrays.append(_json_text(col.to_pylist()))
+        elif want == F.STRING and not pa.types.is_string(col.type):
+            arrays.append(_text(col.to_pylist()))
+        else:
+            arrays.append(pc.cast(col, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# --- Arrow -> pandas -----------------------------------------------------------------------
+
+
+def to_pandas(table: pa.Table, index: str | None = None) -> pd.DataFrame:
+    """An Arrow table (from the wire or a Parquet file) -> the typed frame."""
+    data: dict[str, Any] = {}
+    for i, f in enumerate(table.schema):
+        col = table.column(i)
+        ft, enum = meta_of(f)
+        data[f.name] = column_to_pandas(col, f, ft, enum)
+    df = pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
+    if index is not None and index in df.columns:
+        df = df.set_index(index)
+    return df
+
+
+def column_to_pandas(
+    col: pa.ChunkedArray, f: pa.Field, ft: FieldType | None, enum: list[str]
+) -> Any:
+    t = col.type
+    if ft == F.JSON:
+        return pd.array(
+            [None if v is None else orjson.loads(v) for v in col.to_pylist()], dtype=object
+        )
+    if ft == F.ENUM or pa.types.is_dictionary(t):
+        values = col.cast(pa.string()) if pa.types.is_dictionary(t) else col
+        observed = sorted(x for x in pc.unique(values).to_pylist() if x is not None)
+        cats = list(enum) + [x for x in observed if x not in enum]
+        codes = pc.index_in(values, pa.array(cats, pa.string())).fill_null(-1)
+        return pd.Categorical.from_codes(codes.to_numpy(), categories=cats)
+    if pa.types.is_nested(t):
+        return _object_array(to_python(col))
+    if pa.types.is_timestamp(t):
+        s = col.to_pandas()
+        if t.tz is None:
+            s = s.dt.tz_localize("UTC")
+        return s.astype("datetime64[us, UTC]").array
+    if pa.types.is_null(t):
+        dtype = _PANDAS_MAPPER.get(_SCALAR_ARROW.get(ft or F.STRING, pa.string()), object)
+        return pd.array([None] * len(col), dtype=dtype)
+    mapped = _PANDAS_MAPPER.get(t)
+    if mapped is not None:
+        return col.to_pandas(types_mapper=_PANDAS_MAPPER.get).array
+    if pa.types.is_integer(t):
+        return col.cast(pa.int64()).to_pandas(types_mapper=_PANDAS_MAPPER.get).array
+    if pa.types.is_floating(t):
+        return col.cast(pa.float64()).to_pandas(types_mapper=_PANDAS_MAPPER.get).array
+    if pa.types.is_time(t) or pa.types.is_date(t):
+        return pd.array(col, dtype=pd.ArrowDtype(t))
+    return col.to_pandas().array
+
+
+def to_python(col: pa.ChunkedArray | pa.Array) -> list[Any]:
+    """Arrow values -> Python lists/dicts, several times faster than ``to_pylist`` on
+    list columns (children are converted once, then sliced by offsets).
+
+    >>> to_python(pa.array([["a", "b"], None, [], [{"x": 1}] and ["c"]]))
+    [['a', 'b'], None, [], ['c']]
+    """
+    if isinstance(col, pa.ChunkedArray):
+        out: list[Any] = []
+        for chunk in col.chunks:
+            out.extend(to_python(chunk))
+        return out
+    t = col.type
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = col.offsets.to_pylist()
+        start, end = offsets[0], offsets[-1]
+        values = to_python(col.values.slice(start, end - start))
+        valid = col.is_valid().to_pylist() if col.null_count else None
+        rows = [values[a - start : b - start] for a, b in zip(offsets, offsets[1:], strict=False)]
+        if valid is not None:
+            rows = [r if ok else None for r, ok in zip(rows, valid, strict=True)]
+        return rows
+    if pa.types.is_struct(t):
+        names = [t.field(i).name for i in range(t.num_fields)]
+        children = [to_python(c) for c in col.flatten()]
+        dicts: list[Any] = [dict(zip(names, vals, strict=True)) for vals in zip(*children, strict=True)]
+        if not names:
+            dicts = [{} for _ in range(len(col))]
+        if col.null_count:
+            valid = col.is_valid().to_pylist()
+            dicts = [d if ok else None for d, ok in zip(dicts, valid, strict=True)]
+        return dicts
+    return col.to_pylist()
+
+
+def _object_array(values: list[Any]) -> np.ndarray[Any, Any]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+# --- pandas -> Arrow (for files written from a user-edited frame) ---------------------------
+
+
+def from_pandas(df: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """A typed frame (index included as a column) -> an Arrow table carrying milekit types.
+
+    With ``schema`` (the one the frame was read with) columns keep their recorded API
+    types; other columns are typed from their pandas dtype.
+    """
+    frame = df.reset_index() if df.index.name is not None else df
+    known = {f.name: f for f in schema} if schema is not None else {}
+    arrays: list[pa.Array] = []
+    fields: list[pa.Field] = []
+    for name in frame.columns:
+        s = frame[name]
+        f0 = known.get(str(name))
+        ft, enum = meta_of(f0) if f0 is not None else (None, [])
+        arr, ft = _series_to_arrow(s, ft, f0.type if f0 is not None else None)
+        if ft == F.ENUM and not enum and isinstance(s.dtype, pd.CategoricalDtype):
+            enum = [str(c) for c in s.cat.categories]
+        arrays.append(arr)
+        fields.append(pa.field(str(name), arr.type, metadata=field_meta(ft, enum)))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _series_to_arrow(
+    s: pd.Series[Any], ft: FieldType | None, at: pa.DataType | None
+) -> tuple[pa.Array, FieldType]:
+    dtype = s.dtype
+    values = s.tolist() if dtype == object else None
+    if ft == F.JSON:
+        return _json_text(_nulls(values if values is not None else s.tolist())), F.JSON
+    if dtype == object:
+        vals = _nulls(values if values is not None else s.tolist())
+        if ft in (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING) and at is not None:
+            try:
+                return pa.array(vals, at), ft
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+        return infer(vals)
+    if isinstance(dtype, pd.CategoricalDtype):
+        arr = pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string())
+        return arr.dictionary_encode(), F.ENUM
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return pa.Array.from_pandas(ser), F.DATETIME
+    if isinstance(dtype, pd.ArrowDtype):
+        arr = pa.array(s.array)
+        if pa.types.is_time(arr.type):
+            return arr.cast(pa.time64("us")), F.TIME
+        if pa.types.is_date(arr.type):
+            return arr.cast(pa.date32()), F.DATE
+        return arr, ft or F.STRING
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(s.astype("boolean").array), F.BOOLEAN
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(s.astype("Int64").array), F.INTEGER
+    if pd.api.types.is_float_dtype(dtype):
+        return pa.array(s.astype("Float64").array), F.FLOAT
+    if pd.api.types.is_string_dtype(dtype):
+        return pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string()), (
+            ft if ft in (F.STRING,) else F.STRING
+        )
+    return infer(_nulls(s.tolist()))
+
+
+def _nulls(values: list[Any]) -> list[Any]:
+    """pandas missing markers (NA, NaN, NaT) -> None, leaving lists/dicts alone."""
+    out = []
+    for v in values:
+        if v is None or (not isinstance(v, list | dict | tuple | np.ndarray) and pd.isna(v)):
+            out.append(None)
+        elif isinstance(v, np.ndarray):
+            out.append(v.tolist())
+        else:
+            out.append(v)
+    return out
