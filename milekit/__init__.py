@@ -2,7 +2,7 @@
 
 >>> import milekit
 >>> with milekit.Sandbox(tasks=50) as sb:                      # an offline MileApp
-...     milekit.use(milekit.Client(sb.token, sb.url))
+...     _ = milekit.use(milekit.Client(sb.token, sb.url))
 ...     df = milekit.tasks_frame(progress=False)
 ...     _ = milekit.use(None)
 >>> len(df), df.index.name, str(df["createdTime"].dtype)

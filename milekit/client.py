@@ -205,7 +205,7 @@ class Client:
         adapter: requests.adapters.HTTPAdapter
         if self.limiter is not None:
             adapter = LimiterAdapter(
-                limiter=self.limiter,
+                limiter=self.limiter,  # type: ignore[arg-type]  # duck-typed try_acquire
                 per_host=False,
                 limit_statuses=(),
                 max_retries=0,
@@ -440,9 +440,7 @@ def _decode(r: requests.Response) -> Any:
         return orjson.loads(r.content)
     except orjson.JSONDecodeError:
         snippet = redact(r.text[:200])
-        raise errors.ResponseError(
-            f"{r.status_code} answer is not JSON: {snippet!r}"
-        ) from None
+        raise errors.ResponseError(f"{r.status_code} answer is not JSON: {snippet!r}") from None
 
 
 def _decode_lenient(r: requests.Response) -> Any:

@@ -192,7 +192,11 @@ def from_response(
     ('NotFoundError', 'data not found')
     """
     inner = body
-    if isinstance(inner, dict) and set(inner) == {"response"} and isinstance(inner["response"], dict):
+    if (
+        isinstance(inner, dict)
+        and set(inner) == {"response"}
+        and isinstance(inner["response"], dict)
+    ):
         inner = inner["response"]
     message = ""
     code = None
@@ -206,5 +210,11 @@ def from_response(
         message = {429: "Too many requests", 404: "Data not found"}.get(status, "HTTP error")
     cls = error_class(status)
     return cls(
-        status, message, failed_code=code, method=method, url=url, body=body, retry_after=retry_after
+        status,
+        message,
+        failed_code=code,
+        method=method,
+        url=url,
+        body=body,
+        retry_after=retry_after,
     )

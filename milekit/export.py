@@ -266,7 +266,9 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str = "
     """Write a (possibly edited) milekit frame to Parquet, keeping its API types."""
     spec = registry.get(resource)
     table = schema.from_pandas(df)
-    pq.write_table(table.replace_schema_metadata(_file_metadata(spec)), str(path), compression="zstd")
+    pq.write_table(
+        table.replace_schema_metadata(_file_metadata(spec)), str(path), compression="zstd"
+    )
     return Path(path)
 
 

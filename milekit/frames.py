@@ -16,10 +16,9 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
-
-import orjson
 
 from milekit import envelope, registry, schema
 from milekit.client import Client, Page, Response
@@ -162,7 +161,9 @@ def frame(
     spec = registry.get(resource)
     params = encode_filters(spec, filters)
     client = client or get_client()
-    table = schema.unify(list(iter_tables(spec, params, client=client, progress=progress, limit=limit)))
+    table = schema.unify(
+        list(iter_tables(spec, params, client=client, progress=progress, limit=limit))
+    )
     df = schema.to_pandas(table, index=spec.id_field)
     if spec.id_field in (df.index.name,) and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
@@ -210,4 +211,3 @@ def dtypes_of(spec: ResourceSpec) -> dict[str, str]:
         FieldType.ENUM: "category",
     }
     return {f.name: names.get(f.type, "object") for f in spec.fields}
-

@@ -2,7 +2,7 @@
 
 >>> clock = FakeClock()
 >>> limiter = RateLimiter(limit=2, period=1.0, clock=clock.time, sleep=clock.sleep)
->>> [limiter.acquire() for _ in range(3)]  # the third waits until the first leaves
+>>> [round(limiter.acquire(), 2) for _ in range(3)]  # the third waits for the first
 [0.0, 0.0, 1.0]
 
 MileApp allows 100 requests per second per *organisation* (reference §1.2), so the budget
@@ -159,7 +159,7 @@ class RateLimiter:
     def close(self) -> None:
         """Release the bucket's resources (the SQLite connection of a shared limiter)."""
         if isinstance(self.bucket, SQLiteBucket):
-            self.bucket.close()
+            self.bucket.close()  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         kind = "shared" if isinstance(self.bucket, SQLiteBucket) else "in-process"

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -119,7 +120,11 @@ def parse_datetimes(values: Sequence[Any] | pa.Array) -> pa.Array:
     target = _SCALAR_ARROW[F.DATETIME]
     if isinstance(values, pa.Array):
         if pa.types.is_timestamp(values.type):
-            return values.cast(pa.timestamp("us")).cast(target) if values.type.tz is None else values.cast(target)
+            return (
+                values.cast(pa.timestamp("us")).cast(target)
+                if values.type.tz is None
+                else values.cast(target)
+            )
         if not pa.types.is_string(values.type) and not pa.types.is_null(values.type):
             return _parse_mixed_datetimes(values.to_pylist())
         arr = values.cast(pa.string())
@@ -197,9 +202,7 @@ def parse_times(values: Sequence[Any] | pa.Array) -> pa.Array:
 
 
 def _json_text(values: Sequence[Any]) -> pa.Array:
-    return pa.array(
-        [None if v is None else orjson.dumps(v).decode() for v in values], pa.string()
-    )
+    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
 
 
 def _text(values: Sequence[Any]) -> pa.Array:
@@ -212,7 +215,9 @@ def _text(values: Sequence[Any]) -> pa.Array:
 
 def _has_empty_struct(t: pa.DataType) -> bool:
     if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(_has_empty_struct(t.field(i).type) for i in range(t.num_fields))
+        return t.num_fields == 0 or any(
+            _has_empty_struct(t.field(i).type) for i in range(t.num_fields)
+        )
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return _has_empty_struct(t.value_type)
     return False
@@ -368,7 +373,7 @@ def _detimestamp(t: pa.DataType) -> pa.DataType:
 
 
 def _has_timestamp(t: pa.DataType) -> bool:
-    return _detimestamp(t) != t
+    return bool(_detimestamp(t) != t)
 
 
 class PageParser:
@@ -624,7 +629,7 @@ def column_to_pandas(
         observed = sorted(x for x in pc.unique(values).to_pylist() if x is not None)
         cats = list(enum) + [x for x in observed if x not in enum]
         codes = pc.index_in(values, pa.array(cats, pa.string())).fill_null(-1)
-        return pd.Categorical.from_codes(codes.to_numpy(), categories=cats)
+        return pd.Categorical.from_codes(codes.to_numpy(), categories=pd.Index(cats))
     if pa.types.is_nested(t):
         return _object_array(to_python(col))
     if pa.types.is_timestamp(t):
@@ -665,21 +670,23 @@ def to_python(col: pa.ChunkedArray | pa.Array) -> list[Any]:
         start, end = offsets[0], offsets[-1]
         values = to_python(col.values.slice(start, end - start))
         valid = col.is_valid().to_pylist() if col.null_count else None
-        rows = [values[a - start : b - start] for a, b in zip(offsets, offsets[1:], strict=False)]
+        rows: list[Any] = [values[a - start : b - start] for a, b in itertools.pairwise(offsets)]
         if valid is not None:
             rows = [r if ok else None for r, ok in zip(rows, valid, strict=True)]
         return rows
     if pa.types.is_struct(t):
         names = [t.field(i).name for i in range(t.num_fields)]
         children = [to_python(c) for c in col.flatten()]
-        dicts: list[Any] = [dict(zip(names, vals, strict=True)) for vals in zip(*children, strict=True)]
+        dicts: list[Any] = [
+            dict(zip(names, vals, strict=True)) for vals in zip(*children, strict=True)
+        ]
         if not names:
             dicts = [{} for _ in range(len(col))]
         if col.null_count:
             valid = col.is_valid().to_pylist()
             dicts = [d if ok else None for d, ok in zip(dicts, valid, strict=True)]
         return dicts
-    return col.to_pylist()
+    return list(col.to_pylist())
 
 
 def _object_array(values: list[Any]) -> np.ndarray[Any, Any]:
@@ -717,11 +724,11 @@ def _series_to_arrow(
     s: pd.Series[Any], ft: FieldType | None, at: pa.DataType | None
 ) -> tuple[pa.Array, FieldType]:
     dtype = s.dtype
-    values = s.tolist() if dtype == object else None
+    is_object = pd.api.types.is_object_dtype(dtype)
     if ft == F.JSON:
-        return _json_text(_nulls(values if values is not None else s.tolist())), F.JSON
-    if dtype == object:
-        vals = _nulls(values if values is not None else s.tolist())
+        return _json_text(_nulls(s.tolist())), F.JSON
+    if is_object:
+        vals = _nulls(s.tolist())
         if ft in (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING) and at is not None:
             try:
                 return pa.array(vals, at), ft
@@ -757,7 +764,7 @@ def _series_to_arrow(
 
 def _nulls(values: list[Any]) -> list[Any]:
     """pandas missing markers (NA, NaN, NaT) -> None, leaving lists/dicts alone."""
-    out = []
+    out: list[Any] = []
     for v in values:
         if v is None or (not isinstance(v, list | dict | tuple | np.ndarray) and pd.isna(v)):
             out.append(None)

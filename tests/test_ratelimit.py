@@ -29,8 +29,8 @@ def test_first_burst_is_free_then_waits_for_the_oldest_to_leave() -> None:
     lim = RateLimiter(limit=100, period=1.0, clock=clock.time, sleep=clock.sleep)
     waits = [lim.acquire() for _ in range(100)]
     assert waits == [0.0] * 100
-    assert lim.acquire() == pytest.approx(1.0, abs=0.002)
-    assert clock.time() == pytest.approx(1.0, abs=0.002)
+    assert lim.acquire() == pytest.approx(1.0, abs=0.005)
+    assert clock.time() == pytest.approx(1.0, abs=0.005)
 
 
 def test_never_more_than_limit_in_any_window_over_a_long_run() -> None:

@@ -1,0 +1,35 @@
+"""An offline MileApp API ("sandbox"): seeded demo data over real HTTP on loopback.
+
+>>> from milekit.sandbox import Sandbox
+>>> with Sandbox(tasks=10) as sb:
+...     sb.url.endswith("/api/v3"), sb.token
+(True, 'sandbox-token')
+
+Modules: :mod:`~milekit.sandbox.seed` (the deterministic demo organisation),
+:mod:`~milekit.sandbox.store` (documents, versions, write log, SQLite),
+:mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
+:mod:`~milekit.sandbox.tasks` (the task endpoints), :mod:`~milekit.sandbox.app` (the WSGI
+app: auth, 406, 429, 404/405, 413) and :mod:`~milekit.sandbox.server` (:class:`Sandbox`).
+"""
+
+from milekit.sandbox.app import LoggedRequest, SandboxApp, Stats
+from milekit.sandbox.faults import DropConnection, FaultAction, Faults, Rule
+from milekit.sandbox.seed import Org, build_org
+from milekit.sandbox.server import Sandbox, serve
+from milekit.sandbox.store import Op, Store
+
+__all__ = [
+    "DropConnection",
+    "FaultAction",
+    "Faults",
+    "LoggedRequest",
+    "Op",
+    "Org",
+    "Rule",
+    "Sandbox",
+    "SandboxApp",
+    "Stats",
+    "Store",
+    "build_org",
+    "serve",
+]

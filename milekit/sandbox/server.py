@@ -1,0 +1,345 @@
+"""The sandbox's HTTP server and its public entry point :class:`Sandbox`.
+
+>>> import requests
+>>> with Sandbox(tasks=20) as sb:
+...     r = requests.get(sb.url + "/tasks", headers={"Authorization": f"Bearer {sb.token}"})
+>>> r.status_code, r.json()["tasks"]["total"]
+(200, 20)
+
+A threaded stdlib server (``wsgiref`` + ``socketserver.ThreadingMixIn``) speaking
+HTTP/1.1 with keep-alive: every answer carries ``Content-Length``; unread request bodies
+are drained (or the connection closed) so a kept-alive connection never desynchronises.
+A dropped-connection fault shuts the socket down without writing a byte. Nothing is
+logged per request, and :meth:`Sandbox.stop` closes every socket it opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, cast
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from milekit.sandbox.app import MAX_BODY, SandboxApp
+from milekit.sandbox.faults import DropConnection, Faults
+from milekit.sandbox.seed import build_org
+from milekit.sandbox.store import Store
+
+_DRAIN_LIMIT = 64 * 1024 * 1024  #: unread bodies up to this size are drained, larger close
+
+
+class _Body:
+    """``wsgi.input``: at most ``length`` bytes of the request body."""
+
+    def __init__(self, raw: BinaryIO, length: int) -> None:
+        self._raw = raw
+        self.remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > self.remaining:
+            size = self.remaining
+        data = self._raw.read(size) if size else b""
+        self.remaining -= len(data)
+        if size and not data:
+            self.remaining = 0
+        return data
+
+    def drain(self) -> None:
+        while self.remaining > 0:
+            if not self.read(min(self.remaining, 1 << 20)):
+                break
+
+
+class _Handler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "milekit-sandbox"
+    timeout = 300  # idle keep-alive connections are closed after this many seconds
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # no log line per request
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            self.handle_one_request()
+
+    def handle_one_request(self) -> None:
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except OSError:
+            self.close_connection = True
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError(length)
+        except ValueError:
+            self.close_connection = True
+            self._write("400 Bad Request", [], b'{"status":false,"message":"Bad request."}')
+            return
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            msg = b'{"status":false,"message":"Length required."}'
+            self._write("411 Length Required", [], msg)
+            return
+        body = _Body(cast(BinaryIO, self.rfile), length)
+        environ = self.get_environ()
+        environ.update(
+            {
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": "http",
+                "wsgi.input": body,
+                "wsgi.errors": sys.stderr,
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+            }
+        )
+        got: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            got[:] = [status, headers]
+            return lambda data: None
+
+        app = self.server.get_app()
+        assert app is not None
+        try:
+            result = app(environ, start_response)
+            try:
+                payload = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except DropConnection:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if body.remaining > _DRAIN_LIMIT:
+            self.close_connection = True
+        elif body.remaining:
+            body.drain()
+        self._write(got[0], got[1], payload)
+
+    def _write(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for k, v in headers:
+            if k.lower() not in ("content-length", "connection"):
+                self.send_header(k, v)
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+
+class _Server(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self._conns: dict[Any, threading.Thread] = {}
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+        self.set_app(app)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would call socket.getfqdn(): a DNS lookup, not needed here
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+        self.setup_environ()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        t = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            daemon=True,
+            name="milekit-sandbox-conn",
+        )
+        with self._conns_lock:
+            self._conns[request] = t
+        t.start()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._conns_lock:
+                self._conns.pop(request, None)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away mid-answer; nothing to report
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Wake every connection thread (idle keep-alives included) and wait for them."""
+        with self._conns_lock:
+            items = list(self._conns.items())
+        for sock, _ in items:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for _, thread in items:
+            thread.join(timeout)
+
+
+class Sandbox:
+    """An offline MileApp API on a loopback port: seeded data, faults, rate limit, SQLite.
+
+    >>> with Sandbox(tasks=5, rate_limit=None) as sb:
+    ...     sb.url.startswith("http://127.0.0.1:") and sb.url.endswith("/api/v3")
+    True
+
+    ``db`` names a SQLite file: if it exists the sandbox resumes from it (``tasks`` and
+    ``seed`` are then ignored), else it is seeded and saved; every acknowledged write is
+    committed before the answer is sent. Tune faults on :attr:`faults`, read counters on
+    ``app.stats`` / ``app.request_log`` and applied writes on ``store.write_log``.
+    """
+
+    def __init__(
+        self,
+        tasks: int = 10_000,
+        seed: int = 7,
+        token: str = "sandbox-token",
+        db: str | os.PathLike[str] | None = None,
+        rate_limit: int | None = 100,
+        latency: float = 0.0,
+        *,
+        rate_period: float = 1.0,
+        max_body_bytes: int = MAX_BODY,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        drop_after_rate: float = 0.0,
+        fault_seed: int = 0,
+    ) -> None:
+        db_path = Path(db) if db is not None else None
+        org = None if db_path is not None and db_path.exists() else build_org(seed, tasks)
+        self.token = token
+        self.store = Store(org, db_path)
+        self.faults = Faults(
+            latency=latency,
+            error_rate=error_rate,
+            drop_rate=drop_rate,
+            drop_after_rate=drop_after_rate,
+            seed=fault_seed,
+        )
+        self.app = SandboxApp(
+            self.store,
+            token=token,
+            faults=self.faults,
+            rate_limit=rate_limit,
+            rate_period=rate_period,
+            max_body_bytes=max_body_bytes,
+        )
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>/api/v3`` (after :meth:`start`)."""
+        if self._url is None:
+            raise RuntimeError("the sandbox is not running: call start() or use `with`")
+        return self._url
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve in a daemon thread; returns the base URL (``port=0``: a free port)."""
+        if self._stopped:
+            raise RuntimeError("a stopped Sandbox cannot restart; build a new one (same db=)")
+        if self._server is not None:
+            return self.url
+        self.app.tasks.warm()
+        server = _Server((host, port), self.app)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="milekit-sandbox",
+        )
+        self._thread.start()
+        self._url = f"http://{host}:{server.server_address[1]}/api/v3"
+        return self._url
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and the SQLite file. Idempotent."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+        self.store.close()
+        self._stopped = True
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._url if self._server is not None else "stopped"
+        return f"<Sandbox {where} tasks={self.store.count('tasks')}>"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, **kw: Any) -> None:
+    """Run a :class:`Sandbox` in the foreground until Ctrl-C (``milekit sandbox``).
+
+    ``kw`` goes to :class:`Sandbox` (``tasks``, ``seed``, ``token``, ``db``, ``rate_limit``,
+    ``latency`` ...); the base URL and the token are printed on start.
+    """
+    sb = Sandbox(**kw)
+    url = sb.start(host, port)
+    print(f"MileApp sandbox at {url}", flush=True)
+    print(f"token: {sb.token}   (Authorization: Bearer {sb.token}; Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()

@@ -1,0 +1,98 @@
+"""Fixtures: a shared read-only sandbox, fresh sandboxes for tests that write or inject
+faults, and a guard that no test ever reaches beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import milekit
+from milekit.sandbox import Sandbox
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise OSError(f"tests may not connect beyond loopback (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet() -> Iterator[None]:
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The shared limiter's SQLite file goes to a temp dir, not the user's cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    os.environ.pop("MILEAPP_TOKEN", None)
+    os.environ.pop("MILEAPP_BASE_URL", None)
+    yield cache
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
+@pytest.fixture(autouse=True)
+def _reset_context() -> Iterator[None]:
+    yield
+    milekit.use(None)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """A read-only demo org for the whole session (tests must not write to it)."""
+    with Sandbox(tasks=2500) as sb:
+        yield sb
+
+
+@pytest.fixture
+def fresh() -> Iterator[Sandbox]:
+    """A small sandbox of one's own: for writes, faults and rate-limit tests."""
+    with Sandbox(tasks=300) as sb:
+        yield sb
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> Iterator[milekit.Client]:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        yield c
+
+
+class SleepRecorder:
+    """Injected into the retry loop: records delays, sleeps only ``scale`` of them."""
+
+    def __init__(self, scale: float = 0.0) -> None:
+        self.calls: list[float] = []
+        self.scale = scale
+
+    def __call__(self, seconds: float) -> None:
+        import time
+
+        self.calls.append(seconds)
+        if self.scale:
+            time.sleep(seconds * self.scale)
+
+
+@pytest.fixture
+def recorder() -> SleepRecorder:
+    return SleepRecorder()

@@ -1,0 +1,258 @@
+"""The wire: error mapping, retries, the token as a secret, pagination — all against the
+sandbox over a real loopback socket."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+import milekit
+from milekit import errors
+from milekit.client import RetryPolicy, parse_retry_after
+from milekit.sandbox import Sandbox
+
+from .conftest import SleepRecorder
+
+TOKEN = "sandbox-token"
+
+
+def _client(sb: Sandbox, **kw: object) -> milekit.Client:
+    kw.setdefault("limiter", None)
+    return milekit.Client(sb.token, sb.url, **kw)  # type: ignore[arg-type]
+
+
+# --- error statuses -> exceptions ----------------------------------------------------------
+
+
+def test_401_wrong_token(sandbox: Sandbox) -> None:
+    with milekit.Client("not-the-token", sandbox.url, limiter=None) as c:
+        with pytest.raises(errors.AuthError) as ei:
+            c.request("GET", "/tasks")
+    assert ei.value.status == 401 and ei.value.api_message
+
+
+def test_404_keeps_api_message(client: milekit.Client) -> None:
+    with pytest.raises(errors.NotFoundError) as ei:
+        client.request("GET", "/task/000000000000000000000000")
+    assert ei.value.status == 404
+    assert ei.value.api_message == "Data not found"
+    assert isinstance(ei.value, KeyError)  # usable as a lookup miss
+
+
+def test_404_unknown_path_and_405_wrong_method(client: milekit.Client) -> None:
+    with pytest.raises(errors.NotFoundError):
+        client.request("GET", "/no-such-thing")
+    with pytest.raises(errors.MethodNotAllowedError) as ei:
+        client.request("PATCH", "/tasks", json={"x": 1}, retry=RetryPolicy(attempts=1))
+    assert ei.value.status == 405
+
+
+def test_406_on_unsupported_accept(client: milekit.Client) -> None:
+    client.session.headers["Accept"] = "text/html"
+    with pytest.raises(errors.NotAcceptableError):
+        client.request("GET", "/tasks", params={"limit": 1})
+
+
+def test_400_laravel_message(fresh: Sandbox) -> None:
+    with _client(fresh) as c, pytest.raises(errors.BadRequestError) as ei:
+        c.request("POST", "/task", json={"hubId": "x"})
+    assert "The flow field is required." in ei.value.api_message
+    assert isinstance(ei.value, ValueError)
+
+
+def test_409_duplicate_id(fresh: Sandbox) -> None:
+    existing = next(iter(fresh.store.values("tasks")))
+    body = {"_id": existing["_id"], "flow": existing["flow"], "hubId": existing["hubId"]}
+    with _client(fresh) as c, pytest.raises(errors.ConflictError) as ei:
+        c.request("POST", "/task", json=body)
+    assert ei.value.status == 409
+
+
+def test_413_payload_too_large(fresh: Sandbox) -> None:
+    fresh.app.max_body_bytes = 1000
+    with _client(fresh) as c, pytest.raises(errors.PayloadTooLargeError):
+        c.request("PATCH", "/tasks/bulk", json={"tasks": [{"_id": "x", "title": "y" * 5000}]})
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_map_to_server_error_with_failed_code(fresh: Sandbox, status: int) -> None:
+    body = {"status": False, "message": "boom", "failedCode": "sys-045"}
+    fresh.faults.add(status=status, times=10, body=body)
+    with _client(fresh, retry=False) as c, pytest.raises(errors.ServerError) as ei:
+        c.request("GET", "/tasks")
+    assert (ei.value.status, ei.value.api_message, ei.value.failed_code) == (
+        status,
+        "boom",
+        "sys-045",
+    )
+
+
+def test_429_maps_to_rate_limit_error_with_retry_after(fresh: Sandbox) -> None:
+    fresh.faults.add(status=429, times=5, retry_after=7)
+    with _client(fresh, retry=False) as c, pytest.raises(errors.RateLimitError) as ei:
+        c.request("GET", "/tasks")
+    assert ei.value.retry_after == 7
+
+
+# --- retries -----------------------------------------------------------------------------
+
+
+def test_get_retried_after_503_honouring_retry_after(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    fresh.faults.add(status=503, times=2, retry_after=3)
+    with _client(fresh, sleep=recorder) as c:
+        r = c.request("GET", "/tasks", params={"limit": 1})
+    assert r.status == 200 and r.attempts == 3
+    assert len(recorder.calls) == 2
+    assert all(3.0 <= d <= 3.0 + RetryPolicy().jitter for d in recorder.calls)
+
+
+def test_get_retried_on_502_504_with_backoff(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(status=502, times=1)
+    fresh.faults.add(status=504, times=1)
+    with _client(fresh, sleep=recorder) as c:
+        assert c.request("GET", "/tasks", params={"limit": 1}).attempts == 3
+    assert recorder.calls[0] < recorder.calls[1] + 1.0  # exponential, jittered
+
+
+def test_500_is_not_retried(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(status=500, times=1)
+    with _client(fresh, sleep=recorder) as c, pytest.raises(errors.ServerError):
+        c.request("GET", "/tasks")
+    assert recorder.calls == []
+
+
+def test_gives_up_after_the_policy_attempts(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(status=503, times=100)
+    with _client(fresh, sleep=recorder, retry=RetryPolicy(attempts=4)) as c:
+        with pytest.raises(errors.ServerError):
+            c.request("GET", "/tasks")
+    assert len(recorder.calls) == 3
+
+
+def test_retry_after_beyond_the_cap_raises_at_once(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(status=429, times=1, retry_after=3600)
+    with _client(fresh, sleep=recorder) as c, pytest.raises(errors.RateLimitError):
+        c.request("GET", "/tasks")
+    assert recorder.calls == []
+
+
+def test_write_retried_on_429_but_not_on_502(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    task = next(iter(fresh.store.values("tasks")))
+    path = f"/task/{task['_id']}"
+    fresh.faults.add(status=429, times=1, retry_after=1, method="PATCH")
+    with _client(fresh, sleep=recorder) as c:
+        assert c.request("PATCH", path, json={"title": "retried"}).attempts == 2
+        fresh.faults.add(status=502, times=1, method="PATCH")
+        with pytest.raises(errors.ServerError):
+            c.request("PATCH", path, json={"title": "not retried"})
+    patches = [w for w in fresh.store.write_log if w["method"] == "PATCH"]
+    assert len(patches) == 1  # applied exactly once
+    assert fresh.store.get("tasks", task["_id"])["title"] == "retried"
+
+
+def test_dropped_connection_on_write_is_reported_not_resent(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    task = next(iter(fresh.store.values("tasks")))
+    fresh.faults.add(drop=True, times=1, method="PATCH", after_apply=True)
+    with _client(fresh, sleep=recorder) as c, pytest.raises(errors.TransportError) as ei:
+        c.request("PATCH", f"/task/{task['_id']}", json={"title": "maybe"})
+    assert ei.value.sent is True  # the server may have applied it: the caller must check
+    assert recorder.calls == []
+    assert len([w for w in fresh.store.write_log if w["method"] == "PATCH"]) == 1
+
+
+def test_dropped_connection_on_get_is_retried(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(drop=True, times=2, method="GET")
+    with _client(fresh, sleep=recorder) as c:
+        assert c.request("GET", "/tasks", params={"limit": 1}).attempts == 3
+
+
+def test_connection_refused_is_retried_even_for_writes(recorder: SleepRecorder) -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    c = milekit.Client(TOKEN, f"http://127.0.0.1:{port}/api/v3", limiter=None, sleep=recorder)
+    with c, pytest.raises(errors.TransportError) as ei:
+        c.request("POST", "/task", json={"flow": "x"})
+    assert ei.value.sent is False
+    assert len(recorder.calls) == RetryPolicy().attempts - 1
+
+
+def test_every_retry_takes_a_limiter_token(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    fresh.faults.add(status=503, times=3, retry_after=0)
+    lim = milekit.RateLimiter(limit=100, period=1.0)
+    with milekit.Client(fresh.token, fresh.url, limiter=lim, sleep=recorder) as c:
+        c.request("GET", "/tasks", params={"limit": 1})
+    assert lim.acquired == 4
+
+
+def test_parse_retry_after_http_date() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=lambda: 1445412470.0) == 10.0
+
+
+# --- the token is a secret -------------------------------------------------------------------
+
+
+def test_token_never_in_repr_errors_or_logs(
+    fresh: Sandbox, caplog: pytest.LogCaptureFixture, recorder: SleepRecorder
+) -> None:
+    secret = "s3cr3t-t0ken-value-123"
+    caplog.set_level(logging.DEBUG)
+    fresh.faults.add(status=503, times=1, retry_after=0, body={"message": f"echo Bearer {secret}"})
+    c = milekit.Client(secret, fresh.url, limiter=None, sleep=recorder)
+    texts = [repr(c), str(c), repr(c.session.auth)]
+    with pytest.raises(errors.AuthError) as ei:
+        c.request("GET", "/tasks")
+    texts += [str(ei.value), repr(ei.value), ei.value.api_message, caplog.text]
+    c.close()
+    assert recorder.calls  # the 503 (whose body echoed the token) was logged and retried
+    for t in texts:
+        assert secret not in t
+
+
+def test_token_comes_from_the_environment(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILEAPP_TOKEN", sandbox.token + "\n")  # pasted with a newline
+    monkeypatch.setenv("MILEAPP_BASE_URL", sandbox.url)
+    with milekit.Client(limiter=None) as c:
+        assert c.base_url == sandbox.url
+        assert c.request("GET", "/tasks", params={"limit": 1}).status == 200
+
+
+def test_missing_token_fails_before_sending(sandbox: Sandbox) -> None:
+    with milekit.Client(base_url=sandbox.url, limiter=None) as c:
+        with pytest.raises(errors.AuthError, match="no token"):
+            c.request("GET", "/tasks")
+        assert c.stats.requests == 0
+
+
+def test_bad_base_url_is_a_usage_error() -> None:
+    with pytest.raises(errors.UsageError):
+        milekit.Client("t0ken-abc", "ftp://example")
+
+
+# --- pagination ----------------------------------------------------------------------------
+
+
+def test_pages_concurrently_and_every_task_exactly_once(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process", max_workers=8) as c:
+        pages = list(c.pages("tasks", {"sortBy": "createdTime"}, limit=97))
+        ids = [r["_id"] for p in pages for r in p.rows]
+        assert [p.number for p in pages] == list(range(1, len(pages) + 1))
+        assert c.stats.requests == -(-2500 // 97)
+    assert len(ids) == len(set(ids)) == sandbox.store.count("tasks")
+    assert pages[0].total == 2500
+
+
+def test_filters_are_sent_on_every_page(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        rows = [r for p in c.pages("tasks", {"status": "DONE"}, limit=50) for r in p.rows]
+    expected = sum(1 for t in sandbox.store.values("tasks") if t.get("status") == "DONE")
+    assert len(rows) == expected and all(r["status"] == "DONE" for r in rows)

@@ -1,0 +1,129 @@
+"""Export round trips: Parquet (milekit, pandas, DuckDB, Polars) and CSV with a sidecar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import milekit
+from milekit import errors
+from milekit.cli import main
+from milekit.export import _keep_masks
+from milekit.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def frame_and_files(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
+    d = tmp_path_factory.mktemp("export")
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        pq = milekit.export("tasks", d / "tasks.parquet", client=c, progress=False, limit=700)
+        csv = milekit.export("tasks", d / "tasks.csv", client=c, progress=False, limit=700)
+    return df, pq, csv
+
+
+def test_parquet_round_trip_is_exact(frame_and_files) -> None:
+    df, pq, _ = frame_and_files
+    assert pq.rows == len(df) and pq.pages == 4
+    pd.testing.assert_frame_equal(milekit.read_parquet(pq.path), df)
+
+
+def test_csv_round_trip_is_exact(frame_and_files) -> None:
+    df, _, csv = frame_and_files
+    assert Path(str(csv.path) + ".schema.json").exists()
+    pd.testing.assert_frame_equal(milekit.read_csv(csv.path), df)
+
+
+def test_parquet_opens_natively_in_pandas_duckdb_polars(frame_and_files) -> None:
+    df, pq, _ = frame_and_files
+    plain = pd.read_parquet(pq.path)
+    assert len(plain) == len(df)
+    assert str(plain["startTime"].dtype).startswith("datetime64") and "UTC" in str(
+        plain["startTime"].dtype
+    )
+    con = duckdb.connect()
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{pq.path}'").fetchall()}
+    assert types["startTime"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["eta"] == "TIME"
+    assert types["assignee"] == "VARCHAR[]"
+    assert types["assignedVehicle"].startswith("STRUCT(")
+    assert types["items"].startswith("STRUCT(") and types["items"].endswith("[]")
+    n_done = con.execute(f"SELECT count(*) FROM '{pq.path}' WHERE status = 'DONE'").fetchall()
+    assert n_done[0][0] == int((df["status"] == "DONE").sum())
+    con.close()
+    p = pl.read_parquet(pq.path)
+    assert p.schema["startTime"] == pl.Datetime("us", "UTC")
+    assert p.schema["eta"] == pl.Time
+    assert p.schema["assignee"] == pl.List(pl.String)
+    assert isinstance(p.schema["assignedVehicle"], pl.Struct)
+
+
+def test_edited_frame_written_with_to_parquet_keeps_types(frame_and_files, tmp_path: Path) -> None:
+    df, _, _ = frame_and_files
+    edited = df.copy()
+    tid = edited.index[0]
+    edited.at[tid, "assignee"] = ["new@demo.mile.app"]
+    edited.at[tid, "waitingTime"] = pd.NA
+    milekit.to_parquet(edited, tmp_path / "edited.parquet")
+    back = milekit.read_parquet(tmp_path / "edited.parquet")
+    pd.testing.assert_frame_equal(back, edited)
+
+
+def test_failed_export_leaves_no_partial_file(fresh: Sandbox, tmp_path: Path) -> None:
+    fresh.faults.add(status=500, times=1, path_prefix="/api/v3/tasks")
+    target = tmp_path / "out.parquet"
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        with pytest.raises(errors.ServerError):
+            milekit.export("tasks", target, client=c, progress=False, limit=100)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_suffix_is_refused_before_sending() -> None:
+    with pytest.raises(errors.UsageError):
+        milekit.export("tasks", "x.xlsx", client=milekit.Client("t0ken-1234", "http://127.0.0.1:9"))
+
+
+def test_duplicates_across_pages_dropped_by_real_id(tmp_path: Path) -> None:
+    parts = []
+    for i, ids in enumerate((["a", "b"], ["b", "c"], ["x", "y"])):
+        p = tmp_path / f"p{i}.arrow"
+        t = pa.table({"_id": ids})
+        with pa.OSFile(str(p), "wb") as sink, pa.ipc.new_file(sink, t.schema) as w:
+            w.write_table(t)
+        parts.append(p)
+    hashes = [np.array([hash(x) for x in ids], dtype=np.int64) for ids in (["a", "b"], ["b", "c"])]
+    keep = _keep_masks(parts[:2], hashes, "_id")
+    assert keep[0] is None and keep[1] is not None and keep[1].tolist() == [False, True]
+    # a forced 64-bit hash collision between different ids ("b" vs "x") drops nothing
+    colliding = [np.array([1, 2], dtype=np.int64), np.array([2, 3], dtype=np.int64)]
+    keep = _keep_masks([parts[0], parts[2]], colliding, "_id")
+    assert all(k is None or k.all() for k in keep)
+
+
+def test_cli_export_with_filter(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("MILEAPP_TOKEN", sandbox.token)
+    out = tmp_path / "done.parquet"
+    assert (
+        main(["export", "tasks", "-o", str(out), "--status", "DONE", "--base-url", sandbox.url])
+        == 0
+    )
+    df = milekit.read_parquet(out)
+    assert len(df) and (df["status"] == "DONE").all()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--tasks", "800", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "tasks per status" in out and "DONE" in out and "identical" in out
+    assert (tmp_path / "tasks.parquet").exists() and (tmp_path / "tasks.csv").exists()
+    assert len(milekit.read_csv(tmp_path / "tasks.csv")) == 800
+    assert "sandbox-token" not in out

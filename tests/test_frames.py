@@ -1,0 +1,212 @@
+"""tasks_frame(): every dtype rule checked on real sandbox responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import milekit
+from milekit import errors, schema
+from milekit.registry import TASKS
+from milekit.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def df(sandbox: Sandbox) -> pd.DataFrame:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        return milekit.tasks_frame(client=c, progress=False)
+
+
+@pytest.fixture(scope="module")
+def raw(sandbox: Sandbox) -> dict[str, dict]:
+    return {t["_id"]: t for t in sandbox.store.values("tasks")}
+
+
+def test_one_row_per_task_indexed_by_id(df: pd.DataFrame, raw: dict) -> None:
+    assert df.index.name == "_id"
+    assert df.index.is_unique and set(df.index) == set(raw)
+
+
+def test_documented_dtypes(df: pd.DataFrame) -> None:
+    expect = {
+        "startTime": "datetime64[us, UTC]",
+        "doneTime": "datetime64[us, UTC]",
+        "eta": "time64[us][pyarrow]",
+        "waitingTime": "Int64",
+        "doneOrder": "Int64",
+        "travelDuration": "Float64",
+        "useGeoLock": "boolean",
+        "title": "string",
+        "flow": "string",
+        "status": "category",
+        "assignee": "object",
+        "assignedVehicle": "object",
+    }
+    got = {k: str(df[k].dtype) for k in expect}
+    assert got == expect
+    assert list(df["status"].cat.categories[:3]) == ["UNASSIGNED", "ONGOING", "DONE"]
+
+
+def test_every_datetime_spelling_is_the_right_utc_instant(df: pd.DataFrame, raw: dict) -> None:
+    spellings: dict[str, int] = {}
+    for tid, t in raw.items():
+        for field in ("createdTime", "updatedTime", "startTime", "doneTime"):
+            v = t.get(field)
+            if not isinstance(v, str):
+                continue
+            kind = "naive" if v[-6] not in "+-" and not v.endswith("Z") else v[19:20] + v[-1]
+            spellings[kind] = spellings.get(kind, 0) + 1
+            ts = pd.Timestamp(v)
+            expected = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            assert df.at[tid, field] == expected, (tid, field, v)
+    assert len(spellings) >= 3  # naive, offset, Z with fractions all occurred
+
+
+def test_time_spellings_compare_equal(df: pd.DataFrame, raw: dict) -> None:
+    seen = set()
+    for tid, t in raw.items():
+        v = t.get("eta")
+        if isinstance(v, str):
+            seen.add(len(v))
+            h, m = v.split(":")[:2]
+            assert df.at[tid, "eta"] == dt.time(int(h), int(m))
+    assert len(seen) >= 2  # "8:34", "08:34", "08:34:00" all occurred
+
+
+def test_missing_and_null_become_na_never_strings(df: pd.DataFrame, raw: dict) -> None:
+    unassigned = [i for i, t in raw.items() if t.get("status") == "UNASSIGNED"]
+    assert unassigned
+    assert df.loc[unassigned, "doneTime"].isna().all()
+    assert df.loc[unassigned, "assignee"].isna().all()
+    for col in df.columns:
+        if str(df[col].dtype) == "string":
+            assert not df[col].isin(["None", "nan", "NaN", "null"]).any(), col
+    nulls = [i for i, t in raw.items() if "label" in t and t["label"] is None]
+    if "label" in df:
+        assert df.loc[nulls, "label"].isna().all()
+
+
+def test_lists_and_objects_are_python_values(df: pd.DataFrame, raw: dict) -> None:
+    tid = next(i for i, t in raw.items() if t.get("assignee"))
+    assert df.at[tid, "assignee"] == raw[tid]["assignee"]
+    assert isinstance(df.at[tid, "assignee"], list)
+    edited = df.copy()
+    edited.at[tid, "assignee"] = ["someone@demo.mile.app"]  # what the push issue relies on
+    assert edited.at[tid, "assignee"] == ["someone@demo.mile.app"]
+    with_vehicle = [i for i, t in raw.items() if isinstance(t.get("assignedVehicle"), dict)]
+    for i in with_vehicle[:20]:
+        got = df.at[i, "assignedVehicle"]
+        assert {k: v for k, v in got.items() if v is not None} == {
+            k: v for k, v in raw[i]["assignedVehicle"].items() if v is not None
+        }
+
+
+def test_custom_flow_fields_are_typed_per_column(df: pd.DataFrame, raw: dict) -> None:
+    custom = [c for c in df.columns if c not in TASKS._by_name]
+    assert {"codAmount", "packageWeight", "receiverName", "items"} <= set(custom)
+    assert str(df["codAmount"].dtype) == "Int64"
+    assert str(df["packageWeight"].dtype) == "Float64"
+    assert str(df["receiverName"].dtype) == "string"
+    for c in custom:
+        if df[c].dtype == object:
+            kinds = {type(v) for v in df[c] if v is not None}
+            assert len(kinds) == 1, (c, kinds)  # never object-of-mixed-types
+    tid = next(i for i, t in raw.items() if t.get("items"))
+    assert df.at[tid, "items"] == raw[tid]["items"]
+
+
+def test_filters_and_projection(sandbox: Sandbox, raw: dict) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        since = dt.datetime(2026, 10, 1, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+        done = milekit.tasks_frame(
+            client=c,
+            progress=False,
+            status="done",
+            timeBy="createdTime",
+            timeFrom=since,
+            fields=["title", "status", "createdTime"],
+        )
+    assert list(done.columns) == ["title", "status", "createdTime"]
+    assert (done["status"] == "DONE").all()
+    assert (done["createdTime"] >= pd.Timestamp("2026-10-01 00:00", tz="UTC")).all()
+    expected = {
+        i
+        for i, t in raw.items()
+        if t.get("status") == "DONE"
+        and pd.Timestamp(t["createdTime"]).tz_localize(None) >= pd.Timestamp("2026-10-01")
+        if pd.Timestamp(t["createdTime"]).tzinfo is None
+    } | {
+        i
+        for i, t in raw.items()
+        if t.get("status") == "DONE"
+        and pd.Timestamp(t["createdTime"]).tzinfo is not None
+        and pd.Timestamp(t["createdTime"]) >= pd.Timestamp("2026-10-01", tz="UTC")
+    }
+    assert set(done.index) == expected
+
+
+def test_bad_filters_fail_before_any_request(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        for bad in (
+            {"stauts": "DONE"},
+            {"status": "FINISHED"},
+            {"timeFrom": "yesterday-ish"},
+            {"sortOrder": "up"},
+            {"timeBy": "whenever"},
+        ):
+            with pytest.raises(errors.UsageError):
+                milekit.tasks_frame(client=c, progress=False, **bad)
+        assert c.stats.requests == 0
+
+
+def test_default_client_from_environment(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILEAPP_TOKEN", sandbox.token)
+    monkeypatch.setenv("MILEAPP_BASE_URL", sandbox.url)
+    df = milekit.tasks_frame(progress=False, status="ONGOING")
+    assert len(df) and (df["status"] == "ONGOING").all()
+
+
+def test_fast_and_fallback_parsers_agree(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        content = c.request("GET", "/tasks", params={"limit": 500}, raw=True).content
+    fast, total, last = schema.PageParser(TASKS).parse(content)
+    slow = schema.rows_to_table(orjson.loads(content)["tasks"]["data"], TASKS)
+    a, b = schema.to_pandas(fast, "_id"), schema.to_pandas(slow, "_id")
+    pd.testing.assert_frame_equal(a, b[a.columns])
+    assert total == 2500 and last == 5
+
+
+def test_values_that_do_not_fit_are_kept_and_warned() -> None:
+    rows = [
+        {"_id": "a", "waitingTime": 5},
+        {"_id": "b", "waitingTime": 2.5},
+        {"_id": "c", "weird": 1},
+        {"_id": "d", "weird": "x"},
+    ]
+    with pytest.warns(schema.MileTypeWarning, match="waitingTime"):
+        t = schema.rows_to_table(rows, TASKS)
+    df = schema.to_pandas(t, "_id")
+    assert df["waitingTime"].tolist()[:2] == [5.0, 2.5]  # widened, not truncated
+    assert df["weird"].tolist()[2:] == ["1", "x"]  # mixed -> text, never mixed objects
+
+
+def test_fast_path_misses_on_type_changes_and_falls_back() -> None:
+    page = {
+        "tasks": {
+            "current_page": 1,
+            "last_page": 1,
+            "total": 2,
+            "data": [{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}],
+        }
+    }
+    with pytest.raises(schema.FastPathMiss):
+        schema.PageParser(TASKS).parse(orjson.dumps(page))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = schema.rows_to_table(page["tasks"]["data"], TASKS)  # type: ignore[index]
+    assert t.column("x").type == pa.string()

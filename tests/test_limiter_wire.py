@@ -1,0 +1,66 @@
+"""The limiter on the real wire: several threads, then two processes, against a sandbox
+that answers 429 past 100 requests in any one-second window. These run in real time
+(about 2 s each): a rate is a matter of the clock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import milekit
+from milekit.sandbox import Sandbox
+
+from .test_ratelimit import max_in_window
+
+pytestmark = pytest.mark.slow
+
+
+def test_threads_stay_under_100_per_second(fresh: Sandbox) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter="process", max_workers=16) as c:
+        ids = [r["_id"] for p in c.pages("tasks", {}, limit=2) for r in p.rows]
+        assert c.stats.rate_limited == 0
+    assert len(ids) == 300 and len(set(ids)) == 300
+    stamps = [r.t for r in fresh.app.request_log]
+    assert len(stamps) == 150
+    assert max_in_window(stamps, 1.0) <= 100
+    assert fresh.app.stats.rejected_429 == 0
+
+
+def test_two_processes_share_the_budget(fresh: Sandbox, _private_cache: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import milekit
+        from concurrent.futures import ThreadPoolExecutor
+        c = milekit.Client({fresh.token!r}, {fresh.url!r}, limiter="shared", max_workers=8)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: c.request("GET", "/tasks", params={{"limit": 1}}), range(110)))
+        print(c.stats.rate_limited)
+        c.close()
+        """
+    )
+    env = dict(os.environ, XDG_CACHE_HOME=str(_private_cache))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs == ["0", "0"]  # neither process saw a 429
+    stamps = [r.t for r in fresh.app.request_log]
+    assert len(stamps) == 220
+    assert max_in_window(stamps, 1.0) <= 100
+    assert fresh.app.stats.rejected_429 == 0
+
+
+def test_without_a_limiter_the_server_pushes_back_and_retries_recover(fresh: Sandbox) -> None:
+    """The control: with no client-side limit the same burst draws 429s, which the retry
+    loop absorbs by waiting Retry-After (so nothing fails, it just takes longer)."""
+    with milekit.Client(fresh.token, fresh.url, limiter=None, max_workers=16) as c:
+        ids = [r["_id"] for p in c.pages("tasks", {}, limit=2) for r in p.rows]
+        assert c.stats.rate_limited > 0
+    assert len(set(ids)) == 300
