@@ -1,0 +1,572 @@
+"""The offline MileApp sandbox, exercised over a real loopback socket with plain requests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import requests
+
+from milekit.registry import RESOURCES
+from milekit.sandbox import Sandbox, build_org
+
+SPEC = RESOURCES["tasks"]
+PAGINATOR_KEYS = {
+    "current_page",
+    "data",
+    "first_page_url",
+    "from",
+    "last_page",
+    "last_page_url",
+    "links",
+    "next_page_url",
+    "path",
+    "per_page",
+    "prev_page_url",
+    "to",
+    "total",
+}
+
+
+def auth(token: str = "sandbox-token") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+def utc(value: str) -> datetime:
+    dt = datetime.fromisoformat(value)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def ro() -> Iterator[Sandbox]:
+    """A read-only sandbox shared by the tests that do not write."""
+    with Sandbox(tasks=300, seed=5, rate_limit=None) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    """A fresh sandbox per test, for writes and faults."""
+    with Sandbox(tasks=40, seed=9, rate_limit=None) as box:
+        yield box
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        s.headers.update(auth())
+        yield s
+
+
+def ids_of(body: dict[str, Any]) -> list[str]:
+    return [t["_id"] for t in body["tasks"]["data"]]
+
+
+def hub_ids(sb: Sandbox) -> list[str]:
+    return [h["_id"] for h in sb.store.values("hubs")]
+
+
+# --- gateway behaviour -----------------------------------------------------------------
+
+
+def test_auth_missing_or_wrong_token_is_401(ro: Sandbox) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "sandbox-token"}):
+        r = requests.get(ro.url + "/tasks", headers=headers)
+        assert r.status_code == 401
+        assert r.json() == {"status": False, "message": "Unauthenticated."}
+
+
+def test_accept_header_negotiation(ro: Sandbox) -> None:
+    for accept in ("application/json", "*/*", "application/json, */*", "text/html, */*;q=0.8"):
+        r = requests.get(ro.url + "/user", headers={**auth(), "Accept": accept})
+        assert r.status_code == 200, accept
+    r = requests.get(ro.url + "/tasks", headers={**auth(), "Accept": "text/html"})
+    assert r.status_code == 406
+    assert r.json() == {"status": False, "message": "unsupported Accept header"}
+
+
+def test_unknown_path_and_unknown_id_are_404(ro: Sandbox, http: requests.Session) -> None:
+    for url in (ro.url + "/nothing-here", ro.url + "/task/000000000000000000000000"):
+        r = http.get(url)
+        assert r.status_code == 404
+        assert r.json() == {"status": False, "message": "Data not found"}
+    assert http.get(ro.url.replace("/api/v3", "/api/v2") + "/tasks").status_code == 404
+
+
+def test_wrong_method_is_405(ro: Sandbox, http: requests.Session) -> None:
+    r = http.put(ro.url + "/tasks", json={})
+    assert r.status_code == 405
+    assert r.json()["message"] == "The PUT method is not supported for this route."
+    assert "GET" in r.headers["Allow"]
+
+
+def test_payload_too_large_is_413_and_connection_stays_usable(http: requests.Session) -> None:
+    with Sandbox(tasks=5, rate_limit=None, max_body_bytes=1000) as box:
+        r = http.post(box.url + "/task", data=b'{"x": "' + b"a" * 5000 + b'"}')
+        assert r.status_code == 413
+        assert r.json() == {"status": False, "message": "Payload too large."}
+        assert http.get(box.url + "/tasks").status_code == 200  # same kept-alive session
+
+
+def test_trailing_slashes_are_accepted(ro: Sandbox, http: requests.Session) -> None:
+    assert http.get(ro.url + "/tasks/").status_code == 200
+    some = http.get(ro.url + "/tasks?limit=1").json()["tasks"]["data"][0]["_id"]
+    assert http.get(f"{ro.url}/task/{some}/").json()["task"]["_id"] == some
+
+
+def test_rate_limit_429_with_retry_after() -> None:
+    with Sandbox(tasks=5, rate_limit=5) as box, requests.Session() as s:
+        s.headers.update(auth())
+        codes = [s.get(box.url + "/user") for _ in range(12)]
+        limited = [r for r in codes if r.status_code == 429]
+        assert limited, [r.status_code for r in codes]
+        assert sum(r.status_code == 200 for r in codes) == 5
+        r = limited[0]
+        assert r.json() == {
+            "status": False,
+            "message": "Too Many Attempts.",
+            "failedCode": "sys-036",
+        }
+        assert int(r.headers["Retry-After"]) >= 1
+        assert box.app.stats.rejected_429 == len(limited)
+        assert box.app.stats.admitted == 5
+        time.sleep(1.05)
+        assert s.get(box.url + "/user").status_code == 200
+        log = list(box.app.request_log)
+        assert [e.status for e in log].count(429) == len(limited)
+        assert log[0].method == "GET" and log[0].path == "/api/v3/user"
+
+
+def test_concurrent_connections(ro: Sandbox) -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with requests.Session() as s:
+            for _ in range(3):
+                code = s.get(ro.url + "/tasks?limit=50", headers=auth()).status_code
+                with lock:
+                    results.append(code)
+
+    threads = [threading.Thread(target=worker) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 120
+
+
+# --- GET /tasks ------------------------------------------------------------------------
+
+
+def test_list_envelope_and_paginator(ro: Sandbox, http: requests.Session) -> None:
+    body = http.get(ro.url + "/tasks?limit=50&status=DONE").json()
+    assert body["status"] is True and body["message"] == "Success."
+    assert set(body) == {"status", "message", SPEC.envelope_list, "metadata", "dataVersion"}
+    p = body["tasks"]
+    assert set(p) == PAGINATOR_KEYS
+    assert p["current_page"] == 1 and p["per_page"] == 50 and p["from"] == 1 and p["to"] == 50
+    assert p["path"] == ro.url + "/tasks"
+    assert p["first_page_url"] == ro.url + "/tasks?limit=50&status=DONE&page=1"
+    assert p["prev_page_url"] is None and p["next_page_url"].endswith("status=DONE&page=2")
+    assert (
+        p["links"][0]["label"] == "&laquo; Previous" and p["links"][-1]["label"] == "Next &raquo;"
+    )
+    assert [x["label"] for x in p["links"] if x["active"]] == ["1"]
+    assert body["metadata"]["counting"]["doneTotal"] == p["total"]
+    beyond = http.get(ro.url + "/tasks", params={"limit": 50, "page": 999}).json()["tasks"]
+    assert beyond["data"] == [] and beyond["from"] is None and beyond["to"] is None
+    assert beyond["last_page"] >= 1
+
+
+def test_following_next_page_url_yields_every_task_once(
+    ro: Sandbox, http: requests.Session
+) -> None:
+    url: str | None = ro.url + "/tasks?limit=70&sortBy=createdTime&sortOrder=asc"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        p = http.get(url).json()["tasks"]
+        seen += [t["_id"] for t in p["data"]]
+        pages += 1
+        url = p["next_page_url"]
+    assert pages == p["last_page"] == 5
+    assert len(seen) == len(set(seen)) == ro.store.count("tasks") == 300
+
+
+def test_limit_page_and_param_validation(ro: Sandbox, http: requests.Session) -> None:
+    cases = {
+        "limit=1001": "The limit may not be greater than 1000.",
+        "limit=0": "The limit must be at least 1.",
+        "page=0": "The page must be at least 1.",
+        "status=FINISHED": "The selected status is invalid.",
+        "sortOrder=up": "The selected sort order is invalid.",
+        "timeFrom=yesterday": "The time from is not a valid date.",
+        "timeBy=doneTime&timeTo=31/12/2026": "The time to is not a valid date.",
+        "timeBy=updatedTime&timeFrom=2026-08-01": "The selected time by is invalid.",
+    }
+    for query, message in cases.items():
+        r = http.get(f"{ro.url}/tasks?{query}")
+        assert r.status_code == 400, query
+        assert r.json() == {"status": False, "message": message}
+    assert http.get(ro.url + "/tasks?limit=1000&whatever=1").status_code == 200
+
+
+def test_filters(ro: Sandbox, http: requests.Session) -> None:
+    docs = ro.store.values("tasks")
+    hub = docs[0]["hubId"]
+
+    def fetch(**params: Any) -> list[dict[str, Any]]:
+        r = http.get(ro.url + "/tasks", params={"limit": 1000, **params})
+        assert r.status_code == 200, r.text
+        data: list[dict[str, Any]] = r.json()["tasks"]["data"]
+        return data
+
+    assert {t["status"] for t in fetch(status="ONGOING")} == {"ONGOING"}
+    assert len(fetch(status="DONE,ONGOING")) == sum(d["status"] != "UNASSIGNED" for d in docs)
+    assert {t["flow"] for t in fetch(flow="Pickup,Visit")} == {"Pickup", "Visit"}
+    flow_id = next(d["flowId"] for d in docs if d["flow"] == "Delivery")
+    assert {t["flow"] for t in fetch(flowId=flow_id)} == {"Delivery"}
+    assert {t["hubId"] for t in fetch(hubId=hub)} == {hub}
+    worker = next(d["assignee"][0] for d in docs if d.get("assignee"))
+    got = fetch(assignee=worker)
+    assert got and all(worker in t["assignee"] for t in got)
+    assert len(got) == sum(worker in d.get("assignee", []) for d in docs)
+    done_by = next(d["doneBy"] for d in docs if "doneBy" in d)
+    assert {t["doneBy"] for t in fetch(doneBy=done_by)} == {done_by}
+    # time range on UTC instants, whatever the stored spelling; naive bounds are UTC
+    lo, hi = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 30, 23, 59, 59, tzinfo=UTC)
+    expected = {d["_id"] for d in docs if "doneTime" in d and lo <= utc(d["doneTime"]) <= hi}
+    for time_from, time_to in (
+        ("2026-09-01 00:00:00", "2026-09-30 23:59:59"),
+        ("2026-09-01T07:00:00+07:00", "2026-09-30T23:59:59.000000Z"),
+    ):
+        got_ids = {t["_id"] for t in fetch(timeBy="doneTime", timeFrom=time_from, timeTo=time_to)}
+        assert got_ids == expected
+    assert expected
+
+
+def test_sort_on_parsed_instants_with_id_tiebreak(ro: Sandbox, http: requests.Session) -> None:
+    docs = ro.store.values("tasks")
+    spellings = {("+" in d["createdTime"], d["createdTime"].endswith("Z")) for d in docs}
+    assert len(spellings) >= 3  # the seed mixes datetime spellings (Quirk 6)
+    for order in ("asc", "desc"):
+        data = http.get(
+            ro.url + "/tasks", params={"limit": 1000, "sortBy": "createdTime", "sortOrder": order}
+        ).json()["tasks"]["data"]
+        keys = [(utc(t["createdTime"]), t["_id"]) for t in data]
+        assert keys == sorted(keys, reverse=order == "desc")
+    default = ids_of(http.get(ro.url + "/tasks?limit=1000").json())
+    desc = ids_of(http.get(ro.url + "/tasks?limit=1000&sortBy=createdTime&sortOrder=desc").json())
+    assert default == desc
+    by_order = http.get(
+        ro.url + "/tasks?limit=1000&sortBy=orderIndex&sortOrder=asc&fields=orderIndex"
+    )
+    values = [t["orderIndex"] for t in by_order.json()["tasks"]["data"]]
+    assert values == sorted(values)
+
+
+def test_fields_projection_and_list_vs_detail(ro: Sandbox, http: requests.Session) -> None:
+    data = http.get(ro.url + "/tasks?limit=20&fields=_id,status,hub,doneTime,nope").json()
+    for t in data["tasks"]["data"]:
+        doc = ro.store.get("tasks", t["_id"])
+        assert doc is not None
+        assert set(t) == {k for k in ("_id", "status", "hub", "doneTime") if k in doc}
+    item = http.get(ro.url + "/tasks?limit=1").json()["tasks"]["data"][0]
+    assert not set(SPEC.detail_only) & set(item)
+    detail = http.get(f"{ro.url}/task/{item['_id']}").json()
+    assert detail["status"] is True and detail["message"] == "Success"
+    task = detail[SPEC.envelope_one]
+    assert set(SPEC.detail_only) <= set(task)
+    assert set(task["hub"]) == {"_id", "name", "lat", "lng"}
+    assert {k: v for k, v in task.items() if k not in SPEC.detail_only} == item
+
+
+def test_user_hubs_flows(ro: Sandbox, http: requests.Session) -> None:
+    me = http.get(ro.url + "/user").json()
+    assert {"_id", "name", "email", "organization_id", "role_id", "created_at"} <= set(me)
+    assert "status" not in me or me["status"] == "active"
+    hubs = http.get(ro.url + "/hubs").json()
+    assert hubs["status"] is True and len(hubs["data"]) == 8
+    assert all(isinstance(h["lat"], float) for h in hubs["data"])
+    flows = http.get(ro.url + "/flows").json()
+    assert set(flows["flows"]) == PAGINATOR_KEYS
+    names = {f["name"] for f in flows["flows"]["data"]}
+    assert names == {"Delivery", "Pickup", "Visit", "House Inspection"}
+    comp = flows["flows"]["data"][0]["pages"][0]["components"][0]
+    assert {"id", "component", "inputType", "title", "isRequired"} <= set(comp)
+
+
+# --- writes ----------------------------------------------------------------------------
+
+
+def test_create_get_patch_put_assign_move_delete(sb: Sandbox, http: requests.Session) -> None:
+    hubs = hub_ids(sb)
+    v0 = sb.store.version("tasks")
+    body = {"flow": "Delivery", "hubId": hubs[0], "title": "Paket", "receiverName": "Budi"}
+    r = http.post(sb.url + "/task", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["message"] == "Task has been created"
+    task = r.json()["task"]
+    tid = task["_id"]
+    assert len(tid) == 24 and task["status"] == "UNASSIGNED" and task["createdFrom"] == "API"
+    assert task["organizationId"] and task["hub"]["_id"] == hubs[0] and task["orderIndex"] > 0
+    assert task["createdBy"] == "admin@demo.mile.app" and task["createdTime"].endswith("+00:00")
+    assert [h["action"] for h in task["histories"]] == ["create"]
+    assert "assignee" not in task
+    assert http.get(f"{sb.url}/task/{tid}").json()["task"] == task
+
+    r = http.patch(
+        f"{sb.url}/task/{tid}",
+        json={"receiverPhone": "0812", "_id": "x", "createdTime": "2020-01-01 00:00:00"},
+    )
+    assert r.status_code == 200 and r.json()["message"] == "Success"
+    patched = r.json()["task"]
+    assert patched["receiverPhone"] == "0812" and patched["receiverName"] == "Budi"
+    assert patched["_id"] == tid and patched["createdTime"] == task["createdTime"]
+    assert patched["histories"][-1]["action"] == "patch"
+
+    r = http.put(f"{sb.url}/task/{tid}", json={"flow": "Delivery", "hubId": hubs[1], "title": "T"})
+    replaced = r.json()["task"]
+    assert "receiverName" not in replaced and replaced["title"] == "T"
+    assert replaced["hub"]["_id"] == hubs[1] and replaced["orderIndex"] == task["orderIndex"]
+    assert replaced["createdTime"] == task["createdTime"]
+    r = http.put(f"{sb.url}/task/{tid}", json={"title": "no flow"})
+    assert r.status_code == 400 and r.json()["message"] == "The flow field is required."
+
+    worker = next(
+        u["email"] for u in sb.store.values("users") if u["role"]["name"] == "Field Worker"
+    )
+    assigned = http.put(f"{sb.url}/task/{tid}/assign", json={"assignee": [worker]}).json()["task"]
+    assert assigned["status"] == "ONGOING" and assigned["assignee"] == [worker]
+    assert assigned["assignedBy"] and assigned["assignedTime"]
+    assert assigned["assignedTo"]["email"] == worker
+    moved = http.put(f"{sb.url}/task/{tid}/move", json={"hubId": hubs[2]}).json()["task"]
+    assert moved["hubId"] == hubs[2] and moved["hub"]["_id"] == hubs[2]
+
+    r = http.delete(f"{sb.url}/task/{tid}")
+    assert r.status_code == 200 and r.json()["task"]["_id"] == tid
+    assert http.get(f"{sb.url}/task/{tid}").status_code == 404
+    assert http.delete(f"{sb.url}/task/{tid}").status_code == 404
+    assert sb.store.version("tasks") == v0 + 6
+    log = [e for e in sb.store.write_log if e["id"] == tid]
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in log] == [
+        ("POST", "task"),
+        ("PATCH", tid),
+        ("PUT", tid),
+        ("PUT", "assign"),
+        ("PUT", "move"),
+        ("DELETE", tid),
+    ]
+    assert [e["seq"] for e in sb.store.write_log] == list(range(1, len(sb.store.write_log) + 1))
+
+
+def test_create_validation_and_conflict(sb: Sandbox, http: requests.Session) -> None:
+    hub = hub_ids(sb)[0]
+    cases = [
+        ({"hubId": hub}, "The flow field is required."),
+        ({"flow": "Delivery"}, "The hub id field is required."),
+        ({"flow": "Handover", "hubId": hub}, "The selected flow is invalid."),
+        ({"flow": "Pickup", "hubId": "0" * 24}, "The selected hub id is invalid."),
+        (
+            {"flow": "Pickup", "hubId": hub, "parcelCount": "many"},
+            "The parcel count must be a number.",
+        ),
+        (
+            {"flow": "Pickup", "hubId": hub, "startTime": "soon"},
+            "The start time is not a valid date.",
+        ),
+    ]
+    for body, message in cases:
+        r = http.post(sb.url + "/task", json=body)
+        assert (r.status_code, r.json()) == (400, {"status": False, "message": message})
+    r = http.post(sb.url + "/task", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    existing = sb.store.values("tasks")[0]["_id"]
+    r = http.post(sb.url + "/task", json={"_id": existing, "flow": "Pickup", "hubId": hub})
+    assert r.status_code == 409
+    assert r.json() == {"status": False, "message": "The _id has already been taken."}
+    assert sb.store.write_log == []
+    own = "6a0000000000000000000001"
+    created = http.post(
+        sb.url + "/task",
+        json={"_id": own, "flow": "Pickup", "hubId": hub, "assignee": "budi@x.id"},
+    )
+    assert created.status_code == 201
+    assert created.json()["task"]["_id"] == own
+    assert created.json()["task"]["status"] == "ONGOING"  # assigning on create
+    assert created.json()["task"]["assignee"] == ["budi@x.id"]
+
+
+def test_bulk_create_partial_failure(sb: Sandbox, http: requests.Session) -> None:
+    hub = hub_ids(sb)[0]
+    n0 = sb.store.count("tasks")
+    items = [
+        {"flow": "Visit", "hubId": hub, "customerName": "A", "refId": "r1"},
+        {"hubId": hub, "refId": "r2"},
+        {"flow": "Visit", "hubId": "f" * 24},
+        {"flow": "Pickup", "hubId": hub},
+    ]
+    r = http.post(sb.url + "/tasks/bulk/", json={"background": False, "tasks": items})
+    assert r.status_code == 201
+    body = r.json()
+    assert (body["success"], body["failed"]) == (2, 2)
+    res = body["tasks"]
+    assert res[0]["status"] is True and res[0]["message"] == "Task has been created"
+    assert res[0]["refId"] == "r1" and len(res[0]["_id"]) == 24
+    assert res[1] == {"status": False, "message": "The flow field is required.", "refId": "r2"}
+    assert res[2]["message"] == "The selected hub id is invalid."
+    assert sb.store.count("tasks") == n0 + 2
+    assert [e["id"] for e in sb.store.write_log] == [res[0]["_id"], res[3]["_id"]]
+    too_many = {"tasks": [{"flow": "Visit", "hubId": hub}] * (SPEC.bulk_max + 1)}
+    r = http.post(sb.url + "/tasks/bulk", json=too_many)
+    assert r.status_code == 400
+    assert r.json()["message"] == f"The tasks may not have more than {SPEC.bulk_max} items."
+    assert http.post(sb.url + "/tasks/bulk", json={}).json()["message"] == (
+        "The tasks field is required."
+    )
+
+
+def test_bulk_update_assign_move_delete(sb: Sandbox, http: requests.Session) -> None:
+    hubs = hub_ids(sb)
+    a, b, c = (t["_id"] for t in sb.store.values("tasks")[:3])
+    missing = "0" * 24
+    r = http.patch(
+        sb.url + "/tasks/bulk",
+        json={"tasks": [{"_id": a, "title": "A2"}, {"_id": missing, "title": "x"}, {"title": "y"}]},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["success"], body["failed"]) == (1, 2)
+    assert body["tasks"][0] == {"status": True, "message": "Success", "_id": a}
+    assert body["tasks"][1] == {"status": False, "message": "Data not found", "_id": missing}
+    assert body["tasks"][2]["message"] == "The _id field is required."
+    doc_a = sb.store.get("tasks", a)
+    assert doc_a is not None and doc_a["title"] == "A2"
+
+    flow_b = sb.store.get("tasks", b)
+    assert flow_b is not None
+    put = {"_id": b, "flow": flow_b["flow"], "hubId": hubs[3], "title": "B2"}
+    r = http.put(sb.url + "/tasks/bulk", json={"tasks": [put, {"_id": c, "title": "no flow"}]})
+    assert [t["status"] for t in r.json()["tasks"]] == [True, False]
+    assert r.json()["tasks"][1]["message"] == "The flow field is required."
+
+    worker = "siti.santoso@demo.mile.app"
+    r = http.put(sb.url + "/tasks/bulk/assign", json={"tasks": [{"_id": c, "assignee": [worker]}]})
+    assert r.json()["success"] == 1
+    doc_c = sb.store.get("tasks", c)
+    assert doc_c is not None and doc_c["status"] in ("ONGOING", "DONE")
+    assert doc_c["assignee"] == [worker]
+    r = http.put(sb.url + "/tasks/bulk/move", json={"tasks": [{"_id": c, "hubId": hubs[4]}]})
+    doc_c = sb.store.get("tasks", c)
+    assert r.json()["success"] == 1 and doc_c is not None and doc_c["hub"]["_id"] == hubs[4]
+
+    r = http.request("DELETE", sb.url + "/tasks/bulk", json={"tasks": [{"_id": a}, {"_id": a}]})
+    assert [t["status"] for t in r.json()["tasks"]] == [True, False]  # the 2nd: already gone
+    assert sb.store.get("tasks", a) is None
+    applied = [(e["method"], e["id"]) for e in sb.store.write_log]
+    assert applied == [("PATCH", a), ("PUT", b), ("PUT", c), ("PUT", c), ("DELETE", a)]
+    assert len(applied) == len(set(applied)) + 1  # two different PUTs on c, nothing twice
+
+
+# --- faults ----------------------------------------------------------------------------
+
+
+def test_scripted_503_with_retry_after(sb: Sandbox, http: requests.Session) -> None:
+    sb.faults.add(status=503, times=2, path_prefix="/tasks")
+    codes = [http.get(sb.url + "/tasks?limit=1") for _ in range(3)]
+    assert [r.status_code for r in codes] == [503, 503, 200]
+    assert codes[0].headers["Retry-After"] == "1"
+    assert codes[0].json()["status"] is False
+    assert http.get(sb.url + "/user").status_code == 200
+    sb.faults.add(status=500, method="POST", body={"status": False, "message": "boom"})
+    r = http.post(sb.url + "/task", json={"flow": "Pickup", "hubId": hub_ids(sb)[0]})
+    assert (r.status_code, r.json()["message"]) == (500, "boom")
+    assert sb.store.write_log == []  # a gateway error is never applied
+
+
+def test_dropped_connection_before_and_after_apply(sb: Sandbox, http: requests.Session) -> None:
+    hub = hub_ids(sb)[0]
+    n0 = sb.store.count("tasks")
+    sb.faults.add(drop=True, times=1)
+    with pytest.raises(requests.ConnectionError):
+        http.post(sb.url + "/task", json={"flow": "Pickup", "hubId": hub})
+    assert sb.store.count("tasks") == n0 and sb.store.write_log == []
+
+    sb.faults.add(drop=True, after_apply=True)
+    with pytest.raises(requests.ConnectionError):
+        http.post(sb.url + "/task", json={"_id": "6b" + "0" * 22, "flow": "Pickup", "hubId": hub})
+    assert sb.store.count("tasks") == n0 + 1 and len(sb.store.write_log) == 1
+    # the retry of that write is answered 409: it was applied exactly once
+    r = http.post(sb.url + "/task", json={"_id": "6b" + "0" * 22, "flow": "Pickup", "hubId": hub})
+    assert r.status_code == 409 and len(sb.store.write_log) == 1
+    assert sb.app.stats.dropped == 2
+    assert [e.status for e in sb.app.request_log][:2] == [0, 0]
+
+
+def test_random_error_rate_and_clear(sb: Sandbox, http: requests.Session) -> None:
+    sb.faults.error_rate = 1.0
+    codes = {http.get(sb.url + "/user").status_code for _ in range(20)}
+    assert codes <= {500, 502, 503, 504} and codes
+    sb.faults.clear()
+    assert http.get(sb.url + "/user").status_code == 200
+
+
+# --- persistence and seed --------------------------------------------------------------
+
+
+def test_sqlite_persistence_across_restart(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    with Sandbox(tasks=30, db=db, rate_limit=None) as first, requests.Session() as s:
+        s.headers.update(auth())
+        hub = hub_ids(first)[0]
+        tid = s.post(first.url + "/task", json={"flow": "Pickup", "hubId": hub}).json()["task"][
+            "_id"
+        ]
+        a, b = (t["_id"] for t in first.store.values("tasks")[:2])
+        s.patch(f"{first.url}/task/{a}", json={"title": "kept"})
+        s.delete(f"{first.url}/task/{b}")
+        version = first.store.version("tasks")
+    with Sandbox(tasks=999, db=db, rate_limit=None) as second, requests.Session() as s:
+        s.headers.update(auth())
+        assert second.store.count("tasks") == 30
+        assert s.get(f"{second.url}/task/{tid}").status_code == 200
+        assert s.get(f"{second.url}/task/{a}").json()["task"]["title"] == "kept"
+        assert s.get(f"{second.url}/task/{b}").status_code == 404
+        assert second.store.version("tasks") == version
+        assert [e["id"] for e in second.store.write_log] == [tid, a, b]
+        assert s.get(second.url + "/tasks?limit=1000").json()["tasks"]["total"] == 30
+
+
+def test_seed_is_deterministic_and_reproduces_quirks() -> None:
+    one, two = build_org(seed=11, tasks=400), build_org(seed=11, tasks=400)
+    assert orjson.dumps(one.tasks) == orjson.dumps(two.tasks)
+    assert orjson.dumps(one.users) == orjson.dumps(two.users)
+    assert orjson.dumps(build_org(seed=12, tasks=400).tasks) != orjson.dumps(one.tasks)
+    tasks = one.tasks
+    assert len({t["_id"] for t in tasks}) == 400
+    created = [utc(t["createdTime"]) for t in tasks]
+    assert min(created) >= datetime(2026, 8, 1, tzinfo=UTC)
+    assert max(created) < datetime(2026, 10, 30, tzinfo=UTC)
+    for t in tasks:
+        assert utc(t["endTime"]) > utc(t["startTime"])
+        if t["status"] == "UNASSIGNED":
+            assert "assignee" not in t and "doneTime" not in t
+        else:
+            assert t["assignee"] and "assignedTime" in t and "assignedBy" in t
+        if t["status"] == "DONE":
+            assert {"doneTime", "doneBy", "doneCoordinate"} <= set(t)
+    assert any(t.get("assignedVehicle", 1) is None for t in tasks)
+    assert any("label" in t and t["label"] is None for t in tasks)
+    assert any(utc(t["doneTime"]) > utc(t["endTime"]) for t in tasks if "doneTime" in t)
+    assert {len(t["eta"].split(":")) for t in tasks if "eta" in t} == {2, 3}
+    delivery = next(t for t in tasks if t["flow"] == "Delivery")
+    assert isinstance(delivery["items"], list) and isinstance(delivery["packageWeight"], float)
+    assert len(one.hubs) == 8 and len(one.flows) == 4 and len(one.users) == 50
+    assert len(one.vehicles) == 20
