@@ -24,6 +24,15 @@ from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+#: The datetime columns the baselines parse with pd.to_datetime, as a user would list them.
+DATETIME_COLUMNS = [
+    "startTime",
+    "endTime",
+    "createdTime",
+    "updatedTime",
+    "assignedTime",
+    "doneTime",
+]
 ROOT = HERE.parent
 # The venv's editable install of milekit resolves to a namespace package when the working
 # directory is not the repo root (stale ``NAMESPACES`` in its finder); put the repo first.

@@ -29,18 +29,10 @@ from typing import Any
 
 import pandas as pd
 import requests
-from _common import SandboxProcess, table, write_result
+from _common import DATETIME_COLUMNS, SandboxProcess, table, write_result
 
 import milekit
 
-DATETIME_COLUMNS = [
-    "startTime",
-    "endTime",
-    "createdTime",
-    "updatedTime",
-    "assignedTime",
-    "doneTime",
-]
 RATE = 100  # requests per second, enforced by the sandbox
 LATENCY = 0.1  # seconds added to every answer
 PAGE = 1000

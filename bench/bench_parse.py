@@ -37,18 +37,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pj
 import requests
-from _common import SandboxProcess, table, write_result
+from _common import DATETIME_COLUMNS, SandboxProcess, table, write_result
 
 from milekit import registry, schema
 
-DATETIME_COLUMNS = [
-    "startTime",
-    "endTime",
-    "createdTime",
-    "updatedTime",
-    "assignedTime",
-    "doneTime",
-]
 PAGE = 1000
 
 
