@@ -354,7 +354,10 @@ class SandboxApp:
 
     def _list_tasks(self, r: Request, _: str) -> Response:
         return Response(
-            200, self.tasks.list_tasks(r.query, r.raw_query, f"{r.base}{PREFIX}{r.path}")
+            200,
+            self.tasks.list_tasks(
+                r.query, r.raw_query, f"{r.base}{PREFIX}{r.path}", fragments=True
+            ),
         )
 
     def _page_of(self, r: Request, docs: list[Any]) -> dict[str, Any]:
