@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 from requests_ratelimiter import LimiterAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from milekit import envelope, errors, registry
 from milekit._version import __version__
@@ -122,6 +122,7 @@ class Page:
     last_page: int | None
     response: Response | None = field(default=None, repr=False)
     table: Any = field(default=None, repr=False)  #: the typed form, once parsed
+    cells: Any = field(default=None, repr=False)  #: Python values of its nested columns
 
 
 @dataclass
@@ -290,8 +291,15 @@ class Client:
             started = time.monotonic()
             try:
                 r = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    stream=True,
                 )
+                _read_body(r)
             except requests.RequestException as e:
                 sent = _may_have_been_sent(e)
                 exc = errors.TransportError(
@@ -377,11 +385,16 @@ class Client:
         base = dict(params or {})
         base["limit"] = min(limit or spec.max_limit, spec.max_limit)
 
+        # Parsing is CPU work: as many at a time as there are cores, so the fetching
+        # threads do not thrash the GIL and the caches while they wait on the wire.
+        parsing = threading.BoundedSemaphore(_PARSERS)
+
         def fetch(n: int) -> Page:
             q = dict(base)
             q["page"] = n
             resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
-            page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
+            with parsing:
+                page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
             page.response = resp
             if transform is not None:
                 page = transform(page)
@@ -418,6 +431,21 @@ class Client:
             finally:
                 for f in futures.values():
                     f.cancel()
+
+
+_PARSERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+
+
+def _read_body(r: requests.Response) -> None:
+    """Read the whole body in one call (requests reads 10 KB chunks, each a GIL round trip
+    that stalls behind the parsing threads); the connection goes back to the pool."""
+    try:
+        content = r.raw.read(decode_content=True)
+    except (HTTPError, OSError) as e:
+        r.close()
+        raise requests.exceptions.ConnectionError(e, response=r) from e
+    r._content = content  # what requests' own .content would have cached
+    r._content_consumed = True  # type: ignore[attr-defined]
 
 
 def _may_have_been_sent(e: requests.RequestException) -> bool:
