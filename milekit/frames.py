@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -114,6 +116,63 @@ def _encode_time(value: Any) -> str:
     return str(ts.strftime("%Y-%m-%d %H:%M:%S"))
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a frame's cells are built.
+
+    A big read creates millions of lists and dicts (list and object cells) and none of
+    them in a reference cycle: the collector would re-scan the growing heap again and
+    again for nothing (about a fifth of the CPU of a 200k-row read). Refcounting still
+    frees everything as usual; the previous state is restored on exit.
+
+    >>> import gc
+    >>> with gc_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def iter_pages(
+    spec: ResourceSpec,
+    params: Mapping[str, str],
+    *,
+    client: Client,
+    progress: bool | None = None,
+    limit: int | None = None,
+    cells: bool = False,
+) -> Iterator[Page]:
+    """Parsed pages in page order, each typed (``page.table``) in the fetching thread that
+    got it; with ``cells=True`` also the Python values of its nested columns."""
+    columns = params["fields"].split(",") if "fields" in params else None
+    parser = schema.PageParser(spec, columns)
+
+    def parse(resp: Response, number: int) -> Page:
+        try:
+            table, total, last = parser.parse(resp.content)
+            page = Page(number, [], total, last, response=resp, table=table)
+        except schema.FastPathMiss:
+            body = orjson.loads(resp.content) if resp.content else None
+            page = envelope.list_page(body, spec, number)
+            page.table = schema.rows_to_table(page.rows, spec, columns)
+            page.rows = []  # the Arrow copy is all we keep
+            page.response = resp
+        if cells:
+            page.cells = schema.python_cells(page.table)
+        return page
+
+    with page_progress(spec.name, enabled=progress, client=client) as bar:
+        yield from client.pages(spec, params, limit=limit, parse=parse, on_page=bar)
+
+
 def iter_tables(
     spec: ResourceSpec,
     params: Mapping[str, str],
@@ -123,24 +182,8 @@ def iter_tables(
     limit: int | None = None,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables, one per page, in page order (parsed in the fetching threads)."""
-    columns = params["fields"].split(",") if "fields" in params else None
-    parser = schema.PageParser(spec, columns)
-
-    def parse(resp: Response, number: int) -> Page:
-        try:
-            table, total, last = parser.parse(resp.content)
-            return Page(number, [], total, last, response=resp, table=table)
-        except schema.FastPathMiss:
-            body = orjson.loads(resp.content) if resp.content else None
-            page = envelope.list_page(body, spec, number)
-            page.table = schema.rows_to_table(page.rows, spec, columns)
-            page.rows = []  # the Arrow copy is all we keep
-            page.response = resp
-            return page
-
-    with page_progress(spec.name, enabled=progress, client=client) as bar:
-        for page in client.pages(spec, params, limit=limit, parse=parse, on_page=bar):
-            yield page.table
+    for page in iter_pages(spec, params, client=client, progress=progress, limit=limit):
+        yield page.table
 
 
 def frame(
@@ -161,10 +204,18 @@ def frame(
     spec = registry.get(resource)
     params = encode_filters(spec, filters)
     client = client or get_client()
-    table = schema.unify(
-        list(iter_tables(spec, params, client=client, progress=progress, limit=limit))
-    )
-    df = schema.to_pandas(table, index=spec.id_field)
+    with gc_paused():
+        pages = [
+            p
+            for p in iter_pages(
+                spec, params, client=client, progress=progress, limit=limit, cells=True
+            )
+            if p.table.num_columns
+        ]
+        tables = [p.table for p in pages]
+        table = schema.unify(tables)
+        cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
+        df = schema.to_pandas(table, index=spec.id_field, cells=cells)
     if spec.id_field in (df.index.name,) and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]

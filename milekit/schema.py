@@ -46,7 +46,7 @@ import functools
 import itertools
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,14 +99,21 @@ def meta_of(f: pa.Field) -> tuple[FieldType | None, list[str]]:
     raw = (f.metadata or {}).get(META)
     if raw is None:
         return None, []
+    ft, enum = _meta(raw)
+    return ft, list(enum)
+
+
+@functools.lru_cache(maxsize=1024)
+def _meta(raw: bytes) -> tuple[FieldType, tuple[str, ...]]:
     d = orjson.loads(raw)
-    return FieldType(d["type"]), list(d.get("enum") or [])
+    return FieldType(d["type"]), tuple(d.get("enum") or ())
 
 
 # --- values -> Arrow ---------------------------------------------------------------------
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HAS_ZONE = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_NAIVE = pa.timestamp("us")
 
 
 def parse_datetimes(values: Sequence[Any] | pa.Array) -> pa.Array:
@@ -132,17 +139,18 @@ def parse_datetimes(values: Sequence[Any] | pa.Array) -> pa.Array:
         if any(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             return _parse_mixed_datetimes(values)
         arr = pa.array(values, pa.string())
+    # Arrow's ISO-8601 cast reads zoned text only into a zoned type and naive text (space or
+    # 'T', bare dates, minutes) only into a naive one: split by a zone test, never by a
+    # failing cast (an Arrow cast error costs ~1 ms, twenty times a cast of 1000 values).
+    zoned = pc.match_substring_regex(arr, _HAS_ZONE)
+    n_zoned = pc.sum(zoned).as_py() or 0
     try:
-        return pc.cast(arr, target)
-    except pa.ArrowInvalid:
-        pass
-    # Normalise: 'T' separator, a zone on naive values, midnight on bare dates.
-    norm = pc.replace_substring_regex(arr, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
-    norm = pc.replace_substring_regex(norm, r"^(\d{4}-\d{2}-\d{2}) ", r"\1T")
-    naive = pc.invert(pc.match_substring_regex(norm, _HAS_ZONE))
-    norm = pc.if_else(naive, pc.binary_join_element_wise(norm, "Z", ""), norm)
-    try:
-        return pc.cast(norm, target)
+        if n_zoned == len(arr) - arr.null_count:
+            return pc.cast(arr, target)
+        naive = pc.cast(pc.if_else(zoned, None, arr) if n_zoned else arr, _NAIVE).cast(target)
+        if not n_zoned:
+            return naive
+        return pc.if_else(zoned, pc.cast(pc.if_else(zoned, arr, None), target), naive)
     except pa.ArrowInvalid:
         return _parse_mixed_datetimes(arr.to_pylist())
 
@@ -189,16 +197,31 @@ def parse_time(v: Any) -> dt.time | None:
     return _parse_time_text(str(v))
 
 
+@functools.lru_cache(maxsize=16384)
+def _time_micros(v: str) -> int:
+    t = _parse_time_text(v)
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
 def parse_times(values: Sequence[Any] | pa.Array) -> pa.Array:
+    """Time-of-day text -> ``time64[us]``; each distinct spelling is parsed once.
+
+    >>> parse_times(["08:00", "8:00:00", "", None]).to_pylist()
+    [datetime.time(8, 0), datetime.time(8, 0), None, None]
+    """
     if isinstance(values, pa.Array):
         if pa.types.is_time(values.type):
             return values.cast(pa.time64("us"))
-        arr = pc.if_else(pc.equal(values.cast(pa.string()), ""), None, values.cast(pa.string()))
+        arr = values.cast(pa.string())
+    elif any(isinstance(v, dt.time) for v in values):
+        return pa.array([parse_time(v) for v in values], pa.time64("us"))
     else:
-        arr = pa.array([None if v == "" else v for v in values], pa.string())
-    uniq = pc.unique(arr).to_pylist()  # few distinct times: parse each once
-    parsed = pa.array([parse_time(u) for u in uniq], pa.time64("us"))
-    return pc.take(parsed, pc.index_in(arr, pa.array(uniq, pa.string())))
+        arr = pa.array(values, pa.string())
+    arr = pc.if_else(pc.equal(arr, ""), None, arr)
+    uniq = pc.unique(arr)
+    micros = [None if u is None else _time_micros(str(u)) for u in uniq.to_pylist()]
+    parsed = pa.array(micros, pa.int64()).cast(pa.time64("us"))
+    return pc.take(parsed, pc.index_in(arr, uniq))
 
 
 def _json_text(values: Sequence[Any]) -> pa.Array:
@@ -460,7 +483,8 @@ class PageParser:
                 arrays.append(arr)
                 fields.append(pa.field(name, arr.type, metadata=field_meta(got, ())))
                 continue
-            col = rows.column(name).combine_chunks()
+            chunked = rows.column(name)
+            col = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
             if name in known:
                 f = known[name]
                 if name not in forced and col.null_count == len(col):
@@ -580,14 +604,22 @@ def _unify_field(name: str, fs: list[pa.Field]) -> pa.Field:
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Cast/extend one page table to ``schema`` (missing columns become nulls)."""
+    if table.schema.equals(schema, check_metadata=True):
+        return table
+    have_fields = {f.name: (i, f) for i, f in enumerate(table.schema)}
     arrays = []
     n = table.num_rows
     for f in schema:
-        if f.name not in table.column_names:
+        got = have_fields.get(f.name)
+        if got is None:
             arrays.append(pa.nulls(n, f.type))
             continue
-        col = table.column(f.name)
-        have, _ = meta_of(table.schema.field(f.name))
+        i, hf = got
+        col = table.column(i)
+        if hf.equals(f, check_metadata=True):
+            arrays.append(col)
+            continue
+        have, _ = meta_of(hf)
         want, _ = meta_of(f)
         if col.type == f.type and have == want:
             arrays.append(col)
@@ -603,17 +635,77 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 # --- Arrow -> pandas -----------------------------------------------------------------------
 
 
-def to_pandas(table: pa.Table, index: str | None = None) -> pd.DataFrame:
-    """An Arrow table (from the wire or a Parquet file) -> the typed frame."""
+def to_pandas(
+    table: pa.Table, index: str | None = None, cells: Mapping[str, list[Any]] | None = None
+) -> pd.DataFrame:
+    """An Arrow table (from the wire or a Parquet file) -> the typed frame.
+
+    ``cells``: Python values of nested/JSON columns computed ahead (:func:`python_cells`
+    per page, joined by :func:`join_cells`), used instead of converting those columns now.
+    """
     data: dict[str, Any] = {}
     for i, f in enumerate(table.schema):
-        col = table.column(i)
         ft, enum = meta_of(f)
-        data[f.name] = column_to_pandas(col, f, ft, enum)
+        if cells is not None and f.name in cells:
+            values = cells[f.name]
+            data[f.name] = pd.array(values, dtype=object) if ft == F.JSON else _object_array(values)
+            continue
+        data[f.name] = column_to_pandas(table.column(i), f, ft, enum)
     df = pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
     if index is not None and index in df.columns:
         df = df.set_index(index)
     return df
+
+
+def _is_cells(f: pa.Field, ft: FieldType | None) -> bool:
+    """Does this column become Python objects (lists, dicts) in pandas?"""
+    return ft == F.JSON or (pa.types.is_nested(f.type) and ft != F.ENUM)
+
+
+def _json_cells(col: pa.ChunkedArray | pa.Array) -> list[Any]:
+    return [None if v is None else orjson.loads(v) for v in col.to_pylist()]
+
+
+def python_cells(table: pa.Table) -> dict[str, list[Any]]:
+    """The Python values of ``table``'s list/struct/JSON columns: the costly part of
+    :func:`to_pandas`, done per page in the fetching threads while others wait on the wire.
+
+    >>> python_cells(pa.table({"a": [["x"], None], "b": [1, 2]}))
+    {'a': [['x'], None]}
+    """
+    out: dict[str, list[Any]] = {}
+    for i, f in enumerate(table.schema):
+        ft, _ = meta_of(f)
+        if _is_cells(f, ft):
+            col = table.column(i)
+            out[f.name] = _json_cells(col) if ft == F.JSON else to_python(col)
+    return out
+
+
+def join_cells(
+    tables: Sequence[pa.Table], cells: Sequence[Mapping[str, list[Any]]], schema: pa.Schema
+) -> dict[str, list[Any]]:
+    """Per-page :func:`python_cells` -> whole columns of the unified ``schema``, for every
+    column no page had to be converted for (same type and API type as the target, or
+    absent: nulls). Others are left out, so :func:`to_pandas` converts them itself.
+    """
+    out: dict[str, list[Any]] = {}
+    for f in schema:
+        ft, _ = meta_of(f)
+        if not _is_cells(f, ft):
+            continue
+        joined: list[Any] = []
+        for t, c in zip(tables, cells, strict=True):
+            if f.name not in t.column_names:
+                joined.extend([None] * t.num_rows)
+                continue
+            have = t.schema.field(f.name)
+            if have.type != f.type or meta_of(have)[0] != ft or f.name not in c:
+                break
+            joined.extend(c[f.name])
+        else:
+            out[f.name] = joined
+    return out
 
 
 def column_to_pandas(
@@ -621,9 +713,7 @@ def column_to_pandas(
 ) -> Any:
     t = col.type
     if ft == F.JSON:
-        return pd.array(
-            [None if v is None else orjson.loads(v) for v in col.to_pylist()], dtype=object
-        )
+        return pd.array(_json_cells(col), dtype=object)
     if ft == F.ENUM or pa.types.is_dictionary(t):
         values = col.cast(pa.string()) if pa.types.is_dictionary(t) else col
         observed = sorted(x for x in pc.unique(values).to_pylist() if x is not None)
@@ -653,8 +743,9 @@ def column_to_pandas(
 
 
 def to_python(col: pa.ChunkedArray | pa.Array) -> list[Any]:
-    """Arrow values -> Python lists/dicts, several times faster than ``to_pylist`` on
-    list columns (children are converted once, then sliced by offsets).
+    """Arrow values -> Python lists/dicts. Lists of scalars go through their offsets (the
+    values are converted once, then sliced: twice as fast as ``to_pylist``); with pyarrow
+    26, ``to_pylist`` itself is the fastest for structs and lists of structs.
 
     >>> to_python(pa.array([["a", "b"], None, [], [{"x": 1}] and ["c"]]))
     [['a', 'b'], None, [], ['c']]
@@ -665,27 +756,15 @@ def to_python(col: pa.ChunkedArray | pa.Array) -> list[Any]:
             out.extend(to_python(chunk))
         return out
     t = col.type
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
+    if (pa.types.is_list(t) or pa.types.is_large_list(t)) and not pa.types.is_nested(t.value_type):
         offsets = col.offsets.to_pylist()
         start, end = offsets[0], offsets[-1]
-        values = to_python(col.values.slice(start, end - start))
-        valid = col.is_valid().to_pylist() if col.null_count else None
+        values = col.values.slice(start, end - start).to_pylist()
         rows: list[Any] = [values[a - start : b - start] for a, b in itertools.pairwise(offsets)]
-        if valid is not None:
-            rows = [r if ok else None for r, ok in zip(rows, valid, strict=True)]
-        return rows
-    if pa.types.is_struct(t):
-        names = [t.field(i).name for i in range(t.num_fields)]
-        children = [to_python(c) for c in col.flatten()]
-        dicts: list[Any] = [
-            dict(zip(names, vals, strict=True)) for vals in zip(*children, strict=True)
-        ]
-        if not names:
-            dicts = [{} for _ in range(len(col))]
         if col.null_count:
             valid = col.is_valid().to_pylist()
-            dicts = [d if ok else None for d, ok in zip(dicts, valid, strict=True)]
-        return dicts
+            rows = [r if ok else None for r, ok in zip(rows, valid, strict=True)]
+        return rows
     return list(col.to_pylist())
 
 
