@@ -375,11 +375,14 @@ class Client:
         """
         spec = registry.get(resource) if isinstance(resource, str) else resource
         base = dict(params or {})
-        base["limit"] = min(limit or spec.max_limit, spec.max_limit)
+        size = min(limit or spec.max_limit, spec.max_limit)
+        if spec.paginated:
+            base[spec.limit_param] = size  # ``pageSize`` for activities
 
         def fetch(n: int) -> Page:
             q = dict(base)
-            q["page"] = n
+            if spec.paginated:
+                q[spec.page_param] = n
             resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
             page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
             page.response = resp
@@ -391,12 +394,14 @@ class Client:
 
         first = fetch(1)
         yield first
+        if not spec.paginated:
+            return  # the endpoint takes no page parameter: one answer holds everything
         last = first.last_page
         if last is None:
             # No paginator information: walk until a short or empty page.
             n = 1
             page = first
-            while len(page.rows) >= base["limit"]:
+            while _row_count(page) >= size:
                 n += 1
                 page = fetch(n)
                 yield page
@@ -418,6 +423,13 @@ class Client:
             finally:
                 for f in futures.values():
                     f.cancel()
+
+
+def _row_count(page: Page) -> int:
+    """Rows of a page, whether kept as dicts or already parsed into an Arrow table."""
+    if page.rows or page.table is None:
+        return len(page.rows)
+    return int(page.table.num_rows)
 
 
 def _may_have_been_sent(e: requests.RequestException) -> bool:
