@@ -401,7 +401,7 @@ class Client:
             # No paginator information: walk until a short or empty page.
             n = 1
             page = first
-            while _row_count(page) >= size:
+            while len(page.rows) >= size:
                 n += 1
                 page = fetch(n)
                 yield page
@@ -423,13 +423,6 @@ class Client:
             finally:
                 for f in futures.values():
                     f.cancel()
-
-
-def _row_count(page: Page) -> int:
-    """Rows of a page, whether kept as dicts or already parsed into an Arrow table."""
-    if page.rows or page.table is None:
-        return len(page.rows)
-    return int(page.table.num_rows)
 
 
 def _may_have_been_sent(e: requests.RequestException) -> bool:
