@@ -4639,6 +4639,7 @@ CHILDREN: dict[str, ChildSpec] = {
         carry=(
             ("vehicleId", "result.routing.vehicleId"),
             ("vehicleName", "result.routing.vehicleName"),
+            ("assignee", "result.routing.assignee"),
         ),
         doc="every stop of every route, hub stops included (§2.10: store trips as a table)",
     ),

@@ -102,7 +102,7 @@ class ResourceSpec:
     detail_path: str  #: with ``{id}``; "" when the API has no single-object read
     create_path: str | None
     id_field: str
-    envelope_list: str  #: key under which the list (paginator) sits
+    envelope_list: str  #: key under which the list (paginator) sits; "" = the body itself
     envelope_one: str  #: key under which one object sits ("" = no envelope)
     list_shape: ListShape
     max_limit: int  #: the largest page size the endpoint accepts (reference §1.6)

@@ -450,18 +450,16 @@ def scalar_type(n: Node) -> str:
     return "String"
 
 
-def resolve(
-    n: Node, where: str, conflicts: Issues, fixes: dict[str, Any], resource: str
-) -> Resolved:
+def resolve(n: Node, where: str, issues: Issues, fixes: dict[str, Any], resource: str) -> Resolved:
     """A node -> a field: the schema type, refined by the examples, unless a fix says."""
     fix = fixes.get(where)
     if fix is not None:
-        conflicts.settled.add((resource, where))
+        issues.settled.add((resource, where))
     observed = n.kinds - {"null"}
     st = n.schema_type
     if st is not None and observed and not observed <= SCHEMA_KINDS.get(st, set()):
         if fix is None or fix.type is None:
-            conflicts.found.append(
+            issues.found.append(
                 f"{resource}: {where}: schema says {st}, examples show {'/'.join(sorted(observed))}"
             )
     items_seen = n.item_kinds - {"null"}
@@ -472,7 +470,7 @@ def resolve(
         and not items_seen <= SCHEMA_KINDS[n.item_type]
         and (fix is None or fix.type is None)
     ):
-        conflicts.found.append(
+        issues.found.append(
             f"{resource}: {where}: schema says array of {n.item_type}, examples show "
             f"items {'/'.join(sorted(items_seen))}"
         )
@@ -481,9 +479,7 @@ def resolve(
         and len(observed - {"integer", "number"}) + bool(observed & {"integer", "number"}) > 1
         and (fix is None or fix.type is None)
     ):
-        conflicts.found.append(
-            f"{resource}: {where}: examples disagree: {'/'.join(sorted(observed))}"
-        )
+        issues.found.append(f"{resource}: {where}: examples disagree: {'/'.join(sorted(observed))}")
     kind = st or (sorted(observed)[0] if len(observed) == 1 else None)
     if kind is None and observed <= {"integer", "number"} and observed:
         kind = "number"
@@ -522,10 +518,10 @@ def resolve(
             doc = f"{doc} ({fix.note})" if doc else fix.note
     if ftype in ("Object", "Array of Object"):
         children = tuple(
-            resolve(c, f"{where}.{c.name}", conflicts, fixes, resource) for c in n.children.values()
+            resolve(c, f"{where}.{c.name}", issues, fixes, resource) for c in n.children.values()
         )
         if not children:
-            conflicts.found.append(f"{resource}: {where}: {ftype} without documented keys")
+            issues.found.append(f"{resource}: {where}: {ftype} without documented keys")
     if ftype == "Enum" and not enum:
         raise GenerationError(f"{resource}: {where}: Enum without values")
     writable = n.writable if (fix is None or fix.writable is None) else fix.writable
@@ -731,7 +727,7 @@ def classify_one(method: str, path: str, src: Any) -> str | None:
         }[method]
     if src.one is None:
         return None
-    if re.fullmatch(re.escape(src.one) + r"/\{[^}/]+\}/?", path):
+    if is_object_path(src, path):
         return {
             "GET": "detail",
             "PUT": "replace",
@@ -747,87 +743,71 @@ def classify_one(method: str, path: str, src: Any) -> str | None:
 # --- resources ---------------------------------------------------------------------------------
 
 
-def build_resource(
-    api: Api, name: str, ops: list[dict[str, Any]], conflicts: Issues
-) -> dict[str, Any]:
-    src = ov.SOURCES[name]
-    fix = dict(ov.RESOURCE_FIXES.get(name, {}))
-    mine = [o for o in ops if o["resource"] == name]
+@dataclasses.dataclass
+class Listing:
+    """What the list and detail answers say: envelopes, shape, example objects."""
 
-    def first(kind: str, method: str | None = None, templated: bool | None = None) -> Any:
-        for o in mine:
-            if o["kind"] != kind or (method and o["method"] != method):
-                continue
-            if templated is not None and ("{" in o["path"]) != templated:
-                continue
-            return o
-        return None
-
-    lst = first("list")
-    if lst is None:
-        raise GenerationError(f"{name}: no list operation {src.list}")
-    list_op = api.op("GET", lst["path"])
-    detail = next(
-        (
-            o
-            for o in mine
-            if o["kind"] == "detail"
-            and src.one
-            and re.fullmatch(re.escape(src.one) + r"/\{[^}/]+\}/?", o["path"])
-        ),
-        None,
-    ) or first("detail", templated=True)
-    detail_op = api.op("GET", detail["path"]) if detail else None
-
-    # envelopes and shapes -------------------------------------------------------------
-    item_examples: list[Any] = []
+    envelope_list: str | None = None
+    shape: str | None = None
+    envelope_one: str = ""
     item_schema: Any = None
-    envelope_list = shape = None
+    examples: list[Any] = dataclasses.field(default_factory=list)
+
+
+def is_object_path(src: Any, path: str) -> bool:
+    """``{one}/{x}`` (a trailing slash allowed, Quirk 7): one object's path."""
+    return bool(src.one) and re.fullmatch(re.escape(src.one) + r"/\{[^}/]+\}/?", path) is not None
+
+
+def read_listing(
+    api: Api, src: Any, list_op: dict[str, Any], detail: Any, mine: list[dict[str, Any]]
+) -> Listing:
+    """Envelope keys and list shape from the examples (else the schemas), and every
+    example object of the resource (list items, the detail object, and with
+    ``examples_from_writes`` the objects of create/update answers)."""
+    out = Listing()
     for media in api.success_media(list_op):
         for ex in api.examples(media):
             loc = list_location(ex)
             if loc:
-                envelope_list, shape, items = loc
-                item_examples += [i for i in items if isinstance(i, dict)]
+                out.envelope_list, out.shape, items = loc
+                out.examples += [i for i in items if isinstance(i, dict)]
         sloc = list_location_schema(api, media.get("schema"))
         if sloc:
-            if envelope_list is None:
-                envelope_list, shape = sloc[0], sloc[1]
-            item_schema = sloc[2]
-    envelope_one = ""
-    one_examples: list[Any] = []
-    for o in [detail] + [o for o in mine if o["kind"] in ("create", "replace", "update")]:
-        if o is None:
-            continue
+            if out.envelope_list is None:
+                out.envelope_list, out.shape = sloc[0], sloc[1]
+            out.item_schema = sloc[2]
+    writes = [o for o in mine if o["kind"] in ("create", "replace", "update")]
+    for o in [detail, *writes] if detail else writes:
         for media in api.success_media(api.op(o["method"], o["path"])):
             for ex in api.examples(media):
                 loc1 = one_location(ex)
-                if loc1:
-                    if o is detail and not envelope_one:
-                        envelope_one = loc1[0]
-                    if o is detail or src.examples_from_writes:
-                        one_examples.append(loc1[1])
-    if not envelope_one and detail_op is not None:
-        for media in api.success_media(detail_op):
+                if loc1 is None:
+                    continue
+                if o is detail and not out.envelope_one:
+                    out.envelope_one = loc1[0]
+                if o is detail or src.examples_from_writes:
+                    out.examples.append(loc1[1])
+    if not out.envelope_one and detail is not None:
+        for media in api.success_media(api.op("GET", detail["path"])):
             keys = [k for k in api.props(media.get("schema")) if k not in META]
             if len(keys) == 1:
-                envelope_one = keys[0]
-    envelope_list = fix.pop("envelope_list", envelope_list)
-    shape = fix.pop("list_shape", shape)
-    envelope_one = fix.pop("envelope_one", envelope_one)
-    if envelope_list is None or shape is None:
-        conflicts.found.append(f"{name}: cannot find the list envelope of {src.list}")
-        envelope_list, shape = "?", "laravel"
+                out.envelope_one = keys[0]
+    return out
 
-    # parameters -----------------------------------------------------------------------
+
+def read_paging(
+    api: Api, name: str, list_op: dict[str, Any], shape: str, fix: dict[str, Any], issues: Issues
+) -> dict[str, Any]:
+    """Page/limit parameter names, default and maximum page size, sort spelling, filters."""
     params = [p for p in api.parameters(list_op) if p.get("in") == "query"]
     names = [p["name"] for p in params]
     page_param = next((p for p in PAGE_PARAMS if p in names), "page")
+    limit_param = next((p for p in LIMIT_PARAMS if p in names), "limit")
     # a Laravel paginator reads ``page`` even where the parameter is not listed
     paginated = any(p in names for p in PAGE_PARAMS) or shape == "laravel"
-    limit_param = next((p for p in LIMIT_PARAMS if p in names), "limit")
-    limit = next((p for p in params if p["name"] == limit_param), None)
     default_limit = max_limit = None
+    limit = next((p for p in params if p["name"] == limit_param), None)
     if limit is not None:
         sch = api.deref(limit.get("schema") or {})
         desc = limit.get("description") or ""
@@ -844,43 +824,40 @@ def build_resource(
     if max_limit is None and not paginated:
         max_limit = 1000  # not paginated: never sent as a page size
     if max_limit is None:
-        conflicts.found.append(f"{name}: no documented maximum page size (RESOURCE_FIXES)")
+        issues.found.append(f"{name}: no documented maximum page size (RESOURCE_FIXES)")
         max_limit = 0
-    sort_by = next((p for p in SORT_BY if p in names), None)
-    sort_order = next((p for p in SORT_ORDER if p in names), None)
-    filters = {
-        p["name"]: one_line(p.get("description"), 160)
-        for p in params
-        if p["name"] not in (page_param, limit_param)
+    return {
+        "max_limit": max_limit,
+        "filters": {
+            p["name"]: one_line(p.get("description"), 160)
+            for p in params
+            if p["name"] not in (page_param, limit_param)
+        },
+        "sort_params": (
+            next((p for p in SORT_BY if p in names), None),
+            next((p for p in SORT_ORDER if p in names), None),
+        ),
+        "page_param": page_param,
+        "limit_param": limit_param,
+        "default_limit": default_limit,
+        "paginated": paginated,
     }
 
-    # fields -----------------------------------------------------------------------------
-    root: dict[str, Node] = {}
-    schemas = [api.doc["components"]["schemas"][s] for s in src.schemas]
-    if item_schema is not None and api.props(item_schema):
-        schemas.append(item_schema)
-    for sch in schemas:
-        for k, p in api.props(sch).items():
-            if k not in root:
-                root[k] = node_from_schema(api, k, p)
-            else:  # a second schema: add its children, keep the first's typing
-                more = node_from_schema(api, k, p)
-                for ck, cn in more.children.items():
-                    root[k].children.setdefault(ck, cn)
-    if shape == "elastic" and "_id" not in root:
-        root = {"_id": Node("_id", "string", doc="Elasticsearch document id"), **root}
-    fixes = ov.FIELD_FIXES.get(name, {})
-    add_fields(root, fixes, name)
-    wrapper = Node("", "object", children=root)
-    for ex in item_examples + one_examples:
-        add_sample(wrapper, ex, 0, grow=not src.dynamic)
-    drop_fields(root, fixes, name)
 
-    # writable: named in a create/replace/update body ---------------------------------
-    writable: set[str] = set()
-    req_nodes: dict[str, Node] = {}
-    required: list[str] = []
-    content_type = "application/json"
+@dataclasses.dataclass
+class Bodies:
+    """What the create/replace/update request bodies say."""
+
+    writable: set[str] = dataclasses.field(default_factory=set)
+    nodes: dict[str, Node] = dataclasses.field(default_factory=dict)
+    required: list[str] = dataclasses.field(default_factory=list)
+    content_type: str = "application/json"
+
+
+def read_bodies(api: Api, mine: list[dict[str, Any]]) -> Bodies:
+    """Writable keys: the request schemas' properties, the labelled request examples
+    (``x-examples``), and an open schema's own example; never the server's keys."""
+    out = Bodies()
     for o in mine:
         if o["kind"] not in ("create", "replace", "update"):
             continue
@@ -891,38 +868,125 @@ def build_resource(
         for ct, media in (rb.get("content") or {}).items():
             req_props = api.props(media.get("schema"))
             for k, p in req_props.items():
-                writable.add(k)
-                req_nodes.setdefault(k, node_from_schema(api, k, p))
+                out.writable.add(k)
+                out.nodes.setdefault(k, node_from_schema(api, k, p))
             if not req_props:  # an open schema: its example is the body
                 for ex in api.examples(media):
                     if isinstance(ex, dict):
-                        writable |= set(ex)
+                        out.writable |= set(ex)
             if o["kind"] == "create":
-                content_type = ct
-                required = api.required(media.get("schema"))
+                out.content_type = ct
+                out.required = api.required(media.get("schema"))
         for exs in (rb.get("x-examples") or {}).values():
             for ex in exs.values():
                 if isinstance(ex, dict) and isinstance(ex.get("value"), dict):
-                    writable |= set(ex["value"])
-    writable -= SERVER_KEYS
+                    out.writable |= set(ex["value"])
+    out.writable -= SERVER_KEYS
+    return out
+
+
+def read_fields(
+    api: Api, name: str, src: Any, listing: Listing, bodies: Bodies, issues: Issues
+) -> tuple[list[Resolved], dict[str, Node]]:
+    """The object schema(s) (and the list's item schema), then the examples, the fixes,
+    the request bodies (writable, enums they spell out) -> resolved fields."""
+    root: dict[str, Node] = {}
+    schemas = [api.doc["components"]["schemas"][s] for s in src.schemas]
+    if listing.item_schema is not None and api.props(listing.item_schema):
+        schemas.append(listing.item_schema)
+    for sch in schemas:
+        for k, p in api.props(sch).items():
+            if k not in root:
+                root[k] = node_from_schema(api, k, p)
+            else:  # a second schema: add its children, keep the first's typing
+                for ck, cn in node_from_schema(api, k, p).children.items():
+                    root[k].children.setdefault(ck, cn)
+    if listing.shape == "elastic" and "_id" not in root:
+        root = {"_id": Node("_id", "string", doc="Elasticsearch document id"), **root}
+    fixes = ov.FIELD_FIXES.get(name, {})
+    add_fields(root, fixes, name)
+    wrapper = Node("", "object", children=root)
+    for ex in listing.examples:
+        add_sample(wrapper, ex, 0, grow=not src.dynamic)
+    drop_fields(root, fixes, name)
     for k, n in root.items():
-        mark_writable(n, k in writable)
-        req = req_nodes.get(k)
+        mark_writable(n, k in bodies.writable)
+        req = bodies.nodes.get(k)
         if req is not None and not n.enum and req.enum and n.schema_type in ("string", None):
             n.enum = req.enum  # the request schema spells out the values
         if req is not None and not n.doc:
             n.doc = req.doc
-    fields = [resolve(n, k, conflicts, fixes, name) for k, n in root.items()]
+    return [resolve(n, k, issues, fixes, name) for k, n in root.items()], root
 
-    id_field = fix.pop("id_field", "_id" if "_id" in root else ("id" if "id" in root else None))
-    if id_field is None:
-        conflicts.found.append(f"{name}: no id field (RESOURCE_FIXES)")
-        id_field = "?"
 
-    # paths ------------------------------------------------------------------------------
+def read_bulk(
+    api: Api, name: str, mine: list[dict[str, Any]], fix: dict[str, Any], issues: Issues
+) -> dict[str, Any]:
+    """The array key of bulk bodies and its ``maxItems`` (POST's first)."""
+    key = most = None
+    for o in sorted(mine, key=lambda o: o["kind"] != "bulk_create"):
+        if not o["kind"].startswith("bulk_"):
+            continue
+        rb = api.op(o["method"], o["path"]).get("requestBody")
+        for media in api.media(rb) if rb else []:
+            for k, p in api.props(media.get("schema")).items():
+                p = api.deref(p)
+                if p.get("type") == "array":
+                    key = key or k
+                    most = most or p.get("maxItems")
+    out: dict[str, Any] = {"bulk_key": fix.pop("bulk_key", key)}
+    most = fix.pop("bulk_max", most)
+    if most is not None:
+        out["bulk_max"] = most
+    elif out["bulk_key"] is not None:
+        issues.found.append(f"{name}: bulk operations without a documented maximum")
+    return out
+
+
+def build_resource(
+    api: Api, name: str, ops: list[dict[str, Any]], issues: Issues
+) -> dict[str, Any]:
+    """One resource's ``ResourceSpec`` arguments."""
+    src = ov.SOURCES[name]
+    fix = dict(ov.RESOURCE_FIXES.get(name, {}))
+    mine = [o for o in ops if o["resource"] == name]
+
+    def first(kind: str, method: str | None = None, templated: bool | None = None) -> Any:
+        for o in mine:
+            if o["kind"] != kind or (method and o["method"] != method):
+                continue
+            if templated is not None and ("{" in o["path"]) != templated:
+                continue
+            return o
+        return None
+
     def path_of(kind: str, method: str | None = None, templated: bool | None = None) -> Any:
         o = first(kind, method, templated)
         return norm_path(o["path"]) if o else None
+
+    lst = first("list")
+    if lst is None:
+        raise GenerationError(f"{name}: no list operation {src.list}")
+    list_op = api.op("GET", lst["path"])
+    # the primary detail read is {one}/{id}; others (by e-mail, by type + dataId) follow
+    detail = next(
+        (o for o in mine if o["kind"] == "detail" and is_object_path(src, o["path"])), None
+    ) or first("detail", templated=True)
+
+    listing = read_listing(api, src, list_op, detail, mine)
+    listing.envelope_list = fix.pop("envelope_list", listing.envelope_list)
+    listing.shape = fix.pop("list_shape", listing.shape)
+    listing.envelope_one = fix.pop("envelope_one", listing.envelope_one)
+    if listing.envelope_list is None or listing.shape is None:
+        issues.found.append(f"{name}: cannot find the list envelope of {src.list}")
+        listing.envelope_list, listing.shape = "?", "laravel"
+    paging = read_paging(api, name, list_op, listing.shape, fix, issues)
+    bodies = read_bodies(api, mine)
+    fields, root = read_fields(api, name, src, listing, bodies, issues)
+    id_field = fix.pop("id_field", "_id" if "_id" in root else ("id" if "id" in root else None))
+    if id_field is None:
+        issues.found.append(f"{name}: no id field (RESOURCE_FIXES)")
+        id_field = "?"
 
     create = first("create")
     replace = first("replace", templated=True)
@@ -932,50 +996,29 @@ def build_resource(
         "detail_path": norm_path(detail["path"]) if detail else "",
         "create_path": norm_path(create["path"]) if create else None,
         "id_field": id_field,
-        "envelope_list": envelope_list,
-        "envelope_one": envelope_one,
-        "list_shape": shape,
-        "max_limit": max_limit,
+        "envelope_list": listing.envelope_list,
+        "envelope_one": listing.envelope_one,
+        "list_shape": listing.shape,
+        "max_limit": paging.pop("max_limit"),
         "fields": fields,
-        "filters": filters,
-        "sort_params": (sort_by, sort_order),
+        "filters": paging.pop("filters"),
+        "sort_params": paging.pop("sort_params"),
         "bulk_create_path": path_of("bulk_create", "POST"),
         "bulk_update_path": path_of("bulk_update", "PATCH") or path_of("bulk_update", "PUT"),
         "bulk_delete_path": path_of("bulk_delete", "DELETE"),
-        "required_on_create": tuple(r for r in required if r in root),
+        "required_on_create": tuple(r for r in bodies.required if r in root),
         "tag": src.tag,
         "doc": one_line(list_op.get("summary"), 100),
-        "page_param": page_param,
-        "limit_param": limit_param,
-        "default_limit": default_limit,
-        "paginated": paginated,
+        **paging,
         "update_path": norm_path(replace["path"]) if replace else None,
         "update_method": replace["method"] if replace else "PUT",
         "patch_path": path_of("update", "PATCH", templated=True),
         "delete_path": path_of("delete", "DELETE", templated=True),
         "bulk_replace_path": path_of("bulk_update", "PUT"),
-        "create_content_type": content_type,
+        "create_content_type": bodies.content_type,
         "dynamic_fields": src.dynamic,
+        **read_bulk(api, name, mine, fix, issues),
     }
-    bulk_key = bulk_max = None
-    for o in mine:
-        if not o["kind"].startswith("bulk_"):
-            continue
-        rb = api.op(o["method"], o["path"]).get("requestBody")
-        for media in api.media(rb) if rb else []:
-            for k, p in api.props(media.get("schema")).items():
-                p = api.deref(p)
-                if p.get("type") == "array":
-                    bulk_key = bulk_key or k
-                    bulk_max = bulk_max or p.get("maxItems")
-        if o["kind"] == "bulk_create" and o["method"] == "POST":
-            break
-    spec["bulk_key"] = fix.pop("bulk_key", bulk_key)
-    bulk_max = fix.pop("bulk_max", bulk_max)
-    if bulk_max is not None:
-        spec["bulk_max"] = bulk_max
-    elif spec["bulk_key"] is not None:
-        conflicts.found.append(f"{name}: bulk operations without a documented maximum")
     for k in list(fix):
         if k not in spec and k not in DEFAULTS:
             raise GenerationError(f"{name}: unknown resource fix {k!r}")
@@ -1144,25 +1187,33 @@ def generate(spec_file: Path = SPEC_FILE) -> str:
     digest = hashlib.sha256(raw).hexdigest()
     api = Api(json.loads(raw))
     ops = classify(api)
-    conflicts = Issues()
-    resources = {name: build_resource(api, name, ops, conflicts) for name in ov.SOURCES}
+    issues = Issues()
+    resources = {name: build_resource(api, name, ops, issues) for name in ov.SOURCES}
     unused = {
         (r, p) for r, fx in ov.FIELD_FIXES.items() for p, f in fx.items() if not f.drop
-    } - conflicts.settled
+    } - issues.settled
     added = {(r, p) for r, fx in ov.FIELD_FIXES.items() for p, f in fx.items() if f.add}
     unused -= added
     if unused:
         raise GenerationError(f"FIELD_FIXES for fields that do not exist: {sorted(unused)}")
-    if conflicts.found:
+    if issues.found:
         raise GenerationError(
-            "schema and examples disagree; settle each in registry_overrides.FIELD_FIXES:\n  "
-            + "\n  ".join(conflicts.found)
+            "undecided by the contract; settle each in registry_overrides "
+            "(FIELD_FIXES / RESOURCE_FIXES), citing the reference:\n  " + "\n  ".join(issues.found)
         )
     children = build_children(resources)
     not_frames = dict(ov.NOT_FRAMES)
-    for key in not_frames:
-        if not any((o["method"], o["path"]) == key for o in ops):
-            raise GenerationError(f"NOT_FRAMES entry for an unknown operation: {key}")
+    other_gets = {
+        (o["method"], o["path"])
+        for o in ops
+        if o["method"] == "GET" and o["kind"] not in ("list", "detail")
+    }
+    if set(not_frames) != other_gets:
+        raise GenerationError(
+            "NOT_FRAMES must say why each GET that is not a list/detail read is no frame: "
+            f"missing {sorted(other_gets - set(not_frames))}, "
+            f"extra {sorted(set(not_frames) - other_gets)}"
+        )
 
     out = [HEADER.format(digest_lit=py(digest))]
     out.append("#: Every readable object type, by registry name.")

@@ -36,8 +36,8 @@ class Fix:
     enum: tuple[str, ...] | None = None  #: values (makes the field an Enum)
     note: str = ""  #: appended to the field's doc
     writable: bool | None = None
-    add: bool = False  #: the field is not in the contract's schema nor examples
-    drop: bool = False  #: the field is a doc artefact
+    add: bool = False  #: a documented field in neither the contract's schema nor examples
+    drop: bool = False  #: a doc artefact, or a secret that must not become a column
 
 
 @dataclass(frozen=True)
@@ -469,6 +469,7 @@ CHILDREN: dict[str, Child] = {
         carry=(
             ("vehicleId", "result.routing.vehicleId"),
             ("vehicleName", "result.routing.vehicleName"),
+            ("assignee", "result.routing.assignee"),
         ),
         doc="every stop of every route, hub stops included (§2.10: store trips as a table)",
     ),
