@@ -551,6 +551,34 @@ def test_the_fixes_correct_what_the_schema_says() -> None:
     assert RESOURCES["vehicles"].field("speed").type is F.INTEGER
 
 
+# --- the contract's own examples read cleanly ---------------------------------------------------
+
+
+def test_the_contracts_list_examples_read_with_the_registry_types() -> None:
+    """Every documented list example unwraps with the registry's envelope and shape and
+    converts with its field types without a MileTypeWarning (warnings are errors here)."""
+    from milekit import envelope, schema
+
+    gr = _load("gen_registry")
+    api = gr.Api(contract())
+    read = set()
+    for name, spec in RESOURCES.items():
+        op = api.op("GET", spec.list_path)
+        for ex in (ex for m in api.success_media(op) for ex in api.examples(m)):
+            if name == "users":  # the documented example is a bare user (§1.6, §4)
+                with pytest.raises(errors.ResponseError):
+                    envelope.list_page(ex, spec, 1)
+                continue
+            page = envelope.list_page(ex, spec, 1)
+            assert page.rows, name
+            table = schema.rows_to_table(page.rows, spec)
+            schema.to_pandas(table)
+            if name != "data_types":  # its example items carry no _id
+                assert spec.id_field in table.column_names, name
+            read.add(name)
+    assert read == set(RESOURCES) - {"users", "activities", "plugins"}  # no list example
+
+
 # --- tasks: hand typing over the contract's wire data -------------------------------------
 
 
