@@ -2489,7 +2489,6 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "oddEven",
                 F.ENUM,
-                writable=False,
                 enum=("odd", "even"),
                 doc="Odd-even license plate restriction category for this vehicle",
             ),

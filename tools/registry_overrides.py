@@ -366,6 +366,8 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "breakTime.startTime": Fix("Time"),
         "breakTime.endTime": Fix("Time"),
         "capacity": Fix("JSON", note='{constraint: {min, max}}, e.g. {"weight": …} (§2.9)'),
+        # §2.9: the body takes oddEven (odd/even); the request schemas leave it out
+        "oddEven": Fix(writable=True),
     },
     "routing_results": {
         # §2.10: status is ongoing | done | failed (Quirk 15: lower case)
