@@ -3703,7 +3703,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "countryCode",
                 F.STRING,
                 writable=False,
-                doc="Country code of the hub (typed number in the Hub schema)",
+                doc='Country code of the hub (a code like "IDN"; typed number in the Hub schema)',
             ),
             Field(
                 "organizationId",

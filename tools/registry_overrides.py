@@ -431,8 +431,10 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "attempt": Fix("Integer", note='a number written as a string, "5" (Quirk 10)'),
     },
     "hubs": {
-        # §2.10, §2.3: a country code ("IDN") everywhere else; number in the Hub schema
-        "countryCode": Fix("String", note="typed number in the Hub schema"),
+        # §2.11 lists countryCode beside country (obj); a code like "IDN" wherever a value
+        # is shown (§2.10 result.countryCode, the ActivityObject's hub.countryCode string);
+        # the Hub schema alone types it number (Quirk 10: numbers vs strings)
+        "countryCode": Fix("String", note='a code like "IDN"; typed number in the Hub schema'),
     },
     "export_configs": {
         # §2.8: fields is obj[] {id, component, title, source, inputType, uniqueTitle}
