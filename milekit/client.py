@@ -383,7 +383,9 @@ class Client:
         """
         spec = registry.get(resource) if isinstance(resource, str) else resource
         base = dict(params or {})
-        base["limit"] = min(limit or spec.max_limit, spec.max_limit)
+        size = min(limit or spec.max_limit, spec.max_limit)
+        if spec.paginated:
+            base[spec.limit_param] = size  # ``pageSize`` for activities
 
         # Parsing is CPU work: as many at a time as there are cores, so the fetching
         # threads do not thrash the GIL and the caches while they wait on the wire.
@@ -391,7 +393,8 @@ class Client:
 
         def fetch(n: int) -> Page:
             q = dict(base)
-            q["page"] = n
+            if spec.paginated:
+                q[spec.page_param] = n
             resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
             with parsing:
                 page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
@@ -404,12 +407,14 @@ class Client:
 
         first = fetch(1)
         yield first
+        if not spec.paginated:
+            return  # the endpoint takes no page parameter: one answer holds everything
         last = first.last_page
         if last is None:
             # No paginator information: walk until a short or empty page.
             n = 1
             page = first
-            while len(page.rows) >= base["limit"]:
+            while len(page.rows) >= size:
                 n += 1
                 page = fetch(n)
                 yield page

@@ -4,99 +4,77 @@
 >>> spec = RESOURCES["tasks"]
 >>> spec.list_path, spec.id_field, spec.field("startTime").type
 ('/tasks', '_id', <FieldType.DATETIME: 'Datetime'>)
+>>> v = RESOURCES["vehicles"]
+>>> v.envelope_one, v.field("workingTime").child("startTime").type.value
+('data', 'Time')
+>>> RESOURCES["activities"].limit_param, RESOURCES["flows"].sort_params
+('pageSize', ('sort_by', 'sort_order'))
+>>> CHILDREN["routing_result_visits"].path
+('result', 'routing', 'trips')
 
 The frames, the exporter, the push path and the sandbox all read this module, so they
-cannot drift apart. Field types follow the API reference's documented data types
-(``../shared/mileapp-api.md`` §1.3 and the per-resource tables) and MileApp's OpenAPI
-schemas (``components.schemas.Task`` …), corrected where the reference's Quirks say the
-examples disagree (noted on each field).
+cannot drift apart. Everything but the task typing is generated from MileApp's OpenAPI
+contract by ``tools/gen_registry.py`` into :mod:`milekit._generated_registry` (hand
+corrections, each citing the API reference's Quirk or section, live in
+``tools/registry_overrides.py``); the package never reads the OpenAPI file at run time.
+
+Tasks keep their hand-written typing below (``TASKS``): field types follow the API
+reference's documented data types (``../shared/mileapp-api.md`` §1.3 and the §2.1 dtype
+table) and MileApp's ``components.schemas.Task``, corrected where the reference's Quirks
+say the examples disagree (noted on each field). Their wire data (paths, envelopes,
+paging, bulk) comes from the contract like every other resource's; ``tests/test_registry``
+checks that the hand typing covers every field the contract documents.
+
+Data model (:mod:`milekit._registry_types`):
+
+* :class:`ResourceSpec` -- a list endpoint and its objects: paths (``list_path``,
+  ``detail_path``/``update_path``/``patch_path``/``delete_path`` with ``{id}``,
+  ``create_path``, ``bulk_*_path``), ``id_field``, envelope keys (``envelope_list``,
+  ``envelope_one``), ``list_shape`` (``laravel`` paginator, plain ``array``, ``activity``
+  paginator, Elasticsearch ``elastic`` hits, ``gallery``), paging (``page_param``,
+  ``limit_param``, ``default_limit``, ``max_limit``, ``paginated``), ``sort_params``,
+  ``filters`` (query parameter -> description) and ``fields``.
+* :class:`Field` -- name, :class:`FieldType`, ``writable``, ``enum``, ``children`` (for
+  ``Object`` / ``Array of Object``), ``doc``.
+* :class:`ChildSpec` (:data:`CHILDREN`) -- an array of objects inside a resource read as a
+  table: ``parent``, ``path`` to the items, ``key`` (the parent-id column), ``carry``
+  columns from enclosing levels, ``keyed_by`` for objects keyed by name, row ``fields``.
+* :class:`Operation` (:data:`OPERATIONS`) -- all 144 operations with the resource and the
+  kind (list/detail/create/replace/update/delete/bulk_*/action/other) they belong to;
+  :data:`NOT_FRAMES` says why the other GET operations are not frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from functools import cached_property
-from typing import Literal
+import dataclasses
 
+from milekit import _generated_registry as _gen
+from milekit._registry_types import (
+    ChildSpec,
+    Field,
+    FieldType,
+    ListShape,
+    Operation,
+    OperationKind,
+    ResourceSpec,
+)
 
-class FieldType(StrEnum):
-    """The API's documented data types (reference §1.3), plus enum and free-form JSON."""
-
-    STRING = "String"
-    INTEGER = "Integer"
-    FLOAT = "Float"
-    BOOLEAN = "Boolean"
-    DATETIME = "Datetime"
-    TIME = "Time"
-    DATE = "Date"
-    ENUM = "Enum"
-    OBJECT = "Object"  #: an object with documented keys -> struct / dict
-    ARRAY_STRING = "Array of String"
-    ARRAY_OBJECT = "Array of Object"
-    JSON = "JSON"  #: a free-form object (no documented keys) -> dict, JSON text in files
-
-
-@dataclass(frozen=True)
-class Field:
-    """One documented field of an object type.
-
-    >>> Field("status", FieldType.ENUM, enum=("UNASSIGNED", "ONGOING", "DONE")).type.value
-    'Enum'
-    """
-
-    name: str
-    type: FieldType
-    writable: bool = True
-    enum: tuple[str, ...] = ()
-    children: tuple[Field, ...] = ()  #: keys of an OBJECT / items of an ARRAY_OBJECT
-    doc: str = ""
-
-
-ListShape = Literal["laravel", "array", "activity", "elastic", "gallery"]
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """Where a resource lives on the wire and what its objects look like.
-
-    >>> RESOURCES["tasks"].envelope_list
-    'tasks'
-    """
-
-    name: str
-    list_path: str
-    detail_path: str  #: with ``{id}``
-    create_path: str | None
-    id_field: str
-    envelope_list: str  #: key under which the list (paginator) sits
-    envelope_one: str  #: key under which one object sits
-    list_shape: ListShape
-    max_limit: int
-    fields: tuple[Field, ...]
-    filters: Mapping[str, str] = field(default_factory=dict)  #: query param -> doc
-    sort_params: tuple[str, str] = ("sortBy", "sortOrder")
-    bulk_create_path: str | None = None
-    bulk_update_path: str | None = None  #: PATCH (partial) and PUT (replace) share it
-    bulk_delete_path: str | None = None
-    bulk_max: int = 2000
-    required_on_create: tuple[str, ...] = ()
-    #: keys the list endpoint leaves out unless asked for with ``fields=`` (Quirk 14)
-    detail_only: tuple[str, ...] = ()
-
-    def field(self, name: str) -> Field:
-        """The documented field ``name`` (KeyError if unknown)."""
-        return self._by_name[name]
-
-    @cached_property
-    def _by_name(self) -> dict[str, Field]:
-        return {f.name: f for f in self.fields}
-
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
+__all__ = [
+    "CHILDREN",
+    "NOT_FRAMES",
+    "OPERATIONS",
+    "RESOURCES",
+    "TASKS",
+    "ChildSpec",
+    "Field",
+    "FieldType",
+    "ListShape",
+    "Operation",
+    "OperationKind",
+    "ResourceSpec",
+    "get",
+    "get_child",
+]
 
 F = FieldType
 
@@ -222,8 +200,8 @@ def _task_fields() -> tuple[Field, ...]:
                     "workingTime",
                     F.OBJECT,
                     children=(
-                        Field("startTime", F.STRING),
-                        Field("endTime", F.STRING),
+                        Field("startTime", F.TIME, doc="time of day, '08:00' (§1.3)"),
+                        Field("endTime", F.TIME, doc="time of day (§1.3)"),
                         Field("multiday", F.INTEGER),
                     ),
                 ),
@@ -314,28 +292,40 @@ TASK_FILTERS: dict[str, str] = {
     "timeTo": "range end, 'Y-m-d H:i:s' (UTC) or a datetime",
 }
 
-TASKS = ResourceSpec(
-    name="tasks",
-    list_path="/tasks",
-    detail_path="/task/{id}",
-    create_path="/task",
-    id_field="_id",
-    envelope_list="tasks",
-    envelope_one="task",
-    list_shape="laravel",
-    max_limit=1000,
+#: Tasks: the contract's wire data (paths, envelopes, paging, bulk) with the hand typing.
+TASKS = dataclasses.replace(
+    _gen.RESOURCES["tasks"],
     fields=_task_fields(),
+    # the documented filters minus cursor mode (lazyLoad/cursor: page is ignored and the
+    # answer's shape is not documented, §1.6), with shorter docs
     filters=TASK_FILTERS,
-    bulk_create_path="/tasks/bulk/",
-    bulk_update_path="/tasks/bulk",
-    bulk_delete_path="/tasks/bulk",
-    bulk_max=2000,
     required_on_create=("flow", "hubId"),
     detail_only=("hub", "organizationId", "orderIndex", "histories"),
 )
 
+
+def _with_task_fields(spec: ResourceSpec) -> ResourceSpec:
+    """Resources whose items are tasks (the gallery) read them with the task typing."""
+    return dataclasses.replace(spec, fields=TASKS.fields)
+
+
 #: Every registered resource by name.
-RESOURCES: dict[str, ResourceSpec] = {TASKS.name: TASKS}
+RESOURCES: dict[str, ResourceSpec] = {
+    name: TASKS if name == "tasks" else spec for name, spec in _gen.RESOURCES.items()
+}
+RESOURCES["tasks_gallery"] = _with_task_fields(RESOURCES["tasks_gallery"])
+
+#: Child tables (arrays of objects inside resources) by name.
+CHILDREN: dict[str, ChildSpec] = dict(_gen.CHILDREN)
+CHILDREN["task_histories"] = dataclasses.replace(
+    CHILDREN["task_histories"], fields=TASKS.field("histories").children
+)
+
+#: All operations of the public API (144), in the contract's order.
+OPERATIONS: tuple[Operation, ...] = _gen.OPERATIONS
+
+#: ``(method, path)`` of the GET operations that are not frames -> why.
+NOT_FRAMES: dict[tuple[str, str], str] = dict(_gen.NOT_FRAMES)
 
 
 def get(name: str) -> ResourceSpec:
@@ -351,4 +341,20 @@ def get(name: str) -> ResourceSpec:
 
         raise UsageError(
             f"unknown resource {name!r}; known: {', '.join(sorted(RESOURCES))}"
+        ) from None
+
+
+def get_child(name: str) -> ChildSpec:
+    """The child table ``name``; a clear error listing the known ones otherwise.
+
+    >>> get_child("task_histories").key
+    'taskId'
+    """
+    try:
+        return CHILDREN[name]
+    except KeyError:
+        from milekit.errors import UsageError
+
+        raise UsageError(
+            f"unknown child table {name!r}; known: {', '.join(sorted(CHILDREN))}"
         ) from None

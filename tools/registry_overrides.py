@@ -1,0 +1,503 @@
+"""Hand-written input of ``tools/gen_registry.py``: which resources exist, and corrections.
+
+Everything else in ``milekit/_generated_registry.py`` is derived from the OpenAPI file.
+Every correction cites the API reference (``../shared/mileapp-api.md``, copied from
+MileApp's docs) by Quirk number or section: a correction without a source does not belong
+here. The generator fails on a correction that matches nothing, and on any
+schema/example disagreement that is not settled here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a resource sits in the contract."""
+
+    tag: str  #: OpenAPI tag whose operations are classified for it
+    list: str  #: path of its list operation (GET)
+    one: str | None = None  #: singular prefix: GET/PUT/PATCH/DELETE {one}/{x}, POST {one}
+    schemas: tuple[str, ...] = ()  #: components.schemas describing one object
+    bulk: tuple[str, ...] = ()  #: its bulk paths, spelt as in the contract
+    #: custom top-level keys (flow components, data-type fields; Quirk 12): fields come
+    #: from the schema only, example keys outside it are custom data, not fields
+    dynamic: bool = False
+    #: also learn from the objects in create/update answers (not only list/detail)
+    examples_from_writes: bool = False
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A correction of one field, addressed by dotted path (``workingTime.startTime``)."""
+
+    type: str | None = None  #: a FieldType value ("Datetime", "Integer", "JSON" …)
+    enum: tuple[str, ...] | None = None  #: values (makes the field an Enum)
+    note: str = ""  #: appended to the field's doc
+    writable: bool | None = None
+    add: bool = False  #: a documented field in neither the contract's schema nor examples
+    drop: bool = False  #: a doc artefact, or a secret that must not become a column
+
+
+@dataclass(frozen=True)
+class Child:
+    """An array of objects inside a resource, read as a table (``ChildSpec``)."""
+
+    parent: str
+    path: tuple[str, ...]
+    key: str
+    carry: tuple[tuple[str, str], ...] = ()
+    keyed_by: str | None = None
+    #: the row fields of a ``keyed_by`` child: (name, type, doc)
+    row_fields: tuple[tuple[str, str, str], ...] = ()
+    doc: str = ""
+
+
+# --- the resources -------------------------------------------------------------------------
+
+SOURCES: dict[str, Source] = {
+    "tasks": Source(
+        "Task",
+        "/tasks",
+        one="/task",
+        schemas=("Task",),
+        bulk=("/tasks/bulk/", "/tasks/bulk/#", "/tasks/bulk"),
+        dynamic=True,  # flow components are top-level task keys (Quirk 12)
+    ),
+    "tasks_gallery": Source("Task", "/tasks-gallery", schemas=("Task",), dynamic=True),
+    "task_schedules": Source(
+        "Task Schedule",
+        "/task/schedules",
+        one="/task/schedule",
+        schemas=("TaskSchedule",),
+        bulk=("/task/schedules/bulk",),
+    ),
+    "activities": Source("Activity", "/activities", one="/activity", schemas=("ActivityObject",)),
+    "location_histories": Source(
+        "Location History",
+        "/location-histories",
+        one="/location-history",
+        schemas=("LocationHistory", "LocationHistoryResponse"),
+        bulk=("/location-history/bulk",),
+    ),
+    "flows": Source("Flow", "/flows", one="/flow", schemas=("Flow",)),
+    "flow_logs": Source("Flow", "/flow-logs"),
+    "flow_fields": Source("Flow", "/flow-fields"),
+    "automations": Source("Automation", "/automations", one="/automation", schemas=("Automation",)),
+    "automation_logs": Source("Automation", "/automation-log"),
+    "data": Source(
+        "Data Source",
+        "/data",
+        one="/data",
+        schemas=("DataSource",),
+        bulk=("/data/bulk", "/datas/bulk"),
+        dynamic=True,  # the data type's fields are top-level record keys (§2.7)
+    ),
+    "data_types": Source("Data Type", "/data-types", one="/data-type", schemas=("DataType",)),
+    "vehicles": Source(
+        "Vehicle", "/vehicles", one="/vehicle", schemas=("Vehicle",), bulk=("/vehicles/",)
+    ),
+    "routing_results": Source(
+        "Routing", "/results", one="/result", schemas=("Routing",), examples_from_writes=True
+    ),
+    "users": Source("User", "/users", one="/user", schemas=("User",)),
+    "locked_members": Source("User", "/members/locked"),
+    "teams": Source("Team", "/teams", one="/team", schemas=("Team",)),
+    "roles": Source("Role", "/roles", one="/role", schemas=("Role",)),
+    "hubs": Source("Hub", "/hubs", one="/hub", schemas=("Hub",)),
+    "export_configs": Source(
+        "Export Config", "/export-configs", one="/export-config", schemas=("ExportConfig",)
+    ),
+    "export_logs": Source("Export Task", "/tasks/export-log"),
+    "import_monitoring": Source(
+        "Data Import",
+        "/import-monitoring",
+        one="/import-monitoring",
+        schemas=("ImportMonitoringObject",),
+    ),
+    "plugins": Source("Plugin", "/plugins", one="/plugin", schemas=("Plugin",)),
+    "app_integrations": Source(
+        "App Integration", "/app-integrations", one="/app-integration", schemas=("AppIntegration",)
+    ),
+}
+
+#: the resource an operation of a tag belongs to when no rule places it
+TAG_DEFAULT: dict[str, str] = {
+    "Task": "tasks",
+    "Task Schedule": "task_schedules",
+    "Activity": "activities",
+    "Location History": "location_histories",
+    "Flow": "flows",
+    "Automation": "automations",
+    "Data Source": "data",
+    "Data Type": "data_types",
+    "Vehicle": "vehicles",
+    "Routing": "routing_results",
+    "User": "users",
+    "Team": "teams",
+    "Role": "roles",
+    "Hub": "hubs",
+    "Export Config": "export_configs",
+    "Export Task": "export_logs",
+    "Data Import": "import_monitoring",
+    "Plugin": "plugins",
+    "App Integration": "app_integrations",
+}
+
+#: operations the path rules place wrongly or not at all: (method, path) -> (resource, kind)
+OPERATION_FIXES: dict[tuple[str, str], tuple[str | None, str]] = {
+    # §2.11: users have no public create; they are deleted as members, updated as /user
+    ("DELETE", "/member/{userId}"): ("users", "delete"),
+    ("GET", "/user/email/{email}"): ("users", "detail"),
+    ("PATCH", "/user"): ("users", "update"),  # the caller's own name/e-mail/phone
+    # §2.10: a routing result is created by optimising (POST /routing)
+    ("POST", "/routing"): ("routing_results", "create"),
+    # §2.4: PUT /location-history/ replaces the point identified by email + createdTime
+    ("PUT", "/location-history/"): ("location_histories", "replace"),
+    # §2.7: records are also addressed by type name + dataId, and by hub + type + dataId
+    ("GET", "/data/type/{dataTypeName}/{dataId}"): ("data", "detail"),
+    ("GET", "/data/hub/{hubId}/type/{dataTypeName}/{data_id}"): ("data", "detail"),
+    ("PUT", "/data/hub/{hub_id}/type/{dataTypeName}/{dataId}"): ("data", "replace"),
+    ("DELETE", "/data/hub/{hubId}/type/{dataTypeName}/{dataId}"): ("data", "delete"),
+    # §2.6: retries act on logged executions
+    ("POST", "/automation-retries"): ("automation_logs", "action"),
+    ("PATCH", "/automation-retry/{log_id}"): ("automation_logs", "action"),
+}
+
+#: GET operations that are neither a resource's list nor its detail read, and why
+NOT_FRAMES: dict[tuple[str, str], str] = {
+    ("GET", "/task/public/{task_id}"): (
+        "one task's public tracking view (task, list items, last locations; §2.1), not a list"
+    ),
+    ("GET", "/tasks/tracking"): (
+        "a per-worker productivity summary for one hub and time range: one object keyed "
+        "by e-mail, no envelope (§2.1, Quirk 3)"
+    ),
+    ("GET", "/location-history/tracking/{token}"): (
+        "the last known locations behind one public tracking token (§2.4); the rows are "
+        "location_histories"
+    ),
+    ("GET", "/activities/workflow/{workflowId}"): (
+        "the activities of one workflow: the activities list with a workflowId filter (§2.3)"
+    ),
+    ("GET", "/result/{resultId}/history"): (
+        "the edit history of one routing result (§2.10), read per result id"
+    ),
+    ("GET", "/flow-components"): (
+        "the rows of flow_fields with flowId/fields/isMerge filters (§2.5); components per "
+        "flow are also the flow_components child table"
+    ),
+    ("GET", "/flow/{flowName}/fields"): (
+        "the components of one flow, by name (§2.5): the flow_components child table "
+        "holds them for every flow"
+    ),
+    ("GET", "/flow/{flowName}/task"): "a ready-made create-task body for one flow (§2.5)",
+    ("GET", "/user"): (
+        "the caller's own user: no envelope, legacy snake_case keys (§2.11, Quirk 3)"
+    ),
+    ("GET", "/file/view"): "streams one stored file (photos, signatures), binary (§2.12)",
+}
+
+# The page size: where an endpoint states no maximum (§1.6 names the lists that do),
+# 1000 is used, the maximum of every list that states one (§1.6: "max 1000 where a
+# maximum is stated").
+_NOT_STATED = 1000
+
+#: resource-level corrections: ResourceSpec attribute -> value
+RESOURCE_FIXES: dict[str, dict[str, object]] = {
+    "tasks": {
+        "bulk_max": 2000,  # §2.1: POST /tasks/bulk/ takes at most 2000 tasks
+        "detail_only": ("hub", "organizationId", "orderIndex", "histories"),  # Quirk 14
+    },
+    "task_schedules": {"max_limit": _NOT_STATED},  # §2.2, §1.6: no maximum stated
+    "activities": {"max_limit": _NOT_STATED},  # §2.3, §1.6: pageSize, no maximum stated
+    "location_histories": {
+        "bulk_max": 1000,  # §2.4: POST /location-history/bulk ≤ 1000
+        "required_on_create": ("email", "lat", "lon"),  # §2.4: email R, lat R, lon R
+    },
+    "automation_logs": {"max_limit": _NOT_STATED},  # §2.6, §1.6: default 10, no maximum
+    "data": {
+        "max_limit": _NOT_STATED,  # §2.7, §1.6: default 20, no maximum stated
+        "bulk_max": 2000,  # §2.7: bulk create/upsert/patch ≤ 2000 (bulk delete ≤ 3000)
+        "bulk_upsert_path": "/data/bulk/upsert",  # §2.7: matched on dataId (+ type)
+    },
+    # §2.9: POST /vehicles/ states no maximum; 2000 as for tasks and data (§2.1, §2.7)
+    "vehicles": {"bulk_max": 2000},
+    "users": {
+        # §1.6, §4, §4.1: the documented examples are malformed (a bare user); the
+        # internal docs and real clients read a plain array under "data"
+        "envelope_list": "data",
+        "list_shape": "array",
+        "envelope_one": "data",  # §2.11: GET /user/{id} as User__userId_: {status, data}
+        # §2.11: "personalToken — never log or persist it"
+        "secret_fields": ("personalToken",),
+    },
+    "locked_members": {"id_field": "email"},  # §2.11: items are {email, attempt, ttl}
+    "roles": {"detail_only": ("permission",)},  # §2.11: permission (obj[]) — detail only
+    "export_configs": {"max_limit": _NOT_STATED},  # §2.8, §1.6: default 20, no maximum
+    "app_integrations": {"max_limit": _NOT_STATED},  # §2.12, §1.6: no maximum stated
+}
+
+#: field corrections per resource: dotted path -> Fix
+FIELD_FIXES: dict[str, dict[str, Fix]] = {
+    "tasks": {
+        # §2.1 dtype table and Quirk 15: the data's spelling, not the prose's
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),
+        "createdFrom": Fix(enum=("WEB", "API", "Automation", "Mobile")),  # §2.1
+        "doneFrom": Fix(enum=("WEB", "MOBILE", "System")),  # §2.1
+        "geoLockTrigger": Fix(enum=("onTaskStart", "onTaskDone")),  # §2.1
+        "autoSplit": Fix(enum=("Equal", "Maximize")),  # §2.1
+        # Quirk 9: the task schema says hub.id, data says hub._id; same for the others
+        "hub._id": Fix("String", add=True, note="the schema says id, data says _id (Quirk 9)"),
+        "assignedTo._id": Fix("String", add=True, note="Quirk 9"),
+        "assignedVehicle._id": Fix("String", add=True, note="Quirk 9"),
+        "assignedVehicle.speed": Fix(note="typed string in the schema (Quirk 10)"),
+        # Quirk 11: geoLock is an object in the schema, a list in data
+        "geoLock": Fix(
+            "Array of Object", note="an object in the schema, a list in data (Quirk 11)"
+        ),
+        # Quirk 11, §2.1: doneCoordinate typed number, "lat,lng" text in practice
+        "doneCoordinate": Fix("String", note='number in the schema, "lat,lng" in data'),
+        # §2.1: orderIndex is an epoch-derived integer (fits int64 exactly)
+        "orderIndex": Fix("Integer", note="number in the schema; epoch-derived ints in data"),
+        # §2.1, §2.10: eta/etd are times of day ("08:34:00")
+        "eta": Fix("Time", note="string in the schema; a time of day in data"),
+        "etd": Fix("Time"),
+        # §1.3: vehicle working hours are times of day ("08:00")
+        "assignedVehicle.workingTime.startTime": Fix("Time"),
+        "assignedVehicle.workingTime.endTime": Fix("Time"),
+        # §2.1 dtype table: the activity keys a task carries (§2.3)
+        "taskType": Fix("Enum", enum=("activityMaster", "activityChild"), add=True),
+        "subStatus": Fix("String", add=True),
+        "subId": Fix("Array of String", add=True),
+        "parentId": Fix("String", add=True),
+        "workflowId": Fix("String", add=True),
+        "deviceInformation": Fix("JSON", note="obj[] with undocumented keys (§2.1)"),
+    },
+    "tasks_gallery": {
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),  # Quirk 15, as tasks
+        "geoLock": Fix("Array of Object", note="Quirk 11, as tasks"),
+        "doneCoordinate": Fix("String", note="Quirk 11, as tasks"),
+        "orderIndex": Fix("Integer", note="§2.1, as tasks"),
+    },
+    "task_schedules": {
+        # §2.2: daily, weekly, monthly, byDate, custom
+        "periode": Fix(enum=("daily", "weekly", "monthly", "byDate", "custom")),
+        # Quirk 11: schedules[].time is typed string, every example holds a list
+        "schedules.time": Fix("Array of String", note='a list like ["07:00"] (Quirk 11)'),
+        # §1.3, §2.2: the active window is given as dates ('Y-m-d')
+        "startTime": Fix("Date", note="a date (§1.3); custom schedules show 'Y-m-d H:i'"),
+        "endTime": Fix("Date", note="a date (§1.3)"),
+    },
+    "activities": {
+        # §2.3 lists master-task fields the ActivityObject schema leaves out
+        "flow": Fix("String", add=True, note="§2.3"),
+        "title": Fix("String", add=True, note="§2.3"),
+        "assignee": Fix("Array of String", add=True, note="union of the children's (§2.3)"),
+        "subStatus": Fix("String", add=True, note="nullable (§2.3)"),
+        "startTime": Fix("Datetime", add=True, note="the earliest child's (§2.3)"),
+        "endTime": Fix("Datetime", add=True, note="the latest child's (§2.3)"),
+        "createdFrom": Fix("String", add=True, note="§2.3"),
+        "workflow.steps": Fix(note="left out of master responses (Quirk 14)"),
+        # §2.3: the object's tasks are child ids; the create body's tasks are step bodies
+        "tasks": Fix(writable=False, note="child task ids (§2.3)"),
+    },
+    "location_histories": {
+        # §2.4: eventName is a category of otw / nearBy / done
+        "eventName": Fix(enum=("otw", "nearBy", "done")),
+        # §2.4: time is an epoch in milliseconds
+        "time": Fix(note="epoch milliseconds (§1.3)"),
+        "data": Fix("JSON", add=True, note="free object of custom records (§2.4)"),
+        # §2.4: the write body sets the point's createdTime ('Y-m-d H:i:s'); PUT
+        # /location-history/ finds the point by email + createdTime
+        "createdTime": Fix(writable=True, note="set by the writer (§2.4)"),
+    },
+    "flows": {
+        # §2.5: adjustment is an int (hours); the schema says string
+        "configurations.adjustment": Fix("Integer", note="hours; typed string in the schema"),
+        # §2.5: pages are {id, enabled, title, showTooltip, components}; components
+        # also carry preValue
+        "pages.title": Fix("String", add=True, note="§2.5"),
+        "pages.showTooltip": Fix("Boolean", add=True, note="§2.5"),
+        "pages.components.preValue": Fix("String", add=True, note="§2.5"),
+    },
+    "flow_logs": {
+        # §2.5: rawData / changeData are whole flow documents (before / after)
+        "rawData": Fix("JSON", note="the flow before the change (§2.5)"),
+        "changeData": Fix("JSON", note="the flow after the change (§2.5)"),
+        "action": Fix(enum=("create", "put", "reorder")),  # §2.5
+    },
+    "automations": {
+        # §2.6: headers is a map {name: value}; the schema says array
+        "automationDetails.headers": Fix("JSON", note="{name: value} (§2.6)"),
+        # §2.6: taskData / dataSource are objects of field values; assignee e-mails
+        "automationDetails.taskData": Fix("JSON", note="{field: value} (§2.6)"),
+        "automationDetails.dataSource": Fix("JSON", note="{field: value} (§2.6)"),
+        "automationDetails.assignee": Fix("Array of String", note="e-mails (§2.6)"),
+        # §2.6: the WhatsApp notification's keys
+        "automationDetails.channel": Fix("String", add=True, note="notification (§2.6)"),
+        "automationDetails.taskFieldReceiver": Fix("String", add=True, note="§2.6"),
+        "automationDetails.secretKey": Fix("String", add=True, note="§2.6"),
+        "automationDetails.message": Fix("String", add=True, note="§2.6"),
+    },
+    "automation_logs": {
+        # Quirk 10: attempt and statusCode are numbers written as strings ("0", "201")
+        "attempt": Fix("Integer", note='a number written as a string, "0" (Quirk 10)'),
+        "statusCode": Fix("Integer", note='a number written as a string, "201" (Quirk 10)'),
+    },
+    "data_types": {
+        # Quirk 11: a field's default is "true", 12 or "09:00"
+        "fields.default": Fix("JSON", note='"true", 12, "09:00" … (Quirk 11)'),
+        # §2.7: optionData is the option list (strings in every example)
+        "fields.optionData": Fix("Array of String", note="§2.7"),
+        # §2.7: providerConfig is null or {url, key}
+        "providerConfig": Fix("JSON", add=True, note="null or {url, key} (§2.7)"),
+        "provider": Fix("Enum", enum=("internal", "external-api"), add=True, note="§2.7"),
+    },
+    "vehicles": {
+        # Quirk 10, §2.9: speed is typed string, sent and stored as an int (km/h)
+        "speed": Fix("Integer", note="km/h; typed string in the schema (Quirk 10)"),
+        # Quirk 11, §2.9: workingTime/breakTime/capacity are arrays in the schema,
+        # objects in every example
+        "workingTime": Fix("Object", note="an array in the schema, an object in data"),
+        "breakTime": Fix("Object", note="an array in the schema, an object in data"),
+        # §1.3, §2.9: working and break hours are times of day ("08:00")
+        "breakTime.startTime": Fix("Time"),
+        "breakTime.endTime": Fix("Time"),
+        "capacity": Fix("JSON", note='{constraint: {min, max}}, e.g. {"weight": …} (§2.9)'),
+        # §2.9: the body takes oddEven (odd/even); the request schemas leave it out
+        "oddEven": Fix(writable=True),
+    },
+    "routing_results": {
+        # §2.10: status is ongoing | done | failed (Quirk 15: lower case)
+        "status": Fix(enum=("ongoing", "done", "failed")),
+        # Quirk 11, §2.10: configuration and result are objects (arrays in the schema)
+        "configuration": Fix("Object", note="an array in the schema, an object in data"),
+        "configuration.name": Fix("String", note="typed boolean in the schema (§2.10)"),
+        # Quirk 11: clustering is an enum string in requests, false in stored results
+        "configuration.clustering": Fix("JSON", note="a string or false (Quirk 11)"),
+        "result": Fix("Object", note="an array in the schema, an object in data (§2.10)"),
+        "result.routing.workingTime": Fix("Object", note="§2.10"),
+        # §1.3: working hours are times of day; the schema says integer
+        "result.routing.workingTime.startTime": Fix("Time"),
+        "result.routing.workingTime.endTime": Fix("Time"),
+        "result.routing.vehicleTags": Fix("Array of String", note="§2.10"),
+        # §2.10: trips carry waiting minutes, a "lat,lng" coordinate, eta/etd times
+        "result.routing.trips.waitingTime": Fix("Integer", note="minutes (§2.10)"),
+        "result.routing.trips.coordinate": Fix("String", note='"lat,lng" (§1.4)'),
+        "result.routing.trips.etd": Fix("Time", note='"08:34:00" (§2.10)'),
+        # §1.3: time windows are times of day
+        "result.routing.trips.timeWindow.startTime": Fix("Time"),
+        "result.routing.trips.timeWindow.endTime": Fix("Time"),
+        # §2.10: finish times of routes are times of day, as the summary's
+        # min/max/avgFinishTime ("08:46:00") that aggregate them
+        "result.routing.finishTime": Fix("Time", note="time of day (§2.10)"),
+        "summary.minFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
+        "summary.maxFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
+        "summary.avgFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
+        # §2.10: dropped[] items are visits (+ reason): ids like "taskId-<id>" (§1.4)
+        "result.dropped.id": Fix("String", note="visit id (§1.4)"),
+        "result.dropped.address": Fix("String", note="typed number in the schema"),
+        "result.dropped.isHub": Fix("Boolean", note="typed string in the schema"),
+        "result.dropped.tags": Fix("Array of String", note="§2.10"),
+        "result.dropped.visitTime": Fix("Float", note="minutes (§2.10)"),
+        "result.dropped.capacity": Fix("JSON", note="{constraint: value} (§2.10)"),
+        # §1.3: time windows are times of day
+        "result.dropped.timeWindows.startTime": Fix("Time"),
+        "result.dropped.timeWindows.endTime": Fix("Time"),
+        "hubId": Fix("String", note="an array in the schema, one id in data (§2.10)"),
+        "user": Fix("Object", note="{name} (§2.10)"),
+        # §4.1: real clients read summary at the item's top level
+        "summary": Fix("Object", note="also under result (§2.10, §4.1)"),
+        # §4.1: keys real result items carry that the spec does not list
+        "dispatchStatus": Fix("String", add=True, note='"done", … (§4.1)'),
+        "dispatchMessage": Fix("String", add=True, note="§4.1"),
+        "isShown": Fix("Boolean", add=True, note="§4.1"),
+        "totalResultHistories": Fix("Integer", add=True, note="§4.1"),
+        # the list schema describes its items as {data: string}: a doc artefact (§2.10)
+        "data": Fix(drop=True),
+    },
+    "users": {
+        # §2.11: role and organization are objects, hubId/teamId lists of ids
+        "role": Fix("Object", note="an array in the schema, an object in data (§2.11)"),
+        "role.createdTime": Fix("Datetime", note="typed object in the schema"),
+        "organization": Fix("Object", note="an array in the schema (§2.11)"),
+        "hubId": Fix("Array of String", note="hub ids (§2.11)"),
+        "teamId": Fix("Array of String", note="team ids; empty = all teams (§2.11)"),
+        "personalToken": Fix(drop=True),  # §2.11: a secret, never persisted
+    },
+    "locked_members": {
+        "attempt": Fix("Integer", note='a number written as a string, "5" (Quirk 10)'),
+    },
+    "hubs": {
+        # §2.11 lists countryCode beside country (obj); a code like "IDN" wherever a value
+        # is shown (§2.10 result.countryCode, the ActivityObject's hub.countryCode string);
+        # the Hub schema alone types it number (Quirk 10: numbers vs strings)
+        "countryCode": Fix("String", note='a code like "IDN"; typed number in the Hub schema'),
+    },
+    "export_configs": {
+        # §2.8: fields is obj[] {id, component, title, source, inputType, uniqueTitle}
+        "fields": Fix("Array of Object", note="typed object in the schema (§2.8)"),
+        "flowIds": Fix("Array of String", note="§2.8"),
+    },
+    "export_logs": {
+        # §2.8, Quirk 15: Processing / Done / Failed; data types as the filter lists
+        "status": Fix(enum=("Processing", "Done", "Failed")),
+        "dataType": Fix(enum=("task", "data", "vehicle", "driver", "route")),
+    },
+}
+
+#: child tables
+CHILDREN: dict[str, Child] = {
+    "task_histories": Child(
+        "tasks", ("histories",), "taskId", doc="a task's change history (§2.1)"
+    ),
+    "flow_components": Child(
+        "flows",
+        ("pages", "components"),
+        "flowId",
+        carry=(("pageId", "pages.id"),),
+        doc="the form components of every flow page; their ids are task keys (§2.5)",
+    ),
+    "routing_result_routes": Child(
+        "routing_results",
+        ("result", "routing"),
+        "resultId",
+        doc="one planned route per vehicle (§2.10)",
+    ),
+    "routing_result_visits": Child(
+        "routing_results",
+        ("result", "routing", "trips"),
+        "resultId",
+        carry=(
+            ("vehicleId", "result.routing.vehicleId"),
+            ("vehicleName", "result.routing.vehicleName"),
+            ("assignee", "result.routing.assignee"),
+        ),
+        doc="every stop of every route, hub stops included (§2.10: store trips as a table)",
+    ),
+    "routing_result_dropped": Child(
+        "routing_results",
+        ("result", "dropped"),
+        "resultId",
+        doc="visits the optimiser could not place, with the reason (§2.10)",
+    ),
+    "vehicle_working_times": Child(
+        "vehicles",
+        ("workingTime",),
+        "vehicleId",
+        doc="working hours (an object per vehicle in data, an array in the schema; Quirk 11)",
+    ),
+    "vehicle_capacities": Child(
+        "vehicles",
+        ("capacity",),
+        "vehicleId",
+        keyed_by="constraint",
+        row_fields=(("min", "Integer", "§2.9"), ("max", "Integer", "§2.9")),
+        doc='one row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9)',
+    ),
+    "data_type_fields": Child(
+        "data_types", ("fields",), "dataTypeId", doc="the fields of every data type (§2.7)"
+    ),
+}
