@@ -388,28 +388,56 @@ def _changed(
             candidates = pc.indices_nonzero(changed).to_pylist()
             if not candidates:
                 return []
-    if candidates is None:
-        olds = canonical_column(old, ft)
-        news = new.tolist()
-        rows: Sequence[int] = range(len(news))
-    else:
-        olds_all = canonical_column(old.take(pa.array(candidates, pa.int64())), ft)
-        olds = [None] * len(new)
-        for i, v in zip(candidates, olds_all, strict=True):
-            olds[i] = v
-        news = new.tolist()
-        rows = candidates
     out: list[tuple[int, Any, Any, str | None]] = []
-    for i in rows:
-        o, v = olds[i], news[i]
-        try:
-            n = canonical(v, ft, enum)
-        except ValueError as e:
-            out.append((i, o, v, str(e)))
+    news = new.tolist()
+    if candidates is not None:
+        olds = canonical_column(old.take(pa.array(candidates, pa.int64())), ft)
+        for i, o in zip(candidates, olds, strict=True):
+            _add(out, i, o, news[i], ft, enum)
+        return out
+    # Python values on both sides: most cells are the very objects (or equal copies) the
+    # frame was built with, so compare them as they are and canonicalise only mismatches.
+    raw = schema.to_python(old.cast(pa.string()) if pa.types.is_dictionary(old.type) else old)
+    for i, (o, v) in enumerate(zip(raw, news, strict=True)):
+        if o is v or _same(o, v):
             continue
-        if n != o:
-            out.append((i, o, n, None))
+        try:
+            co = canonical(o, ft, enum)
+        except ValueError:
+            co = o
+        _add(out, i, co, v, ft, enum)
     return out
+
+
+_PLAIN = frozenset({str, int, float, bool, list, dict})
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal plain Python values of the same type (no NA inside to make ``==`` ambiguous)."""
+    t = type(a)
+    if t is not type(b) or t not in _PLAIN:
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _add(
+    out: list[tuple[int, Any, Any, str | None]],
+    i: int,
+    old: Any,
+    value: Any,
+    ft: FieldType,
+    enum: Sequence[str],
+) -> None:
+    try:
+        new = canonical(value, ft, enum)
+    except ValueError as e:
+        out.append((i, old, value, str(e)))
+        return
+    if new != old:
+        out.append((i, old, new, None))
 
 
 def _is_scalar(t: pa.DataType) -> bool:

@@ -70,6 +70,9 @@ def is_missing(v: Any) -> bool:
     """
     if v is None or v is pd.NA or v is pd.NaT:
         return True
+    t = type(v)
+    if t is str or t is int or t is bool or t is dict or t is list:
+        return False
     if isinstance(v, float | np.floating):
         return math.isnan(v)
     if isinstance(v, np.datetime64 | np.timedelta64):

@@ -126,11 +126,22 @@ class Plan:
 
     resource: str
     requests: list[PlannedRequest]
-    changes: pd.DataFrame  #: the changed cells (``milekit.diff`` of the pushed rows)
     rows: dict[str, int]  #: rows per action (patch/put/create/delete/none)
     skipped: dict[str, int]  #: rows left alone, per reason
     estimated_seconds: float  #: lower bound at the client's rate budget
     rate: str
+    cells: int  #: changed cells written
+    _changes: Changes | None = field(default=None, repr=False)
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def changes(self) -> pd.DataFrame:
+        """The changed cells written (``_id``, ``column``, ``old``, ``new``), as ``diff``."""
+        if self._frame is None:
+            assert self._changes is not None
+            self._frame = self._changes.frame()
+            self._changes = None
+        return self._frame
 
     @property
     def total_requests(self) -> int:
@@ -142,7 +153,7 @@ class Plan:
         lines.append(
             f"  rows: {acts or 'nothing to write'}; {self.rows.get('none', 0):,} unchanged"
         )
-        lines.append(f"  changed cells: {len(self.changes):,}")
+        lines.append(f"  changed cells: {self.cells:,}")
         for r in self.requests:
             lines.append(
                 f"  {r.method:<6} {r.path:<16} {r.requests:>6,} request"
@@ -859,11 +870,12 @@ def _plan(
     return Plan(
         resource=ctx.spec.name,
         requests=requests,
-        changes=view.frame(),
         rows=counts,
         skipped=reasons,
         estimated_seconds=estimate_seconds(n_requests, limiter),
         rate=rate,
+        cells=sum(len(v) for v in cells.values()),
+        _changes=view,
     )
 
 
