@@ -89,6 +89,10 @@ ACTIONS: tuple[Action, ...] = ("patch", "put", "create", "delete", "none")
 MAX_REQUEST_BYTES = 512 * 1024
 #: Send -> reconcile -> resend rounds before rows are left ``unknown``/``failed``.
 MAX_ROUNDS = 6
+#: Bulk requests in flight at once (each carries up to ``bulk_max`` rows; the server works
+#: through them one by one anyway). Per-object requests use the client's ``max_workers``,
+#: which keeps the rate limiter, not the round trip, the bottleneck.
+BULK_IN_FLIGHT = 4
 #: Up to this many rows are read back one GET each; more go through the list endpoint
 #: when that takes fewer requests.
 _PER_ID_READS = 32
@@ -1051,10 +1055,13 @@ class _Runner:
             if not pending and not unread:
                 return
 
-    def _map(self, fn: Callable[[Any], list[_Item]], work: Sequence[Any]) -> list[list[_Item]]:
+    def _map(
+        self, fn: Callable[[_Chunk], list[_Item]], work: Sequence[_Chunk]
+    ) -> list[list[_Item]]:
         if len(work) <= 1:
             return [fn(w) for w in work]
-        workers = max(1, min(self.client.max_workers, len(work)))
+        cap = BULK_IN_FLIGHT if all(w.bulk for w in work) else self.client.max_workers
+        workers = max(1, min(cap, len(work)))
         with ThreadPoolExecutor(workers, thread_name_prefix="milekit-push") as pool:
             return list(pool.map(fn, work))
 
