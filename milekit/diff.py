@@ -112,11 +112,19 @@ def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
 
 def _register(df: pd.DataFrame, snap: Snapshot) -> None:
     key = id(df)
-    ref = weakref.ref(df)
     with _lock:
+        entry = _by_frame.get(key)
+        known = entry is not None and entry[0]() is df
+        ref = entry[0] if entry is not None and known else weakref.ref(df)
         _by_frame[key] = (ref, snap)
         _by_token[snap.token] = snap
-    weakref.finalize(df, _forget, key, ref)
+        if entry is not None and known:
+            # frames derived before this push follow their parent's snapshot forward
+            for token, old in list(_by_token.items()):
+                if old is entry[1]:
+                    _by_token[token] = snap
+    if not known:
+        weakref.finalize(df, _forget, key, ref)
     meta = df.attrs.get("milekit")
     meta = dict(meta) if isinstance(meta, dict) else {}
     meta.update(resource=snap.resource, snapshot=snap.token)

@@ -494,3 +494,15 @@ def test_cli_push_a_parquet_file(
     milekit.to_parquet(df, edits)
     assert main(["push", "tasks", str(edits), "--base-url", fresh.url]) == 1
     assert "The selected hub id is invalid." in capsys.readouterr().out
+
+
+def test_frames_derived_before_a_push_follow_it(fresh: Sandbox, c: milekit.Client) -> None:
+    df = fetch(c)
+    a, b = df.index[:2]
+    df.at[a, "title"] = "pushed from the parent"
+    sub = df.loc[[a, b]].copy()  # derived before the push: carries the edit too
+    assert milekit.push(df, client=c, progress=False).ok
+    sub.at[b, "title"] = "pushed from the subset"
+    before = len(fresh.store.write_log)
+    r = milekit.push(sub, client=c, progress=False)
+    assert r.ok and [w["id"] for w in fresh.store.write_log[before:]] == [b]  # a not resent
