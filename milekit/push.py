@@ -382,6 +382,9 @@ def push(
         dry_run: plan and validate, send nothing (only ``GET /flows`` when custom flow
             columns must be checked).
         replace: PUT whole rows (``flow`` and ``hubId`` required) instead of PATCHing cells.
+            The row is the frame's writable columns: fields the frame does not have (left
+            out by ``fields=``, or detail-only ones such as ``orderIndex``) are not resent,
+            and MileApp documents PUT as a full replace.
         create: POST rows that have no known id; otherwise they are ``skipped``.
         delete: DELETE rows of the snapshot missing from ``edited``; otherwise ``skipped``.
         check_conflicts: re-read the rows first; a row changed on the server since the
@@ -1122,6 +1125,8 @@ class _Runner:
             return self._unknown(chunk, t0, None, f"no answer: {e.message}")
         except ResponseError as e:
             return self._unknown(chunk, t0, None, e.message)
+        except MileError as e:  # refused before sending (e.g. a body the client rejects)
+            return self._fail(chunk, t0, e)
         if chunk.bulk:
             unknown = self._settle_bulk(chunk, resp.status, resp.body)
         else:
