@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from milekit._version import __version__
 from milekit.client import Client, RetryPolicy
 from milekit.context import get_client, use
+from milekit.diff import diff
 from milekit.errors import MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.frames import frame, tasks_frame
+from milekit.push import PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -35,13 +37,17 @@ __all__ = [
     "Client",
     "ExportResult",
     "MileError",
+    "PushResult",
+    "PushValidationError",
     "RateLimiter",
     "RetryPolicy",
     "Sandbox",
     "__version__",
+    "diff",
     "export",
     "frame",
     "get_client",
+    "push",
     "read_csv",
     "read_parquet",
     "tasks_frame",

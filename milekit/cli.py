@@ -9,6 +9,7 @@ Commands::
 
     milekit demo                       the sandbox end to end: fetch, summarise, export
     milekit export tasks -o tasks.parquet [--status DONE] [-F key=value ...]
+    milekit push tasks edits.parquet [--dry-run] [--original snapshot.parquet]
     milekit sandbox --port 8765        serve the offline MileApp until Ctrl-C
     milekit whoami                     who the token belongs to
 """
@@ -49,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE")
     e.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
 
+    u = sub.add_parser("push", help="push an edited Parquet/CSV file back (changed cells only)")
+    u.add_argument("resource")
+    u.add_argument("file", help="the edited frame: .parquet (or .csv with its sidecar)")
+    u.add_argument(
+        "--original",
+        help="the file as fetched (default: compare the writable columns with the server's "
+        "current rows)",
+    )
+    u.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    u.add_argument("--replace", action="store_true", help="PUT whole rows instead of PATCH")
+    u.add_argument("--create", action="store_true", help="create rows that have no known id")
+    u.add_argument("--delete", action="store_true", help="delete rows missing from the file")
+    u.add_argument("--check-conflicts", action="store_true")
+    u.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+
     s = sub.add_parser("sandbox", help="serve the offline MileApp API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
@@ -69,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(tasks=args.tasks, out=Path(args.out))
         if args.command == "export":
             return _export(args)
+        if args.command == "push":
+            return _push(args)
         if args.command == "sandbox":
             from milekit.sandbox import serve
 
@@ -110,6 +128,48 @@ def _export(args: argparse.Namespace) -> int:
         info = milekit.export(args.resource, args.output, client=client, **filters)
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")
     return 0
+
+
+def _read_frame(path: str) -> Any:
+    import milekit
+    from milekit.export import _format_of
+
+    p = Path(path)
+    fmt = _format_of(p, None)
+    if not p.exists():
+        raise UsageError(f"no such file: {path}")
+    return milekit.read_parquet(p) if fmt == "parquet" else milekit.read_csv(p)
+
+
+def _push(args: argparse.Namespace) -> int:
+    """Exit 0 when every row is ok or skipped, 1 when rows failed, conflicted or are unknown."""
+    import milekit
+    from milekit import registry
+    from milekit.push import fetch_original
+
+    edited = _read_frame(args.file)
+    original = _read_frame(args.original) if args.original else None
+    with milekit.Client(base_url=args.base_url) as client:
+        if original is None:
+            # Compared with the server as it is now, the file is stale in the columns the
+            # server owns (updatedTime, status ...): only the writable ones are compared.
+            spec = registry.get(args.resource)
+            keep = [c for c in edited.columns if c not in spec._by_name or spec.field(c).writable]
+            edited = edited[keep]
+            original = fetch_original(edited, args.resource, client=client)
+        result = milekit.push(
+            edited,
+            args.resource,
+            original=original,
+            dry_run=args.dry_run,
+            replace=args.replace,
+            create=args.create,
+            delete=args.delete,
+            check_conflicts=args.check_conflicts,
+            client=client,
+        )
+    print(result)
+    return 0 if result.ok else 1
 
 
 def _whoami(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ import pyarrow as pa
 from milekit import envelope, registry, schema
 from milekit.client import Client, Page, Response
 from milekit.context import get_client
+from milekit.diff import remember
 from milekit.errors import UsageError
 from milekit.progress import page_progress
 from milekit.registry import FieldType, ResourceSpec
@@ -220,6 +221,7 @@ def frame(
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = {"resource": spec.name, "filters": dict(params)}
+    remember(df, table, spec.name)  # the snapshot milekit.diff/push compare edits against
     return df
 
 

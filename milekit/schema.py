@@ -834,6 +834,11 @@ def _series_to_arrow(
         return pa.array(s.astype("Int64").array), F.INTEGER
     if pd.api.types.is_float_dtype(dtype):
         return pa.array(s.astype("Float64").array), F.FLOAT
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(s.array)  # already Arrow: no trip through Python objects
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.string()), F.STRING
     if pd.api.types.is_string_dtype(dtype):
         return pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string()), (
             ft if ft in (F.STRING,) else F.STRING

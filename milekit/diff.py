@@ -1,0 +1,494 @@
+"""What changed in an edited frame: a cell-level diff against milekit's snapshot.
+
+>>> import milekit
+>>> with milekit.Sandbox(tasks=20) as sb, milekit.Client(sb.token, sb.url) as c:
+...     df = milekit.tasks_frame(client=c, progress=False)
+>>> first = df.index[0]
+>>> df.at[first, "title"] = "Renamed"
+>>> d = milekit.diff(df)
+>>> d[["column", "new"]].values.tolist(), d["_id"].iloc[0] == first
+([['title', 'Renamed']], True)
+
+Frames returned by milekit (``milekit.frame``/``tasks_frame``) remember the typed Arrow
+table they were built from. The snapshot is kept *outside* the frame, in a module-level
+map from a weak reference of the frame to that table: it costs no copy (the frame was
+converted out of it), pandas never copies it around (``df.attrs`` is copied by most
+operations), edits made in place under copy-on-write cannot reach it (Arrow buffers are
+immutable and the frame owns its own memory), and it goes away with the frame.
+
+A frame *derived* from a milekit frame (``df[mask].copy()``, ``df.query(...)``) carries a
+small token in ``df.attrs["milekit"]`` that still finds the snapshot while the frame it
+came from is alive; for such frames rows missing from the derived frame are not taken as
+deletions (it is naturally a subset). Frames from elsewhere (a Parquet file) need
+``original=``.
+
+Values are compared by their API type (:mod:`milekit.encode`): missing vs missing is
+unchanged, lists and dicts by value, datetimes by instant (any zone), times by value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from milekit import registry, schema
+from milekit.encode import canonical, canonical_column, display, field_type_of, is_missing
+from milekit.errors import UsageError
+from milekit.registry import FieldType, ResourceSpec
+
+F = FieldType
+
+#: the old value of a cell in a column the snapshot does not have
+UNKNOWN: Any = type("Unknown", (), {"__repr__": lambda self: "<unknown>"})()
+
+SnapshotSource = Literal["frame", "derived", "original"]
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The typed Arrow table a frame was built from (its id column included)."""
+
+    resource: str
+    table: pa.Table
+    id_field: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @cached_property
+    def ids(self) -> list[str | None]:
+        if self.id_field not in self.table.column_names:
+            return [None] * self.table.num_rows
+        return [_norm_id(v) for v in self.table.column(self.id_field).to_pylist()]
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """id -> row of its first occurrence."""
+        out: dict[str, int] = {}
+        for i, v in enumerate(self.ids):
+            if v is not None and v not in out:
+                out[v] = i
+        return out
+
+    def field_type(self, column: str) -> tuple[FieldType, tuple[str, ...]] | None:
+        """The API type the snapshot recorded for ``column`` (None if it has no such column,
+        or if every value is missing: a type inferred from no values says nothing)."""
+        if column not in self.table.column_names:
+            return None
+        col = self.table.column(column)
+        if len(col) and col.null_count == len(col):
+            return None
+        f = self.table.schema.field(column)
+        ft, enum = schema.meta_of(f)
+        return (ft if ft is not None else field_type_of(f.type)), tuple(enum)
+
+
+# --- the snapshot registry ------------------------------------------------------------------
+
+_lock = threading.Lock()
+_by_frame: dict[int, tuple[weakref.ref[pd.DataFrame], Snapshot]] = {}
+_by_token: weakref.WeakValueDictionary[str, Snapshot] = weakref.WeakValueDictionary()
+
+
+def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
+    """Keep ``table`` as the snapshot of ``df`` for as long as ``df`` lives.
+
+    ``table`` must not share memory with ``df`` (milekit frames are converted out of their
+    table, so it does not).
+    """
+    spec = registry.get(resource)
+    snap = Snapshot(resource, table, spec.id_field)
+    _register(df, snap)
+    return snap
+
+
+def _register(df: pd.DataFrame, snap: Snapshot) -> None:
+    key = id(df)
+    with _lock:
+        entry = _by_frame.get(key)
+        known = entry is not None and entry[0]() is df
+        ref = entry[0] if entry is not None and known else weakref.ref(df)
+        _by_frame[key] = (ref, snap)
+        _by_token[snap.token] = snap
+        if entry is not None and known:
+            # frames derived before this push follow their parent's snapshot forward
+            for token, old in list(_by_token.items()):
+                if old is entry[1]:
+                    _by_token[token] = snap
+    if not known:
+        weakref.finalize(df, _forget, key, ref)
+    meta = df.attrs.get("milekit")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta.update(resource=snap.resource, snapshot=snap.token)
+    df.attrs["milekit"] = meta
+
+
+def _forget(key: int, ref: weakref.ref[pd.DataFrame]) -> None:
+    with _lock:
+        entry = _by_frame.get(key)
+        if entry is not None and entry[0] is ref:
+            del _by_frame[key]
+
+
+def lookup(df: pd.DataFrame) -> tuple[Snapshot, SnapshotSource] | None:
+    """The snapshot of ``df``: its own, or (for a derived frame) its parent's."""
+    with _lock:
+        entry = _by_frame.get(id(df))
+        if entry is not None and entry[0]() is df:
+            return entry[1], "frame"
+        meta = df.attrs.get("milekit")
+        token = meta.get("snapshot") if isinstance(meta, dict) else None
+        snap = _by_token.get(token) if isinstance(token, str) else None
+    return (snap, "derived") if snap is not None else None
+
+
+def snapshot_of(
+    edited: pd.DataFrame, original: pd.DataFrame | None, resource: str | None = None
+) -> tuple[Snapshot, SnapshotSource]:
+    """The snapshot to diff ``edited`` against (``original`` wins when given)."""
+    if original is not None:
+        if not isinstance(original, pd.DataFrame):
+            raise UsageError(f"original must be a DataFrame, got {type(original).__name__}")
+        name = resource or _resource_of(original) or _resource_of(edited) or "tasks"
+        spec = registry.get(name)
+        if _id_values(original, spec.id_field) is None:
+            raise UsageError(f"original has no {spec.id_field!r} index or column")
+        table = schema.from_pandas(original)
+        return Snapshot(spec.name, table, spec.id_field), "original"
+    found = lookup(edited)
+    if found is None:
+        raise UsageError(
+            "this frame has no milekit snapshot (it was not returned by milekit.frame/"
+            "tasks_frame, or the frame it was derived from is gone): pass original=<the "
+            "frame as fetched>, e.g. milekit.read_parquet('snapshot.parquet')"
+        )
+    return found
+
+
+def _resource_of(df: pd.DataFrame) -> str | None:
+    meta = df.attrs.get("milekit")
+    name = meta.get("resource") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
+# --- comparing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a push cannot go ahead (grouped by ``message`` in the error text)."""
+
+    message: str
+    column: str | None = None
+    id: str | None = None
+    value: str | None = None
+
+
+@dataclass
+class Changes:
+    """The edited frame compared with its snapshot, row by row and cell by cell."""
+
+    spec: ResourceSpec
+    snapshot: Snapshot
+    source: SnapshotSource
+    ids: list[str | None]  #: per edited row (None: no id)
+    old_pos: list[int]  #: per edited row: its snapshot row, -1 if none
+    columns: list[str]  #: the edited frame's data columns
+    ftypes: dict[str, tuple[FieldType, tuple[str, ...]]]
+    #: edited row -> column -> (old canonical | UNKNOWN, new canonical)
+    cells: dict[int, dict[str, tuple[Any, Any]]]
+    missing: list[str]  #: snapshot ids absent from the edited frame
+    added_columns: list[str]  #: edited columns the snapshot does not have
+    problems: list[Problem]
+    duplicates: list[str]
+
+    @property
+    def new_rows(self) -> list[int]:
+        return [k for k, p in enumerate(self.old_pos) if p < 0]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per changed cell: ``_id``, ``column``, ``old``, ``new``."""
+        rows: list[tuple[Any, ...]] = []
+        for k in sorted(self.cells):
+            for col, (old, new) in self.cells[k].items():
+                ft = self.ftypes[col][0]
+                o = None if old is UNKNOWN else display(old, ft)
+                rows.append((self.ids[k], col, o, display(new, ft)))
+        out = pd.DataFrame(
+            {
+                self.spec.id_field: pd.array([r[0] for r in rows], dtype="string"),
+                "column": pd.array([r[1] for r in rows], dtype="string"),
+                "old": _objects([r[2] for r in rows]),
+                "new": _objects([r[3] for r in rows]),
+            }
+        )
+        return out
+
+
+def _objects(values: list[Any]) -> pd.Series[Any]:
+    return pd.Series(values, dtype=object) if values else pd.Series([], dtype=object)
+
+
+def _norm_id(v: Any) -> str | None:
+    if v is None or is_missing(v):
+        return None
+    s = str(v)
+    return s if s.strip() else None
+
+
+def _id_values(df: pd.DataFrame, id_field: str) -> list[str | None] | None:
+    if df.index.name == id_field:
+        return [_norm_id(v) for v in df.index.tolist()]
+    if id_field in df.columns:
+        return [_norm_id(v) for v in df[id_field].tolist()]
+    return None
+
+
+def column_type(
+    name: str, spec: ResourceSpec, snap: Snapshot, series: pd.Series[Any] | None = None
+) -> tuple[FieldType, tuple[str, ...]]:
+    """The API type of a column: as the snapshot recorded it (it may have widened a
+    documented type), else the registry's, else from the edited column's dtype."""
+    got = snap.field_type(name)
+    if got is not None:
+        return got
+    if name in spec._by_name:
+        f = spec.field(name)
+        return f.type, f.enum
+    if series is not None:
+        if pd.api.types.is_object_dtype(series.dtype):
+            _, ft = schema.infer(schema._nulls(series.tolist()))
+            return ft, ()
+        _, ft = schema._series_to_arrow(series, None, None)
+        return ft, ()
+    return F.STRING, ()
+
+
+def compare(edited: pd.DataFrame, snap: Snapshot, source: SnapshotSource) -> Changes:
+    """Compare ``edited`` with ``snap`` (nothing is sent; problems are collected, not raised)."""
+    if not isinstance(edited, pd.DataFrame):
+        raise UsageError(f"expected a DataFrame, got {type(edited).__name__}")
+    spec = registry.get(snap.resource)
+    idf = spec.id_field
+    ids = _id_values(edited, idf)
+    if ids is None:
+        raise UsageError(
+            f"the frame has no {idf!r} index or column: milekit frames are indexed by "
+            f"{idf!r} (df.set_index({idf!r}) after a reset_index())"
+        )
+    problems: list[Problem] = []
+    names = [str(c) for c in edited.columns]
+    dup_cols = sorted({c for c in names if names.count(c) > 1})
+    for c in dup_cols:
+        problems.append(Problem("duplicate column", c))
+    counts: dict[str, int] = {}
+    for i in ids:
+        if i is not None:
+            counts[i] = counts.get(i, 0) + 1
+    duplicates = sorted(i for i, n in counts.items() if n > 1)
+    for i in duplicates:
+        problems.append(Problem("duplicate id", None, i))
+    pos = snap.positions
+    old_pos = [pos.get(i, -1) if i is not None else -1 for i in ids]
+    seen = set(counts)
+    missing = [i for i in pos if i not in seen]
+    columns = [c for c in names if c != idf and c not in dup_cols]
+    matched = [k for k, p in enumerate(old_pos) if p >= 0]
+    take = pa.array([old_pos[k] for k in matched], pa.int64())
+    all_rows = matched == list(range(len(ids)))
+    cells: dict[int, dict[str, tuple[Any, Any]]] = {}
+    ftypes: dict[str, tuple[FieldType, tuple[str, ...]]] = {}
+    added: list[str] = []
+    for col in columns:
+        s = edited[col]
+        ft, enum = column_type(col, spec, snap, s)
+        ftypes[col] = (ft, enum)
+        sub = s if all_rows else s.iloc[matched]
+        if col not in snap.table.column_names:
+            added.append(col)
+            for j, v in enumerate(sub.tolist()):
+                if is_missing(v):
+                    continue
+                k = matched[j]
+                try:
+                    new = canonical(v, ft, enum)
+                except ValueError as e:
+                    problems.append(Problem(str(e), col, ids[k]))
+                    new = v
+                cells.setdefault(k, {})[col] = (UNKNOWN, new)
+            continue
+        old_arr = snap.table.column(col).take(take).combine_chunks()
+        for j, old, new, err in _changed(old_arr, sub, ft, enum):
+            k = matched[j]
+            if err is not None:
+                problems.append(Problem(err, col, ids[k]))
+            cells.setdefault(k, {})[col] = (old, new)
+    return Changes(
+        spec=spec,
+        snapshot=snap,
+        source=source,
+        ids=ids,
+        old_pos=old_pos,
+        columns=columns,
+        ftypes=ftypes,
+        cells=cells,
+        missing=missing,
+        added_columns=added,
+        problems=problems,
+        duplicates=duplicates,
+    )
+
+
+_SCALAR = (
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_integer,
+    pa.types.is_floating,
+    pa.types.is_boolean,
+    pa.types.is_timestamp,
+    pa.types.is_time,
+    pa.types.is_date,
+)
+
+
+def _comparable(arr: pa.Array) -> pa.Array:
+    t = arr.type
+    if pa.types.is_dictionary(t) or pa.types.is_large_string(t):
+        return arr.cast(pa.string())
+    if pa.types.is_timestamp(t):
+        return arr.cast(pa.timestamp("us", tz="UTC")) if t.tz else arr.cast(pa.timestamp("us"))
+    if pa.types.is_floating(t):
+        arr = arr.cast(pa.float64())
+        return pc.if_else(pc.is_nan(arr), pa.scalar(None, pa.float64()), arr)
+    if pa.types.is_integer(t):
+        return arr.cast(pa.int64())
+    return arr
+
+
+def _changed(
+    old: pa.Array, new: pd.Series[Any], ft: FieldType, enum: Sequence[str]
+) -> list[tuple[int, Any, Any, str | None]]:
+    """``(row, old canonical, new canonical, problem)`` for every cell that differs."""
+    candidates: Sequence[int] | None = None
+    if not pd.api.types.is_object_dtype(new.dtype) and ft not in (
+        F.OBJECT,
+        F.ARRAY_OBJECT,
+        F.ARRAY_STRING,
+        F.JSON,
+    ):
+        try:
+            new_arr, _ = schema._series_to_arrow(new, ft, old.type)
+            a, b = _comparable(old), _comparable(new_arr)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError):
+            a = b = None
+        if a is not None and b is not None and a.type == b.type and _is_scalar(a.type):
+            same = pc.fill_null(pc.equal(a, b), False)
+            both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+            changed = pc.invert(pc.or_(same, both_null))
+            candidates = pc.indices_nonzero(changed).to_pylist()
+            if not candidates:
+                return []
+    out: list[tuple[int, Any, Any, str | None]] = []
+    news = new.tolist()
+    if candidates is not None:
+        olds = canonical_column(old.take(pa.array(candidates, pa.int64())), ft)
+        for i, o in zip(candidates, olds, strict=True):
+            _add(out, i, o, news[i], ft, enum)
+        return out
+    # Python values on both sides: most cells are the very objects (or equal copies) the
+    # frame was built with, so compare them as they are and canonicalise only mismatches.
+    raw = schema.to_python(old.cast(pa.string()) if pa.types.is_dictionary(old.type) else old)
+    for i, (o, v) in enumerate(zip(raw, news, strict=True)):
+        if o is v or _same(o, v):
+            continue
+        try:
+            co = canonical(o, ft, enum)
+        except ValueError:
+            co = o
+        _add(out, i, co, v, ft, enum)
+    return out
+
+
+_PLAIN = frozenset({str, int, float, bool, list, dict})
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal plain Python values of the same type (no NA inside to make ``==`` ambiguous)."""
+    t = type(a)
+    if t is not type(b) or t not in _PLAIN:
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _add(
+    out: list[tuple[int, Any, Any, str | None]],
+    i: int,
+    old: Any,
+    value: Any,
+    ft: FieldType,
+    enum: Sequence[str],
+) -> None:
+    try:
+        new = canonical(value, ft, enum)
+    except ValueError as e:
+        out.append((i, old, value, str(e)))
+        return
+    if new != old:
+        out.append((i, old, new, None))
+
+
+def _is_scalar(t: pa.DataType) -> bool:
+    return any(check(t) for check in _SCALAR)
+
+
+# --- the public function ----------------------------------------------------------------------
+
+
+def diff(edited: pd.DataFrame, original: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per changed cell of ``edited``: ``_id``, ``column``, ``old``, ``new``.
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     df = milekit.tasks_frame(client=c, progress=False)
+    >>> len(milekit.diff(df))                       # nothing edited yet
+    0
+    >>> df.loc[df["flow"] == "Delivery", "label"] = "Fragile"
+    >>> set(milekit.diff(df)["column"])
+    {'label'}
+
+    ``original`` is only needed for frames milekit did not return (re-read from Parquet,
+    for example). Rows of ``edited`` the snapshot does not have, and snapshot rows missing
+    from ``edited``, are not cells: :func:`milekit.push` reports them (create/delete).
+    Values that do not fit their column's type are listed with ``new`` as given.
+    """
+    snap, source = snapshot_of(edited, original)
+    return compare(edited, snap, source).frame()
+
+
+def group_problems(problems: Sequence[Problem], limit: int = 5) -> list[str]:
+    """Problems as readable lines, one per (message, column), ids listed up to ``limit``."""
+    lines: list[str] = []
+    key = lambda p: (p.message, p.column or "")  # noqa: E731
+    for (message, column), group in itertools.groupby(sorted(problems, key=key), key=key):
+        items = list(group)
+        where = f"column {column!r}: " if column else ""
+        ids = [p.id for p in items if p.id]
+        text = f"{where}{message}"
+        if ids:
+            shown = ", ".join(ids[:limit]) + (
+                f" and {len(ids) - limit} more" if len(ids) > limit else ""
+            )
+            text += f" ({len(ids)} row{'s' if len(ids) != 1 else ''}: {shown})"
+        lines.append(text)
+    return lines
