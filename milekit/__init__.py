@@ -18,6 +18,7 @@ from milekit.errors import MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.frames import frame, tasks_frame
 from milekit.ratelimit import RateLimiter
+from milekit.signin import Identity, login, logout, whoami
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox
@@ -34,6 +35,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Client",
     "ExportResult",
+    "Identity",
     "MileError",
     "RateLimiter",
     "RetryPolicy",
@@ -42,9 +44,12 @@ __all__ = [
     "export",
     "frame",
     "get_client",
+    "login",
+    "logout",
     "read_csv",
     "read_parquet",
     "tasks_frame",
     "to_parquet",
     "use",
+    "whoami",
 ]

@@ -52,6 +52,14 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["XDG_CACHE_HOME"] = old
 
 
+_CONFIG_ENV = (
+    "XDG_CONFIG_HOME",
+    "MILEKIT_CREDENTIALS",
+    "PYTHON_KEYRING_BACKEND",
+    "MILEAPP_PROFILE",
+)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Remembered credentials go to a temp config dir, as a file: no test reads or writes
@@ -72,9 +80,6 @@ def _private_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-_CONFIG_ENV = ("XDG_CONFIG_HOME", "MILEKIT_CREDENTIALS", "PYTHON_KEYRING_BACKEND", "MILEAPP_PROFILE")
 
 
 @pytest.fixture(autouse=True)
