@@ -317,7 +317,8 @@ class LoginForm:
         )
         self.remember = w.Checkbox(
             value=remember,
-            description="Remember on this machine (OS keyring, else a private file)",
+            description="Remember on this machine",
+            tooltip="in the OS keyring, else a file only you can read",
             indent=False,
         )
         self.button = w.Button(description="Sign in", button_style="primary", icon="sign-in")
