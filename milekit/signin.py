@@ -250,15 +250,18 @@ def _identity_with_profile(me: Identity, profile: str) -> Identity:
 def logout(profile: str | None = None) -> bool:
     """Forget the remembered credential of ``profile``; True if there was one.
 
-    The default client is dropped too when it used that credential or a sign-in.
+    The default client is dropped too when it uses that profile, or a sign-in that was
+    not remembered.
     """
     name = credentials.profile_name(profile)
     removed = credentials.CredentialStore().forget(name)
     from milekit import context
 
     current = context._client
-    if current is not None and (current.profile == name or current.token_source == "sign-in"):
-        use(None)
+    if current is not None and (
+        current.profile == name or (current.token_source == "sign-in" and current.profile is None)
+    ):
+        use(None)  # signed out in this session too
     return removed
 
 

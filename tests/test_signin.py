@@ -97,6 +97,8 @@ def test_login_verifies_uses_and_whoami(sb: Sandbox, config_home: Path) -> None:
     assert milekit.whoami() == me
     _no_token_in(repr(me) + str(me) + repr(client), sb.token)
     assert not CredentialStore().path.exists()  # not remembered unless asked
+    assert milekit.logout() is False  # nothing remembered, but signed out here
+    assert not milekit.get_client().has_token
 
 
 def test_login_remember_then_a_new_session_uses_it(sb: Sandbox, config_home: Path) -> None:
