@@ -42,7 +42,9 @@ CHROMIUM_FLAGS = [
 REQUIRED = bool(os.environ.get("MILEKIT_REQUIRE_BROWSER") or os.environ.get("CI"))
 
 
-def _chromium() -> str:
+@pytest.fixture
+def chromium() -> str:
+    """The system's Chromium, checked before JupyterLab is started for nothing."""
     path = os.environ.get("MILEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not os.access(path, os.X_OK):
         msg = f"no Chromium at {path} (apt-get install -y chromium)"
@@ -139,8 +141,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         proc.stderr.close()
 
 
-def test_sign_in_form_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
-    executable = _chromium()
+def test_sign_in_form_in_jupyterlab(chromium: str, lab: Lab, tmp_path: Path) -> None:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import expect, sync_playwright
 
@@ -148,7 +149,7 @@ def test_sign_in_form_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
     shots.mkdir()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
         )  # a Chromium that cannot start raises here: a failure, never a skip
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
