@@ -20,6 +20,7 @@ from milekit.export import ExportResult, export, read_csv, read_parquet, to_parq
 from milekit.frames import frame, tasks_frame
 from milekit.push import PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
+from milekit.signin import Identity, login, logout, whoami
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox
@@ -36,6 +37,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Client",
     "ExportResult",
+    "Identity",
     "MileError",
     "PushResult",
     "PushValidationError",
@@ -47,10 +49,13 @@ __all__ = [
     "export",
     "frame",
     "get_client",
+    "login",
+    "logout",
     "push",
     "read_csv",
     "read_parquet",
     "tasks_frame",
     "to_parquet",
     "use",
+    "whoami",
 ]

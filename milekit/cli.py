@@ -11,7 +11,11 @@ Commands::
     milekit export tasks -o tasks.parquet [--status DONE] [-F key=value ...]
     milekit push tasks edits.parquet [--dry-run] [--original snapshot.parquet]
     milekit sandbox --port 8765        serve the offline MileApp until Ctrl-C
+    milekit login [--base-url URL]     ask for the token (hidden), check it, remember it
+    milekit logout                     forget the remembered token
     milekit whoami                     who the token belongs to
+
+``--profile NAME`` (or ``MILEAPP_PROFILE``) picks one of several remembered sign-ins.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from milekit.errors import MileError, UsageError
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="milekit", description="MileApp API <-> typed DataFrames")
     p.add_argument("--version", action="version", version=f"milekit {__version__}")
+    profile_help = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
+    p.add_argument("--profile", help=profile_help)
     sub = p.add_subparsers(dest="command", required=True)
+
+    def profile_opt(parser: argparse.ArgumentParser) -> None:
+        # also after the command; SUPPRESS keeps a top-level --profile when absent here
+        parser.add_argument("--profile", default=argparse.SUPPRESS, help=profile_help)
 
     d = sub.add_parser("demo", help="run the main job against the embedded sandbox")
     d.add_argument("--tasks", type=int, default=10_000, help="tasks in the demo org")
@@ -49,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fields")
     e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE")
     e.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    profile_opt(e)
 
     u = sub.add_parser("push", help="push an edited Parquet/CSV file back (changed cells only)")
     u.add_argument("resource")
@@ -75,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("whoami", help="show the signed-in user")
     w.add_argument("--base-url")
+    profile_opt(w)
+
+    li = sub.add_parser("login", help="sign in: check a token and remember it")
+    li.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    li.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    li.add_argument("--no-remember", action="store_true", help="check the token only")
+    profile_opt(li)
+
+    lo = sub.add_parser("logout", help="forget the remembered token")
+    profile_opt(lo)
     return p
 
 
@@ -101,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "whoami":
             return _whoami(args)
+        if args.command == "login":
+            return _login(args)
+        if args.command == "logout":
+            return _logout(args)
     except MileError as e:
         raise SystemExit(f"milekit: {e}") from None
     except KeyboardInterrupt:
@@ -123,7 +148,7 @@ def _export(args: argparse.Namespace) -> int:
             raise UsageError(f"-F takes KEY=VALUE, got {item!r}")
         filters[key] = value
     _format_of(Path(args.output), None)  # fail fast on a bad suffix
-    client = milekit.Client(base_url=args.base_url)
+    client = milekit.Client(base_url=args.base_url, profile=args.profile)
     with client:
         info = milekit.export(args.resource, args.output, client=client, **filters)
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")
@@ -175,10 +200,52 @@ def _push(args: argparse.Namespace) -> int:
 def _whoami(args: argparse.Namespace) -> int:
     import milekit
 
-    with milekit.Client(base_url=args.base_url) as c:
-        me = c.request("GET", "/user").body
-    me = me.get("data", me) if isinstance(me, dict) else me
-    print(f"{me.get('name')} <{me.get('email')}>  organisation {me.get('organization_id')}")
+    with milekit.Client(base_url=args.base_url, profile=args.profile) as c:
+        me = milekit.whoami(c)
+        print(me)
+        print(f"token from {c.token_source}")
+    return 0
+
+
+def _login(args: argparse.Namespace) -> int:
+    from milekit import credentials, signin
+
+    prompt = None
+    if args.token_stdin:
+
+        def prompt(_: str) -> str:
+            return sys.stdin.readline()
+
+    try:
+        me = signin.login(
+            base_url=args.base_url,
+            profile=args.profile,
+            remember=not args.no_remember,
+            prompt=prompt,
+        )
+    except MileError as e:
+        notes = "".join(f"\n{n}" for n in getattr(e, "__notes__", ()))
+        raise SystemExit(f"milekit: {e}{notes}") from None
+    except ValueError as e:  # an empty or malformed token
+        raise SystemExit(f"milekit: {e}") from None
+    assert me is not None
+    print(f"signed in as {me}")
+    if not args.no_remember:
+        store = credentials.CredentialStore()
+        name = credentials.profile_name(args.profile)
+        where = "the OS keyring" if store.backend() == "keyring" else str(store.path)
+        print(f"remembered as profile {name!r} in {where}")
+    return 0
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from milekit import credentials, signin
+
+    name = credentials.profile_name(args.profile)
+    if signin.logout(name):
+        print(f"forgot profile {name!r}")
+    else:
+        print(f"nothing remembered for profile {name!r}")
     return 0
 
 

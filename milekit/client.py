@@ -44,9 +44,10 @@ import requests
 from requests_ratelimiter import LimiterAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
-from milekit import envelope, errors, registry
+from milekit import credentials, envelope, errors, registry
 from milekit._version import __version__
 from milekit.auth import BearerAuth, Secret, redact, token_from_env
+from milekit.credentials import DEFAULT_PROFILE
 from milekit.ratelimit import RateLimiter
 
 log = logging.getLogger("milekit")
@@ -149,8 +150,14 @@ class Client:
     Client(base_url='http://127.0.0.1:9/api/v3', token=********)
 
     Args:
-        token: personal access token; default ``MILEAPP_TOKEN``.
-        base_url: default ``MILEAPP_BASE_URL``, else ``https://apiweb.mile.app/api/v3``.
+        token: personal access token. Default: ``MILEAPP_TOKEN``, else the remembered
+            credential of the profile (see :mod:`milekit.credentials`), else none: a
+            request then raises :class:`~milekit.errors.AuthError` (nothing prompts).
+        base_url: default ``MILEAPP_BASE_URL``, else ``https://apiweb.mile.app/api/v3``. A
+            remembered token comes with the base URL it was remembered with, which then
+            comes before ``MILEAPP_BASE_URL``: a token goes to the host it was issued for.
+        profile: which remembered credential; default ``MILEAPP_PROFILE``, else
+            ``"default"``. Naming it here also puts it before ``MILEAPP_TOKEN``.
         timeout: ``(connect, read)`` seconds.
         limiter: ``"shared"`` (all processes of this user share the 100 req/s budget per
             host; default), ``"process"`` (this process only), a :class:`RateLimiter`, or
@@ -171,11 +178,29 @@ class Client:
         max_workers: int = 16,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        profile: str | None = None,
     ) -> None:
         if isinstance(token, str):
             token = Secret(token)
-        self._token = token if token is not None else token_from_env()
-        url = base_url or os.environ.get("MILEAPP_BASE_URL") or DEFAULT_BASE_URL
+        remembered_url: str | None = None
+        self.profile: str | None = None  #: the profile whose remembered token is used
+        self.token_source = "argument"  #: where the token came from (never the token)
+        self._wanted_profile = DEFAULT_PROFILE
+        if token is None and profile is None:
+            token = token_from_env()
+            self.token_source = "MILEAPP_TOKEN"
+        if token is None:
+            name = credentials.profile_name(profile)
+            cred = credentials.load(name)
+            self._wanted_profile = name
+            if cred is not None:
+                token, remembered_url = cred.token, cred.base_url
+                self.profile = name
+                self.token_source = f"profile {name!r}"
+            else:
+                self.token_source = "none"
+        self._token = token
+        url = base_url or remembered_url or os.environ.get("MILEAPP_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = url.rstrip("/")
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -267,9 +292,13 @@ class Client:
         milekit.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
         """
         if self._token is None:
+            wanted = self._wanted_profile
+            flag = "" if wanted == DEFAULT_PROFILE else f" --profile {wanted}"
+            arg = "" if wanted == DEFAULT_PROFILE else f"profile={wanted!r}"
             raise errors.AuthError(
                 401,
-                "no token: pass token=, set MILEAPP_TOKEN, or call milekit.login()",
+                f"no token: pass token=, set MILEAPP_TOKEN, or sign in with "
+                f"milekit.login({arg}) or `milekit login{flag}`",
                 method=method,
                 url=path,
             )

@@ -26,7 +26,7 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +45,7 @@ from milekit.client import Client
 from milekit.context import get_client
 from milekit.errors import UsageError
 from milekit.frames import encode_filters, iter_tables
+from milekit.progress import rows_progress
 from milekit.registry import FieldType
 
 F = FieldType
@@ -99,6 +100,7 @@ def export(
         parts: list[Path] = []
         hashes: list[np.ndarray[Any, np.dtype[np.int64]]] = []
         schemas: list[pa.Schema] = []
+        fetched = 0
         for i, table in enumerate(
             iter_tables(spec, params, client=client, progress=progress, limit=limit)
         ):
@@ -108,15 +110,18 @@ def export(
             parts.append(part)
             schemas.append(table.schema)
             hashes.append(_id_hashes(table, spec.id_field))
+            fetched += table.num_rows
         keep = _keep_masks(parts, hashes, spec.id_field)
         del hashes
+        dropped = int(sum((~k).sum() for k in keep if k is not None))
         final_schema = schema.unified_schema(schemas) if schemas else pa.schema([])
         out = tmpdir / ("out." + fmt)
-        rows = _write(out, fmt, final_schema, _conformed(parts, keep, final_schema), spec)
+        with rows_progress(f"writing {target.name}", fetched - dropped, enabled=progress) as bar:
+            tables = _conformed(parts, keep, final_schema, on_table=bar)
+            rows = _write(out, fmt, final_schema, tables, spec)
         os.replace(out, target)
         if fmt == "csv":
             _write_sidecar(target, final_schema, spec)
-        dropped = int(sum((~k).sum() for k in keep if k is not None))
         return ExportResult(target, fmt, rows, len(final_schema), dropped, len(parts))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -172,6 +177,7 @@ def _conformed(
     parts: list[Path],
     keep: list[np.ndarray[Any, np.dtype[np.bool_]] | None],
     target: pa.Schema,
+    on_table: Callable[[int], None] | None = None,
 ) -> Iterator[pa.Table]:
     for part, mask in zip(parts, keep, strict=True):
         with pa.memory_map(str(part)) as src:
@@ -179,6 +185,8 @@ def _conformed(
         if mask is not None:
             table = table.filter(pa.array(mask))
         yield schema.conform(table, target)
+        if on_table is not None:
+            on_table(table.num_rows)  # after the writer took it
 
 
 def _file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:

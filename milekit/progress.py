@@ -4,6 +4,12 @@ nothing when output is not interactive.
 >>> with page_progress("tasks", enabled=False) as bar:
 ...     bar  # doctest: +ELLIPSIS
 <function page_progress.<locals>.update at ...>
+
+A read's bar counts rows against the paginator's ``total`` and shows how long the read
+was held back by the rate limit (``rate wait``: wall-clock seconds the client's limiter
+made requests wait) and how many 429 answers came back, if any. ``enabled=None`` (every
+``progress=`` default) means: a bar only when someone is watching (a notebook, or a
+terminal on stderr); ``progress=False`` turns it off.
 """
 
 from __future__ import annotations
@@ -27,6 +33,38 @@ def _interactive() -> bool:
     return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
+def _bar(what: str, unit: str, total: int | None = None) -> Any:
+    if _in_notebook():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(desc=what, unit=unit, total=total, leave=True, file=sys.stderr)
+
+
+class _Waits:
+    """Rate-limit waits and 429s since the bar started (limiters are shared and long-lived)."""
+
+    def __init__(self, client: Client | None) -> None:
+        self.client = client
+        self.throttled0 = self._throttled()
+        self.limited0 = client.stats.rate_limited if client is not None else 0
+
+    def _throttled(self) -> float:
+        limiter = self.client.limiter if self.client is not None else None
+        return float(getattr(limiter, "throttled", 0.0)) if limiter is not None else 0.0
+
+    def postfix(self) -> dict[str, str]:
+        if self.client is None:
+            return {}
+        out = {}
+        if self.client.limiter is not None:
+            out["rate wait"] = f"{self._throttled() - self.throttled0:.1f}s"
+        limited = self.client.stats.rate_limited - self.limited0
+        if limited:
+            out["429s"] = str(limited)
+        return out
+
+
 @contextmanager
 def page_progress(
     what: str, *, enabled: bool | None = None, client: Client | None = None
@@ -35,13 +73,8 @@ def page_progress(
     the rate limit. ``enabled=None`` means: only when someone is watching."""
     show = _interactive() if enabled is None else enabled
     lock = threading.Lock()
-    bar: Any = None
-    if show:
-        if _in_notebook():
-            from tqdm.notebook import tqdm
-        else:
-            from tqdm import tqdm
-        bar = tqdm(desc=f"{what}", unit=" rows", leave=True, file=sys.stderr)
+    bar: Any = _bar(what, " rows") if show else None
+    waits = _Waits(client)
 
     def update(page: Page) -> None:
         if bar is None:
@@ -49,12 +82,36 @@ def page_progress(
         with lock:
             if page.total is not None and bar.total != page.total:
                 bar.total = page.total
+            postfix = waits.postfix()
+            if postfix:
+                bar.set_postfix(postfix, refresh=False)
             bar.update(len(page.rows) if page.rows else _rows(page))
-            if client is not None and client.limiter is not None:
-                bar.set_postfix(rate_wait=f"{client.limiter.waited:.1f}s", refresh=False)
 
     try:
         yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@contextmanager
+def rows_progress(
+    what: str, total: int | None, *, enabled: bool | None = None
+) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(rows)`` for a phase that is not a read (e.g. writing an export).
+
+    >>> with rows_progress("writing", 10, enabled=False) as advance:
+    ...     advance(10)
+    """
+    show = _interactive() if enabled is None else enabled
+    bar: Any = _bar(what, " rows", total) if show else None
+
+    def advance(rows: int) -> None:
+        if bar is not None:
+            bar.update(rows)
+
+    try:
+        yield advance
     finally:
         if bar is not None:
             bar.close()

@@ -85,9 +85,13 @@ class RateLimiter:
         self.name = name
         self._lock = threading.Lock()
         self._puts = 0
-        #: seconds spent waiting for a token, summed over all callers (for progress display)
+        #: seconds spent waiting for a token, summed over all callers (thread-seconds)
         self.waited = 0.0
+        #: wall-clock seconds during which at least one caller was waiting (progress bars)
+        self.throttled = 0.0
         self.acquired = 0
+        self._waiting = 0
+        self._throttled_since = 0.0
 
     @classmethod
     def shared(
@@ -135,7 +139,13 @@ class RateLimiter:
         return max(wait_ms, 1) / 1000
 
     def acquire(self) -> float:
-        """Wait for a token; return the seconds waited."""
+        """Wait for a token; return the seconds waited.
+
+        >>> clock = FakeClock()
+        >>> rl = RateLimiter(2, 1.0, clock=clock.time, sleep=clock.sleep)
+        >>> [rl.acquire() > 0 for _ in range(3)], round(rl.throttled, 1)
+        ([False, False, True], 1.0)
+        """
         waited = 0.0
         while True:
             wait = self.try_acquire_now()
@@ -143,7 +153,16 @@ class RateLimiter:
                 with self._lock:
                     self.waited += waited
                     self.acquired += 1
+                    if waited:
+                        self._waiting -= 1
+                        if self._waiting == 0:
+                            self.throttled += self.clock() - self._throttled_since
                 return waited
+            if not waited:
+                with self._lock:
+                    if self._waiting == 0:
+                        self._throttled_since = self.clock()
+                    self._waiting += 1
             self.sleep(wait)
             waited += wait
 

@@ -52,6 +52,36 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["XDG_CACHE_HOME"] = old
 
 
+_CONFIG_ENV = (
+    "XDG_CONFIG_HOME",
+    "MILEKIT_CREDENTIALS",
+    "PYTHON_KEYRING_BACKEND",
+    "MILEAPP_PROFILE",
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Remembered credentials go to a temp config dir, as a file: no test reads or writes
+    the user's keyring or ``~/.config/milekit`` (subprocesses inherit this too)."""
+    config = tmp_path_factory.mktemp("config")
+    saved = {k: os.environ.get(k) for k in _CONFIG_ENV}
+    os.environ.update(
+        {
+            "XDG_CONFIG_HOME": str(config),
+            "MILEKIT_CREDENTIALS": "file",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        }
+    )
+    os.environ.pop("MILEAPP_PROFILE", None)
+    yield config
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(autouse=True)
 def _reset_context() -> Iterator[None]:
     yield

@@ -1,0 +1,257 @@
+"""Remembered sign-ins: a token and a base URL per named profile.
+
+>>> import os, tempfile
+>>> os.environ["MILEKIT_CREDENTIALS"] = "file"            # no OS keyring in this example
+>>> store = CredentialStore(tempfile.mkdtemp())
+>>> where = store.save("acme", Secret("acme-token-123"), "https://apiweb.mile.app/api/v3")
+>>> cred = store.load("acme")
+>>> cred
+Credential(profile='acme', base_url='https://apiweb.mile.app/api/v3', token=********)
+>>> cred.token.reveal(), store.profiles(), store.forget("acme"), store.load("acme")
+('acme-token-123', ['acme'], True, None)
+>>> del os.environ["MILEKIT_CREDENTIALS"]
+
+Where the token goes: the OS keyring (through the ``keyring`` library) when a usable
+backend is there, else ``credentials.json`` under the user's config directory
+(``platformdirs``; ``$XDG_CONFIG_HOME/milekit`` on Linux), created with mode 0600 in a
+0700 directory. A file that others can read or write is refused with a warning, as ssh
+does. The base URL of each profile (not a secret) is kept in that file in both cases.
+``MILEKIT_CREDENTIALS=file`` or ``=keyring`` forces one place.
+
+Profiles: ``default`` unless ``profile=`` or ``MILEAPP_PROFILE`` names another, so one
+machine can hold a sign-in per organisation (``milekit login --profile acme``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import platformdirs
+
+from milekit.auth import Secret
+from milekit.errors import UsageError
+
+log = logging.getLogger("milekit")
+
+SERVICE = "milekit"  #: the keyring service name; the profile is the keyring user name
+DEFAULT_PROFILE = "default"
+FILE_NAME = "credentials.json"
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+Backend = Literal["keyring", "file"]
+
+
+class CredentialsWarning(UserWarning):
+    """The credentials file was not used: it is open to other users, or unreadable."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One remembered sign-in."""
+
+    profile: str
+    base_url: str | None
+    token: Secret = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credential(profile={self.profile!r}, base_url={self.base_url!r}, token=********)"
+
+
+def profile_name(profile: str | None = None) -> str:
+    """The profile to use: ``profile``, else ``MILEAPP_PROFILE``, else ``"default"``.
+
+    >>> profile_name("acme"), profile_name(None) in ("default", os.environ.get("MILEAPP_PROFILE"))
+    ('acme', True)
+    >>> profile_name("a b")
+    Traceback (most recent call last):
+    ...
+    milekit.errors.UsageError: profile names are letters, digits, '.', '_' or '-' ..., got 'a b'
+    """
+    name = profile if profile is not None else os.environ.get("MILEAPP_PROFILE", "").strip()
+    name = name or DEFAULT_PROFILE
+    if not _PROFILE_RE.match(name):
+        raise UsageError(
+            f"profile names are letters, digits, '.', '_' or '-' (up to 64), got {name!r}"
+        )
+    return name
+
+
+def config_dir() -> Path:
+    """``milekit``'s directory under the user's config dir (honours ``XDG_CONFIG_HOME``)."""
+    return Path(platformdirs.user_config_dir("milekit", appauthor=False))
+
+
+def _keyring() -> Any | None:
+    """The keyring backend if one is usable here (not the fail/null one), else None."""
+    choice = os.environ.get("MILEKIT_CREDENTIALS", "").strip().lower()
+    if choice == "file":
+        return None
+    try:
+        import keyring
+        import keyring.errors
+    except ImportError:  # pragma: no cover - a dependency, but keep working without it
+        if choice == "keyring":
+            raise UsageError("MILEKIT_CREDENTIALS=keyring, but keyring is not installed") from None
+        return None
+    try:
+        backend = keyring.get_keyring()
+        usable = float(backend.priority) > 0
+    except Exception:  # a broken backend is an unusable one
+        usable = False
+        backend = None
+    if choice == "keyring" and not usable:
+        raise UsageError("MILEKIT_CREDENTIALS=keyring, but no usable keyring backend is available")
+    return backend if usable else None
+
+
+class CredentialStore:
+    """Remembered credentials in ``directory`` (default :func:`config_dir`) and the keyring."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else config_dir()
+        self.path = self.directory / FILE_NAME
+
+    def __repr__(self) -> str:
+        return f"CredentialStore({str(self.path)!r})"
+
+    # -- the file ---------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        """The file's profiles; {} when it is missing, unsafe or unreadable (with a warning)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        if os.name == "posix":
+            if st.st_uid != os.getuid():
+                warnings.warn(
+                    f"ignoring {self.path}: it belongs to another user", CredentialsWarning, 2
+                )
+                return {}
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                warnings.warn(
+                    f"ignoring {self.path}: other users can read or change it "
+                    f"(mode {stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {self.path}` "
+                    "or sign in again",
+                    CredentialsWarning,
+                    2,
+                )
+                return {}
+        try:
+            doc = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as e:
+            warnings.warn(f"ignoring {self.path}: {type(e).__name__}", CredentialsWarning, 2)
+            return {}
+        profiles = doc.get("profiles") if isinstance(doc, dict) else None
+        return profiles if isinstance(profiles, dict) else {}
+
+    def _write(self, profiles: dict[str, Any]) -> None:
+        """Replace the file atomically; it is created 0600 (never readable by others)."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = orjson.dumps({"version": 1, "profiles": profiles}, option=orjson.OPT_INDENT_2)
+        tmp = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # whatever the umask
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def backend(self) -> Backend:
+        """Where :meth:`save` puts a token now: ``"keyring"`` or ``"file"``."""
+        return "keyring" if _keyring() is not None else "file"
+
+    def profiles(self) -> list[str]:
+        """Names of the remembered profiles."""
+        return sorted(self._read())
+
+    def load(self, profile: str | None = None) -> Credential | None:
+        """The remembered credential of ``profile``, or None."""
+        name = profile_name(profile)
+        entry = self._read().get(name)
+        if not isinstance(entry, dict):
+            return None
+        base_url = entry.get("base_url") if isinstance(entry.get("base_url"), str) else None
+        raw: str | None = None
+        if entry.get("store") == "keyring":
+            kr = _keyring()
+            if kr is None:
+                log.info("profile %r keeps its token in a keyring that is not available", name)
+                return None
+            try:
+                raw = kr.get_password(SERVICE, name)
+            except Exception as e:
+                log.info("keyring read failed for profile %r: %s", name, type(e).__name__)
+                return None
+        elif isinstance(entry.get("token"), str):
+            raw = entry["token"]
+        if not raw:
+            return None
+        try:
+            return Credential(name, base_url, Secret(raw))
+        except ValueError:
+            return None
+
+    def save(self, profile: str | None, token: Secret, base_url: str | None) -> str:
+        """Remember ``token`` and ``base_url`` as ``profile``; returns where the token went."""
+        name = profile_name(profile)
+        profiles = self._read()
+        entry: dict[str, Any] = {"base_url": base_url}
+        kr = _keyring()
+        where = ""
+        if kr is not None:
+            try:
+                kr.set_password(SERVICE, name, token.reveal())
+                entry["store"] = "keyring"
+                where = f"the OS keyring ({type(kr).__module__})"
+            except Exception as e:
+                if os.environ.get("MILEKIT_CREDENTIALS", "").lower() == "keyring":
+                    raise UsageError(f"the keyring refused the token: {type(e).__name__}") from None
+                log.info("keyring write failed (%s); using the file", type(e).__name__)
+        if "store" not in entry:
+            entry["store"] = "file"
+            entry["token"] = token.reveal()
+            where = str(self.path)
+        profiles[name] = entry
+        self._write(profiles)
+        return where
+
+    def forget(self, profile: str | None = None) -> bool:
+        """Forget ``profile`` (keyring and file); True if anything was removed."""
+        name = profile_name(profile)
+        removed = False
+        kr = _keyring()
+        if kr is not None:
+            try:
+                if kr.get_password(SERVICE, name) is not None:
+                    kr.delete_password(SERVICE, name)
+                    removed = True
+            except Exception as e:
+                log.info("keyring delete failed for %r: %s", name, type(e).__name__)
+        profiles = self._read()
+        if name in profiles:
+            del profiles[name]
+            self._write(profiles)
+            removed = True
+        return removed
+
+
+def load(profile: str | None = None) -> Credential | None:
+    """The remembered credential of ``profile`` (default store)."""
+    return CredentialStore().load(profile)
