@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--delete", action="store_true", help="delete rows missing from the file")
     u.add_argument("--check-conflicts", action="store_true")
     u.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    profile_opt(u)
 
     s = sub.add_parser("sandbox", help="serve the offline MileApp API")
     s.add_argument("--host", default="127.0.0.1")
@@ -174,7 +175,7 @@ def _push(args: argparse.Namespace) -> int:
 
     edited = _read_frame(args.file)
     original = _read_frame(args.original) if args.original else None
-    with milekit.Client(base_url=args.base_url) as client:
+    with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
         if original is None:
             # Compared with the server as it is now, the file is stale in the columns the
             # server owns (updatedTime, status ...): only the writable ones are compared.

@@ -506,3 +506,20 @@ def test_frames_derived_before_a_push_follow_it(fresh: Sandbox, c: milekit.Clien
     before = len(fresh.store.write_log)
     r = milekit.push(sub, client=c, progress=False)
     assert r.ok and [w["id"] for w in fresh.store.write_log[before:]] == [b]  # a not resent
+
+
+def test_cli_push_uses_a_remembered_profile(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from milekit.auth import Secret
+    from milekit.credentials import CredentialStore
+
+    CredentialStore().save("acme", Secret(fresh.token), fresh.url)
+    df = fetch(c)
+    snap = milekit.to_parquet(df, tmp_path / "snapshot.parquet")
+    df.loc[df.index[:3], "title"] = "via profile"
+    edits = milekit.to_parquet(df, tmp_path / "edits.parquet")
+    args = ["push", "tasks", str(edits), "--original", str(snap), "--profile", "acme"]
+    assert main(args) == 0
+    assert "ok 3" in capsys.readouterr().out
+    assert all(fresh.store.get("tasks", i)["title"] == "via profile" for i in df.index[:3])
