@@ -3,9 +3,10 @@
 The page bodies are fetched once from a sandbox process (no latency, no rate limit), so
 they are byte-for-byte what ``GET /tasks?limit=1000&page=N`` answers. Then, in memory:
 
-(i)   milekit: ``PageParser(TASKS).parse`` on every page (serially, and in a
-      ``ThreadPoolExecutor`` of 2 and 4 workers: Arrow's JSON reader releases the GIL),
-      ``schema.unify`` and ``schema.to_pandas(index="_id")``;
+(i)   milekit, as ``frame()`` runs it: ``PageParser(TASKS).parse`` and
+      ``schema.python_cells`` on every page (serially, and in a ``ThreadPoolExecutor`` of
+      2 and 4 workers: Arrow's JSON reader releases the GIL), then ``schema.unify``,
+      ``schema.join_cells`` and ``schema.to_pandas(index="_id")``, GC paused;
 (ii)  baseline: stdlib ``json.loads`` per page, ``pd.json_normalize`` of all rows and
       ``pd.to_datetime(utc=True, format="mixed")`` on the six datetime columns;
 (iii) reference: ``pyarrow.json.read_json`` of the same rows as NDJSON (one task a line;
@@ -40,6 +41,7 @@ import requests
 from _common import DATETIME_COLUMNS, SandboxProcess, table, write_result
 
 from milekit import registry, schema
+from milekit.frames import gc_paused
 
 PAGE = 1000
 
@@ -59,19 +61,27 @@ def fetch_pages(pages: int) -> list[bytes]:
 
 
 def milekit_parse(bodies: list[bytes], workers: int) -> pd.DataFrame:
+    """What ``milekit.frame`` does with the pages, minus the network: per page (in the
+    fetching threads) Arrow parse + typing and the Python cells of nested columns; then
+    unify, join and convert, with the cyclic GC paused."""
     parser = schema.PageParser(registry.TASKS)
 
-    def one(b: bytes) -> pa.Table:
-        return parser.parse(b)[0]
+    def one(b: bytes) -> tuple[pa.Table, dict[str, list[Any]]]:
+        table = parser.parse(b)[0]
+        return table, schema.python_cells(table)
 
-    if workers <= 1:
-        tables = [one(b) for b in bodies]
-    else:
-        # page 1 alone first, as the client does: the parser learns its text columns once
-        first = one(bodies[0])
-        with ThreadPoolExecutor(workers) as pool:
-            tables = [first, *pool.map(one, bodies[1:])]
-    return schema.to_pandas(schema.unify(tables), index="_id")
+    with gc_paused():
+        if workers <= 1:
+            parsed = [one(b) for b in bodies]
+        else:
+            # page 1 alone first, as the client does: the parser learns its text columns once
+            first = one(bodies[0])
+            with ThreadPoolExecutor(workers) as pool:
+                parsed = [first, *pool.map(one, bodies[1:])]
+        tables = [t for t, _ in parsed]
+        table = schema.unify(tables)
+        cells = schema.join_cells(tables, [c for _, c in parsed], table.schema)
+        return schema.to_pandas(table, index="_id", cells=cells)
 
 
 def baseline_parse(bodies: list[bytes]) -> pd.DataFrame:
