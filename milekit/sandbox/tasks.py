@@ -216,6 +216,7 @@ class TaskService:
         self._cache: OrderedDict[tuple[Any, ...], tuple[list[Doc], int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._counter = int.from_bytes(os.urandom(3), "big")
+        self._process = os.urandom(5).hex()  #: like MongoDB: one random value per process
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -236,11 +237,12 @@ class TaskService:
         return {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]}
 
     def new_id(self) -> str:
-        """A fresh ObjectId: 4 bytes of time, 5 random bytes, a 3-byte counter."""
+        """A fresh ObjectId: 4 bytes of time, 5 random bytes fixed per service (as MongoDB
+        fixes them per process) and a 3-byte counter, so ids sort in creation order."""
         with self._cache_lock:
             self._counter = (self._counter + 1) & 0xFFFFFF
             c = self._counter
-        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{os.urandom(5).hex()}{c:06x}"
+        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{self._process}{c:06x}"
 
     # --- GET /tasks ---------------------------------------------------------------------
 
