@@ -973,3 +973,17 @@ def test_where_the_schema_wins_over_the_reference(fresh: Sandbox) -> None:
         # ({status, data, message, statusCode}), which the (property-less) schema allows too
         user = s.get(f"{url}/user/{ids.workers[0]['_id']}").json()
         assert user["status"] is True and user["data"]["status"] in ("active", "inactive")
+
+
+def test_the_route_table_is_the_contract(sandbox: Sandbox) -> None:
+    """The route table holds exactly the 144 documented operations (parameter names and
+    trailing slashes aside), plus Laravel's ``_method=PUT`` spoof of ``PUT /plugin/{id}``."""
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{\w+\}", "{}", path.replace("#", "").rstrip("/"))
+
+    documented = {(m, shape(p)) for m, p, _ in OPS}
+    served = {(m, shape(p)) for m, p in sandbox.app.router.operations}
+    assert len(documented) == 144
+    assert served - documented == {("POST", "/plugin/{}")}
+    assert documented <= served
