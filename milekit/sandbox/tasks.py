@@ -219,6 +219,7 @@ class TaskService:
         #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
         #: one (writes replace documents, never mutate them)
         self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
+        self._process = os.urandom(5).hex()  #: like MongoDB: one random value per process
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -239,11 +240,12 @@ class TaskService:
         return {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]}
 
     def new_id(self) -> str:
-        """A fresh ObjectId: 4 bytes of time, 5 random bytes, a 3-byte counter."""
+        """A fresh ObjectId: 4 bytes of time, 5 random bytes fixed per service (as MongoDB
+        fixes them per process) and a 3-byte counter, so ids sort in creation order."""
         with self._cache_lock:
             self._counter = (self._counter + 1) & 0xFFFFFF
             c = self._counter
-        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{os.urandom(5).hex()}{c:06x}"
+        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{self._process}{c:06x}"
 
     # --- GET /tasks ---------------------------------------------------------------------
 
@@ -657,6 +659,20 @@ class TaskService:
                 results.append(res)
             self.store.apply(ops, method, path)
         return _summary(results)
+
+    # --- for the other resources (dispatch, reorder-visits, activities) -----------------
+
+    def build_new(self, body: Any, now: float, taken: set[str]) -> Doc:
+        """The task a create with ``body`` makes (validated, server keys set; not stored)."""
+        return self._build_new(body, now, taken)
+
+    def build_patch(self, old: Doc, body: Any, now: float) -> Doc:
+        """The task ``old`` after a PATCH with ``body`` (validated; not stored)."""
+        return self._build_update(old, body, now, full=False)
+
+    def matching(self, q: dict[str, str]) -> list[Doc]:
+        """Every task ``GET /tasks`` would list for the filters in ``q`` (sorted, unpaged)."""
+        return self._query(q)[0]
 
 
 _NOTES = {
