@@ -176,8 +176,7 @@ def test_task_analysis_answers_with_figures(run: Callable[[str], Run]) -> None:
     assert "+07:00" in r.text("tz")
     assert "timedelta64[us]" in r.text("workload-dtypes")
     assert "Int64" in r.text("workload-dtypes")
-    coords = r.text("coords")
-    assert "lat        Float64" in coords and "lng        Float64" in coords
+    assert re.search(r"lat\s+Float64\s+lng\s+Float64", r.text("coords"))
     assert "receiverName" in r.text("form-fields") and "inspectionPassed" in r.text("form-fields")
 
 
