@@ -14,8 +14,9 @@ Order of the checks, like a gateway in front of Laravel: fault injection, payloa
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import math
-import re
 import sys
 import threading
 import time
@@ -24,29 +25,34 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 import orjson
 
 from milekit.registry import RESOURCES
+from milekit.sandbox import datasource, field_ops, flows, routing, settings
+from milekit.sandbox.common import (
+    PREFIX,
+    Ctx,
+    Raw,
+    Request,
+    Response,
+    Route,
+    Router,
+    Upload,
+)
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.store import Store
-from milekit.sandbox.tasks import HttpError, TaskService, paginator
+from milekit.sandbox.tasks import HttpError, TaskService
 
-PREFIX = "/api/v3"
+__all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
+
 MAX_BODY = 16 * 1024 * 1024
 _TASKS = RESOURCES["tasks"]
 _JSON = ("Content-Type", "application/json")
 _MESSAGE_500 = "Internal server error, please contact support@mile.app."
 
 StartResponse = Callable[..., Any]
-Handler = Callable[["Request", str], "Response"]
-
-
-class Response(NamedTuple):
-    status: int
-    body: Any
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class LoggedRequest(NamedTuple):
@@ -57,19 +63,6 @@ class LoggedRequest(NamedTuple):
     path: str
     query: str
     status: int
-
-
-@dataclass
-class Request:
-    """What a handler sees of one request."""
-
-    method: str
-    path: str  #: below /api/v3, without the trailing slash
-    raw_path: str  #: as sent
-    query: dict[str, str]  #: last value wins, like PHP
-    raw_query: str
-    base: str  #: scheme://host:port
-    body: Any = None
 
 
 @dataclass
@@ -89,11 +82,14 @@ _REASONS = {
     201: "Created",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
     413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -129,11 +125,13 @@ class SandboxApp:
         self.rate_period = rate_period
         self.max_body_bytes = max_body_bytes
         self.tasks = TaskService(store, clock=clock)
+        self.ctx = Ctx(store, self.tasks, clock)
         self.stats = Stats()
         self.request_log: deque[LoggedRequest] = deque(maxlen=100_000)
         self._admitted: deque[float] = deque()
         self._lock = threading.Lock()
-        self._routes = self._build_routes()
+        #: the route table: every (method, path template) -> handler the sandbox serves
+        self.router = Router(self._routes())
 
     # --- WSGI ---------------------------------------------------------------------------
 
@@ -151,8 +149,13 @@ class SandboxApp:
             raise
         finally:
             self._log(method, raw_path, query, status)
-        payload = orjson.dumps(resp.body)
-        headers = [_JSON, ("Content-Length", str(len(payload))), *resp.headers]
+        if isinstance(resp.body, Raw):
+            payload = resp.body.data
+            content_type = ("Content-Type", resp.body.content_type)
+        else:
+            payload = orjson.dumps(resp.body)
+            content_type = _JSON
+        headers = [content_type, ("Content-Length", str(len(payload))), *resp.headers]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [payload]
 
@@ -164,12 +167,17 @@ class SandboxApp:
         *,
         token: str | None = None,
         headers: dict[str, str] | None = None,
+        data: bytes | None = None,
     ) -> tuple[int, dict[str, str], Any]:
-        """Call the app in-process (no socket): ``(status, headers, decoded body)``."""
+        """Call the app in-process (no socket): ``(status, headers, decoded body)``.
+
+        ``data`` sends raw bytes instead of ``body`` as JSON (set ``Content-Type`` in
+        ``headers``); a non-JSON answer comes back as bytes.
+        """
         import io
 
         path, _, query = url.partition("?")
-        raw = b"" if body is None else orjson.dumps(body)
+        raw = data if data is not None else b"" if body is None else orjson.dumps(body)
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
@@ -181,14 +189,19 @@ class SandboxApp:
             "HTTP_AUTHORIZATION": f"Bearer {self.token if token is None else token}",
         }
         for k, v in (headers or {}).items():
-            environ["HTTP_" + k.upper().replace("-", "_")] = v
+            if k.lower() == "content-type":
+                environ["CONTENT_TYPE"] = v
+            else:
+                environ["HTTP_" + k.upper().replace("-", "_")] = v
         got: list[Any] = []
 
         def start_response(status: str, hdrs: list[tuple[str, str]]) -> None:
             got.extend((int(status.split()[0]), dict(hdrs)))
 
-        data = b"".join(self(environ, start_response))
-        return got[0], got[1], orjson.loads(data)
+        out = b"".join(self(environ, start_response))
+        if got[1].get("Content-Type") != "application/json":
+            return got[0], got[1], out
+        return got[0], got[1], orjson.loads(out)
 
     # --- the pipeline -------------------------------------------------------------------
 
@@ -232,23 +245,14 @@ class SandboxApp:
             raise HttpError(400, "Bad request - invalid parameters provided.") from None
         if length > self.max_body_bytes:
             raise HttpError(413, "Payload too large.")
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        if not auth.startswith("Bearer ") or auth[7:].strip() != self.token:
+        if not self._authenticated(environ, path):
             raise HttpError(401, "Unauthenticated.")
         self._admit()
         if not _accepts_json(environ.get("HTTP_ACCEPT")):
             raise HttpError(406, "unsupported Accept header")
         if path is None:
             raise HttpError(404, "Data not found")
-        handler, arg = self._route(method, path)
-        body: Any = None
-        if length > 0:
-            raw = environ["wsgi.input"].read(length)
-            if raw.strip():
-                try:
-                    body = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise HttpError(400, "Bad request - invalid JSON body.") from None
+        handler, params = self.router.resolve(method, path)
         host = environ.get("HTTP_HOST") or (
             f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
         )
@@ -259,9 +263,20 @@ class SandboxApp:
             query=dict(parse_qsl(query, keep_blank_values=True)),
             raw_query=query,
             base=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
-            body=body,
+            params=params,
         )
-        return handler(req, arg)
+        if length > 0:
+            raw = environ["wsgi.input"].read(length)
+            _parse_body(req, raw, environ.get("CONTENT_TYPE", ""))
+        return handler(req)
+
+    def _authenticated(self, environ: dict[str, Any], path: str | None) -> bool:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if auth.startswith("Bearer ") and auth[7:].strip() == self.token:
+            return True
+        # the activity endpoints also accept the token as x-api-key (their security schemes)
+        key = environ.get("HTTP_X_API_KEY", "")
+        return bool(path and path.startswith("/activit") and key.strip() == self.token)
 
     def _admit(self) -> None:
         """The organisation-wide sliding-window limiter (429 with Retry-After)."""
@@ -286,111 +301,58 @@ class SandboxApp:
             self.request_log.append(LoggedRequest(time.monotonic(), method, path, query, status))
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
 
-    # --- routing ------------------------------------------------------------------------
+    # --- the route table ------------------------------------------------------------------
 
-    def _build_routes(self) -> list[tuple[re.Pattern[str], dict[str, Handler]]]:
+    def _routes(self) -> list[Route]:
+        """Every operation: the task endpoints here, the other resources from their modules."""
         t = self.tasks
         detail = _TASKS.detail_path.rstrip("/")
         bulk = (_TASKS.bulk_update_path or "/tasks/bulk").rstrip("/")
 
-        def pattern(template: str) -> re.Pattern[str]:
-            return re.compile("^" + re.escape(template).replace(r"\{id\}", "([^/]+)") + "$")
+        def one(kind: str) -> Callable[[Request], Response]:
+            return lambda r: Response(
+                200, t.update(r.params["id"], r.body, r.method, r.raw_path, kind)
+            )
 
-        def one(kind: str) -> Handler:
-            return lambda r, i: Response(200, t.update(i, r.body, r.method, r.raw_path, kind))
+        def many(kind: str) -> Callable[[Request], Response]:
+            return lambda r: Response(200, t.bulk_update(r.body, r.method, r.raw_path, kind))
 
-        def many(kind: str) -> Handler:
-            return lambda r, _: Response(200, t.bulk_update(r.body, r.method, r.raw_path, kind))
-
-        routes: dict[str, dict[str, Handler]] = {
-            _TASKS.list_path: {"GET": self._list_tasks},
-            (_TASKS.create_path or "/task"): {
-                "POST": lambda r, _: Response(201, t.create(r.body, r.method, r.raw_path))
-            },
-            detail: {
-                "GET": lambda r, i: Response(200, t.get(i)),
-                "PUT": one("put"),
-                "PATCH": one("patch"),
-                "DELETE": one("delete"),
-            },
-            detail + "/assign": {"PUT": one("assign")},
-            detail + "/move": {"PUT": one("move")},
-            bulk: {
-                "POST": lambda r, _: Response(201, t.bulk_create(r.body, r.method, r.raw_path)),
-                "PUT": many("put"),
-                "PATCH": many("patch"),
-                "DELETE": many("delete"),
-            },
-            bulk + "/assign": {"PUT": many("assign")},
-            bulk + "/move": {"PUT": many("move")},
-            "/user": {"GET": lambda r, _: Response(200, self.store.meta["me"])},
-            "/users": {"GET": lambda r, _: Response(200, {"data": self.store.values("users")})},
-            "/hubs": {"GET": self._list_hubs},
-            "/hub/{id}": {"GET": lambda r, i: self._one("hubs", i, "data")},
-            "/flows": {"GET": self._list_flows},
-            "/flow/{id}": {"GET": lambda r, i: self._one("flows", i, "flow")},
-            "/vehicles": {"GET": self._list_vehicles},
-        }
-        # literal paths first, so /tasks/bulk is not taken for /task/{id}-like templates
-        ordered = sorted(routes.items(), key=lambda kv: "{id}" in kv[0])
-        return [(pattern(k), v) for k, v in ordered]
-
-    def _route(self, method: str, path: str) -> tuple[Handler, str]:
-        for rx, methods in self._routes:
-            m = rx.match(path)
-            if m is None:
-                continue
-            handler = methods.get(method)
-            if handler is None:
-                raise HttpError(
-                    405,
-                    f"The {method} method is not supported for this route.",
-                    [("Allow", ", ".join(methods))],
-                )
-            return handler, unquote(m.group(1)) if m.groups() else ""
-        raise HttpError(404, "Data not found")
-
-    # --- read endpoints -----------------------------------------------------------------
-
-    def _list_tasks(self, r: Request, _: str) -> Response:
-        return Response(
-            200,
-            self.tasks.list_tasks(
-                r.query, r.raw_query, f"{r.base}{PREFIX}{r.path}", fragments=True
+        tasks = [
+            Route("GET", _TASKS.list_path, self._list_tasks),
+            Route(
+                "POST",
+                _TASKS.create_path or "/task",
+                lambda r: Response(201, t.create(r.body, r.method, r.raw_path)),
             ),
-        )
+            Route("GET", detail, lambda r: Response(200, t.get(r.params["id"]))),
+            Route("PUT", detail, one("put")),
+            Route("PATCH", detail, one("patch")),
+            Route("DELETE", detail, one("delete")),
+            Route("PUT", detail + "/assign", one("assign")),
+            Route("PUT", detail + "/move", one("move")),
+            Route(
+                "POST", bulk, lambda r: Response(201, t.bulk_create(r.body, r.method, r.raw_path))
+            ),
+            Route("PUT", bulk, many("put")),
+            Route("PATCH", bulk, many("patch")),
+            Route("DELETE", bulk, many("delete")),
+            Route("PUT", bulk + "/assign", many("assign")),
+            Route("PUT", bulk + "/move", many("move")),
+        ]
+        ctx = self.ctx
+        return [
+            *tasks,
+            *field_ops.routes(ctx),
+            *flows.routes(ctx),
+            *datasource.routes(ctx),
+            *routing.routes(ctx),
+            *settings.routes(ctx),
+        ]
 
-    def _page_of(self, r: Request, docs: list[Any]) -> dict[str, Any]:
-        page = _positive(r.query.get("page"), 1, "page")
-        limit = _positive(r.query.get("limit"), 20, "limit")
-        if limit > 1000:
-            raise HttpError(400, "The limit may not be greater than 1000.")
-        chunk = docs[(page - 1) * limit : page * limit]
-        return paginator(chunk, len(docs), page, limit, f"{r.base}{PREFIX}{r.path}", r.raw_query)
-
-    def _list_flows(self, r: Request, _: str) -> Response:
-        flows = self.store.values("flows")
+    def _list_tasks(self, r: Request) -> Response:
         return Response(
-            200, {"status": True, "message": "Success", "flows": self._page_of(r, flows)}
+            200, self.tasks.list_tasks(r.query, r.raw_query, r.url, fragments=True)
         )
-
-    def _list_vehicles(self, r: Request, _: str) -> Response:
-        vehicles = self.store.values("vehicles")
-        return Response(
-            200, {"status": True, "message": "Success", "data": self._page_of(r, vehicles)}
-        )
-
-    def _list_hubs(self, r: Request, _: str) -> Response:
-        hubs = sorted(self.store.values("hubs"), key=lambda h: (h.get("name", ""), h["_id"]))
-        if r.query.get("sortOrder", "asc").lower() == "desc":
-            hubs.reverse()
-        return Response(200, {"data": hubs, "status": True})
-
-    def _one(self, resource: str, id: str, key: str) -> Response:
-        doc = self.store.get(resource, id)
-        if doc is None:
-            raise HttpError(404, "Data not found")
-        return Response(200, {"status": True, "message": "Success", key: doc})
 
 
 class _TooMany(HttpError):
@@ -411,6 +373,36 @@ def _normalise(raw_path: str) -> str | None:
     return path or "/"
 
 
+def _parse_body(req: Request, raw: bytes, content_type: str) -> None:
+    """JSON into ``req.body``; multipart / urlencoded fields into ``req.form``/``req.files``."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+        if not msg.is_multipart():
+            raise HttpError(400, "Bad request - invalid multipart body.")
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            filename = part.get_filename()
+            if filename is not None:
+                req.files[name] = Upload(filename, part.get_content_type(), data)
+            else:
+                req.form[name] = data.decode("utf-8", "replace")
+        return
+    if kind == "application/x-www-form-urlencoded":
+        req.form.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        return
+    if raw.strip():
+        try:
+            req.body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise HttpError(400, "Bad request - invalid JSON body.") from None
+
+
 def _accepts_json(accept: str | None) -> bool:
     if accept is None or not accept.strip():
         return True
@@ -419,15 +411,3 @@ def _accepts_json(accept: str | None) -> bool:
         if media in ("application/json", "*/*"):
             return True
     return False
-
-
-def _positive(raw: str | None, default: int, name: str) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        n = int(raw)
-    except ValueError:
-        raise HttpError(400, f"The {name} must be an integer.") from None
-    if n < 1:
-        raise HttpError(400, f"The {name} must be at least 1.")
-    return n

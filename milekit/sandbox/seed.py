@@ -145,8 +145,8 @@ class Org:
     """The demo organisation: JSON-ready documents, one list per resource.
 
     >>> org = build_org(tasks=3)
-    >>> org.me["email"], sorted(org.resources())
-    ('admin@demo.mile.app', ['flows', 'hubs', 'tasks', 'users', 'vehicles'])
+    >>> org.me["email"], sorted(org.resources())[:4]
+    ('admin@demo.mile.app', ['activities', 'app_integrations', 'automation_logs', 'automations'])
     """
 
     organization: Doc
@@ -156,15 +156,54 @@ class Org:
     users: list[Doc] = field(default_factory=list)
     vehicles: list[Doc] = field(default_factory=list)
     tasks: list[Doc] = field(default_factory=list)
+    # built after the tasks by milekit.sandbox.seed_extra, from their own random stream
+    roles: list[Doc] = field(default_factory=list)
+    teams: list[Doc] = field(default_factory=list)
+    task_schedules: list[Doc] = field(default_factory=list)
+    workflows: list[Doc] = field(default_factory=list)  #: internal: steps of activities
+    activities: list[Doc] = field(default_factory=list)
+    location_histories: list[Doc] = field(default_factory=list)
+    flow_logs: list[Doc] = field(default_factory=list)
+    automations: list[Doc] = field(default_factory=list)
+    automation_logs: list[Doc] = field(default_factory=list)
+    data_types: list[Doc] = field(default_factory=list)
+    data: list[Doc] = field(default_factory=list)
+    routing_results: list[Doc] = field(default_factory=list)
+    routing_histories: list[Doc] = field(default_factory=list)  #: GET /result/{id}/history
+    export_configs: list[Doc] = field(default_factory=list)
+    export_logs: list[Doc] = field(default_factory=list)
+    import_monitoring: list[Doc] = field(default_factory=list)
+    plugins: list[Doc] = field(default_factory=list)
+    app_integrations: list[Doc] = field(default_factory=list)
+    locked_members: list[Doc] = field(default_factory=list)  #: GET /members/locked
 
     def resources(self) -> dict[str, list[Doc]]:
-        """The documents by resource name."""
+        """The documents by resource (store collection) name."""
         return {
             "hubs": self.hubs,
             "flows": self.flows,
             "users": self.users,
             "vehicles": self.vehicles,
             "tasks": self.tasks,
+            "roles": self.roles,
+            "teams": self.teams,
+            "task_schedules": self.task_schedules,
+            "workflows": self.workflows,
+            "activities": self.activities,
+            "location_histories": self.location_histories,
+            "flow_logs": self.flow_logs,
+            "automations": self.automations,
+            "automation_logs": self.automation_logs,
+            "data_types": self.data_types,
+            "data": self.data,
+            "routing_results": self.routing_results,
+            "routing_histories": self.routing_histories,
+            "export_configs": self.export_configs,
+            "export_logs": self.export_logs,
+            "import_monitoring": self.import_monitoring,
+            "plugins": self.plugins,
+            "app_integrations": self.app_integrations,
+            "locked_members": self.locked_members,
         }
 
 
@@ -417,6 +456,9 @@ def build_org(seed: int = 7, tasks: int = 10_000) -> Org:
     finally:
         if was_enabled:
             gc.enable()
+    from milekit.sandbox.seed_extra import add_extras
+
+    add_extras(org, seed)
     return org
 
 

@@ -49,6 +49,16 @@ _DELETE = "DELETE FROM docs WHERE resource = ? AND id = ?"
 _LOG = "INSERT INTO writes (seq, method, path, resource, id, body) VALUES (?, ?, ?, ?, ?, ?)"
 
 
+def doc_id(doc: Doc) -> str:
+    """A document's key: ``_id``, or ``id`` for the resources that use it (plugins).
+
+    >>> doc_id({"id": "p1", "name": "x"})
+    'p1'
+    """
+    key: str = doc["_id"] if "_id" in doc else doc["id"]
+    return key
+
+
 @dataclass(frozen=True)
 class Op:
     """One write: ``put`` (insert or replace ``doc``) or ``delete``; ``body`` is what the
@@ -90,7 +100,7 @@ class Store:
                 raise ValueError("Store needs an Org unless db_path names an existing database")
             self.meta = {"organization": org.organization, "me": org.me}
             for name, docs in org.resources().items():
-                self._docs[name] = {d["_id"]: d for d in docs}
+                self._docs[name] = {doc_id(d): d for d in docs}
                 self._versions[name] = 0
             if self.db_path is not None:
                 self._db = self._connect(self.db_path)

@@ -658,6 +658,20 @@ class TaskService:
             self.store.apply(ops, method, path)
         return _summary(results)
 
+    # --- for the other resources (dispatch, reorder-visits, activities) -----------------
+
+    def build_new(self, body: Any, now: float, taken: set[str]) -> Doc:
+        """The task a create with ``body`` makes (validated, server keys set; not stored)."""
+        return self._build_new(body, now, taken)
+
+    def build_patch(self, old: Doc, body: Any, now: float) -> Doc:
+        """The task ``old`` after a PATCH with ``body`` (validated; not stored)."""
+        return self._build_update(old, body, now, full=False)
+
+    def matching(self, q: dict[str, str]) -> list[Doc]:
+        """Every task ``GET /tasks`` would list for the filters in ``q`` (sorted, unpaged)."""
+        return self._query(q)[0]
+
 
 _NOTES = {
     "create": "Task created",

@@ -1,0 +1,642 @@
+"""What every sandbox endpoint shares: requests, responses, the route table, validation.
+
+>>> router = Router([Route("GET", "/hub/{id}", lambda r: Response(200, {"id": r.params["id"]}))])
+>>> handler, params = router.resolve("GET", "/hub/abc")
+>>> params
+{'id': 'abc'}
+>>> router.resolve("PUT", "/hub/abc")
+Traceback (most recent call last):
+...
+milekit.sandbox.tasks.HttpError: The PUT method is not supported for this route.
+
+The route table is data: a list of :class:`Route` (method, path template, handler).
+:class:`Router` matches like Laravel: a route whose path *and* method match wins (literal
+paths before templated ones), a path known only under other methods is a 405 with
+``Allow``, anything else a 404. Handlers take a :class:`Request` (path parameters in
+``params``, JSON in ``body``, multipart fields in ``form``/``files``) and return a
+:class:`Response`; they raise :class:`~milekit.sandbox.tasks.HttpError` for errors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, NoReturn
+from urllib.parse import unquote
+
+from milekit.sandbox.store import Doc, Op, Store
+from milekit.sandbox.tasks import (
+    HttpError,
+    TaskService,
+    attribute,
+    instant,
+    iso_now,
+    paginator,
+)
+
+__all__ = [
+    "BAD_REQUEST",
+    "PREFIX",
+    "Ctx",
+    "HttpError",
+    "Raw",
+    "Request",
+    "Response",
+    "Route",
+    "Router",
+    "Upload",
+    "V",
+    "attribute",
+    "instant",
+    "iso_micro",
+    "iso_now",
+    "naive",
+    "page_args",
+    "paginator",
+    "project",
+    "sort_docs",
+]
+
+PREFIX = "/api/v3"
+BAD_REQUEST = "Bad request - invalid parameters provided."
+_HEX24 = re.compile(r"^[0-9a-f]{24}$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Request:
+    """What a handler sees of one request."""
+
+    method: str
+    path: str  #: below /api/v3, without the trailing slash
+    raw_path: str  #: as sent
+    query: dict[str, str]  #: last value wins, like PHP
+    raw_query: str
+    base: str  #: scheme://host:port
+    body: Any = None  #: the decoded JSON body (None without one)
+    params: dict[str, str] = field(default_factory=dict)  #: path parameters
+    form: dict[str, str] = field(default_factory=dict)  #: multipart / urlencoded fields
+    files: dict[str, Upload] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The absolute URL of the path, without the query (a paginator's ``path``)."""
+        return f"{self.base}{PREFIX}{self.path}"
+
+
+class Raw(NamedTuple):
+    """A non-JSON response body (``GET /file/view`` streams images)."""
+
+    data: bytes
+    content_type: str
+
+
+class Response(NamedTuple):
+    status: int
+    body: Any  #: JSON-serialisable, or :class:`Raw`
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the route table: ``method`` + ``path`` template (``{name}`` parameters)."""
+
+    method: str
+    path: str
+    handler: Handler
+
+
+class Router:
+    """The compiled route table (see the module docstring for the matching rules)."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        by_path: dict[str, dict[str, Handler]] = {}
+        for route in routes:
+            template = route.path.rstrip("/") or "/"
+            methods = by_path.setdefault(template, {})
+            if route.method in methods:
+                raise ValueError(f"duplicate route {route.method} {template}")
+            methods[route.method] = route.handler
+        # literal paths first, then by number of parameters: /task/schedules before /task/{id}
+        ordered = sorted(by_path.items(), key=lambda kv: kv[0].count("{"))
+        self._table = [(_compile(t), t, m) for t, m in ordered]
+
+    @property
+    def operations(self) -> list[tuple[str, str]]:
+        """Every (method, template) served, in matching order."""
+        return [(m, t) for _, t, methods in self._table for m in methods]
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        """The handler and path parameters for a request (HttpError 404/405 otherwise)."""
+        allowed: list[str] = []
+        for rx, _, methods in self._table:
+            m = rx.match(path)
+            if m is None:
+                continue
+            handler = methods.get(method)
+            if handler is not None:
+                return handler, {k: unquote(v) for k, v in m.groupdict().items()}
+            allowed += [x for x in methods if x not in allowed]
+        if allowed:
+            raise HttpError(
+                405,
+                f"The {method} method is not supported for this route.",
+                [("Allow", ", ".join(allowed))],
+            )
+        raise HttpError(404, "Data not found")
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    out = re.escape(template)
+    out = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", out)
+    return re.compile(f"^{out}$")
+
+
+# --- time spellings (reference §1.3) ------------------------------------------------------
+
+
+def iso_micro(now: float) -> str:
+    """``2026-11-28T16:35:13.123456Z``: flows, hubs, teams, roles, plugins ...
+
+    >>> iso_micro(0)
+    '1970-01-01T00:00:00.000000Z'
+    """
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def naive(now: float) -> str:
+    """``2026-11-28 16:35:13`` (UTC, no zone): data sources, location history, imports.
+
+    >>> naive(86400)
+    '1970-01-02 00:00:00'
+    """
+    return datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- the context shared by the resource services ------------------------------------------
+
+
+class Ctx:
+    """The store, the clock and the task service, as the resource services see them."""
+
+    def __init__(self, store: Store, tasks: TaskService, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.tasks = tasks
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    @property
+    def org_id(self) -> str:
+        org_id: str = self.store.meta["organization"]["id"]
+        return org_id
+
+    @property
+    def me(self) -> Doc:
+        """The API user behind the token (the admin user document)."""
+        me_id = self.store.meta["me"]["_id"]
+        doc = self.store.get("users", me_id)
+        return doc if doc is not None else dict(self.store.meta["me"])
+
+    @property
+    def email(self) -> str:
+        email: str = self.me.get("email") or self.store.meta["me"]["email"]
+        return email
+
+    def now(self) -> float:
+        return self.clock()
+
+    def new_id(self) -> str:
+        """A fresh 24-hex ObjectId."""
+        return self.tasks.new_id()
+
+    def es_id(self) -> str:
+        """A 20-character Elasticsearch id (``-DethoIBewA7zVXNTstW``)."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return "".join(alphabet[b % 64] for b in os.urandom(20))
+
+    def get(self, resource: str, id: str, message: str = "Data not found", **extra: Any) -> Doc:
+        """The document, or a 404 with ``message`` (and ``extra`` keys in the body)."""
+        doc = self.store.get(resource, id)
+        if doc is None:
+            raise HttpError(404, message, extra=extra or None)
+        return doc
+
+    def find(self, resource: str, pred: Callable[[Doc], bool]) -> Doc | None:
+        for d in self.store.values(resource):
+            if pred(d):
+                return d
+        return None
+
+    def write(self, req: Request, ops: Sequence[Op]) -> None:
+        """Apply ``ops`` through the store (and its write log) as part of ``req``."""
+        self.store.apply(ops, req.method, req.raw_path)
+
+    def put(
+        self, req: Request, resource: str, doc: Doc, body: Any = None, key: str = "_id"
+    ) -> None:
+        self.write(req, [Op("put", resource, doc[key], doc, body)])
+
+    def delete(self, req: Request, resource: str, id: str, body: Any = None) -> None:
+        self.write(req, [Op("delete", resource, id, None, body)])
+
+    def hub(self, hub_id: Any, name: str = "hub id") -> Doc:
+        """The hub, or 400 "The selected hub id is invalid."."""
+        doc = self.store.get("hubs", hub_id) if isinstance(hub_id, str) else None
+        if doc is None:
+            raise HttpError(400, f"The selected {name} is invalid.")
+        return doc
+
+    def user_by_email(self, email: str) -> Doc | None:
+        return self.find("users", lambda u: u.get("email") == email)
+
+
+# --- list helpers -------------------------------------------------------------------------
+
+
+def page_args(
+    q: dict[str, str],
+    *,
+    default: int = 20,
+    maximum: int | None = 1000,
+    page: str = "page",
+    limit: str = "limit",
+    max_page: int | None = None,
+) -> tuple[int, int]:
+    """``(page, limit)`` from the query, with Laravel's messages for bad values.
+
+    >>> page_args({"page": "2", "limit": "50"})
+    (2, 50)
+    >>> page_args({"limit": "5000"})
+    Traceback (most recent call last):
+    ...
+    milekit.sandbox.tasks.HttpError: The limit may not be greater than 1000.
+    """
+    p = _int_arg(q, page, 1)
+    n = _int_arg(q, limit, default)
+    if p < 1:
+        raise HttpError(400, f"The {attribute(page)} must be at least 1.")
+    if max_page is not None and p > max_page:
+        raise HttpError(400, f"The {attribute(page)} may not be greater than {max_page}.")
+    if n < 1:
+        raise HttpError(400, f"The {attribute(limit)} must be at least 1.")
+    if maximum is not None and n > maximum:
+        raise HttpError(400, f"The {attribute(limit)} may not be greater than {maximum}.")
+    return p, n
+
+
+def _int_arg(q: dict[str, str], name: str, default: int) -> int:
+    raw = q.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise HttpError(400, f"The {attribute(name)} must be an integer.") from None
+
+
+def laravel(req: Request, docs: Sequence[Any], page: int, limit: int) -> dict[str, Any]:
+    """One page of ``docs`` as Laravel's paginator (13 keys) for this request's URL."""
+    chunk = list(docs[(page - 1) * limit : page * limit])
+    return paginator(chunk, len(docs), page, limit, req.url, req.raw_query)
+
+
+def csv(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def project(doc: Doc, fields: Sequence[str], always: Sequence[str] = ()) -> Doc:
+    """``doc`` reduced to ``fields`` (plus ``always``); unknown names are skipped."""
+    keep = [*always, *(f for f in fields if f not in always)]
+    return {k: doc[k] for k in keep if k in doc}
+
+
+def sort_docs(
+    docs: list[Doc],
+    by: str | None,
+    order: str | None,
+    *,
+    default_by: str,
+    default_order: str = "desc",
+    key_name: str = "sort order",
+) -> list[Doc]:
+    """Sort like Mongo: missing/null first, numbers and datetimes by value, then strings.
+
+    Datetime-looking fields (``…Time``, ``…At``, ``…Date``, ``timestamp``) compare as
+    instants whatever their spelling; ties are broken by ``_id``/``id``.
+    """
+    field_name = by or default_by
+    direction = (order or default_order).lower()
+    if direction not in ("asc", "desc"):
+        raise HttpError(400, f"The selected {key_name} is invalid.")
+    is_time = field_name.endswith(("Time", "At", "Date", "time", "timestamp"))
+
+    def key(d: Doc) -> tuple[Any, ...]:
+        tie = str(d.get("_id", d.get("id", "")))
+        v = _dig(d, field_name)
+        if v is None:
+            return (0, 0, tie)
+        if isinstance(v, bool):
+            return (3, int(v), tie)
+        if isinstance(v, (int, float)):
+            return (1, v, tie)
+        if isinstance(v, str):
+            if is_time:
+                t = instant(v)
+                if t is not None:
+                    return (1, t, tie)
+            return (2, v.lower(), tie)
+        return (4, str(v), tie)
+
+    return sorted(docs, key=key, reverse=direction == "desc")
+
+
+def _dig(d: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(d, dict):
+            return None
+        d = d.get(part)
+    return d
+
+
+def truthy(value: Any) -> bool | None:
+    """``True``/``False`` from a query or form value; None when absent or not boolean."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return None
+    s = str(value).strip().lower()
+    if s in ("true", "1"):
+        return True
+    if s in ("false", "0"):
+        return False
+    return None
+
+
+def bulk_summary(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """``{"success", "failed", <key>: [...]}`` (reference §1.5)."""
+    ok = sum(1 for r in results if r.get("status") is True)
+    return {"success": ok, "failed": len(results) - ok, key: results}
+
+
+def bulk_items(body: Any, key: str, maximum: int, name: str | None = None) -> list[Any]:
+    """The array under ``key`` of a bulk body, or Laravel's 400."""
+    if not isinstance(body, dict):
+        raise HttpError(400, BAD_REQUEST)
+    label = name or attribute(key)
+    items = body.get(key)
+    if items is None or items == []:
+        raise HttpError(400, f"The {label} field is required.")
+    if not isinstance(items, list):
+        raise HttpError(400, f"The {label} must be an array.")
+    if len(items) > maximum:
+        raise HttpError(400, f"The {label} may not have more than {maximum} items.")
+    return items
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+class V:
+    """Laravel-style validation of one JSON object (messages like "The name field is required.").
+
+    >>> V({"speed": "fast"}).int_("speed")
+    Traceback (most recent call last):
+    ...
+    milekit.sandbox.tasks.HttpError: The speed must be an integer.
+
+    ``raw_names`` keeps attribute names as sent ("The workflowId field is required.");
+    ``extra`` goes into every error body (``code``, ``failedCode`` ...).
+    """
+
+    def __init__(
+        self,
+        body: Any,
+        *,
+        raw_names: bool = False,
+        extra: dict[str, Any] | None = None,
+        status: int = 400,
+    ) -> None:
+        if not isinstance(body, dict):
+            raise HttpError(status, BAD_REQUEST, extra=extra)
+        self.body: dict[str, Any] = body
+        self.raw_names = raw_names
+        self.extra = extra
+        self.status = status
+
+    def name(self, key: str) -> str:
+        return key if self.raw_names else attribute(key)
+
+    def fail(self, message: str) -> NoReturn:
+        raise HttpError(self.status, message, extra=self.extra)
+
+    def has(self, key: str) -> bool:
+        return key in self.body
+
+    def present(self, key: str) -> bool:
+        v = self.body.get(key)
+        return v is not None and v != "" and v != []
+
+    def required(self, *keys: str) -> None:
+        for k in keys:
+            if not self.present(k):
+                self.fail(f"The {self.name(k)} field is required.")
+
+    def str_(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        enum: Sequence[str] | None = None,
+        min_len: int | None = None,
+        max_len: int | None = None,
+        nullable: bool = True,
+    ) -> str | None:
+        if required:
+            self.required(key)
+        v = self.body.get(key)
+        if v is None:
+            if not nullable and key in self.body:
+                self.fail(f"The {self.name(key)} must be a string.")
+            return None
+        if not isinstance(v, str):
+            self.fail(f"The {self.name(key)} must be a string.")
+        if enum is not None and v not in enum:
+            self.fail(f"The selected {self.name(key)} is invalid.")
+        if min_len is not None and max_len is not None and not min_len <= len(v) <= max_len:
+            self.fail(f"The {self.name(key)} must be between {min_len} and {max_len} characters.")
+        if max_len is not None and len(v) > max_len:
+            self.fail(f"The {self.name(key)} may not be greater than {max_len} characters.")
+        return v
+
+    def int_(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        lo: int | None = None,
+        hi: int | None = None,
+        coerce: bool = True,
+    ) -> int | None:
+        if required:
+            self.required(key)
+        v = self.body.get(key)
+        if v is None:
+            return None
+        if isinstance(v, str) and coerce and re.fullmatch(r"-?\d+", v.strip()):
+            v = int(v)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(f"The {self.name(key)} must be an integer.")
+        if lo is not None and v < lo:
+            self.fail(f"The {self.name(key)} must be at least {lo}.")
+        if hi is not None and v > hi:
+            self.fail(f"The {self.name(key)} may not be greater than {hi}.")
+        return v
+
+    def num(self, key: str, *, required: bool = False, coerce: bool = True) -> float | None:
+        if required:
+            self.required(key)
+        v = self.body.get(key)
+        if v is None:
+            return None
+        if isinstance(v, str) and coerce:
+            try:
+                v = float(v)
+            except ValueError:
+                self.fail(f"The {self.name(key)} must be a number.")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(f"The {self.name(key)} must be a number.")
+        return float(v)
+
+    def bool_(self, key: str, *, required: bool = False) -> bool | None:
+        if required and key not in self.body:
+            self.fail(f"The {self.name(key)} field is required.")
+        v = self.body.get(key)
+        if v is None:
+            return None
+        b = truthy(v)
+        if b is None or not isinstance(v, (bool, str, int)):
+            self.fail(f"The {self.name(key)} field must be true or false.")
+        return b
+
+    def list_(
+        self, key: str, *, required: bool = False, max_items: int | None = None
+    ) -> list[Any] | None:
+        if required:
+            self.required(key)
+        v = self.body.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, list):
+            self.fail(f"The {self.name(key)} must be an array.")
+        if max_items is not None and len(v) > max_items:
+            self.fail(f"The {self.name(key)} may not have more than {max_items} items.")
+        return v
+
+    def strings(
+        self, key: str, *, required: bool = False, max_items: int | None = None
+    ) -> list[str] | None:
+        """An array of strings (a lone string is taken as a one-item list)."""
+        v = self.body.get(key)
+        if isinstance(v, str) and v:
+            v = [v]
+            self.body = dict(self.body, **{key: v})
+        items = self.list_(key, required=required, max_items=max_items)
+        if items is not None and not all(isinstance(x, str) for x in items):
+            self.fail(f"The {self.name(key)} must be an array of strings.")
+        return items
+
+    def obj(self, key: str, *, required: bool = False) -> dict[str, Any] | None:
+        if required:
+            self.required(key)
+        v = self.body.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            self.fail(f"The {self.name(key)} must be an object.")
+        return v
+
+    def date(self, key: str, *, required: bool = False) -> str | None:
+        """A date or datetime in one of the accepted spellings (kept as sent)."""
+        v = self.str_(key, required=required)
+        if v is not None and instant(v) is None:
+            self.fail(f"The {self.name(key)} is not a valid date.")
+        return v
+
+    def time(self, key: str, value: Any, label: str | None = None) -> str:
+        """A time of day ``H:i`` / ``H:i:s``."""
+        if not isinstance(value, str) or not _TIME.match(value.strip()):
+            self.fail(f"The {label or self.name(key)} does not match the format H:i.")
+        return value.strip()
+
+    def email(self, key: str, *, required: bool = False) -> str | None:
+        v = self.str_(key, required=required)
+        if v is not None and not _EMAIL.match(v):
+            self.fail(f"The {self.name(key)} must be a valid email address.")
+        return v
+
+    def coordinate(self, key: str, *, required: bool = False) -> str | None:
+        """A ``"lat,lng"`` string."""
+        v = self.str_(key, required=required)
+        if v is not None and parse_coord(v) is None:
+            self.fail(f"The {self.name(key)} is not a valid coordinate.")
+        return v
+
+    def object_id(self, key: str, *, required: bool = False) -> str | None:
+        v = self.str_(key, required=required)
+        if v is not None and not _HEX24.match(v):
+            self.fail(f"The {self.name(key)} format is invalid.")
+        return v
+
+
+def parse_coord(value: Any) -> tuple[float, float] | None:
+    """``(lat, lng)`` from ``"lat,lng"`` (None if it is not one).
+
+    >>> parse_coord("-6.2,106.8"), parse_coord("nowhere")
+    ((-6.2, 106.8), None)
+    """
+    if not isinstance(value, str) or "," not in value:
+        return None
+    a, _, b = value.partition(",")
+    try:
+        lat, lng = float(a), float(b)
+    except ValueError:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return lat, lng
+
+
+def is_object_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_HEX24.match(value))
+
+
+def is_date(value: Any) -> bool:
+    """``Y-m-d`` and a real calendar date."""
+    if not isinstance(value, str) or not _DATE.match(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,1016 @@
+"""Field operations: task schedules, activities, location history, and the task extras
+(gallery, public tracking view, productivity tracking, photo upload).
+
+>>> from milekit.sandbox.app import SandboxApp
+>>> from milekit.sandbox.seed import build_org
+>>> from milekit.sandbox.store import Store
+>>> app = SandboxApp(Store(build_org(tasks=200)))
+>>> status, _, body = app.call("GET", "/api/v3/activities?pageSize=2")
+>>> status, sorted(body["data"]), len(body["data"]["activities"])
+(200, ['activities', 'currentPage', 'lastPage', 'perPage', 'total'], 2)
+
+Activity children are ordinary tasks (created through the task rules); a master's
+``status`` and ``assignee`` are read from its children whenever it is served. A location
+``start`` record opens a trip that a ``finish`` record closes (one open trip per user);
+each user's newest point carries ``isLatest``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from milekit.registry import RESOURCES
+from milekit.sandbox import optimize
+from milekit.sandbox.common import (
+    Ctx,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    V,
+    attribute,
+    bulk_items,
+    csv,
+    instant,
+    is_date,
+    iso_now,
+    laravel,
+    naive,
+    page_args,
+    project,
+    sort_docs,
+    truthy,
+)
+from milekit.sandbox.flows import components_of
+from milekit.sandbox.settings import STORAGE, store_file
+from milekit.sandbox.store import Doc, Op
+
+_TASKS = RESOURCES["tasks"]
+PERIODES = ("daily", "weekly", "monthly", "byDate", "custom")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_IMAGE_COMPONENTS = ("photo", "signature", "capture")
+_TRACKING_DAYS = 7  #: tracking tokens are valid 7 days (reference §2.4)
+_PUBLIC_DAYS = 30  #: public task links of finished tasks expire after this many days
+
+
+def routes(ctx: Ctx) -> list[Route]:
+    s, a, loc, t = Schedules(ctx), Activities(ctx), Locations(ctx), TaskExtras(ctx)
+    return [
+        Route("GET", "/task/schedules", s.index),
+        Route("GET", "/task/schedule/{id}", s.get),
+        Route("POST", "/task/schedule", s.create),
+        Route("POST", "/task/schedules/bulk", s.bulk),
+        Route("PUT", "/task/schedule/{id}", s.put),
+        Route("PATCH", "/task/schedule/{id}", s.patch),
+        Route("DELETE", "/task/schedule/{id}", s.delete),
+        Route("GET", "/activities", a.index),
+        Route("GET", "/activities/workflow/{workflowId}", a.by_workflow),
+        Route("GET", "/activity/{id}", a.get),
+        Route("POST", "/activity", a.create),
+        Route("DELETE", "/activity/{id}", a.delete),
+        Route("GET", "/location-histories", loc.index),
+        Route("GET", "/location-history/{id}", loc.get),
+        Route("POST", "/location-history", loc.create),
+        Route("POST", "/location-history/bulk", loc.bulk),
+        Route("PUT", "/location-history", loc.put_by_time),
+        Route("PUT", "/location-history/{id}", loc.put),
+        Route("PATCH", "/location-history/{id}", loc.patch),
+        Route("DELETE", "/location-history/{id}", loc.delete),
+        Route("POST", "/location-history/generate-token", loc.token),
+        Route("GET", "/location-history/tracking/{token}", loc.tracking),
+        Route("GET", "/tasks-gallery", t.gallery),
+        Route("GET", "/task/public/{id}", t.public),
+        Route("GET", "/tasks/tracking", t.tracking),
+        Route("POST", "/task/photo/{name}", t.photo),
+    ]
+
+
+# --- task schedules -----------------------------------------------------------------------
+
+
+class Schedules:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("task_schedules")
+        for key in ("hubId", "flow", "flowId"):
+            if q.get(key):
+                wanted = set(csv(q[key]))
+                docs = [d for d in docs if d.get(key) in wanted]
+        if q.get("name"):
+            needle = q["name"].lower()
+            docs = [d for d in docs if needle in d.get("name", "").lower()]
+        if q.get("status"):
+            wanted = {s.upper() for s in csv(q["status"])}
+            if not wanted <= {"SUCCESS", "FAILED", "PENDING"}:
+                raise HttpError(400, "The selected status is invalid.")
+            docs = [d for d in docs if (d.get("logExecuted") or {}).get("status") in wanted]
+        if q.get("assignee"):
+            wanted = set(csv(q["assignee"]))
+            docs = [d for d in docs if wanted & set(d.get("assignee") or [])]
+        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(d, fields, ("_id",)) for d in docs]
+        return Response(
+            200,
+            {"status": True, "message": "Success", "taskSchedules": laravel(r, docs, page, limit)},
+        )
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("task_schedules", r.params["id"])
+        return Response(200, {"status": True, "message": "Success", "taskSchedules": doc})
+
+    def build(self, body: Any, old: Doc | None, *, full: bool) -> Doc:
+        merged = body if full or old is None or not isinstance(body, dict) else dict(old, **body)
+        v = V(merged)
+        v.required(
+            "startTime",
+            "endTime",
+            "name",
+            "periode",
+            "flow",
+            "flowId",
+            "hubId",
+            "task",
+            "schedules",
+        )
+        name = v.str_("name", max_len=255)
+        periode = v.str_("periode", enum=PERIODES)
+        flow_name = v.str_("flow")
+        flow = self.ctx.find("flows", lambda f: f.get("name") == flow_name)
+        if flow is None:
+            v.fail("The selected flow is invalid.")
+        if merged.get("flowId") != flow["_id"]:
+            v.fail("The selected flow id is invalid.")
+        self.ctx.hub(merged.get("hubId"))
+        start, end = v.date("startTime"), v.date("endTime")
+        assert start is not None and end is not None
+        if (instant(end) or 0) < (instant(start) or 0):
+            v.fail("The end time must be a date after or equal to start time.")
+        v.obj("task", required=True)
+        assignee = v.strings("assignee") or []
+        for email in assignee:
+            if self.ctx.user_by_email(email) is None:
+                v.fail("The selected assignee is invalid.")
+        frequency = v.str_("frequency", enum=("daily", "weekly", "monthly"))
+        interval = v.int_("interval", lo=1, hi=99)
+        if periode == "custom":
+            v.required("frequency", "interval")
+        mode = frequency if periode == "custom" else periode
+        schedules = v.list_("schedules", required=True)
+        assert schedules is not None
+        times: list[str] = []
+        clean: list[Doc] = []
+        for i, s in enumerate(schedules):
+            if not isinstance(s, dict):
+                v.fail(f"The schedules.{i} must be an object.")
+            raw = s.get("time")
+            slots = [raw] if isinstance(raw, str) else raw
+            if not isinstance(slots, list) or not slots:
+                v.fail(f"The schedules.{i}.time field is required.")
+            for t in slots:
+                v.time("schedules", t, f"schedules.{i}.time")
+            entry: Doc = {"time": slots}
+            label = ""
+            if mode == "weekly":
+                day = str(s.get("day", "")).lower()
+                if day not in DAYS:
+                    v.fail(f"The selected schedules.{i}.day is invalid.")
+                entry = {"day": day, **entry}
+                label = day
+            elif mode == "monthly":
+                date = str(s.get("date", ""))
+                if not date.isdigit() or not 1 <= int(date) <= 31:
+                    v.fail(f"The schedules.{i}.date must be a day of the month (1-31).")
+                entry = {"date": date, **entry}
+                label = date
+            elif mode == "byDate":
+                if not is_date(s.get("date")):
+                    v.fail(f"The schedules.{i}.date does not match the format Y-m-d.")
+                entry = {"date": s["date"], **entry}
+                label = s["date"]
+            clean.append(entry)
+            times += [f"{label} {t}".strip() for t in slots]
+        out: Doc = {
+            "hubId": merged["hubId"],
+            "name": name,
+            "periode": periode,
+            "flow": flow["name"],
+            "flowId": flow["_id"],
+            "task": merged["task"],
+            "schedules": clean,
+            "timeSchedules": times,
+            "startTime": start,
+            "endTime": end,
+        }
+        if assignee:
+            out["assignee"] = assignee
+        if periode == "custom":
+            out.update(frequency=frequency, interval=interval)
+        now = self.ctx.now()
+        if old is None:
+            doc: Doc = {"_id": self.ctx.new_id(), **out}
+            doc.update(
+                logExecuted={"status": "PENDING", "message": []},
+                createdBy=self.ctx.email,
+                organizationId=self.ctx.org_id,
+                createdTime=iso_now(now),
+            )
+        else:
+            kept: Doc = {
+                k: old[k]
+                for k in ("_id", "logExecuted", "createdBy", "organizationId", "createdTime")
+                if k in old
+            }
+            doc = {**kept, **out}
+        doc.update(updatedBy=self.ctx.email, updatedTime=iso_now(now))
+        return doc
+
+    def create(self, r: Request) -> Response:
+        doc = self.build(r.body, None, full=True)
+        self.ctx.put(r, "task_schedules", doc, r.body)
+        return Response(
+            200, {"status": True, "message": "Task Scheduler has been created", "data": doc}
+        )
+
+    def bulk(self, r: Request) -> Response:
+        items = bulk_items(r.body, "schedules", 50)
+        ops: list[Op] = []
+        results: list[Doc] = []
+        failed: list[int] = []
+        for i, item in enumerate(items):
+            name = item.get("name") if isinstance(item, dict) else None
+            try:
+                doc = self.build(item, None, full=True)
+            except HttpError as e:
+                failed.append(i)
+                res: Doc = {"status": False, "message": e.message}
+                if isinstance(name, str):
+                    res["name"] = name
+                results.append(res)
+                continue
+            ops.append(Op("put", "task_schedules", doc["_id"], doc, item))
+            results.append(
+                {
+                    "status": True,
+                    "message": "Task Scheduler has been created",
+                    "_id": doc["_id"],
+                    "name": doc["name"],
+                }
+            )
+        self.ctx.write(r, ops)
+        ok = len(results) - len(failed)
+        return Response(
+            201,
+            {"success": ok, "failed": len(failed), "schedules": results, "failed_index": failed},
+        )
+
+    def _update(self, r: Request, *, full: bool) -> Response:
+        old = self.ctx.get("task_schedules", r.params["id"])
+        doc = self.build(r.body, old, full=full)
+        self.ctx.put(r, "task_schedules", doc, r.body)
+        return Response(201, {"status": True, "message": "Update data success", "data": doc})
+
+    def put(self, r: Request) -> Response:
+        return self._update(r, full=True)
+
+    def patch(self, r: Request) -> Response:
+        return self._update(r, full=False)
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("task_schedules", r.params["id"])
+        self.ctx.delete(r, "task_schedules", old["_id"], r.body)
+        return Response(200, {"status": True, "message": "Delete success."})
+
+
+# --- activities ---------------------------------------------------------------------------
+
+
+def _err(status: int, message: str, code: str) -> HttpError:
+    return HttpError(status, message, extra={"code": status, "failedCode": code})
+
+
+class Activities:
+    """Workflow task groups; errors carry ``code`` and ``failedCode`` (reference §2.3)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def _current(self, master: Doc) -> Doc:
+        """The master as it is now: status and assignees follow its children."""
+        children = [
+            c for c in (self.ctx.store.get("tasks", i) for i in master.get("subId", [])) if c
+        ]
+        if not children:
+            return master
+        statuses = {c.get("status") for c in children}
+        status = (
+            "DONE"
+            if statuses == {"DONE"}
+            else "UNASSIGNED"
+            if statuses == {"UNASSIGNED"}
+            else "ONGOING"
+        )
+        assignee: list[str] = []
+        for c in children:
+            assignee += [a for a in c.get("assignee") or [] if a not in assignee]
+        return dict(master, status=status, assignee=assignee)
+
+    def _page(self, r: Request, docs: list[Doc]) -> Response:
+        q = r.query
+        page, size = page_args(q, default=15, limit="pageSize")
+        if q.get("status"):
+            wanted = {s.upper() for s in csv(q["status"])}
+            docs = [d for d in docs if d.get("status") in wanted]
+        docs = sort_docs(
+            docs, q.get("sort"), q.get("order"), default_by="updatedTime", key_name="order"
+        )
+        chunk = docs[(page - 1) * size : page * size]
+        fields = csv(q.get("fields"))
+        if fields:
+            chunk = [project(d, fields, ("_id", "organizationId")) for d in chunk]
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "data": {
+                    "activities": chunk,
+                    "total": len(docs),
+                    "currentPage": page,
+                    "lastPage": max(1, math.ceil(len(docs) / size)),
+                    "perPage": size,
+                },
+            },
+        )
+
+    def index(self, r: Request) -> Response:
+        docs = [self._current(d) for d in self.ctx.store.values("activities")]
+        for key in ("workflowId", "hubId"):
+            if r.query.get(key):
+                wanted = set(csv(r.query[key]))
+                docs = [d for d in docs if d.get(key) in wanted]
+        return self._page(r, docs)
+
+    def by_workflow(self, r: Request) -> Response:
+        wid = r.params["workflowId"]
+        docs = [
+            self._current(d)
+            for d in self.ctx.store.values("activities")
+            if d.get("workflowId") == wid
+        ]
+        return self._page(r, docs)
+
+    def _one(self, aid: str) -> Doc:
+        doc = self.ctx.store.get("activities", aid)
+        if doc is None:
+            raise _err(404, "Activity not found", "ACTIV_NOT_FOUND")
+        return self._current(doc)
+
+    def get(self, r: Request) -> Response:
+        doc = self._one(r.params["id"])
+        fields = csv(r.query.get("fields"))
+        if fields:
+            doc = project(doc, fields, ("_id", "organizationId"))
+        return Response(200, {"status": True, "code": 200, "data": doc})
+
+    def create(self, r: Request) -> Response:
+        v = V(r.body, raw_names=True, extra={"code": 400, "failedCode": "ACTIV_CREATE_FAILED"})
+        wid = v.str_("workflowId", required=True)
+        items = v.list_("tasks", required=True)
+        assert items is not None
+        workflow = self.ctx.store.get("workflows", wid or "")
+        if workflow is None:
+            raise _err(404, "Workflow not found", "ACTIV_WORKFLOW_NOT_FOUND")
+        steps = workflow.get("steps") or []
+        if len(items) != len(steps):
+            v.fail(f"The tasks must contain {len(steps)} items, one per workflow step.")
+        top_hub = v.str_("hubId")
+        now = self.ctx.now()
+        master_id = self.ctx.new_id()
+        children: list[Doc] = []
+        taken: set[str] = set()
+        for i, (item, step) in enumerate(zip(items, steps, strict=True)):
+            if not isinstance(item, dict):
+                v.fail(f"The tasks.{i} must be an object.")
+            body = {k: val for k, val in item.items() if k != "createdFrom"}
+            body["flow"] = step["flow"]
+            body.setdefault("hubId", top_hub)
+            if body.get("assignee") in ("", None):
+                body.pop("assignee", None)
+            try:
+                child = self.ctx.tasks.build_new(body, now, taken)
+            except HttpError as e:
+                v.fail(f"tasks.{i}: {e.message}")
+            taken.add(child["_id"])
+            source = item.get("createdFrom")
+            child.update(
+                taskType="activityChild",
+                parentId=master_id,
+                workflowId=workflow["_id"],
+                createdFrom=source if source in ("WEB", "API", "Automation", "Mobile") else "API",
+            )
+            children.append(child)
+        hub = self.ctx.hub(top_hub or children[0]["hubId"])
+        starts = [instant(c["startTime"]) or now for c in children]
+        ends = [instant(c["endTime"]) or now for c in children]
+        stamp = iso_now(now)
+        master: Doc = {
+            "_id": master_id,
+            "organizationId": self.ctx.org_id,
+            "taskType": "activityMaster",
+            "flow": "Activity",
+            "workflowId": workflow["_id"],
+            "workflow": {
+                "_id": workflow["_id"],
+                "name": workflow["name"],
+                "organizationId": self.ctx.org_id,
+            },
+            "subId": [c["_id"] for c in children],
+            "title": f"{workflow['name']} - {children[0].get('title', children[0]['_id'])}",
+            "assignee": [],
+            "status": "UNASSIGNED",
+            "startTime": iso_now(min(starts)),
+            "endTime": iso_now(max(ends)),
+            "hubId": hub["_id"],
+            "hub": {k: hub.get(k) for k in ("_id", "name", "lat", "lng", "address")},
+            "createdBy": self.ctx.email,
+            "updatedBy": self.ctx.email,
+            "createdFrom": "API",
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        ops = [Op("put", "tasks", c["_id"], c, None) for c in children]
+        ops.append(Op("put", "activities", master_id, master, r.body))
+        self.ctx.write(r, ops)
+        current = {k: val for k, val in self._current(master).items()}
+        for c in children:
+            if c.get("assignee"):
+                current["status"] = "ONGOING"
+        return Response(
+            201,
+            {
+                "status": True,
+                "code": 201,
+                "message": "Activity created successfully",
+                "data": current,
+            },
+        )
+
+    def delete(self, r: Request) -> Response:
+        master = self._one(r.params["id"])
+        ops = [
+            Op("delete", "tasks", i, None, None)
+            for i in master.get("subId", [])
+            if self.ctx.store.get("tasks", i) is not None
+        ]
+        ops.append(Op("delete", "activities", master["_id"], None, r.body))
+        self.ctx.write(r, ops)
+        return Response(
+            200, {"status": True, "code": 200, "message": "Activity deleted successfully"}
+        )
+
+
+# --- location history ---------------------------------------------------------------------
+
+
+def _ms(value: str) -> int:
+    t = instant(value)
+    return int((t or 0) * 1000)
+
+
+class Locations:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("location_histories")
+        for key in ("email", "taskId", "eventName", "createdFrom"):
+            if q.get(key):
+                wanted = set(csv(q[key]))
+                docs = [d for d in docs if d.get(key) in wanted]
+        start_finish = truthy(q.get("startFinish"))
+        if start_finish is not None:
+            docs = [d for d in docs if ("startTime" in d) is start_finish]
+        latest = truthy(q.get("isLatest"))
+        if latest is not None:
+            docs = [d for d in docs if bool(d.get("isLatest")) is latest]
+        if q.get("timeBy"):
+            by = q["timeBy"]
+            if by not in ("createdTime", "startTime"):
+                raise HttpError(400, "The selected time by is invalid.")
+            lo = instant(q["timeFrom"]) if q.get("timeFrom") else None
+            hi = instant(q["timeTo"]) if q.get("timeTo") else None
+            if q.get("timeFrom") and lo is None:
+                raise HttpError(400, "The time from is not a valid date.")
+            if q.get("timeTo") and hi is None:
+                raise HttpError(400, "The time to is not a valid date.")
+
+            def inside(d: Doc) -> bool:
+                t = instant(str(d.get(by, "")))
+                return t is not None and (lo is None or t >= lo) and (hi is None or t <= hi)
+
+            docs = [d for d in docs if inside(d)]
+        docs = sort_docs(docs, "time", q.get("sortOrder"), default_by="time")
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(d, fields, ("_id",)) for d in docs]
+        return Response(
+            200, {"status": True, "message": "Success", "tasks": laravel(r, docs, page, limit)}
+        )
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("location_histories", r.params["id"])
+        return Response(200, {"status": True, "message": "Success", "location_history": doc})
+
+    def _clean(self, body: Any, old: Doc | None) -> tuple[V, Doc]:
+        v = V(body)
+        if old is None:
+            v.required("email", "lat", "lon")
+        email = v.email("email")
+        if email is not None:
+            if old is not None and email != old["email"]:
+                v.fail("The email cannot be changed.")
+            if self.ctx.user_by_email(email) is None:
+                v.fail("The selected email is invalid.")
+        out: Doc = {}
+        lat, lon = v.num("lat"), v.num("lon")
+        if lat is not None:
+            if not -90 <= lat <= 90:
+                v.fail("The lat must be between -90 and 90.")
+            out["lat"] = lat
+        if lon is not None:
+            if not -180 <= lon <= 180:
+                v.fail("The lon must be between -180 and 180.")
+            out["lon"] = lon
+        for key in ("speed", "distance", "duration"):
+            n = v.int_(key, lo=0)
+            if n is not None:
+                out[key] = n
+        task_id = v.str_("taskId")
+        if task_id is not None:
+            if task_id and self.ctx.store.get("tasks", task_id) is None:
+                v.fail("The selected task id is invalid.")
+            out["taskId"] = task_id
+        if v.has("notes"):
+            out["notes"] = v.str_("notes")
+        event = v.str_("eventName", enum=("otw", "nearBy", "done"))
+        if event is not None:
+            out["eventName"] = event
+        source = v.str_("createdFrom", max_len=100)
+        if source is not None:
+            out["createdFrom"] = source
+        data = v.obj("data")
+        if data is not None:
+            out["data"] = data
+        return v, out
+
+    def _apply_point(self, r: Request, body: Any) -> Doc:
+        """Validate and store one posted record; the stored (or updated start) record."""
+        v, fields = self._clean(body, None)
+        email = body["email"]
+        now = self.ctx.now()
+        created = v.date("createdTime")
+        at = instant(created) if created else now
+        assert at is not None
+        points = [d for d in self.ctx.store.values("location_histories") if d.get("email") == email]
+        open_trip = next((d for d in points if "startTime" in d and d.get("finish") is None), None)
+        if v.present("finishTime"):
+            finish_at = instant(v.date("finishTime") or "")
+            if open_trip is None:
+                v.fail("There is no started trip to finish.")
+            assert finish_at is not None
+            started = instant(open_trip["startTime"]) or finish_at
+            if finish_at < started:
+                v.fail("The finish time must be a date after or equal to the start time.")
+            walked = sum(
+                int(d.get("distance") or 0)
+                for d in points
+                if "startTime" not in d and started <= (instant(d["createdTime"]) or 0) <= finish_at
+            )
+            minutes = int((finish_at - started) // 60)
+            closed = dict(
+                open_trip,
+                finish={
+                    "lat": fields["lat"],
+                    "lon": fields["lon"],
+                    "finishTime": naive(finish_at),
+                    "notes": fields.get("notes"),
+                    "totalDuration": minutes,
+                    "totalDistance": round(walked / 1000),
+                    "isRecalculate": False,
+                },
+                trackedTime=minutes,
+                updatedBy=self.ctx.email,
+                updatedTime=naive(now),
+            )
+            self.ctx.put(r, "location_histories", closed, body)
+            return closed
+        ms = int(at * 1000)
+        taken = {d["_id"] for d in points}
+        while f"{self.ctx.org_id}_{email}_{ms}" in taken:
+            ms += 1
+        doc: Doc = {
+            "_id": f"{self.ctx.org_id}_{email}_{ms}",
+            "email": email,
+            "taskId": "",
+            "speed": 0,
+            "distance": 0,
+            "duration": 0,
+            **fields,
+            "time": ms,
+            "organizationId": self.ctx.org_id,
+            "createdBy": self.ctx.email,
+            "updatedBy": self.ctx.email,
+            "createdTime": naive(at),
+            "updatedTime": naive(now),
+        }
+        doc.setdefault("createdFrom", "mileAppField")
+        ops: list[Op] = []
+        if v.present("startTime"):
+            if open_trip is not None:
+                v.fail("The previous trip has not been finished.")
+            opened = instant(v.date("startTime") or "")
+            assert opened is not None
+            doc.update(startTime=naive(opened), finish=None, trackedTime=0, isLatest=False)
+        else:
+            latest = next((d for d in points if d.get("isLatest")), None)
+            newest = latest is None or ms >= int(latest.get("time") or 0)
+            doc["isLatest"] = newest
+            if newest and latest is not None:
+                ops.append(
+                    Op(
+                        "put",
+                        "location_histories",
+                        latest["_id"],
+                        dict(latest, isLatest=False),
+                        None,
+                    )
+                )
+        ops.append(Op("put", "location_histories", doc["_id"], doc, body))
+        self.ctx.write(r, ops)
+        return doc
+
+    def create(self, r: Request) -> Response:
+        with self.ctx.store.lock:
+            doc = self._apply_point(r, r.body)
+        return Response(201, {"status": True, "message": "Success", "location_history": doc})
+
+    def bulk(self, r: Request) -> Response:
+        items = bulk_items(r.body, "location_histories", 1000, name="location histories")
+        results: list[Doc] = []
+        with self.ctx.store.lock:
+            for item in items:
+                email = item.get("email") if isinstance(item, dict) else None
+                try:
+                    doc = self._apply_point(r, item)
+                except HttpError as e:
+                    results.append(
+                        {
+                            "status": False,
+                            "message": e.message,
+                            "_id": "",
+                            "email": email if isinstance(email, str) else "",
+                        }
+                    )
+                    continue
+                results.append(
+                    {"status": True, "message": "Success", "_id": doc["_id"], "email": doc["email"]}
+                )
+        ok = sum(1 for x in results if x["status"])
+        return Response(
+            201, {"success": ok, "failed": len(results) - ok, "location_histories": results}
+        )
+
+    def _update(self, r: Request, old: Doc) -> Response:
+        _, fields = self._clean(r.body, old)
+        doc = dict(old, **fields, updatedBy=self.ctx.email, updatedTime=naive(self.ctx.now()))
+        self.ctx.put(r, "location_histories", doc, r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Data has been updated successfully.",
+                "location_history": doc,
+            },
+        )
+
+    def put_by_time(self, r: Request) -> Response:
+        """``PUT /location-history/``: the point is named by ``email`` + ``createdTime``."""
+        v = V(r.body)
+        v.required("email", "lat", "lon", "createdTime")
+        email, created = r.body["email"], v.date("createdTime")
+        wanted = naive(instant(created or "") or 0)
+        old = self.ctx.find(
+            "location_histories",
+            lambda d: d.get("email") == email and d.get("createdTime") == wanted,
+        )
+        if old is None:
+            raise HttpError(404, "Data not found")
+        return self._update(r, old)
+
+    def put(self, r: Request) -> Response:
+        V(r.body).required("email", "lat", "lon")
+        return self._update(r, self.ctx.get("location_histories", r.params["id"]))
+
+    def patch(self, r: Request) -> Response:
+        return self._update(r, self.ctx.get("location_histories", r.params["id"]))
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("location_histories", r.params["id"])
+        self.ctx.delete(r, "location_histories", old["_id"], r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Data has been deleted successfully.",
+                "location_history": old,
+            },
+        )
+
+    def token(self, r: Request) -> Response:
+        v = V(r.body)
+        email = v.email("email", required=True)
+        assert email is not None
+        if self.ctx.user_by_email(email) is None:
+            v.fail("The selected email is invalid.")
+        now = self.ctx.now()
+        date = v.str_("date") or naive(now)[:10]
+        if not is_date(date):
+            v.fail("The date does not match the format Y-m-d.")
+        token = os.urandom(20).hex()
+        doc = {
+            "_id": token,
+            "email": email,
+            "date": date,
+            "expiresAt": now + _TRACKING_DAYS * 86400,
+        }
+        self.ctx.write(
+            r, [Op("put", "tracking_tokens", token, doc, {"email": email, "date": date})]
+        )
+        return Response(200, {"status": True, "message": "Success.", "token": token})
+
+    def tracking(self, r: Request) -> Response:
+        """The token's user's points on the token's date (a public last-known-location view)."""
+        grant = self.ctx.store.get("tracking_tokens", r.params["token"])
+        if grant is None:
+            raise HttpError(401, "Your tracking token is invalid")
+        if self.ctx.now() > float(grant["expiresAt"]):
+            raise HttpError(401, "Your tracking token has expired")
+        page, limit = page_args(r.query)
+        docs = [
+            d
+            for d in self.ctx.store.values("location_histories")
+            if d.get("email") == grant["email"]
+            and str(d.get("createdTime", ""))[:10] == grant["date"]
+        ]
+        docs = sort_docs(docs, "time", "desc", default_by="time")
+        return Response(
+            200, {"status": True, "message": "Success", "tasks": laravel(r, docs, page, limit)}
+        )
+
+
+# --- task extras --------------------------------------------------------------------------
+
+
+class TaskExtras:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def _image_keys(self) -> dict[str, list[str]]:
+        return {
+            f["name"]: [
+                c["id"] for c in components_of(f) if c.get("component") in _IMAGE_COMPONENTS
+            ]
+            for f in self.ctx.store.values("flows")
+        }
+
+    def gallery(self, r: Request) -> Response:
+        """Tasks with photos: ``{data, buffer, page_processed, last_page, total_estimate,
+        countProcessed}`` (strings and a boolean, as documented)."""
+        q = {
+            k: v
+            for k, v in r.query.items()
+            if k not in ("flowId", "routingResultId", "lazyLoad", "cursor")
+        }
+        page, limit = page_args(q)
+        docs = self.ctx.tasks.matching(q)
+        keys = self._image_keys()
+        hits: list[tuple[int, Doc]] = []
+        for pos, d in enumerate(docs):
+            urls = {}
+            for cid in keys.get(d.get("flow", ""), []):
+                value = d.get(cid)
+                values = value if isinstance(value, list) else [value]
+                for k, url in enumerate(u for u in values if isinstance(u, str) and u):
+                    urls[f"{cid}_{k}_url"] = url
+            if urls:
+                item = {k: val for k, val in d.items() if k not in _TASKS.detail_only}
+                hits.append((pos, {**item, **urls}))
+        chunk = hits[(page - 1) * limit : page * limit]
+        scanned_to = chunk[-1][0] + 1 if chunk else len(docs)
+        pages = max(1, math.ceil(scanned_to / limit))
+        boundary = min(len(docs), pages * limit)
+        buffer = [item for pos, item in hits[page * limit :] if pos < boundary]
+        fields = csv(q.get("fields"))
+
+        def shape(item: Doc) -> Doc:
+            if not fields:
+                return item
+            return project(item, [*fields, *(k for k in item if k.endswith("_url"))], ("_id",))
+
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Success.",
+                "tasks": {
+                    "data": [shape(i) for _, i in chunk],
+                    "buffer": [shape(i) for i in buffer],
+                    "page_processed": str(pages),
+                    "last_page": page * limit + len(buffer) >= len(hits),
+                    "total_estimate": str(len(hits)),
+                    "countProcessed": boundary,
+                },
+            },
+        )
+
+    def public(self, r: Request) -> Response:
+        task = self.ctx.get("tasks", r.params["id"])
+        done = instant(str(task.get("doneTime", ""))) if task.get("status") == "DONE" else None
+        if done is not None and self.ctx.now() - done > _PUBLIC_DAYS * 86400:
+            raise HttpError(401, "You can't track this task because it has expired.")
+        flow = self.ctx.find("flows", lambda f: f.get("name") == task.get("flow")) or {}
+        lists = [c for c in components_of(flow) if c.get("component") in ("list", "bill")]
+        items: list[Doc] = []
+        for c in lists:
+            for entry in task.get(c["id"]) or []:
+                if not isinstance(entry, dict):
+                    continue
+                items.append(
+                    {
+                        "title": entry.get("name") or entry.get("title"),
+                        "content": entry.get("content"),
+                        "data": dict.fromkeys(
+                            (
+                                "_id",
+                                "dataId",
+                                "dataTypeId",
+                                "hubId",
+                                "createdBy",
+                                "organizationId",
+                                "updatedTime",
+                                "createdTime",
+                                "value",
+                            )
+                        ),
+                        "qty": entry.get("qty", 1),
+                        "unitPrice": entry.get("unitPrice"),
+                        "qtyProcessed": entry.get("qtyProcessed", entry.get("qty", 1)),
+                    }
+                )
+        view: Doc = {
+            k: task.get(k)
+            for k in ("flow", "title", "content", "label", "expectedCoordinate", "status")
+        }
+        view["listItem"] = items
+        view["histories"] = [
+            {k: h.get(k) for k in ("_id", "action", "notes", "createdAt")}
+            for h in task.get("histories") or []
+        ]
+        location = []
+        for email in task.get("assignee") or []:
+            points = [
+                d
+                for d in self.ctx.store.values("location_histories")
+                if d.get("email") == email and "startTime" not in d
+            ]
+            if not points:
+                continue
+            last = max(points, key=lambda d: int(d.get("time") or 0))
+            user = self.ctx.user_by_email(email) or {}
+            location.append(
+                {
+                    "email": email,
+                    "lat": str(last["lat"]),
+                    "lon": str(last["lon"]),
+                    "createdTime": last.get("createdTime"),
+                    "user": {"name": user.get("name"), "phoneNumber": user.get("phoneNumber")},
+                }
+            )
+        detail = [
+            {"id": c["id"], "inputType": c.get("inputType", "number"), "component": c["component"]}
+            for c in lists
+        ]
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Success.",
+                "data": {"task": view, "taskComponentDetail": detail, "location": location},
+            },
+        )
+
+    def tracking(self, r: Request) -> Response:
+        """Per-worker productivity in a hub and time range (no envelope)."""
+        q = r.query
+        for key in ("hubId", "timeFrom", "timeTo"):
+            if not q.get(key):
+                raise HttpError(400, f"The {attribute(key)} field is required.")
+        self.ctx.hub(q["hubId"])
+        lo, hi = instant(q["timeFrom"]), instant(q["timeTo"])
+        if lo is None:
+            raise HttpError(400, "The time from is not a valid date.")
+        if hi is None:
+            raise HttpError(400, "The time to is not a valid date.")
+        by = q.get("timeBy") or "createdTime"
+        if by not in ("createdTime", "startTime", "doneTime"):
+            raise HttpError(400, "The selected time by is invalid.")
+        tasks = [
+            t
+            for t in self.ctx.store.values("tasks")
+            if t.get("hubId") == q["hubId"]
+            and (at := instant(str(t.get(by, "")))) is not None
+            and lo <= at <= hi
+        ]
+        emails = (
+            [q["email"]]
+            if q.get("email")
+            else sorted({a for t in tasks for a in t.get("assignee") or []})
+        )
+        sources = set(csv(q.get("createdFrom")))
+        snap = truthy(q.get("isSnapToRoute")) is True
+        counting: dict[str, Doc] = {}
+        seen_sources: set[str] = set()
+        for email in emails:
+            mine = [t for t in tasks if email in (t.get("assignee") or [])]
+            points = sorted(
+                (
+                    d
+                    for d in self.ctx.store.values("location_histories")
+                    if d.get("email") == email
+                    and "startTime" not in d
+                    and lo <= (instant(str(d.get("createdTime", ""))) or -1) <= hi
+                ),
+                key=lambda d: int(d.get("time") or 0),
+            )
+            seen_sources.update(str(d.get("createdFrom")) for d in points if d.get("createdFrom"))
+            if sources:
+                points = [d for d in points if d.get("createdFrom") in sources]
+            if snap:
+                distance = sum(int(d.get("distance") or 0) for d in points)
+            else:
+                distance = sum(
+                    round(
+                        optimize.distance_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
+                        / optimize.ROAD_FACTOR
+                    )
+                    for a, b in itertools.pairwise(points)
+                )
+            counting[email] = {
+                "doneTask": sum(1 for t in mine if t.get("status") == "DONE"),
+                "ongoingTask": sum(1 for t in mine if t.get("status") == "ONGOING"),
+                "distance": distance,
+                "duration": sum(int(d.get("duration") or 0) for d in points),
+            }
+        return Response(
+            200,
+            {
+                "doneTotal": sum(1 for t in tasks if t.get("status") == "DONE"),
+                "ongoingTotal": sum(1 for t in tasks if t.get("status") == "ONGOING"),
+                "taskTotal": len(tasks),
+                "totalDistance": sum(c["distance"] for c in counting.values()),
+                "totalDuration": sum(c["duration"] for c in counting.values()),
+                "counting": counting,
+                "createdFrom": sorted(seen_sources),
+            },
+        )
+
+    def photo(self, r: Request) -> Response:
+        upload = r.files.get("photo")
+        if upload is None:
+            raise HttpError(400, "The photo field is required.")
+        ext = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+        if ext not in ("jpg", "jpeg", "png"):
+            raise HttpError(400, "The photo must be a file of type: jpg, jpeg, png.")
+        if len(upload.data) > 10 * 1024 * 1024:
+            raise HttpError(400, "The photo may not be greater than 10240 kilobytes.")
+        name = r.form.get("forRenameFile") or r.params["name"]
+        day = datetime.fromtimestamp(self.ctx.now(), UTC).strftime("%Y/%m/%d")
+        url = store_file(
+            self.ctx, r, f"photos/{self.ctx.org_id}/{day}", f"{name}.{ext}", upload.data
+        )
+        return Response(200, {"status": True, "url": url})
+
+
+__all__ = ["STORAGE", "routes"]

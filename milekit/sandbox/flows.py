@@ -1,0 +1,855 @@
+"""Flow endpoints (forms, their fields, logs, reorder/restore) and automations (+ their logs).
+
+>>> from milekit.sandbox.app import SandboxApp
+>>> from milekit.sandbox.seed import build_org
+>>> from milekit.sandbox.store import Store
+>>> app = SandboxApp(Store(build_org(tasks=5)))
+>>> status, _, body = app.call("GET", "/api/v3/flow/Pickup/fields")
+>>> status, [f["id"] for f in body["flowFields"]]
+(200, ['senderName', 'parcelCount', 'pickupNotes'])
+
+Every flow write (create, replace, reorder, restore) also writes a flow log, so
+``GET /flow-logs`` and ``PUT /flow/{id}/restore/{logId}`` work on what really happened.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from milekit.sandbox.common import (
+    Ctx,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    V,
+    csv,
+    instant,
+    is_date,
+    iso_micro,
+    iso_now,
+    laravel,
+    naive,
+    page_args,
+    project,
+    sort_docs,
+    truthy,
+)
+from milekit.sandbox.store import Doc, Op
+
+COMPONENTS = (
+    "select",
+    "input",
+    "photo",
+    "signature",
+    "view",
+    "bill",
+    "list",
+    "timer",
+    "voice",
+    "capture",
+)
+RESERVED_FLOWS = ("activity", "handover")
+#: reserved task keys a component id may not take (reference §2.5); ``title``, ``content``
+#: and ``label`` are left out: MileApp's own flow examples use them as component ids.
+RESERVED_KEYS = frozenset(
+    "_id flow flowId organizationId hub hubId isDeleted orderIndex status startTime endTime "
+    "updatedTime assignee assignedTo assignedBy assignedTime createdBy createdFrom createdTime "
+    "doneBy doneCoordinate doneTime openTaskTime waitingTime travelDuration duration distance "
+    "eta etd assignedVehicleId assignedVehicle routePlannedOrder expectedCoordinate refId "
+    "createdCoordinate organization taskType parentId subId workflow".split()
+)
+FIELD_TYPES = (
+    "all",
+    "routeAs",
+    "basicStructurData",
+    "structurData",
+    "image",
+    "listItemData",
+    "reservedKey",
+)
+EVENTS = (
+    "onTaskCreated",
+    "onTaskFinished",
+    "onTaskAssigned",
+    "onDataSourceCreated",
+    "onRoutingResultFinished",
+    "onRoutingResultDispatched",
+    "onStartTrip",
+    "onFinishTrip",
+)
+AUTOMATION_TYPES = (
+    "createTask",
+    "createAssignTask",
+    "moveTask",
+    "assignTask",
+    "webhook",
+    "createOrUpdateDataSource",
+    "notification",
+)
+DATA_TYPES = ("task", "data", "routingResult", "locationHistory")
+_DETAIL_REQUIRED = {
+    "createTask": ("flow",),
+    "createAssignTask": ("flow", "hubId", "assignee"),
+    "moveTask": ("hubId",),
+    "assignTask": ("assignee",),
+    "webhook": ("url",),
+    "createOrUpdateDataSource": ("dataTypeId",),
+    "notification": ("channel", "taskFieldReceiver", "message"),
+}
+_IMAGE = ("photo", "signature", "capture")
+_LISTS = ("list", "bill")
+
+
+def routes(ctx: Ctx) -> list[Route]:
+    f, a = Flows(ctx), Automations(ctx)
+    return [
+        Route("GET", "/flows", f.index),
+        Route("GET", "/flow/{id}", f.get),
+        Route("POST", "/flow", f.create),
+        Route("PUT", "/flow/{id}", f.put),
+        Route("DELETE", "/flow/{id}", f.delete),
+        Route("GET", "/flow-fields", f.fields),
+        Route("GET", "/flow-components", f.components),
+        Route("GET", "/flow/{name}/fields", f.fields_by_name),
+        Route("GET", "/flow/{name}/task", f.task_payload),
+        Route("GET", "/flow-logs", f.logs),
+        Route("POST", "/flows/check-version", f.check_version),
+        Route("PUT", "/flow-reorder", f.reorder),
+        Route("PUT", "/flow/{id}/restore/{logId}", f.restore),
+        Route("GET", "/automations", a.index),
+        Route("GET", "/automation/{id}", a.get),
+        Route("POST", "/automation", a.create),
+        Route("PUT", "/automation/{id}", a.put),
+        Route("PATCH", "/automation/{id}", a.patch),
+        Route("DELETE", "/automation/{id}", a.delete),
+        Route("GET", "/automation-log", a.logs),
+        Route("PATCH", "/automation-retry/{id}", a.retry),
+        Route("POST", "/automation-retries", a.retries),
+    ]
+
+
+def components_of(flow: Doc) -> list[Doc]:
+    return [c for page in flow.get("pages") or [] for c in page.get("components") or []]
+
+
+def _as_field(c: Doc) -> Doc:
+    """A component as the field endpoints show it (``required``, not ``isRequired``)."""
+    out = {k: v for k, v in c.items() if k != "isRequired"}
+    out["required"] = bool(c.get("isRequired", c.get("required", False)))
+    out.setdefault("visible", True)
+    return out
+
+
+def _select(comps: list[Doc], field_type: str) -> list[Doc]:
+    if field_type == "routeAs":
+        return [c for c in comps if c.get("routeAs")]
+    if field_type == "image":
+        return [c for c in comps if c.get("component") in _IMAGE]
+    if field_type == "listItemData":
+        return [c for c in comps if c.get("component") in _LISTS]
+    if field_type == "basicStructurData":
+        return [c for c in comps if c.get("component") in ("input", "select", "view")]
+    if field_type == "structurData":
+        return [c for c in comps if c.get("component") not in _IMAGE]
+    if field_type == "reservedKey":
+        return [
+            {
+                "component": "input",
+                "id": k,
+                "title": k,
+                "inputType": "string",
+                "source": "reservedKey",
+            }
+            for k in ("_id", "flow", "hub", "title", "content", "status", "assignee", "doneTime")
+        ]
+    return comps
+
+
+class Flows:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def _by_name(self, name: str) -> Doc | None:
+        return self.ctx.find("flows", lambda f: f.get("name") == name)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q)
+        docs = sort_docs(
+            self.ctx.store.values("flows"),
+            q.get("sort_by"),
+            q.get("sort_order"),
+            default_by="orderIndex",
+            key_name="sort order",
+        )
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(d, fields) for d in docs]
+        return Response(
+            200, {"status": True, "message": "Success", "flows": laravel(r, docs, page, limit)}
+        )
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("flows", r.params["id"])
+        return Response(200, {"status": True, "message": "Success", "flow": doc})
+
+    def _field_type(self, r: Request) -> str:
+        ft = r.query.get("fieldType") or "all"
+        if ft not in FIELD_TYPES:
+            raise HttpError(400, "The selected field type is invalid.")
+        return ft
+
+    def fields(self, r: Request) -> Response:
+        ft = self._field_type(r)
+        data = [
+            {
+                "_id": f["_id"],
+                "flowName": f["name"],
+                "fields": [_as_field(c) for c in _select(components_of(f), ft)],
+            }
+            for f in self.ctx.store.values("flows")
+        ]
+        return Response(200, {"status": True, "message": "Success", "data": data})
+
+    def components(self, r: Request) -> Response:
+        ft = self._field_type(r)
+        flows = self.ctx.store.values("flows")
+        if r.query.get("flowId"):
+            ids = set(csv(r.query["flowId"]))
+            flows = [f for f in flows if f["_id"] in ids]
+        wanted = set(csv(r.query.get("fields")))
+        per_flow = []
+        for f in flows:
+            comps = [
+                c for c in _select(components_of(f), ft) if not wanted or c.get("id") in wanted
+            ]
+            per_flow.append((f, [_as_field(c) for c in comps]))
+        if truthy(r.query.get("isMerge")):
+            merged: dict[str, Doc] = {}
+            for f, comps in per_flow:
+                for c in comps:
+                    m = merged.setdefault(c["id"], dict(c, flowId=[], flowName=[]))
+                    m["flowId"].append(f["_id"])
+                    m["flowName"].append(f["name"])
+            data: list[Doc] = list(merged.values())
+        else:
+            data = [{"_id": f["_id"], "flowName": f["name"], "fields": c} for f, c in per_flow]
+        return Response(200, {"status": True, "message": "Success", "data": data})
+
+    def fields_by_name(self, r: Request) -> Response:
+        flow = self._by_name(r.params["name"])
+        if flow is None:
+            raise HttpError(400, "The selected flow name is invalid.")
+        fields = [_as_field(c) for c in components_of(flow)]
+        return Response(200, {"status": True, "message": "Success", "flowFields": fields})
+
+    def task_payload(self, r: Request) -> Response:
+        """``GET /flow/{name}/task``: the fields of a task body and a ready-to-POST example."""
+        flow = self._by_name(r.params["name"])
+        if flow is None:
+            raise HttpError(404, "Data not found")
+        hubs = self.ctx.store.values("hubs")
+        hub = hubs[0] if hubs else {"_id": "", "lat": 0.0, "lng": 0.0}
+        now = self.ctx.now()
+        fixed = [
+            ("hubId", "string", True, "The identifier of the hub. Use GET /hubs.", hub["_id"]),
+            ("flow", "string", True, "The unique name of the flow. Use GET /flows.", flow["name"]),
+            ("startTime", "string", True, "Start datetime of the task.", iso_now(now)),
+            ("endTime", "string", True, "End datetime of the task.", iso_now(now + 86400)),
+        ]
+        out = [
+            {
+                "field": k,
+                "type": t,
+                "required": req,
+                "description": d,
+                "example": ex,
+                "format": None,
+            }
+            for k, t, req, d, ex in fixed
+        ]
+        body: Doc = {k: ex for k, _t, _r, _d, ex in fixed}
+        for c in components_of(flow):
+            example, kind = _example(c, hub)
+            options = c.get("options")
+            fmt = (
+                [o.get("value", o) if isinstance(o, dict) else o for o in options]
+                if options
+                else None
+            )
+            out.append(
+                {
+                    "field": c["id"],
+                    "type": kind,
+                    "required": bool(c.get("isRequired", False)),
+                    "description": "This field's type & value is according to Flow's setting.",
+                    "example": example,
+                    "format": fmt,
+                }
+            )
+            body[c["id"]] = example
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Success.",
+                "data": {"flowName": flow["name"], "flowFields": out, "bodyRequest": body},
+            },
+        )
+
+    def logs(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("flow_logs")
+        if q.get("action"):
+            actions = set(csv(q["action"]))
+            if not actions <= {"create", "put", "reorder"}:
+                raise HttpError(400, "The selected action is invalid.")
+            docs = [d for d in docs if d.get("action") in actions]
+        if q.get("flowId"):
+            ids = set(csv(q["flowId"]))
+            docs = [d for d in docs if d.get("flowId") in ids]
+        docs = sort_docs(docs, "createdTime", q.get("sortOrder"), default_by="createdTime")
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Success.",
+                "data": laravel(r, docs, page, limit),
+            },
+        )
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def _validate(self, body: Any, old: Doc | None) -> Doc:
+        v = V(body)
+        name = v.str_("name", required=True, max_len=255)
+        assert name is not None
+        if name.strip().lower() in RESERVED_FLOWS:
+            v.fail("The selected name is invalid.")
+        for f in self.ctx.store.values("flows"):
+            if f["name"].lower() == name.lower() and (old is None or f["_id"] != old["_id"]):
+                v.fail("The name has already been taken.")
+        pages = v.list_("pages", required=True)
+        assert pages is not None
+        seen: set[str] = set()
+        for i, page in enumerate(pages):
+            if not isinstance(page, dict):
+                v.fail(f"The pages.{i} must be an object.")
+            comps = page.get("components")
+            if not isinstance(comps, list):
+                v.fail(f"The pages.{i}.components field is required.")
+            for j, c in enumerate(comps):
+                where = f"pages.{i}.components.{j}"
+                if not isinstance(c, dict):
+                    v.fail(f"The {where} must be an object.")
+                cid = c.get("id")
+                if not isinstance(cid, str) or not cid:
+                    v.fail(f"The {where}.id field is required.")
+                if c.get("component") not in COMPONENTS:
+                    v.fail(f"The selected {where}.component is invalid.")
+                if cid in RESERVED_KEYS:
+                    v.fail(f"The {where}.id {cid} is a reserved key.")
+                if cid in seen:
+                    v.fail(f"The {where}.id has a duplicate value.")
+                seen.add(cid)
+        configs = v.list_("configurations")
+        is_default = v.bool_("isDefault")
+        order = v.int_("orderIndex", lo=0)
+        out: Doc = {
+            "name": name,
+            "pages": [dict(p, id=p.get("id", f"page{i}")) for i, p in enumerate(pages)],
+        }
+        if configs is not None:
+            out["configurations"] = configs
+        if is_default is not None:
+            out["isDefault"] = is_default
+        if order is not None:
+            out["orderIndex"] = order
+        return out
+
+    def _log(self, flow_id: str, action: str, raw: Doc, change: Doc, version: int, at: float) -> Op:
+        log: Doc = {
+            "_id": self.ctx.new_id(),
+            "flowId": flow_id,
+            "action": action,
+            "changedBy": self.ctx.email,
+            "version": version,
+            "rawData": raw,
+            "changeData": change,
+            "organizationId": self.ctx.org_id,
+            "createdTime": iso_micro(at),
+            "updatedTime": iso_micro(at),
+        }
+        return Op("put", "flow_logs", log["_id"], log, None)
+
+    def _new(self, fields: Doc, now: float) -> Doc:
+        flows = self.ctx.store.values("flows")
+        stamp = iso_micro(now)
+        doc: Doc = {"_id": self.ctx.new_id(), **fields}
+        doc.setdefault(
+            "configurations",
+            [{"id": "startTime", "adjustment": 0}, {"id": "endTime", "adjustment": 24}],
+        )
+        doc.setdefault("isDefault", False)
+        doc.setdefault("orderIndex", max((f.get("orderIndex") or 0 for f in flows), default=0) + 1)
+        doc.update(
+            organizationId=self.ctx.org_id,
+            version=1,
+            createdBy=self.ctx.email,
+            updatedBy=self.ctx.email,
+            createdTime=stamp,
+            updatedTime=stamp,
+        )
+        return doc
+
+    def create(self, r: Request) -> Response:
+        fields = self._validate(r.body, None)
+        now = self.ctx.now()
+        doc = self._new(fields, now)
+        ops = [
+            Op("put", "flows", doc["_id"], doc, r.body),
+            self._log(doc["_id"], "create", {}, doc, 1, now),
+        ]
+        self.ctx.write(r, ops)
+        return Response(201, {"status": True, "message": "Success", "flow": doc})
+
+    def _replace(self, r: Request, old: Doc, fields: Doc, action: str = "put") -> Doc:
+        now = self.ctx.now()
+        version = int(old.get("version") or 1) + 1
+        doc = dict(
+            old, **fields, version=version, updatedBy=self.ctx.email, updatedTime=iso_micro(now)
+        )
+        self.ctx.write(
+            r,
+            [
+                Op("put", "flows", doc["_id"], doc, r.body),
+                self._log(doc["_id"], action, old, doc, version, now),
+            ],
+        )
+        return doc
+
+    def put(self, r: Request) -> Response:
+        old = self.ctx.get("flows", r.params["id"])
+        doc = self._replace(r, old, self._validate(r.body, old))
+        return Response(200, {"status": True, "message": "Success", "flow": doc})
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("flows", r.params["id"])
+        self.ctx.delete(r, "flows", old["_id"], r.body)
+        return Response(
+            200, {"status": True, "data": dict(old, deletedTime=iso_micro(self.ctx.now()))}
+        )
+
+    def check_version(self, r: Request) -> Response:
+        """The flows a client must refresh: unknown to it, or at another version."""
+        v = V(r.body)
+        items = v.list_("flows", required=True)
+        assert items is not None
+        known: dict[str, Any] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                v.fail(f"The flows.{i}.name field is required.")
+            version = item.get("version")
+            if isinstance(version, bool) or not isinstance(version, int):
+                v.fail(f"The flows.{i}.version must be an integer.")
+            known[item["name"]] = version
+        stale = [
+            f for f in self.ctx.store.values("flows") if known.get(f["name"]) != f.get("version")
+        ]
+        return Response(200, {"status": True, "message": "Success", "flow": stale})
+
+    def reorder(self, r: Request) -> Response:
+        v = V(r.body)
+        items = v.list_("data", required=True)
+        assert items is not None
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("flowId"), str):
+                v.fail(f"The data.{i}.flow id field is required.")
+        now = self.ctx.now()
+        ops: list[Op] = []
+        results: list[Doc] = []
+        pending: dict[str, Doc | None] = {}
+        names = {f["name"].lower() for f in self.ctx.store.values("flows")}
+        index = 0
+        for item in items:
+            fid = item["flowId"]
+            flow = pending[fid] if fid in pending else self.ctx.store.get("flows", fid)
+            if flow is None:
+                results.append({"status": False, "code": 404, "message": "Data not found"})
+                continue
+            if truthy(item.get("doDelete")):
+                pending[fid] = None
+                ops.append(Op("delete", "flows", fid, None, item))
+                results.append({"status": True, "code": 200, "data": flow})
+                continue
+            index += 1
+            if truthy(item.get("doDuplicate")):
+                name = item.get("flowName")
+                if not isinstance(name, str) or not name.strip():
+                    results.append(
+                        {
+                            "status": False,
+                            "code": 400,
+                            "message": "The flow name field is required.",
+                        }
+                    )
+                    continue
+                if name.lower() in names or name.strip().lower() in RESERVED_FLOWS:
+                    results.append(
+                        {
+                            "status": False,
+                            "code": 400,
+                            "message": "The name has already been taken.",
+                        }
+                    )
+                    continue
+                names.add(name.lower())
+                fields: Doc = {
+                    k: copy.deepcopy(flow[k]) for k in ("pages", "configurations") if k in flow
+                }
+                copy_doc = self._new({"name": name, **fields, "orderIndex": index}, now)
+                ops += [
+                    Op("put", "flows", copy_doc["_id"], copy_doc, item),
+                    self._log(copy_doc["_id"], "create", {}, copy_doc, 1, now),
+                ]
+                results.append(
+                    {
+                        "status": True,
+                        "code": 200,
+                        "message": "Flow has been created successfully.",
+                        "flow": copy_doc,
+                    }
+                )
+                continue
+            moved = dict(flow, orderIndex=index, updatedTime=iso_micro(now))
+            pending[fid] = moved
+            ops += [
+                Op("put", "flows", fid, moved, item),
+                self._log(
+                    fid,
+                    "reorder",
+                    {"orderIndex": flow.get("orderIndex")},
+                    {"orderIndex": index},
+                    int(flow.get("version") or 1),
+                    now,
+                ),
+            ]
+            results.append(
+                {
+                    "status": True,
+                    "code": 200,
+                    "message": "Success",
+                    "flow": {"orderIndex": index, "version": moved.get("version")},
+                }
+            )
+        self.ctx.write(r, ops)
+        return Response(
+            200, {"status": True, "code": 200, "message": "success re-order index", "data": results}
+        )
+
+    def restore(self, r: Request) -> Response:
+        flow = self.ctx.get("flows", r.params["id"])
+        log = self.ctx.store.get("flow_logs", r.params["logId"])
+        if log is None or log.get("flowId") != flow["_id"]:
+            raise HttpError(404, "Data not found")
+        state = log.get("changeData") or {}
+        if not isinstance(state, dict) or "pages" not in state:
+            raise HttpError(400, "This flow log has no version to restore.")
+        fields = {
+            k: copy.deepcopy(state[k]) for k in ("name", "pages", "configurations") if k in state
+        }
+        if "name" in fields and fields["name"] != flow["name"]:
+            if self._by_name(fields["name"]) is not None:
+                raise HttpError(400, "The name has already been taken.")
+        doc = self._replace(r, flow, fields)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Flow has been updated successfully.",
+                "data": doc,
+            },
+        )
+
+
+def _example(c: Doc, hub: Doc) -> tuple[Any, str]:
+    kind = c.get("inputType")
+    comp = c.get("component")
+    if comp in _LISTS or kind == "list":
+        return [{"name": "Item", "qty": 1, "unitPrice": 10000}], "array"
+    if comp in _IMAGE:
+        return f"https://storage.demo.mile.app/examples/{c['id']}.jpg", "string"
+    if kind == "number":
+        return 1, "number"
+    if kind == "boolean":
+        return True, "boolean"
+    options = c.get("options")
+    if options:
+        first = options[0]
+        return (first.get("value") if isinstance(first, dict) else first), "string"
+    if kind == "date":
+        return "2026-11-01", "string"
+    if kind == "coordinate":
+        return f"{hub['lat']},{hub['lng']}", "string"
+    return f"Example {str(c.get('title', c['id'])).lower()}", "string"
+
+
+# --- automations --------------------------------------------------------------------------
+
+
+class Automations:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("automations")
+        if q.get("q"):
+            needle = q["q"].lower()
+            docs = [d for d in docs if needle in d.get("name", "").lower()]
+        for key in ("event", "automationType", "dataType"):
+            if q.get(key):
+                wanted = set(csv(q[key]))
+                docs = [d for d in docs if d.get(key) in wanted]
+        if q.get("flow"):
+            wanted = set(csv(q["flow"]))
+            docs = [d for d in docs if (d.get("rules") or {}).get("flow") in wanted]
+        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(d, fields) for d in docs]
+        return Response(
+            200, {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)}
+        )
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("automations", r.params["id"])
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def _flow_ref(self, v: V, holder: Doc, where: str) -> None:
+        """``holder.flow`` must name a flow; ``holder.flowId`` is set from it."""
+        name = holder.get("flow")
+        if name is None:
+            return
+        flow = self.ctx.find("flows", lambda f: f.get("name") == name)
+        if flow is None:
+            v.fail(f"The selected {where}.flow is invalid.")
+        holder["flowId"] = flow["_id"]
+
+    def _validate(self, body: Any, old: Doc | None) -> Doc:
+        merged = dict(old or {}, **body) if isinstance(body, dict) else body
+        v = V(merged)
+        v.str_("name", required=True, max_len=255)
+        v.str_("event", required=True, enum=EVENTS)
+        kind = v.str_("automationType", required=True, enum=AUTOMATION_TYPES)
+        v.str_("dataType", enum=DATA_TYPES)
+        active = v.bool_("isActive")
+        out = {
+            k: copy.deepcopy(merged[k])
+            for k in ("name", "event", "automationType", "dataType", "rules", "automationDetails")
+            if k in merged
+        }
+        out.setdefault("dataType", "task")
+        out["isActive"] = True if active is None else active
+        rules = v.obj("rules")
+        if rules is not None:
+            self._flow_ref(v, out["rules"], "rules")
+        details = v.obj("automationDetails", required=True)
+        assert details is not None and kind is not None
+        d = out["automationDetails"]
+        for key in _DETAIL_REQUIRED[kind]:
+            if d.get(key) in (None, "", []):
+                v.fail(f"The automation details.{key} field is required.")
+        self._flow_ref(v, d, "automation details")
+        if "hubId" in d:
+            self.ctx.hub(d["hubId"], "automation details.hub id")
+        if "assignee" in d:
+            if isinstance(d["assignee"], str):
+                d["assignee"] = [d["assignee"]]
+            if not isinstance(d["assignee"], list) or not all(
+                isinstance(a, str) for a in d["assignee"]
+            ):
+                v.fail("The automation details.assignee must be an array.")
+        if kind == "webhook":
+            url = d.get("url")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                v.fail("The automation details.url must be a valid URL.")
+            if "headers" in d and not isinstance(d["headers"], dict):
+                v.fail("The automation details.headers must be an object.")
+        if "dataTypeId" in d:
+            dtype = self.ctx.store.get("data_types", d["dataTypeId"])
+            if dtype is None:
+                v.fail("The selected automation details.data type id is invalid.")
+            d["dataTypeName"] = dtype["name"]
+        return out
+
+    def _save(self, r: Request, fields: Doc, old: Doc | None) -> Doc:
+        stamp = iso_now(self.ctx.now())
+        if old is None:
+            doc: Doc = {"_id": self.ctx.new_id(), **fields}
+            doc.update(
+                organizationId=self.ctx.org_id,
+                createdBy=self.ctx.email,
+                createdTime=stamp,
+            )
+        else:
+            doc = dict(old, **fields)
+        doc.update(updatedBy=self.ctx.email, updatedTime=stamp)
+        self.ctx.put(r, "automations", doc, r.body)
+        return doc
+
+    def create(self, r: Request) -> Response:
+        doc = self._save(r, self._validate(r.body, None), None)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def put(self, r: Request) -> Response:
+        old = self.ctx.get("automations", r.params["id"])
+        doc = self._save(r, self._validate(r.body, None), old)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def patch(self, r: Request) -> Response:
+        old = self.ctx.get("automations", r.params["id"])
+        if not isinstance(r.body, dict):
+            raise HttpError(400, "Bad request - invalid parameters provided.")
+        doc = self._save(r, self._validate(r.body, old), old)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("automations", r.params["id"])
+        self.ctx.delete(r, "automations", old["_id"], r.body)
+        return Response(
+            200, {"status": True, "message": "Automation successfully deleted.", "_id": old["_id"]}
+        )
+
+    # --- logs (Elasticsearch hits) --------------------------------------------------------
+
+    def logs(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q, default=10)
+        hits = self.ctx.store.values("automation_logs")
+        must: list[Doc] = [{"term": {"organizationId.keyword": self.ctx.org_id}}]
+        for key in ("taskId", "automationId"):
+            if q.get(key):
+                hits = [h for h in hits if h["_source"].get(key) == q[key]]
+                must.append({"term": {f"{key}.keyword": q[key]}})
+        if q.get("isSuccess"):
+            want = truthy(q["isSuccess"])
+            if want is None:
+                raise HttpError(400, "The is success field must be true or false.")
+            hits = [h for h in hits if truthy(h["_source"].get("isSuccess")) is want]
+            must.append({"term": {"isSuccess.keyword": str(want).lower()}})
+        lo, hi = q.get("startDate"), q.get("endDate")
+        for name, value in (("start date", lo), ("end date", hi)):
+            if value and not is_date(value):
+                raise HttpError(400, f"The {name} does not match the format Y-m-d.")
+        if lo or hi:
+            hits = [
+                h
+                for h in hits
+                if (not lo or h["_source"].get("timestamp", "")[:10] >= lo)
+                and (not hi or h["_source"].get("timestamp", "")[:10] <= hi)
+            ]
+            must.append({"range": {"timestamp": {"gte": lo, "lte": hi}}})
+        by = q.get("sortBy") or "@timestamp"
+        order = (q.get("sortOrder") or "desc").lower()
+        if order not in ("asc", "desc"):
+            raise HttpError(400, "The selected sort order is invalid.")
+        if by == "@timestamp":
+            hits = sorted(hits, key=lambda h: (h.get("sort") or [0])[0], reverse=order == "desc")
+        else:
+            wrapped = [dict(h["_source"], _hit=h) for h in hits]
+            hits = [d["_hit"] for d in sort_docs(wrapped, by, order, default_by=by)]
+        chunk = hits[(page - 1) * limit : page * limit]
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "elasticData",
+                "total": len(hits),
+                "data": chunk,
+                "params": {
+                    "from": (page - 1) * limit,
+                    "size": limit,
+                    "query": {"bool": {"must": must}},
+                    "sort": [{by: {"order": order}}],
+                },
+            },
+        )
+
+    def _rerun(self, hit: Doc, now: float) -> Op:
+        src = dict(hit["_source"])
+        attempt = int(src.get("attempt") or 0) + 1
+        ok_code = "201" if src.get("automationType") == "createTask" else "200"
+        ms = int(now * 1000)
+        src.update(
+            attempt=str(attempt),
+            statusCode=ok_code,
+            isSuccess="true",
+            severity="NOTICE",
+            response=orjson.dumps({"status": True, "message": "Success"}).decode(),
+            timestamp=naive(now),
+            dispatchAt=naive(now),
+            startRequestTime=naive(now),
+            finishRequestTime=naive(now),
+            retryOf=hit["_id"],
+        )
+        src["@timestamp"] = iso_now(now).replace("+00:00", f".{ms % 1000:03d}Z")
+        new: Doc = {
+            "_index": f"log-automation-{naive(now)[:10].replace('-', '.')}",
+            "_type": "_doc",
+            "_id": self.ctx.es_id(),
+            "_score": None,
+            "_source": src,
+            "sort": [ms],
+        }
+        return Op("put", "automation_logs", new["_id"], new, {"retryOf": hit["_id"]})
+
+    def retry(self, r: Request) -> Response:
+        hit = self.ctx.get("automation_logs", r.params["id"])
+        self.ctx.write(r, [self._rerun(hit, self.ctx.now())])
+        return Response(200, {"status": True, "message": "automation retry has been executed"})
+
+    def retries(self, r: Request) -> Response:
+        v = V(r.body)
+        ids = v.list_("id", required=True, max_items=200)
+        assert ids is not None
+        now = self.ctx.now()
+        ops: list[Op] = []
+        details: dict[str, str] = {}
+        for log_id in ids:
+            hit = self.ctx.store.get("automation_logs", log_id) if isinstance(log_id, str) else None
+            if hit is None:
+                details[str(log_id)] = "Data not found"
+                continue
+            ops.append(self._rerun(hit, now))
+            details[log_id] = "Success."
+        self.ctx.write(r, ops)
+        ok = sum(1 for m in details.values() if m == "Success.")
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Success.",
+                "data": {
+                    "total": len(details),
+                    "success": ok,
+                    "failed": len(details) - ok,
+                    "details": details,
+                },
+            },
+        )
+
+
+def _when(value: Any) -> float:
+    t = instant(value) if isinstance(value, str) else None
+    return t or 0.0

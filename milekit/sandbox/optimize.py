@@ -1,0 +1,348 @@
+"""A small, deterministic route planner: what the sandbox answers to ``POST /routing``.
+
+>>> hub = (-6.2, 106.8)
+>>> visits = [{"id": "taskId-a", "name": "A", "address": "x", "coordinate": "-6.21,106.81"},
+...           {"id": "taskId-b", "name": "B", "address": "y", "coordinate": "-6.25,106.85"}]
+>>> vehicles = [{"id": "v1", "name": "B 1234 XY", "speed": 30}]
+>>> out = plan("h1", hub, visits, vehicles, {"returnToHub": True})
+>>> [t["visitId"] for t in out["routing"][0]["trips"]], out["summary"]["routedVisits"]
+(['hub-h1', 'taskId-a', 'taskId-b', 'hub-h1'], 2)
+
+Greedy nearest-neighbour per vehicle (cheapest ``fixedCost`` first) under the documented
+constraints: matching tags, capacities (``configuration.capacityConstraint``), time
+windows and the vehicle's working time. Unplaced visits are ``dropped`` with a reason.
+Distances are great-circle metres x 1.3 (roads are not straight); times are minutes.
+The shapes follow the routing-result object of the reference (§2.10).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+Doc = dict[str, Any]
+
+ROAD_FACTOR = 1.3
+
+
+def coord(value: Any) -> tuple[float, float] | None:
+    """``(lat, lng)`` from ``"lat,lng"``, None if unparseable."""
+    if not isinstance(value, str) or "," not in value:
+        return None
+    a, _, b = value.partition(",")
+    try:
+        return float(a), float(b)
+    except ValueError:
+        return None
+
+
+def _dict(value: Any) -> Doc:
+    return value if isinstance(value, dict) else {}
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> int:
+    """Road-ish distance in metres between two points.
+
+    >>> distance_m((-6.2, 106.8), (-6.2, 106.8))
+    0
+    """
+    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
+    return round(2 * 6_371_000 * math.asin(math.sqrt(min(1.0, h))) * ROAD_FACTOR)
+
+
+def minutes(value: Any, default: int) -> int:
+    """Minutes of a time of day (``"08:00"``, ``"8:00:00"``)."""
+    if not isinstance(value, str) or ":" not in value:
+        return default
+    parts = value.strip().split(":")
+    try:
+        return int(parts[0]) * 60 + int(parts[1])
+    except ValueError:
+        return default
+
+
+def clock(mins: float) -> str:
+    """``"08:34:00"`` for minutes after midnight (wraps at 24 h)."""
+    total = round(mins * 60) % 86400
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def _capacity(vehicle: Doc, name: str) -> tuple[float, float]:
+    cap = (vehicle.get("capacity") or {}).get(name)
+    if isinstance(cap, dict):
+        lo, hi = cap.get("min", 0), cap.get("max", math.inf)
+        return float(lo or 0), float(hi if hi is not None else math.inf)
+    if isinstance(cap, (int, float)) and not isinstance(cap, bool):
+        return 0.0, float(cap)
+    return 0.0, math.inf
+
+
+def _load(visit: Doc, name: str) -> float:
+    v = (visit.get("capacity") or {}).get(name, 0)
+    try:
+        return float(v or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _window(visit: Doc) -> tuple[int, int]:
+    windows = visit.get("timeWindows")
+    tw = windows[0] if isinstance(windows, list) and windows else visit.get("timeWindow")
+    if not isinstance(tw, dict):
+        return 0, 24 * 60
+    return minutes(tw.get("startTime"), 0), minutes(tw.get("endTime"), 24 * 60)
+
+
+def _tags_ok(visit: Doc, vehicle: Doc) -> bool:
+    tags = visit.get("tags") or []
+    return not tags or bool(set(tags) & set(vehicle.get("tags") or []))
+
+
+def _visit_time(visit: Doc, default: int) -> int:
+    try:
+        return int(float(visit.get("visitTime", default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def plan(
+    hub_id: str,
+    hub: tuple[float, float],
+    visits: Sequence[Doc],
+    vehicles: Sequence[Doc],
+    config: Doc,
+) -> Doc:
+    """``{"routing": [...], "dropped": [...], "summary": {...}}`` for the request."""
+    constraints = [c for c in config.get("capacityConstraint") or [] if isinstance(c, str)]
+    default_speed = int(config.get("defaultSpeed") or 25)
+    default_visit = int(config.get("defaultVisitTime") or 10)
+    return_to_hub = config.get("returnToHub", True) is not False
+    pending = list(visits)
+    routing: list[Doc] = []
+    reasons: dict[str, str] = {}
+    for vehicle in sorted(vehicles, key=lambda v: v.get("fixedCost") or 0):
+        speed = int(float(vehicle.get("speed") or default_speed)) or default_speed
+        wt = _dict(vehicle.get("workingTime"))
+        start, end = minutes(wt.get("startTime"), 8 * 60), minutes(wt.get("endTime"), 17 * 60)
+        here, now = hub, float(start)
+        loads = dict.fromkeys(constraints, 0.0)
+        trips: list[Doc] = [_hub_node(hub_id, hub, constraints, now, 0, 0, 0)]
+        while True:
+            best: tuple[int, Doc] | None = None
+            for visit in pending:
+                point = coord(visit.get("coordinate"))
+                if point is None:
+                    reasons[str(visit.get("id"))] = "Invalid coordinate"
+                    continue
+                if not _tags_ok(visit, vehicle):
+                    reasons.setdefault(str(visit.get("id")), "No vehicle with matching tags")
+                    continue
+                if any(loads[c] + _load(visit, c) > _capacity(vehicle, c)[1] for c in constraints):
+                    reasons[str(visit.get("id"))] = "Dropped due to constraint"
+                    continue
+                d = distance_m(here, point)
+                arrive = now + d / 1000 / speed * 60
+                lo, hi = _window(visit)
+                done = max(arrive, lo) + _visit_time(visit, default_visit)
+                back = distance_m(point, hub) / 1000 / speed * 60 if return_to_hub else 0
+                if arrive > hi or done + back > end:
+                    reasons[str(visit.get("id"))] = "Outside the time window or working time"
+                    continue
+                if best is None or d < best[0]:
+                    best = (d, visit)
+            if best is None:
+                break
+            d, visit = best
+            pending.remove(visit)
+            reasons.pop(str(visit.get("id")), None)
+            point = coord(visit["coordinate"])
+            assert point is not None
+            travel = d / 1000 / speed * 60
+            arrive = now + travel
+            lo, _hi = _window(visit)
+            wait = max(0.0, lo - arrive)
+            vt = _visit_time(visit, default_visit)
+            for c in constraints:
+                loads[c] += _load(visit, c)
+            trip: Doc = {
+                "visitId": visit.get("id"),
+                "visitName": visit.get("name"),
+                "address": visit.get("address"),
+                "coordinate": visit.get("coordinate"),
+                "tags": list(visit.get("tags") or []),
+                "isHub": False,
+                "allowOddEven": True,
+                "timeWindow": _tw_out(visit),
+            }
+            for c in constraints:
+                trip[c] = _load(visit, c)
+            trip.update(
+                travelTime=round(travel),
+                visitTime=vt,
+                waitingTime=round(wait),
+                eta=clock(arrive),
+                etd=clock(arrive + wait + vt),
+                distance=d,
+                order=len(trips),
+            )
+            trips.append(trip)
+            here, now = point, arrive + wait + vt
+        if len(trips) == 1:
+            continue
+        if return_to_hub:
+            d = distance_m(here, hub)
+            travel = d / 1000 / speed * 60
+            now += travel
+            trips.append(_hub_node(hub_id, hub, constraints, now, round(travel), d, len(trips)))
+        routing.append(_vehicle_route(vehicle, trips, constraints, speed))
+    dropped = []
+    for visit in pending:
+        item = dict(visit)
+        item.update(
+            visitId=visit.get("id"),
+            visitName=visit.get("name"),
+            isHub=False,
+            reason=reasons.get(str(visit.get("id")), "No vehicle available"),
+        )
+        dropped.append(item)
+    return {
+        "routing": routing,
+        "dropped": dropped,
+        "summary": summarise(routing, dropped, len(vehicles), constraints, vehicles),
+    }
+
+
+def _tw_out(visit: Doc) -> Doc:
+    windows = visit.get("timeWindows")
+    tw = windows[0] if isinstance(windows, list) and windows else visit.get("timeWindow")
+    if isinstance(tw, dict):
+        return {"startTime": tw.get("startTime"), "endTime": tw.get("endTime")}
+    return {"startTime": None, "endTime": None}
+
+
+def _hub_node(
+    hub_id: str,
+    hub: tuple[float, float],
+    constraints: list[str],
+    at: float,
+    travel: int,
+    dist: int,
+    order: int,
+) -> Doc:
+    node: Doc = {
+        "visitId": f"hub-{hub_id}",
+        "coordinate": f"{hub[0]},{hub[1]}",
+        "isHub": True,
+    }
+    for c in constraints:
+        node[c] = 0
+    node.update(
+        travelTime=travel,
+        visitTime=0,
+        waitingTime=0,
+        eta=clock(at),
+        etd=clock(at),
+        distance=dist,
+        order=order,
+    )
+    return node
+
+
+def _vehicle_route(vehicle: Doc, trips: list[Doc], constraints: list[str], speed: int) -> Doc:
+    visits = [t for t in trips if not t.get("isHub")]
+    wt = _dict(vehicle.get("workingTime"))
+    route: Doc = {
+        "vehicleId": vehicle.get("id") or vehicle.get("_id"),
+        "vehicleName": vehicle.get("name"),
+        "assignee": vehicle.get("assignee"),
+        "workingTime": {
+            "startTime": wt.get("startTime", "08:00"),
+            "endTime": wt.get("endTime", "17:00"),
+        },
+        "vehicleTags": list(vehicle.get("tags") or []),
+        "isOddEven": vehicle.get("oddEven") in ("odd", "even"),
+        "oddEven": vehicle.get("oddEven"),
+        "trips": trips,
+    }
+    for c in constraints:
+        lo, hi = _capacity(vehicle, c)
+        total = sum(_load(t, c) for t in visits)
+        route[f"total{c[:1].upper()}{c[1:]}"] = total
+        route[f"vehicleMax{c[:1].upper()}{c[1:]}"] = hi if math.isfinite(hi) else 0
+        route[f"vehicleMin{c[:1].upper()}{c[1:]}"] = lo
+        route[f"{c}Percentage"] = f"{round(100 * total / hi) if math.isfinite(hi) and hi else 0}%"
+    route.update(totals(trips), speed=speed, fixedCost=vehicle.get("fixedCost") or 0)
+    return route
+
+
+def totals(trips: list[Doc]) -> Doc:
+    """A vehicle's ``total*`` keys, summed from its trips."""
+    visits = [t for t in trips if not t.get("isHub")]
+    travel = sum(int(t.get("travelTime") or 0) for t in trips)
+    visit_time = sum(int(float(t.get("visitTime") or 0)) for t in trips)
+    waiting = sum(int(t.get("waitingTime") or 0) for t in trips)
+    return {
+        "totalNodes": len(trips),
+        "totalVisits": len(visits),
+        "totalTravelTime": travel,
+        "totalDistance": sum(int(t.get("distance") or 0) for t in trips),
+        "totalVisitTime": visit_time,
+        "totalWaitingTime": waiting,
+        "totalSpentTime": travel + visit_time + waiting,
+    }
+
+
+def summarise(
+    routing: Sequence[Doc],
+    dropped: Sequence[Doc],
+    total_vehicles: int,
+    constraints: Sequence[str] = (),
+    vehicles: Sequence[Doc] = (),
+) -> Doc:
+    """The ``summary`` of a plan, recomputed from its trips (``PUT /result`` uses it too)."""
+    routed = sum(
+        1
+        for r in routing
+        for t in r.get("trips") or []
+        if isinstance(t, dict) and not t.get("isHub")
+    )
+    finishes = []
+    for r in routing:
+        trips = [t for t in r.get("trips") or [] if isinstance(t, dict)]
+        if trips:
+            finishes.append(minutes(trips[-1].get("etd"), 0))
+    sums = [totals([t for t in r.get("trips") or [] if isinstance(t, dict)]) for r in routing]
+    distance = sum(t["totalDistance"] for t in sums)
+    travel = sum(t["totalTravelTime"] for t in sums)
+    used = len([r for r in routing if r.get("trips")])
+    cap = []
+    for c in constraints:
+        optimized = sum(
+            _load(t, c) for r in routing for t in r.get("trips") or [] if isinstance(t, dict)
+        )
+        available = sum(h for v in vehicles for h in [_capacity(v, c)[1]] if math.isfinite(h))
+        pct = round(100 * optimized / available, 1) if available else 0
+        cap.append({"name": c, "optimized": optimized, "available": available, "percentage": pct})
+    return {
+        "routedVisits": routed,
+        "droppedVisits": len(dropped),
+        "totalVisits": routed + len(dropped),
+        "usedVehicles": used,
+        "unusedVehicles": max(0, total_vehicles - used),
+        "totalVehicles": total_vehicles,
+        "totalDistance": distance,
+        "totalTravelTime": travel,
+        "totalVisitTime": sum(t["totalVisitTime"] for t in sums),
+        "totalWaitingTime": sum(t["totalWaitingTime"] for t in sums),
+        "totalSpentTime": sum(t["totalSpentTime"] for t in sums),
+        "minFinishTime": clock(min(finishes)) if finishes else None,
+        "maxFinishTime": clock(max(finishes)) if finishes else None,
+        "avgFinishTime": clock(sum(finishes) / len(finishes)) if finishes else None,
+        "avgSpeed": round(distance / 1000 / (travel / 60)) if travel else 0,
+        "capacityConstraint": cap,
+    }

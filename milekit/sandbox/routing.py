@@ -1,0 +1,663 @@
+"""Vehicles, route optimisation, routing results, dispatch and visit re-ordering.
+
+>>> from milekit.sandbox.app import SandboxApp
+>>> from milekit.sandbox.seed import build_org
+>>> from milekit.sandbox.store import Store
+>>> app = SandboxApp(Store(build_org(tasks=50)))
+>>> status, _, body = app.call("GET", "/api/v3/results?limit=1")
+>>> status, sorted(body), body["data"]["per_page"]
+(200, ['data'], 1)
+
+``POST /routing`` plans with :func:`milekit.sandbox.optimize.plan` and stores the result;
+``POST /dispatch`` turns a result into task assignments (through the task rules, so the
+tasks' status, assignment stamps and history follow); ``POST /reorder-visits`` gives the
+visited tasks a new ``orderIndex``.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from milekit.sandbox import optimize
+from milekit.sandbox.common import (
+    Ctx,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    V,
+    bulk_items,
+    csv,
+    instant,
+    iso_micro,
+    iso_now,
+    laravel,
+    page_args,
+    parse_coord,
+    project,
+    sort_docs,
+)
+from milekit.sandbox.store import Doc, Op
+
+#: extra keys of a vehicle 404: {"status": false, "message": "data not found", "data": []}
+_VEHICLE_404: dict[str, Any] = {"data": []}
+_WRITABLE = (
+    "name",
+    "hubId",
+    "assignee",
+    "workingTime",
+    "breakTime",
+    "speed",
+    "fixedCost",
+    "tags",
+    "capacity",
+    "oddEven",
+)
+
+
+def routes(ctx: Ctx) -> list[Route]:
+    v, res = Vehicles(ctx), Results(ctx)
+    return [
+        Route("GET", "/vehicles", v.index),
+        Route("GET", "/vehicle/{id}", v.get),
+        Route("POST", "/vehicle", v.create),
+        Route("POST", "/vehicles", v.bulk_create),
+        Route("PUT", "/vehicle/{id}", v.put),
+        Route("PATCH", "/vehicle/{id}", v.patch),
+        Route("DELETE", "/vehicle/{id}", v.delete),
+        Route("DELETE", "/vehicles/{hubId}/hub", v.delete_hub),
+        Route("GET", "/results", res.index),
+        Route("GET", "/result/{id}", res.get),
+        Route("PUT", "/result/{id}", res.put),
+        Route("PATCH", "/result/{id}", res.patch),
+        Route("DELETE", "/result/{id}", res.delete),
+        Route("GET", "/result/{id}/history", res.history),
+        Route("POST", "/routing", res.optimize),
+        Route("POST", "/dispatch", res.dispatch),
+        Route("POST", "/reorder-visits", res.reorder),
+    ]
+
+
+# --- vehicles -----------------------------------------------------------------------------
+
+
+class Vehicles:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def _one(self, vid: str) -> Doc:
+        return self.ctx.get("vehicles", vid, "data not found", **_VEHICLE_404)
+
+    def index(self, r: Request) -> Response:
+        """A top-level Laravel paginator (the operation's schema; no envelope)."""
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("vehicles")
+        if q.get("hubId"):
+            hubs = set(csv(q["hubId"]))
+            docs = [d for d in docs if d.get("hubId") in hubs]
+        for key in ("name", "assignee"):
+            if q.get(key):
+                needle = q[key].lower()
+                docs = [d for d in docs if needle in str(d.get(key) or "").lower()]
+        if q.get("tags"):
+            wanted = [t.lower() for t in csv(q["tags"])]
+            docs = [
+                d
+                for d in docs
+                if any(w in str(t).lower() for t in d.get("tags") or [] for w in wanted)
+            ]
+        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        return Response(200, laravel(r, docs, page, limit))
+
+    def get(self, r: Request) -> Response:
+        return Response(
+            200, {"status": True, "message": "Success", "data": self._one(r.params["id"])}
+        )
+
+    def _validate(self, body: Any, old: Doc | None, *, full: bool, create: bool) -> Doc:
+        merged = (
+            body
+            if full or old is None
+            else dict({k: old[k] for k in _WRITABLE if k in old}, **body)
+        )
+        v = V(merged)
+        v.required("name", "hubId")
+        if create:
+            v.required("assignee", "workingTime")
+        name = v.str_("name", max_len=255)
+        hub = self.ctx.hub(merged.get("hubId"))
+        assert name is not None
+        for other in self.ctx.store.values("vehicles"):
+            if other["name"].lower() == name.lower() and (
+                old is None or other["_id"] != old["_id"]
+            ):
+                v.fail("The name has already been taken.")
+        assignee = v.str_("assignee")
+        if assignee:
+            if self.ctx.user_by_email(assignee) is None:
+                v.fail("The selected assignee is invalid.")
+        out: Doc = {"name": name, "hubId": hub["_id"]}
+        if "assignee" in merged:
+            out["assignee"] = assignee or ""
+        for key in ("workingTime", "breakTime"):
+            value = merged.get(key)
+            if value is None:
+                continue
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            if not isinstance(value, dict):
+                v.fail(f"The {v.name(key)} must be an object.")
+            v.time(key, value.get("startTime"), f"{v.name(key)}.start time")
+            v.time(key, value.get("endTime"), f"{v.name(key)}.end time")
+            window = {"startTime": value["startTime"], "endTime": value["endTime"]}
+            if key == "workingTime":
+                multiday = V(value).int_("multiday", lo=0)
+                window["multiday"] = multiday or 0
+            out[key] = window
+        speed = v.int_("speed", lo=5)
+        out["speed"] = (
+            speed if speed is not None else (old.get("speed", 25) if old and not full else 25)
+        )
+        fixed = v.int_("fixedCost", lo=0, hi=100)
+        out["fixedCost"] = (
+            fixed if fixed is not None else (old.get("fixedCost", 0) if old and not full else 0)
+        )
+        tags = v.strings("tags", max_items=10)
+        out["tags"] = tags if tags is not None else []
+        capacity = merged.get("capacity")
+        if isinstance(capacity, list):
+            merged_cap: Doc = {}
+            for part in capacity:
+                if isinstance(part, dict):
+                    merged_cap.update(part)
+            capacity = merged_cap
+        if capacity is not None:
+            if not isinstance(capacity, dict):
+                v.fail("The capacity must be an object.")
+            for k, bounds in capacity.items():
+                if not isinstance(bounds, dict):
+                    v.fail(f"The capacity.{k} must be an object.")
+                for end in ("min", "max"):
+                    n = bounds.get(end)
+                    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float))):
+                        v.fail(f"The capacity.{k}.{end} must be a number.")
+            out["capacity"] = capacity
+        odd_even = v.str_("oddEven", enum=("odd", "even"))
+        if odd_even is not None:
+            out["oddEven"] = odd_even
+        out["hubs"] = [{"_id": hub["_id"], "name": hub["name"], "address": hub.get("address")}]
+        return out
+
+    def _new(self, fields: Doc) -> Doc:
+        stamp = iso_now(self.ctx.now())
+        return {
+            "_id": self.ctx.new_id(),
+            **fields,
+            "organizationId": self.ctx.org_id,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+
+    def create(self, r: Request) -> Response:
+        doc = self._new(self._validate(r.body, None, full=True, create=True))
+        self.ctx.put(r, "vehicles", doc, r.body)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def bulk_create(self, r: Request) -> Response:
+        items = bulk_items(r.body, "vehicles", 1000)
+        ops: list[Op] = []
+        results: list[Doc] = []
+        with self.ctx.store.lock:
+            names: set[str] = set()
+            for item in items:
+                try:
+                    doc = self._new(self._validate(item, None, full=True, create=False))
+                    if doc["name"].lower() in names:
+                        raise HttpError(400, "The name has already been taken.")
+                except HttpError as e:
+                    results.append({"status": False, "message": e.message})
+                    continue
+                names.add(doc["name"].lower())
+                ops.append(Op("put", "vehicles", doc["_id"], doc, item))
+                results.append({"status": True, "_id": doc["_id"], "message": "Success"})
+            self.ctx.write(r, ops)
+        ok = sum(1 for x in results if x["status"])
+        data = [{k: x[k] for k in ("_id", "message") if k in x} for x in results]
+        return Response(200, {"success": ok, "failed": len(results) - ok, "data": data})
+
+    def _update(self, r: Request, *, full: bool) -> Response:
+        old = self._one(r.params["id"])
+        fields = self._validate(r.body, old, full=full, create=False)
+        kept = {k: val for k, val in old.items() if k not in _WRITABLE}
+        doc = dict(kept, **fields, updatedTime=iso_now(self.ctx.now()))
+        self.ctx.put(r, "vehicles", doc, r.body)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def put(self, r: Request) -> Response:
+        return self._update(r, full=True)
+
+    def patch(self, r: Request) -> Response:
+        return self._update(r, full=False)
+
+    def delete(self, r: Request) -> Response:
+        old = self._one(r.params["id"])
+        self.ctx.delete(r, "vehicles", old["_id"], r.body)
+        return Response(200, {"status": True, "data": old})
+
+    def delete_hub(self, r: Request) -> Response:
+        hub_id = r.params["hubId"]
+        mine = [d for d in self.ctx.store.values("vehicles") if d.get("hubId") == hub_id]
+        if self.ctx.store.get("hubs", hub_id) is None or not mine:
+            raise HttpError(404, "data not found", extra=_VEHICLE_404)
+        self.ctx.write(r, [Op("delete", "vehicles", d["_id"], None, None) for d in mine])
+        return Response(200, {"status": True, "message": "All vehicles has successfully deleted."})
+
+
+# --- routing results ----------------------------------------------------------------------
+
+
+def _task_id(visit_id: Any) -> str | None:
+    """The task a visit id refers to (``taskId-<id>``, also ``task-<id>``)."""
+    if not isinstance(visit_id, str):
+        return None
+    for prefix in ("taskId-", "task-"):
+        if visit_id.startswith(prefix):
+            return visit_id[len(prefix) :]
+    return None
+
+
+class Results:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def _one(self, rid: str) -> Doc:
+        return self.ctx.get("routing_results", rid)
+
+    @staticmethod
+    def _list_item(doc: Doc) -> Doc:
+        """A list item: no ``result`` plan, its ``summary`` at the top (reference §4.1)."""
+        item = {k: v for k, v in doc.items() if k != "result"}
+        item["summary"] = (doc.get("result") or {}).get("summary")
+        return item
+
+    def index(self, r: Request) -> Response:
+        """``{"data": <paginator>}``: no status envelope (Quirk 3)."""
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("routing_results")
+        if q.get("resultCode"):
+            docs = [d for d in docs if d.get("resultCode") == q["resultCode"]]
+        if q.get("hubId"):
+            hubs = set(csv(q["hubId"]))
+            docs = [d for d in docs if d.get("hubId") in hubs]
+        if q.get("s"):
+            needle = q["s"].lower()
+            docs = [
+                d
+                for d in docs
+                if needle in str(d.get("name", "")).lower()
+                or any(
+                    needle in str(v.get("assignee") or "").lower()
+                    for v in (d.get("result") or {}).get("routing") or []
+                )
+            ]
+        for key, cmp in (("dateFrom", 1), ("dateTo", -1)):
+            if q.get(key):
+                bound = instant(q[key])
+                if bound is None:
+                    raise HttpError(
+                        400, f"The {'date from' if cmp == 1 else 'date to'} is not a valid date."
+                    )
+                if cmp == -1 and len(q[key]) == 10:
+                    bound += 86399  # a bare date includes that whole day
+                docs = [
+                    d
+                    for d in docs
+                    if (t := instant(str(d.get("createdTime", "")))) is not None
+                    and (t >= bound if cmp == 1 else t <= bound)
+                ]
+        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        items = [self._list_item(d) for d in docs]
+        fields = csv(q.get("fields"))
+        if fields:
+            items = [project(d, fields, ("_id",)) for d in items]
+        return Response(200, {"data": laravel(r, items, page, limit)})
+
+    def get(self, r: Request) -> Response:
+        return Response(200, {"data": self._one(r.params["id"])})
+
+    def history(self, r: Request) -> Response:
+        rid = self._one(r.params["id"])["_id"]
+        docs = [d for d in self.ctx.store.values("routing_histories") if d.get("resultId") == rid]
+        docs = sort_docs(docs, "createdTime", "desc", default_by="createdTime")
+        return Response(200, {"status": True, "data": docs})
+
+    def _history(self, doc: Doc, action: str, description: str, now: float) -> Op:
+        versions = [
+            h.get("version", 0)
+            for h in self.ctx.store.values("routing_histories")
+            if h.get("resultId") == doc["_id"]
+        ]
+        entry = {
+            "_id": self.ctx.new_id(),
+            "resultId": doc["_id"],
+            "action": action,
+            "description": description,
+            "visits": [],
+            "createdFrom": "API",
+            "createdType": action,
+            "createdBy": self.ctx.me.get("name", self.ctx.email),
+            "version": max(versions, default=0) + 1,
+            "organizationId": self.ctx.org_id,
+            "createdTime": iso_micro(now),
+            "updatedTime": iso_micro(now),
+        }
+        return Op("put", "routing_histories", entry["_id"], entry, None)
+
+    def put(self, r: Request) -> Response:
+        """Replace the plan (``{"result": {routing, dropped}}``) and recompute the summary."""
+        old = self._one(r.params["id"])
+        v = V(r.body)
+        result = r.body.get("result")
+        if isinstance(result, list) and len(result) == 1:
+            result = result[0]
+        if not isinstance(result, dict):
+            v.fail("The result field is required.")
+        routing = result.get("routing")
+        dropped = result.get("dropped", [])
+        if not isinstance(routing, list) or not all(isinstance(x, dict) for x in routing):
+            v.fail("The result.routing must be an array.")
+        if not isinstance(dropped, list):
+            v.fail("The result.dropped must be an array.")
+        for i, vehicle in enumerate(routing):
+            trips = vehicle.get("trips")
+            if not isinstance(trips, list) or not all(isinstance(t, dict) for t in trips):
+                v.fail(f"The result.routing.{i}.trips must be an array.")
+        config = old.get("configuration") or {}
+        constraints = [c for c in config.get("capacityConstraint") or [] if isinstance(c, str)]
+        plan = copy.deepcopy(old.get("result") or {})
+        new_routing = [
+            dict(vehicle, **optimize.totals(vehicle["trips"])) for vehicle in copy.deepcopy(routing)
+        ]
+        fleet: list[Doc] = [{"capacity": {}} for _ in new_routing]
+        total = (old.get("result") or {}).get("summary", {}).get("totalVehicles", len(new_routing))
+        plan.update(
+            routing=new_routing,
+            dropped=copy.deepcopy(dropped),
+            summary=optimize.summarise(
+                new_routing, dropped, max(total, len(new_routing)), constraints, fleet
+            ),
+        )
+        now = self.ctx.now()
+        routed = plan["summary"]["routedVisits"]
+        doc = dict(
+            old,
+            result=plan,
+            resultTotal={
+                "routing": routed,
+                "dropped": len(dropped),
+                "total": routed + len(dropped),
+            },
+            updatedTime=iso_now(now),
+            totalResultHistories=int(old.get("totalResultHistories") or 0) + 1,
+        )
+        self.ctx.write(
+            r,
+            [
+                Op("put", "routing_results", doc["_id"], doc, r.body),
+                self._history(doc, "update", "Routing result updated through the API", now),
+            ],
+        )
+        return Response(200, {"status": True, "property": doc})
+
+    def patch(self, r: Request) -> Response:
+        old = self._one(r.params["id"])
+        v = V(r.body)
+        name = v.str_("name", required=True, max_len=255)
+        doc = dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
+        self.ctx.put(r, "routing_results", doc, r.body)
+        return Response(200, {"status": True, "message": "Success", "data": doc})
+
+    def delete(self, r: Request) -> Response:
+        old = self._one(r.params["id"])
+        ops = [Op("delete", "routing_results", old["_id"], None, r.body)]
+        ops += [
+            Op("delete", "routing_histories", h["_id"], None, None)
+            for h in self.ctx.store.values("routing_histories")
+            if h.get("resultId") == old["_id"]
+        ]
+        self.ctx.write(r, ops)
+        return Response(
+            200, {"_id": old["_id"], "status": True, "message": "Result successfully deleted."}
+        )
+
+    # --- optimise -------------------------------------------------------------------------
+
+    def optimize(self, r: Request) -> Response:
+        v = V(r.body)
+        hub = self.ctx.hub(r.body.get("hubId")) if v.present("hubId") else None
+        v.required("hubId")
+        assert hub is not None
+        visits = v.list_("visits", required=True)
+        vehicles = v.list_("vehicles", required=True)
+        assert visits is not None and vehicles is not None
+        for i, visit in enumerate(visits):
+            if not isinstance(visit, dict):
+                v.fail(f"The visits.{i} must be an object.")
+            for key in ("id", "name", "address", "coordinate"):
+                if visit.get(key) in (None, ""):
+                    v.fail(f"The visits.{i}.{key} field is required.")
+            if parse_coord(visit["coordinate"]) is None:
+                v.fail(f"The visits.{i}.coordinate is not a valid coordinate.")
+            for key, amount in (visit.get("capacity") or {}).items():
+                if (
+                    not isinstance(amount, (int, float))
+                    or isinstance(amount, bool)
+                    or amount > 9_999_999_999
+                ):
+                    v.fail(f"The visits.{i}.capacity.{key} must be a number up to 9999999999.")
+            if len(visit.get("tags") or []) > 10:
+                v.fail(f"The visits.{i}.tags may not have more than 10 items.")
+        for i, vehicle in enumerate(vehicles):
+            if not isinstance(vehicle, dict):
+                v.fail(f"The vehicles.{i} must be an object.")
+            for key in ("id", "name"):
+                if vehicle.get(key) in (None, ""):
+                    v.fail(f"The vehicles.{i}.{key} field is required.")
+        config = r.body.get("configuration") or {}
+        if isinstance(config, list):
+            config = config[0] if config and isinstance(config[0], dict) else {}
+        if not isinstance(config, dict):
+            v.fail("The configuration must be an object.")
+        speed = config.get("defaultSpeed")
+        if speed is not None and (not isinstance(speed, int) or speed < 5):
+            v.fail("The configuration.default speed must be at least 5.")
+        hub_coord = parse_coord(r.body.get("hubCoordinate")) or (hub["lat"], hub["lng"])
+        now = self.ctx.now()
+        when = datetime.fromtimestamp(now, UTC)
+        routing_date = v.str_("routingDate") or when.strftime("%Y-%m-%d")
+        if instant(routing_date) is None:
+            v.fail("The routing date is not a valid date.")
+        plan = optimize.plan(hub["_id"], hub_coord, visits, vehicles, config)
+        code = v.str_("resultCode") or str(int(now * 1000))
+        plan.update(countryCode="ID", resultCode=code)
+        routed, dropped = plan["summary"]["routedVisits"], plan["summary"]["droppedVisits"]
+        me = self.ctx.me
+        doc = {
+            "_id": self.ctx.new_id(),
+            "name": v.str_("name") or f"Routing {when:%m-%d %H:%M}",
+            "status": "done",
+            "resultCode": code,
+            "routingDate": routing_date,
+            "hubId": hub["_id"],
+            "hubCoordinate": f"{hub_coord[0]},{hub_coord[1]}",
+            "configurationId": None,
+            "configuration": copy.deepcopy(config),
+            "result": plan,
+            "resultTotal": {"routing": routed, "dropped": dropped, "total": routed + dropped},
+            "organizationId": self.ctx.org_id,
+            "createdBy": me.get("_id"),
+            "user": {"name": me.get("name")},
+            "createdFrom": "API",
+            "dispatchStatus": None,
+            "dispatchMessage": None,
+            "isShown": True,
+            "totalResultHistories": 0,
+            "finishTime": iso_now(now),
+            "createdTime": iso_now(now),
+            "updatedTime": iso_now(now),
+        }
+        self.ctx.put(r, "routing_results", doc, r.body)
+        return Response(200, {"status": True, "data": doc})
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    def dispatch(self, r: Request) -> Response:
+        v = V(r.body)
+        rid = v.str_("resultId", required=True)
+        assert rid is not None
+        result = self._one(rid)
+        flows = self.ctx.store.values("flows")
+        flow = next((f for f in flows if f.get("isDefault")), flows[0] if flows else None)
+        now = self.ctx.now()
+        ops: list[Op] = []
+        items: list[Doc] = []
+        taken: set[str] = set()
+        pending: dict[str, Doc] = {}
+        with self.ctx.store.lock:
+            for vehicle in (result.get("result") or {}).get("routing") or []:
+                assignee = vehicle.get("assignee")
+                vehicle_id = vehicle.get("vehicleId")
+                known_vehicle = isinstance(vehicle_id, str) and self.ctx.store.get(
+                    "vehicles", vehicle_id
+                )
+                for trip in vehicle.get("trips") or []:
+                    if not isinstance(trip, dict) or trip.get("isHub"):
+                        continue
+                    patch: Doc = {
+                        "routingResultId": rid,
+                        "routePlannedOrder": trip.get("order"),
+                        "eta": trip.get("eta"),
+                        "etd": trip.get("etd"),
+                    }
+                    if assignee:
+                        patch["assignee"] = [assignee]
+                    if known_vehicle:
+                        patch["assignedVehicleId"] = vehicle_id
+                    tid = _task_id(trip.get("visitId"))
+                    try:
+                        if tid is not None:
+                            old = pending.get(tid) or self.ctx.store.get("tasks", tid)
+                            if old is None:
+                                items.append(
+                                    {
+                                        "_id": tid,
+                                        "title": None,
+                                        "status": False,
+                                        "message": "Data not found",
+                                        "action": "update",
+                                    }
+                                )
+                                continue
+                            doc = self.ctx.tasks.build_patch(old, patch, now)
+                            action = "update"
+                        else:
+                            if flow is None:
+                                raise HttpError(400, "No flow to create the task with.")
+                            body = dict(
+                                patch,
+                                flow=flow["name"],
+                                hubId=result["hubId"],
+                                title=trip.get("visitName") or str(trip.get("visitId")),
+                                content=trip.get("address") or "",
+                            )
+                            if trip.get("coordinate"):
+                                body["expectedCoordinate"] = trip["coordinate"]
+                            doc = self.ctx.tasks.build_new(body, now, taken)
+                            taken.add(doc["_id"])
+                            action = "create"
+                    except HttpError as e:
+                        items.append(
+                            {
+                                "_id": tid,
+                                "title": trip.get("visitName"),
+                                "status": False,
+                                "message": e.message,
+                                "action": "update" if tid else "create",
+                            }
+                        )
+                        continue
+                    pending[doc["_id"]] = doc
+                    ops.append(Op("put", "tasks", doc["_id"], doc, patch))
+                    items.append(
+                        {
+                            "_id": doc["_id"],
+                            "title": doc.get("title"),
+                            "status": True,
+                            "message": "success",
+                            "action": action,
+                        }
+                    )
+            ok = sum(1 for i in items if i["status"])
+            updated = dict(
+                result,
+                dispatchStatus="done" if ok == len(items) else "partially",
+                dispatchMessage=f"Dispatched {ok} of {len(items)} visits",
+                updatedTime=iso_now(now),
+            )
+            ops.append(Op("put", "routing_results", rid, updated, r.body))
+            self.ctx.write(r, ops)
+        return Response(
+            200,
+            {
+                "status": True,
+                "success": ok,
+                "failed": len(items) - ok,
+                "statusCode": 200,
+                "tasks": items,
+            },
+        )
+
+    # --- reorder visits -------------------------------------------------------------------
+
+    def reorder(self, r: Request) -> Response:
+        v = V(r.body)
+        start = parse_coord(v.coordinate("currentCoordinate", required=True))
+        visits = v.list_("visits", required=True)
+        assert start is not None and visits is not None
+        here: tuple[float, float] = start
+        points: list[tuple[Doc, tuple[float, float]]] = []
+        for i, visit in enumerate(visits):
+            if not isinstance(visit, dict) or not visit.get("id"):
+                v.fail(f"The visits.{i}.id field is required.")
+            point = parse_coord(visit.get("coordinate"))
+            if point is None:
+                v.fail(f"The visits.{i}.coordinate is not a valid coordinate.")
+            points.append((visit, point))
+        order: list[Doc] = []
+        while points:
+            nearest = min(points, key=lambda p: (optimize.distance_m(here, p[1]), str(p[0]["id"])))
+            points.remove(nearest)
+            order.append(nearest[0])
+            here = nearest[1]
+        now = self.ctx.now()
+        base = int(now) * 10
+        ops: list[Op] = []
+        data: list[Doc] = []
+        with self.ctx.store.lock:
+            for k, visit in enumerate(order, 1):
+                tid = _task_id(visit["id"]) or str(visit["id"])
+                old = self.ctx.store.get("tasks", tid)
+                if old is None:
+                    data.append({"status": False, "message": "Data not found", "_id": tid})
+                    continue
+                doc = self.ctx.tasks.build_patch(old, {"orderIndex": base + k}, now)
+                ops.append(Op("put", "tasks", tid, doc, {"orderIndex": base + k}))
+                data.append(
+                    {"status": True, "message": "Success.", "_id": tid, "orderIndex": base + k}
+                )
+            self.ctx.write(r, ops)
+        return Response(200, {"status": True, "statusCode": 200, "data": data})

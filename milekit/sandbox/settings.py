@@ -1,0 +1,825 @@
+"""Settings endpoints: users and members, teams, roles, hubs, app integrations, plugins, files.
+
+>>> from milekit.sandbox.app import SandboxApp
+>>> from milekit.sandbox.seed import build_org
+>>> from milekit.sandbox.store import Store
+>>> app = SandboxApp(Store(build_org(tasks=5)))
+>>> status, _, body = app.call("POST", "/api/v3/team", {"name": "Night Shift"})
+>>> status, body
+(400, {'status': False, 'message': 'The hub id field is required.'})
+
+Envelopes follow MileApp's OpenAPI file (``data/openapi/openapi-full.json``) and the
+reference's §2.11–2.12: hubs list as a plain array, teams/app-integrations/plugins as
+Laravel paginators under ``data``, updates of hubs/users/teams under ``property``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import struct
+import zlib
+
+from milekit.sandbox.common import (
+    Ctx,
+    HttpError,
+    Raw,
+    Request,
+    Response,
+    Route,
+    V,
+    csv,
+    is_object_id,
+    iso_micro,
+    iso_now,
+    laravel,
+    page_args,
+    project,
+    sort_docs,
+    truthy,
+)
+from milekit.sandbox.store import Doc, Op
+
+STORAGE = "https://storage.demo.mile.app"
+_NOT_FOUND_LOWER = "data not found"  # hub and team examples spell it in lower case
+_FORBIDDEN = "You do not have permission to perform this action"
+_PRIVATE_USER_KEYS = ("personalToken",)
+
+
+def routes(ctx: Ctx) -> list[Route]:
+    users, teams, hubs = Users(ctx), Teams(ctx), Hubs(ctx)
+    apps, plugins, files = AppIntegrations(ctx), Plugins(ctx), Files(ctx)
+    return [
+        Route("GET", "/users", users.index),
+        Route("GET", "/user", users.me),
+        Route("PATCH", "/user", users.patch_me),
+        Route("GET", "/user/email/{email}", users.by_email),
+        Route("GET", "/user/{id}", users.get),
+        Route("PUT", "/user/{id}", users.put),
+        Route("PATCH", "/user/{id}", users.patch),
+        Route("DELETE", "/member/{id}", users.delete),
+        Route("GET", "/members/locked", users.locked),
+        Route("POST", "/member/unlock", users.unlock),
+        Route("POST", "/member/reset-password", users.reset_password),
+        Route("GET", "/teams", teams.index),
+        Route("GET", "/team/{id}", teams.get),
+        Route("POST", "/team", teams.create),
+        Route("PUT", "/team/{id}", teams.put),
+        Route("DELETE", "/team/{id}", teams.delete),
+        Route("GET", "/roles", lambda r: Response(200, {"data": _roles(ctx), "status": True})),
+        Route("GET", "/role/{id}", lambda r: _role(ctx, r)),
+        Route("GET", "/hubs", hubs.index),
+        Route("GET", "/hub/{id}", hubs.get),
+        Route("POST", "/hub", hubs.create),
+        Route("PUT", "/hub/{id}", hubs.put),
+        Route("DELETE", "/hub/{id}", hubs.delete),
+        Route("GET", "/app-integrations", apps.index),
+        Route("GET", "/app-integration/{id}", apps.get),
+        Route("POST", "/app-integration", apps.create),
+        Route("POST", "/app-integration/{id}", apps.update),
+        Route("DELETE", "/app-integration/{id}", apps.delete),
+        Route("GET", "/plugins", plugins.index),
+        Route("GET", "/plugin/{id}", plugins.get),
+        Route("POST", "/plugin", plugins.create),
+        Route("PUT", "/plugin/{id}", plugins.update),
+        Route("POST", "/plugin/{id}", plugins.update_spoofed),
+        Route("DELETE", "/plugin/{id}", plugins.delete),
+        Route("GET", "/file/view", files.view),
+    ]
+
+
+# --- users and members --------------------------------------------------------------------
+
+
+def _public_user(u: Doc) -> Doc:
+    return {k: v for k, v in u.items() if k not in _PRIVATE_USER_KEYS}
+
+
+class Users:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        """``{"data": [...]}``: a plain array, no paging (reference §2.11)."""
+        q = r.query
+        docs = [_public_user(u) for u in self.ctx.store.values("users")]
+        if q.get("hubId"):
+            hubs = set(csv(q["hubId"]))
+            docs = [u for u in docs if hubs & set(u.get("hubId") or [])]
+        if q.get("roleId"):
+            roles = set(csv(q["roleId"]))
+            docs = [u for u in docs if u.get("roleId") in roles]
+        if q.get("teamId"):
+            teams = set(csv(q["teamId"]))
+            docs = [u for u in docs if teams & set(u.get("teamId") or [])]
+        if q.get("status"):
+            statuses = {s.lower() for s in csv(q["status"])}
+            docs = [u for u in docs if str(u.get("status", "")).lower() in statuses]
+        if q.get("q"):
+            needle = q["q"].lower()
+            docs = [
+                u
+                for u in docs
+                if needle in str(u.get("name", "")).lower()
+                or needle in str(u.get("email", "")).lower()
+            ]
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(u, fields, ("_id",)) for u in docs]
+        return Response(200, {"data": docs})
+
+    def me(self, r: Request) -> Response:
+        """``GET /user``: no envelope, legacy snake_case keys, current name/e-mail/phone."""
+        legacy = dict(self.ctx.store.meta["me"])
+        doc = self.ctx.store.get("users", legacy["_id"])
+        if doc is not None:
+            legacy.update(
+                name=doc.get("name"),
+                email=doc.get("email"),
+                phone_number=doc.get("phoneNumber"),
+                hubId=doc.get("hubId", []),
+                hub_id=doc.get("hubId", []),
+                team_id=doc.get("teamId", []),
+            )
+        return Response(200, legacy)
+
+    def _one(self, user_id: str) -> Doc:
+        return self.ctx.get("users", user_id)
+
+    def get(self, r: Request) -> Response:
+        doc = self._one(r.params["id"])
+        return Response(200, _user_envelope(doc, "Success"))
+
+    def by_email(self, r: Request) -> Response:
+        doc = self.ctx.user_by_email(r.params["email"])
+        if doc is None:
+            raise HttpError(404, "Data not found")
+        return Response(200, _user_envelope(doc, "Success"))
+
+    def _update(self, r: Request, old: Doc, *, full: bool) -> Doc:
+        v = V(r.body)
+        if full:
+            v.str_("name", required=True)
+        name = v.str_("name", max_len=255)
+        email = v.email("email")
+        phone = v.str_("phoneNumber")
+        hub_ids = v.strings("hubId")
+        team_ids = v.strings("teamId")
+        new = dict(old)
+        if name is not None:
+            new["name"] = name
+        if email is not None and email != old.get("email"):
+            if self.ctx.user_by_email(email) is not None:
+                v.fail("The email has already been taken.")
+            new["email"] = email
+        if v.has("phoneNumber"):
+            new["phoneNumber"] = phone
+        if hub_ids is not None:
+            for h in hub_ids:
+                self.ctx.hub(h, "hub id")
+            new["hubId"] = hub_ids
+        if team_ids is not None:
+            for t in team_ids:
+                if self.ctx.store.get("teams", t) is None:
+                    v.fail("The selected team id is invalid.")
+            new["teamId"] = team_ids
+        new["updatedTime"] = iso_now(self.ctx.now())
+        self.ctx.put(r, "users", new, r.body)
+        return new
+
+    def put(self, r: Request) -> Response:
+        doc = self._update(r, self._one(r.params["id"]), full=True)
+        return Response(200, _user_envelope(doc, "Data has been updated successfully."))
+
+    def patch(self, r: Request) -> Response:
+        doc = self._update(r, self._one(r.params["id"]), full=False)
+        return Response(200, _user_envelope(doc, "Data has been updated successfully."))
+
+    def patch_me(self, r: Request) -> Response:
+        body = r.body
+        if isinstance(body, dict):
+            body = {k: body[k] for k in ("name", "email", "phoneNumber") if k in body}
+        me = self._one(self.ctx.store.meta["me"]["_id"])
+        doc = self._update(dataclasses.replace(r, body=body), me, full=False)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Data has been updated successfully.",
+                "property": _public_user(doc),
+            },
+        )
+
+    def delete(self, r: Request) -> Response:
+        doc = self._one(r.params["id"])
+        if doc["_id"] == self.ctx.store.meta["me"]["_id"]:
+            raise HttpError(400, "You cannot delete your own account.")
+        ops = [Op("delete", "users", doc["_id"], None, r.body)]
+        for t in self.ctx.store.values("teams"):
+            if t["_id"] in (doc.get("teamId") or []):
+                ops.append(
+                    Op("put", "teams", t["_id"], dict(t, totalUser=max(0, t["totalUser"] - 1)))
+                )
+        self.ctx.write(r, ops)
+        return Response(
+            200,
+            {"id": doc["_id"], "status": True, "message": "Data has been deleted successfully."},
+        )
+
+    def locked(self, r: Request) -> Response:
+        data = [
+            {k: v for k, v in d.items() if k != "_id"}
+            for d in self.ctx.store.values("locked_members")
+        ]
+        return Response(200, {"status": True, "code": 200, "data": data})
+
+    def unlock(self, r: Request) -> Response:
+        v = V(r.body)
+        email = v.email("email", required=True)
+        assert email is not None
+        if self.ctx.store.get("locked_members", email) is None:
+            v.fail("The selected email is invalid.")
+        self.ctx.delete(r, "locked_members", email, r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": f"{email} has been unlocked. The user can now log in.",
+            },
+        )
+
+    def reset_password(self, r: Request) -> Response:
+        v = V(r.body)
+        user_id = v.str_("userId", required=True)
+        password = v.str_("password", required=True)
+        assert user_id is not None and password is not None
+        if len(password) < 8:
+            v.fail("The password must be at least 8 characters.")
+        if not (re.search(r"[a-z]", password) and re.search(r"[A-Z]", password)):
+            v.fail("The password must contain at least one uppercase and one lowercase letter.")
+        if not re.search(r"\d", password):
+            v.fail("The password must contain at least one number.")
+        if not re.search(r"[^A-Za-z0-9]", password):
+            v.fail("The password must contain at least one symbol.")
+        user = self._one(user_id)
+        # only a salted hash is kept, in an internal collection, to refuse re-use
+        digest = hashlib.sha256(f"{user_id}:{password}".encode()).hexdigest()
+        cred = self.ctx.store.get("credentials", user_id)
+        if cred is not None and digest in cred.get("hashes", []):
+            v.fail("The password has already been used. Please choose a new password.")
+        hashes = [*(cred or {}).get("hashes", [])[-4:], digest]
+        now = self.ctx.now()
+        new_user = dict(user, updatedTime=iso_now(now))
+        self.ctx.write(
+            r,
+            [
+                Op("put", "credentials", user_id, {"_id": user_id, "hashes": hashes}, None),
+                Op("put", "users", user_id, new_user, {"userId": user_id}),
+            ],
+        )
+        prop: Doc = {
+            k: new_user.get(k)
+            for k in (
+                "_id",
+                "hubId",
+                "organizationId",
+                "updatedTime",
+                "lastLogin",
+                "roleId",
+                "teamId",
+                "name",
+                "createdTime",
+                "email",
+                "status",
+            )
+            if k in new_user
+        }
+        prop["isDeleted"] = False
+        prop["docId"] = user_id
+        return Response(
+            200,
+            {
+                "status": True,
+                "property": prop,
+                "message": "Your password has been updated successfully.",
+            },
+        )
+
+
+def _user_envelope(doc: Doc, message: str) -> Doc:
+    return {"status": True, "data": _public_user(doc), "message": message, "statusCode": 200}
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+def _roles(ctx: Ctx) -> list[Doc]:
+    return [{k: v for k, v in d.items() if k != "permission"} for d in ctx.store.values("roles")]
+
+
+def _role(ctx: Ctx, r: Request) -> Response:
+    return Response(200, {"data": ctx.get("roles", r.params["id"]), "status": True})
+
+
+# --- teams --------------------------------------------------------------------------------
+
+
+class Teams:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        page, limit = page_args(r.query)
+        docs = self.ctx.store.values("teams")
+        if r.query.get("hubId"):
+            hubs = set(csv(r.query["hubId"]))
+            docs = [t for t in docs if t.get("hubId") in hubs]
+        return Response(200, {"data": laravel(r, docs, page, limit), "status": True, "code": 200})
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
+        return Response(200, {"data": doc, "status": True, "code": 200})
+
+    def _validate(self, r: Request, old: Doc | None) -> tuple[str, str]:
+        v = V(r.body)
+        name = v.str_("name", required=True, max_len=255)
+        hub_id = v.str_("hubId", required=True)
+        assert name is not None and hub_id is not None
+        self.ctx.hub(hub_id)
+        for t in self.ctx.store.values("teams"):
+            same = t.get("name", "").lower() == name.lower() and t.get("hubId") == hub_id
+            if same and (old is None or t["_id"] != old["_id"]):
+                v.fail("The name has already been taken.")
+        return name, hub_id
+
+    def create(self, r: Request) -> Response:
+        name, hub_id = self._validate(r, None)
+        stamp = iso_micro(self.ctx.now())
+        doc = {
+            "_id": self.ctx.new_id(),
+            "name": name,
+            "hubId": hub_id,
+            "totalUser": 0,
+            "organizationId": self.ctx.org_id,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        self.ctx.put(r, "teams", doc, r.body)
+        return Response(
+            201, {"status": True, "data": doc, "code": 201, "message": "Data successfully created."}
+        )
+
+    def put(self, r: Request) -> Response:
+        old = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
+        name, hub_id = self._validate(r, old)
+        doc = dict(old, name=name, hubId=hub_id, updatedTime=iso_micro(self.ctx.now()))
+        self.ctx.put(r, "teams", doc, r.body)
+        return Response(
+            200,
+            {"status": True, "code": 200, "message": "Data successfully updated.", "property": doc},
+        )
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
+        ops = [Op("delete", "teams", old["_id"], None, r.body)]
+        for u in self.ctx.store.values("users"):
+            if old["_id"] in (u.get("teamId") or []):
+                team_ids = [t for t in u["teamId"] if t != old["_id"]]
+                ops.append(Op("put", "users", u["_id"], dict(u, teamId=team_ids)))
+        self.ctx.write(r, ops)
+        return Response(
+            200,
+            {"status": True, "code": 200, "message": "Data successfully deleted.", "data": old},
+        )
+
+
+# --- hubs ---------------------------------------------------------------------------------
+
+
+class Hubs:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        """``{"data": [...hubs], "status": true}``: a plain array, though paged (§1.6)."""
+        q = r.query
+        page, limit = page_args(q)
+        docs = self.ctx.store.values("hubs")
+        for key in ("name", "q"):
+            if q.get(key):
+                needle = q[key].lower()
+                docs = [
+                    h
+                    for h in docs
+                    if needle in str(h.get("name", "")).lower()
+                    or (key == "q" and needle in str(h.get("address", "")).lower())
+                ]
+        if truthy(q.get("byUser")):
+            mine = set(self.ctx.me.get("hubId") or [])
+            docs = [h for h in docs if h["_id"] in mine]
+        docs = sort_docs(
+            docs, q.get("sortBy"), q.get("sortOrder"), default_by="name", default_order="asc"
+        )
+        docs = docs[(page - 1) * limit : page * limit]
+        fields = csv(q.get("fields"))
+        if fields:
+            docs = [project(h, fields, ("_id",)) for h in docs]
+        return Response(200, {"data": docs, "status": True})
+
+    def get(self, r: Request) -> Response:
+        return Response(200, {"data": self.ctx.get("hubs", r.params["id"]), "status": True})
+
+    def _validate(self, r: Request, old: Doc | None) -> Doc:
+        v = V(r.body)
+        name = v.str_("name", required=True, max_len=255)
+        address = v.str_("address", required=True)
+        lat = v.num("lat", required=True)
+        lng = v.num("lng", required=True)
+        assert name is not None and lat is not None and lng is not None
+        if not -90 <= lat <= 90:
+            v.fail("The lat must be between -90 and 90.")
+        if not -180 <= lng <= 180:
+            v.fail("The lng must be between -180 and 180.")
+        for h in self.ctx.store.values("hubs"):
+            if h["name"].lower() == name.lower() and (old is None or h["_id"] != old["_id"]):
+                v.fail("The name has already been taken.")
+        return {"name": name, "address": address, "lat": lat, "lng": lng}
+
+    def create(self, r: Request) -> Response:
+        fields = self._validate(r, None)
+        stamp = iso_micro(self.ctx.now())
+        sample = next(iter(self.ctx.store.values("hubs")), {})
+        doc: Doc = {"_id": self.ctx.new_id(), **fields}
+        if "country" in sample:
+            doc.update(country=sample["country"], countryCode=sample.get("countryCode"))
+        doc.update(
+            organizationId=self.ctx.org_id,
+            deleteAccess=True,
+            createdTime=stamp,
+            updatedTime=stamp,
+        )
+        self.ctx.put(r, "hubs", doc, r.body)
+        return Response(200, {"status": True, "data": doc})
+
+    def put(self, r: Request) -> Response:
+        old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
+        doc = dict(old, **self._validate(r, old), updatedTime=iso_micro(self.ctx.now()))
+        self.ctx.put(r, "hubs", doc, r.body)
+        return Response(200, {"status": True, "property": doc, "message": "Success"})
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
+        if not old.get("deleteAccess", True):
+            raise HttpError(400, "This hub cannot be deleted.")
+        self.ctx.delete(r, "hubs", old["_id"], r.body)
+        return Response(200, {"status": True})
+
+
+# --- app integrations ---------------------------------------------------------------------
+
+
+class AppIntegrations:
+    """Azure SAML SSO settings; created and updated with multipart forms (a certificate file)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def index(self, r: Request) -> Response:
+        page, limit = page_args(r.query)
+        docs = self.ctx.store.values("app_integrations")
+        if r.query.get("integrationType"):
+            kinds = set(csv(r.query["integrationType"]))
+            docs = [d for d in docs if d.get("integrationType") in kinds]
+        docs = sort_docs(docs, "createdTime", r.query.get("sortOrder"), default_by="createdTime")
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Success.",
+                "data": laravel(r, docs, page, limit),
+            },
+        )
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("app_integrations", r.params["id"])
+        return Response(200, {"status": True, "code": 200, "message": "Success.", "data": doc})
+
+    def _form(self, r: Request, iid: str) -> tuple[str, str, str]:
+        form = r.form or (r.body if isinstance(r.body, dict) else {})
+        kind = str(form.get("integrationType") or "azure")
+        if kind != "azure":
+            raise HttpError(400, "The selected integration type is invalid.")
+        url = form.get("azureAuthUrl")
+        if not url:
+            raise HttpError(400, "The azure auth url field is required.")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise HttpError(400, "The azure auth url must be a valid URL.")
+        cert = r.files.get("azureCert")
+        if cert is None:
+            raise HttpError(400, "The azure cert field is required.")
+        if not cert.filename.lower().endswith((".cer", ".crt", ".pem")):
+            raise HttpError(400, "The azure cert must be a file of type: cer, crt, pem.")
+        cert_url = store_file(self.ctx, r, f"app-integrations/{iid}", cert.filename, cert.data)
+        return kind, url, cert_url
+
+    def create(self, r: Request) -> Response:
+        iid = self.ctx.new_id()
+        kind, url, cert_url = self._form(r, iid)
+        stamp = iso_micro(self.ctx.now())
+        doc = {
+            "_id": iid,
+            "integrationType": kind,
+            "azureAuthUrl": url,
+            "azureCert": cert_url,
+            "organizationId": self.ctx.org_id,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        self.ctx.put(r, "app_integrations", doc, r.form)
+        return Response(
+            201,
+            {
+                "status": True,
+                "code": 201,
+                "message": "Integration has been added successfully.",
+                "data": doc,
+            },
+        )
+
+    def update(self, r: Request) -> Response:
+        old = self.ctx.get("app_integrations", r.params["id"])
+        kind, url, cert_url = self._form(r, old["_id"])
+        doc = dict(
+            old,
+            integrationType=kind,
+            azureAuthUrl=url,
+            azureCert=cert_url,
+            updatedTime=iso_micro(self.ctx.now()),
+        )
+        self.ctx.put(r, "app_integrations", doc, r.form)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Integration has been updated successfully.",
+                "data": doc,
+            },
+        )
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("app_integrations", r.params["id"])
+        self.ctx.delete(r, "app_integrations", old["_id"], r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Integration has been deleted successfully.",
+                "data": old,
+            },
+        )
+
+
+# --- plugins ------------------------------------------------------------------------------
+
+_PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
+_PLUGIN_STATUS = ("active", "inactive", "draft")
+
+
+class Plugins:
+    """Add-ons: documents keyed by ``id`` (not ``_id``); errors carry ``failedCode``."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def _err(status: int, message: str, code: str) -> HttpError:
+        return HttpError(status, message, extra={"failedCode": code})
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = page_args(q, default=10, maximum=100, max_page=1000)
+        sort_by = q.get("sortBy") or "createdTime"
+        if sort_by not in _PLUGIN_SORT:
+            raise self._err(400, "The selected sort by is invalid.", "cmod-017")
+        if (q.get("sortOrder") or "desc").lower() not in ("asc", "desc"):
+            raise self._err(400, "The selected sort order is invalid.", "cmod-017")
+        if q.get("status") and q["status"] not in _PLUGIN_STATUS:
+            raise self._err(400, "The selected status is invalid.", "cmod-017")
+        if len(q.get("q", "")) > 255:
+            raise self._err(400, "The q may not be greater than 255 characters.", "cmod-016")
+        docs = [
+            d
+            for d in self.ctx.store.values("plugins")
+            if d.get("organizationId") in (self.ctx.org_id, "system")
+        ]
+        if q.get("status"):
+            docs = [d for d in docs if d.get("status") == q["status"]]
+        if q.get("q"):
+            needle = q["q"].lower()
+            docs = [
+                d
+                for d in docs
+                if needle in d["name"].lower() or needle in str(d.get("description", "")).lower()
+            ]
+        docs = sort_docs(docs, sort_by, q.get("sortOrder"), default_by="createdTime")
+        return Response(
+            200,
+            {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)},
+        )
+
+    def _one(self, pid: str) -> Doc:
+        doc = self.ctx.store.get("plugins", pid) if is_object_id(pid) else None
+        if doc is None:
+            raise self._err(404, "Plugin not found", "cmod-033")
+        return doc
+
+    def get(self, r: Request) -> Response:
+        return Response(
+            200, {"status": True, "message": "Success", "data": self._one(r.params["id"])}
+        )
+
+    def _name_desc(self, r: Request, old: Doc | None) -> tuple[str, str]:
+        form = r.form
+        name = form.get("name", "").strip()
+        if not name:
+            raise self._err(400, "The name field is required.", "cmod-001")
+        if not 3 <= len(name) <= 100:
+            raise self._err(400, "The name must be between 3 and 100 characters.", "cmod-016")
+        description = form.get("description", "")
+        if not description:
+            raise self._err(400, "The description field is required.", "cmod-001")
+        for d in self.ctx.store.values("plugins"):
+            if d["name"].lower() == name.lower() and (old is None or d["id"] != old["id"]):
+                raise self._err(409, "The name has already been taken.", "cmod-031")
+        return name, description
+
+    def create(self, r: Request) -> Response:
+        name, description = self._name_desc(r, None)
+        js = r.files.get("resourceFile")
+        if js is None:
+            raise self._err(400, "The resource file field is required.", "cmod-001")
+        if not js.filename.lower().endswith(".js"):
+            raise self._err(415, "The resource file must be a file of type: js.", "cmod-015")
+        if len(js.data) > 5 * 1024 * 1024:
+            raise self._err(
+                413, "The resource file may not be greater than 5120 kilobytes.", "cmod-015"
+            )
+        if not js.data.strip():
+            raise self._err(422, "The resource file is empty.", "cmod-015")
+        icon = r.files.get("icon")
+        if icon is not None:
+            if not icon.filename.lower().endswith(".svg"):
+                raise self._err(415, "The icon must be a file of type: svg.", "cmod-015")
+            if len(icon.data) > 500 * 1024:
+                raise self._err(413, "The icon may not be greater than 500 kilobytes.", "cmod-015")
+        pid = self.ctx.new_id()
+        stamp = iso_micro(self.ctx.now())
+        me = self.ctx.email
+        doc = {
+            "id": pid,
+            "name": name,
+            "description": description,
+            "resourceFile": js.filename,
+            "icon": store_file(self.ctx, r, f"plugins/{pid}", icon.filename, icon.data)
+            if icon is not None
+            else None,
+            "organizationId": self.ctx.org_id,
+            "organizationName": self.ctx.store.meta["organization"]["name"],
+            "resourceUrl": store_file(self.ctx, r, f"plugins/{pid}", js.filename, js.data),
+            "isUsed": False,
+            "customModuleId": None,
+            "status": "draft",
+            "usageCount": 0,
+            "createdBy": me,
+            "updatedBy": None,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        self.ctx.put(r, "plugins", doc, r.form, key="id")
+        return Response(
+            201, {"status": True, "message": "Plugin has been created successfully.", "data": doc}
+        )
+
+    def _owned(self, pid: str) -> Doc:
+        doc = self._one(pid)
+        if doc.get("organizationId") != self.ctx.org_id:
+            raise self._err(403, _FORBIDDEN, "auth-003")
+        return doc
+
+    def update(self, r: Request) -> Response:
+        old = self._owned(r.params["id"])
+        if r.method == "PUT" and r.form.get("_method", "PUT").upper() != "PUT":
+            raise self._err(400, "The selected method is invalid.", "cmod-017")
+        name, description = self._name_desc(r, old)
+        doc = dict(
+            old,
+            name=name,
+            description=description,
+            updatedBy=self.ctx.email,
+            updatedTime=iso_micro(self.ctx.now()),
+        )
+        self.ctx.put(r, "plugins", doc, r.form, key="id")
+        return Response(
+            200, {"status": True, "message": "Plugin has been updated successfully.", "data": doc}
+        )
+
+    def update_spoofed(self, r: Request) -> Response:
+        """Laravel method spoofing: ``POST /plugin/{id}`` with ``_method=PUT``."""
+        if r.form.get("_method", "").upper() != "PUT":
+            raise HttpError(
+                405,
+                "The POST method is not supported for this route.",
+                [("Allow", "GET, PUT, DELETE")],
+            )
+        return self.update(r)
+
+    def delete(self, r: Request) -> Response:
+        old = self._owned(r.params["id"])
+        self.ctx.delete(r, "plugins", old["id"], r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Plugin has been deleted successfully.",
+                "data": {"deletedPluginId": old["id"], "deletedAt": iso_micro(self.ctx.now())},
+            },
+        )
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def store_file(ctx: Ctx, r: Request, folder: str, filename: str, data: bytes) -> str:
+    """Keep an uploaded file (internal ``files`` collection); its storage URL."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", filename) or "file"
+    url = f"{STORAGE}/{folder}/{int(ctx.now())}_{safe}"
+    doc = {"_id": url, "contentType": _content_type(safe), "hex": data.hex()}
+    ctx.write(r, [Op("put", "files", url, doc, {"file": safe, "bytes": len(data)})])
+    return url
+
+
+def _content_type(name: str) -> str:
+    ext = name.rsplit(".", 1)[-1].lower()
+    return {
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "png": "image/png",
+        "svg": "image/svg+xml",
+        "js": "text/javascript",
+        "json": "application/json",
+        "csv": "text/csv",
+    }.get(ext, "application/octet-stream")
+
+
+def placeholder_png() -> bytes:
+    """A valid 1x1 grey PNG (what seeded photo URLs show)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+        + chunk(b"IEND", b"")
+    )
+
+
+class Files:
+    """``GET /file/view?url=``: streams a stored file; seeded photo URLs get a placeholder."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def view(self, r: Request) -> Response:
+        url = r.query.get("url", "")
+        if not url:
+            raise HttpError(400, "The url field is required.")
+        doc = self.ctx.store.get("files", url)
+        if doc is not None:
+            return Response(200, Raw(bytes.fromhex(doc["hex"]), doc["contentType"]))
+        if not url.startswith(STORAGE + "/"):
+            raise HttpError(400, "The url is invalid.")
+        if url.lower().endswith((".jpg", ".jpeg", ".png")) and _seeded(self.ctx, url):
+            return Response(200, Raw(placeholder_png(), "image/png"))
+        raise HttpError(400, "The url is invalid.")
+
+
+def _seeded(ctx: Ctx, url: str) -> bool:
+    """A URL the seed put on some task (a photo or signature component value)."""
+    tid = url.removeprefix(STORAGE + "/").split("/")
+    if len(tid) >= 2 and tid[0] in ("photos", "signatures"):
+        key = tid[1].split(".")[0]
+        return ctx.store.get("tasks", key) is not None
+    return False
