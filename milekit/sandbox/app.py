@@ -350,9 +350,7 @@ class SandboxApp:
         ]
 
     def _list_tasks(self, r: Request) -> Response:
-        return Response(
-            200, self.tasks.list_tasks(r.query, r.raw_query, r.url, fragments=True)
-        )
+        return Response(200, self.tasks.list_tasks(r.query, r.raw_query, r.url, fragments=True))
 
 
 class _TooMany(HttpError):
