@@ -817,17 +817,17 @@ def _series_to_arrow(
     if isinstance(dtype, pd.CategoricalDtype):
         arr = pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string())
         return arr.dictionary_encode(), F.ENUM
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        return pa.Array.from_pandas(ser), F.DATETIME
-    if isinstance(dtype, pd.ArrowDtype):
+    if isinstance(dtype, pd.ArrowDtype):  # before the datetime test: it takes date32 too
         arr = pa.array(s.array)
         if pa.types.is_time(arr.type):
             return arr.cast(pa.time64("us")), F.TIME
         if pa.types.is_date(arr.type):
             return arr.cast(pa.date32()), F.DATE
         return arr, ft or F.STRING
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return pa.Array.from_pandas(ser), F.DATETIME
     if pd.api.types.is_bool_dtype(dtype):
         return pa.array(s.astype("boolean").array), F.BOOLEAN
     if pd.api.types.is_integer_dtype(dtype):
