@@ -1332,8 +1332,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "status",
                 F.ENUM,
                 writable=False,
-                enum=("ONGOING", "COMPLETED", "FAILED"),
-                doc="Activity status",
+                enum=("UNASSIGNED", "ONGOING", "DONE"),
+                doc="Activity status (task statuses (§2.3))",
             ),
             Field(
                 "tasks",

@@ -354,7 +354,7 @@ def activities_frame(
 
     * ``sort``: Field name to sort by
     * ``order``: Sort order.
-    * ``status``: Filter by activity status; one or more of ONGOING, COMPLETED, FAILED (any
+    * ``status``: Filter by activity status; one or more of UNASSIGNED, ONGOING, DONE (any
       case).
     * ``workflowId``: Filter by workflow ID
     * ``hubId``: Filter by hub ID

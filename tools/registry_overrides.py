@@ -291,6 +291,10 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "endTime": Fix("Date", note="a date (§1.3)"),
     },
     "activities": {
+        # §2.3: a master is a task whose status follows its children's (task statuses);
+        # the list filter documents UNASSIGNED, ONGOING, DONE and the examples hold
+        # ONGOING/DONE, while the ActivityObject schema alone says ONGOING/COMPLETED/FAILED
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE"), note="task statuses (§2.3)"),
         # §2.3 lists master-task fields the ActivityObject schema leaves out
         "flow": Fix("String", add=True, note="§2.3"),
         "title": Fix("String", add=True, note="§2.3"),
