@@ -211,7 +211,13 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
     else:
         raise UsageError(f"the frame has no {parent.id_field!r} (index or column)")
     root, depth = _root_column(df, child)
-    cells = df[root].tolist()
+    if root not in df.columns:  # flattened into root.* columns: rebuild the objects
+        from milekit.flatten import unflatten
+
+        parts = [c for c in df.columns if str(c).startswith(root + ".")]
+        cells = unflatten(df[parts].set_axis(range(len(df)), axis=0))[root].tolist()
+    else:
+        cells = df[root].tolist()
     docs: list[tuple[Any, dict[str, Any]]] = []
     for pid, cell in zip(ids, cells, strict=True):
         doc: Any = cell
@@ -231,7 +237,7 @@ def _root_column(df: pd.DataFrame, child: ChildSpec) -> tuple[str, int]:
     ``a.b`` prefix of the path) and how many path steps it stands for."""
     for depth in range(len(child.path), 0, -1):
         name = ".".join(child.path[:depth])
-        if name in df.columns:
+        if name in df.columns or any(str(c).startswith(name + ".") for c in df.columns):
             return name, depth
     raise UsageError(
         f"the frame has no {child.path[0]!r} column: read the parent with it "
