@@ -323,8 +323,9 @@ def _csv(v: str | None) -> list[str]:
 
 
 def column_map(
-    defs: Definitions, groups: Sequence[str], columns: Iterable[str]
+    defs: Definitions, groups: Sequence[str], columns: Iterable[str], known: Iterable[str] = ()
 ) -> dict[str, list[str]]:
-    """group -> its custom columns present in the frame, in definition order."""
-    have = set(columns)
+    """group -> its custom columns present in the frame, in definition order (documented
+    fields, such as a data type's ``dataId`` key, are not custom)."""
+    have = set(columns) - set(known)
     return {g: [f.name for f in defs.groups.get(g, ()) if f.name in have] for g in groups}

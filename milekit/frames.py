@@ -398,7 +398,8 @@ def _attrs(
     defs = plan.definitions
     if defs is not None:
         out["group_by"] = defs.group_by
-        out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns)
+        documented = registry.get(spec.name).field_names
+        out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns, documented)
     coords = [c for c in df.columns if c in spec._by_name and _flatten.is_coordinate(spec.field(c))]
     if coords:
         out["coordinate_columns"] = coords
