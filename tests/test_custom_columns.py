@@ -121,9 +121,7 @@ def test_data_records_are_typed_from_their_data_type(
     assert str(df["outletCloseOrder"].dtype) == "datetime64[us, UTC]"  # format date-time
     assert str(df["outletName"].dtype) == "string"
     fields = next(d for d in sandbox.store.values("data_types") if d["name"] == "Store")["fields"]
-    assert milekit.custom_columns(df) == {
-        "Store": [f["id"] for f in fields if f["id"] != "dataId"]
-    }
+    assert milekit.custom_columns(df) == {"Store": [f["id"] for f in fields if f["id"] != "dataId"]}
     assert "customerName" not in df.columns  # the other data type's field
     both = milekit.data_frame(client=client, progress=False)
     assert set(milekit.custom_columns(both)) == {"Store", "Customer"}
