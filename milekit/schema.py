@@ -510,6 +510,10 @@ def _scalar_int(struct: pa.StructArray, name: str) -> int | None:
 def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
     """A documented field read by Arrow (raw JSON type) -> its typed array."""
     t = f.type
+    if t == F.JSON and pa.types.is_nested(col.type):
+        # Arrow read free-form objects as structs, filling every row with every key any
+        # row has: the original objects are lost. Only the Python path keeps them.
+        raise FastPathMiss(f"{f.name}: free-form JSON objects")
     if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
         return _kind_of_inferred(col, json=t == F.JSON)
     if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
