@@ -5,11 +5,17 @@
 ...     sb.url.endswith("/api/v3"), sb.token
 (True, 'sandbox-token')
 
-Modules: :mod:`~milekit.sandbox.seed` (the deterministic demo organisation),
-:mod:`~milekit.sandbox.store` (documents, versions, write log, SQLite),
-:mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
-:mod:`~milekit.sandbox.tasks` (the task endpoints), :mod:`~milekit.sandbox.app` (the WSGI
-app: auth, 406, 429, 404/405, 413) and :mod:`~milekit.sandbox.server` (:class:`Sandbox`).
+Modules: :mod:`~milekit.sandbox.seed` and :mod:`~milekit.sandbox.seed_extra` (the
+deterministic demo organisation), :mod:`~milekit.sandbox.store` (documents, versions,
+write log, SQLite), :mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
+:mod:`~milekit.sandbox.common` (requests, responses, the route table, validation), the
+endpoints of :mod:`~milekit.sandbox.tasks`, :mod:`~milekit.sandbox.field_ops` (schedules,
+activities, location history, task extras), :mod:`~milekit.sandbox.flows` (flows,
+automations), :mod:`~milekit.sandbox.datasource` (data sources, exports, imports),
+:mod:`~milekit.sandbox.routing` (vehicles, routing) and :mod:`~milekit.sandbox.settings`
+(users, teams, roles, hubs, integrations, plugins, files); :mod:`~milekit.sandbox.app`
+(the WSGI app: auth, 406, 429, the route table's 404/405, 413) and
+:mod:`~milekit.sandbox.server` (:class:`Sandbox`).
 """
 
 from milekit.sandbox.app import LoggedRequest, SandboxApp, Stats

@@ -482,11 +482,6 @@ class Activities:
 # --- location history ---------------------------------------------------------------------
 
 
-def _ms(value: str) -> int:
-    t = instant(value)
-    return int((t or 0) * 1000)
-
-
 class Locations:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx

@@ -27,7 +27,6 @@ from milekit.sandbox.common import (
     Route,
     V,
     csv,
-    instant,
     is_date,
     iso_micro,
     iso_now,
@@ -848,8 +847,3 @@ class Automations:
                 },
             },
         )
-
-
-def _when(value: Any) -> float:
-    t = instant(value) if isinstance(value, str) else None
-    return t or 0.0

@@ -90,6 +90,12 @@ def _load(visit: Doc, name: str) -> float:
         return 0.0
 
 
+def _trip_load(trip: Doc, name: str) -> float:
+    """A planned stop's load: trips carry each constraint's value at their top level."""
+    v = trip.get(name, 0)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
 def _window(visit: Doc) -> tuple[int, int]:
     windows = visit.get("timeWindows")
     tw = windows[0] if isinstance(windows, list) and windows else visit.get("timeWindow")
@@ -271,7 +277,7 @@ def _vehicle_route(vehicle: Doc, trips: list[Doc], constraints: list[str], speed
     }
     for c in constraints:
         lo, hi = _capacity(vehicle, c)
-        total = sum(_load(t, c) for t in visits)
+        total = sum(_trip_load(t, c) for t in visits)
         route[f"total{c[:1].upper()}{c[1:]}"] = total
         route[f"vehicleMax{c[:1].upper()}{c[1:]}"] = hi if math.isfinite(hi) else 0
         route[f"vehicleMin{c[:1].upper()}{c[1:]}"] = lo
@@ -323,7 +329,7 @@ def summarise(
     cap = []
     for c in constraints:
         optimized = sum(
-            _load(t, c) for r in routing for t in r.get("trips") or [] if isinstance(t, dict)
+            _trip_load(t, c) for r in routing for t in r.get("trips") or [] if isinstance(t, dict)
         )
         available = sum(h for v in vehicles for h in [_capacity(v, c)[1]] if math.isfinite(h))
         pct = round(100 * optimized / available, 1) if available else 0

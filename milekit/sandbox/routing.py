@@ -130,11 +130,6 @@ class Vehicles:
         name = v.str_("name", max_len=255)
         hub = self.ctx.hub(merged.get("hubId"))
         assert name is not None
-        for other in self.ctx.store.values("vehicles"):
-            if other["name"].lower() == name.lower() and (
-                old is None or other["_id"] != old["_id"]
-            ):
-                v.fail("The name has already been taken.")
         assignee = v.str_("assignee")
         if assignee:
             if self.ctx.user_by_email(assignee) is None:
@@ -211,16 +206,12 @@ class Vehicles:
         ops: list[Op] = []
         results: list[Doc] = []
         with self.ctx.store.lock:
-            names: set[str] = set()
             for item in items:
                 try:
                     doc = self._new(self._validate(item, None, full=True, create=False))
-                    if doc["name"].lower() in names:
-                        raise HttpError(400, "The name has already been taken.")
                 except HttpError as e:
                     results.append({"status": False, "message": e.message})
                     continue
-                names.add(doc["name"].lower())
                 ops.append(Op("put", "vehicles", doc["_id"], doc, item))
                 results.append({"status": True, "_id": doc["_id"], "message": "Success"})
             self.ctx.write(r, ops)

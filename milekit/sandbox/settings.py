@@ -442,9 +442,6 @@ class Hubs:
             v.fail("The lat must be between -90 and 90.")
         if not -180 <= lng <= 180:
             v.fail("The lng must be between -180 and 180.")
-        for h in self.ctx.store.values("hubs"):
-            if h["name"].lower() == name.lower() and (old is None or h["_id"] != old["_id"]):
-                v.fail("The name has already been taken.")
         return {"name": name, "address": address, "lat": lat, "lng": lng}
 
     def create(self, r: Request) -> Response:

@@ -219,6 +219,7 @@ class TaskService:
         #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
         #: one (writes replace documents, never mutate them)
         self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
+        self._process = os.urandom(5).hex()  #: like MongoDB: one random value per process
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -239,11 +240,12 @@ class TaskService:
         return {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]}
 
     def new_id(self) -> str:
-        """A fresh ObjectId: 4 bytes of time, 5 random bytes, a 3-byte counter."""
+        """A fresh ObjectId: 4 bytes of time, 5 random bytes fixed per service (as MongoDB
+        fixes them per process) and a 3-byte counter, so ids sort in creation order."""
         with self._cache_lock:
             self._counter = (self._counter + 1) & 0xFFFFFF
             c = self._counter
-        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{os.urandom(5).hex()}{c:06x}"
+        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{self._process}{c:06x}"
 
     # --- GET /tasks ---------------------------------------------------------------------
 
