@@ -19,7 +19,7 @@ from milekit.client import Client, RetryPolicy
 from milekit.context import get_client, use
 from milekit.errors import MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
-from milekit.flatten import flatten, unflatten
+from milekit.flat import flatten, unflatten
 from milekit.frames import custom_columns, flow_columns, frame
 from milekit.ratelimit import RateLimiter
 

@@ -212,7 +212,7 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
         raise UsageError(f"the frame has no {parent.id_field!r} (index or column)")
     root, depth = _root_column(df, child)
     if root not in df.columns:  # flattened into root.* columns: rebuild the objects
-        from milekit.flatten import unflatten
+        from milekit.flat import unflatten
 
         parts = [c for c in df.columns if str(c).startswith(root + ".")]
         cells = unflatten(df[parts].set_axis(range(len(df)), axis=0))[root].tolist()

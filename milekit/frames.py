@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from milekit import custom, envelope, errors, registry, schema
-from milekit import flatten as _flatten
+from milekit import flat as _flat
 from milekit.client import Client, Page, Response
 from milekit.context import get_client
 from milekit.errors import UsageError
@@ -373,7 +373,7 @@ def frame(
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
     if flatten or split_coordinates:
-        df = _flatten.flatten(df, objects=flatten, coordinates=split_coordinates, spec=spec)
+        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, spec=spec)
     return df
 
 
@@ -400,7 +400,7 @@ def _attrs(
         out["group_by"] = defs.group_by
         documented = registry.get(spec.name).field_names
         out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns, documented)
-    coords = [c for c in df.columns if c in spec._by_name and _flatten.is_coordinate(spec.field(c))]
+    coords = [c for c in df.columns if c in spec._by_name and _flat.is_coordinate(spec.field(c))]
     if coords:
         out["coordinate_columns"] = coords
     return out

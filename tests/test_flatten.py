@@ -13,7 +13,7 @@ import pytest
 
 import milekit
 from milekit import registry
-from milekit.flatten import unflatten, wire
+from milekit.flat import unflatten, wire
 from milekit.registry import FieldType
 from milekit.sandbox import Sandbox
 from milekit.schema import MileTypeWarning, parse_time
