@@ -323,7 +323,10 @@ def test_fast_and_fallback_parsers_agree_on_every_paginated_resource(
     try:
         fast_table, *_ = schema.PageParser(plan.spec, plan.columns).parse(content)
     except schema.FastPathMiss:
-        pytest.skip(f"{name}: this answer is not for the fast path")
+        # the Python path reads these (frames above): a bare paginator (vehicles), free-form
+        # JSON objects (flow logs' rawData, schedules' task, data types' field defaults)
+        assert name in {"vehicles", "flow_logs", "task_schedules", "data_types"}, name
+        return
     fast = schema.to_pandas(fast_table)
     pd.testing.assert_frame_equal(fast, slow[fast.columns])
     assert set(fast.columns) == set(slow.columns)
