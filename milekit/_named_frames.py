@@ -1505,7 +1505,8 @@ def task_histories_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """A task's change history (§2.1): one row per element of ``histories`` in every task, keyed by ``taskId``.
+    """A task's change history (§2.1): one row per element of ``histories`` in every task,
+    keyed by ``taskId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1572,7 +1573,8 @@ def flow_components_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """The form components of every flow page; their ids are task keys (§2.5): one row per element of ``pages.components`` in every flow, keyed by ``flowId``.
+    """The form components of every flow page; their ids are task keys (§2.5): one row per
+    element of ``pages.components`` in every flow, keyed by ``flowId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1624,7 +1626,8 @@ def routing_result_routes_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """One planned route per vehicle (§2.10): one row per element of ``result.routing`` in every routing result, keyed by ``resultId``.
+    """One planned route per vehicle (§2.10): one row per element of ``result.routing`` in
+    every routing result, keyed by ``resultId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1690,7 +1693,8 @@ def routing_result_visits_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Every stop of every route, hub stops included (§2.10: store trips as a table): one row per element of ``result.routing.trips`` in every routing result, keyed by ``resultId``.
+    """Every stop of every route, hub stops included (§2.10: store trips as a table): one row
+    per element of ``result.routing.trips`` in every routing result, keyed by ``resultId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1754,7 +1758,8 @@ def routing_result_dropped_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Visits the optimiser could not place, with the reason (§2.10): one row per element of ``result.dropped`` in every routing result, keyed by ``resultId``.
+    """Visits the optimiser could not place, with the reason (§2.10): one row per element of
+    ``result.dropped`` in every routing result, keyed by ``resultId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1815,7 +1820,8 @@ def vehicle_working_times_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Working hours (an object per vehicle in data, an array in the schema; quirk 11): one row per element of ``workingTime`` in every vehicle, keyed by ``vehicleId``.
+    """Working hours (an object per vehicle in data, an array in the schema; quirk 11): one row
+    per element of ``workingTime`` in every vehicle, keyed by ``vehicleId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1868,7 +1874,8 @@ def vehicle_capacities_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9): one row per element of ``capacity`` in every vehicle, keyed by ``vehicleId``.
+    """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9): one row
+    per element of ``capacity`` in every vehicle, keyed by ``vehicleId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -1917,7 +1924,8 @@ def data_type_fields_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """The fields of every data type (§2.7): one row per element of ``fields`` in every data type, keyed by ``dataTypeId``.
+    """The fields of every data type (§2.7): one row per element of ``fields`` in every data
+    type, keyed by ``dataTypeId``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:

@@ -280,9 +280,12 @@ def child_helper(helper: str, child: ChildSpec) -> str:
     ind = "    "
     check = "list(df.columns[:1])"
     doc: list[str] = [
-        f"{_first_sentence(child.doc, 200).rstrip('.').capitalize()}: one row per element "
-        f"of ``{'.'.join(child.path)}`` in every {NOUNS.get(parent.name, parent.name)}, "
-        f"keyed by ``{child.key}``.",
+        *_wrap(
+            f"{_first_sentence(child.doc, 200).rstrip('.').capitalize()}: one row per "
+            f"element of ``{'.'.join(child.path)}`` in every "
+            f"{NOUNS.get(parent.name, parent.name)}, keyed by ``{child.key}``.",
+            ind,
+        ),
         "",
         *_doc_example(f"milekit.{helper}(client=c, progress=False)", check, repr([child.key])),
         "",
