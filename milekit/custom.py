@@ -252,6 +252,8 @@ READERS: dict[str, tuple[Reader, str, str]] = {
     "tasks_gallery": (read_flows, "flow", "flowId"),
     "data": (read_data_types, "dataTypeName", "dataTypeId"),
 }
+#: resource -> the row column that names a row's group
+GROUP_BY: dict[str, str] = {"tasks": "flow", "tasks_gallery": "flow", "data": "dataTypeId"}
 
 
 class Cache:

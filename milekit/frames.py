@@ -400,6 +400,9 @@ def _attrs(
         out["group_by"] = defs.group_by
         documented = registry.get(spec.name).field_names
         out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns, documented)
+    elif spec.name in custom.GROUP_BY:  # no custom column asked for, or none readable
+        out["group_by"] = custom.GROUP_BY[spec.name]
+        out["custom_columns"] = {}
     coords = [c for c in df.columns if c in spec._by_name and _flat.is_coordinate(spec.field(c))]
     if coords:
         out["coordinate_columns"] = coords

@@ -102,6 +102,8 @@ def test_projection_leaves_other_custom_columns_out(client: milekit.Client) -> N
     df = milekit.tasks_frame(client=client, progress=False, fields=["flow", "codAmount"])
     assert list(df.columns) == ["flow", "codAmount"] and str(df["codAmount"].dtype) == "Float64"
     assert milekit.flow_columns(df)["Delivery"] == ["codAmount"]
+    plain = milekit.tasks_frame(client=client, progress=False, fields=["title"])
+    assert milekit.flow_columns(plain) == {}  # no custom column asked for: no flows read
 
 
 def test_flow_columns_needs_a_tasks_frame(client: milekit.Client) -> None:
@@ -157,6 +159,7 @@ def test_unreadable_definitions_fall_back_to_typing_from_data(
         with pytest.warns(milekit.frames.DefinitionsWarning, match="typed from the data"):
             df = milekit.tasks_frame(client=c, progress=False)
     assert len(df) == 300 and str(df["codAmount"].dtype) == "Int64"  # inferred: whole numbers
+    assert milekit.flow_columns(df) == {}
 
 
 @pytest.mark.parametrize(
