@@ -11,13 +11,17 @@
 
 from typing import TYPE_CHECKING, Any
 
+from milekit._named_frames import *  # noqa: F403  (the named helpers: hubs_frame() ...)
+from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS
 from milekit._version import __version__
+from milekit.children import child_frame, children
 from milekit.client import Client, RetryPolicy
 from milekit.context import get_client, use
 from milekit.diff import diff
 from milekit.errors import MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
-from milekit.frames import frame, tasks_frame
+from milekit.flat import flatten, unflatten
+from milekit.frames import custom_columns, flow_columns, frame
 from milekit.push import PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
 from milekit.signin import Identity, login, logout, whoami
@@ -45,8 +49,13 @@ __all__ = [
     "RetryPolicy",
     "Sandbox",
     "__version__",
+    "child_frame",
+    "children",
+    "custom_columns",
     "diff",
     "export",
+    "flatten",
+    "flow_columns",
     "frame",
     "get_client",
     "login",
@@ -54,8 +63,10 @@ __all__ = [
     "push",
     "read_csv",
     "read_parquet",
-    "tasks_frame",
     "to_parquet",
+    "unflatten",
     "use",
     "whoami",
+    *RESOURCE_HELPERS,
+    *CHILD_HELPERS,
 ]

@@ -1332,8 +1332,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "status",
                 F.ENUM,
                 writable=False,
-                enum=("ONGOING", "COMPLETED", "FAILED"),
-                doc="Activity status",
+                enum=("UNASSIGNED", "ONGOING", "DONE"),
+                doc="Activity status (task statuses (§2.3))",
             ),
             Field(
                 "tasks",
@@ -2787,8 +2787,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     ),
                                     Field(
                                         "weight",
-                                        F.INTEGER,
-                                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context",
+                                        F.FLOAT,
+                                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
                                     ),
                                     Field(
                                         "visitId",
@@ -2807,8 +2807,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     ),
                                     Field(
                                         "volume",
-                                        F.INTEGER,
-                                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context",
+                                        F.FLOAT,
+                                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
                                     ),
                                     Field(
                                         "order",
@@ -2957,8 +2957,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field("assignedVehicleId", F.STRING),
                             Field("visitId", F.STRING),
                             Field("visitName", F.STRING),
-                            Field("weight", F.INTEGER),
-                            Field("volume", F.INTEGER),
+                            Field("weight", F.FLOAT, doc="a capacity amount (§2.10)"),
+                            Field("volume", F.FLOAT, doc="a capacity amount (§2.10)"),
                         ),
                         doc="An array of dropped visit details",
                     ),
@@ -3152,9 +3152,9 @@ RESOURCES: dict[str, ResourceSpec] = {
             ),
             Field(
                 "createdFrom",
-                F.INTEGER,
+                F.STRING,
                 writable=False,
-                doc="A string indicating the source from which the route optimization was created",
+                doc="A string indicating the source from which the route optimization was created (typed integer, described as a string (Quirk 10))",
             ),
             Field(
                 "finishTime",
@@ -4468,8 +4468,8 @@ CHILDREN: dict[str, ChildSpec] = {
                     ),
                     Field(
                         "weight",
-                        F.INTEGER,
-                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context",
+                        F.FLOAT,
+                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
                     ),
                     Field(
                         "visitId",
@@ -4484,8 +4484,8 @@ CHILDREN: dict[str, ChildSpec] = {
                     Field("eta", F.TIME, doc="ETA stands for Estimated Time of Arrival"),
                     Field(
                         "volume",
-                        F.INTEGER,
-                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context",
+                        F.FLOAT,
+                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
                     ),
                     Field(
                         "order",
@@ -4571,8 +4571,8 @@ CHILDREN: dict[str, ChildSpec] = {
             ),
             Field(
                 "weight",
-                F.INTEGER,
-                doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context",
+                F.FLOAT,
+                doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
             ),
             Field(
                 "visitId",
@@ -4587,8 +4587,8 @@ CHILDREN: dict[str, ChildSpec] = {
             Field("eta", F.TIME, doc="ETA stands for Estimated Time of Arrival"),
             Field(
                 "volume",
-                F.INTEGER,
-                doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context",
+                F.FLOAT,
+                doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
             ),
             Field(
                 "order",
@@ -4698,8 +4698,8 @@ CHILDREN: dict[str, ChildSpec] = {
             Field("assignedVehicleId", F.STRING),
             Field("visitId", F.STRING),
             Field("visitName", F.STRING),
-            Field("weight", F.INTEGER),
-            Field("volume", F.INTEGER),
+            Field("weight", F.FLOAT, doc="a capacity amount (§2.10)"),
+            Field("volume", F.FLOAT, doc="a capacity amount (§2.10)"),
         ),
         doc="visits the optimiser could not place, with the reason (§2.10)",
     ),

@@ -33,6 +33,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ log = logging.getLogger("milekit")
 
 DEFAULT_BASE_URL = "https://apiweb.mile.app/api/v3"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+#: pages a walk may take before it is taken for a server that ignores ``page``
+MAX_PAGES = 100_000
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,14 @@ class Response:
 
 @dataclass
 class Page:
-    """One page of a list: its rows and where it sits."""
+    """One page of a list: its rows and where it sits.
+
+    ``has_more`` is the answer's own word on whether another page follows (the gallery's
+    boolean ``last_page``); ``None`` when it only says ``last_page``/``total`` or nothing.
+
+    >>> Page(1, [{"_id": "a"}], None, None).count
+    1
+    """
 
     number: int
     rows: list[dict[str, Any]]
@@ -124,6 +134,30 @@ class Page:
     response: Response | None = field(default=None, repr=False)
     table: Any = field(default=None, repr=False)  #: the typed form, once parsed
     cells: Any = field(default=None, repr=False)  #: Python values of its nested columns
+    has_more: bool | None = None
+
+    @property
+    def count(self) -> int:
+        """Rows on this page: the parsed table's when there is one (parsing empties
+        ``rows``), else the raw rows'."""
+        if self.table is not None:
+            return int(self.table.num_rows)
+        return len(self.rows)
+
+    def ids(self, id_field: str) -> tuple[Any, ...] | None:
+        """The ids on this page in order (``None`` when the rows carry none)."""
+        t = self.table
+        if t is not None:
+            if id_field not in t.column_names:
+                return None
+            return tuple(t.column(id_field).to_pylist())
+        if not self.rows or any(id_field not in r for r in self.rows):
+            return None
+        return tuple(r[id_field] for r in self.rows)
+
+
+class PagingWarning(UserWarning):
+    """The list may be incomplete: the server answered the same page again."""
 
 
 @dataclass
@@ -392,6 +426,7 @@ class Client:
         on_page: Callable[[Page], None] | None = None,
         transform: Callable[[Page], Page] | None = None,
         parse: Callable[[Response, int], Page] | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> Iterator[Page]:
         """Yield every page of a list, in page order.
 
@@ -409,6 +444,15 @@ class Client:
             transform: applied to each page in the thread that fetched it.
             parse: turns a raw answer (``body`` not decoded) into a page, in the fetching
                 thread; default: decode JSON and unwrap the envelope.
+            max_pages: a walk that goes on longer raises :class:`~milekit.errors.ResponseError`
+                (a server that never answers a short page would otherwise loop forever).
+
+        Lists whose answer does not say how many pages there are (plain arrays, the
+        gallery, Elasticsearch hits with a smaller page than asked for) are walked one page
+        at a time until a short or empty page, the answer's own "no more" (the gallery's
+        ``last_page: true``), ``total`` rows, or a page that repeats the previous page's
+        ids (a server that ignores ``page``: :class:`PagingWarning` when rows may be
+        missing).
         """
         spec = registry.get(resource) if isinstance(resource, str) else resource
         base = dict(params or {})
@@ -439,15 +483,18 @@ class Client:
         if not spec.paginated:
             return  # the endpoint takes no page parameter: one answer holds everything
         last = first.last_page
+        if last is None and first.has_more is None and first.total is not None:
+            # Elasticsearch hits tell the total only: the page count follows from it when
+            # the server honoured the page size (else walk, below)
+            if first.count >= size:
+                last = max(1, math.ceil(first.total / size))
         if last is None:
-            # No paginator information: walk until a short or empty page.
-            n = 1
-            page = first
-            while len(page.rows) >= size:
-                n += 1
-                page = fetch(n)
-                yield page
+            yield from self._walk(spec, first, fetch, size, max_pages)
             return
+        if last > max_pages:
+            raise errors.ResponseError(
+                f"{spec.name}: the answer says {last} pages, more than max_pages={max_pages}"
+            )
         if last <= 1:
             return
         workers = max(1, min(self.max_workers, last - 1))
@@ -465,6 +512,52 @@ class Client:
             finally:
                 for f in futures.values():
                     f.cancel()
+
+    @staticmethod
+    def _walk(
+        spec: registry.ResourceSpec,
+        first: Page,
+        fetch: Callable[[int], Page],
+        size: int,
+        max_pages: int,
+    ) -> Iterator[Page]:
+        """Pages 2, 3, ... one at a time, for lists that do not say how many there are."""
+        page = first
+        seen = page.count
+        first_ids = prev_ids = page.ids(spec.id_field)
+        while _more(page, seen, size):
+            if page.number >= max_pages:
+                raise errors.ResponseError(
+                    f"{spec.name}: still full pages after max_pages={max_pages}; "
+                    "the server may ignore the page parameter"
+                )
+            page = fetch(page.number + 1)
+            ids = page.ids(spec.id_field)
+            if ids is not None and ids and ids == prev_ids:
+                # the server ignores ``page``: this is the previous page again
+                if len(ids) == size and first_ids is not None and len(first_ids) == size:
+                    warnings.warn(
+                        f"{spec.name}: page {page.number} repeats page {page.number - 1}; "
+                        f"the server seems to ignore the page parameter, rows after the "
+                        f"first {size} may be missing",
+                        PagingWarning,
+                        stacklevel=4,
+                    )
+                return
+            prev_ids = ids
+            seen += page.count
+            yield page
+
+
+def _more(page: Page, seen: int, size: int) -> bool:
+    """Does another page follow ``page`` (a list that does not say how many pages)?"""
+    if page.count == 0:
+        return False
+    if page.has_more is not None:
+        return page.has_more
+    if page.total is not None:
+        return seen < page.total
+    return page.count >= size
 
 
 _PARSERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))

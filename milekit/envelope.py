@@ -48,26 +48,56 @@ def is_paginator(obj: Any) -> bool:
 def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
     """Turn one list answer into a :class:`~milekit.client.Page`, whatever its shape.
 
-    Accepts the Laravel paginator under any key (or at the top level), a plain array
-    (hubs, users), the activity paginator, and Elasticsearch hits (``_source`` merged
-    with the hit's ``_id``).
+    Accepts the Laravel paginator under any key or as the body itself, a plain array
+    (hubs, users), the activity paginator (``{activities, total, currentPage, lastPage,
+    perPage}``), Elasticsearch hits (rows are the hits' ``_source`` with the hit's ``_id``;
+    ``total`` beside them) and the gallery (``last_page`` a boolean; the rows it holds in
+    ``buffer`` only count on its last page, earlier they come again on the next pages).
+
+    >>> from milekit.registry import RESOURCES
+    >>> hits = {"status": True, "total": 3, "data": [{"_id": "x1", "_source": {"n": 1}}]}
+    >>> p = list_page(hits, RESOURCES["automation_logs"], 1)
+    >>> p.rows, p.total
+    ([{'_id': 'x1', 'n': 1}], 3)
+    >>> g = {"tasks": {"data": [{"_id": "a"}], "buffer": [{"_id": "b"}], "last_page": True}}
+    >>> p = list_page(g, RESOURCES["tasks_gallery"], 4)
+    >>> [r["_id"] for r in p.rows], p.has_more
+    (['a', 'b'], False)
     """
     from milekit.client import Page
 
-    inner = unwrap(body, spec.envelope_list)
-    if isinstance(inner, dict) and "data" in inner and not is_paginator(inner):
+    top = body
+    if isinstance(top, dict) and set(top) == {"response"} and isinstance(top["response"], dict):
+        top = top["response"]
+    inner = unwrap(body, spec.envelope_list or None)
+    if (
+        isinstance(inner, dict)
+        and "data" in inner
+        and not is_paginator(inner)
+        and "activities" not in inner
+    ):
         # {"data": {...paginator...}} (teams, results) or {"data": [...]} (hubs)
         inner = inner["data"]
     if isinstance(inner, dict) and "activities" in inner:
         rows = inner["activities"]
         return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("lastPage")))
+    if isinstance(inner, dict) and isinstance(inner.get("last_page"), bool):
+        # the gallery: {data, buffer, page_processed, last_page: bool, total_estimate}
+        more = not inner["last_page"]
+        rows = _rows(inner.get("data") or [])
+        if not more:
+            rows = rows + _rows(inner.get("buffer") or [])
+        return Page(number, rows, None, None, has_more=more)
     if is_paginator(inner):
         rows = inner["data"]
         return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("last_page")))
     if isinstance(inner, list):
         if inner and isinstance(inner[0], dict) and "_source" in inner[0]:
-            merged = [{"_id": h.get("_id"), **(h.get("_source") or {})} for h in inner]
-            return Page(number, merged, None, None)
+            merged = [{"_id": h.get("_id"), **(h.get("_source") or {})} for h in _rows(inner)]
+            total = top.get("total") if isinstance(top, dict) else None
+            if isinstance(total, dict):  # Elasticsearch 7 spells it {"value": n, ...}
+                total = total.get("value")
+            return Page(number, merged, _int(total), None)
         return Page(number, _rows(inner), None, None)
     raise errors.ResponseError(
         f"cannot find the list in the {spec.name} answer (keys: {_keys(body)})"

@@ -44,7 +44,7 @@ from milekit._version import __version__
 from milekit.client import Client
 from milekit.context import get_client
 from milekit.errors import UsageError
-from milekit.frames import encode_filters, iter_tables
+from milekit.frames import empty_table, encode_filters, iter_tables, read_plan
 from milekit.progress import rows_progress
 from milekit.registry import FieldType
 
@@ -94,6 +94,7 @@ def export(
     fmt = _format_of(target, format)
     params = encode_filters(spec, filters)
     client = client or get_client()
+    plan = read_plan(spec, params, client)  # custom columns typed from their definitions
     target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".milekit-export-", dir=target.parent))
     try:
@@ -102,7 +103,14 @@ def export(
         schemas: list[pa.Schema] = []
         fetched = 0
         for i, table in enumerate(
-            iter_tables(spec, params, client=client, progress=progress, limit=limit)
+            iter_tables(
+                plan.spec,
+                params,
+                client=client,
+                progress=progress,
+                limit=limit,
+                columns=plan.columns,
+            )
         ):
             part = tmpdir / f"part-{i:06d}.arrow"
             with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
@@ -114,7 +122,9 @@ def export(
         keep = _keep_masks(parts, hashes, spec.id_field)
         del hashes
         dropped = int(sum((~k).sum() for k in keep if k is not None))
-        final_schema = schema.unified_schema(schemas) if schemas else pa.schema([])
+        if not any(len(s) for s in schemas):  # no rows: the columns there would have been
+            schemas = [empty_table(plan.spec, plan.columns).schema]
+        final_schema = schema.unified_schema(schemas)
         out = tmpdir / ("out." + fmt)
         with rows_progress(f"writing {target.name}", fetched - dropped, enabled=progress) as bar:
             tables = _conformed(parts, keep, final_schema, on_table=bar)

@@ -11,18 +11,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import gc
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pandas as pd
 import pyarrow as pa
 
-from milekit import envelope, registry, schema
+from milekit import custom, envelope, errors, registry, schema
+from milekit import flat as _flat
 from milekit.client import Client, Page, Response
 from milekit.context import get_client
 from milekit.diff import remember
@@ -30,15 +34,44 @@ from milekit.errors import UsageError
 from milekit.progress import page_progress
 from milekit.registry import FieldType, ResourceSpec
 
-_TIME_PARAMS = {"timeFrom", "timeTo", "dateFrom", "dateTo", "startDate", "endDate"}
+#: filters that take a date and time ('Y-m-d H:i:s', UTC) and those that take a date
+_TIME_PARAMS = frozenset({"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime"})
+_DATE_PARAMS = frozenset({"startDate", "endDate"})  # automation logs: 'Y-m-d' (§2.6)
+#: the fields ``timeBy`` may name (§2.1, §2.4)
+_TIME_BY: dict[str, tuple[str, ...]] = {
+    "location_histories": ("createdTime", "startTime"),
+}
+_TIME_BY_DEFAULT = ("createdTime", "startTime", "doneTime")
+_SORT_ORDER_KEYS = frozenset({"sortOrder", "sort_order", "order"})
+
+
+def _aliased(spec: ResourceSpec, key: str) -> str:
+    """``sortBy``/``sortOrder`` (the tasks' spelling) -> the resource's own spelling
+    (``sort_by``/``sort_order`` for flows, ``sort``/``order`` for activities)."""
+    if key in spec.filters:
+        return key
+    by, order = spec.sort_params
+    if key in ("sortBy", "sort_by", "sort") and by is not None:
+        return by
+    if key in ("sortOrder", "sort_order", "order") and order is not None:
+        return order
+    return key
 
 
 def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, str]:
     """Validate and encode list filters; raise :class:`UsageError` before anything is sent.
 
+    Filters that name an enumerated field are matched against its values whatever the case
+    and sent in the API's own spelling (``DONE`` for tasks, ``active`` for users, Quirk 15);
+    lists become CSV; ``sortBy``/``sortOrder`` are renamed to the resource's spelling.
+
     >>> encode_filters(registry.TASKS, {"status": "done", "flow": ["Delivery", "Pickup"],
     ...     "timeFrom": dt.datetime(2026, 9, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=7)))})
     {'status': 'DONE', 'flow': 'Delivery,Pickup', 'timeFrom': '2026-09-01 00:00:00'}
+    >>> encode_filters(registry.get("users"), {"status": "Active"})
+    {'status': 'active'}
+    >>> encode_filters(registry.get("flows"), {"sortBy": "name", "sortOrder": "ASC"})
+    {'sort_by': 'name', 'sort_order': 'asc'}
     >>> encode_filters(registry.TASKS, {"stauts": "DONE"})
     Traceback (most recent call last):
     ...
@@ -46,11 +79,12 @@ def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, 
     """
     problems: list[str] = []
     out: dict[str, str] = {}
-    for key, value in filters.items():
+    for given, value in filters.items():
+        key = _aliased(spec, given)
         if key not in spec.filters:
-            hint = difflib.get_close_matches(key, list(spec.filters), n=1)
+            hint = difflib.get_close_matches(given, list(spec.filters), n=1)
             problems.append(
-                f"unknown filter for {spec.name}: {key!r}"
+                f"unknown filter for {spec.name}: {given!r}"
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
             )
             continue
@@ -61,38 +95,53 @@ def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, 
         except (TypeError, ValueError) as e:
             problems.append(f"{key}: {e}")
     if problems:
-        known = ", ".join(sorted(spec.filters))
+        known = ", ".join(sorted(spec.filters)) or "none"
         raise UsageError("; ".join(problems) + f"; known filters: {known}")
     return out
+
+
+def _values(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",")]
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    return [value]
 
 
 def _encode_value(spec: ResourceSpec, key: str, value: Any) -> str:
     if key in _TIME_PARAMS:
         return _encode_time(value)
+    if key in _DATE_PARAMS:
+        return _encode_time(value)[:10]
     if key == "fields":
         names = value.split(",") if isinstance(value, str) else list(value)
         names = [n.strip() for n in names if n.strip()]
+        secret = [n for n in names if n in spec.secret_fields]
+        if secret:
+            raise ValueError(f"{', '.join(secret)} is a secret and is never read")
         if spec.id_field not in names:
             names.insert(0, spec.id_field)
         return ",".join(names)
-    if key == "sortOrder" or key == "sort_order":
+    if key in _SORT_ORDER_KEYS:
         v = str(value).lower()
         if v not in ("asc", "desc"):
             raise ValueError(f"must be 'asc' or 'desc', got {value!r}")
         return v
     if key == "timeBy":
-        allowed = ("createdTime", "startTime", "doneTime")
+        allowed = _TIME_BY.get(spec.name, _TIME_BY_DEFAULT)
         if value not in allowed:
             raise ValueError(f"must be one of {allowed}, got {value!r}")
         return str(value)
-    if key == "status" and "status" in spec._by_name and spec.field("status").enum:
-        enum = spec.field("status").enum
-        values = [value] if isinstance(value, str) else list(value)
-        up = [str(v).strip().upper() for v in values]
-        bad = [v for v, u in zip(values, up, strict=True) if u not in enum]
+    f = spec._by_name.get(key)
+    if f is not None and f.enum:
+        # Quirk 15: each resource spells its enums its own way; match any case, send theirs
+        spelling = {e.lower(): e for e in f.enum}
+        values = _values(value)
+        got = [spelling.get(str(v).strip().lower()) for v in values]
+        bad = [v for v, g in zip(values, got, strict=True) if g is None]
         if bad:
-            raise ValueError(f"must be one of {', '.join(enum)}, got {bad[0]!r}")
-        return ",".join(up)
+            raise ValueError(f"must be one of {', '.join(f.enum)}, got {bad[0]!r}")
+        return ",".join(g for g in got if g is not None)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple | set | frozenset):
@@ -142,6 +191,56 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class ReadPlan:
+    """How a list is read: the spec extended by its custom columns (flow components,
+    data-type fields), the columns every page must carry, and the definitions used.
+
+    >>> plan = ReadPlan(registry.get("hubs"), None, None, ())
+    >>> plan.spec.name, plan.columns
+    ('hubs', None)
+    """
+
+    spec: ResourceSpec
+    #: columns forced onto every page: the ``fields=`` projection, else the custom columns
+    #: of the selected groups (present in the frame even where no row has a value)
+    columns: tuple[str, ...] | None
+    definitions: custom.Definitions | None
+    groups: tuple[str, ...]  #: the flows / data types the filters select
+
+
+class DefinitionsWarning(UserWarning):
+    """The flows / data types could not be read: custom columns are typed from the data."""
+
+
+def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> ReadPlan:
+    """The plan for reading ``spec`` with ``params``: for tasks (and data-source records),
+    the custom columns of the selected flows (data types), typed from their definitions
+    (one cached ``GET /flows`` / ``GET /data-types``)."""
+    projection = tuple(params["fields"].split(",")) if "fields" in params else None
+    if custom.READERS.get(spec.name) is None:
+        return ReadPlan(spec, projection, None, ())
+    if projection is not None and all(n in spec._by_name for n in projection):
+        return ReadPlan(spec, projection, None, ())  # no custom column asked for
+    try:
+        defs = custom.definitions(spec, client)
+    except (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError) as e:
+        warnings.warn(
+            f"{spec.name}: cannot read the definitions of the custom columns ({e}); "
+            "they are typed from the data",
+            DefinitionsWarning,
+            stacklevel=3,
+        )
+        return ReadPlan(spec, projection, None, ())
+    if defs is None:  # pragma: no cover - READERS and definitions() agree
+        return ReadPlan(spec, projection, None, ())
+    groups = tuple(custom.selected_groups(spec, params, defs))
+    extra = defs.fields_for(groups, spec.field_names)
+    typed = dataclasses.replace(spec, fields=(*spec.fields, *extra))
+    columns = projection if projection is not None else tuple(f.name for f in extra) or None
+    return ReadPlan(typed, columns, defs, groups)
+
+
 def iter_pages(
     spec: ResourceSpec,
     params: Mapping[str, str],
@@ -150,11 +249,19 @@ def iter_pages(
     progress: bool | None = None,
     limit: int | None = None,
     cells: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[Page]:
     """Parsed pages in page order, each typed (``page.table``) in the fetching thread that
-    got it; with ``cells=True`` also the Python values of its nested columns."""
-    columns = params["fields"].split(",") if "fields" in params else None
+    got it; with ``cells=True`` also the Python values of its nested columns.
+
+    ``columns`` are forced onto every page (default: the ``fields=`` projection). Secret
+    keys (``spec.secret_fields``) are dropped from every page before anything else sees
+    them.
+    """
+    if columns is None and "fields" in params:
+        columns = params["fields"].split(",")
     parser = schema.PageParser(spec, columns)
+    secrets = spec.secret_fields
 
     def parse(resp: Response, number: int) -> Page:
         try:
@@ -163,15 +270,27 @@ def iter_pages(
         except schema.FastPathMiss:
             body = orjson.loads(resp.content) if resp.content else None
             page = envelope.list_page(body, spec, number)
+            if secrets:
+                page.rows = [_without(r, secrets) for r in page.rows]
             page.table = schema.rows_to_table(page.rows, spec, columns)
             page.rows = []  # the Arrow copy is all we keep
             page.response = resp
+        if secrets:
+            gone = [c for c in secrets if c in page.table.column_names]
+            if gone:
+                page.table = page.table.drop_columns(gone)
         if cells:
             page.cells = schema.python_cells(page.table)
         return page
 
     with page_progress(spec.name, enabled=progress, client=client) as bar:
         yield from client.pages(spec, params, limit=limit, parse=parse, on_page=bar)
+
+
+def _without(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    if not any(k in row for k in keys):
+        return row
+    return {k: v for k, v in row.items() if k not in keys}
 
 
 def iter_tables(
@@ -181,9 +300,12 @@ def iter_tables(
     client: Client,
     progress: bool | None = None,
     limit: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables, one per page, in page order (parsed in the fetching threads)."""
-    for page in iter_pages(spec, params, client=client, progress=progress, limit=limit):
+    for page in iter_pages(
+        spec, params, client=client, progress=progress, limit=limit, columns=columns
+    ):
         yield page.table
 
 
@@ -193,58 +315,136 @@ def frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
     **filters: Any,
 ) -> pd.DataFrame:
     """Every row of ``resource`` matching ``filters``, as a typed DataFrame indexed by id.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
-    ...     len(milekit.frame("tasks", client=c, progress=False))
-    5
+    ...     tasks = milekit.frame("tasks", client=c, progress=False)
+    ...     hubs = milekit.frame("hubs", client=c, progress=False)
+    >>> len(tasks), hubs.index.name, str(hubs["lat"].dtype)
+    (5, '_id', 'Float64')
+
+    Args:
+        resource: a registry name (``milekit.registry.RESOURCES``: ``tasks``, ``hubs``,
+            ``users``, ``routing_results`` …); the named helpers (``hubs_frame()`` …) call
+            this with their own keyword filters.
+        client: default the one from :func:`milekit.use` / the environment.
+        progress: a progress bar (default: when in a terminal or notebook).
+        limit: rows per request (default and maximum: the resource's ``max_limit``).
+        flatten: object columns become ``parent.child`` columns, typed from the registry
+            (:func:`milekit.flatten`; :func:`milekit.unflatten` reverses it).
+        split_coordinates: ``"lat,lng"`` text columns become float ``<col>.lat`` /
+            ``<col>.lng`` columns.
+        filters: the resource's list filters, checked before anything is sent.
+
+    Every documented field gets its registry type (``schema`` module); tasks' custom flow
+    columns (and data-source records' data-type fields) are typed from their definitions
+    (:func:`flow_columns` gives the columns of each flow); other undocumented keys are
+    typed from the data. Secret keys (users' ``personalToken``) are never kept.
     """
     spec = registry.get(resource)
     params = encode_filters(spec, filters)
     client = client or get_client()
+    plan = read_plan(spec, params, client)
+    spec = plan.spec
     with gc_paused():
         pages = [
             p
             for p in iter_pages(
-                spec, params, client=client, progress=progress, limit=limit, cells=True
+                spec,
+                params,
+                client=client,
+                progress=progress,
+                limit=limit,
+                cells=True,
+                columns=plan.columns,
             )
             if p.table.num_columns
         ]
         tables = [p.table for p in pages]
-        table = schema.unify(tables)
+        table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
         cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
         df = schema.to_pandas(table, index=spec.id_field, cells=cells)
     if spec.id_field in (df.index.name,) and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]
-    df.attrs["milekit"] = {"resource": spec.name, "filters": dict(params)}
+    df.attrs["milekit"] = _attrs(spec, params, plan, df)
     remember(df, table, spec.name)  # the snapshot milekit.diff/push compare edits against
+    if flatten or split_coordinates:
+        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, spec=spec)
     return df
 
 
-def tasks_frame(
-    *,
-    client: Client | None = None,
-    progress: bool | None = None,
-    **filters: Any,
-) -> pd.DataFrame:
-    """Every task (matching ``filters``) as a typed DataFrame indexed by ``_id``.
+def empty_table(spec: ResourceSpec, columns: Sequence[str] | None = None) -> pa.Table:
+    """The typed table of a list without rows: every documented (or asked-for) column.
+
+    >>> t = empty_table(registry.get("hubs"))
+    >>> t.num_rows, t.schema.field("lat").type
+    (0, DataType(double))
+    """
+    names = list(columns) if columns is not None else [*spec.field_names]
+    if spec.id_field not in names:
+        names.insert(0, spec.id_field)
+    names = [n for n in names if n not in spec.secret_fields]
+    return schema.rows_to_table([], spec, names)
+
+
+def _attrs(
+    spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, df: pd.DataFrame
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"resource": spec.name, "filters": dict(params)}
+    defs = plan.definitions
+    if defs is not None:
+        out["group_by"] = defs.group_by
+        documented = registry.get(spec.name).field_names
+        out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns, documented)
+    elif spec.name in custom.GROUP_BY:  # no custom column asked for, or none readable
+        out["group_by"] = custom.GROUP_BY[spec.name]
+        out["custom_columns"] = {}
+    coords = [c for c in df.columns if c in spec._by_name and _flat.is_coordinate(spec.field(c))]
+    if coords:
+        out["coordinate_columns"] = coords
+    return out
+
+
+def custom_columns(df: pd.DataFrame) -> dict[str, list[str]]:
+    """The custom columns of each group of a frame: each flow's component columns in a
+    tasks frame, each data type's field columns in a data-source frame.
 
     >>> import milekit
-    >>> with milekit.Sandbox(tasks=20) as sb, milekit.Client(sb.token, sb.url) as c:
-    ...     df = milekit.tasks_frame(client=c, progress=False, fields=["title", "status"])
-    >>> list(df.columns), df.index.name
-    (['title', 'status'], '_id')
-
-    Filters (validated before any request): ``status``, ``hubId``, ``flow``, ``flowId``,
-    ``assignee``, ``doneBy``, ``routingResultId``, ``active``, ``isVisit``, ``timeBy`` with
-    ``timeFrom``/``timeTo`` (strings or datetimes; naive = UTC), ``fields`` (list or CSV),
-    ``sortBy``, ``sortOrder``.
+    >>> with milekit.Sandbox(tasks=30) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     df = milekit.tasks_frame(client=c, progress=False, flow="Pickup")
+    >>> milekit.custom_columns(df)
+    {'Pickup': ['senderName', 'parcelCount', 'pickupNotes']}
     """
-    return frame("tasks", client=client, progress=progress, **filters)
+    meta = df.attrs.get("milekit") or {}
+    got = meta.get("custom_columns")
+    if got is None:
+        raise UsageError(
+            "this frame has no custom-column map: it was not read by milekit.frame() from "
+            "tasks or data (or the map was lost on the way)"
+        )
+    return {g: list(cols) for g, cols in got.items()}
+
+
+def flow_columns(df: pd.DataFrame) -> dict[str, list[str]]:
+    """{flow name: its component columns} of a tasks frame (the map is kept in
+    ``df.attrs``; the flows' definitions come from ``GET /flows``).
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=60) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     df = milekit.tasks_frame(client=c, progress=False)
+    >>> milekit.flow_columns(df)["Delivery"][:3]
+    ['receiverName', 'receiverPhone', 'packageWeight']
+    """
+    meta = df.attrs.get("milekit") or {}
+    if meta.get("group_by") != "flow":
+        raise UsageError("flow_columns() needs a tasks frame read by milekit (tasks_frame())")
+    return custom_columns(df)
 
 
 def dtypes_of(spec: ResourceSpec) -> dict[str, str]:

@@ -434,10 +434,13 @@ def fetch_original(
     >>> now.equals(df[["title"]])
     True
     """
-    spec = registry.get(resource)
     client = client or get_client()
-    idf = spec.id_field
     from milekit.diff import _id_values
+    from milekit.frames import read_plan
+
+    # typed as frames type it: custom columns from their flow / data type definitions
+    spec = read_plan(registry.get(resource), {}, client).spec
+    idf = spec.id_field
 
     values = _id_values(edited, idf)
     if values is None:

@@ -510,6 +510,10 @@ def _scalar_int(struct: pa.StructArray, name: str) -> int | None:
 def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
     """A documented field read by Arrow (raw JSON type) -> its typed array."""
     t = f.type
+    if t == F.JSON and pa.types.is_nested(col.type):
+        # Arrow read free-form objects as structs, filling every row with every key any
+        # row has: the original objects are lost. Only the Python path keeps them.
+        raise FastPathMiss(f"{f.name}: free-form JSON objects")
     if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
         return _kind_of_inferred(col, json=t == F.JSON)
     if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
@@ -821,17 +825,17 @@ def _series_to_arrow(
     if isinstance(dtype, pd.CategoricalDtype):
         arr = pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string())
         return arr.dictionary_encode(), F.ENUM
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        return pa.Array.from_pandas(ser), F.DATETIME
-    if isinstance(dtype, pd.ArrowDtype):
+    if isinstance(dtype, pd.ArrowDtype):  # before the datetime test: it takes date32 too
         arr = pa.array(s.array)
         if pa.types.is_time(arr.type):
             return arr.cast(pa.time64("us")), F.TIME
         if pa.types.is_date(arr.type):
             return arr.cast(pa.date32()), F.DATE
         return arr, ft or F.STRING
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return pa.Array.from_pandas(ser), F.DATETIME
     if pd.api.types.is_bool_dtype(dtype):
         return pa.array(s.astype("boolean").array), F.BOOLEAN
     if pd.api.types.is_integer_dtype(dtype):

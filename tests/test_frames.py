@@ -109,7 +109,9 @@ def test_lists_and_objects_are_python_values(df: pd.DataFrame, raw: dict) -> Non
 def test_custom_flow_fields_are_typed_per_column(df: pd.DataFrame, raw: dict) -> None:
     custom = [c for c in df.columns if c not in TASKS._by_name]
     assert {"codAmount", "packageWeight", "receiverName", "items"} <= set(custom)
-    assert str(df["codAmount"].dtype) == "Int64"
+    # typed from the flow's components (inputType "number" -> Float64, §2.1), not guessed
+    # from the values (codAmount holds whole numbers only)
+    assert str(df["codAmount"].dtype) == "Float64"
     assert str(df["packageWeight"].dtype) == "Float64"
     assert str(df["receiverName"].dtype) == "string"
     for c in custom:
@@ -160,7 +162,12 @@ def test_bad_filters_fail_before_any_request(sandbox: Sandbox) -> None:
             {"timeBy": "whenever"},
         ):
             with pytest.raises(errors.UsageError):
-                milekit.tasks_frame(client=c, progress=False, **bad)
+                milekit.frame("tasks", client=c, progress=False, **bad)
+            if "stauts" not in bad:
+                with pytest.raises(errors.UsageError):
+                    milekit.tasks_frame(client=c, progress=False, **bad)
+        with pytest.raises(TypeError, match="stauts"):  # a real signature: a typo is caught
+            milekit.tasks_frame(client=c, progress=False, stauts="DONE")  # type: ignore[call-arg]
         assert c.stats.requests == 0
 
 

@@ -488,7 +488,8 @@ def test_other_spot_checks() -> None:
     assert RESOURCES["hubs"].field("countryCode").type is F.STRING
     assert RESOURCES["teams"].field("totalUser").type is F.INTEGER
     assert RESOURCES["plugins"].field("createdTime").type is F.DATETIME
-    assert RESOURCES["activities"].field("status").enum == ("ONGOING", "COMPLETED", "FAILED")
+    # a master task's status is its children's (§2.3; the list filter's documented values)
+    assert RESOURCES["activities"].field("status").enum == ("UNASSIGNED", "ONGOING", "DONE")
     assert RESOURCES["roles"].detail_only == ("permission",)
     assert RESOURCES["export_configs"].field("flowIds").type is F.ARRAY_STRING
 

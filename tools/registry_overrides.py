@@ -291,6 +291,10 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "endTime": Fix("Date", note="a date (§1.3)"),
     },
     "activities": {
+        # §2.3: a master is a task whose status follows its children's (task statuses);
+        # the list filter documents UNASSIGNED, ONGOING, DONE and the examples hold
+        # ONGOING/DONE, while the ActivityObject schema alone says ONGOING/COMPLETED/FAILED
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE"), note="task statuses (§2.3)"),
         # §2.3 lists master-task fields the ActivityObject schema leaves out
         "flow": Fix("String", add=True, note="§2.3"),
         "title": Fix("String", add=True, note="§2.3"),
@@ -387,6 +391,13 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "result.routing.trips.waitingTime": Fix("Integer", note="minutes (§2.10)"),
         "result.routing.trips.coordinate": Fix("String", note='"lat,lng" (§1.4)'),
         "result.routing.trips.etd": Fix("Time", note='"08:34:00" (§2.10)'),
+        # §2.10: a visit's constraint values are its capacity amounts (any number up to
+        # 9 999 999 999, e.g. kilograms), which the route totals of the same constraints
+        # (totalWeight, totalVolume) sum as numbers; the examples happen to hold integers
+        "result.routing.trips.weight": Fix("Float", note="a capacity amount (§2.10)"),
+        "result.routing.trips.volume": Fix("Float", note="a capacity amount (§2.10)"),
+        "result.dropped.weight": Fix("Float", note="a capacity amount (§2.10)"),
+        "result.dropped.volume": Fix("Float", note="a capacity amount (§2.10)"),
         # §1.3: time windows are times of day
         "result.routing.trips.timeWindow.startTime": Fix("Time"),
         "result.routing.trips.timeWindow.endTime": Fix("Time"),
@@ -407,6 +418,10 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "result.dropped.timeWindows.startTime": Fix("Time"),
         "result.dropped.timeWindows.endTime": Fix("Time"),
         "hubId": Fix("String", note="an array in the schema, one id in data (§2.10)"),
+        # §2.10 lists createdFrom; the Routing schema types it integer and describes it as
+        # "a string indicating the source" (Quirk 10: numbers vs strings); tasks' and
+        # activities' createdFrom is text ("WEB", "API", §2.1, §2.3)
+        "createdFrom": Fix("String", note="typed integer, described as a string (Quirk 10)"),
         "user": Fix("Object", note="{name} (§2.10)"),
         # §4.1: real clients read summary at the item's top level
         "summary": Fix("Object", note="also under result (§2.10, §4.1)"),

@@ -315,7 +315,7 @@ def _build_static(rng: random.Random) -> Org:
                 "isRequired": required,
             }
             if options:
-                c["options"] = [{"label": o, "value": o} for o in options]
+                c["options"] = list(options)  # strings, as the contract's examples
             components.append(c)
         flows.append(
             {

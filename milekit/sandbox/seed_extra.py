@@ -703,7 +703,7 @@ class _Builder:
                 "onTaskCreated",
                 "assignTask",
                 "task",
-                {"hubId": jakarta["_id"], "assignee": [worker], "reassignment": False},
+                {"hubId": jakarta["_id"], "assignee": [worker], "reassignment": "assignee"},
                 {"flow": visit["name"], "flowId": visit["_id"]},
                 True,
             ),

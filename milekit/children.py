@@ -1,0 +1,315 @@
+"""Child tables: the arrays of objects inside a resource, one row per element.
+
+>>> import milekit
+>>> with milekit.Sandbox(tasks=20) as sb, milekit.Client(sb.token, sb.url) as c:
+...     h = milekit.child_frame("task_histories", client=c, progress=False)
+>>> list(h.columns[:3]), str(h["createdAt"].dtype), h["taskId"].nunique()
+(['taskId', '_id', 'action'], 'datetime64[us, UTC]', 20)
+
+Each child table is described in the registry (:data:`milekit.registry.CHILDREN`): its
+parent resource, the ``path`` to the array (every list level on the way is unrolled; an
+object where a list is due counts as one element, Quirk 11), the column holding the
+parent's id (``taskId``, ``flowId``, ``resultId`` …), columns carried down from enclosing
+levels (a flow page's ``pageId``, a route's ``vehicleId``) and the element fields, typed
+like any frame's columns. Keys the registry does not describe are kept, typed from the data.
+
+:func:`child_frame` reads the parent (asking for the array with ``fields=`` where the list
+leaves it out, as tasks' ``histories``, Quirk 14); :func:`children` takes a parent frame
+you already have.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from milekit import registry, schema
+from milekit.client import Client
+from milekit.errors import UsageError
+from milekit.registry import ChildSpec, Field, FieldType, ResourceSpec
+
+F = FieldType
+
+
+def _resolve(name: str, resource: str | None) -> ChildSpec:
+    if name in registry.CHILDREN:
+        return registry.CHILDREN[name]
+    if resource is None:
+        return registry.get_child(name)  # a clear error with the known names
+    mine = [c for c in registry.CHILDREN.values() if c.parent == resource]
+    for pick in (
+        lambda c: ".".join(c.path) == name,
+        lambda c: c.path[-1] == name,
+        lambda c: c.path[0] == name,
+    ):
+        hits = [c for c in mine if pick(c)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise UsageError(
+                f"{name!r} names several child tables of {resource}: "
+                f"{', '.join(c.name for c in hits)}"
+            )
+    known = ", ".join(f"{c.name} ({'.'.join(c.path)})" for c in mine) or "none"
+    raise UsageError(f"no child table {name!r} in {resource}; its child tables: {known}")
+
+
+def _parent_field(spec: ResourceSpec, dotted: str) -> Field | None:
+    parts = dotted.split(".")
+    try:
+        f = spec.field(parts[0])
+        for p in parts[1:]:
+            f = f.child(p)
+    except KeyError:
+        return None
+    return f
+
+
+def child_spec(child: ChildSpec) -> ResourceSpec:
+    """A spec the typing code reads a child table's rows with (key, carried columns,
+    ``keyed_by``, element fields).
+
+    >>> child_spec(registry.CHILDREN["flow_components"]).field_names[:3]
+    ('flowId', 'pageId', 'id')
+    """
+    parent = registry.get(child.parent)
+    id_type = parent.field(parent.id_field).type if parent.id_field in parent._by_name else F.STRING
+    fields: list[Field] = [Field(child.key, id_type, writable=False, doc=f"{parent.name} id")]
+    for column, dotted in child.carry:
+        pf = _parent_field(parent, dotted)
+        ftype = pf.type if pf is not None else F.STRING
+        enum = pf.enum if pf is not None else ()
+        fields.append(Field(column, ftype, writable=False, enum=enum, doc=f"from {dotted}"))
+    if child.keyed_by:
+        fields.append(Field(child.keyed_by, F.STRING, writable=False, doc="the key"))
+    taken = {f.name for f in fields}
+    fields += [f for f in child.fields if f.name not in taken]
+    return ResourceSpec(
+        name=child.name,
+        list_path=parent.list_path,
+        detail_path="",
+        create_path=None,
+        id_field=child.key,
+        envelope_list="",
+        envelope_one="",
+        list_shape="array",
+        max_limit=parent.max_limit,
+        fields=tuple(fields),
+        doc=child.doc,
+    )
+
+
+def _items(v: Any) -> list[dict[str, Any]]:
+    if isinstance(v, list):
+        return [x for x in v if isinstance(x, dict)]
+    if isinstance(v, dict):
+        return [v]  # Quirk 11: an object where the schema has a list
+    return []
+
+
+def rows_of(
+    child: ChildSpec, parents: Iterable[tuple[Any, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The child rows of ``(parent id, parent document)`` pairs.
+
+    >>> c = registry.CHILDREN["vehicle_capacities"]
+    >>> rows_of(c, [("v1", {"capacity": {"weight": {"min": 0, "max": 900}}})])
+    [{'vehicleId': 'v1', 'constraint': 'weight', 'min': 0, 'max': 900}]
+    """
+    carry_at: dict[str, list[tuple[str, str]]] = {}
+    for column, dotted in child.carry:
+        level, _, key = dotted.rpartition(".")
+        carry_at.setdefault(level, []).append((column, key))
+    out: list[dict[str, Any]] = []
+    for pid, doc in parents:
+        for carried, item in _walk(child, [doc], 0, {}, carry_at):
+            if child.keyed_by:
+                out.extend(_keyed(child, pid, carried, item))
+            else:
+                out.append({child.key: pid, **carried, **item})
+    return out
+
+
+def _walk(
+    child: ChildSpec,
+    items: list[dict[str, Any]],
+    depth: int,
+    carried: dict[str, Any],
+    carry_at: dict[str, list[tuple[str, str]]],
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """(carried columns, element) at the end of ``child.path``; with ``keyed_by`` the
+    element is the keyed container itself."""
+    key = child.path[depth]
+    last = depth == len(child.path) - 1
+    level = ".".join(child.path[: depth + 1])
+    for item in items:
+        value = item.get(key)
+        if last and child.keyed_by:
+            if isinstance(value, dict):
+                yield carried, value
+            continue
+        for elem in _items(value):
+            here = carried
+            if level in carry_at:
+                here = {**carried, **{col: elem.get(k) for col, k in carry_at[level]}}
+            if last:
+                yield here, _without_carried(elem, child)
+            else:
+                yield from _walk(child, [elem], depth + 1, here, carry_at)
+
+
+def _without_carried(elem: dict[str, Any], child: ChildSpec) -> dict[str, Any]:
+    return elem if child.key not in elem else {k: v for k, v in elem.items() if k != child.key}
+
+
+def _keyed(
+    child: ChildSpec, pid: Any, carried: dict[str, Any], container: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    assert child.keyed_by is not None
+    for k, v in container.items():
+        row = {child.key: pid, **carried, child.keyed_by: k}
+        if isinstance(v, dict):
+            row.update(v)
+        elif v is not None:
+            warnings.warn(
+                f"{child.name}: {k!r} holds {v!r}, not an object of "
+                f"{', '.join(f.name for f in child.fields)}; its row has them empty",
+                schema.MileTypeWarning,
+                stacklevel=4,
+            )
+        yield row
+
+
+def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.DataFrame:
+    """The child table ``name`` of a parent frame: one row per array element.
+
+    ``name`` is a registry child name (``"task_histories"``) or the array's name in the
+    parent (``"histories"``, ``"trips"``, ``"components"``); ``resource`` defaults to the
+    frame's (``df.attrs``). The parent's id column comes first, then carried columns and
+    the element's fields, typed from the registry.
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     vehicles = milekit.vehicles_frame(client=c, progress=False)
+    >>> caps = milekit.children(vehicles, "capacity")
+    >>> list(caps.columns), str(caps["max"].dtype)
+    (['vehicleId', 'constraint', 'min', 'max'], 'Int64')
+    """
+    meta = df.attrs.get("milekit") or {}
+    resource = resource or meta.get("resource")
+    child = _resolve(name, resource)
+    parent = registry.get(child.parent)
+    if resource is not None and resource != parent.name:
+        raise UsageError(f"{child.name} is a child of {parent.name}, not of {resource}")
+    if df.index.name == parent.id_field:
+        ids = list(df.index)
+    elif parent.id_field in df.columns:
+        ids = df[parent.id_field].tolist()
+    else:
+        raise UsageError(f"the frame has no {parent.id_field!r} (index or column)")
+    root, depth = _root_column(df, child)
+    if root not in df.columns:  # flattened into root.* columns: rebuild the objects
+        from milekit.flat import unflatten
+
+        parts = [c for c in df.columns if str(c).startswith(root + ".")]
+        cells = unflatten(df[parts].set_axis(range(len(df)), axis=0))[root].tolist()
+    else:
+        cells = df[root].tolist()
+    docs: list[tuple[Any, dict[str, Any]]] = []
+    for pid, cell in zip(ids, cells, strict=True):
+        doc: Any = cell
+        for key in reversed(child.path[:depth]):
+            doc = {key: doc}
+        docs.append((pid, doc))
+    spec = child_spec(child)
+    rows = rows_of(child, docs)
+    table = schema.rows_to_table(rows, spec, spec.field_names)
+    out = schema.to_pandas(table)
+    out.attrs["milekit"] = {"child": child.name, "parent": parent.name}
+    return out
+
+
+def _root_column(df: pd.DataFrame, child: ChildSpec) -> tuple[str, int]:
+    """The frame column holding the array (its first path step, or a flattened
+    ``a.b`` prefix of the path) and how many path steps it stands for."""
+    for depth in range(len(child.path), 0, -1):
+        name = ".".join(child.path[:depth])
+        if name in df.columns or any(str(c).startswith(name + ".") for c in df.columns):
+            return name, depth
+    raise UsageError(
+        f"the frame has no {child.path[0]!r} column: read the parent with it "
+        f"(e.g. fields=[..., {child.path[0]!r}]) or use milekit.child_frame({child.name!r})"
+    )
+
+
+def child_frame(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    **filters: Any,
+) -> pd.DataFrame:
+    """Read the parent resource and return its child table ``name``.
+
+    ``filters`` are the parent's list filters (``child_frame("task_histories",
+    status="DONE")``). When the parent's list takes ``fields=``, only the parent id and
+    the array are asked for (which also brings arrays the list leaves out by default,
+    such as tasks' ``histories``, Quirk 14).
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     comps = milekit.child_frame("flow_components", client=c, progress=False)
+    >>> sorted(set(comps["inputType"]))[:3]
+    ['boolean', 'coordinate', 'date']
+    """
+    from milekit.context import get_client
+    from milekit.frames import frame
+
+    child = registry.get_child(name)
+    parent = registry.get(child.parent)
+    if "fields" in parent.filters:
+        given = filters.get("fields") or []
+        names = given.split(",") if isinstance(given, str) else list(given)
+        if child.path[0] not in names:
+            names.append(child.path[0])
+        filters["fields"] = names
+    client = client or get_client()
+    df = frame(parent.name, client=client, progress=progress, limit=limit, **filters)
+    root = child.path[0]
+    if len(df) and parent.detail_path and (root not in df.columns or df[root].isna().all()):
+        # the list leaves the array out even when asked (routing results list no plan,
+        # §4.1): read it from each object's detail
+        docs = _details(parent, list(df.index), client)
+        df = df.copy()
+        df[root] = _cells([(d or {}).get(root) for d in docs])
+    return children(df, child.name, resource=parent.name)
+
+
+def _cells(values: list[Any]) -> Any:
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _details(spec: ResourceSpec, ids: list[Any], client: Client) -> list[dict[str, Any] | None]:
+    """``GET detail_path`` of every id, concurrently (within the client's rate limit)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import quote
+
+    from milekit import envelope
+
+    def one(i: Any) -> dict[str, Any] | None:
+        path = spec.detail_path.replace("{id}", quote(str(i), safe=""))
+        body = client.request("GET", path).body
+        doc = envelope.unwrap(body, spec.envelope_one or None)
+        return doc if isinstance(doc, dict) else None
+
+    workers = max(1, min(client.max_workers, len(ids)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="milekit-detail") as pool:
+        return list(pool.map(one, ids))

@@ -1,0 +1,59 @@
+"""The README's coverage table of the API's operations is generated, and fresh."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from milekit import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gen_coverage", ROOT / "tools" / "gen_coverage.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_table_is_fresh() -> None:
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_coverage.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_table_counts_what_the_code_does() -> None:
+    tool = _tool()
+    rows = tool.rows()
+    assert len(rows) == len(registry.OPERATIONS) == 144
+    read = {(op.method, tool.norm(op.path)) for op, r, _, _ in rows if r}
+    # every readable resource's list, and nothing else, is read as a frame
+    assert read == {("GET", tool.norm(s.list_path)) for s in registry.RESOURCES.values()}
+    assert len(read) == len(registry.RESOURCES)
+    # a write path of the registry that the contract does not have would be a registry bug
+    declared = tool.write_ops()
+    assert declared <= {(op.method, tool.norm(op.path)) for op in registry.OPERATIONS}
+    assert sum(1 for _, _, w, _ in rows if w) >= len(declared)
+    # served: what the sandbox's router answers (not 404/405)
+    from milekit.registry import Operation
+
+    assert tool.served(Operation("GET", "/hub/{hubId}/", "readHub", "Hub", "hubs", "detail"))
+    assert not tool.served(Operation("GET", "/nowhere/{id}", None, "X", None, "other"))
+    assert not tool.served(Operation("PATCH", "/hubs", None, "Hub", "hubs", "other"))  # 405
+    text = (ROOT / "README.md").read_text()
+    assert (
+        f"| read by milekit as a frame (`milekit.frame(...)`, the named helpers) | {len(read)} |"
+        in text
+    )
