@@ -415,7 +415,13 @@ def sort_listed(
 ) -> list[Doc]:
     """:func:`sort_docs` with the field and order read under ``spec``'s ``sort_params``
     (``sortBy``/``sortOrder``, ``sort_by``/``sort_order`` for flows, ``sort``/``order``
-    for activities); a list without a sort-field parameter sorts by ``default_by``."""
+    for activities); a list without a sort-field parameter sorts by ``default_by``.
+
+    >>> docs = [{"_id": "a", "n": 2}, {"_id": "b", "n": 1}]
+    >>> q = {"sort_by": "n", "sort_order": "asc"}
+    >>> [d["_id"] for d in sort_listed(docs, q, RESOURCES["flows"], default_by="_id")]
+    ['b', 'a']
+    """
     by_param, order_param = spec.sort_params
     return sort_docs(
         docs,
