@@ -219,6 +219,10 @@ RESOURCE_FIXES: dict[str, dict[str, object]] = {
     "automation_logs": {"max_limit": _NOT_STATED},  # §2.6, §1.6: default 10, no maximum
     "data": {
         "max_limit": _NOT_STATED,  # §2.7, §1.6: default 20, no maximum stated
+        # §2.7: "POST /data {dataId R, dataTypeId R, hubId R (unless commonData)}": a record
+        # of a shared (commonData) type has no hub, so hubId is the server's per-type check
+        # (the schema's unconditional "required" would refuse valid creates client-side)
+        "required_on_create": ("dataId", "dataTypeId"),
         "bulk_max": 2000,  # §2.7: bulk create/upsert/patch ≤ 2000 (bulk delete ≤ 3000)
         "bulk_upsert_path": "/data/bulk/upsert",  # §2.7: matched on dataId (+ type)
     },

@@ -40,6 +40,7 @@ from milekit.sandbox.common import (
     Route,
     Router,
     Upload,
+    resource_routes,
 )
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.store import Store
@@ -48,7 +49,6 @@ from milekit.sandbox.tasks import HttpError, TaskService
 __all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
 
 MAX_BODY = 16 * 1024 * 1024
-_TASKS = RESOURCES["tasks"]
 _JSON = ("Content-Type", "application/json")
 _MESSAGE_500 = "Internal server error, please contact support@mile.app."
 
@@ -304,10 +304,9 @@ class SandboxApp:
     # --- the route table ------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        """Every operation: the task endpoints here, the other resources from their modules."""
+        """Every operation: the task endpoints here, the other resources from their modules
+        (standard operations at the registry's paths, :func:`resource_routes`)."""
         t = self.tasks
-        detail = _TASKS.detail_path.rstrip("/")
-        bulk = (_TASKS.bulk_update_path or "/tasks/bulk").rstrip("/")
 
         def one(kind: str) -> Callable[[Request], Response]:
             return lambda r: Response(
@@ -318,26 +317,23 @@ class SandboxApp:
             return lambda r: Response(200, t.bulk_update(r.body, r.method, r.raw_path, kind))
 
         tasks = [
-            Route("GET", _TASKS.list_path, self._list_tasks),
-            Route(
-                "POST",
-                _TASKS.create_path or "/task",
-                lambda r: Response(201, t.create(r.body, r.method, r.raw_path)),
+            *resource_routes(
+                RESOURCES["tasks"],
+                list=self._list_tasks,
+                detail=lambda r: Response(200, t.get(r.params["id"])),
+                create=lambda r: Response(201, t.create(r.body, r.method, r.raw_path)),
+                update=one("put"),
+                patch=one("patch"),
+                delete=one("delete"),
+                bulk_create=lambda r: Response(201, t.bulk_create(r.body, r.method, r.raw_path)),
+                bulk_update=many("patch"),
+                bulk_replace=many("put"),
+                bulk_delete=many("delete"),
             ),
-            Route("GET", detail, lambda r: Response(200, t.get(r.params["id"]))),
-            Route("PUT", detail, one("put")),
-            Route("PATCH", detail, one("patch")),
-            Route("DELETE", detail, one("delete")),
-            Route("PUT", detail + "/assign", one("assign")),
-            Route("PUT", detail + "/move", one("move")),
-            Route(
-                "POST", bulk, lambda r: Response(201, t.bulk_create(r.body, r.method, r.raw_path))
-            ),
-            Route("PUT", bulk, many("put")),
-            Route("PATCH", bulk, many("patch")),
-            Route("DELETE", bulk, many("delete")),
-            Route("PUT", bulk + "/assign", many("assign")),
-            Route("PUT", bulk + "/move", many("move")),
+            Route("PUT", "/task/{id}/assign", one("assign")),
+            Route("PUT", "/task/{id}/move", one("move")),
+            Route("PUT", "/tasks/bulk/assign", many("assign")),
+            Route("PUT", "/tasks/bulk/move", many("move")),
         ]
         ctx = self.ctx
         return [

@@ -10,9 +10,12 @@ Traceback (most recent call last):
 milekit.sandbox.tasks.HttpError: The PUT method is not supported for this route.
 
 The route table is data: a list of :class:`Route` (method, path template, handler).
-:class:`Router` matches like Laravel: a route whose path *and* method match wins (literal
-paths before templated ones), a path known only under other methods is a 405 with
-``Allow``, anything else a 404. Handlers take a :class:`Request` (path parameters in
+A resource's standard operations (list, detail, create, update, patch, delete, bulk) are
+routed by :func:`resource_routes` at the paths and methods its registry entry
+(:data:`milekit.registry.RESOURCES`) declares; only the irregular actions are spelt out
+by the modules. :class:`Router` matches like Laravel: a route whose path *and* method
+match wins (literal paths before templated ones), a path known only under other methods
+is a 405 with ``Allow``, anything else a 404. Handlers take a :class:`Request` (path parameters in
 ``params``, JSON in ``body``, multipart fields in ``form``/``files``) and return a
 :class:`Response`; they raise :class:`~milekit.sandbox.tasks.HttpError` for errors.
 """
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, NoReturn
 from urllib.parse import unquote
 
+from milekit.registry import RESOURCES, ResourceSpec
 from milekit.sandbox.store import Doc, Op, Store
 from milekit.sandbox.tasks import (
     HttpError,
@@ -42,6 +46,7 @@ from milekit.sandbox.tasks import (
 __all__ = [
     "BAD_REQUEST",
     "PREFIX",
+    "STANDARD",
     "Ctx",
     "HttpError",
     "Raw",
@@ -58,8 +63,12 @@ __all__ = [
     "naive",
     "page_args",
     "paginator",
+    "paging",
     "project",
+    "resource_routes",
     "sort_docs",
+    "sort_listed",
+    "standard_operations",
 ]
 
 PREFIX = "/api/v3"
@@ -118,24 +127,30 @@ Handler = Callable[[Request], Response]
 
 @dataclass(frozen=True)
 class Route:
-    """One row of the route table: ``method`` + ``path`` template (``{name}`` parameters)."""
+    """One row of the route table: ``method`` + ``path`` template (``{name}`` parameters).
+
+    ``op`` names the registry operation a standard route serves: ``(resource, attribute)``
+    such as ``("flows", "update_path")`` (set by :func:`resource_routes`); ``None`` for the
+    irregular actions.
+    """
 
     method: str
     path: str
     handler: Handler
+    op: tuple[str, str] | None = None
 
 
 class Router:
     """The compiled route table (see the module docstring for the matching rules)."""
 
     def __init__(self, routes: Iterable[Route]) -> None:
-        by_path: dict[str, dict[str, Handler]] = {}
+        by_path: dict[str, dict[str, Route]] = {}
         for route in routes:
             template = route.path.rstrip("/") or "/"
             methods = by_path.setdefault(template, {})
             if route.method in methods:
                 raise ValueError(f"duplicate route {route.method} {template}")
-            methods[route.method] = route.handler
+            methods[route.method] = route
         # literal paths first, then by number of parameters: /task/schedules before /task/{id}
         ordered = sorted(by_path.items(), key=lambda kv: kv[0].count("{"))
         self._table = [(_compile(t), t, m) for t, m in ordered]
@@ -145,16 +160,31 @@ class Router:
         """Every (method, template) served, in matching order."""
         return [(m, t) for _, t, methods in self._table for m in methods]
 
+    @property
+    def routes(self) -> list[Route]:
+        """Every route, in matching order."""
+        return [r for _, _, methods in self._table for r in methods.values()]
+
     def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         """The handler and path parameters for a request (HttpError 404/405 otherwise)."""
+        route, params = self.match(method, path)
+        return route.handler, params
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route and path parameters for a request (HttpError 404/405 otherwise).
+
+        >>> Router([Route("GET", "/x/{id}", print, ("xs", "detail_path"))]).match(
+        ...     "GET", "/x/7")[0].op
+        ('xs', 'detail_path')
+        """
         allowed: list[str] = []
         for rx, _, methods in self._table:
             m = rx.match(path)
             if m is None:
                 continue
-            handler = methods.get(method)
-            if handler is not None:
-                return handler, {k: unquote(v) for k, v in m.groupdict().items()}
+            route = methods.get(method)
+            if route is not None:
+                return route, {k: unquote(v) for k, v in m.groupdict().items()}
             allowed += [x for x in methods if x not in allowed]
         if allowed:
             raise HttpError(
@@ -169,6 +199,71 @@ def _compile(template: str) -> re.Pattern[str]:
     out = re.escape(template)
     out = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", out)
     return re.compile(f"^{out}$")
+
+
+#: The standard operations of a resource: the ResourceSpec attribute holding the path ->
+#: the HTTP method (a full update uses the spec's ``update_method``: POST for app
+#: integrations).
+STANDARD: dict[str, str] = {
+    "list_path": "GET",
+    "detail_path": "GET",
+    "create_path": "POST",
+    "update_path": "PUT",
+    "patch_path": "PATCH",
+    "delete_path": "DELETE",
+    "bulk_create_path": "POST",
+    "bulk_update_path": "PATCH",
+    "bulk_replace_path": "PUT",
+    "bulk_delete_path": "DELETE",
+    "bulk_upsert_path": "POST",
+}
+
+
+def standard_operations(spec: ResourceSpec) -> list[tuple[str, str, str]]:
+    """``(attribute, method, path)`` of every standard operation ``spec`` declares.
+
+    >>> [f"{method} {path}" for _, method, path in standard_operations(RESOURCES["teams"])]
+    ['GET /teams', 'GET /team/{id}', 'POST /team', 'PUT /team/{id}/', 'DELETE /team/{id}/']
+    """
+    out: list[tuple[str, str, str]] = []
+    for attr, method in STANDARD.items():
+        path = getattr(spec, attr)
+        if path:
+            out.append((attr, spec.update_method if attr == "update_path" else method, path))
+    return out
+
+
+def resource_routes(spec: ResourceSpec, **handlers: Handler) -> list[Route]:
+    """The routes of ``spec``'s standard operations, at the registry's paths and methods.
+
+    ``handlers`` are keyed by operation (the attribute without ``_path``): ``list``,
+    ``detail``, ``create``, ``update``, ``patch``, ``delete``, ``bulk_create``,
+    ``bulk_update``, ``bulk_replace``, ``bulk_delete``, ``bulk_upsert``. Every operation
+    the spec declares needs a handler and every handler a declared operation, so the
+    sandbox serves exactly what the client reads from the registry. The registry's
+    ``{id}`` placeholder is the router's ``{id}`` parameter (trailing slashes are
+    matched either way, Quirk 7).
+
+    >>> [(r.method, r.path) for r in resource_routes(RESOURCES["roles"], list=print,
+    ...                                               detail=print)]
+    [('GET', '/roles'), ('GET', '/role/{id}')]
+    >>> resource_routes(RESOURCES["roles"], list=print)
+    Traceback (most recent call last):
+    ...
+    ValueError: roles: no handler for detail_path GET /role/{id}
+    """
+    routes: list[Route] = []
+    for attr, method, path in standard_operations(spec):
+        kind = attr.removesuffix("_path")
+        handler = handlers.pop(kind, None)
+        if handler is None:
+            raise ValueError(f"{spec.name}: no handler for {attr} {method} {path}")
+        if set(re.findall(r"\{(\w+)\}", path)) - {"id"}:
+            raise ValueError(f"{spec.name}: {attr} {path} has a parameter other than {{id}}")
+        routes.append(Route(method, path, handler, (spec.name, attr)))
+    if handlers:
+        raise ValueError(f"{spec.name}: the registry declares no {', '.join(sorted(handlers))}")
+    return routes
 
 
 # --- time spellings (reference §1.3) ------------------------------------------------------
@@ -250,13 +345,16 @@ class Ctx:
         """Apply ``ops`` through the store (and its write log) as part of ``req``."""
         self.store.apply(ops, req.method, req.raw_path)
 
-    def put(
-        self, req: Request, resource: str, doc: Doc, body: Any = None, key: str = "_id"
-    ) -> None:
-        self.write(req, [Op("put", resource, doc[key], doc, body)])
+    def put(self, req: Request, resource: str, doc: Doc, body: Any = None) -> None:
+        """Store ``doc`` under its id (the registry's ``id_field``: ``id`` for plugins)."""
+        self.write(req, [Op("put", resource, doc[id_field(resource)], doc, body)])
 
     def delete(self, req: Request, resource: str, id: str, body: Any = None) -> None:
         self.write(req, [Op("delete", resource, id, None, body)])
+
+    def remove(self, req: Request, resource: str, doc: Doc, body: Any = None) -> None:
+        """Delete the stored ``doc`` (by its registry ``id_field``)."""
+        self.delete(req, resource, doc[id_field(resource)], body)
 
     def hub(self, hub_id: Any, name: str = "hub id") -> Doc:
         """The hub, or 400 "The selected hub id is invalid."."""
@@ -269,7 +367,70 @@ class Ctx:
         return self.find("users", lambda u: u.get("email") == email)
 
 
+def id_field(resource: str) -> str:
+    """The key holding a document's id: the registry's ``id_field`` (``_id`` for the
+    sandbox's internal collections).
+
+    >>> id_field("plugins"), id_field("flows"), id_field("routing_histories")
+    ('id', '_id', '_id')
+    """
+    spec = RESOURCES.get(resource)
+    return spec.id_field if spec is not None else "_id"
+
+
 # --- list helpers -------------------------------------------------------------------------
+
+
+def paging(
+    q: dict[str, str], spec: ResourceSpec, *, max_page: int | None = None
+) -> tuple[int, int]:
+    """``(page, limit)`` read with ``spec``'s parameter names, default and maximum page size.
+
+    >>> paging({"pageSize": "5"}, RESOURCES["activities"])
+    (1, 5)
+    >>> paging({}, RESOURCES["plugins"])
+    (1, 10)
+    >>> paging({"limit": "101"}, RESOURCES["plugins"])
+    Traceback (most recent call last):
+    ...
+    milekit.sandbox.tasks.HttpError: The limit may not be greater than 100.
+    """
+    return page_args(
+        q,
+        default=spec.default_limit or spec.max_limit,
+        maximum=spec.max_limit,
+        page=spec.page_param,
+        limit=spec.limit_param,
+        max_page=max_page,
+    )
+
+
+def sort_listed(
+    docs: list[Doc],
+    q: dict[str, str],
+    spec: ResourceSpec,
+    *,
+    default_by: str,
+    default_order: str = "desc",
+) -> list[Doc]:
+    """:func:`sort_docs` with the field and order read under ``spec``'s ``sort_params``
+    (``sortBy``/``sortOrder``, ``sort_by``/``sort_order`` for flows, ``sort``/``order``
+    for activities); a list without a sort-field parameter sorts by ``default_by``.
+
+    >>> docs = [{"_id": "a", "n": 2}, {"_id": "b", "n": 1}]
+    >>> q = {"sort_by": "n", "sort_order": "asc"}
+    >>> [d["_id"] for d in sort_listed(docs, q, RESOURCES["flows"], default_by="_id")]
+    ['b', 'a']
+    """
+    by_param, order_param = spec.sort_params
+    return sort_docs(
+        docs,
+        q.get(by_param) if by_param else None,
+        q.get(order_param) if order_param else None,
+        default_by=default_by,
+        default_order=default_order,
+        key_name=attribute(order_param or "sortOrder"),
+    )
 
 
 def page_args(
@@ -424,7 +585,16 @@ class V:
     milekit.sandbox.tasks.HttpError: The speed must be an integer.
 
     ``raw_names`` keeps attribute names as sent ("The workflowId field is required.");
-    ``extra`` goes into every error body (``code``, ``failedCode`` ...).
+    ``extra`` goes into every error body (``code``, ``failedCode`` ...). ``required``
+    names the keys that must be present (a resource's ``required_on_create`` from the
+    registry): each typed check of such a key requires it (in the endpoint's own order of
+    checks, as Laravel validates rule by rule), and :meth:`check_required` requires the
+    ones no check has looked at.
+
+    >>> V({"name": "x"}, required=("name", "hubId")).str_("hubId")
+    Traceback (most recent call last):
+    ...
+    milekit.sandbox.tasks.HttpError: The hub id field is required.
     """
 
     def __init__(
@@ -434,6 +604,7 @@ class V:
         raw_names: bool = False,
         extra: dict[str, Any] | None = None,
         status: int = 400,
+        required: Iterable[str] = (),
     ) -> None:
         if not isinstance(body, dict):
             raise HttpError(status, BAD_REQUEST, extra=extra)
@@ -441,6 +612,14 @@ class V:
         self.raw_names = raw_names
         self.extra = extra
         self.status = status
+        self.must = tuple(required)
+
+    def _must(self, key: str, required: bool | None) -> bool:
+        return key in self.must if required is None else required
+
+    def check_required(self) -> None:
+        """Every key of ``required`` must be present (call it after the typed checks)."""
+        self.required(*self.must)
 
     def name(self, key: str) -> str:
         return key if self.raw_names else attribute(key)
@@ -464,13 +643,13 @@ class V:
         self,
         key: str,
         *,
-        required: bool = False,
+        required: bool | None = None,
         enum: Sequence[str] | None = None,
         min_len: int | None = None,
         max_len: int | None = None,
         nullable: bool = True,
     ) -> str | None:
-        if required:
+        if self._must(key, required):
             self.required(key)
         v = self.body.get(key)
         if v is None:
@@ -491,12 +670,12 @@ class V:
         self,
         key: str,
         *,
-        required: bool = False,
+        required: bool | None = None,
         lo: int | None = None,
         hi: int | None = None,
         coerce: bool = True,
     ) -> int | None:
-        if required:
+        if self._must(key, required):
             self.required(key)
         v = self.body.get(key)
         if v is None:
@@ -513,8 +692,8 @@ class V:
             self.fail(f"The {self.name(key)} may not be greater than {hi}.")
         return v
 
-    def num(self, key: str, *, required: bool = False, coerce: bool = True) -> float | None:
-        if required:
+    def num(self, key: str, *, required: bool | None = None, coerce: bool = True) -> float | None:
+        if self._must(key, required):
             self.required(key)
         v = self.body.get(key)
         if v is None:
@@ -528,8 +707,8 @@ class V:
             self.fail(f"The {self.name(key)} must be a number.")
         return float(v)
 
-    def bool_(self, key: str, *, required: bool = False) -> bool | None:
-        if required and key not in self.body:
+    def bool_(self, key: str, *, required: bool | None = None) -> bool | None:
+        if self._must(key, required) and key not in self.body:
             self.fail(f"The {self.name(key)} field is required.")
         v = self.body.get(key)
         if v is None:
@@ -540,9 +719,9 @@ class V:
         return b
 
     def list_(
-        self, key: str, *, required: bool = False, max_items: int | None = None
+        self, key: str, *, required: bool | None = None, max_items: int | None = None
     ) -> list[Any] | None:
-        if required:
+        if self._must(key, required):
             self.required(key)
         v = self.body.get(key)
         if v is None:
@@ -554,7 +733,7 @@ class V:
         return v
 
     def strings(
-        self, key: str, *, required: bool = False, max_items: int | None = None
+        self, key: str, *, required: bool | None = None, max_items: int | None = None
     ) -> list[str] | None:
         """An array of strings (a lone string is taken as a one-item list)."""
         v = self.body.get(key)
@@ -566,8 +745,8 @@ class V:
             self.fail(f"The {self.name(key)} must be an array of strings.")
         return items
 
-    def obj(self, key: str, *, required: bool = False) -> dict[str, Any] | None:
-        if required:
+    def obj(self, key: str, *, required: bool | None = None) -> dict[str, Any] | None:
+        if self._must(key, required):
             self.required(key)
         v = self.body.get(key)
         if v is None:
@@ -576,7 +755,7 @@ class V:
             self.fail(f"The {self.name(key)} must be an object.")
         return v
 
-    def date(self, key: str, *, required: bool = False) -> str | None:
+    def date(self, key: str, *, required: bool | None = None) -> str | None:
         """A date or datetime in one of the accepted spellings (kept as sent)."""
         v = self.str_(key, required=required)
         if v is not None and instant(v) is None:
@@ -589,20 +768,20 @@ class V:
             self.fail(f"The {label or self.name(key)} does not match the format H:i.")
         return value.strip()
 
-    def email(self, key: str, *, required: bool = False) -> str | None:
+    def email(self, key: str, *, required: bool | None = None) -> str | None:
         v = self.str_(key, required=required)
         if v is not None and not _EMAIL.match(v):
             self.fail(f"The {self.name(key)} must be a valid email address.")
         return v
 
-    def coordinate(self, key: str, *, required: bool = False) -> str | None:
+    def coordinate(self, key: str, *, required: bool | None = None) -> str | None:
         """A ``"lat,lng"`` string."""
         v = self.str_(key, required=required)
         if v is not None and parse_coord(v) is None:
             self.fail(f"The {self.name(key)} is not a valid coordinate.")
         return v
 
-    def object_id(self, key: str, *, required: bool = False) -> str | None:
+    def object_id(self, key: str, *, required: bool | None = None) -> str | None:
         v = self.str_(key, required=required)
         if v is not None and not _HEX24.match(v):
             self.fail(f"The {self.name(key)} format is invalid.")

@@ -12,7 +12,8 @@ Records are validated against their data type (required fields, numbers, boolean
 option lists); ``dataId`` is unique per (type, hub). Exports write a real file
 (``json`` or ``xlsx``) that ``GET /file/view?url=`` streams, and log it in the export
 log; ``POST /data/import`` reads CSV or xlsx uploads into records and keeps an import
-monitoring record of the outcome.
+monitoring record of the outcome. Paths, envelope keys, paging and sort parameters,
+bulk keys and maxima, id and required fields are read from the registry.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from milekit.registry import RESOURCES
 from milekit.sandbox import xlsx
 from milekit.sandbox.common import (
     BAD_REQUEST,
@@ -42,9 +44,11 @@ from milekit.sandbox.common import (
     iso_now,
     laravel,
     naive,
-    page_args,
+    paging,
     project,
+    resource_routes,
     sort_docs,
+    sort_listed,
     truthy,
 )
 from milekit.sandbox.settings import STORAGE
@@ -60,42 +64,53 @@ _SERVER_KEYS = (
     "updatedTime",
 )
 _EXPORT_MAX = 10_000  #: "direct mode is meant for < 10,000 rows" (reference §2.8)
+#: §2.7: DELETE /datas/bulk takes up to 3000 items (the registry's ``bulk_max``, 2000, is
+#: the limit of the other bulk calls, and what the client sends per call)
+_BULK_DELETE_MAX = 3000
 
 
 def routes(ctx: Ctx) -> list[Route]:
     t, d, x = DataTypes(ctx), Records(ctx), Exports(ctx)
     return [
-        Route("GET", "/data-types", t.index),
-        Route("GET", "/data-type/{id}", t.get),
-        Route("POST", "/data-type", t.create),
-        Route("PUT", "/data-type/{id}", t.put),
-        Route("PATCH", "/data-type/{id}", t.patch),
-        Route("DELETE", "/data-type/{id}", t.delete),
-        Route("GET", "/data", d.index),
-        Route("POST", "/data", d.create),
-        Route("GET", "/data/{id}", d.get),
-        Route("PUT", "/data/{id}", d.put),
-        Route("PATCH", "/data/{id}", d.patch),
-        Route("DELETE", "/data/{id}", d.delete),
+        *resource_routes(
+            t.spec,
+            list=t.index,
+            detail=t.get,
+            create=t.create,
+            update=t.put,
+            patch=t.patch,
+            delete=t.delete,
+        ),
+        *resource_routes(
+            d.spec,
+            list=d.index,
+            detail=d.get,
+            create=d.create,
+            update=d.put,
+            patch=d.patch,
+            delete=d.delete,
+            bulk_create=d.bulk_create,
+            bulk_update=d.bulk_patch,
+            bulk_delete=d.bulk_delete,
+            bulk_upsert=d.bulk_upsert,
+        ),
         Route("GET", "/data/type/{type}/{dataId}", d.get_by_type),
         Route("GET", "/data/hub/{hubId}/type/{type}/{dataId}", d.get_by_hub),
         Route("PUT", "/data/hub/{hubId}/type/{type}/{dataId}", d.put_by_hub),
         Route("DELETE", "/data/hub/{hubId}/type/{type}/{dataId}", d.delete_by_hub),
-        Route("POST", "/data/bulk", d.bulk_create),
-        Route("POST", "/data/bulk/upsert", d.bulk_upsert),
-        Route("PATCH", "/datas/bulk", d.bulk_patch),
-        Route("DELETE", "/datas/bulk", d.bulk_delete),
         Route("POST", "/data/import", x.import_data),
-        Route("GET", "/import-monitoring", x.imports),
-        Route("GET", "/import-monitoring/{id}", x.import_one),
+        *resource_routes(x.imports_spec, list=x.imports, detail=x.import_one),
         Route("POST", "/tasks/export", x.export_tasks),
         Route("POST", "/data/export", x.export_data),
-        Route("GET", "/tasks/export-log", x.export_log),
-        Route("GET", "/export-configs", x.configs),
-        Route("GET", "/export-config/{id}", x.config),
-        Route("POST", "/export-config", x.config_create),
-        Route("PUT", "/export-config/{id}", x.config_put),
-        Route("DELETE", "/export-config/{id}", x.config_delete),
+        *resource_routes(x.logs_spec, list=x.export_log),
+        *resource_routes(
+            x.configs_spec,
+            list=x.configs,
+            detail=x.config,
+            create=x.config_create,
+            update=x.config_put,
+            delete=x.config_delete,
+        ),
     ]
 
 
@@ -109,10 +124,11 @@ def _type_of(field: Doc) -> str:
 class DataTypes:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["data_types"]
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         providers = set(csv(q.get("provider")) or ["internal"])
         if not providers <= {"internal", "external-api"}:
             raise HttpError(400, "The selected provider is invalid.")
@@ -123,15 +139,19 @@ class DataTypes:
         ]
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields, ("_id",)) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
         return Response(
             200,
-            {"status": True, "message": "Success", "data_types": laravel(r, docs, page, limit)},
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("data_types", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "data_type": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _fields(self, v: V, raw: list[Any]) -> list[Doc]:
         out: list[Doc] = []
@@ -168,9 +188,8 @@ class DataTypes:
         return out
 
     def _validate(self, body: Any, old: Doc | None, *, full: bool) -> tuple[Doc, list[str]]:
-        v = V(body)
-        if full:
-            v.required("name", "fields")
+        v = V(body, required=self.spec.required_on_create if full else ())
+        v.check_required()
         name = v.str_("name", max_len=255)
         if name is not None:
             for d in self.ctx.store.values("data_types"):
@@ -230,7 +249,7 @@ class DataTypes:
             "updatedTime": stamp,
         }
         self.ctx.put(r, "data_types", doc, r.body)
-        return Response(201, {"status": True, "message": "Success", "data_type": doc})
+        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _update(self, r: Request, *, full: bool) -> Response:
         old = self.ctx.get("data_types", r.params["id"])
@@ -247,7 +266,7 @@ class DataTypes:
                 new["data_type"] = {"_id": doc["_id"], "name": doc["name"]}
                 ops.append(Op("put", "data", rec["_id"], new, None))
         self.ctx.write(r, ops)
-        return Response(200, {"status": True, "message": "Success", "data_type": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def put(self, r: Request) -> Response:
         return self._update(r, full=True)
@@ -264,7 +283,7 @@ class DataTypes:
             if rec.get("dataTypeId") == old["_id"]
         ]
         self.ctx.write(r, ops)
-        return Response(200, {"status": True, "data_type": old})
+        return Response(200, {"status": True, self.spec.envelope_one: old})
 
 
 # --- records ------------------------------------------------------------------------------
@@ -273,6 +292,9 @@ class DataTypes:
 class Records:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["data"]
+        assert self.spec.bulk_key is not None
+        self.bulk_key: str = self.spec.bulk_key
 
     def _type_by_name(self, name: str) -> Doc:
         doc = self.ctx.find("data_types", lambda d: d.get("name") == name)
@@ -294,7 +316,7 @@ class Records:
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("data")
         if q.get("hubId"):
             hubs = set(csv(q["hubId"]))
@@ -316,24 +338,33 @@ class Records:
         if truthy(q.get("limitUser")) is not False:
             me = self.ctx.email
             docs = [d for d in docs if not d.get("limitUser") or me in d["limitUser"]]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields, ("_id",)) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
         return Response(
-            200, {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
+        )
+
+    def _one(self, doc: Doc, **extra: Any) -> Response:
+        return Response(
+            200, {"status": True, "message": "Success", self.spec.envelope_one: doc, **extra}
         )
 
     def get(self, r: Request) -> Response:
-        doc = self.ctx.get("data", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return self._one(self.ctx.get("data", r.params["id"]))
 
     def get_by_type(self, r: Request) -> Response:
         dtype = self._type_by_name(r.params["type"])
         doc = self._find(dtype["_id"], None, r.params["dataId"])
         if doc is None:
             raise HttpError(404, "Data not found")
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return self._one(doc)
 
     def _by_hub(self, r: Request) -> Doc:
         dtype = self._type_by_name(r.params["type"])
@@ -343,7 +374,7 @@ class Records:
         return doc
 
     def get_by_hub(self, r: Request) -> Response:
-        return Response(200, {"status": True, "message": "Success", "data": self._by_hub(r)})
+        return self._one(self._by_hub(r))
 
     # --- validation -----------------------------------------------------------------------
 
@@ -352,8 +383,8 @@ class Records:
         if not isinstance(body, dict):
             raise HttpError(400, BAD_REQUEST)
         merged = body if full or old is None else dict(old, **body)
-        v = V(merged)
-        v.required("dataId", "dataTypeId")
+        v = V(merged, required=self.spec.required_on_create)
+        v.check_required()
         data_id = v.str_("dataId", max_len=255)
         type_id = v.str_("dataTypeId")
         assert data_id is not None and type_id is not None
@@ -362,7 +393,7 @@ class Records:
             v.fail("The selected data type id is invalid.")
         hub_id = merged.get("hubId")
         if not dtype.get("commonData"):
-            v.required("hubId")
+            v.required("hubId")  # §2.7: required unless the type is commonData
         if hub_id is not None:
             self.ctx.hub(hub_id)
         key = (type_id, hub_id if not dtype.get("commonData") else None, data_id)
@@ -417,12 +448,12 @@ class Records:
     def create(self, r: Request) -> Response:
         doc = self.build(r.body, None, full=True, taken=set())
         self.ctx.put(r, "data", doc, r.body)
-        return Response(201, {"status": True, "message": "Success", "data": doc})
+        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _replace(self, r: Request, old: Doc, *, full: bool) -> Response:
         doc = self.build(r.body, old, full=full, taken=set())
         self.ctx.put(r, "data", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return self._one(doc)
 
     def put(self, r: Request) -> Response:
         return self._replace(r, self.ctx.get("data", r.params["id"]), full=True)
@@ -435,18 +466,18 @@ class Records:
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("data", r.params["id"])
-        self.ctx.delete(r, "data", old["_id"], r.body)
-        return Response(200, {"status": True, "data": old})
+        self.ctx.remove(r, "data", old, r.body)
+        return Response(200, {"status": True, self.spec.envelope_one: old})
 
     def delete_by_hub(self, r: Request) -> Response:
         old = self._by_hub(r)
-        self.ctx.delete(r, "data", old["_id"], r.body)
-        return Response(200, {"status": True, "message": "Success", "data": old})
+        self.ctx.remove(r, "data", old, r.body)
+        return self._one(old)
 
     # --- bulk -----------------------------------------------------------------------------
 
     def bulk_create(self, r: Request) -> Response:
-        items = bulk_items(r.body, "data", 2000)
+        items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         taken: set[tuple[Any, ...]] = set()
@@ -460,7 +491,7 @@ class Records:
                 ops.append(Op("put", "data", doc["_id"], doc, item))
                 results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
             self.ctx.write(r, ops)
-        return Response(201, bulk_summary(results, "data"))
+        return Response(201, bulk_summary(results, self.bulk_key))
 
     def _match(self, item: Any) -> Doc | None:
         """The record a bulk item means: by ``dataId`` + ``dataTypeId`` (+ ``hubId``)."""
@@ -474,7 +505,7 @@ class Records:
         return self._find(type_id, hub, data_id)
 
     def bulk_upsert(self, r: Request) -> Response:
-        items = bulk_items(r.body, "data", 2000)
+        items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         taken: set[tuple[Any, ...]] = set()
@@ -493,10 +524,10 @@ class Records:
                     {"status": True, "message": message, "event": event, "_id": doc["_id"]}
                 )
             self.ctx.write(r, ops)
-        return Response(200, bulk_summary(results, "data"))
+        return Response(200, bulk_summary(results, self.bulk_key))
 
     def bulk_patch(self, r: Request) -> Response:
-        items = bulk_items(r.body, "data", 2000)
+        items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         with self.ctx.store.lock:
@@ -513,10 +544,10 @@ class Records:
                 ops.append(Op("put", "data", doc["_id"], doc, item))
                 results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
             self.ctx.write(r, ops)
-        return Response(200, bulk_summary(results, "data"))
+        return Response(200, bulk_summary(results, self.bulk_key))
 
     def bulk_delete(self, r: Request) -> Response:
-        items = bulk_items(r.body, "data", 3000)
+        items = bulk_items(r.body, self.bulk_key, _BULK_DELETE_MAX)
         ops: list[Op] = []
         results: list[Doc] = []
         gone: set[str] = set()
@@ -532,7 +563,7 @@ class Records:
                     ops.append(Op("delete", "data", rid, None, item))
                     results.append({"status": True, "message": "Success.", "_id": rid})
             self.ctx.write(r, ops)
-        return Response(200, bulk_summary(results, "data"))
+        return Response(200, bulk_summary(results, self.bulk_key))
 
 
 # --- exports, the export log, export configs, imports -------------------------------------
@@ -548,6 +579,9 @@ class Exports:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.records = Records(ctx)
+        self.logs_spec = RESOURCES["export_logs"]
+        self.configs_spec = RESOURCES["export_configs"]
+        self.imports_spec = RESOURCES["import_monitoring"]
 
     # --- exports --------------------------------------------------------------------------
 
@@ -664,10 +698,11 @@ class Exports:
 
     def export_log(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q, default=10, maximum=100)
-        order = (q.get("sortOrder") or "desc").lower()
+        page, limit = paging(q, self.logs_spec)
+        by_param, order_param = self.logs_spec.sort_params
+        order = ((q.get(order_param) if order_param else None) or "desc").lower()
         if order not in ("asc", "desc"):
-            raise HttpError(400, "The selected sort order is invalid.")
+            raise HttpError(400, f"The selected {attribute(order_param or '')} is invalid.")
         if q.get("dataType") and q["dataType"] not in (
             "task",
             "data",
@@ -694,7 +729,7 @@ class Exports:
             needle = q["dataName"].lower()
             hits = [h for h in hits if needle in str(h["_source"].get("dataName", "")).lower()]
             must.append({"match": {"dataName": q["dataName"]}})
-        by = q.get("sortBy") or "requestAt"
+        by = (q.get(by_param) if by_param else None) or "requestAt"
         wrapped = [dict(h["_source"], _id=h["_id"], _hit=h) for h in hits]
         hits = [w["_hit"] for w in sort_docs(wrapped, by, order, default_by="requestAt")]
         return Response(
@@ -703,7 +738,7 @@ class Exports:
                 "status": True,
                 "message": "Success",
                 "total": len(hits),
-                "data": hits[(page - 1) * limit : page * limit],
+                self.logs_spec.envelope_list: hits[(page - 1) * limit : page * limit],
                 "params": {
                     "from": (page - 1) * limit,
                     "size": limit,
@@ -717,35 +752,46 @@ class Exports:
 
     def configs(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.configs_spec)
         docs = self.ctx.store.values("export_configs")
         if q.get("collection"):
             docs = [d for d in docs if d.get("collection") == q["collection"]]
         if q.get("name"):
             needle = q["name"].lower()
             docs = [d for d in docs if needle in d.get("name", "").lower()]
-        docs = sort_docs(docs, "createdTime", q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.configs_spec, default_by="createdTime")
         return Response(
             200,
             {
                 "status": True,
                 "code": 200,
                 "message": "Success.",
-                "data": laravel(r, docs, page, limit),
+                self.configs_spec.envelope_list: laravel(r, docs, page, limit),
+            },
+        )
+
+    def _config_answer(self, status: int, message: str, doc: Doc) -> Response:
+        return Response(
+            status,
+            {
+                "status": True,
+                "code": status,
+                "message": message,
+                self.configs_spec.envelope_one: doc,
             },
         )
 
     def config(self, r: Request) -> Response:
-        doc = self.ctx.get("export_configs", r.params["id"])
-        return Response(200, {"status": True, "code": 200, "message": "Success.", "data": doc})
+        return self._config_answer(200, "Success.", self.ctx.get("export_configs", r.params["id"]))
 
     def _config_fields(self, body: Any, old: Doc | None) -> Doc:
-        v = V(body)
-        name = v.str_("name", required=True, max_len=255)
-        collection = v.str_("collection", required=True, enum=("task",))
-        flow_ids = v.strings("flowIds", required=True)
-        fields = v.list_("fields", required=True)
+        v = V(body, required=self.configs_spec.required_on_create)
+        name = v.str_("name", max_len=255)
+        collection = v.str_("collection", enum=("task",))
+        flow_ids = v.strings("flowIds")
+        fields = v.list_("fields")
         description = v.str_("description")
+        v.check_required()
         assert name is not None and flow_ids is not None and fields is not None
         for d in self.ctx.store.values("export_configs"):
             if d["name"].lower() == name.lower() and (old is None or d["_id"] != old["_id"]):
@@ -780,43 +826,19 @@ class Exports:
             "updatedTime": stamp,
         }
         self.ctx.put(r, "export_configs", doc, r.body)
-        return Response(
-            201,
-            {
-                "status": True,
-                "code": 201,
-                "message": "Export Config has been added successfully.",
-                "data": doc,
-            },
-        )
+        return self._config_answer(201, "Export Config has been added successfully.", doc)
 
     def config_put(self, r: Request) -> Response:
         old = self.ctx.get("export_configs", r.params["id"])
         fields = self._config_fields(r.body, old)
         doc = dict(old, **fields, updatedTime=iso_micro(self.ctx.now()))
         self.ctx.put(r, "export_configs", doc, r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Export Config has been updated successfully.",
-                "data": doc,
-            },
-        )
+        return self._config_answer(200, "Export Config has been updated successfully.", doc)
 
     def config_delete(self, r: Request) -> Response:
         old = self.ctx.get("export_configs", r.params["id"])
-        self.ctx.delete(r, "export_configs", old["_id"], r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Export Config has been deleted successfully.",
-                "data": old,
-            },
-        )
+        self.ctx.remove(r, "export_configs", old, r.body)
+        return self._config_answer(200, "Export Config has been deleted successfully.", old)
 
     # --- imports --------------------------------------------------------------------------
 
@@ -826,7 +848,7 @@ class Exports:
 
     def imports(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q, maximum=100)
+        page, limit = paging(q, self.imports_spec)
         docs = self.ctx.store.values("import_monitoring")
         if q.get("type"):
             kinds = set(csv(q["type"]))
@@ -840,16 +862,23 @@ class Exports:
             docs = [d for d in docs if d.get("status") in statuses]
         if q.get("dataTypeId"):
             docs = [d for d in docs if d.get("dataTypeId") == q["dataTypeId"]]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.imports_spec, default_by="createdTime")
         return Response(
-            200, {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.imports_spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def import_one(self, r: Request) -> Response:
         doc = self.ctx.store.get("import_monitoring", r.params["id"])
         if doc is None:
             raise self._ierr(404, "Import monitoring record not found", "import-004")
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(
+            200, {"status": True, "message": "Success", self.imports_spec.envelope_one: doc}
+        )
 
     def import_data(self, r: Request) -> Response:
         """Read the uploaded CSV/xlsx into records now; the answer is the queued snapshot."""

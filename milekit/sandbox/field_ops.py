@@ -12,7 +12,8 @@
 Activity children are ordinary tasks (created through the task rules); a master's
 ``status`` and ``assignee`` are read from its children whenever it is served. A location
 ``start`` record opens a trip that a ``finish`` record closes (one open trip per user);
-each user's newest point carries ``isLatest``.
+each user's newest point carries ``isLatest``. Paths, envelope keys, paging and sort
+parameters, bulk keys and maxima, id and required fields are read from the registry.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ from milekit.sandbox.common import (
     iso_now,
     laravel,
     naive,
-    page_args,
+    paging,
     project,
+    resource_routes,
     sort_docs,
+    sort_listed,
     truthy,
 )
 from milekit.sandbox.flows import components_of
@@ -60,29 +63,32 @@ _PUBLIC_DAYS = 30  #: public task links of finished tasks expire after this many
 def routes(ctx: Ctx) -> list[Route]:
     s, a, loc, t = Schedules(ctx), Activities(ctx), Locations(ctx), TaskExtras(ctx)
     return [
-        Route("GET", "/task/schedules", s.index),
-        Route("GET", "/task/schedule/{id}", s.get),
-        Route("POST", "/task/schedule", s.create),
-        Route("POST", "/task/schedules/bulk", s.bulk),
-        Route("PUT", "/task/schedule/{id}", s.put),
-        Route("PATCH", "/task/schedule/{id}", s.patch),
-        Route("DELETE", "/task/schedule/{id}", s.delete),
-        Route("GET", "/activities", a.index),
+        *resource_routes(
+            s.spec,
+            list=s.index,
+            detail=s.get,
+            create=s.create,
+            update=s.put,
+            patch=s.patch,
+            delete=s.delete,
+            bulk_create=s.bulk,
+        ),
+        *resource_routes(a.spec, list=a.index, detail=a.get, create=a.create, delete=a.delete),
         Route("GET", "/activities/workflow/{workflowId}", a.by_workflow),
-        Route("GET", "/activity/{id}", a.get),
-        Route("POST", "/activity", a.create),
-        Route("DELETE", "/activity/{id}", a.delete),
-        Route("GET", "/location-histories", loc.index),
-        Route("GET", "/location-history/{id}", loc.get),
-        Route("POST", "/location-history", loc.create),
-        Route("POST", "/location-history/bulk", loc.bulk),
+        *resource_routes(
+            loc.spec,
+            list=loc.index,
+            detail=loc.get,
+            create=loc.create,
+            update=loc.put,
+            patch=loc.patch,
+            delete=loc.delete,
+            bulk_create=loc.bulk,
+        ),
         Route("PUT", "/location-history", loc.put_by_time),
-        Route("PUT", "/location-history/{id}", loc.put),
-        Route("PATCH", "/location-history/{id}", loc.patch),
-        Route("DELETE", "/location-history/{id}", loc.delete),
         Route("POST", "/location-history/generate-token", loc.token),
         Route("GET", "/location-history/tracking/{token}", loc.tracking),
-        Route("GET", "/tasks-gallery", t.gallery),
+        *resource_routes(t.gallery_spec, list=t.gallery),
         Route("GET", "/task/public/{id}", t.public),
         Route("GET", "/tasks/tracking", t.tracking),
         Route("POST", "/task/photo/{name}", t.photo),
@@ -93,12 +99,15 @@ def routes(ctx: Ctx) -> list[Route]:
 
 
 class Schedules:
+    """Task schedules; writes answer under ``data``, reads under ``taskSchedules`` (§2.2)."""
+
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["task_schedules"]
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("task_schedules")
         for key in ("hubId", "flow", "flowId"):
             if q.get(key):
@@ -115,33 +124,27 @@ class Schedules:
         if q.get("assignee"):
             wanted = set(csv(q["assignee"]))
             docs = [d for d in docs if wanted & set(d.get("assignee") or [])]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields, ("_id",)) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
         return Response(
             200,
-            {"status": True, "message": "Success", "taskSchedules": laravel(r, docs, page, limit)},
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("task_schedules", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "taskSchedules": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def build(self, body: Any, old: Doc | None, *, full: bool) -> Doc:
         merged = body if full or old is None or not isinstance(body, dict) else dict(old, **body)
-        v = V(merged)
-        v.required(
-            "startTime",
-            "endTime",
-            "name",
-            "periode",
-            "flow",
-            "flowId",
-            "hubId",
-            "task",
-            "schedules",
-        )
+        v = V(merged, required=self.spec.required_on_create)
+        v.check_required()  # all of them first, in the contract's order
         name = v.str_("name", max_len=255)
         periode = v.str_("periode", enum=PERIODES)
         flow_name = v.str_("flow")
@@ -155,7 +158,7 @@ class Schedules:
         assert start is not None and end is not None
         if (instant(end) or 0) < (instant(start) or 0):
             v.fail("The end time must be a date after or equal to start time.")
-        v.obj("task", required=True)
+        v.obj("task")
         assignee = v.strings("assignee") or []
         for email in assignee:
             if self.ctx.user_by_email(email) is None:
@@ -165,7 +168,7 @@ class Schedules:
         if periode == "custom":
             v.required("frequency", "interval")
         mode = frequency if periode == "custom" else periode
-        schedules = v.list_("schedules", required=True)
+        schedules = v.list_("schedules")
         assert schedules is not None
         times: list[str] = []
         clean: list[Doc] = []
@@ -242,7 +245,8 @@ class Schedules:
         )
 
     def bulk(self, r: Request) -> Response:
-        items = bulk_items(r.body, "schedules", 50)
+        assert self.spec.bulk_key is not None
+        items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         failed: list[int] = []
@@ -270,7 +274,12 @@ class Schedules:
         ok = len(results) - len(failed)
         return Response(
             201,
-            {"success": ok, "failed": len(failed), "schedules": results, "failed_index": failed},
+            {
+                "success": ok,
+                "failed": len(failed),
+                self.spec.bulk_key: results,
+                "failed_index": failed,
+            },
         )
 
     def _update(self, r: Request, *, full: bool) -> Response:
@@ -287,7 +296,7 @@ class Schedules:
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("task_schedules", r.params["id"])
-        self.ctx.delete(r, "task_schedules", old["_id"], r.body)
+        self.ctx.remove(r, "task_schedules", old, r.body)
         return Response(200, {"status": True, "message": "Delete success."})
 
 
@@ -303,6 +312,9 @@ class Activities:
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["activities"]
+        #: keys a projection always keeps (reference §1.6: activities add both)
+        self.always = (self.spec.id_field, "organizationId")
 
     def _current(self, master: Doc) -> Doc:
         """The master as it is now: status and assignees follow its children."""
@@ -326,23 +338,21 @@ class Activities:
 
     def _page(self, r: Request, docs: list[Doc]) -> Response:
         q = r.query
-        page, size = page_args(q, default=15, limit="pageSize")
+        page, size = paging(q, self.spec)
         if q.get("status"):
             wanted = {s.upper() for s in csv(q["status"])}
             docs = [d for d in docs if d.get("status") in wanted]
-        docs = sort_docs(
-            docs, q.get("sort"), q.get("order"), default_by="updatedTime", key_name="order"
-        )
+        docs = sort_listed(docs, q, self.spec, default_by="updatedTime")
         chunk = docs[(page - 1) * size : page * size]
         fields = csv(q.get("fields"))
         if fields:
-            chunk = [project(d, fields, ("_id", "organizationId")) for d in chunk]
+            chunk = [project(d, fields, self.always) for d in chunk]
         return Response(
             200,
             {
                 "status": True,
                 "code": 200,
-                "data": {
+                self.spec.envelope_list: {
                     "activities": chunk,
                     "total": len(docs),
                     "currentPage": page,
@@ -379,13 +389,19 @@ class Activities:
         doc = self._one(r.params["id"])
         fields = csv(r.query.get("fields"))
         if fields:
-            doc = project(doc, fields, ("_id", "organizationId"))
-        return Response(200, {"status": True, "code": 200, "data": doc})
+            doc = project(doc, fields, self.always)
+        return Response(200, {"status": True, "code": 200, self.spec.envelope_one: doc})
 
     def create(self, r: Request) -> Response:
-        v = V(r.body, raw_names=True, extra={"code": 400, "failedCode": "ACTIV_CREATE_FAILED"})
-        wid = v.str_("workflowId", required=True)
-        items = v.list_("tasks", required=True)
+        v = V(
+            r.body,
+            raw_names=True,
+            extra={"code": 400, "failedCode": "ACTIV_CREATE_FAILED"},
+            required=self.spec.required_on_create,
+        )
+        wid = v.str_("workflowId")
+        items = v.list_("tasks")
+        v.check_required()
         assert items is not None
         workflow = self.ctx.store.get("workflows", wid or "")
         if workflow is None:
@@ -461,7 +477,7 @@ class Activities:
                 "status": True,
                 "code": 201,
                 "message": "Activity created successfully",
-                "data": current,
+                self.spec.envelope_one: current,
             },
         )
 
@@ -485,10 +501,12 @@ class Activities:
 class Locations:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["location_histories"]
 
     def index(self, r: Request) -> Response:
+        """Sorted by ``time`` (the record's instant; the list takes ``sortOrder`` only)."""
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("location_histories")
         for key in ("email", "taskId", "eventName", "createdFrom"):
             if q.get(key):
@@ -516,22 +534,32 @@ class Locations:
                 return t is not None and (lo is None or t >= lo) and (hi is None or t <= hi)
 
             docs = [d for d in docs if inside(d)]
-        docs = sort_docs(docs, "time", q.get("sortOrder"), default_by="time")
+        docs = sort_listed(docs, q, self.spec, default_by="time")
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields, ("_id",)) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
+        return self._listed(r, docs, page, limit)
+
+    def _listed(self, r: Request, docs: list[Doc], page: int, limit: int) -> Response:
         return Response(
-            200, {"status": True, "message": "Success", "tasks": laravel(r, docs, page, limit)}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
+
+    def _one(self, doc: Doc, message: str) -> Doc:
+        return {"status": True, "message": message, self.spec.envelope_one: doc}
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("location_histories", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "location_history": doc})
+        return Response(200, self._one(doc, "Success"))
 
     def _clean(self, body: Any, old: Doc | None) -> tuple[V, Doc]:
-        v = V(body)
-        if old is None:
-            v.required("email", "lat", "lon")
+        v = V(body, required=self.spec.required_on_create if old is None else ())
+        v.check_required()
         email = v.email("email")
         if email is not None:
             if old is not None and email != old["email"]:
@@ -659,10 +687,12 @@ class Locations:
     def create(self, r: Request) -> Response:
         with self.ctx.store.lock:
             doc = self._apply_point(r, r.body)
-        return Response(201, {"status": True, "message": "Success", "location_history": doc})
+        return Response(201, self._one(doc, "Success"))
 
     def bulk(self, r: Request) -> Response:
-        items = bulk_items(r.body, "location_histories", 1000, name="location histories")
+        key = self.spec.bulk_key
+        assert key is not None
+        items = bulk_items(r.body, key, self.spec.bulk_max)
         results: list[Doc] = []
         with self.ctx.store.lock:
             for item in items:
@@ -683,27 +713,18 @@ class Locations:
                     {"status": True, "message": "Success", "_id": doc["_id"], "email": doc["email"]}
                 )
         ok = sum(1 for x in results if x["status"])
-        return Response(
-            201, {"success": ok, "failed": len(results) - ok, "location_histories": results}
-        )
+        return Response(201, {"success": ok, "failed": len(results) - ok, key: results})
 
     def _update(self, r: Request, old: Doc) -> Response:
         _, fields = self._clean(r.body, old)
         doc = dict(old, **fields, updatedBy=self.ctx.email, updatedTime=naive(self.ctx.now()))
         self.ctx.put(r, "location_histories", doc, r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Data has been updated successfully.",
-                "location_history": doc,
-            },
-        )
+        return Response(200, self._one(doc, "Data has been updated successfully."))
 
     def put_by_time(self, r: Request) -> Response:
         """``PUT /location-history/``: the point is named by ``email`` + ``createdTime``."""
         v = V(r.body)
-        v.required("email", "lat", "lon", "createdTime")
+        v.required(*self.spec.required_on_create, "createdTime")
         email, created = r.body["email"], v.date("createdTime")
         wanted = naive(instant(created or "") or 0)
         old = self.ctx.find(
@@ -715,7 +736,7 @@ class Locations:
         return self._update(r, old)
 
     def put(self, r: Request) -> Response:
-        V(r.body).required("email", "lat", "lon")
+        V(r.body).required(*self.spec.required_on_create)  # a replace needs what a create does
         return self._update(r, self.ctx.get("location_histories", r.params["id"]))
 
     def patch(self, r: Request) -> Response:
@@ -723,15 +744,8 @@ class Locations:
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("location_histories", r.params["id"])
-        self.ctx.delete(r, "location_histories", old["_id"], r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Data has been deleted successfully.",
-                "location_history": old,
-            },
-        )
+        self.ctx.remove(r, "location_histories", old, r.body)
+        return Response(200, self._one(old, "Data has been deleted successfully."))
 
     def token(self, r: Request) -> Response:
         v = V(r.body)
@@ -762,7 +776,7 @@ class Locations:
             raise HttpError(401, "Your tracking token is invalid")
         if self.ctx.now() > float(grant["expiresAt"]):
             raise HttpError(401, "Your tracking token has expired")
-        page, limit = page_args(r.query)
+        page, limit = paging(r.query, self.spec)
         docs = [
             d
             for d in self.ctx.store.values("location_histories")
@@ -770,9 +784,7 @@ class Locations:
             and str(d.get("createdTime", ""))[:10] == grant["date"]
         ]
         docs = sort_docs(docs, "time", "desc", default_by="time")
-        return Response(
-            200, {"status": True, "message": "Success", "tasks": laravel(r, docs, page, limit)}
-        )
+        return self._listed(r, docs, page, limit)
 
 
 # --- task extras --------------------------------------------------------------------------
@@ -781,6 +793,7 @@ class Locations:
 class TaskExtras:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.gallery_spec = RESOURCES["tasks_gallery"]
 
     def _image_keys(self) -> dict[str, list[str]]:
         return {
@@ -798,7 +811,7 @@ class TaskExtras:
             for k, v in r.query.items()
             if k not in ("flowId", "routingResultId", "lazyLoad", "cursor")
         }
-        page, limit = page_args(q)
+        page, limit = paging(q, self.gallery_spec)
         docs = self.ctx.tasks.matching(q)
         keys = self._image_keys()
         hits: list[tuple[int, Doc]] = []
@@ -822,14 +835,15 @@ class TaskExtras:
         def shape(item: Doc) -> Doc:
             if not fields:
                 return item
-            return project(item, [*fields, *(k for k in item if k.endswith("_url"))], ("_id",))
+            keep = [*fields, *(k for k in item if k.endswith("_url"))]
+            return project(item, keep, (self.gallery_spec.id_field,))
 
         return Response(
             200,
             {
                 "status": True,
                 "message": "Success.",
-                "tasks": {
+                self.gallery_spec.envelope_list: {
                     "data": [shape(i) for _, i in chunk],
                     "buffer": [shape(i) for i in buffer],
                     "page_processed": str(pages),

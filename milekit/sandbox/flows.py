@@ -10,6 +10,8 @@
 
 Every flow write (create, replace, reorder, restore) also writes a flow log, so
 ``GET /flow-logs`` and ``PUT /flow/{id}/restore/{logId}`` work on what really happened.
+Paths, envelope keys, paging and sort parameters and required fields of flows, flow
+fields, flow logs, automations and automation logs are read from the registry.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from milekit.registry import RESOURCES
 from milekit.sandbox.common import (
     Ctx,
     HttpError,
@@ -26,15 +29,18 @@ from milekit.sandbox.common import (
     Response,
     Route,
     V,
+    attribute,
     csv,
     is_date,
     iso_micro,
     iso_now,
     laravel,
     naive,
-    page_args,
+    paging,
     project,
+    resource_routes,
     sort_docs,
+    sort_listed,
     truthy,
 )
 from milekit.sandbox.store import Doc, Op
@@ -106,26 +112,27 @@ _LISTS = ("list", "bill")
 def routes(ctx: Ctx) -> list[Route]:
     f, a = Flows(ctx), Automations(ctx)
     return [
-        Route("GET", "/flows", f.index),
-        Route("GET", "/flow/{id}", f.get),
-        Route("POST", "/flow", f.create),
-        Route("PUT", "/flow/{id}", f.put),
-        Route("DELETE", "/flow/{id}", f.delete),
-        Route("GET", "/flow-fields", f.fields),
+        *resource_routes(
+            f.spec, list=f.index, detail=f.get, create=f.create, update=f.put, delete=f.delete
+        ),
+        *resource_routes(f.fields_spec, list=f.fields),
         Route("GET", "/flow-components", f.components),
         Route("GET", "/flow/{name}/fields", f.fields_by_name),
         Route("GET", "/flow/{name}/task", f.task_payload),
-        Route("GET", "/flow-logs", f.logs),
+        *resource_routes(f.logs_spec, list=f.logs),
         Route("POST", "/flows/check-version", f.check_version),
         Route("PUT", "/flow-reorder", f.reorder),
         Route("PUT", "/flow/{id}/restore/{logId}", f.restore),
-        Route("GET", "/automations", a.index),
-        Route("GET", "/automation/{id}", a.get),
-        Route("POST", "/automation", a.create),
-        Route("PUT", "/automation/{id}", a.put),
-        Route("PATCH", "/automation/{id}", a.patch),
-        Route("DELETE", "/automation/{id}", a.delete),
-        Route("GET", "/automation-log", a.logs),
+        *resource_routes(
+            a.spec,
+            list=a.index,
+            detail=a.get,
+            create=a.create,
+            update=a.put,
+            patch=a.patch,
+            delete=a.delete,
+        ),
+        *resource_routes(a.logs_spec, list=a.logs),
         Route("PATCH", "/automation-retry/{id}", a.retry),
         Route("POST", "/automation-retries", a.retries),
     ]
@@ -171,6 +178,9 @@ def _select(comps: list[Doc], field_type: str) -> list[Doc]:
 class Flows:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["flows"]
+        self.fields_spec = RESOURCES["flow_fields"]
+        self.logs_spec = RESOURCES["flow_logs"]
 
     def _by_name(self, name: str) -> Doc | None:
         return self.ctx.find("flows", lambda f: f.get("name") == name)
@@ -179,24 +189,23 @@ class Flows:
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
-        docs = sort_docs(
-            self.ctx.store.values("flows"),
-            q.get("sort_by"),
-            q.get("sort_order"),
-            default_by="orderIndex",
-            key_name="sort order",
-        )
+        page, limit = paging(q, self.spec)
+        docs = sort_listed(self.ctx.store.values("flows"), q, self.spec, default_by="orderIndex")
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields) for d in docs]
         return Response(
-            200, {"status": True, "message": "Success", "flows": laravel(r, docs, page, limit)}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("flows", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "flow": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _field_type(self, r: Request) -> str:
         ft = r.query.get("fieldType") or "all"
@@ -214,7 +223,9 @@ class Flows:
             }
             for f in self.ctx.store.values("flows")
         ]
-        return Response(200, {"status": True, "message": "Success", "data": data})
+        return Response(
+            200, {"status": True, "message": "Success", self.fields_spec.envelope_list: data}
+        )
 
     def components(self, r: Request) -> Response:
         ft = self._field_type(r)
@@ -239,7 +250,10 @@ class Flows:
             data: list[Doc] = list(merged.values())
         else:
             data = [{"_id": f["_id"], "flowName": f["name"], "fields": c} for f, c in per_flow]
-        return Response(200, {"status": True, "message": "Success", "data": data})
+        # the flow_fields answer (reference §2.5: "same shape")
+        return Response(
+            200, {"status": True, "message": "Success", self.fields_spec.envelope_list: data}
+        )
 
     def fields_by_name(self, r: Request) -> Response:
         flow = self._by_name(r.params["name"])
@@ -304,7 +318,7 @@ class Flows:
 
     def logs(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.logs_spec)
         docs = self.ctx.store.values("flow_logs")
         if q.get("action"):
             actions = set(csv(q["action"]))
@@ -314,29 +328,29 @@ class Flows:
         if q.get("flowId"):
             ids = set(csv(q["flowId"]))
             docs = [d for d in docs if d.get("flowId") in ids]
-        docs = sort_docs(docs, "createdTime", q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.logs_spec, default_by="createdTime")
         return Response(
             200,
             {
                 "status": True,
                 "code": 200,
                 "message": "Success.",
-                "data": laravel(r, docs, page, limit),
+                self.logs_spec.envelope_list: laravel(r, docs, page, limit),
             },
         )
 
     # --- writes ---------------------------------------------------------------------------
 
     def _validate(self, body: Any, old: Doc | None) -> Doc:
-        v = V(body)
-        name = v.str_("name", required=True, max_len=255)
+        v = V(body, required=self.spec.required_on_create)
+        name = v.str_("name", max_len=255)
         assert name is not None
         if name.strip().lower() in RESERVED_FLOWS:
             v.fail("The selected name is invalid.")
         for f in self.ctx.store.values("flows"):
             if f["name"].lower() == name.lower() and (old is None or f["_id"] != old["_id"]):
                 v.fail("The name has already been taken.")
-        pages = v.list_("pages", required=True)
+        pages = v.list_("pages")
         assert pages is not None
         seen: set[str] = set()
         for i, page in enumerate(pages):
@@ -362,6 +376,7 @@ class Flows:
         configs = v.list_("configurations")
         is_default = v.bool_("isDefault")
         order = v.int_("orderIndex", lo=0)
+        v.check_required()
         out: Doc = {
             "name": name,
             "pages": [dict(p, id=p.get("id", f"page{i}")) for i, p in enumerate(pages)],
@@ -418,7 +433,7 @@ class Flows:
             self._log(doc["_id"], "create", {}, doc, 1, now),
         ]
         self.ctx.write(r, ops)
-        return Response(201, {"status": True, "message": "Success", "flow": doc})
+        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _replace(self, r: Request, old: Doc, fields: Doc, action: str = "put") -> Doc:
         now = self.ctx.now()
@@ -438,11 +453,11 @@ class Flows:
     def put(self, r: Request) -> Response:
         old = self.ctx.get("flows", r.params["id"])
         doc = self._replace(r, old, self._validate(r.body, old))
-        return Response(200, {"status": True, "message": "Success", "flow": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("flows", r.params["id"])
-        self.ctx.delete(r, "flows", old["_id"], r.body)
+        self.ctx.remove(r, "flows", old, r.body)
         return Response(
             200, {"status": True, "data": dict(old, deletedTime=iso_micro(self.ctx.now()))}
         )
@@ -608,10 +623,12 @@ def _example(c: Doc, hub: Doc) -> tuple[Any, str]:
 class Automations:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["automations"]
+        self.logs_spec = RESOURCES["automation_logs"]
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("automations")
         if q.get("q"):
             needle = q["q"].lower()
@@ -623,17 +640,22 @@ class Automations:
         if q.get("flow"):
             wanted = set(csv(q["flow"]))
             docs = [d for d in docs if (d.get("rules") or {}).get("flow") in wanted]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields) for d in docs]
         return Response(
-            200, {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("automations", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _flow_ref(self, v: V, holder: Doc, where: str) -> None:
         """``holder.flow`` must name a flow; ``holder.flowId`` is set from it."""
@@ -647,12 +669,13 @@ class Automations:
 
     def _validate(self, body: Any, old: Doc | None) -> Doc:
         merged = dict(old or {}, **body) if isinstance(body, dict) else body
-        v = V(merged)
-        v.str_("name", required=True, max_len=255)
-        v.str_("event", required=True, enum=EVENTS)
-        kind = v.str_("automationType", required=True, enum=AUTOMATION_TYPES)
+        v = V(merged, required=self.spec.required_on_create)
+        v.str_("name", max_len=255)
+        v.str_("event", enum=EVENTS)
+        kind = v.str_("automationType", enum=AUTOMATION_TYPES)
         v.str_("dataType", enum=DATA_TYPES)
         active = v.bool_("isActive")
+        v.check_required()
         out = {
             k: copy.deepcopy(merged[k])
             for k in ("name", "event", "automationType", "dataType", "rules", "automationDetails")
@@ -663,9 +686,11 @@ class Automations:
         rules = v.obj("rules")
         if rules is not None:
             self._flow_ref(v, out["rules"], "rules")
-        details = v.obj("automationDetails", required=True)
-        assert details is not None and kind is not None
-        d = out["automationDetails"]
+        # not required as such (POST /automation's schema, §2.6), but every type needs some
+        # of its keys: a missing object fails on the first of them
+        v.obj("automationDetails")
+        assert kind is not None
+        d = out["automationDetails"] = out.get("automationDetails") or {}
         for key in _DETAIL_REQUIRED[kind]:
             if d.get(key) in (None, "", []):
                 v.fail(f"The automation details.{key} field is required.")
@@ -709,23 +734,23 @@ class Automations:
 
     def create(self, r: Request) -> Response:
         doc = self._save(r, self._validate(r.body, None), None)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def put(self, r: Request) -> Response:
         old = self.ctx.get("automations", r.params["id"])
         doc = self._save(r, self._validate(r.body, None), old)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def patch(self, r: Request) -> Response:
         old = self.ctx.get("automations", r.params["id"])
         if not isinstance(r.body, dict):
             raise HttpError(400, "Bad request - invalid parameters provided.")
         doc = self._save(r, self._validate(r.body, old), old)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("automations", r.params["id"])
-        self.ctx.delete(r, "automations", old["_id"], r.body)
+        self.ctx.remove(r, "automations", old, r.body)
         return Response(
             200, {"status": True, "message": "Automation successfully deleted.", "_id": old["_id"]}
         )
@@ -734,7 +759,7 @@ class Automations:
 
     def logs(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q, default=10)
+        page, limit = paging(q, self.logs_spec)
         hits = self.ctx.store.values("automation_logs")
         must: list[Doc] = [{"term": {"organizationId.keyword": self.ctx.org_id}}]
         for key in ("taskId", "automationId"):
@@ -759,10 +784,11 @@ class Automations:
                 and (not hi or h["_source"].get("timestamp", "")[:10] <= hi)
             ]
             must.append({"range": {"timestamp": {"gte": lo, "lte": hi}}})
-        by = q.get("sortBy") or "@timestamp"
-        order = (q.get("sortOrder") or "desc").lower()
+        by_param, order_param = self.logs_spec.sort_params
+        by = (q.get(by_param) if by_param else None) or "@timestamp"
+        order = ((q.get(order_param) if order_param else None) or "desc").lower()
         if order not in ("asc", "desc"):
-            raise HttpError(400, "The selected sort order is invalid.")
+            raise HttpError(400, f"The selected {attribute(order_param or '')} is invalid.")
         if by == "@timestamp":
             hits = sorted(hits, key=lambda h: (h.get("sort") or [0])[0], reverse=order == "desc")
         else:
@@ -775,7 +801,7 @@ class Automations:
                 "status": True,
                 "message": "elasticData",
                 "total": len(hits),
-                "data": chunk,
+                self.logs_spec.envelope_list: chunk,
                 "params": {
                     "from": (page - 1) * limit,
                     "size": limit,

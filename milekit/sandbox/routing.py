@@ -11,7 +11,8 @@
 ``POST /routing`` plans with :func:`milekit.sandbox.optimize.plan` and stores the result;
 ``POST /dispatch`` turns a result into task assignments (through the task rules, so the
 tasks' status, assignment stamps and history follow); ``POST /reorder-visits`` gives the
-visited tasks a new ``orderIndex``.
+visited tasks a new ``orderIndex``. Paths, envelope keys, paging and sort parameters,
+the bulk key and maximum, id and required fields are read from the registry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from milekit.registry import RESOURCES
 from milekit.sandbox import optimize
 from milekit.sandbox.common import (
     Ctx,
@@ -34,10 +36,12 @@ from milekit.sandbox.common import (
     iso_micro,
     iso_now,
     laravel,
-    page_args,
+    paging,
     parse_coord,
     project,
+    resource_routes,
     sort_docs,
+    sort_listed,
 )
 from milekit.sandbox.store import Doc, Op
 
@@ -55,26 +59,37 @@ _WRITABLE = (
     "capacity",
     "oddEven",
 )
+#: required by PUT /vehicle/{id} and by each item of POST /vehicles/ (their schemas); a
+#: PATCH is merged onto the stored vehicle first
+_UPDATE_REQUIRED = ("name", "hubId")
+#: the order in which a vehicle's required keys are checked (the registry says which)
+_CHECK_ORDER = ("name", "hubId", "assignee", "workingTime")
 
 
 def routes(ctx: Ctx) -> list[Route]:
     v, res = Vehicles(ctx), Results(ctx)
     return [
-        Route("GET", "/vehicles", v.index),
-        Route("GET", "/vehicle/{id}", v.get),
-        Route("POST", "/vehicle", v.create),
-        Route("POST", "/vehicles", v.bulk_create),
-        Route("PUT", "/vehicle/{id}", v.put),
-        Route("PATCH", "/vehicle/{id}", v.patch),
-        Route("DELETE", "/vehicle/{id}", v.delete),
+        *resource_routes(
+            v.spec,
+            list=v.index,
+            detail=v.get,
+            create=v.create,
+            update=v.put,
+            patch=v.patch,
+            delete=v.delete,
+            bulk_create=v.bulk_create,
+        ),
         Route("DELETE", "/vehicles/{hubId}/hub", v.delete_hub),
-        Route("GET", "/results", res.index),
-        Route("GET", "/result/{id}", res.get),
-        Route("PUT", "/result/{id}", res.put),
-        Route("PATCH", "/result/{id}", res.patch),
-        Route("DELETE", "/result/{id}", res.delete),
+        *resource_routes(
+            res.spec,
+            list=res.index,
+            detail=res.get,
+            create=res.optimize,
+            update=res.put,
+            patch=res.patch,
+            delete=res.delete,
+        ),
         Route("GET", "/result/{id}/history", res.history),
-        Route("POST", "/routing", res.optimize),
         Route("POST", "/dispatch", res.dispatch),
         Route("POST", "/reorder-visits", res.reorder),
     ]
@@ -86,6 +101,7 @@ def routes(ctx: Ctx) -> list[Route]:
 class Vehicles:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["vehicles"]
 
     def _one(self, vid: str) -> Doc:
         return self.ctx.get("vehicles", vid, "data not found", **_VEHICLE_404)
@@ -93,7 +109,7 @@ class Vehicles:
     def index(self, r: Request) -> Response:
         """A top-level Laravel paginator (the operation's schema; no envelope)."""
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("vehicles")
         if q.get("hubId"):
             hubs = set(csv(q["hubId"]))
@@ -109,13 +125,16 @@ class Vehicles:
                 for d in docs
                 if any(w in str(t).lower() for t in d.get("tags") or [] for w in wanted)
             ]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
-        return Response(200, laravel(r, docs, page, limit))
+        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
+        listing = laravel(r, docs, page, limit)
+        key = self.spec.envelope_list  # "": the paginator is the body
+        return Response(200, {key: listing} if key else listing)
+
+    def _answer(self, doc: Doc) -> Response:
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def get(self, r: Request) -> Response:
-        return Response(
-            200, {"status": True, "message": "Success", "data": self._one(r.params["id"])}
-        )
+        return self._answer(self._one(r.params["id"]))
 
     def _validate(self, body: Any, old: Doc | None, *, full: bool, create: bool) -> Doc:
         merged = (
@@ -123,10 +142,9 @@ class Vehicles:
             if full or old is None
             else dict({k: old[k] for k in _WRITABLE if k in old}, **body)
         )
-        v = V(merged)
-        v.required("name", "hubId")
-        if create:
-            v.required("assignee", "workingTime")
+        v = V(merged, required=self.spec.required_on_create if create else _UPDATE_REQUIRED)
+        v.required(*(k for k in _CHECK_ORDER if k in v.must))
+        v.check_required()
         name = v.str_("name", max_len=255)
         hub = self.ctx.hub(merged.get("hubId"))
         assert name is not None
@@ -199,10 +217,12 @@ class Vehicles:
     def create(self, r: Request) -> Response:
         doc = self._new(self._validate(r.body, None, full=True, create=True))
         self.ctx.put(r, "vehicles", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return self._answer(doc)
 
     def bulk_create(self, r: Request) -> Response:
-        items = bulk_items(r.body, "vehicles", 1000)
+        """``{"vehicles": [...]}`` -> ``{"success", "failed", "data": [...]}`` (§2.9)."""
+        assert self.spec.bulk_key is not None
+        items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         with self.ctx.store.lock:
@@ -225,7 +245,7 @@ class Vehicles:
         kept = {k: val for k, val in old.items() if k not in _WRITABLE}
         doc = dict(kept, **fields, updatedTime=iso_now(self.ctx.now()))
         self.ctx.put(r, "vehicles", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return self._answer(doc)
 
     def put(self, r: Request) -> Response:
         return self._update(r, full=True)
@@ -235,8 +255,8 @@ class Vehicles:
 
     def delete(self, r: Request) -> Response:
         old = self._one(r.params["id"])
-        self.ctx.delete(r, "vehicles", old["_id"], r.body)
-        return Response(200, {"status": True, "data": old})
+        self.ctx.remove(r, "vehicles", old, r.body)
+        return Response(200, {"status": True, self.spec.envelope_one: old})
 
     def delete_hub(self, r: Request) -> Response:
         hub_id = r.params["hubId"]
@@ -263,6 +283,7 @@ def _task_id(visit_id: Any) -> str | None:
 class Results:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["routing_results"]
 
     def _one(self, rid: str) -> Doc:
         return self.ctx.get("routing_results", rid)
@@ -277,7 +298,7 @@ class Results:
     def index(self, r: Request) -> Response:
         """``{"data": <paginator>}``: no status envelope (Quirk 3)."""
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("routing_results")
         if q.get("resultCode"):
             docs = [d for d in docs if d.get("resultCode") == q["resultCode"]]
@@ -310,15 +331,15 @@ class Results:
                     if (t := instant(str(d.get("createdTime", "")))) is not None
                     and (t >= bound if cmp == 1 else t <= bound)
                 ]
-        docs = sort_docs(docs, q.get("sortBy"), q.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         items = [self._list_item(d) for d in docs]
         fields = csv(q.get("fields"))
         if fields:
-            items = [project(d, fields, ("_id",)) for d in items]
-        return Response(200, {"data": laravel(r, items, page, limit)})
+            items = [project(d, fields, (self.spec.id_field,)) for d in items]
+        return Response(200, {self.spec.envelope_list: laravel(r, items, page, limit)})
 
     def get(self, r: Request) -> Response:
-        return Response(200, {"data": self._one(r.params["id"])})
+        return Response(200, {self.spec.envelope_one: self._one(r.params["id"])})
 
     def history(self, r: Request) -> Response:
         rid = self._one(r.params["id"])["_id"]
@@ -410,7 +431,7 @@ class Results:
         name = v.str_("name", required=True, max_len=255)
         doc = dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
         self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", "data": doc})
+        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def delete(self, r: Request) -> Response:
         old = self._one(r.params["id"])
@@ -428,10 +449,11 @@ class Results:
     # --- optimise -------------------------------------------------------------------------
 
     def optimize(self, r: Request) -> Response:
-        v = V(r.body)
+        v = V(r.body, required=self.spec.required_on_create)
         hub = self.ctx.hub(r.body.get("hubId")) if v.present("hubId") else None
-        v.required("hubId")
+        v.check_required()
         assert hub is not None
+        # the request's own required keys (the schema's; they are not result fields)
         visits = v.list_("visits", required=True)
         vehicles = v.list_("vehicles", required=True)
         assert visits is not None and vehicles is not None
@@ -502,7 +524,7 @@ class Results:
             "updatedTime": iso_now(now),
         }
         self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, "data": doc})
+        return Response(200, {"status": True, self.spec.envelope_one: doc})
 
     # --- dispatch -------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@
 >>> status, body
 (400, {'status': False, 'message': 'The hub id field is required.'})
 
-Envelopes follow MileApp's OpenAPI file (``data/openapi/openapi-full.json``) and the
-reference's §2.11–2.12: hubs list as a plain array, teams/app-integrations/plugins as
-Laravel paginators under ``data``, updates of hubs/users/teams under ``property``.
+Paths, envelope keys, paging and sort parameters, id fields and required fields come
+from the registry (:data:`milekit.registry.RESOURCES`), which follows MileApp's OpenAPI
+file and the reference's §2.11–2.12: hubs list as a plain array, teams/app-integrations/
+plugins as Laravel paginators under ``data``. Updates of hubs/users/teams answer under
+``property`` (Quirk 1), spelt out here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 import struct
 import zlib
 
+from milekit.registry import RESOURCES, ResourceSpec
 from milekit.sandbox.common import (
     Ctx,
     HttpError,
@@ -29,14 +32,17 @@ from milekit.sandbox.common import (
     Response,
     Route,
     V,
+    attribute,
     csv,
     is_object_id,
     iso_micro,
     iso_now,
     laravel,
-    page_args,
+    paging,
     project,
+    resource_routes,
     sort_docs,
+    sort_listed,
     truthy,
 )
 from milekit.sandbox.store import Doc, Op
@@ -48,45 +54,69 @@ _PRIVATE_USER_KEYS = ("personalToken",)
 
 
 def routes(ctx: Ctx) -> list[Route]:
-    users, teams, hubs = Users(ctx), Teams(ctx), Hubs(ctx)
+    users, teams, roles, hubs = Users(ctx), Teams(ctx), Roles(ctx), Hubs(ctx)
     apps, plugins, files = AppIntegrations(ctx), Plugins(ctx), Files(ctx)
     return [
-        Route("GET", "/users", users.index),
+        *resource_routes(
+            users.spec,
+            list=users.index,
+            detail=users.get,
+            update=users.put,
+            patch=users.patch,
+            delete=users.delete,
+        ),
         Route("GET", "/user", users.me),
         Route("PATCH", "/user", users.patch_me),
         Route("GET", "/user/email/{email}", users.by_email),
-        Route("GET", "/user/{id}", users.get),
-        Route("PUT", "/user/{id}", users.put),
-        Route("PATCH", "/user/{id}", users.patch),
-        Route("DELETE", "/member/{id}", users.delete),
-        Route("GET", "/members/locked", users.locked),
+        *resource_routes(RESOURCES["locked_members"], list=users.locked),
         Route("POST", "/member/unlock", users.unlock),
         Route("POST", "/member/reset-password", users.reset_password),
-        Route("GET", "/teams", teams.index),
-        Route("GET", "/team/{id}", teams.get),
-        Route("POST", "/team", teams.create),
-        Route("PUT", "/team/{id}", teams.put),
-        Route("DELETE", "/team/{id}", teams.delete),
-        Route("GET", "/roles", lambda r: Response(200, {"data": _roles(ctx), "status": True})),
-        Route("GET", "/role/{id}", lambda r: _role(ctx, r)),
-        Route("GET", "/hubs", hubs.index),
-        Route("GET", "/hub/{id}", hubs.get),
-        Route("POST", "/hub", hubs.create),
-        Route("PUT", "/hub/{id}", hubs.put),
-        Route("DELETE", "/hub/{id}", hubs.delete),
-        Route("GET", "/app-integrations", apps.index),
-        Route("GET", "/app-integration/{id}", apps.get),
-        Route("POST", "/app-integration", apps.create),
-        Route("POST", "/app-integration/{id}", apps.update),
-        Route("DELETE", "/app-integration/{id}", apps.delete),
-        Route("GET", "/plugins", plugins.index),
-        Route("GET", "/plugin/{id}", plugins.get),
-        Route("POST", "/plugin", plugins.create),
-        Route("PUT", "/plugin/{id}", plugins.update),
+        *resource_routes(
+            teams.spec,
+            list=teams.index,
+            detail=teams.get,
+            create=teams.create,
+            update=teams.put,
+            delete=teams.delete,
+        ),
+        *resource_routes(roles.spec, list=roles.index, detail=roles.get),
+        *resource_routes(
+            hubs.spec,
+            list=hubs.index,
+            detail=hubs.get,
+            create=hubs.create,
+            update=hubs.put,
+            delete=hubs.delete,
+        ),
+        *resource_routes(
+            apps.spec,
+            list=apps.index,
+            detail=apps.get,
+            create=apps.create,
+            update=apps.update,
+            delete=apps.delete,
+        ),
+        *resource_routes(
+            plugins.spec,
+            list=plugins.index,
+            detail=plugins.get,
+            create=plugins.create,
+            update=plugins.update,
+            delete=plugins.delete,
+        ),
+        # Laravel's method spoofing of the plugin update (multipart with _method=PUT)
         Route("POST", "/plugin/{id}", plugins.update_spoofed),
-        Route("DELETE", "/plugin/{id}", plugins.delete),
         Route("GET", "/file/view", files.view),
     ]
+
+
+def form_missing(spec: ResourceSpec, r: Request) -> str | None:
+    """The first of ``spec``'s required fields that is neither a form field nor a file of
+    a multipart request ``r`` (None when all are there)."""
+    for key in spec.required_on_create:
+        if not r.form.get(key) and key not in r.files:
+            return key
+    return None
 
 
 # --- users and members --------------------------------------------------------------------
@@ -99,6 +129,8 @@ def _public_user(u: Doc) -> Doc:
 class Users:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["users"]
+        self.locked_spec = RESOURCES["locked_members"]
 
     def index(self, r: Request) -> Response:
         """``{"data": [...]}``: a plain array, no paging (reference §2.11)."""
@@ -126,8 +158,8 @@ class Users:
             ]
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(u, fields, ("_id",)) for u in docs]
-        return Response(200, {"data": docs})
+            docs = [project(u, fields, (self.spec.id_field,)) for u in docs]
+        return Response(200, {self.spec.envelope_list: docs})
 
     def me(self, r: Request) -> Response:
         """``GET /user``: no envelope, legacy snake_case keys, current name/e-mail/phone."""
@@ -149,13 +181,21 @@ class Users:
 
     def get(self, r: Request) -> Response:
         doc = self._one(r.params["id"])
-        return Response(200, _user_envelope(doc, "Success"))
+        return Response(200, self._envelope(doc, "Success"))
 
     def by_email(self, r: Request) -> Response:
         doc = self.ctx.user_by_email(r.params["email"])
         if doc is None:
             raise HttpError(404, "Data not found")
-        return Response(200, _user_envelope(doc, "Success"))
+        return Response(200, self._envelope(doc, "Success"))
+
+    def _envelope(self, doc: Doc, message: str) -> Doc:
+        return {
+            "status": True,
+            self.spec.envelope_one: _public_user(doc),
+            "message": message,
+            "statusCode": 200,
+        }
 
     def _update(self, r: Request, old: Doc, *, full: bool) -> Doc:
         v = V(r.body)
@@ -190,11 +230,11 @@ class Users:
 
     def put(self, r: Request) -> Response:
         doc = self._update(r, self._one(r.params["id"]), full=True)
-        return Response(200, _user_envelope(doc, "Data has been updated successfully."))
+        return Response(200, self._envelope(doc, "Data has been updated successfully."))
 
     def patch(self, r: Request) -> Response:
         doc = self._update(r, self._one(r.params["id"]), full=False)
-        return Response(200, _user_envelope(doc, "Data has been updated successfully."))
+        return Response(200, self._envelope(doc, "Data has been updated successfully."))
 
     def patch_me(self, r: Request) -> Response:
         body = r.body
@@ -228,11 +268,12 @@ class Users:
         )
 
     def locked(self, r: Request) -> Response:
+        """Items ``{email, attempt, ttl}``, keyed by ``email`` (the registry's id field)."""
         data = [
             {k: v for k, v in d.items() if k != "_id"}
             for d in self.ctx.store.values("locked_members")
         ]
-        return Response(200, {"status": True, "code": 200, "data": data})
+        return Response(200, {"status": True, "code": 200, self.locked_spec.envelope_list: data})
 
     def unlock(self, r: Request) -> Response:
         v = V(r.body)
@@ -308,19 +349,26 @@ class Users:
         )
 
 
-def _user_envelope(doc: Doc, message: str) -> Doc:
-    return {"status": True, "data": _public_user(doc), "message": message, "statusCode": 200}
-
-
 # --- roles --------------------------------------------------------------------------------
 
 
-def _roles(ctx: Ctx) -> list[Doc]:
-    return [{k: v for k, v in d.items() if k != "permission"} for d in ctx.store.values("roles")]
+class Roles:
+    """Read-only; ``permission`` is detail only (the registry's ``detail_only``)."""
 
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.spec = RESOURCES["roles"]
 
-def _role(ctx: Ctx, r: Request) -> Response:
-    return Response(200, {"data": ctx.get("roles", r.params["id"]), "status": True})
+    def index(self, r: Request) -> Response:
+        hidden = set(self.spec.detail_only)
+        docs = [
+            {k: v for k, v in d.items() if k not in hidden} for d in self.ctx.store.values("roles")
+        ]
+        return Response(200, {self.spec.envelope_list: docs, "status": True})
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("roles", r.params["id"])
+        return Response(200, {self.spec.envelope_one: doc, "status": True})
 
 
 # --- teams --------------------------------------------------------------------------------
@@ -329,23 +377,28 @@ def _role(ctx: Ctx, r: Request) -> Response:
 class Teams:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["teams"]
 
     def index(self, r: Request) -> Response:
-        page, limit = page_args(r.query)
+        page, limit = paging(r.query, self.spec)
         docs = self.ctx.store.values("teams")
         if r.query.get("hubId"):
             hubs = set(csv(r.query["hubId"]))
             docs = [t for t in docs if t.get("hubId") in hubs]
-        return Response(200, {"data": laravel(r, docs, page, limit), "status": True, "code": 200})
+        return Response(
+            200,
+            {self.spec.envelope_list: laravel(r, docs, page, limit), "status": True, "code": 200},
+        )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
-        return Response(200, {"data": doc, "status": True, "code": 200})
+        return Response(200, {self.spec.envelope_one: doc, "status": True, "code": 200})
 
     def _validate(self, r: Request, old: Doc | None) -> tuple[str, str]:
-        v = V(r.body)
-        name = v.str_("name", required=True, max_len=255)
-        hub_id = v.str_("hubId", required=True)
+        v = V(r.body, required=self.spec.required_on_create)
+        name = v.str_("name", max_len=255)
+        hub_id = v.str_("hubId")
+        v.check_required()
         assert name is not None and hub_id is not None
         self.ctx.hub(hub_id)
         for t in self.ctx.store.values("teams"):
@@ -368,7 +421,13 @@ class Teams:
         }
         self.ctx.put(r, "teams", doc, r.body)
         return Response(
-            201, {"status": True, "data": doc, "code": 201, "message": "Data successfully created."}
+            201,
+            {
+                "status": True,
+                self.spec.envelope_one: doc,
+                "code": 201,
+                "message": "Data successfully created.",
+            },
         )
 
     def put(self, r: Request) -> Response:
@@ -391,7 +450,12 @@ class Teams:
         self.ctx.write(r, ops)
         return Response(
             200,
-            {"status": True, "code": 200, "message": "Data successfully deleted.", "data": old},
+            {
+                "status": True,
+                "code": 200,
+                "message": "Data successfully deleted.",
+                self.spec.envelope_one: old,
+            },
         )
 
 
@@ -401,11 +465,12 @@ class Teams:
 class Hubs:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["hubs"]
 
     def index(self, r: Request) -> Response:
         """``{"data": [...hubs], "status": true}``: a plain array, though paged (§1.6)."""
         q = r.query
-        page, limit = page_args(q)
+        page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("hubs")
         for key in ("name", "q"):
             if q.get(key):
@@ -419,24 +484,24 @@ class Hubs:
         if truthy(q.get("byUser")):
             mine = set(self.ctx.me.get("hubId") or [])
             docs = [h for h in docs if h["_id"] in mine]
-        docs = sort_docs(
-            docs, q.get("sortBy"), q.get("sortOrder"), default_by="name", default_order="asc"
-        )
+        docs = sort_listed(docs, q, self.spec, default_by="name", default_order="asc")
         docs = docs[(page - 1) * limit : page * limit]
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(h, fields, ("_id",)) for h in docs]
-        return Response(200, {"data": docs, "status": True})
+            docs = [project(h, fields, (self.spec.id_field,)) for h in docs]
+        return Response(200, {self.spec.envelope_list: docs, "status": True})
 
     def get(self, r: Request) -> Response:
-        return Response(200, {"data": self.ctx.get("hubs", r.params["id"]), "status": True})
+        doc = self.ctx.get("hubs", r.params["id"])
+        return Response(200, {self.spec.envelope_one: doc, "status": True})
 
     def _validate(self, r: Request, old: Doc | None) -> Doc:
-        v = V(r.body)
-        name = v.str_("name", required=True, max_len=255)
-        address = v.str_("address", required=True)
-        lat = v.num("lat", required=True)
-        lng = v.num("lng", required=True)
+        v = V(r.body, required=self.spec.required_on_create)
+        name = v.str_("name", max_len=255)
+        address = v.str_("address")
+        lat = v.num("lat")
+        lng = v.num("lng")
+        v.check_required()
         assert name is not None and lat is not None and lng is not None
         if not -90 <= lat <= 90:
             v.fail("The lat must be between -90 and 90.")
@@ -458,7 +523,7 @@ class Hubs:
             updatedTime=stamp,
         )
         self.ctx.put(r, "hubs", doc, r.body)
-        return Response(200, {"status": True, "data": doc})
+        return Response(200, {"status": True, self.spec.envelope_one: doc})
 
     def put(self, r: Request) -> Response:
         old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
@@ -470,7 +535,7 @@ class Hubs:
         old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
         if not old.get("deleteAccess", True):
             raise HttpError(400, "This hub cannot be deleted.")
-        self.ctx.delete(r, "hubs", old["_id"], r.body)
+        self.ctx.remove(r, "hubs", old, r.body)
         return Response(200, {"status": True})
 
 
@@ -482,27 +547,31 @@ class AppIntegrations:
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["app_integrations"]
 
     def index(self, r: Request) -> Response:
-        page, limit = page_args(r.query)
+        page, limit = paging(r.query, self.spec)
         docs = self.ctx.store.values("app_integrations")
         if r.query.get("integrationType"):
             kinds = set(csv(r.query["integrationType"]))
             docs = [d for d in docs if d.get("integrationType") in kinds]
-        docs = sort_docs(docs, "createdTime", r.query.get("sortOrder"), default_by="createdTime")
+        docs = sort_listed(docs, r.query, self.spec, default_by="createdTime")
         return Response(
             200,
             {
                 "status": True,
                 "code": 200,
                 "message": "Success.",
-                "data": laravel(r, docs, page, limit),
+                self.spec.envelope_list: laravel(r, docs, page, limit),
             },
         )
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("app_integrations", r.params["id"])
-        return Response(200, {"status": True, "code": 200, "message": "Success.", "data": doc})
+        return Response(
+            200,
+            {"status": True, "code": 200, "message": "Success.", self.spec.envelope_one: doc},
+        )
 
     def _form(self, r: Request, iid: str) -> tuple[str, str, str]:
         form = r.form or (r.body if isinstance(r.body, dict) else {})
@@ -519,6 +588,9 @@ class AppIntegrations:
             raise HttpError(400, "The azure cert field is required.")
         if not cert.filename.lower().endswith((".cer", ".crt", ".pem")):
             raise HttpError(400, "The azure cert must be a file of type: cer, crt, pem.")
+        missing = form_missing(self.spec, r)
+        if missing is not None:
+            raise HttpError(400, f"The {attribute(missing)} field is required.")
         cert_url = store_file(self.ctx, r, f"app-integrations/{iid}", cert.filename, cert.data)
         return kind, url, cert_url
 
@@ -542,7 +614,7 @@ class AppIntegrations:
                 "status": True,
                 "code": 201,
                 "message": "Integration has been added successfully.",
-                "data": doc,
+                self.spec.envelope_one: doc,
             },
         )
 
@@ -563,20 +635,20 @@ class AppIntegrations:
                 "status": True,
                 "code": 200,
                 "message": "Integration has been updated successfully.",
-                "data": doc,
+                self.spec.envelope_one: doc,
             },
         )
 
     def delete(self, r: Request) -> Response:
         old = self.ctx.get("app_integrations", r.params["id"])
-        self.ctx.delete(r, "app_integrations", old["_id"], r.body)
+        self.ctx.remove(r, "app_integrations", old, r.body)
         return Response(
             200,
             {
                 "status": True,
                 "code": 200,
                 "message": "Integration has been deleted successfully.",
-                "data": old,
+                self.spec.envelope_one: old,
             },
         )
 
@@ -585,13 +657,16 @@ class AppIntegrations:
 
 _PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
 _PLUGIN_STATUS = ("active", "inactive", "draft")
+_PLUGIN_MAX_PAGE = 1000  #: §2.12: page ≤1000
 
 
 class Plugins:
-    """Add-ons: documents keyed by ``id`` (not ``_id``); errors carry ``failedCode``."""
+    """Add-ons: documents keyed by ``id`` (the registry's ``id_field``, not ``_id``);
+    errors carry ``failedCode``."""
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.spec = RESOURCES["plugins"]
 
     @staticmethod
     def _err(status: int, message: str, code: str) -> HttpError:
@@ -599,12 +674,18 @@ class Plugins:
 
     def index(self, r: Request) -> Response:
         q = r.query
-        page, limit = page_args(q, default=10, maximum=100, max_page=1000)
-        sort_by = q.get("sortBy") or "createdTime"
+        page, limit = paging(q, self.spec, max_page=_PLUGIN_MAX_PAGE)
+        by_param, order_param = self.spec.sort_params
+        sort_by = (q.get(by_param) if by_param else None) or "createdTime"
         if sort_by not in _PLUGIN_SORT:
-            raise self._err(400, "The selected sort by is invalid.", "cmod-017")
-        if (q.get("sortOrder") or "desc").lower() not in ("asc", "desc"):
-            raise self._err(400, "The selected sort order is invalid.", "cmod-017")
+            raise self._err(
+                400, f"The selected {attribute(by_param or '')} is invalid.", "cmod-017"
+            )
+        order = q.get(order_param) if order_param else None
+        if (order or "desc").lower() not in ("asc", "desc"):
+            raise self._err(
+                400, f"The selected {attribute(order_param or '')} is invalid.", "cmod-017"
+            )
         if q.get("status") and q["status"] not in _PLUGIN_STATUS:
             raise self._err(400, "The selected status is invalid.", "cmod-017")
         if len(q.get("q", "")) > 255:
@@ -623,10 +704,14 @@ class Plugins:
                 for d in docs
                 if needle in d["name"].lower() or needle in str(d.get("description", "")).lower()
             ]
-        docs = sort_docs(docs, sort_by, q.get("sortOrder"), default_by="createdTime")
+        docs = sort_docs(docs, sort_by, order, default_by="createdTime")
         return Response(
             200,
-            {"status": True, "message": "Success", "data": laravel(r, docs, page, limit)},
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_list: laravel(r, docs, page, limit),
+            },
         )
 
     def _one(self, pid: str) -> Doc:
@@ -637,7 +722,12 @@ class Plugins:
 
     def get(self, r: Request) -> Response:
         return Response(
-            200, {"status": True, "message": "Success", "data": self._one(r.params["id"])}
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_one: self._one(r.params["id"]),
+            },
         )
 
     def _name_desc(self, r: Request, old: Doc | None) -> tuple[str, str]:
@@ -651,7 +741,8 @@ class Plugins:
         if not description:
             raise self._err(400, "The description field is required.", "cmod-001")
         for d in self.ctx.store.values("plugins"):
-            if d["name"].lower() == name.lower() and (old is None or d["id"] != old["id"]):
+            key = self.spec.id_field
+            if d["name"].lower() == name.lower() and (old is None or d[key] != old[key]):
                 raise self._err(409, "The name has already been taken.", "cmod-031")
         return name, description
 
@@ -674,11 +765,14 @@ class Plugins:
                 raise self._err(415, "The icon must be a file of type: svg.", "cmod-015")
             if len(icon.data) > 500 * 1024:
                 raise self._err(413, "The icon may not be greater than 500 kilobytes.", "cmod-015")
+        missing = form_missing(self.spec, r)
+        if missing is not None:
+            raise self._err(400, f"The {attribute(missing)} field is required.", "cmod-001")
         pid = self.ctx.new_id()
         stamp = iso_micro(self.ctx.now())
         me = self.ctx.email
         doc = {
-            "id": pid,
+            self.spec.id_field: pid,
             "name": name,
             "description": description,
             "resourceFile": js.filename,
@@ -697,9 +791,14 @@ class Plugins:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "plugins", doc, r.form, key="id")
+        self.ctx.put(r, "plugins", doc, r.form)
         return Response(
-            201, {"status": True, "message": "Plugin has been created successfully.", "data": doc}
+            201,
+            {
+                "status": True,
+                "message": "Plugin has been created successfully.",
+                self.spec.envelope_one: doc,
+            },
         )
 
     def _owned(self, pid: str) -> Doc:
@@ -720,9 +819,14 @@ class Plugins:
             updatedBy=self.ctx.email,
             updatedTime=iso_micro(self.ctx.now()),
         )
-        self.ctx.put(r, "plugins", doc, r.form, key="id")
+        self.ctx.put(r, "plugins", doc, r.form)
         return Response(
-            200, {"status": True, "message": "Plugin has been updated successfully.", "data": doc}
+            200,
+            {
+                "status": True,
+                "message": "Plugin has been updated successfully.",
+                self.spec.envelope_one: doc,
+            },
         )
 
     def update_spoofed(self, r: Request) -> Response:
@@ -737,13 +841,16 @@ class Plugins:
 
     def delete(self, r: Request) -> Response:
         old = self._owned(r.params["id"])
-        self.ctx.delete(r, "plugins", old["id"], r.body)
+        self.ctx.remove(r, "plugins", old, r.body)
         return Response(
             200,
             {
                 "status": True,
                 "message": "Plugin has been deleted successfully.",
-                "data": {"deletedPluginId": old["id"], "deletedAt": iso_micro(self.ctx.now())},
+                "data": {
+                    "deletedPluginId": old[self.spec.id_field],
+                    "deletedAt": iso_micro(self.ctx.now()),
+                },
             },
         )
 

@@ -7,9 +7,10 @@
 >>> page["tasks"]["per_page"], all(t["status"] == "DONE" for t in page["tasks"]["data"])
 (10, True)
 
-Everything the registry says about tasks (paths, envelope keys, ``max_limit``,
-``bulk_max``, ``required_on_create``, ``detail_only``, field types and writability) is
-read from :data:`milekit.registry.RESOURCES`, not repeated here.
+Everything the registry says about tasks (paths, envelope keys, page/limit parameter
+names, default and maximum page size, sort parameter names, ``bulk_key``, ``bulk_max``,
+``required_on_create``, ``detail_only``, field types and writability) is read from
+:data:`milekit.registry.RESOURCES`, not repeated here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from milekit.registry import RESOURCES, FieldType
 from milekit.sandbox.store import Doc, Op, Store
 
 SPEC = RESOURCES["tasks"]
+_SORT_BY, _SORT_ORDER = (p or "" for p in SPEC.sort_params)
+_BULK_KEY = SPEC.bulk_key or "tasks"
 _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIME)
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
@@ -51,8 +54,8 @@ _LIST_PARAMS = (
     "timeBy",
     "timeFrom",
     "timeTo",
-    "sortBy",
-    "sortOrder",
+    _SORT_BY,
+    _SORT_ORDER,
 )
 
 
@@ -254,14 +257,15 @@ class TaskService:
     ) -> dict[str, Any]:
         """The ``GET /tasks`` response body for query ``q``; with ``fragments=True`` the
         list items are pre-serialised :class:`orjson.Fragment` values (for the wire)."""
-        page = _int_param(q, "page", 1)
+        page = _int_param(q, SPEC.page_param, 1)
         if page < 1:
-            raise HttpError(400, "The page must be at least 1.")
-        limit = _int_param(q, "limit", 20)
+            raise HttpError(400, f"The {attribute(SPEC.page_param)} must be at least 1.")
+        limit = _int_param(q, SPEC.limit_param, SPEC.default_limit or SPEC.max_limit)
+        limit_name = attribute(SPEC.limit_param)
         if limit < 1:
-            raise HttpError(400, "The limit must be at least 1.")
+            raise HttpError(400, f"The {limit_name} must be at least 1.")
         if limit > SPEC.max_limit:
-            raise HttpError(400, f"The limit may not be greater than {SPEC.max_limit}.")
+            raise HttpError(400, f"The {limit_name} may not be greater than {SPEC.max_limit}.")
         docs, done, ongoing = self._query(q)
         chunk = docs[(page - 1) * limit : page * limit]
         fields = _csv(q.get("fields", ""))
@@ -313,10 +317,10 @@ class TaskService:
             docs = self.store.values("tasks")
             if preds:
                 docs = [d for d in docs if all(pr(d) for pr in preds)]
-            sort_by = p.get("sortBy", "createdTime")
-            order = p.get("sortOrder", "desc").lower()
+            sort_by = p.get(_SORT_BY, "createdTime")
+            order = p.get(_SORT_ORDER, "desc").lower()
             if order not in ("asc", "desc"):
-                raise HttpError(400, "The selected sort order is invalid.")
+                raise HttpError(400, f"The selected {attribute(_SORT_ORDER)} is invalid.")
             docs.sort(key=_sort_key(sort_by), reverse=order == "desc")
             done = sum(1 for d in docs if d.get("status") == "DONE")
             ongoing = sum(1 for d in docs if d.get("status") == "ONGOING")
@@ -593,13 +597,14 @@ class TaskService:
     def _bulk_items(self, body: Any) -> list[Any]:
         if not isinstance(body, dict):
             raise HttpError(400, _BAD_REQUEST)
-        items = body.get("tasks")
+        items = body.get(_BULK_KEY)
+        name = attribute(_BULK_KEY)
         if items is None or items == []:
-            raise HttpError(400, "The tasks field is required.")
+            raise HttpError(400, f"The {name} field is required.")
         if not isinstance(items, list):
-            raise HttpError(400, "The tasks must be an array.")
+            raise HttpError(400, f"The {name} must be an array.")
         if len(items) > SPEC.bulk_max:
-            raise HttpError(400, f"The tasks may not have more than {SPEC.bulk_max} items.")
+            raise HttpError(400, f"The {name} may not have more than {SPEC.bulk_max} items.")
         return items
 
     def bulk_create(self, body: Any, method: str, path: str) -> dict[str, Any]:
@@ -694,7 +699,7 @@ def _list_form(doc: Doc) -> Doc:
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     ok = sum(1 for r in results if r["status"])
-    return {"success": ok, "failed": len(results) - ok, "tasks": results}
+    return {"success": ok, "failed": len(results) - ok, _BULK_KEY: results}
 
 
 def _check_component(cid: str, comp: Doc, value: Any) -> None:
