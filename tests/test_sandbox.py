@@ -15,23 +15,9 @@ import requests
 
 from milekit.registry import RESOURCES
 from milekit.sandbox import Sandbox, build_org
+from tests.reference import PAGINATOR_KEYS
 
 SPEC = RESOURCES["tasks"]
-PAGINATOR_KEYS = {
-    "current_page",
-    "data",
-    "first_page_url",
-    "from",
-    "last_page",
-    "last_page_url",
-    "links",
-    "next_page_url",
-    "path",
-    "per_page",
-    "prev_page_url",
-    "to",
-    "total",
-}
 
 
 def auth(token: str = "sandbox-token") -> dict[str, str]:

@@ -31,6 +31,7 @@ from requests_ratelimiter import LimiterAdapter
 
 from milekit.ratelimit import RateLimiter
 from milekit.sandbox import Sandbox
+from tests.reference import PAGINATOR_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC: dict[str, Any] = json.loads((ROOT / "data/openapi/openapi-full.json").read_text())
@@ -42,21 +43,6 @@ OPS: list[tuple[str, str, dict[str, Any]]] = [
     if m in METHODS
 ]
 HEADERS = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
-PAGINATOR_KEYS = {
-    "current_page",
-    "data",
-    "first_page_url",
-    "from",
-    "last_page",
-    "last_page_url",
-    "links",
-    "next_page_url",
-    "path",
-    "per_page",
-    "prev_page_url",
-    "to",
-    "total",
-}
 #: The session sandbox enforces MileApp's 100 requests/s: this module paces its traffic
 #: with the client's own limiter (one budget for every test here), as milekit.Client does.
 LIMITER = RateLimiter()

@@ -33,24 +33,10 @@ from milekit import envelope
 from milekit.registry import OPERATIONS, RESOURCES, ResourceSpec
 from milekit.sandbox import Sandbox
 from milekit.sandbox.tasks import attribute
+from tests.reference import PAGINATOR_KEYS
 from tests.test_sandbox_resources import CRUDS, first, worker
 
 AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
-PAGINATOR_KEYS = {
-    "current_page",
-    "data",
-    "first_page_url",
-    "from",
-    "last_page",
-    "last_page_url",
-    "links",
-    "next_page_url",
-    "path",
-    "per_page",
-    "prev_page_url",
-    "to",
-    "total",
-}
 #: ResourceSpec path attribute -> (HTTP method, the contract's operation kind); a full
 #: update uses the spec's ``update_method`` (POST for app integrations)
 STANDARD: dict[str, tuple[str, str]] = {

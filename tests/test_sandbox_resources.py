@@ -21,24 +21,10 @@ from milekit.sandbox import Sandbox, build_org
 from milekit.sandbox.app import SandboxApp
 from milekit.sandbox.store import Store
 from milekit.sandbox.xlsx import read as read_xlsx
+from tests.reference import PAGINATOR_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
-PAGINATOR_KEYS = {
-    "current_page",
-    "data",
-    "first_page_url",
-    "from",
-    "last_page",
-    "last_page_url",
-    "links",
-    "next_page_url",
-    "path",
-    "per_page",
-    "prev_page_url",
-    "to",
-    "total",
-}
 
 
 @pytest.fixture(scope="module")
