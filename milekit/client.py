@@ -434,7 +434,9 @@ class Client:
         concurrently (``max_workers`` threads) within the rate limit, so a large read runs
         at the limit rather than at one page per round trip. The next page is always built
         from ``page=N`` (the API's ``*_page_url`` values are unreliable, Quirk 5), and every
-        request carries the same filters.
+        request carries the same filters. When a later page says the list has grown (rows
+        added during the read shift offset pages), the new last pages are read too, so
+        no row that existed when the read began is missed; the repeats go by id.
 
         Args:
             resource: a registry name or spec.
@@ -504,11 +506,25 @@ class Client:
             # Keep a bounded window in flight so memory does not grow with the page count.
             window = workers * 2
             try:
-                for n in range(2, last + 1):
+                n = 2
+                while n <= last:
                     while next_n <= last and next_n < n + window:
                         futures[next_n] = pool.submit(fetch, next_n)
                         next_n += 1
-                    yield futures.pop(n).result()
+                    page = futures.pop(n).result()
+                    grown = page.last_page
+                    if grown is not None and grown > last:
+                        # rows were added while we read: offset pages shifted, and the
+                        # ones pushed past the old last page are read too (repeats go
+                        # by id, in the frame)
+                        if grown > max_pages:
+                            raise errors.ResponseError(
+                                f"{spec.name}: the answer says {grown} pages, more than "
+                                f"max_pages={max_pages}"
+                            )
+                        last = grown
+                    yield page
+                    n += 1
             finally:
                 for f in futures.values():
                     f.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -217,3 +218,27 @@ def test_fast_path_misses_on_type_changes_and_falls_back() -> None:
         warnings.simplefilter("error")
         t = schema.rows_to_table(page["tasks"]["data"], TASKS)  # type: ignore[index]
     assert t.column("x").type == pa.string()
+
+
+def test_rows_shifted_by_new_data_between_pages_come_once(fresh: Sandbox) -> None:
+    """Offset pagination: tasks created while a read runs push rows of page 1 onto page 2;
+    the frame still has each task once."""
+    hub = fresh.store.values("hubs")[0]["_id"]
+
+    class CreatesAfterPageOne(milekit.Client):
+        created = False
+
+        def request(self, method: str, path: str, **kw: Any) -> Any:
+            resp = super().request(method, path, **kw)
+            if path == "/tasks" and not self.created:
+                self.created = True  # 7 newer tasks: page 2 now starts 7 rows earlier
+                body = [{"flow": "Pickup", "hubId": hub} for _ in range(7)]
+                super().request("POST", "/tasks/bulk/", json={"tasks": body})
+            return resp
+
+    with CreatesAfterPageOne(fresh.token, fresh.url, max_workers=1) as c:
+        df = milekit.frame("tasks", client=c, progress=False, limit=100)
+    before = {d["_id"] for d in fresh.store.values("tasks")}
+    assert df.index.is_unique
+    assert len(df) == 300  # every task that existed when the read began, once
+    assert set(df.index) <= before
