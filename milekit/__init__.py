@@ -25,6 +25,7 @@ from milekit.frames import custom_columns, flow_columns, frame
 from milekit.push import PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
 from milekit.signin import Identity, login, logout, whoami
+from milekit.views import get, view
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox
@@ -57,6 +58,7 @@ __all__ = [
     "flatten",
     "flow_columns",
     "frame",
+    "get",
     "get_client",
     "login",
     "logout",
@@ -66,6 +68,7 @@ __all__ = [
     "to_parquet",
     "unflatten",
     "use",
+    "view",
     "whoami",
     *RESOURCE_HELPERS,
     *CHILD_HELPERS,
