@@ -12,7 +12,7 @@
 from typing import TYPE_CHECKING, Any
 
 from milekit._named_frames import *  # noqa: F403  (the named helpers: hubs_frame() ...)
-from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS
+from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
 from milekit._version import __version__
 from milekit.children import child_frame, children
 from milekit.client import Client, RetryPolicy
@@ -72,4 +72,5 @@ __all__ = [
     "whoami",
     *RESOURCE_HELPERS,
     *CHILD_HELPERS,
+    *VIEW_HELPERS,
 ]
