@@ -40,8 +40,11 @@ Data model (:mod:`milekit._registry_types`):
   table: ``parent``, ``path`` to the items, ``key`` (the parent-id column), ``carry``
   columns from enclosing levels, ``keyed_by`` for objects keyed by name, row ``fields``.
 * :class:`Operation` (:data:`OPERATIONS`) -- all 144 operations with the resource and the
-  kind (list/detail/create/replace/update/delete/bulk_*/action/other) they belong to;
-  :data:`NOT_FRAMES` says why the other GET operations are not frames.
+  kind (list/detail/create/replace/update/delete/bulk_*/action/other) they belong to.
+* :class:`ViewSpec` (:data:`VIEWS`) -- the GET operations that are neither a list nor a
+  detail read, read as frames (:func:`milekit.view`); :class:`DetailForm`
+  (:data:`DETAIL_FORMS`) -- detail reads by other keys than the id (:func:`milekit.get`);
+  :data:`NOT_FRAMES` says why the one GET left (``/file/view``) is not a frame.
 """
 
 from __future__ import annotations
