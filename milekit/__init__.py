@@ -12,7 +12,7 @@
 from typing import TYPE_CHECKING, Any
 
 from milekit._named_frames import *  # noqa: F403  (the named helpers: hubs_frame() ...)
-from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS
+from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
 from milekit._version import __version__
 from milekit.children import child_frame, children
 from milekit.client import Client, RetryPolicy
@@ -25,6 +25,7 @@ from milekit.frames import custom_columns, flow_columns, frame
 from milekit.push import PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
 from milekit.signin import Identity, login, logout, whoami
+from milekit.views import get, view
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox
@@ -57,6 +58,7 @@ __all__ = [
     "flatten",
     "flow_columns",
     "frame",
+    "get",
     "get_client",
     "login",
     "logout",
@@ -66,7 +68,9 @@ __all__ = [
     "to_parquet",
     "unflatten",
     "use",
+    "view",
     "whoami",
     *RESOURCE_HELPERS,
     *CHILD_HELPERS,
+    *VIEW_HELPERS,
 ]

@@ -11,6 +11,7 @@ import cycle. Import these names from :mod:`milekit.registry`, which re-exports 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -215,3 +216,76 @@ class Operation:
     resource: str | None
     kind: OperationKind
     summary: str = ""
+
+
+#: How a view's answer holds its rows (:class:`ViewSpec`).
+ViewShape = Literal["paged", "one", "keyed", "rows", "groups"]
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """A GET operation that is neither a resource's list nor its detail read (a view),
+    read as a frame: where it lives, how its answer holds the rows and how they are typed.
+
+    ``path`` names its parameters as the Python keywords the caller passes
+    (``/result/{result_id}/history``). Rows are typed like the resource or child table
+    ``like`` (same field, same dtype), with ``fields`` added or overriding by name.
+    ``shape``:
+
+    * ``paged``: a list of ``like`` read page by page like the resource's list;
+    * ``one``: one object (at ``envelope``) is one row; with ``inner`` the row is
+      ``object[inner]`` plus the object's other keys as columns;
+    * ``keyed``: an object keyed by ``key`` values (at ``envelope``), one row per key; the
+      answer's other top-level keys go to ``df.attrs["milekit"]["summary"]``;
+    * ``rows``: a list of objects (at ``envelope``), one row each;
+    * ``groups``: a list of groups (at ``envelope``), one row per element of each group's
+      ``inner`` list, with the group keys ``carry`` as columns (``(column, group key)``).
+
+    ``path_columns`` put path parameters into the rows (``(column, parameter)``) when the
+    answer leaves them out; ``index`` is the column that indexes the frame (``None``: a
+    plain range index, the rows have no single key).
+
+    >>> v = ViewSpec("x", "/x/{x_id}/history", "rows", "_id", envelope=("data",))
+    >>> v.path_params
+    ('x_id',)
+    """
+
+    name: str
+    path: str
+    shape: ViewShape
+    index: str | None
+    like: str | None = None  #: a resource (``RESOURCES``) or child table (``CHILDREN``)
+    fields: tuple[Field, ...] = ()
+    filters: Mapping[str, str] = field(default_factory=dict)  #: query param -> doc
+    required: tuple[str, ...] = ()  #: filters the API requires
+    envelope: tuple[str, ...] = ()  #: keys leading from the unwrapped answer to the rows
+    inner: str = ""
+    key: str = ""
+    carry: tuple[tuple[str, str], ...] = ()
+    path_columns: tuple[tuple[str, str], ...] = ()
+    #: custom columns (task flow components) typed from the rows' flows, as ``like``'s
+    custom: bool = False
+    doc: str = ""
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """The path's parameters, in order."""
+        return tuple(re.findall(r"\{([^}]+)\}", self.path))
+
+
+@dataclass(frozen=True)
+class DetailForm:
+    """Another way to read one object of ``resource``: a detail path addressed by keys
+    other than the id (``/user/email/{email}``), its parameters named as the keywords
+    :func:`milekit.get` takes.
+
+    >>> DetailForm("users", "/user/email/{email}").params
+    ('email',)
+    """
+
+    resource: str
+    path: str
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{([^}]+)\}", self.path))

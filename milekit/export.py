@@ -280,13 +280,25 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     return schema.to_pandas(table.replace_schema_metadata(None), index=index)
 
 
-def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str = "tasks") -> Path:
-    """Write a (possibly edited) milekit frame to Parquet, keeping its API types."""
-    spec = registry.get(resource)
+def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | None = None) -> Path:
+    """Write a (possibly edited) milekit frame to Parquet, keeping its API types and its
+    index (``milekit.read_parquet`` restores both).
+
+    ``resource`` defaults to the frame's own (a view's name for view frames), else tasks.
+    """
+    meta = df.attrs.get("milekit") or {}
+    if resource is not None:
+        name = registry.get(resource).name
+    else:
+        name = str(meta.get("resource") or meta.get("view") or "tasks")
+    index = df.index.name if isinstance(df.index.name, str) else ""
     table = schema.from_pandas(df)
-    pq.write_table(
-        table.replace_schema_metadata(_file_metadata(spec)), str(path), compression="zstd"
-    )
+    file_meta = {
+        b"milekit.resource": name.encode(),
+        b"milekit.index": index.encode(),
+        b"milekit.version": __version__.encode(),
+    }
+    pq.write_table(table.replace_schema_metadata(file_meta), str(path), compression="zstd")
     return Path(path)
 
 

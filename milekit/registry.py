@@ -40,40 +40,53 @@ Data model (:mod:`milekit._registry_types`):
   table: ``parent``, ``path`` to the items, ``key`` (the parent-id column), ``carry``
   columns from enclosing levels, ``keyed_by`` for objects keyed by name, row ``fields``.
 * :class:`Operation` (:data:`OPERATIONS`) -- all 144 operations with the resource and the
-  kind (list/detail/create/replace/update/delete/bulk_*/action/other) they belong to;
-  :data:`NOT_FRAMES` says why the other GET operations are not frames.
+  kind (list/detail/create/replace/update/delete/bulk_*/action/other) they belong to.
+* :class:`ViewSpec` (:data:`VIEWS`) -- the GET operations that are neither a list nor a
+  detail read, read as frames (:func:`milekit.view`); :class:`DetailForm`
+  (:data:`DETAIL_FORMS`) -- detail reads by other keys than the id (:func:`milekit.get`);
+  :data:`NOT_FRAMES` says why the one GET left (``/file/view``) is not a frame.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from milekit import _generated_registry as _gen
 from milekit._registry_types import (
     ChildSpec,
+    DetailForm,
     Field,
     FieldType,
     ListShape,
     Operation,
     OperationKind,
     ResourceSpec,
+    ViewShape,
+    ViewSpec,
 )
 
 __all__ = [
     "CHILDREN",
+    "DETAIL_FORMS",
     "NOT_FRAMES",
     "OPERATIONS",
     "RESOURCES",
     "TASKS",
+    "VIEWS",
     "ChildSpec",
+    "DetailForm",
     "Field",
     "FieldType",
     "ListShape",
     "Operation",
     "OperationKind",
     "ResourceSpec",
+    "ViewShape",
+    "ViewSpec",
     "get",
     "get_child",
+    "get_view",
 ]
 
 F = FieldType
@@ -324,8 +337,233 @@ CHILDREN["task_histories"] = dataclasses.replace(
 #: All operations of the public API (144), in the contract's order.
 OPERATIONS: tuple[Operation, ...] = _gen.OPERATIONS
 
-#: ``(method, path)`` of the GET operations that are not frames -> why.
-NOT_FRAMES: dict[tuple[str, str], str] = dict(_gen.NOT_FRAMES)
+#: Detail reads addressed by other keys than the id (:func:`milekit.get` keyword forms).
+DETAIL_FORMS: dict[str, tuple[DetailForm, ...]] = {
+    # §2.9: by the data type's name and the record's primary key, optionally hub-scoped
+    "data": (
+        DetailForm("data", "/data/type/{data_type}/{data_id}"),
+        DetailForm("data", "/data/hub/{hub_id}/type/{data_type}/{data_id}"),
+    ),
+    # §2.11: one user by e-mail
+    "users": (DetailForm("users", "/user/email/{email}"),),
+}
+
+_S, _I, _FL, _DT = F.STRING, F.INTEGER, F.FLOAT, F.DATETIME
+
+#: The views (GET operations that are neither a list nor a detail read) read as frames,
+#: by name. Rows are typed like the resource (or child table) ``like``; the fields listed
+#: here are the view's own keys (reference sections cited on each).
+VIEWS: dict[str, ViewSpec] = {
+    v.name: v
+    for v in (
+        ViewSpec(
+            "tasks_tracking",
+            "/tasks/tracking",
+            "keyed",
+            "email",
+            key="email",
+            envelope=("counting",),
+            fields=(
+                Field("email", _S, False, doc="the worker's e-mail (the key of ``counting``)"),
+                Field("doneTask", _I, False),
+                Field("ongoingTask", _I, False),
+                Field("distance", _FL, False, doc="straight-line or snapped (isSnapToRoute)"),
+                Field("duration", _I, False),
+            ),
+            filters={
+                "hubId": "hub id",
+                "timeFrom": "range start, 'Y-m-d H:i:s' (UTC) or a datetime",
+                "timeTo": "range end, 'Y-m-d H:i:s' (UTC) or a datetime",
+                "timeBy": "createdTime (default), startTime or doneTime",
+                "createdFrom": "location source, e.g. mileAppField",
+                "email": "one worker's e-mail",
+                "isSnapToRoute": "1: snap-to-road distances instead of straight lines",
+            },
+            required=("hubId", "timeFrom", "timeTo"),
+            doc="per-worker productivity in one hub and time range: one row per worker "
+            "(§2.1, no envelope, Quirk 3); the totals are in df.attrs['milekit']['summary']",
+        ),
+        ViewSpec(
+            "location_tracking",
+            "/location-history/tracking/{token}",
+            "paged",
+            "_id",
+            like="location_histories",
+            doc="the location-history points behind one public tracking token (§2.4)",
+        ),
+        ViewSpec(
+            "workflow_activities",
+            "/activities/workflow/{workflow_id}",
+            "paged",
+            "_id",
+            like="activities",
+            filters={"status": "UNASSIGNED, ONGOING or DONE"},
+            doc="the activities of one workflow (§2.3)",
+        ),
+        ViewSpec(
+            "routing_result_history",
+            "/result/{result_id}/history",
+            "rows",
+            "_id",
+            envelope=("data",),
+            fields=(
+                Field("_id", _S, False),
+                Field("resultId", _S, False, doc="the routing result"),
+                Field("action", _S, False),
+                Field("description", _S, False),
+                Field(
+                    "visits",
+                    F.ARRAY_OBJECT,
+                    False,
+                    children=(Field("visitId", _S, False), Field("visitName", _S, False)),
+                ),
+                Field("vehicleFrom", _S, False),
+                Field("vehicleTo", _S, False),
+                Field("createdFrom", _S, False),
+                Field("createdType", _S, False),
+                Field("createdBy", _S, False),
+                Field("version", _I, False),
+                Field("organizationId", _S, False),
+                Field("createdTime", _DT, False),
+                Field("updatedTime", _DT, False),
+            ),
+            path_columns=(("resultId", "result_id"),),
+            doc="the edit history of one routing result (§2.10)",
+        ),
+        ViewSpec(
+            "flow_components_view",
+            "/flow-components",
+            "groups",
+            None,
+            like="flow_components",
+            envelope=("data",),
+            inner="fields",
+            carry=(("flowId", "_id"), ("flowName", "flowName")),
+            fields=(Field("flowId", _S, False), Field("flowName", _S, False)),
+            filters={
+                "fieldType": "routeAs, basicStructurData, structurData, image, "
+                "listItemData, reservedKey or all",
+                "flowId": "CSV of flow ids",
+                "fields": "CSV of component ids",
+                "isMerge": "1: the components of the flows merged",
+            },
+            doc="the form components of the flows the filters pick, one row per component (§2.5)",
+        ),
+        ViewSpec(
+            "flow_fields_by_name",
+            "/flow/{flow_name}/fields",
+            "rows",
+            "id",
+            like="flow_components",
+            envelope=("flowFields",),
+            fields=(Field("flowName", _S, False),),
+            path_columns=(("flowName", "flow_name"),),
+            doc="the form components of one flow, by the flow's name (§2.5)",
+        ),
+        ViewSpec(
+            "flow_task_template",
+            "/flow/{flow_name}/task",
+            "one",
+            "flow",
+            like="tasks",
+            envelope=("data", "bodyRequest"),
+            custom=True,
+            doc="a ready-made create-task body for one flow (§2.5): one row typed like "
+            "tasks, the flow's components typed from the flow",
+        ),
+        ViewSpec(
+            "me",
+            "/user",
+            "one",
+            "_id",
+            like="users",
+            # §2.11, Quirk 3: no envelope; legacy snake_case keys beside the camelCase ones
+            fields=(
+                Field("phone_number", _S, False),
+                Field("organization_id", _S, False),
+                Field("role_id", _S, False),
+                Field("hub_id", F.ARRAY_STRING, False),
+                Field("team_id", F.ARRAY_STRING, False),
+                Field("is_deleted", F.BOOLEAN, False),
+                Field("first_login", F.BOOLEAN, False),
+                Field("created_at", _DT, False),
+                Field("updated_at", _DT, False),
+            ),
+            doc="the signed-in user (§2.11; milekit.whoami() is the same as an object)",
+        ),
+        ViewSpec(
+            "public_task",
+            "/task/public/{task_id}",
+            "one",
+            "_id",
+            like="tasks",
+            envelope=("data",),
+            inner="task",
+            path_columns=(("_id", "task_id"),),
+            fields=(
+                Field(
+                    "listItem",
+                    F.ARRAY_OBJECT,
+                    False,
+                    children=(
+                        Field("title", _S, False),
+                        Field("content", _S, False),
+                        Field("data", F.JSON, False),
+                        Field("qty", _FL, False),
+                        Field("unitPrice", _FL, False),
+                        Field("qtyProcessed", _FL, False),
+                    ),
+                ),
+                Field(
+                    "taskComponentDetail",
+                    F.ARRAY_OBJECT,
+                    False,
+                    children=(
+                        Field("id", _S, False),
+                        Field("inputType", _S, False),
+                        Field("component", _S, False),
+                    ),
+                ),
+                Field(
+                    "location",
+                    F.ARRAY_OBJECT,
+                    False,
+                    doc="the assignees' last points; lat/lon are text in the answer",
+                    children=(
+                        Field("email", _S, False),
+                        Field("lat", _S, False),
+                        Field("lon", _S, False),
+                        Field("createdTime", _DT, False),
+                        Field(
+                            "user",
+                            F.OBJECT,
+                            False,
+                            children=(Field("name", _S, False), Field("phoneNumber", _S, False)),
+                        ),
+                    ),
+                ),
+            ),
+            doc="one task's public tracking view (§2.1): the task's public keys, its list "
+            "items, the assignees' last locations",
+        ),
+    )
+}
+
+
+def _covered(path: str) -> bool:
+    norm = re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
+    return any(re.sub(r"\{[^}]*\}", "{}", v.path).rstrip("/") == norm for v in VIEWS.values())
+
+
+#: ``(method, path)`` of the GET operations that are not frames -> why (the generated
+#: reasons of the views above no longer apply: they are frames now).
+NOT_FRAMES: dict[tuple[str, str], str] = {
+    (m, p): why for (m, p), why in _gen.NOT_FRAMES.items() if not _covered(p)
+}
+NOT_FRAMES[("GET", "/file/view")] += (
+    "; read it with milekit.Client.request('GET', '/file/view', params={'url': ...}, raw=True)"
+    " and its .content"
+)
 
 
 def get(name: str) -> ResourceSpec:
@@ -342,6 +580,20 @@ def get(name: str) -> ResourceSpec:
         raise UsageError(
             f"unknown resource {name!r}; known: {', '.join(sorted(RESOURCES))}"
         ) from None
+
+
+def get_view(name: str) -> ViewSpec:
+    """The view ``name``; a clear error listing the known ones otherwise.
+
+    >>> get_view("tasks_tracking").index
+    'email'
+    """
+    try:
+        return VIEWS[name]
+    except KeyError:
+        from milekit.errors import UsageError
+
+        raise UsageError(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}") from None
 
 
 def get_child(name: str) -> ChildSpec:

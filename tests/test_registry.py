@@ -24,10 +24,12 @@ from milekit import _generated_registry as gen
 from milekit import errors
 from milekit.registry import (
     CHILDREN,
+    DETAIL_FORMS,
     NOT_FRAMES,
     OPERATIONS,
     RESOURCES,
     TASKS,
+    VIEWS,
     Field,
     FieldType,
     ResourceSpec,
@@ -224,9 +226,33 @@ def test_every_get_is_a_frame_or_says_why_not() -> None:
         if o.kind in ("list", "detail"):
             assert o.resource in RESOURCES
             assert (o.method, o.path) not in NOT_FRAMES
+        elif any(_shape(v.path) == _shape(o.path) for v in VIEWS.values()):
+            assert (o.method, o.path) not in NOT_FRAMES, o  # a view, read as a frame
         else:
             assert len(NOT_FRAMES[(o.method, o.path)]) > 20, o
+    assert list(NOT_FRAMES) == [("GET", "/file/view")]
     assert NOT_FRAMES[("GET", "/file/view")].startswith("streams one stored file")
+    assert "raw=True" in NOT_FRAMES[("GET", "/file/view")]
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
+
+
+def test_views_and_detail_forms_are_operations_of_the_contract() -> None:
+    gets = {_shape(o.path): o for o in OPERATIONS if o.method == "GET"}
+    for v in VIEWS.values():
+        op = gets[_shape(v.path)]
+        assert op.kind == "other", v.name
+        assert v.like is None or v.like in RESOURCES or v.like in CHILDREN
+        from milekit.views import view_spec
+
+        assert v.index is None or v.index in view_spec(v).field_names, v.name
+    for resource, forms in DETAIL_FORMS.items():
+        assert resource in RESOURCES
+        for f in forms:
+            assert gets[_shape(f.path)].kind == "detail"
+            assert gets[_shape(f.path)].resource == resource
 
 
 def test_each_resource_is_read_through_its_own_list_operation() -> None:

@@ -10,7 +10,9 @@ Sources, so the table cannot drift from the code:
 
 * the operations: ``milekit.registry.OPERATIONS`` (all 144 of MileApp's OpenAPI file);
 * read as a frame: the list operation of every resource in ``milekit.registry.RESOURCES``
-  (``milekit.frame(name)`` and its named helper read exactly that path);
+  (``milekit.frame(name)`` and its named helper read exactly that path), its detail path
+  and the other detail paths of ``milekit.registry.DETAIL_FORMS`` (``milekit.get``), and
+  the views of ``milekit.registry.VIEWS`` (``milekit.view`` and the view helpers);
 * written: the write paths the registry declares for a resource (``create_path``,
   ``update_path`` with ``update_method``, ``patch_path``, ``delete_path``, ``bulk_*_path``)
   -- the ones the push path plans its requests from (an assumption about ``milekit.push``:
@@ -51,8 +53,25 @@ def norm(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def read_ops() -> set[tuple[str, str]]:
+def list_ops() -> set[tuple[str, str]]:
+    """The list operations (``milekit.frame``)."""
     return {("GET", norm(s.list_path)) for s in registry.RESOURCES.values()}
+
+
+def detail_ops() -> set[tuple[str, str]]:
+    """The detail reads (``milekit.get``): detail paths and the keyword forms."""
+    paths = [s.detail_path for s in registry.RESOURCES.values() if s.detail_path]
+    paths += [f.path for forms in registry.DETAIL_FORMS.values() for f in forms]
+    return {("GET", norm(p)) for p in paths}
+
+
+def view_ops() -> set[tuple[str, str]]:
+    """The views (``milekit.view`` and the view helpers)."""
+    return {("GET", norm(v.path)) for v in registry.VIEWS.values()}
+
+
+def read_ops() -> set[tuple[str, str]]:
+    return list_ops() | detail_ops() | view_ops()
 
 
 def _writes(spec: ResourceSpec) -> list[tuple[str, str | None]]:
@@ -117,6 +136,9 @@ def table() -> str:
     n = len(data)
     by_method = Counter(op.method for op, *_ in data)
     n_read = sum(1 for _, r, _, _ in data if r)
+    keys = {(op.method, norm(op.path)) for op, *_ in data}
+    n_list, n_detail, n_view = (len(keys & ops) for ops in (list_ops(), detail_ops(), view_ops()))
+    not_frames = ", ".join(f"`{p}`" for (_, p) in registry.NOT_FRAMES)
     n_write = sum(1 for _, _, w, _ in data if w)
     n_served = sum(1 for *_, s in data if s)
     gets = by_method["GET"]
@@ -127,12 +149,15 @@ def table() -> str:
         "| of the API's operations | count |",
         "|---|---|",
         f"| all (MileApp's OpenAPI file) | {n} ({gets} GET, {writes_total} other methods) |",
-        f"| read by milekit as a frame (`milekit.frame(...)`, the named helpers) | {n_read} |",
+        f"| read by milekit as a frame | {n_read} of {gets} GET |",
+        f"| … lists (`milekit.frame(...)`, the named helpers) | {n_list} |",
+        f"| … single objects (`milekit.get(...)`) | {n_detail} |",
+        f"| … views (`milekit.view(...)`, the view helpers) | {n_view} |",
         f"| written by milekit (write paths the registry declares; see below) | {n_write} |",
         f"| served by the sandbox | {n_served} |",
         "",
-        "Other GET operations are single objects, actions or views, not frames"
-        " (`milekit.registry.NOT_FRAMES` says why, one by one). *Written*: the create, update,"
+        f"GET operations not read as a frame: {not_frames or 'none'}"
+        " (`milekit.registry.NOT_FRAMES` says why). *Written*: the create, update,"
         " delete and bulk paths the registry declares for each resource, which the push path"
         " plans its requests from (assumption: `milekit.push` writes through these paths and"
         " no others; actions such as assign, move or dispatch are not pushed).",
