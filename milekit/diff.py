@@ -42,7 +42,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from milekit import registry, schema
-from milekit.encode import canonical, canonical_column, display, field_type_of, is_missing
+from milekit.encode import (
+    canonical,
+    canonical_column,
+    cell_values,
+    display,
+    field_type_of,
+    is_missing,
+)
 from milekit.errors import UsageError
 from milekit.registry import FieldType, ResourceSpec
 
@@ -405,7 +412,7 @@ def _changed(
         return out
     # Python values on both sides: most cells are the very objects (or equal copies) the
     # frame was built with, so compare them as they are and canonicalise only mismatches.
-    raw = schema.to_python(old.cast(pa.string()) if pa.types.is_dictionary(old.type) else old)
+    raw = cell_values(old, ft)
     for i, (o, v) in enumerate(zip(raw, news, strict=True)):
         if o is v or _same(o, v):
             continue
