@@ -2321,6 +2321,7 @@ RESOURCES: dict[str, ResourceSpec] = {
         dynamic_fields=True,
         bulk_key="data",
         bulk_upsert_path="/data/bulk/upsert",
+        bulk_match=("dataId", "dataTypeId", "hubId"),
     ),
     "data_types": ResourceSpec(
         name="data_types",

@@ -131,6 +131,9 @@ class ResourceSpec:
     bulk_replace_path: str | None = None  #: PUT many
     bulk_upsert_path: str | None = None  #: create-or-update many (data sources)
     bulk_key: str | None = None  #: the array key of bulk bodies (``tasks``, ``data`` …)
+    #: keys a bulk update item is matched by besides the id (data records: ``dataId`` +
+    #: ``dataTypeId`` + ``hubId``, §2.7); the push path sends them with every item
+    bulk_match: tuple[str, ...] = ()
     create_content_type: str = "application/json"  #: multipart for plugins, app integrations
     #: custom top-level keys besides the documented fields (task flow components,
     #: data-source fields, Quirk 12): frames keep undocumented columns, typed from data

@@ -493,7 +493,9 @@ def _run(
                 skipped[k] = "no known id: pass create=True to create it"
                 row_action[k] = "create"
         elif k in changes.cells:
-            row_action[k] = "put" if opts.replace else "patch"
+            # no PATCH endpoint (hubs, teams, flows …): the row goes whole, by its update path
+            partial = spec.patch_path is not None or spec.bulk_update_path is not None
+            row_action[k] = "put" if opts.replace or not partial else "patch"
         else:
             row_action[k] = "none"
     deletes: list[str] = []
@@ -648,65 +650,80 @@ def _validate(
     spec, edited = ctx.spec, ctx.edited
     known = spec._by_name
     snap_cols = set(ctx.snapshot.table.column_names)
-    custom_cols = [c for c in changes.columns if c not in known]
-    new_custom = [c for c in custom_cols if c not in snap_cols]
-    need_flows = bool(new_custom)
     full_rows = [k for k in written if row_action[k] in ("put", "create")]
-    # which custom columns carry a value to write, per row
-    per_row_custom: dict[int, list[str]] = {}
-    for k in written:
-        if row_action[k] in ("put", "create"):
-            continue
-        cols = [c for c in changes.cells.get(k, {}) if c not in known]
-        if cols:
-            per_row_custom[k] = cols
-    for k in full_rows:
-        cols = [c for c in custom_cols if full_values[k].get(c) is not None]
-        if cols:
-            per_row_custom[k] = cols
-    need_flows = need_flows or bool(per_row_custom)
-    comps = flows.components() if need_flows else None
-    if need_flows and comps is None:
-        # cannot read the flows: at least require the column to be in the snapshot
-        for c in new_custom:
-            problems.append(
-                Problem(
-                    "unknown column (not a documented field, not in the original frame, and "
-                    f"the flows could not be read: {flows.error})",
-                    c,
-                )
-            )
-    if comps is not None:
-        all_components = {cid for comp in comps.values() for cid in comp}
-        for c in new_custom:
-            if c not in all_components:
+    if spec.name == "tasks":  # custom columns are the components of each row's flow
+        custom_cols = [c for c in changes.columns if c not in known]
+        new_custom = [c for c in custom_cols if c not in snap_cols]
+        need_flows = bool(new_custom)
+        # which custom columns carry a value to write, per row
+        per_row_custom: dict[int, list[str]] = {}
+        for k in written:
+            if row_action[k] in ("put", "create"):
+                continue
+            cols = [c for c in changes.cells.get(k, {}) if c not in known]
+            if cols:
+                per_row_custom[k] = cols
+        for k in full_rows:
+            cols = [c for c in custom_cols if full_values[k].get(c) is not None]
+            if cols:
+                per_row_custom[k] = cols
+        need_flows = need_flows or bool(per_row_custom)
+        comps = flows.components() if need_flows else None
+        if need_flows and comps is None:
+            # cannot read the flows: at least require the column to be in the snapshot
+            for c in new_custom:
                 problems.append(
-                    Problem("unknown column (not a documented field nor a flow component)", c)
+                    Problem(
+                        "unknown column (not a documented field, not in the original frame, and "
+                        f"the flows could not be read: {flows.error})",
+                        c,
+                    )
                 )
-        flow_of = _flows_of_rows(edited, changes, list(per_row_custom))
-        for k, cols in per_row_custom.items():
-            fname = flow_of.get(k)
-            comp_map = comps.get(fname) if fname is not None else None
-            for c in cols:
+        if comps is not None:
+            all_components = {cid for comp in comps.values() for cid in comp}
+            for c in new_custom:
                 if c not in all_components:
-                    continue  # reported above
-                if comp_map is None:
                     problems.append(
-                        Problem(f"the row's flow {fname!r} is unknown", "flow", changes.ids[k])
+                        Problem("unknown column (not a documented field nor a flow component)", c)
                     )
-                    break
-                if c not in comp_map:
+            flow_of = _flows_of_rows(edited, changes, list(per_row_custom))
+            for k, cols in per_row_custom.items():
+                fname = flow_of.get(k)
+                comp_map = comps.get(fname) if fname is not None else None
+                for c in cols:
+                    if c not in all_components:
+                        continue  # reported above
+                    if comp_map is None:
+                        problems.append(
+                            Problem(f"the row's flow {fname!r} is unknown", "flow", changes.ids[k])
+                        )
+                        break
+                    if c not in comp_map:
+                        problems.append(
+                            Problem(
+                                f"not a component of the row's flow {fname!r}", c, changes.ids[k]
+                            )
+                        )
+                        continue
+                    if row_action[k] in ("put", "create"):
+                        value = full_values[k].get(c)
+                    else:
+                        value = changes.cells[k][c][1]
+                    why = _component_problem(comp_map[c], value)
+                    if why is not None:
+                        problems.append(Problem(why, c, changes.ids[k]))
+    elif not spec.dynamic_fields:
+        # a key the API does not document would be ignored by it: refuse, never drop it
+        for k in written:
+            for c in changes.cells.get(k, {}):
+                if c not in known:
                     problems.append(
-                        Problem(f"not a component of the row's flow {fname!r}", c, changes.ids[k])
+                        Problem(
+                            f"not a documented field of {spec.name} (the API would ignore it)",
+                            c,
+                            changes.ids[k],
+                        )
                     )
-                    continue
-                if row_action[k] in ("put", "create"):
-                    value = full_values[k].get(c)
-                else:
-                    value = changes.cells[k][c][1]
-                why = _component_problem(comp_map[c], value)
-                if why is not None:
-                    problems.append(Problem(why, c, changes.ids[k]))
     # read-only columns edited (existing rows)
     for k in written:
         if row_action[k] == "create":
@@ -798,6 +815,11 @@ def _build_items(
                 body[c] = wire(v, ft)
                 intended[c] = v
                 old[c] = o
+            for key in spec.bulk_match:  # what bulk updates are matched by (data, §2.7)
+                if key not in body and key in ctx.edited.columns:
+                    v = ctx.edited[key].iloc[k]
+                    if isinstance(v, str):
+                        body[key] = v
             items.append(_Item(slot_of[k], rid, action, body, intended, old))
             continue
         values = full_values[k]
@@ -806,7 +828,7 @@ def _build_items(
         body = {idf: rid} if action == "put" else {}
         intended = {}
         for c in changes.columns:
-            if not _writable(spec, c):
+            if not _writable(spec, c) or (c not in known and not spec.dynamic_fields):
                 continue
             v = values.get(c)
             if c not in known and comp_map is not None and c not in comp_map:
@@ -905,9 +927,15 @@ class _Chunk:
     bytes: int
 
 
+def _verb(action: Action) -> str:
+    return {"create": "create", "patch": "update", "put": "replace", "delete": "delete"}[action]
+
+
 def _bulk_path(spec: ResourceSpec, action: Action) -> str | None:
-    if action in ("patch", "put"):
+    if action == "patch":
         return spec.bulk_update_path
+    if action == "put":
+        return spec.bulk_replace_path
     if action == "create":
         return spec.bulk_create_path
     if action == "delete":
@@ -938,16 +966,20 @@ def _chunks(spec: ResourceSpec, items: Iterable[_Item], max_bytes: int) -> list[
             if cur:
                 out.append(_Chunk(method, path, path, True, action, cur, size))
             continue
-        # no bulk endpoint: one request per object
+        # no bulk endpoint: one request per object, on the path the registry gives
+        template = {
+            "create": spec.create_path,
+            "patch": spec.patch_path,
+            "put": spec.update_path,
+            "delete": spec.delete_path,
+        }[action]
+        if template is None:
+            raise UsageError(f"{spec.name}: the API has no endpoint to {_verb(action)} one")
+        if action == "put":
+            method = spec.update_method  # app integrations update with POST
         for it in group:
-            if action == "create":
-                if spec.create_path is None:
-                    raise UsageError(f"{spec.name} cannot be created through the API")
-                p = label = spec.create_path
-            else:
-                label = spec.detail_path
-                p = spec.detail_path.replace("{id}", quote(str(it.id), safe=""))
-            out.append(_Chunk(method, p, label, False, action, [it], it.size))
+            p = template.replace("{id}", quote(str(it.id), safe=""))
+            out.append(_Chunk(method, p, template, False, action, [it], it.size))
     return out
 
 
@@ -1091,7 +1123,7 @@ class _Runner:
 
     def _send(self, chunk: _Chunk) -> list[_Item]:
         """Send one chunk; settle its rows; return the rows whose fate is unknown."""
-        key = self.spec.envelope_list
+        key = self.spec.bulk_key or self.spec.envelope_list
         payload: Any
         if chunk.bulk:
             payload = {key: [it.body for it in chunk.items]}

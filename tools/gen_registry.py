@@ -1123,6 +1123,7 @@ DEFAULTS = {
     "bulk_replace_path": None,
     "bulk_upsert_path": None,
     "bulk_key": None,
+    "bulk_match": (),
     "create_content_type": "application/json",
     "dynamic_fields": False,
     "secret_fields": (),

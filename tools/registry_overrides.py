@@ -225,6 +225,9 @@ RESOURCE_FIXES: dict[str, dict[str, object]] = {
         "required_on_create": ("dataId", "dataTypeId"),
         "bulk_max": 2000,  # §2.7: bulk create/upsert/patch ≤ 2000 (bulk delete ≤ 3000)
         "bulk_upsert_path": "/data/bulk/upsert",  # §2.7: matched on dataId (+ type)
+        # §2.7: PATCH /datas/bulk {"data": [{dataId, dataTypeId, ...}]}: items are matched
+        # by dataId + dataTypeId (+ hubId for a type that is not commonData), not by _id
+        "bulk_match": ("dataId", "dataTypeId", "hubId"),
     },
     # §2.9: POST /vehicles/ states no maximum; 2000 as for tasks and data (§2.1, §2.7)
     "vehicles": {"bulk_max": 2000},
