@@ -244,32 +244,48 @@ def test_rows_shifted_by_new_data_between_pages_come_once(fresh: Sandbox) -> Non
     assert set(df.index) <= before
 
 
+def _in_fresh_interpreter(code: str) -> None:
+    """Run ``code`` in a new Python: the collector's state is per process, and this test
+    process has frozen objects already (the in-process sandboxes' stores do)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_gc_paused_hands_new_objects_to_the_oldest_generation() -> None:
-    import gc
+    _in_fresh_interpreter(
+        """
+        import gc
+        from milekit.frames import gc_paused
 
-    from milekit.frames import gc_paused
-
-    with gc_paused():
-        made = [[i] for i in range(1000)]
-    assert gc.isenabled()
-    young = {id(o) for o in gc.get_objects(generation=0)}
-    assert not any(id(o) in young for o in made)  # no catch-up scan of them as young
-    oldest = {id(o) for o in gc.get_objects(generation=2)}
-    assert all(id(o) in oldest for o in made)  # still collectable by a full collection
-    assert gc.get_freeze_count() == 0
+        with gc_paused():
+            made = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        young = {id(o) for o in gc.get_objects(generation=0)}
+        assert not any(id(o) in young for o in made)  # no catch-up scan of them as young
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert all(id(o) in oldest for o in made)  # still collectable by a full collection
+        assert gc.get_freeze_count() == 0
+        """
+    )
 
 
 def test_gc_paused_leaves_a_process_frozen_heap_alone() -> None:
-    import gc
+    _in_fresh_interpreter(
+        """
+        import gc
+        from milekit.frames import gc_paused
 
-    from milekit.frames import gc_paused
-
-    gc.freeze()  # e.g. a pre-fork server keeping its heap out of the collector
-    try:
+        gc.freeze()  # e.g. a pre-fork server keeping its heap out of the collector
         frozen = gc.get_freeze_count()
         with gc_paused():
             made = [[i] for i in range(10)]
         assert gc.get_freeze_count() == frozen  # not unfrozen by milekit
         assert made and gc.isenabled()
-    finally:
-        gc.unfreeze()
+        """
+    )
