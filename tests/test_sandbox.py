@@ -556,3 +556,35 @@ def test_seed_is_deterministic_and_reproduces_quirks() -> None:
     assert isinstance(delivery["items"], list) and isinstance(delivery["packageWeight"], float)
     assert len(one.hubs) == 8 and len(one.flows) == 4 and len(one.users) == 50
     assert len(one.vehicles) == 20
+
+
+def test_a_sandbox_in_a_users_process_freezes_none_of_its_garbage() -> None:
+    """The store freezes its documents out of the cyclic GC; garbage the host process
+    (a notebook) already had must not be frozen with them, or it would never be freed."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import gc, weakref
+        from milekit.sandbox.seed import build_org
+        from milekit.sandbox.store import Store
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle: only the cyclic GC frees it
+        gone = []
+        weakref.finalize(a, gone.append, True)
+        del a, b
+        gc.disable()  # the cycle is still there when the sandbox starts
+        Store(build_org(tasks=10))
+        gc.enable()
+        gc.collect()
+        assert gone == [True], "the host's garbage was frozen with the sandbox's documents"
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -107,6 +107,9 @@ class Store:
                 self._save_all()
         # Hundreds of thousands of long-lived, acyclic documents: keep them out of the
         # cyclic GC's full collections, which would otherwise dominate every request's CPU.
+        # Collect first, so no garbage that already exists in the host process (the
+        # sandbox may run inside a user's notebook) is frozen with them and kept forever.
+        gc.collect()
         gc.freeze()
 
     # --- reads --------------------------------------------------------------------------
