@@ -223,6 +223,24 @@ class DefinitionsWarning(UserWarning):
     """The flows / data types could not be read: custom columns are typed from the data."""
 
 
+def definitions_or_warn(
+    spec: ResourceSpec, client: Client, stacklevel: int = 3
+) -> custom.Definitions | None:
+    """The definitions of ``spec``'s custom columns (flows, data types), or None with a
+    :class:`DefinitionsWarning` when they cannot be read (the columns are then typed from
+    the data)."""
+    try:
+        return custom.definitions(spec, client)
+    except (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError) as e:
+        warnings.warn(
+            f"{spec.name}: cannot read the definitions of the custom columns ({e}); "
+            "they are typed from the data",
+            DefinitionsWarning,
+            stacklevel=stacklevel,
+        )
+        return None
+
+
 def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> ReadPlan:
     """The plan for reading ``spec`` with ``params``: for tasks (and data-source records),
     the custom columns of the selected flows (data types), typed from their definitions
@@ -232,17 +250,8 @@ def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> 
         return ReadPlan(spec, projection, None, ())
     if projection is not None and all(n in spec._by_name for n in projection):
         return ReadPlan(spec, projection, None, ())  # no custom column asked for
-    try:
-        defs = custom.definitions(spec, client)
-    except (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError) as e:
-        warnings.warn(
-            f"{spec.name}: cannot read the definitions of the custom columns ({e}); "
-            "they are typed from the data",
-            DefinitionsWarning,
-            stacklevel=3,
-        )
-        return ReadPlan(spec, projection, None, ())
-    if defs is None:  # pragma: no cover - READERS and definitions() agree
+    defs = definitions_or_warn(spec, client, stacklevel=4)
+    if defs is None:
         return ReadPlan(spec, projection, None, ())
     groups = tuple(custom.selected_groups(spec, params, defs))
     extra = defs.fields_for(groups, spec.field_names)

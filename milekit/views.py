@@ -19,7 +19,6 @@ registry's :data:`~milekit.registry.VIEWS`: ``/tasks/tracking``, ``/result/{id}/
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -35,7 +34,7 @@ from milekit.client import Client
 from milekit.context import get_client
 from milekit.diff import remember
 from milekit.errors import UsageError
-from milekit.frames import DefinitionsWarning, empty_table, encode_filters, iter_pages
+from milekit.frames import definitions_or_warn, empty_table, encode_filters, iter_pages
 from milekit.registry import Field, ResourceSpec, ViewSpec
 
 #: one key, or several (one row each, read concurrently)
@@ -99,17 +98,8 @@ def _typed_for_rows(
     types), typed from the definitions as in the list frames; the columns to force."""
     if custom.READERS.get(spec.name) is None or not rows:
         return spec, (), None, []
-    try:
-        defs = custom.definitions(spec, client)
-    except (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError) as e:
-        warnings.warn(
-            f"{spec.name}: cannot read the definitions of the custom columns ({e}); "
-            "they are typed from the data",
-            DefinitionsWarning,
-            stacklevel=stacklevel,
-        )
-        return spec, (), None, []
-    if defs is None:  # pragma: no cover - READERS and definitions() agree
+    defs = definitions_or_warn(spec, client, stacklevel=stacklevel + 1)
+    if defs is None:
         return spec, (), None, []
     groups: list[str] = []
     for r in rows:
