@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -28,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "milekit" / "_named_frames.py"
 sys.path.insert(0, str(ROOT))
+
+from gen_registry import ruff_format  # noqa: E402  (tools/ is this script's own path)
 
 from milekit import registry  # noqa: E402
 from milekit.frames import dtypes_of  # noqa: E402
@@ -492,21 +493,7 @@ def generate() -> str:
         f"VIEW_HELPERS: dict[str, str] = {{\n{vtable}\n}}\n\n"
         f"__all__ = {sorted(['RESOURCE_HELPERS', 'CHILD_HELPERS', 'VIEW_HELPERS', *names])!r}\n"
     )
-    return ruff_format("\n\n".join(parts))
-
-
-def ruff_format(source: str) -> str:
-    r = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(OUTPUT), "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if r.returncode != 0:
-        raise SystemExit("ruff format failed:\n" + r.stderr)
-    return r.stdout
+    return ruff_format("\n\n".join(parts), OUTPUT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1243,9 +1243,11 @@ def generate(spec_file: Path = SPEC_FILE) -> str:
     return ruff_format("\n".join(out) + "\n")
 
 
-def ruff_format(source: str) -> str:
+def ruff_format(source: str, filename: Path = OUTPUT) -> str:
+    """``source`` as ``ruff format`` writes it (with the project's settings for
+    ``filename``); the generators commit only formatted code."""
     r = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(OUTPUT), "-"],
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(filename), "-"],
         input=source,
         capture_output=True,
         text=True,
