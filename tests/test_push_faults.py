@@ -28,7 +28,10 @@ def client_for(sb: Sandbox, recorder: SleepRecorder) -> milekit.Client:
         sb.url,
         limiter=None,
         sleep=recorder,  # retry waits are recorded, never slept
-        retry=milekit.RetryPolicy(attempts=8),
+        # Retry waits are not slept here, so one request may meet all 12 scripted 429s in a
+        # row (with real waits, others would take some): attempts must outlast them plus
+        # a run of random 5xx/drops (p = 0.15 per attempt; 0.15**8 ~ 3e-7).
+        retry=milekit.RetryPolicy(attempts=20),
         timeout=(5.0, 30.0),
         seed=3,
     )
