@@ -45,7 +45,6 @@ from milekit import registry, schema
 from milekit.encode import (
     canonical,
     canonical_column,
-    cell_values,
     display,
     field_type_of,
     is_missing,
@@ -412,7 +411,7 @@ def _changed(
         return out
     # Python values on both sides: most cells are the very objects (or equal copies) the
     # frame was built with, so compare them as they are and canonicalise only mismatches.
-    raw = cell_values(old, ft)
+    raw = schema.cell_values(old, ft)
     for i, (o, v) in enumerate(zip(raw, news, strict=True)):
         if o is v or _same(o, v):
             continue

@@ -289,21 +289,6 @@ def field_type_of(t: pa.DataType) -> FieldType:
     return F.STRING
 
 
-def cell_values(arr: pa.Array | pa.ChunkedArray, ft: FieldType) -> list[Any]:
-    """The Python values a frame holds for an Arrow column: JSON-typed columns are JSON text
-    in Arrow and objects in the frame; enums are dictionary-encoded in Arrow.
-
-    >>> cell_values(pa.array(['{"a": 1}', None]), F.JSON)
-    [{'a': 1}, None]
-    """
-    t = arr.type
-    if ft == F.JSON and (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        return schema._json_cells(arr)
-    if pa.types.is_dictionary(t):
-        arr = arr.cast(pa.string())
-    return schema.to_python(arr)
-
-
 def canonical_column(arr: pa.Array | pa.ChunkedArray, ft: FieldType) -> list[Any]:
     """Canonical values of a whole Arrow column (vectorised for datetimes and times)."""
     if isinstance(arr, pa.ChunkedArray):
@@ -315,7 +300,7 @@ def canonical_column(arr: pa.Array | pa.ChunkedArray, ft: FieldType) -> list[Any
     if ft == F.TIME and pa.types.is_time(t):
         us = arr.cast(pa.time64("us")) if t != pa.time64("us") else arr
         return list(us.view(pa.int64()).to_pylist())
-    values = cell_values(arr, ft)
+    values = schema.cell_values(arr, ft)
     out: list[Any] = []
     for v in values:
         try:

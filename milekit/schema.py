@@ -670,6 +670,21 @@ def _json_cells(col: pa.ChunkedArray | pa.Array) -> list[Any]:
     return [None if v is None else orjson.loads(v) for v in col.to_pylist()]
 
 
+def cell_values(arr: pa.Array | pa.ChunkedArray, ft: FieldType | None) -> list[Any]:
+    """The Python values a frame holds for an Arrow column: JSON-typed columns are JSON text
+    in Arrow and objects in the frame; enums are dictionary-encoded in Arrow.
+
+    >>> cell_values(pa.array(['{"a": 1}', None]), F.JSON)
+    [{'a': 1}, None]
+    """
+    t = arr.type
+    if ft == F.JSON and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return _json_cells(arr)
+    if pa.types.is_dictionary(t):
+        arr = arr.cast(pa.string())
+    return to_python(arr)
+
+
 def python_cells(table: pa.Table) -> dict[str, list[Any]]:
     """The Python values of ``table``'s list/struct/JSON columns: the costly part of
     :func:`to_pandas`, done per page in the fetching threads while others wait on the wire.
@@ -681,8 +696,7 @@ def python_cells(table: pa.Table) -> dict[str, list[Any]]:
     for i, f in enumerate(table.schema):
         ft, _ = meta_of(f)
         if _is_cells(f, ft):
-            col = table.column(i)
-            out[f.name] = _json_cells(col) if ft == F.JSON else to_python(col)
+            out[f.name] = cell_values(table.column(i), ft)
     return out
 
 
