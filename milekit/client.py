@@ -493,10 +493,15 @@ class Client:
         if last is None:
             yield from self._walk(spec, first, fetch, size, max_pages)
             return
-        if last > max_pages:
-            raise errors.ResponseError(
-                f"{spec.name}: the answer says {last} pages, more than max_pages={max_pages}"
-            )
+
+        def check(pages: int) -> int:
+            if pages > max_pages:
+                raise errors.ResponseError(
+                    f"{spec.name}: the answer says {pages} pages, more than max_pages={max_pages}"
+                )
+            return pages
+
+        check(last)
         if last <= 1:
             return
         workers = max(1, min(self.max_workers, last - 1))
@@ -517,12 +522,7 @@ class Client:
                         # rows were added while we read: offset pages shifted, and the
                         # ones pushed past the old last page are read too (repeats go
                         # by id, in the frame)
-                        if grown > max_pages:
-                            raise errors.ResponseError(
-                                f"{spec.name}: the answer says {grown} pages, more than "
-                                f"max_pages={max_pages}"
-                            )
-                        last = grown
+                        last = check(grown)
                     yield page
                     n += 1
             finally:
