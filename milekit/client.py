@@ -36,7 +36,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -473,7 +473,9 @@ class Client:
             resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
             with parsing:
                 page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
-            page.response = resp
+            # the raw body is parsed now: a 200-page read would otherwise hold every page's
+            # bytes (over 200 MB for 200k tasks) until the frame is built
+            page.response = replace(resp, content=b"") if parse else resp
             if transform is not None:
                 page = transform(page)
             if on_page is not None:

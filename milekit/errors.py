@@ -29,6 +29,8 @@ kept, and messages are passed through :func:`milekit.auth.redact`.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from milekit.auth import redact
@@ -218,3 +220,25 @@ def from_response(
         body=body,
         retry_after=retry_after,
     )
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning issued by the calling function at the
+    first frame outside milekit: the user's line, whichever helper chain led there.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as got:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("x", stacklevel=caller_stacklevel())
+    >>> got[0].filename.endswith("errors.py")
+    False
+    """
+    frame = sys._getframe(1)  # the function that warns: level 1
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -15,8 +15,10 @@ import dataclasses
 import datetime as dt
 import difflib
 import gc
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -223,34 +225,60 @@ class DefinitionsWarning(UserWarning):
     """The flows / data types could not be read: custom columns are typed from the data."""
 
 
-def definitions_or_warn(
-    spec: ResourceSpec, client: Client, stacklevel: int = 3
-) -> custom.Definitions | None:
+def definitions_or_warn(spec: ResourceSpec, client: Client) -> custom.Definitions | None:
     """The definitions of ``spec``'s custom columns (flows, data types), or None with a
     :class:`DefinitionsWarning` when they cannot be read (the columns are then typed from
     the data)."""
+    defs, error = _definitions_or_error(spec, client)
+    if error is not None:
+        _warn_definitions(spec, error)
+    return defs
+
+
+_UNREADABLE = (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError)
+
+
+def _definitions_or_error(
+    spec: ResourceSpec, client: Client
+) -> tuple[custom.Definitions | None, errors.MileError | None]:
     try:
-        return custom.definitions(spec, client)
-    except (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError) as e:
-        warnings.warn(
-            f"{spec.name}: cannot read the definitions of the custom columns ({e}); "
-            "they are typed from the data",
-            DefinitionsWarning,
-            stacklevel=stacklevel,
-        )
-        return None
+        return custom.definitions(spec, client), None
+    except _UNREADABLE as e:
+        return None, e
+
+
+def _warn_definitions(spec: ResourceSpec, error: errors.MileError) -> None:
+    warnings.warn(
+        f"{spec.name}: cannot read the definitions of the custom columns ({error}); "
+        "they are typed from the data",
+        DefinitionsWarning,
+        stacklevel=errors.caller_stacklevel(),
+    )
+
+
+def _needs_definitions(spec: ResourceSpec, projection: tuple[str, ...] | None) -> bool:
+    if custom.READERS.get(spec.name) is None:
+        return False
+    return projection is None or not all(n in spec._by_name for n in projection)
+
+
+def _projection(params: Mapping[str, str]) -> tuple[str, ...] | None:
+    return tuple(params["fields"].split(",")) if "fields" in params else None
 
 
 def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> ReadPlan:
     """The plan for reading ``spec`` with ``params``: for tasks (and data-source records),
     the custom columns of the selected flows (data types), typed from their definitions
     (one cached ``GET /flows`` / ``GET /data-types``)."""
-    projection = tuple(params["fields"].split(",")) if "fields" in params else None
-    if custom.READERS.get(spec.name) is None:
-        return ReadPlan(spec, projection, None, ())
-    if projection is not None and all(n in spec._by_name for n in projection):
-        return ReadPlan(spec, projection, None, ())  # no custom column asked for
-    defs = definitions_or_warn(spec, client, stacklevel=4)
+    if not _needs_definitions(spec, _projection(params)):
+        return _plan_from(spec, params, None)
+    return _plan_from(spec, params, definitions_or_warn(spec, client))
+
+
+def _plan_from(
+    spec: ResourceSpec, params: Mapping[str, str], defs: custom.Definitions | None
+) -> ReadPlan:
+    projection = _projection(params)
     if defs is None:
         return ReadPlan(spec, projection, None, ())
     groups = tuple(custom.selected_groups(spec, params, defs))
@@ -258,6 +286,47 @@ def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> 
     typed = dataclasses.replace(spec, fields=(*spec.fields, *extra))
     columns = projection if projection is not None else tuple(f.name for f in extra) or None
     return ReadPlan(typed, columns, defs, groups)
+
+
+class PlanAhead:
+    """:func:`read_plan` with its definitions request (``GET /flows``) sent beside page
+    1's, instead of one round trip before it: the plan is needed only once page 1 is
+    parsed. A failed definitions read warns in :meth:`warn`, from the caller's thread.
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     ahead = PlanAhead(registry.TASKS, {"flow": "Pickup"}, c)
+    ...     ahead.plan().columns
+    ('senderName', 'parcelCount', 'pickupNotes')
+    """
+
+    def __init__(self, spec: ResourceSpec, params: Mapping[str, str], client: Client) -> None:
+        self._spec = spec
+        self._params = dict(params)
+        self._plan: ReadPlan | None = None
+        self._error: errors.MileError | None = None
+        self._lock = threading.Lock()
+        self._future: Future[tuple[custom.Definitions | None, errors.MileError | None]] | None
+        self._future = None
+        if _needs_definitions(spec, _projection(params)):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="milekit-plan")
+            self._future = pool.submit(_definitions_or_error, spec, client)
+            pool.shutdown(wait=False)
+
+    def plan(self) -> ReadPlan:
+        """The plan (waits for the definitions; any thread may ask, once or often)."""
+        with self._lock:
+            if self._plan is None:
+                defs = None
+                if self._future is not None:
+                    defs, self._error = self._future.result()
+                self._plan = _plan_from(self._spec, self._params, defs)
+            return self._plan
+
+    def warn(self) -> None:
+        """Warn (:class:`DefinitionsWarning`) if the definitions could not be read."""
+        if self._error is not None:
+            _warn_definitions(self._spec, self._error)
 
 
 def iter_pages(
@@ -269,31 +338,44 @@ def iter_pages(
     limit: int | None = None,
     cells: bool = False,
     columns: Sequence[str] | None = None,
+    plan: PlanAhead | None = None,
 ) -> Iterator[Page]:
     """Parsed pages in page order, each typed (``page.table``) in the fetching thread that
     got it; with ``cells=True`` also the Python values of its nested columns.
 
-    ``columns`` are forced onto every page (default: the ``fields=`` projection). Secret
-    keys (``spec.secret_fields``) are dropped from every page before anything else sees
-    them.
+    ``columns`` are forced onto every page (default: the ``fields=`` projection). With
+    ``plan``, the typed spec and the columns are the plan's, taken when page 1 is parsed
+    (its definitions are read while page 1 is on the wire). Secret keys
+    (``spec.secret_fields``) are dropped from every page before anything else sees them.
     """
     if columns is None and "fields" in params:
         columns = params["fields"].split(",")
-    parser = schema.PageParser(spec, columns)
     secrets = spec.secret_fields
+    parsers: list[tuple[schema.PageParser, ResourceSpec, Sequence[str] | None]] = []
+    lock = threading.Lock()
+
+    def parser_for() -> tuple[schema.PageParser, ResourceSpec, Sequence[str] | None]:
+        with lock:
+            if not parsers:
+                typed, cols = spec, columns
+                if plan is not None:
+                    p = plan.plan()
+                    typed, cols = p.spec, p.columns
+                parsers.append((schema.PageParser(typed, cols), typed, cols))
+            return parsers[0]
 
     def parse(resp: Response, number: int) -> Page:
+        parser, typed, cols = parser_for()
         try:
             table, total, last = parser.parse(resp.content)
-            page = Page(number, [], total, last, response=resp, table=table)
+            page = Page(number, [], total, last, table=table)
         except schema.FastPathMiss:
             body = orjson.loads(resp.content) if resp.content else None
             page = envelope.list_page(body, spec, number)
             if secrets:
                 page.rows = [_without(r, secrets) for r in page.rows]
-            page.table = schema.rows_to_table(page.rows, spec, columns)
+            page.table = schema.rows_to_table(page.rows, typed, cols)
             page.rows = []  # the Arrow copy is all we keep
-            page.response = resp
         if secrets:
             gone = [c for c in secrets if c in page.table.column_names]
             if gone:
@@ -368,22 +450,18 @@ def frame(
     spec = registry.get(resource)
     params = encode_filters(spec, filters)
     client = client or get_client()
-    plan = read_plan(spec, params, client)
-    spec = plan.spec
+    ahead = PlanAhead(spec, params, client)
     with gc_paused():
         pages = [
             p
             for p in iter_pages(
-                spec,
-                params,
-                client=client,
-                progress=progress,
-                limit=limit,
-                cells=True,
-                columns=plan.columns,
+                spec, params, client=client, progress=progress, limit=limit, cells=True, plan=ahead
             )
             if p.table.num_columns
         ]
+        plan = ahead.plan()
+        ahead.warn()
+        spec = plan.spec
         tables = [p.table for p in pages]
         table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
         cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)

@@ -92,13 +92,13 @@ def _fetch(client: Client, paths: Sequence[str], params: Mapping[str, str]) -> l
 
 
 def _typed_for_rows(
-    spec: ResourceSpec, rows: Sequence[Mapping[str, Any]], client: Client, stacklevel: int = 4
+    spec: ResourceSpec, rows: Sequence[Mapping[str, Any]], client: Client
 ) -> tuple[ResourceSpec, tuple[str, ...], custom.Definitions | None, list[str]]:
     """``spec`` extended by the custom columns of the rows' groups (their flows / data
     types), typed from the definitions as in the list frames; the columns to force."""
     if custom.READERS.get(spec.name) is None or not rows:
         return spec, (), None, []
-    defs = definitions_or_warn(spec, client, stacklevel=stacklevel + 1)
+    defs = definitions_or_warn(spec, client)
     if defs is None:
         return spec, (), None, []
     groups: list[str] = []
