@@ -464,7 +464,7 @@ class Client:
 
         # Parsing is CPU work: as many at a time as there are cores, so the fetching
         # threads do not thrash the GIL and the caches while they wait on the wire.
-        parsing = threading.BoundedSemaphore(_PARSERS)
+        parsing = threading.BoundedSemaphore(CPU_WORKERS)
 
         def fetch(n: int) -> Page:
             q = dict(base)
@@ -578,7 +578,10 @@ def _more(page: Page, seen: int, size: int) -> bool:
     return page.count >= size
 
 
-_PARSERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+#: CPU-bound work at a time (page parsing, column conversion): one per core, at most 4
+CPU_WORKERS = max(
+    1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
+)
 
 
 def _read_body(r: requests.Response) -> None:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from milekit import custom, envelope, errors, registry, schema
 from milekit import flat as _flat
-from milekit.client import Client, Page, Response
+from milekit.client import CPU_WORKERS, Client, Page, Response
 from milekit.context import get_client
 from milekit.diff import remember
 from milekit.errors import UsageError
@@ -465,12 +465,14 @@ def frame(
         tables = [p.table for p in pages]
         table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
         cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
-        df = schema.to_pandas(table, index=spec.id_field, cells=cells)
-    if (
-        spec.id_field in (df.index.name,)
-        and _may_repeat(table, spec.id_field)
-        and (df.index.has_duplicates)
-    ):
+        with ThreadPoolExecutor(
+            CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
+        ) as pool:
+            # the id check (Arrow, outside the GIL) runs beside the column conversions
+            repeat = pool.submit(_may_repeat, table, spec.id_field)
+            df = schema.to_pandas(table, index=spec.id_field, cells=cells, pool=pool)
+            may_repeat = repeat.result()
+    if spec.id_field in (df.index.name,) and may_repeat and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
@@ -478,6 +480,10 @@ def frame(
     if flatten or split_coordinates:
         df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, spec=spec)
     return df
+
+
+#: frames from this many rows on are converted column by column on all cores
+_PARALLEL_ROWS = 20_000
 
 
 def _may_repeat(table: pa.Table, column: str) -> bool:
