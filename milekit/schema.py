@@ -85,6 +85,7 @@ _PANDAS_MAPPER: dict[pa.DataType, Any] = {
 }
 
 _NESTED = (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING, F.JSON)
+_EMPTY: np.ndarray[Any, Any] = np.empty(0, dtype=object)
 
 
 class MileTypeWarning(UserWarning):
@@ -601,13 +602,30 @@ def unify(tables: Sequence[pa.Table]) -> pa.Table:
 def unified_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
     """The schema that holds every page: the column union, each column's widest type."""
     order: dict[str, list[pa.Field]] = {}
-    for s in schemas:
+    for s in _distinct(schemas):
         for f in s:
             order.setdefault(f.name, []).append(f)
     out: list[pa.Field] = []
     for name, fs in order.items():
         out.append(_unify_field(name, fs))
     return pa.schema(out)
+
+
+def _distinct(schemas: Sequence[pa.Schema]) -> list[pa.Schema]:
+    """``schemas`` without repeats (metadata included), in order of first appearance:
+    the pages of one read mostly share one schema (a comparison costs well under a
+    microsecond; a schema's hash, 30).
+
+    >>> a = pa.schema([pa.field("x", pa.int64(), metadata={b"t": b"1"})])
+    >>> b = pa.schema([pa.field("x", pa.int64(), metadata={b"t": b"2"})])
+    >>> [s is a for s in _distinct([a, a, b, a.remove(0), b])]
+    [True, False, False]
+    """
+    out: list[pa.Schema] = []
+    for s in schemas:
+        if not any(s.equals(d, check_metadata=True) for d in out):
+            out.append(s)
+    return out
 
 
 def _unify_field(name: str, fs: list[pa.Field]) -> pa.Field:
@@ -681,13 +699,14 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def to_pandas(
     table: pa.Table,
     index: str | None = None,
-    cells: Mapping[str, Sequence[Any] | np.ndarray[Any, Any]] | None = None,
+    cells: Mapping[str, Sequence[np.ndarray[Any, Any]]] | None = None,
     pool: Executor | None = None,
 ) -> pd.DataFrame:
     """An Arrow table (from the wire or a Parquet file) -> the typed frame.
 
     ``cells``: Python values of nested/JSON columns computed ahead (:func:`python_cells`
-    per page, joined by :func:`join_cells`), used instead of converting those columns now.
+    per page, gathered by :func:`join_cells`), as object arrays joined here, used instead
+    of converting those columns now.
     ``pool``: converts the columns side by side (most of a column's conversion runs in
     Arrow and numpy, outside the GIL).
 
@@ -702,7 +721,8 @@ def to_pandas(
         f = table.schema.field(i)
         ft, enum = meta_of(f)
         if cells is not None and f.name in cells:
-            values = _object_array(cells[f.name])
+            parts = cells[f.name]
+            values = parts[0] if len(parts) == 1 else np.concatenate([_EMPTY, *parts])
             return pd.array(values, dtype="O") if ft == F.JSON else values
         return column_to_pandas(table.column(i), f, ft, enum)
 
@@ -759,28 +779,47 @@ def join_cells(
     tables: Sequence[pa.Table],
     cells: Sequence[Mapping[str, np.ndarray[Any, Any]]],
     schema: pa.Schema,
-) -> dict[str, np.ndarray[Any, Any]]:
-    """Per-page :func:`python_cells` -> whole columns of the unified ``schema``, for every
-    column no page had to be converted for (same type and API type as the target, or
-    absent: nulls). Others are left out, so :func:`to_pandas` converts them itself.
+) -> dict[str, list[np.ndarray[Any, Any]]]:
+    """Per-page :func:`python_cells` -> the parts of whole columns of the unified
+    ``schema`` (joined by :func:`to_pandas`, on its pool), for every column no page had to
+    be converted for (same type and API type as the target, or absent: nulls). Others are
+    left out, so :func:`to_pandas` converts them itself.
+
+    >>> t = pa.table({"a": [["x"]]})
+    >>> parts = join_cells([t, t.drop_columns("a")], [python_cells(t), {}], t.schema)
+    >>> [p.tolist() for p in parts["a"]]
+    [[['x']], [None]]
     """
-    out: dict[str, np.ndarray[Any, Any]] = {}
-    for f in schema:
-        ft, _ = meta_of(f)
-        if not _is_cells(f, ft):
-            continue
-        parts: list[np.ndarray[Any, Any]] = []
-        for t, c in zip(tables, cells, strict=True):
-            if f.name not in t.column_names:
-                parts.append(np.full(t.num_rows, None, dtype=object))
+    wanted = [(f, ft) for f in schema for ft in [meta_of(f)[0]] if _is_cells(f, ft)]
+    seen: list[tuple[pa.Schema, dict[str, bool | None]]] = []
+
+    def verdicts(page: pa.Schema) -> dict[str, bool | None]:
+        """Per wanted column: True (same type), False (differs), None (absent)."""
+        for s, known in seen:
+            if page.equals(s, check_metadata=True):
+                return known
+        v: dict[str, bool | None] = {}
+        for f, ft in wanted:
+            i = page.get_field_index(f.name)
+            have = page.field(i) if i >= 0 else None
+            v[f.name] = None if have is None else have.type == f.type and meta_of(have)[0] == ft
+        seen.append((page, v))
+        return v
+
+    parts: dict[str, list[np.ndarray[Any, Any]]] = {f.name: [] for f, _ in wanted}
+    joinable = dict.fromkeys(parts, True)
+    for t, c in zip(tables, cells, strict=True):
+        v = verdicts(t.schema)
+        for name, ok in joinable.items():
+            if not ok:
                 continue
-            have = t.schema.field(f.name)
-            if have.type != f.type or meta_of(have)[0] != ft or f.name not in c:
-                break
-            parts.append(c[f.name])
-        else:
-            out[f.name] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    return out
+            if v[name] is None:
+                parts[name].append(np.full(t.num_rows, None, dtype=object))
+            elif v[name] and name in c:
+                parts[name].append(c[name])
+            else:
+                joinable[name] = False
+    return {n: p for n, p in parts.items() if joinable[n]}
 
 
 def column_to_pandas(
