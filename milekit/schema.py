@@ -419,14 +419,18 @@ class PageParser:
         self._known = {f.name: f for f in spec.fields if f.type in _RAW}
         self._text: dict[str, pa.DataType] = {}
         self._lock = threading.Lock()
+        self._read_schema: pa.Schema | None = None  #: built once per change of ``_text``
+        self._fields: dict[tuple[str, pa.DataType, FieldType, tuple[str, ...]], pa.Field] = {}
 
     def _schema(self) -> pa.Schema:
         with self._lock:
-            extra = dict(self._text)
-        fields = [pa.field(n, _RAW[f.type]) for n, f in self._known.items()]
-        fields += [pa.field(n, t) for n, t in extra.items() if n not in self._known]
-        row = pa.struct(fields)
-        return pa.schema([pa.field(self.spec.envelope_list, pa.struct([("data", pa.list_(row))]))])
+            if self._read_schema is None:
+                fields = [pa.field(n, _RAW[f.type]) for n, f in self._known.items()]
+                fields += [pa.field(n, t) for n, t in self._text.items() if n not in self._known]
+                rows = pa.list_(pa.struct(fields))
+                envelope = pa.struct([("data", rows)])
+                self._read_schema = pa.schema([pa.field(self.spec.envelope_list, envelope)])
+            return self._read_schema
 
     def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
         """Raw page bytes -> (typed table, total, last_page)."""
@@ -462,11 +466,20 @@ class PageParser:
             if stamped:
                 with self._lock:
                     self._text.update(stamped)
+                    self._read_schema = None
                 continue
             total = _scalar_int(env, "total")
             last = _scalar_int(env, "last_page")
             return self._typed(rows), total, last
         raise FastPathMiss("timestamp inference did not settle")
+
+    def _field(self, name: str, t: pa.DataType, got: FieldType, enum: Sequence[str]) -> pa.Field:
+        """The typed column's field, made once per parser (pages repeat them)."""
+        key = (name, t, got, tuple(enum))
+        f = self._fields.get(key)
+        if f is None:
+            f = self._fields[key] = pa.field(name, t, metadata=field_meta(got, enum))
+        return f
 
     def _typed(self, rows: pa.Table) -> pa.Table:
         known = self.spec._by_name
@@ -498,7 +511,7 @@ class PageParser:
                 arr, got = _kind_of_inferred(col)
                 enum = ()
             arrays.append(arr)
-            fields.append(pa.field(name, arr.type, metadata=field_meta(got, enum)))
+            fields.append(self._field(name, arr.type, got, enum))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
