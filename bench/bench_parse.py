@@ -66,22 +66,22 @@ def milekit_parse(bodies: list[bytes], workers: int) -> pd.DataFrame:
     unify, join and convert, with the cyclic GC paused."""
     parser = schema.PageParser(registry.TASKS)
 
-    def one(b: bytes) -> tuple[pa.Table, dict[str, list[Any]]]:
+    def one(b: bytes) -> tuple[pa.Table, dict[str, Any]]:
         table = parser.parse(b)[0]
         return table, schema.python_cells(table)
 
-    with gc_paused():
+    with gc_paused(), ThreadPoolExecutor(workers) as pool:
         if workers <= 1:
             parsed = [one(b) for b in bodies]
         else:
             # page 1 alone first, as the client does: the parser learns its text columns once
             first = one(bodies[0])
-            with ThreadPoolExecutor(workers) as pool:
-                parsed = [first, *pool.map(one, bodies[1:])]
+            parsed = [first, *pool.map(one, bodies[1:])]
         tables = [t for t, _ in parsed]
         table = schema.unify(tables)
         cells = schema.join_cells(tables, [c for _, c in parsed], table.schema)
-        return schema.to_pandas(table, index="_id", cells=cells)
+        # the columns are converted on the same number of threads, as frame() does
+        return schema.to_pandas(table, index="_id", cells=cells, pool=pool)
 
 
 def baseline_parse(bodies: list[bytes]) -> pd.DataFrame:
