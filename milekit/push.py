@@ -352,7 +352,7 @@ class _Slots:
 
 def push(
     edited: pd.DataFrame,
-    resource: str = "tasks",
+    resource: str | None = None,
     *,
     original: pd.DataFrame | None = None,
     dry_run: bool = False,
@@ -377,7 +377,8 @@ def push(
     Args:
         edited: a frame from ``milekit.frame``/``tasks_frame`` edited in place, or any
             frame indexed by ``_id`` with ``original=`` the frame as fetched.
-        resource: the registry name (``"tasks"``).
+        resource: the registry name (``"tasks"``, ``"hubs"`` …); default: the resource the
+            frame was read from (its snapshot, or ``original``'s), else ``"tasks"``.
         original: the snapshot to diff against when ``edited`` has none.
         dry_run: plan and validate, send nothing (only ``GET /flows`` when custom flow
             columns must be checked).
@@ -393,10 +394,12 @@ def push(
         client: default: :func:`milekit.get_client`.
         max_request_bytes: cap on one request body (chunks split below it).
     """
-    spec = registry.get(resource)
+    if resource is not None:
+        registry.get(resource)  # an unknown name fails before anything else
     if max_request_bytes < 1024:
         raise UsageError("max_request_bytes must be at least 1024")
-    snap, source = snapshot_of(edited, original, spec.name)
+    snap, source = snapshot_of(edited, original, resource)
+    spec = registry.get(resource or snap.resource)
     if snap.resource != spec.name:
         raise UsageError(
             f"this frame holds {snap.resource}, not {spec.name}: push(df, {snap.resource!r})"

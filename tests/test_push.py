@@ -523,3 +523,43 @@ def test_cli_push_uses_a_remembered_profile(
     assert main(args) == 0
     assert "ok 3" in capsys.readouterr().out
     assert all(fresh.store.get("tasks", i)["title"] == "via profile" for i in df.index[:3])
+
+
+# --- frames read by id -----------------------------------------------------------------------
+
+
+def test_push_an_edited_get_frame(fresh: Sandbox, c: milekit.Client) -> None:
+    """A frame read by id (``milekit.get``) goes back like a list frame: only its edited
+    cells are sent, and reading the objects again shows them."""
+    ids = list(fetch(c).index[:3])
+    df = milekit.get("tasks", ids, client=c)
+    assert milekit.diff(df).empty
+    when = pd.Timestamp("2027-03-04 05:06:07", tz="UTC")
+    df.at[ids[0], "title"] = "edited by id"
+    df.at[ids[2], "startTime"] = when
+    before = len(writes(fresh))
+    r = milekit.push(df, client=c, progress=False)
+    assert r.ok and r.plan.rows["patch"] == 2, r
+    assert len(writes(fresh)) == before + 1  # one bulk PATCH for both rows
+    again = milekit.get("tasks", ids, client=c)
+    assert again.at[ids[0], "title"] == "edited by id"
+    assert again.at[ids[2], "startTime"] == when
+    assert again.at[ids[1], "title"] == df.at[ids[1], "title"]  # untouched
+    assert milekit.push(df, client=c, progress=False).requests == []  # nothing left to send
+
+
+def test_push_an_edited_get_frame_of_a_resource_without_bulk(
+    fresh: Sandbox, c: milekit.Client
+) -> None:
+    hubs = milekit.hubs_frame(client=c, progress=False)
+    hid = hubs.index[0]
+    one = milekit.get("hubs", hid, client=c)
+    one.at[hid, "name"] = "Renamed hub"
+    wrong = r"holds hubs, not tasks: push\(df, 'hubs'\)"
+    with pytest.raises(milekit.errors.UsageError, match=wrong):
+        milekit.push(one, "tasks", client=c, progress=False)
+    assert writes(fresh) == []
+    r = milekit.push(one, client=c, progress=False)  # the resource comes from the frame
+    assert r.ok and r.resource == "hubs", r
+    assert milekit.get("hubs", hid, client=c).at[hid, "name"] == "Renamed hub"
+    assert [m for m, _ in writes(fresh)] == [r.requests[0].method]
