@@ -445,7 +445,8 @@ class Client:
             on_page: called with each page as it arrives (progress bars).
             transform: applied to each page in the thread that fetched it.
             parse: turns a raw answer (``body`` not decoded) into a page, in the fetching
-                thread; default: decode JSON and unwrap the envelope.
+                thread (the page then keeps the response without its bytes); default:
+                decode JSON and unwrap the envelope.
             max_pages: a walk that goes on longer raises :class:`~milekit.errors.ResponseError`
                 (a server that never answers a short page would otherwise loop forever).
 
