@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import duckdb
@@ -127,3 +128,22 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "tasks.parquet").exists() and (tmp_path / "tasks.csv").exists()
     assert len(milekit.read_csv(tmp_path / "tasks.csv")) == 800
     assert "sandbox-token" not in out
+
+
+def test_parquet_row_groups_span_pages(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are gathered into row groups of ROW_GROUP_ROWS rows (one row group per page
+    made files with thousands of tiny row groups), and the file still reads back exactly."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(importlib.import_module("milekit.export"), "ROW_GROUP_ROWS", 1000)
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        path = milekit.export("tasks", tmp_path / "t.parquet", client=c, progress=False, limit=700)
+    meta = pq.ParquetFile(path.path).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    n = len(df)
+    assert n > 2000 and sizes == [1000] * (n // 1000) + ([n % 1000] if n % 1000 else [])
+    back = milekit.read_parquet(path.path)
+    pd.testing.assert_frame_equal(back, df)
