@@ -882,9 +882,10 @@ def _categorical(col: pa.ChunkedArray, enum: Sequence[str]) -> pd.Categorical[st
     if col.num_chunks == 0:
         return pd.Categorical.from_codes([], categories=pd.Index(list(enum)))
     names = col.chunk(0).dictionary.cast(pa.string()).to_pylist()
+    # int64 first: the indices may be unsigned (Polars and DuckDB write uint32 / uint8)
     index = np.concatenate(
-        [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in col.chunks]
-    ).astype(np.int64, copy=False)
+        [pc.fill_null(c.indices.cast(pa.int64()), -1).to_numpy() for c in col.chunks]
+    )
     used = np.zeros(len(names) + 1, dtype=bool)  # the last slot: null (-1)
     used[index] = True
     known = set(enum)

@@ -65,6 +65,17 @@ def test_parquet_opens_natively_in_pandas_duckdb_polars(frame_and_files) -> None
     assert isinstance(p.schema["assignedVehicle"], pl.Struct)
 
 
+def test_parquet_rewritten_by_polars_reads_back(frame_and_files, tmp_path: Path) -> None:
+    """Polars (and DuckDB) write enum columns with unsigned dictionary indices."""
+    df, pq, _ = frame_and_files
+    pl.read_parquet(pq.path).write_parquet(tmp_path / "polars.parquet")
+    back = milekit.read_parquet(tmp_path / "polars.parquet").set_index("_id")
+    for col in ("status", "createdFrom"):
+        assert isinstance(back[col].dtype, pd.CategoricalDtype)
+        pd.testing.assert_series_equal(back[col].astype("string"), df[col].astype("string"))
+        assert set(back[col].cat.categories) == set(df[col].dropna())
+
+
 def test_edited_frame_written_with_to_parquet_keeps_types(frame_and_files, tmp_path: Path) -> None:
     df, _, _ = frame_and_files
     edited = df.copy()
