@@ -26,7 +26,7 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -304,8 +304,23 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     table = pq.read_table(str(path))
     meta = table.schema.metadata or {}
-    index = meta.get(b"milekit.index", b"").decode() or None
+    index = meta.get(b"milekit.index", b"").decode() or _pandas_index(meta, table.column_names)
     return schema.to_pandas(table.replace_schema_metadata(None), index=index)
+
+
+def _pandas_index(meta: Mapping[bytes, bytes], columns: Sequence[str]) -> str | None:
+    """The one named index column pandas' own writer recorded (``df.to_parquet``), if any.
+
+    >>> _pandas_index({b"pandas": b'{"index_columns": ["_id"]}'}, ["_id", "title"])
+    '_id'
+    """
+    try:
+        names = orjson.loads(meta.get(b"pandas", b"{}")).get("index_columns") or []
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if len(names) == 1 and isinstance(names[0], str) and names[0] in columns:
+        return str(names[0])
+    return None
 
 
 def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | None = None) -> Path:

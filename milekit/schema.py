@@ -842,7 +842,7 @@ def column_to_pandas(
     if ft == F.JSON:
         return pd.array(_json_cells(col), dtype=object)
     if ft == F.ENUM or pa.types.is_dictionary(t):
-        return _categorical(col, enum)
+        return _categorical(col, enum, as_stored=ft is None)
     if pa.types.is_nested(t):
         return _object_array(to_python(col))
     if pa.types.is_timestamp(t):
@@ -865,16 +865,21 @@ def column_to_pandas(
     return col.to_pandas().array
 
 
-def _categorical(col: pa.ChunkedArray, enum: Sequence[str]) -> pd.Categorical[str]:
+def _categorical(
+    col: pa.ChunkedArray, enum: Sequence[str], as_stored: bool = False
+) -> pd.Categorical[str]:
     """An enum column -> categorical: the documented values first, then the others seen,
     sorted. Works on the dictionary codes (one small dictionary per column), never on the
-    decoded text.
+    decoded text. ``as_stored``: the dictionary's own values and order instead (a file
+    that milekit did not type, e.g. written by ``df.to_parquet``: its categories).
 
     >>> c = pa.chunked_array([pa.array(["b", None]).dictionary_encode(),
     ...                       pa.array(["x", "a"]).dictionary_encode()])
     >>> cat = _categorical(c, ["a", "b"])
     >>> list(cat.categories), cat.codes.tolist()
     (['a', 'b', 'x'], [1, -1, 2, 0])
+    >>> list(_categorical(c, [], as_stored=True).categories)
+    ['b', 'x', 'a']
     """
     if not pa.types.is_dictionary(col.type):
         col = col.cast(pa.string()).dictionary_encode()
@@ -888,11 +893,12 @@ def _categorical(col: pa.ChunkedArray, enum: Sequence[str]) -> pd.Categorical[st
     )
     used = np.zeros(len(names) + 1, dtype=bool)  # the last slot: null (-1)
     used[index] = True
-    known = set(enum)
-    extra = sorted(
-        {n for n, u in zip(names, used[:-1].tolist(), strict=True) if u and n is not None} - known
-    )
-    cats = [*enum, *extra]
+    if as_stored:
+        cats = list(dict.fromkeys(n for n in names if n is not None))
+    else:
+        known = set(enum)
+        seen = {n for n, u in zip(names, used[:-1].tolist(), strict=True) if u and n is not None}
+        cats = [*enum, *sorted(seen - known)]
     position = {c: i for i, c in enumerate(cats)}
     lookup = np.array([position.get(n, -1) if n is not None else -1 for n in names] + [-1])
     return pd.Categorical.from_codes(lookup[index], categories=pd.Index(cats))

@@ -76,6 +76,17 @@ def test_parquet_rewritten_by_polars_reads_back(frame_and_files, tmp_path: Path)
         assert set(back[col].cat.categories) == set(df[col].dropna())
 
 
+def test_frame_saved_by_plain_pandas_keeps_its_category_order(
+    frame_and_files, tmp_path: Path
+) -> None:
+    df, _, _ = frame_and_files
+    df = df.assign(status=df["status"].cat.reorder_categories(df["status"].cat.categories[::-1]))
+    df.to_parquet(tmp_path / "plain.parquet")  # pandas' own writer: no milekit types
+    back = milekit.read_parquet(tmp_path / "plain.parquet")
+    assert list(back["status"].cat.categories) == list(df["status"].cat.categories)
+    pd.testing.assert_frame_equal(back, df)  # its index (from pandas' metadata) too
+
+
 def test_edited_frame_written_with_to_parquet_keeps_types(frame_and_files, tmp_path: Path) -> None:
     df, _, _ = frame_and_files
     edited = df.copy()
