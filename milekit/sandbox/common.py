@@ -480,6 +480,27 @@ def laravel(req: Request, docs: Sequence[Any], page: int, limit: int) -> dict[st
     return paginator(chunk, len(docs), page, limit, req.url, req.raw_query)
 
 
+def listed(
+    req: Request,
+    spec: ResourceSpec,
+    docs: Sequence[Any],
+    page: int,
+    limit: int,
+    *,
+    message: str = "Success",
+    code: bool = False,
+) -> Response:
+    """A list endpoint's 200 answer: ``status`` (and ``code`` where the endpoint's example
+    has it), ``message``, then one page of ``docs`` as the Laravel paginator under the
+    resource's envelope key."""
+    body: dict[str, Any] = {"status": True}
+    if code:
+        body["code"] = 200
+    body["message"] = message
+    body[spec.envelope_list] = laravel(req, docs, page, limit)
+    return Response(200, body)
+
+
 def csv(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 

@@ -42,7 +42,7 @@ from milekit.sandbox.common import (
     instant,
     iso_micro,
     iso_now,
-    laravel,
+    listed,
     naive,
     paging,
     project,
@@ -140,14 +140,7 @@ class DataTypes:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("data_types", r.params["id"])
@@ -342,14 +335,7 @@ class Records:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def _one(self, doc: Doc, **extra: Any) -> Response:
         return Response(
@@ -760,15 +746,7 @@ class Exports:
             needle = q["name"].lower()
             docs = [d for d in docs if needle in d.get("name", "").lower()]
         docs = sort_listed(docs, q, self.configs_spec, default_by="createdTime")
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Success.",
-                self.configs_spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.configs_spec, docs, page, limit, message="Success.", code=True)
 
     def _config_answer(self, status: int, message: str, doc: Doc) -> Response:
         return Response(
@@ -863,14 +841,7 @@ class Exports:
         if q.get("dataTypeId"):
             docs = [d for d in docs if d.get("dataTypeId") == q["dataTypeId"]]
         docs = sort_listed(docs, q, self.imports_spec, default_by="createdTime")
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.imports_spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.imports_spec, docs, page, limit)
 
     def import_one(self, r: Request) -> Response:
         doc = self.ctx.store.get("import_monitoring", r.params["id"])

@@ -39,7 +39,7 @@ from milekit.sandbox.common import (
     instant,
     is_date,
     iso_now,
-    laravel,
+    listed,
     naive,
     paging,
     project,
@@ -128,14 +128,7 @@ class Schedules:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("task_schedules", r.params["id"])
@@ -538,17 +531,7 @@ class Locations:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return self._listed(r, docs, page, limit)
-
-    def _listed(self, r: Request, docs: list[Doc], page: int, limit: int) -> Response:
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def _one(self, doc: Doc, message: str) -> Doc:
         return {"status": True, "message": message, self.spec.envelope_one: doc}
@@ -784,7 +767,7 @@ class Locations:
             and str(d.get("createdTime", ""))[:10] == grant["date"]
         ]
         docs = sort_docs(docs, "time", "desc", default_by="time")
-        return self._listed(r, docs, page, limit)
+        return listed(r, self.spec, docs, page, limit)
 
 
 # --- task extras --------------------------------------------------------------------------

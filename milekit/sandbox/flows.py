@@ -34,7 +34,7 @@ from milekit.sandbox.common import (
     is_date,
     iso_micro,
     iso_now,
-    laravel,
+    listed,
     naive,
     paging,
     project,
@@ -194,14 +194,7 @@ class Flows:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields) for d in docs]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("flows", r.params["id"])
@@ -329,15 +322,7 @@ class Flows:
             ids = set(csv(q["flowId"]))
             docs = [d for d in docs if d.get("flowId") in ids]
         docs = sort_listed(docs, q, self.logs_spec, default_by="createdTime")
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Success.",
-                self.logs_spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.logs_spec, docs, page, limit, message="Success.", code=True)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -644,14 +629,7 @@ class Automations:
         fields = csv(q.get("fields"))
         if fields:
             docs = [project(d, fields) for d in docs]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("automations", r.params["id"])

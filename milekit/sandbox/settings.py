@@ -38,6 +38,7 @@ from milekit.sandbox.common import (
     iso_micro,
     iso_now,
     laravel,
+    listed,
     paging,
     project,
     resource_routes,
@@ -556,15 +557,7 @@ class AppIntegrations:
             kinds = set(csv(r.query["integrationType"]))
             docs = [d for d in docs if d.get("integrationType") in kinds]
         docs = sort_listed(docs, r.query, self.spec, default_by="createdTime")
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Success.",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit, message="Success.", code=True)
 
     def get(self, r: Request) -> Response:
         doc = self.ctx.get("app_integrations", r.params["id"])
@@ -705,14 +698,7 @@ class Plugins:
                 if needle in d["name"].lower() or needle in str(d.get("description", "")).lower()
             ]
         docs = sort_docs(docs, sort_by, order, default_by="createdTime")
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_list: laravel(r, docs, page, limit),
-            },
-        )
+        return listed(r, self.spec, docs, page, limit)
 
     def _one(self, pid: str) -> Doc:
         doc = self.ctx.store.get("plugins", pid) if is_object_id(pid) else None
