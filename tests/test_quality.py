@@ -25,3 +25,21 @@ def test_ruff_lint_and_format() -> None:
 def test_mypy_strict_on_the_package() -> None:
     r = _run("mypy")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_cited_api_note_exists() -> None:
+    """Code cites the project's own notes on the API as "note N" (docs/api-notes.md);
+    each cited number must be a note there."""
+    import re
+
+    notes = (ROOT / "docs" / "api-notes.md").read_text()
+    defined = {int(n) for n in re.findall(r"^\*\*Note (\d+) ", notes, re.M)}
+    assert defined == set(range(1, max(defined) + 1)), "notes are numbered 1..N"
+    cited: dict[int, str] = {}
+    for folder in ("milekit", "tools", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for m in re.finditer(r"\bnotes? (\d+)(?:(?:, | and )(\d+))*", path.read_text()):
+                for n in re.findall(r"\d+", m.group(0)):
+                    cited.setdefault(int(n), str(path.relative_to(ROOT)))
+    missing = {n: where for n, where in cited.items() if n not in defined}
+    assert not missing, f"cited notes that docs/api-notes.md does not have: {missing}"
