@@ -18,6 +18,7 @@ import pandas as pd
 
 from milekit.children import child_frame
 from milekit.client import Client
+from milekit.errors import IncompleteReadError
 from milekit.frames import frame
 from milekit.views import view
 
@@ -57,6 +58,7 @@ def tasks_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every task as a typed DataFrame indexed by ``_id`` (``GET /tasks``).
 
@@ -89,7 +91,8 @@ def tasks_frame(
     * ``timeTo``: range end, 'Y-m-d H:i:s' (UTC) or a datetime (naive = UTC)
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
@@ -121,6 +124,7 @@ def tasks_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 fields=fields,
@@ -164,6 +168,7 @@ def tasks_gallery_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every task with photos (the gallery) as a typed DataFrame indexed by ``_id`` (``GET /tasks-gallery``).
 
@@ -203,7 +208,8 @@ def tasks_gallery_frame(
     * ``batchId``: Used for unique batch identifier for the current filter state
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
@@ -235,6 +241,7 @@ def tasks_gallery_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 fields=fields,
@@ -272,6 +279,7 @@ def task_schedules_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every task schedule as a typed DataFrame indexed by ``_id`` (``GET /task/schedules``).
 
@@ -297,7 +305,8 @@ def task_schedules_frame(
       multiples to show in the response using a…
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``periode`` category, ``flow``
     string, ``flowId`` string, ``task`` object, ``assignee`` object, ``startTime``
@@ -313,6 +322,7 @@ def task_schedules_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -342,6 +352,7 @@ def activities_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every activity (workflow master task) as a typed DataFrame indexed by ``_id`` (``GET /activities``).
 
@@ -362,7 +373,8 @@ def activities_frame(
     * ``fields``: Comma-separated field names for selective retrieval
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``workflowId`` string, ``workflow``
     object, ``organizationId`` string, ``hubId`` string, ``hub`` object, ``status``
@@ -379,6 +391,7 @@ def activities_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 sort=sort,
@@ -410,6 +423,7 @@ def location_histories_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every location-history point as a typed DataFrame indexed by ``_id`` (``GET /location-histories``).
 
@@ -439,7 +453,8 @@ def location_histories_frame(
       generated by system is 'mileAppField'
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
     Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
@@ -456,6 +471,7 @@ def location_histories_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 email=email,
@@ -485,6 +501,7 @@ def flows_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every flow as a typed DataFrame indexed by ``_id`` (``GET /flows``).
 
@@ -504,7 +521,8 @@ def flows_frame(
     * ``permission``: Parameter used to display flows based on permissions
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
     ``pages`` object, ``configurations`` object, ``isDefault`` boolean, ``orderIndex``
@@ -519,6 +537,7 @@ def flows_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(sort_by=sort_by, sort_order=sort_order, fields=fields, permission=permission)
         ),
@@ -535,6 +554,7 @@ def flow_logs_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every flow change log entry as a typed DataFrame indexed by ``_id`` (``GET /flow-logs``).
 
@@ -552,7 +572,8 @@ def flow_logs_frame(
     * ``flowId``: The identifier for the flow that generated by system
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``flowId`` string, ``action`` category,
     ``changedBy`` string, ``version`` Int64, ``rawData`` object, ``changeData`` object,
@@ -566,6 +587,7 @@ def flow_logs_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(sortOrder=sortOrder, action=action, flowId=flowId)),
     )
 
@@ -578,6 +600,7 @@ def flow_fields_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every flow's field list as a typed DataFrame indexed by ``_id`` (``GET /flow-fields``).
 
@@ -592,7 +615,8 @@ def flow_fields_frame(
     * ``fieldType``: filter only component with 'type' as input will be returned
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``flowName`` string, ``fields`` object.
     """
@@ -603,6 +627,7 @@ def flow_fields_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(fieldType=fieldType)),
     )
 
@@ -622,6 +647,7 @@ def automations_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every automation as a typed DataFrame indexed by ``_id`` (``GET /automations``).
 
@@ -649,7 +675,8 @@ def automations_frame(
     * ``flow``: FlowName to select specific task for event to happens
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``event`` category,
     ``automationType`` category, ``dataType`` category, ``automationDetails`` object,
@@ -664,6 +691,7 @@ def automations_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 q=q,
@@ -693,6 +721,7 @@ def automation_logs_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every automation log entry as a typed DataFrame indexed by ``_id`` (``GET /automation-log``).
 
@@ -717,7 +746,8 @@ def automation_logs_frame(
       value:true,false
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``finishRequestTime`` datetime64[us, UTC],
     ``automationEvent`` string, ``attempt`` Int64, ``automationId`` string, ``timestamp``
@@ -736,6 +766,7 @@ def automation_logs_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -767,6 +798,7 @@ def data_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every data-source record as a typed DataFrame indexed by ``_id`` (``GET /data``).
 
@@ -796,7 +828,8 @@ def data_frame(
     * ``limitUser``: Parameter to restrict data source based on user
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``dataId`` string, ``dataTypeId`` string, ``hubId``
     string, ``organizationId`` string, ``limitUser`` object, ``data_type`` object,
@@ -826,6 +859,7 @@ def data_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **filters,
     )
 
@@ -839,6 +873,7 @@ def data_types_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every data type as a typed DataFrame indexed by ``_id`` (``GET /data-types``).
 
@@ -856,7 +891,8 @@ def data_types_frame(
       case).
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``fields`` object, ``limitUser``
     boolean, ``commonData`` boolean, ``createdBy`` string, ``updatedBy`` string,
@@ -870,6 +906,7 @@ def data_types_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(fields=fields, provider=provider)),
     )
 
@@ -887,6 +924,7 @@ def vehicles_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every vehicle as a typed DataFrame indexed by ``_id`` (``GET /vehicles``).
 
@@ -909,7 +947,8 @@ def vehicles_frame(
     * ``sortOrder``: sortOrder is to decide ascending or descending order
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``assignee`` string, ``speed``
     Int64, ``fixedCost`` Int64, ``tags`` object, ``oddEven`` category, ``workingTime``
@@ -924,6 +963,7 @@ def vehicles_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 hubId=hubId,
@@ -952,6 +992,7 @@ def routing_results_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every routing result as a typed DataFrame indexed by ``_id`` (``GET /results``).
 
@@ -977,7 +1018,8 @@ def routing_results_frame(
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``configuration`` object, ``name`` string,
     ``routingDate`` date32[day][pyarrow], ``resultCode`` string, ``result`` object,
@@ -995,6 +1037,7 @@ def routing_results_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1023,6 +1066,7 @@ def users_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every user as a typed DataFrame indexed by ``_id`` (``GET /users``).
 
@@ -1045,7 +1089,8 @@ def users_frame(
     * ``q``: Dynamic value to search user based on username and full name
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``email`` string, ``language``
     category, ``firstLogin`` boolean, ``lastLogin`` datetime64[us, UTC], ``passwordExpired``
@@ -1062,6 +1107,7 @@ def users_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(hubId=hubId, roleId=roleId, teamId=teamId, status=status, fields=fields, q=q)
         ),
@@ -1075,6 +1121,7 @@ def locked_members_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every locked member as a typed DataFrame indexed by ``email`` (``GET /members/locked``).
 
@@ -1087,7 +1134,8 @@ def locked_members_frame(
     The list takes no filters.
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``email`` string, ``attempt`` Int64, ``ttl`` Int64.
     """
@@ -1098,6 +1146,7 @@ def locked_members_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **{},
     )
 
@@ -1110,6 +1159,7 @@ def teams_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every team as a typed DataFrame indexed by ``_id`` (``GET /teams``).
 
@@ -1125,7 +1175,8 @@ def teams_frame(
       managing various operational comp…
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``totalUser`` Int64, ``hubId``
     string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
@@ -1138,6 +1189,7 @@ def teams_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(hubId=hubId)),
     )
 
@@ -1149,6 +1201,7 @@ def roles_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every role as a typed DataFrame indexed by ``_id`` (``GET /roles``).
 
@@ -1161,7 +1214,8 @@ def roles_frame(
     The list takes no filters.
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``isAdmin`` boolean, ``isDefault``
     boolean, ``permissions`` object, ``permissionList`` object, ``permissionDetails``
@@ -1176,6 +1230,7 @@ def roles_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **{},
     )
 
@@ -1193,6 +1248,7 @@ def hubs_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every hub as a typed DataFrame indexed by ``_id`` (``GET /hubs``).
 
@@ -1214,7 +1270,8 @@ def hubs_frame(
     * ``byUser``: Flag to filter hub data based on user hub access
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``address`` string, ``lat``
     Float64, ``lng`` Float64, ``country`` object, ``countryCode`` string, ``organizationId``
@@ -1228,6 +1285,7 @@ def hubs_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(name=name, q=q, sortBy=sortBy, sortOrder=sortOrder, fields=fields, byUser=byUser)
         ),
@@ -1244,6 +1302,7 @@ def export_configs_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every export config as a typed DataFrame indexed by ``_id`` (``GET /export-configs``).
 
@@ -1260,7 +1319,8 @@ def export_configs_frame(
     * ``sortOrder``: sortOrder is to decide ascending or descending order
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
     ``description`` string, ``flowIds`` object, ``fields`` object, ``updatedTime``
@@ -1273,6 +1333,7 @@ def export_configs_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(collection=collection, name=name, sortOrder=sortOrder)),
     )
 
@@ -1290,6 +1351,7 @@ def export_logs_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every export log entry as a typed DataFrame indexed by ``_id`` (``GET /tasks/export-log``).
 
@@ -1311,7 +1373,8 @@ def export_logs_frame(
     * ``email``: Filter export logs by user email who initiated the export
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``dataType`` category,
     ``dataName`` string, ``status`` category, ``requestAt`` datetime64[us, UTC],
@@ -1325,6 +1388,7 @@ def export_logs_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -1350,6 +1414,7 @@ def import_monitoring_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every import record as a typed DataFrame indexed by ``_id`` (``GET /import-monitoring``).
 
@@ -1369,7 +1434,8 @@ def import_monitoring_frame(
     * ``sortOrder``: Sort order. enum: 'asc', 'desc'
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``inputType`` string,
     ``hubId`` string, ``filename`` string, ``totalRows`` Int64, ``totalValid`` Int64,
@@ -1389,6 +1455,7 @@ def import_monitoring_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(
             dict(
                 type=type, status=status, dataTypeId=dataTypeId, sortBy=sortBy, sortOrder=sortOrder
@@ -1408,6 +1475,7 @@ def plugins_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every plugin as a typed DataFrame indexed by ``id`` (``GET /plugins``).
 
@@ -1425,7 +1493,8 @@ def plugins_frame(
     * ``status``: Filter by plugin status
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``id`` string, ``name`` string, ``description`` string,
     ``resourceFile`` string, ``icon`` string, ``organizationId`` string, ``resourceUrl``
@@ -1440,6 +1509,7 @@ def plugins_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(q=q, sortBy=sortBy, sortOrder=sortOrder, status=status)),
     )
 
@@ -1453,6 +1523,7 @@ def app_integrations_frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Every app integration as a typed DataFrame indexed by ``_id`` (``GET /app-integrations``).
 
@@ -1468,7 +1539,8 @@ def app_integrations_frame(
     * ``sortOrder``: sortOrder is to decide ascending or descending order
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
-    ``flatten``, ``split_coordinates``: see ``milekit.frame``.
+    ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
+    ``resume=err``): see ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``integrationType`` string, ``azureAuthUrl`` string,
     ``azureCert`` string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC],
@@ -1481,6 +1553,7 @@ def app_integrations_frame(
         limit=limit,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        resume=resume,
         **_given(dict(integrationType=integrationType, sortOrder=sortOrder)),
     )
 
@@ -1968,6 +2041,7 @@ def tasks_tracking_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """Per-worker productivity in one hub and time range: one row per worker (§2.1, no
     envelope, Quirk 3); the totals are in df.attrs['milekit']['summary'] (``GET
@@ -2026,6 +2100,7 @@ def location_tracking_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The location-history points behind one public tracking token (§2.4) (``GET
     /location-history/tracking/{token}``).
@@ -2072,6 +2147,7 @@ def workflow_activities_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The activities of one workflow (§2.3) (``GET /activities/workflow/{workflow_id}``).
 
@@ -2119,6 +2195,7 @@ def routing_result_history_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The edit history of one routing result (§2.10) (``GET /result/{result_id}/history``).
 
@@ -2163,6 +2240,7 @@ def flow_components_view_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The form components of the flows the filters pick, one row per component (§2.5) (``GET
     /flow-components``).
@@ -2216,6 +2294,7 @@ def flow_fields_by_name_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The form components of one flow, by the flow's name (§2.5) (``GET
     /flow/{flow_name}/fields``).
@@ -2262,6 +2341,7 @@ def flow_task_template_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """A ready-made create-task body for one flow (§2.5): one row typed like tasks, the flow's
     components typed from the flow (``GET /flow/{flow_name}/task``).
@@ -2319,6 +2399,7 @@ def me_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """The signed-in user (§2.11; milekit.whoami() is the same as an object) (``GET /user``).
 
@@ -2362,6 +2443,7 @@ def public_task_frame(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
     """One task's public tracking view (§2.1): the task's public keys, its list items, the
     assignees' last locations (``GET /task/public/{task_id}``).

@@ -34,8 +34,9 @@ import random
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -61,24 +62,38 @@ MAX_PAGES = 100_000
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the client retries.
+    """How the client retries: within a time budget per request, not a fixed count.
 
-    >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 4.0
+    A request is sent again while the time spent on it (its attempts plus the waits
+    between them) stays within ``budget`` seconds; ``attempts`` optionally caps the count
+    too. Waits grow exponentially from ``backoff`` up to ``max_backoff``, with jitter;
+    a ``Retry-After`` answer is honoured instead (one longer than ``max_retry_after``
+    raises at once).
+
+    >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 2.0 + RetryPolicy().jitter
     True
+    >>> RetryPolicy(attempts=1).retries(attempt=1, spent=0.0, delay=0.1)
+    False
     """
 
-    attempts: int = 6  #: total attempts, the first included
+    attempts: int | None = None  #: total attempts, the first included (None: budget only)
+    budget: float = 120.0  #: seconds one request may take, retries and waits included
     backoff: float = 0.5  #: first delay, doubled each attempt
     max_backoff: float = 30.0
     max_retry_after: float = 120.0  #: a longer Retry-After raises instead of blocking
     jitter: float = 0.25  #: positive jitter, in seconds, added on top of every delay
-    read_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return retry_after + rng.uniform(0, self.jitter)
         base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
         return rng.uniform(base / 2, base) + rng.uniform(0, self.jitter)
+
+    def retries(self, attempt: int, spent: float, delay: float) -> bool:
+        """May attempt ``attempt + 1`` follow, ``spent`` seconds in, after ``delay``?"""
+        if self.attempts is not None and attempt >= self.attempts:
+            return False
+        return spent + delay <= self.budget
 
 
 NO_RETRY = RetryPolicy(attempts=1)
@@ -168,6 +183,8 @@ class Stats:
     retries: int = 0
     rate_limited: int = 0  #: 429 answers received
     retry_wait: float = 0.0  #: seconds slept before retries
+    #: seconds requests waited because another request of the client got a 429
+    backoff_wait: float = 0.0
     by_status: dict[int, int] = field(default_factory=dict)
 
     def count(self, status: int) -> None:
@@ -199,6 +216,9 @@ class Client:
         retry: a :class:`RetryPolicy`; ``False`` for none.
         max_workers: threads that fetch pages concurrently.
         sleep: how the retry loop waits (tests inject a fake).
+        clock: the retry loop's monotonic clock (tests inject a fake). Default: the real
+            one, or, when only ``sleep`` is injected, a clock that the injected sleeps
+            advance, so time budgets hold without real waiting.
     """
 
     def __init__(
@@ -211,6 +231,7 @@ class Client:
         retry: RetryPolicy | bool = True,
         max_workers: int = 16,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
         seed: int | None = None,
         profile: str | None = None,
     ) -> None:
@@ -242,7 +263,12 @@ class Client:
         self.timeout = timeout
         self.retry = RetryPolicy() if retry is True else NO_RETRY if retry is False else retry
         self.max_workers = max_workers
+        if clock is None and sleep is not time.sleep:
+            virtual = _SleptClock(sleep)
+            sleep, clock = virtual.sleep, virtual.time
         self._sleep = sleep
+        self._clock = clock or time.monotonic
+        self._gate = _Backoff(self.retry)
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.stats = Stats()
@@ -324,96 +350,119 @@ class Client:
         Traceback (most recent call last):
         ...
         milekit.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
+
+        A ``GET`` is sent again after a 429, any 5xx and a dropped or refused connection
+        (reads are safe to repeat, note 32); a write only when the server provably did
+        not apply it (429, 503 with ``Retry-After``, a connection never established).
+        Retries stay within the policy's time budget; a 429 also holds back every other
+        request of this client for the wait it asks for (note 33).
         """
-        if self._token is None:
-            wanted = self._wanted_profile
-            flag = "" if wanted == DEFAULT_PROFILE else f" --profile {wanted}"
-            arg = "" if wanted == DEFAULT_PROFILE else f"profile={wanted!r}"
-            raise errors.AuthError(
-                401,
-                f"no token: pass token=, set MILEAPP_TOKEN, or sign in with "
-                f"milekit.login({arg}) or `milekit login{flag}`",
-                method=method,
-                url=path,
-            )
+        self._check_token(method, path)
         method = method.upper()
         policy = retry or self.retry
+        data, headers = _body(json)
         url = self.url(path)
-        data = None
-        headers = {}
-        if json is not None:
-            try:
-                data = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
-            except TypeError as e:
-                raise errors.UsageError(f"request body is not JSON-serialisable: {e}") from None
-            headers["Content-Type"] = "application/json"
         urlpath = urlsplit(url).path
-        attempt = 0
+        tries = _Tries()
         while True:
-            attempt += 1
-            started = time.monotonic()
+            tries.attempt += 1
+            tries.spent += self._gate.wait(self._clock, self._sleep, self.stats, self._stats_lock)
+            t0 = time.monotonic()
             try:
                 r = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    stream=True,
-                )
+                    method, url, params=params, data=data, headers=headers,
+                    timeout=self.timeout, stream=True,
+                )  # fmt: skip
                 _read_body(r)
             except requests.RequestException as e:
+                tries.spent += time.monotonic() - t0
                 sent = _may_have_been_sent(e)
                 exc = errors.TransportError(
                     f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
                 )
-                retryable = (method in IDEMPOTENT) or not sent
-                if retryable and attempt < policy.attempts:
-                    self._wait(policy, attempt, None, f"{method} {urlpath}: {exc.message}")
+                if (method in IDEMPOTENT or not sent) and self._retry(
+                    policy, tries, None, f"{method} {urlpath}: {exc.message}"
+                ):
                     continue
                 raise exc from None
-            elapsed = time.monotonic() - started
-            with self._stats_lock:
-                self.stats.requests += 1
-                self.stats.count(r.status_code)
-                if r.status_code == 429:
-                    self.stats.rate_limited += 1
+            elapsed = time.monotonic() - t0
+            tries.spent += elapsed
+            self._count(r.status_code)
             if r.status_code < 400:
+                self._gate.clear()
                 body = None if raw else _decode(r)
-                return Response(r.status_code, body, r.content, r.headers, elapsed, attempt)
-            retry_after = parse_retry_after(r.headers.get("Retry-After"))
-            body = _decode_lenient(r)
-            err = errors.from_response(
-                r.status_code, body, method=method, url=urlpath, retry_after=retry_after
-            )
-            if self._should_retry(method, r.status_code, retry_after, policy) and (
-                attempt < policy.attempts
+                return Response(r.status_code, body, r.content, r.headers, elapsed, tries.attempt)
+            err = self._error(r, method, urlpath)
+            if r.status_code == 429:
+                self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
+            if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
+                policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
             ):
-                if retry_after is not None and retry_after > policy.max_retry_after:
-                    raise err
-                self._wait(policy, attempt, retry_after, f"{method} {urlpath}: {err.message}")
                 continue
             raise err
 
+    def _check_token(self, method: str, path: str) -> None:
+        if self._token is not None:
+            return
+        wanted = self._wanted_profile
+        flag = "" if wanted == DEFAULT_PROFILE else f" --profile {wanted}"
+        arg = "" if wanted == DEFAULT_PROFILE else f"profile={wanted!r}"
+        raise errors.AuthError(
+            401,
+            f"no token: pass token=, set MILEAPP_TOKEN, or sign in with "
+            f"milekit.login({arg}) or `milekit login{flag}`",
+            method=method,
+            url=path,
+        )
+
+    def _count(self, status: int) -> None:
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.count(status)
+            if status == 429:
+                self.stats.rate_limited += 1
+
+    def _error(self, r: requests.Response, method: str, urlpath: str) -> errors.ApiError:
+        retry_after = parse_retry_after(r.headers.get("Retry-After"))
+        body = _decode_lenient(r)
+        return errors.from_response(
+            r.status_code, body, method=method, url=urlpath, retry_after=retry_after
+        )
+
     @staticmethod
-    def _should_retry(
-        method: str, status: int, retry_after: float | None, policy: RetryPolicy
-    ) -> bool:
+    def _should_retry(method: str, status: int, retry_after: float | None) -> bool:
         if status == 429:
             return True  # the server refused it: nothing was applied
         if status == 503 and retry_after is not None:
             return True  # "come back later": not applied
-        return method in IDEMPOTENT and status in policy.read_statuses
+        return method in IDEMPOTENT and 500 <= status < 600  # a read: safe to repeat
 
-    def _wait(self, policy: RetryPolicy, attempt: int, retry_after: float | None, why: str) -> None:
+    def _rng_delay(self, low: float, high: float) -> float:
         with self._rng_lock:
-            delay = policy.delay(attempt, self._rng, retry_after)
+            return self._rng.uniform(low, high)
+
+    def _retry(
+        self, policy: RetryPolicy, tries: _Tries, retry_after: float | None, why: str
+    ) -> bool:
+        """Wait before the next attempt and say yes, or say no (the budget is spent)."""
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            return False
+        with self._rng_lock:
+            delay = policy.delay(tries.attempt, self._rng, retry_after)
+        held = self._gate.remaining(self._clock())  # a 429's pause, waited before sending
+        if not policy.retries(tries.attempt, tries.spent, max(delay, held)):
+            return False
+        own = delay if delay > held else 0.0
         with self._stats_lock:
             self.stats.retries += 1
-            self.stats.retry_wait += delay
-        log.info("retrying in %.2fs (attempt %d): %s", delay, attempt + 1, redact(why))
-        self._sleep(delay)
+            self.stats.retry_wait += own
+        log.info(
+            "retrying in %.2fs (attempt %d): %s", max(delay, held), tries.attempt + 1, redact(why)
+        )
+        if own > 0:
+            self._sleep(own)
+            tries.spent += own
+        return True
 
     # -- lists ----------------------------------------------------------------------------
 
@@ -427,16 +476,25 @@ class Client:
         transform: Callable[[Page], Page] | None = None,
         parse: Callable[[Response, int], Page] | None = None,
         max_pages: int = MAX_PAGES,
+        lookahead: int | None = 256,
+        resume: errors.IncompleteReadError | None = None,
     ) -> Iterator[Page]:
         """Yield every page of a list, in page order.
 
         Page 1 is fetched first; once it tells ``last_page``, pages 2..N are fetched
         concurrently (``max_workers`` threads) within the rate limit, so a large read runs
-        at the limit rather than at one page per round trip. The next page is always built
-        from ``page=N`` (the API's ``*_page_url`` values are unreliable, Quirk 5), and every
-        request carries the same filters. When a later page says the list has grown (rows
-        added during the read shift offset pages), the new last pages are read too, so
-        no row that existed when the read began is missed; the repeats go by id.
+        at the limit rather than at one page per round trip. A page that is slow or being
+        retried does not hold the others back: fetching goes on up to ``lookahead`` pages
+        past it (``None``: no bound; the pages wait, in memory, to be yielded in order).
+        The next page is always built from ``page=N`` (the API's ``*_page_url`` values are
+        unreliable, note 5), and every request carries the same filters. When a later page
+        says the list has grown (rows added during the read shift offset pages), the new
+        last pages are read too, so no row that existed when the read began is missed;
+        the repeats go by id.
+
+        A page that still fails after its retries does not stop the others: every page
+        that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
+        says which pages are missing (``resume=`` that error reads only those).
 
         Args:
             resource: a registry name or spec.
@@ -449,6 +507,8 @@ class Client:
                 decode JSON and unwrap the envelope.
             max_pages: a walk that goes on longer raises :class:`~milekit.errors.ResponseError`
                 (a server that never answers a short page would otherwise loop forever).
+            lookahead: how far fetching may run ahead of the oldest page not yet yielded.
+            resume: an earlier read's error: fetch only the pages it missed.
 
         Lists whose answer does not say how many pages there are (plain arrays, the
         gallery, Elasticsearch hits with a smaller page than asked for) are walked one page
@@ -462,7 +522,29 @@ class Client:
         size = min(limit or spec.max_limit, spec.max_limit)
         if spec.paginated:
             base[spec.limit_param] = size  # ``pageSize`` for activities
+        fetch = self._fetcher(spec, base, parse, transform, on_page)
+        if resume is not None:
+            yield from self._resumed(spec, fetch, resume, size, max_pages, lookahead)
+            return
+        first = fetch(1)
+        yield first
+        if not spec.paginated:
+            return  # the endpoint takes no page parameter: one answer holds everything
+        last = _page_count(first, size)
+        if last is None:
+            yield from self._walk(spec, first, fetch, size, max_pages)
+            return
+        _check_pages(spec, last, max_pages)
+        yield from self._many(spec, fetch, list(range(2, last + 1)), last, max_pages, lookahead)
 
+    def _fetcher(
+        self,
+        spec: registry.ResourceSpec,
+        base: dict[str, Any],
+        parse: Callable[[Response, int], Page] | None,
+        transform: Callable[[Page], Page] | None,
+        on_page: Callable[[Page], None] | None,
+    ) -> Callable[[int], Page]:
         # Parsing is CPU work: as many at a time as there are cores, so the fetching
         # threads do not thrash the GIL and the caches while they wait on the wire.
         parsing = threading.BoundedSemaphore(CPU_WORKERS)
@@ -483,54 +565,62 @@ class Client:
                 on_page(page)
             return page
 
-        first = fetch(1)
-        yield first
-        if not spec.paginated:
-            return  # the endpoint takes no page parameter: one answer holds everything
-        last = first.last_page
-        if last is None and first.has_more is None and first.total is not None:
-            # Elasticsearch hits tell the total only: the page count follows from it when
-            # the server honoured the page size (else walk, below)
-            if first.count >= size:
-                last = max(1, math.ceil(first.total / size))
-        if last is None:
-            yield from self._walk(spec, first, fetch, size, max_pages)
-            return
+        return fetch
 
-        def check(pages: int) -> int:
-            if pages > max_pages:
-                raise errors.ResponseError(
-                    f"{spec.name}: the answer says {pages} pages, more than max_pages={max_pages}"
-                )
-            return pages
-
-        check(last)
-        if last <= 1:
+    def _resumed(
+        self,
+        spec: registry.ResourceSpec,
+        fetch: Callable[[int], Page],
+        resume: errors.IncompleteReadError,
+        size: int,
+        max_pages: int,
+        lookahead: int | None,
+    ) -> Iterator[Page]:
+        """The pages an interrupted read missed (and any the list grew by since)."""
+        if resume.last_page is None:  # a walked list: walk on from the page that failed
+            page = _fetch_or_incomplete(spec, fetch, resume.missing[0], None, resume.seen)
+            yield page
+            yield from self._walk(spec, page, fetch, size, max_pages, seen=resume.seen)
             return
-        workers = max(1, min(self.max_workers, last - 1))
-        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-page") as pool:
-            futures: dict[int, Future[Page]] = {}
-            next_n = 2
-            # Keep a bounded window in flight so memory does not grow with the page count.
-            window = workers * 2
+        yield from self._many(
+            spec, fetch, list(resume.missing), resume.last_page, max_pages, lookahead
+        )
+
+    def _many(
+        self,
+        spec: registry.ResourceSpec,
+        fetch: Callable[[int], Page],
+        todo: list[int],
+        last: int,
+        max_pages: int,
+        lookahead: int | None,
+    ) -> Iterator[Page]:
+        """Pages ``todo`` fetched concurrently, yielded in order; then the missing ones."""
+        if not todo:
+            return
+        window = _Window(todo, last, max(1, min(self.max_workers, len(todo))), lookahead)
+        failures: dict[int, errors.MileError] = {}
+        with ThreadPoolExecutor(window.workers, thread_name_prefix="milekit-page") as pool:
             try:
-                n = 2
-                while n <= last:
-                    while next_n <= last and next_n < n + window:
-                        futures[next_n] = pool.submit(fetch, next_n)
-                        next_n += 1
-                    page = futures.pop(n).result()
-                    grown = page.last_page
-                    if grown is not None and grown > last:
-                        # rows were added while we read: offset pages shifted, and the
-                        # ones pushed past the old last page are read too (repeats go
-                        # by id, in the frame)
-                        last = check(grown)
-                    yield page
-                    n += 1
+                while (n := window.head()) is not None:
+                    window.submit(pool, fetch)
+                    page = window.take(n)
+                    if page is not None:
+                        yield page
+                    elif n in failures:
+                        window.skip()
+                    else:
+                        for m, got in window.wait():
+                            if isinstance(got, errors.MileError):
+                                failures[m] = got
+                            elif got.last_page is not None and got.last_page > window.last:
+                                # rows were added while we read: offset pages shifted, and
+                                # the ones pushed past the old last page are read too
+                                window.grow(_check_pages(spec, got.last_page, max_pages))
             finally:
-                for f in futures.values():
-                    f.cancel()
+                window.cancel()
+        if failures:
+            raise errors.IncompleteReadError(spec.name, failures, window.last)
 
     @staticmethod
     def _walk(
@@ -539,10 +629,12 @@ class Client:
         fetch: Callable[[int], Page],
         size: int,
         max_pages: int,
+        seen: int = 0,
     ) -> Iterator[Page]:
-        """Pages 2, 3, ... one at a time, for lists that do not say how many there are."""
+        """Pages after ``first``, one at a time, for lists that do not say how many there
+        are (``seen``: rows read before ``first``, when a walk is resumed)."""
         page = first
-        seen = page.count
+        seen += page.count
         first_ids = prev_ids = page.ids(spec.id_field)
         while _more(page, seen, size):
             if page.number >= max_pages:
@@ -550,7 +642,7 @@ class Client:
                     f"{spec.name}: still full pages after max_pages={max_pages}; "
                     "the server may ignore the page parameter"
                 )
-            page = fetch(page.number + 1)
+            page = _fetch_or_incomplete(spec, fetch, page.number + 1, None, seen)
             ids = page.ids(spec.id_field)
             if ids is not None and ids and ids == prev_ids:
                 # the server ignores ``page``: this is the previous page again
@@ -566,6 +658,192 @@ class Client:
             prev_ids = ids
             seen += page.count
             yield page
+
+
+class _Window:
+    """The pages of a concurrent read: which to submit, which are in flight, which are
+    done and waiting to be yielded in order (at most ``lookahead`` past the oldest)."""
+
+    def __init__(self, todo: list[int], last: int, workers: int, lookahead: int | None) -> None:
+        self.queue = deque(todo)  #: not yet submitted, ascending
+        self.order = deque(todo)  #: not yet yielded (nor skipped), ascending
+        self.last = last
+        self.workers = workers
+        self.lookahead = lookahead
+        self.running: dict[Future[Page], int] = {}
+        self.done: dict[int, Page] = {}
+
+    def head(self) -> int | None:
+        return self.order[0] if self.order else None
+
+    def submit(self, pool: ThreadPoolExecutor, fetch: Callable[[int], Page]) -> None:
+        head = self.order[0]
+        while self.queue and len(self.running) < self.workers * 2:
+            if self.lookahead is not None and self.queue[0] >= head + self.lookahead:
+                return
+            n = self.queue.popleft()
+            self.running[pool.submit(fetch, n)] = n
+
+    def take(self, n: int) -> Page | None:
+        page = self.done.pop(n, None)
+        if page is not None:
+            self.order.popleft()
+        return page
+
+    def skip(self) -> None:
+        self.order.popleft()
+
+    def wait(self) -> Iterator[tuple[int, Page | errors.MileError]]:
+        """The pages that finish next: each page, or the error that ended it."""
+        finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
+        for f in finished:
+            n = self.running.pop(f)
+            try:
+                page = f.result()
+            except errors.MileError as e:
+                yield n, e
+                continue
+            self.done[n] = page
+            yield n, page
+
+    def grow(self, last: int) -> None:
+        new = range(self.last + 1, last + 1)
+        self.queue.extend(new)
+        self.order.extend(new)
+        self.last = last
+
+    def cancel(self) -> None:
+        for f in self.running:
+            f.cancel()
+
+
+def _page_count(first: Page, size: int) -> int | None:
+    """How many pages the list has, from its first page (None: walk it)."""
+    last = first.last_page
+    if last is None and first.has_more is None and first.total is not None:
+        # Elasticsearch hits tell the total only: the page count follows from it when
+        # the server honoured the page size (else walk)
+        if first.count >= size:
+            last = max(1, math.ceil(first.total / size))
+    return last
+
+
+def _check_pages(spec: registry.ResourceSpec, pages: int, max_pages: int) -> int:
+    if pages > max_pages:
+        raise errors.ResponseError(
+            f"{spec.name}: the answer says {pages} pages, more than max_pages={max_pages}"
+        )
+    return pages
+
+
+def _fetch_or_incomplete(
+    spec: registry.ResourceSpec,
+    fetch: Callable[[int], Page],
+    n: int,
+    last: int | None,
+    seen: int,
+) -> Page:
+    """Page ``n`` of a walk; a failure ends the walk with what it read so far."""
+    try:
+        return fetch(n)
+    except errors.MileError as e:
+        raise errors.IncompleteReadError(spec.name, {n: e}, last, seen=seen) from e
+
+
+@dataclass
+class _Tries:
+    """One request's attempts so far, and the seconds they took (its own waits included;
+    measured per request, so threads waiting at once do not spend each other's budget)."""
+
+    attempt: int = 0
+    spent: float = 0.0
+
+
+class _Backoff:
+    """The client-wide pause after a 429 (note 33): every request of the client waits it
+    out before it is sent, not only the one that was refused.
+
+    The pause is the answer's ``Retry-After`` (plus jitter), else an exponential wait
+    that grows with the 429s received in a row and is reset by any success.
+
+    >>> from milekit.ratelimit import FakeClock
+    >>> clock, gate = FakeClock(), _Backoff(RetryPolicy(jitter=0))
+    >>> gate.hold(clock.time(), 2.0, lambda lo, hi: hi)
+    >>> gate.remaining(clock.time()), gate.remaining(clock.time() + 5)
+    (2.0, 0.0)
+    """
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self._until = 0.0
+        self._in_a_row = 0
+        self._lock = threading.Lock()
+
+    def hold(
+        self, now: float, retry_after: float | None, uniform: Callable[[float, float], float]
+    ) -> None:
+        p = self.policy
+        with self._lock:
+            self._in_a_row += 1
+            if retry_after is not None:
+                wait = retry_after + uniform(0, p.jitter)
+            else:
+                base = min(p.max_backoff, p.backoff * 2 ** (self._in_a_row - 1))
+                wait = uniform(base / 2, base) + uniform(0, p.jitter)
+            self._until = max(self._until, now + wait)
+
+    def clear(self) -> None:
+        if self._in_a_row:
+            with self._lock:
+                self._in_a_row = 0
+
+    def remaining(self, now: float) -> float:
+        return max(0.0, self._until - now)
+
+    def wait(
+        self,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        stats: Stats,
+        lock: threading.Lock,
+    ) -> float:
+        """Sleep until the pause is over (at once when there is none); the seconds slept."""
+        slept = 0.0
+        while (left := self.remaining(clock())) > 0:
+            with lock:
+                stats.backoff_wait += left
+            sleep(left)
+            slept += left
+        return slept
+
+
+class _SleptClock:
+    """A monotonic clock that injected sleeps advance: a test's fake ``sleep`` then
+    moves the time that retry budgets and back-off pauses are measured in."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep = sleep
+        self._slept = 0.0
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds)
+        with self._lock:
+            self._slept += max(0.0, seconds)
+
+    def time(self) -> float:
+        return time.monotonic() + self._slept
+
+
+def _body(json: Any) -> tuple[bytes | None, dict[str, str]]:
+    """A request's JSON body as bytes, and its headers."""
+    if json is None:
+        return None, {}
+    try:
+        data = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as e:
+        raise errors.UsageError(f"request body is not JSON-serialisable: {e}") from None
+    return data, {"Content-Type": "application/json"}
 
 
 def _more(page: Page, seen: int, size: int) -> bool:

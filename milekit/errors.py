@@ -20,6 +20,7 @@ True
     │   └── ServerError          5xx  (500, 502, 503, 504)
     ├── TransportError           no HTTP answer: refused, reset, timed out
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
+    ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
     └── UsageError               bad input caught before anything is sent (also ValueError)
 
 Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
@@ -64,6 +65,45 @@ class TransportError(MileError):
 
 class ResponseError(MileError):
     """The server answered, but not with something milekit can read."""
+
+
+class IncompleteReadError(MileError):
+    """Pages of a read failed after their retries; the rest was read and is kept.
+
+    ``partial`` holds the rows that did arrive (a typed frame, when the read was a
+    :func:`milekit.frame`), ``missing`` the page numbers that did not, ``cause`` the
+    error of the first of them. Pass the error back to finish the read: only the missing
+    pages are fetched (``milekit.tasks_frame(resume=err)``).
+
+    >>> e = IncompleteReadError("tasks", {7: ServerError(500, "boom")}, last_page=9)
+    >>> e.missing, e.last_page, type(e.cause).__name__
+    ((7,), 9, 'ServerError')
+    """
+
+    def __init__(
+        self,
+        resource: str,
+        failures: dict[int, MileError],
+        last_page: int | None,
+        *,
+        seen: int = 0,
+    ) -> None:
+        self.resource = resource
+        self.failures = dict(sorted(failures.items()))
+        self.missing = tuple(self.failures)
+        self.last_page = last_page  #: None: the list was walked, it resumes from missing[0]
+        self.seen = seen  #: rows read before the first missing page (walked lists)
+        self.cause = next(iter(self.failures.values()))
+        self.partial: Any = None  #: the rows received (set by the reader that failed)
+        self.state: Any = None  #: what a resumed read starts from (set by the reader)
+        of = f" of {last_page}" if last_page is not None else ""
+        pages = ", ".join(str(n) for n in self.missing[:10])
+        more = f" and {len(self.missing) - 10} more" if len(self.missing) > 10 else ""
+        super().__init__(
+            f"{resource}: {len(self.missing)}{of} pages could not be read (page {pages}{more}: "
+            f"{self.cause.message}); the rows received are in err.partial, and "
+            f"frame(..., resume=err) reads only what is missing"
+        )
 
 
 class ApiError(MileError):

@@ -339,6 +339,8 @@ def iter_pages(
     cells: bool = False,
     columns: Sequence[str] | None = None,
     plan: PlanAhead | None = None,
+    resume: errors.IncompleteReadError | None = None,
+    lookahead: int | None = 256,
 ) -> Iterator[Page]:
     """Parsed pages in page order, each typed (``page.table``) in the fetching thread that
     got it; with ``cells=True`` also the Python values of its nested columns.
@@ -385,7 +387,9 @@ def iter_pages(
         return page
 
     with page_progress(spec.name, enabled=progress, client=client) as bar:
-        yield from client.pages(spec, params, limit=limit, parse=parse, on_page=bar)
+        yield from client.pages(
+            spec, params, limit=limit, parse=parse, on_page=bar, resume=resume, lookahead=lookahead
+        )
 
 
 def _without(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -418,6 +422,7 @@ def frame(
     limit: int | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    resume: errors.IncompleteReadError | None = None,
     **filters: Any,
 ) -> pd.DataFrame:
     """Every row of ``resource`` matching ``filters``, as a typed DataFrame indexed by id.
@@ -440,38 +445,100 @@ def frame(
             (:func:`milekit.flatten`; :func:`milekit.unflatten` reverses it).
         split_coordinates: ``"lat,lng"`` text columns become float ``<col>.lat`` /
             ``<col>.lng`` columns.
+        resume: the :class:`~milekit.errors.IncompleteReadError` of an earlier read of the
+            same list: only its missing pages are fetched, and the frame holds every row
+            (its filters are the earlier read's; give none, or the same).
         filters: the resource's list filters, checked before anything is sent.
 
     Every documented field gets its registry type (``schema`` module); tasks' custom flow
     columns (and data-source records' data-type fields) are typed from their definitions
     (:func:`flow_columns` gives the columns of each flow); other undocumented keys are
     typed from the data. Secret keys (users' ``personalToken``) are never kept.
+
+    A read survives what a network does to it: every page is retried (any 5xx, 429,
+    dropped connections) within the client's time budget, and pages that still fail do
+    not stop the others. Then :class:`~milekit.errors.IncompleteReadError` is raised,
+    with ``err.partial`` (a frame of every row that did arrive) and ``resume=err`` to
+    fetch only the rest.
     """
     spec = registry.get(resource)
     params = encode_filters(spec, filters)
+    earlier: list[Page] = []
+    if resume is not None:
+        params, limit, earlier = _resumed(spec, params, limit, resume)
     client = client or get_client()
     ahead = PlanAhead(spec, params, client)
     with gc_paused():
-        pages = [
-            p
+        pages = list(earlier)
+        try:
             for p in iter_pages(
-                spec, params, client=client, progress=progress, limit=limit, cells=True, plan=ahead
-            )
-            if p.table.num_columns
-        ]
-        plan = ahead.plan()
-        ahead.warn()
-        spec = plan.spec
-        tables = [p.table for p in pages]
-        table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
-        cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
-        with ThreadPoolExecutor(
-            CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
-        ) as pool:
-            # the id check (Arrow, outside the GIL) runs beside the column conversions
-            repeat = pool.submit(_may_repeat, table, spec.id_field)
-            df = schema.to_pandas(table, index=spec.id_field, cells=cells, pool=pool)
-            may_repeat = repeat.result()
+                spec, params, client=client, progress=progress, limit=limit, cells=True,
+                plan=ahead, resume=resume, lookahead=None,
+            ):  # fmt: skip
+                if p.table.num_columns:
+                    pages.append(p)
+        except errors.IncompleteReadError as e:
+            e.partial = _assemble(spec, params, ahead, pages, flatten, split_coordinates)
+            e.state = _ReadState(spec.name, params, limit, pages)
+            raise
+        return _assemble(spec, params, ahead, pages, flatten, split_coordinates)
+
+
+@dataclass(frozen=True)
+class _ReadState:
+    """What an interrupted read had: its filters, page size and the pages received."""
+
+    resource: str
+    params: dict[str, str]
+    limit: int | None
+    pages: list[Page]
+
+
+def _resumed(
+    spec: ResourceSpec,
+    params: dict[str, str],
+    limit: int | None,
+    resume: errors.IncompleteReadError,
+) -> tuple[dict[str, str], int | None, list[Page]]:
+    """The filters, page size and pages of the read ``resume`` ends."""
+    state = getattr(resume, "state", None)
+    if not isinstance(resume, errors.IncompleteReadError) or not isinstance(state, _ReadState):
+        raise UsageError("resume= takes the IncompleteReadError of an earlier milekit.frame()")
+    if state.resource != spec.name:
+        raise UsageError(f"resume= is a read of {state.resource}, not of {spec.name}")
+    if params and params != state.params:
+        raise UsageError(
+            f"resume= continues a read with other filters ({state.params}); give the same "
+            "filters or none"
+        )
+    if limit is not None and limit != state.limit:
+        raise UsageError(f"resume= continues a read of limit={state.limit}")
+    return dict(state.params), state.limit, list(state.pages)
+
+
+def _assemble(
+    spec: ResourceSpec,
+    params: Mapping[str, str],
+    ahead: PlanAhead,
+    pages: list[Page],
+    flatten: bool,
+    split_coordinates: bool,
+) -> pd.DataFrame:
+    """The typed frame of ``pages`` (in page order; repeated ids dropped)."""
+    pages = sorted(pages, key=lambda p: p.number)
+    plan = ahead.plan()
+    ahead.warn()
+    spec = plan.spec
+    tables = [p.table for p in pages]
+    table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
+    cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
+    with ThreadPoolExecutor(
+        CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
+    ) as pool:
+        # the id check (Arrow, outside the GIL) runs beside the column conversions
+        repeat = pool.submit(_may_repeat, table, spec.id_field)
+        df = schema.to_pandas(table, index=spec.id_field, cells=cells, pool=pool)
+        may_repeat = repeat.result()
     if spec.id_field in (df.index.name,) and may_repeat and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]

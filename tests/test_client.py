@@ -118,10 +118,19 @@ def test_get_retried_on_502_504_with_backoff(fresh: Sandbox, recorder: SleepReco
     assert recorder.calls[0] < recorder.calls[1] + 1.0  # exponential, jittered
 
 
-def test_500_is_not_retried(fresh: Sandbox, recorder: SleepRecorder) -> None:
-    fresh.faults.add(status=500, times=1)
+def test_a_get_answered_500_is_retried(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    # issue 12: a read answered 500 was never retried (note 32)
+    fresh.faults.add(status=500, times=2, method="GET")
+    with _client(fresh, sleep=recorder) as c:
+        assert c.request("GET", "/tasks", params={"limit": 1}).attempts == 3
+    assert len(recorder.calls) == 2
+
+
+def test_a_write_answered_500_is_not_retried(fresh: Sandbox, recorder: SleepRecorder) -> None:
+    task = next(iter(fresh.store.values("tasks")))
+    fresh.faults.add(status=500, times=1, method="PATCH")
     with _client(fresh, sleep=recorder) as c, pytest.raises(errors.ServerError):
-        c.request("GET", "/tasks")
+        c.request("PATCH", f"/task/{task['_id']}", json={"title": "x"})
     assert recorder.calls == []
 
 
@@ -131,6 +140,17 @@ def test_gives_up_after_the_policy_attempts(fresh: Sandbox, recorder: SleepRecor
         with pytest.raises(errors.ServerError):
             c.request("GET", "/tasks")
     assert len(recorder.calls) == 3
+
+
+def test_retries_stop_when_the_time_budget_is_spent(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    fresh.faults.add(status=502, times=None)
+    policy = RetryPolicy(budget=20.0, max_backoff=4.0)
+    with _client(fresh, sleep=recorder, retry=policy) as c, pytest.raises(errors.ServerError):
+        c.request("GET", "/tasks")
+    assert 5 <= len(recorder.calls) and sum(recorder.calls) <= 20.0
+    assert sum(recorder.calls) > 20.0 - 2 * (4.0 + policy.jitter)  # it used the budget
 
 
 def test_retry_after_beyond_the_cap_raises_at_once(fresh: Sandbox, recorder: SleepRecorder) -> None:
@@ -177,11 +197,41 @@ def test_connection_refused_is_retried_even_for_writes(recorder: SleepRecorder) 
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    c = milekit.Client(TOKEN, f"http://127.0.0.1:{port}/api/v3", limiter=None, sleep=recorder)
+    policy = RetryPolicy(budget=30.0)
+    c = milekit.Client(
+        TOKEN, f"http://127.0.0.1:{port}/api/v3", limiter=None, sleep=recorder, retry=policy
+    )
     with c, pytest.raises(errors.TransportError) as ei:
         c.request("POST", "/task", json={"flow": "x"})
     assert ei.value.sent is False
-    assert len(recorder.calls) == RetryPolicy().attempts - 1
+    assert len(recorder.calls) >= 4 and sum(recorder.calls) <= 30.0
+
+
+def test_a_429_holds_back_every_request_of_the_client(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    # issue 12: a 429 slowed only the request that got it (note 33)
+    fresh.faults.add(status=429, times=1, retry_after=4, path_prefix="/hubs")
+    with _client(fresh, sleep=recorder) as c:
+        with pytest.raises(errors.RateLimitError):
+            c.request("GET", "/hubs", retry=RetryPolicy(attempts=1))
+        assert recorder.calls == []
+        c.request("GET", "/flows", params={"limit": 1})  # another path: it waits too
+        assert len(recorder.calls) == 1 and 4.0 <= recorder.calls[0] <= 4.0 + 0.25
+        assert c.stats.backoff_wait == pytest.approx(recorder.calls[0])
+        c.request("GET", "/flows", params={"limit": 1})  # the pause is over
+    assert len(recorder.calls) == 1
+
+
+def test_429s_in_a_row_back_off_exponentially_for_the_client(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    fresh.faults.add(status=429, times=4, path_prefix="/hubs", body={"message": "slow down"})
+    policy = RetryPolicy(jitter=0.0)
+    with _client(fresh, sleep=recorder, retry=policy) as c:
+        c.request("GET", "/hubs")
+    assert len(recorder.calls) == 4
+    assert all(b > a for a, b in zip(recorder.calls, recorder.calls[1:], strict=False))
 
 
 def test_every_retry_takes_a_limiter_token(fresh: Sandbox, recorder: SleepRecorder) -> None:

@@ -99,9 +99,10 @@ def test_edited_frame_written_with_to_parquet_keeps_types(frame_and_files, tmp_p
 
 
 def test_failed_export_leaves_no_partial_file(fresh: Sandbox, tmp_path: Path) -> None:
-    fresh.faults.add(status=500, times=1, path_prefix="/api/v3/tasks")
+    fresh.faults.add(status=500, times=None, path_prefix="/api/v3/tasks")
     target = tmp_path / "out.parquet"
-    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+    retry = milekit.RetryPolicy(attempts=2)
+    with milekit.Client(fresh.token, fresh.url, limiter="process", retry=retry) as c:
         with pytest.raises(errors.ServerError):
             milekit.export("tasks", target, client=c, progress=False, limit=100)
     assert list(tmp_path.iterdir()) == []

@@ -141,7 +141,7 @@ TIME_FILTERS = frozenset(
     {"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime", "startDate", "endDate"}
 )
 #: the helper's own keyword arguments (no filter may take these names)
-OPTIONS = ("client", "progress", "limit", "flatten", "split_coordinates")
+OPTIONS = ("client", "progress", "limit", "flatten", "split_coordinates", "resume")
 #: a view's path parameter: one value or several (one read each)
 PATH_TYPE = "str | Sequence[str]"
 
@@ -165,6 +165,7 @@ import pandas as pd
 
 from milekit.children import child_frame
 from milekit.client import Client
+from milekit.errors import IncompleteReadError
 from milekit.frames import frame
 from milekit.views import view
 
@@ -261,6 +262,7 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         "    limit: int | None = None,",
         "    flatten: bool = False,",
         "    split_coordinates: bool = False,",
+        "    resume: IncompleteReadError | None = None,",
     ]
     ind = "    "
     doc: list[str] = [
@@ -297,7 +299,8 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
     doc.append("")
     doc += _wrap(
         "Options: ``client``, ``progress``, ``limit`` (rows per request, at most "
-        f"{spec.max_limit}), ``flatten``, ``split_coordinates``: see ``milekit.frame``.",
+        f"{spec.max_limit}), ``flatten``, ``split_coordinates``, ``resume`` (finish a read "
+        "that lost pages: ``resume=err``): see ``milekit.frame``.",
         ind,
     )
     doc.append("")
@@ -322,6 +325,7 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         "        limit=limit,",
         "        flatten=flatten,",
         "        split_coordinates=split_coordinates,",
+        "        resume=resume,",
         f"        **{given},",
         "    )",
     ]
@@ -400,6 +404,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         "    progress: bool | None = None,",
         "    flatten: bool = False,",
         "    split_coordinates: bool = False,",
+        "    resume: IncompleteReadError | None = None,",
     ]
     ind = "    "
     setup, args, check, expect = VIEW_EXAMPLES[v.name]

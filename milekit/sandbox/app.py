@@ -207,7 +207,7 @@ class SandboxApp:
 
     def _handle(self, environ: dict[str, Any], method: str, raw_path: str, query: str) -> Response:
         path = _normalise(raw_path)
-        fault = self.faults.decide(method, path or raw_path)
+        fault = self.faults.decide(method, path or raw_path, query)
         if self.faults.latency > 0:
             time.sleep(self.faults.latency)
         if fault is not None:

@@ -46,14 +46,17 @@ class Rule:
     times: int | None = 1  #: None = forever
     method: str | None = None
     path_prefix: str | None = None  #: matched against the path below /api/v3 (or the full path)
+    query: str | None = None  #: a part the query string must contain ("page=3&")
     retry_after: float | None = None
     body: Any = None
     drop: bool = False
     after_apply: bool = False
     hits: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         if self.times is not None and self.hits >= self.times:
+            return False
+        if self.query is not None and self.query not in query + "&":
             return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
@@ -80,6 +83,9 @@ class Faults:
     >>> f = Faults(error_rate=1.0, seed=3)
     >>> f.decide("GET", "/tasks").status in (500, 502, 503, 504)
     True
+
+    ``burst_rate`` starts a 429 burst: that request and the next ``burst_length - 1``
+    get 429 with ``Retry-After: 1`` (another client of the organisation spent the budget).
     """
 
     def __init__(
@@ -89,12 +95,17 @@ class Faults:
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
         drop_after_rate: float = 0.0,
+        burst_rate: float = 0.0,
+        burst_length: int = 5,
         seed: int = 0,
     ) -> None:
         self.latency = latency
         self.error_rate = error_rate
         self.drop_rate = drop_rate
         self.drop_after_rate = drop_after_rate
+        self.burst_rate = burst_rate
+        self.burst_length = burst_length
+        self._burst_left = 0
         self.rules: list[Rule] = []
         self.injected = 0  #: faults applied so far
         self._rng = random.Random(seed)
@@ -107,6 +118,7 @@ class Faults:
         times: int | None = 1,
         method: str | None = None,
         path_prefix: str | None = None,
+        query: str | None = None,
         retry_after: float | None = None,
         body: Any = None,
         drop: bool = False,
@@ -115,7 +127,7 @@ class Faults:
         """Script a fault for the next ``times`` matching requests (rules before rates)."""
         if status is None and not drop:
             raise ValueError("a fault rule needs a status or drop=True")
-        rule = Rule(status, times, method, path_prefix, retry_after, body, drop, after_apply)
+        rule = Rule(status, times, method, path_prefix, query, retry_after, body, drop, after_apply)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -124,34 +136,47 @@ class Faults:
         """Remove all rules and reset the random rates to zero."""
         with self._lock:
             self.rules.clear()
-            self.error_rate = self.drop_rate = self.drop_after_rate = 0.0
+            self.error_rate = self.drop_rate = self.drop_after_rate = self.burst_rate = 0.0
+            self._burst_left = 0
             self.latency = 0.0
 
-    def decide(self, method: str, path: str) -> FaultAction | None:
+    def decide(self, method: str, path: str, query: str = "") -> FaultAction | None:
         """The fault for this request, if any (consumes one use of a matching rule)."""
         with self._lock:
             for rule in self.rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, query):
                     rule.hits += 1
                     self.injected += 1
                     if rule.drop:
                         return FaultAction("drop_after" if rule.after_apply else "drop")
                     assert rule.status is not None
                     return _error(rule.status, rule.retry_after, rule.body)
-            if not (self.error_rate or self.drop_rate or self.drop_after_rate):
-                return None
-            r = self._rng.random()
-            action: FaultAction | None = None
-            if r < self.drop_rate:
-                action = FaultAction("drop")
-            elif r < self.drop_rate + self.error_rate:
-                status = self._rng.choice((500, 502, 503, 504))
-                action = _error(status, None, None)
-            elif r < self.drop_rate + self.error_rate + self.drop_after_rate:
-                action = FaultAction("drop_after")
+            action = self._random()
             if action is not None:
                 self.injected += 1
             return action
+
+    def _random(self) -> FaultAction | None:
+        """A fault drawn from the rates (the lock is held)."""
+        if self._burst_left:
+            self._burst_left -= 1
+            return _error(429, 1, None)
+        if not (self.error_rate or self.drop_rate or self.drop_after_rate or self.burst_rate):
+            return None
+        r = self._rng.random()
+        if r < self.drop_rate:
+            return FaultAction("drop")
+        r -= self.drop_rate
+        if r < self.error_rate:
+            return _error(self._rng.choice((500, 502, 503, 504)), None, None)
+        r -= self.error_rate
+        if r < self.drop_after_rate:
+            return FaultAction("drop_after")
+        r -= self.drop_after_rate
+        if r < self.burst_rate:
+            self._burst_left = self.burst_length - 1
+            return _error(429, 1, None)
+        return None
 
 
 def _error(status: int, retry_after: float | None, body: Any) -> FaultAction:
