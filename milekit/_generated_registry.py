@@ -114,9 +114,9 @@ RESOURCES: dict[str, ResourceSpec] = {
             ),
             Field(
                 "label",
-                F.STRING,
+                F.ARRAY_STRING,
                 writable=False,
-                doc="The value of a task is used as a Label, which will appear on task pages on the web and in apps",
+                doc="The value of a task is used as a Label, which will appear on task pages on the web and in apps (a list in data (note 21))",
             ),
             Field(
                 "status",
@@ -303,9 +303,9 @@ RESOURCES: dict[str, ResourceSpec] = {
                     ),
                     Field(
                         "speed",
-                        F.STRING,
+                        F.INTEGER,
                         writable=False,
-                        doc="Assume the average speed (in km/h) of the vehicle.This data will be displayed based on 'assignedVehicleId' (typed string in the schema (Quirk 10))",
+                        doc="Assume the average speed (in km/h) of the vehicle.This data will be displayed based on 'assignedVehicleId' (null in data; typed string (note 30))",
                     ),
                     Field(
                         "workingTime",
@@ -446,9 +446,12 @@ RESOURCES: dict[str, ResourceSpec] = {
             ),
             Field(
                 "deviceInformation",
-                F.JSON,
+                F.OBJECT,
                 writable=False,
-                doc="An information about device that used by user for complete the task (obj[] with undocumented keys (§2.1))",
+                children=(
+                    Field("os", F.STRING, writable=False, doc="the example's one key (note 23)"),
+                ),
+                doc='An information about device that used by user for complete the task (an object, {"os": "13"} (note 23))',
             ),
             Field(
                 "routingResultId",
@@ -489,9 +492,9 @@ RESOURCES: dict[str, ResourceSpec] = {
             ),
             Field(
                 "visitGroupPriority",
-                F.STRING,
+                F.INTEGER,
                 writable=False,
-                doc="Priority ranges from 0 to 100, with the default value set to 0",
+                doc="Priority ranges from 0 to 100, with the default value set to 0 (0-100, a number in data (note 22))",
             ),
             Field(
                 "vehicleSubHubDistanceLimit",
@@ -513,22 +516,24 @@ RESOURCES: dict[str, ResourceSpec] = {
             ),
             Field(
                 "inLocation",
-                F.STRING,
+                F.DATETIME,
                 writable=False,
-                doc="Generated when user enter the range (50m) of task coordinates",
+                doc="Generated when user enter the range (50m) of task coordinates (note 23)",
             ),
             Field(
                 "outLocation",
-                F.STRING,
+                F.DATETIME,
                 writable=False,
-                doc="Generated when user out the range (50m) of task coordinates after inLocation recorded",
+                doc="Generated when user out the range (50m) of task coordinates after inLocation recorded (note 23)",
             ),
             Field(
                 "travelDistance",
-                F.STRING,
+                F.FLOAT,
                 writable=False,
-                doc="This key depends on doneOrder key, generated when task done by calculating distance between done tasks and distance between Hub to task if…",
+                doc="This key depends on doneOrder key, generated when task done by calculating distance between done tasks and distance between Hub to task if… (meters, a number in data (note 22))",
             ),
+            Field("isDeleted", F.BOOLEAN, writable=False, doc="on every real task (note 23)"),
+            Field("appVersion", F.STRING, writable=False, doc="on every real task (note 23)"),
             Field("taskType", F.ENUM, writable=False, enum=("activityMaster", "activityChild")),
             Field("subStatus", F.STRING, writable=False),
             Field("subId", F.ARRAY_STRING, writable=False),
@@ -567,7 +572,7 @@ RESOURCES: dict[str, ResourceSpec] = {
         bulk_replace_path="/tasks/bulk",
         dynamic_fields=True,
         bulk_key="tasks",
-        detail_only=("hub", "organizationId", "orderIndex", "histories"),
+        detail_only=("histories",),
     ),
     "tasks_gallery": ResourceSpec(
         name="tasks_gallery",

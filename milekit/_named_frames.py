@@ -98,7 +98,7 @@ def tasks_frame(
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
     ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
     ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` string, ``status`` category, ``subStatus`` string, ``assignee``
+    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
     object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
     string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
     category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
@@ -111,11 +111,11 @@ def tasks_frame(
     ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
     Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
     time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``useGeoLock`` boolean,
-    ``isSample`` boolean, ``isLastDoneOrder`` boolean, ``splitNumber`` string,
-    ``visitGroup`` string, ``visitGroupPriority`` string, ``useVisitGroup`` string,
-    ``vehicleSubHubDistanceLimit`` string, ``inLocation`` string, ``outLocation`` string,
-    ``travelDistance`` string.
+    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
+    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
+    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
+    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
+    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
     """
     return frame(
         "tasks",
@@ -215,7 +215,7 @@ def tasks_gallery_frame(
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
     ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
     ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` string, ``status`` category, ``subStatus`` string, ``assignee``
+    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
     object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
     string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
     category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
@@ -228,11 +228,11 @@ def tasks_gallery_frame(
     ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
     Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
     time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``useGeoLock`` boolean,
-    ``isSample`` boolean, ``isLastDoneOrder`` boolean, ``splitNumber`` string,
-    ``visitGroup`` string, ``visitGroupPriority`` string, ``useVisitGroup`` string,
-    ``vehicleSubHubDistanceLimit`` string, ``inLocation`` string, ``outLocation`` string,
-    ``travelDistance`` string.
+    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
+    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
+    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
+    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
+    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
     """
     return frame(
         "tasks_gallery",
@@ -2364,7 +2364,7 @@ def flow_task_template_frame(
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
     ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
     ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` string, ``status`` category, ``subStatus`` string, ``assignee``
+    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
     object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
     string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
     category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
@@ -2377,11 +2377,11 @@ def flow_task_template_frame(
     ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
     Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
     time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``useGeoLock`` boolean,
-    ``isSample`` boolean, ``isLastDoneOrder`` boolean, ``splitNumber`` string,
-    ``visitGroup`` string, ``visitGroupPriority`` string, ``useVisitGroup`` string,
-    ``vehicleSubHubDistanceLimit`` string, ``inLocation`` string, ``outLocation`` string,
-    ``travelDistance`` string.
+    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
+    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
+    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
+    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
+    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
     """
     return view(
         "flow_task_template",
@@ -2467,7 +2467,7 @@ def public_task_frame(
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
     ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
     ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` string, ``status`` category, ``subStatus`` string, ``assignee``
+    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
     object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
     string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
     category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
@@ -2480,12 +2480,12 @@ def public_task_frame(
     ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
     Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
     time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``useGeoLock`` boolean,
-    ``isSample`` boolean, ``isLastDoneOrder`` boolean, ``splitNumber`` string,
-    ``visitGroup`` string, ``visitGroupPriority`` string, ``useVisitGroup`` string,
-    ``vehicleSubHubDistanceLimit`` string, ``inLocation`` string, ``outLocation`` string,
-    ``travelDistance`` string, ``listItem`` object, ``taskComponentDetail`` object,
-    ``location`` object.
+    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
+    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
+    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
+    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
+    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string,
+    ``listItem`` object, ``taskComponentDetail`` object, ``location`` object.
     """
     return view(
         "public_task",

@@ -124,7 +124,7 @@ def canonical(v: Any, ft: FieldType, enum: Iterable[str] = ()) -> Any:
             raise ValueError(f"{v!r} is not one of {', '.join(allowed)}")
         return v
     if ft == F.ARRAY_STRING:
-        items = _as_list(v)
+        items = [v] if isinstance(v, str) else _as_list(v)  # the API takes a lone string too
         if items is None or not all(isinstance(x, str) for x in items):
             raise ValueError(f"not a list of text: {_short(v)}")
         return list(items)

@@ -8,8 +8,8 @@
 ...     again = milekit.tasks_frame(client=c, progress=False)
 >>> result.ok, [(r.method, r.path) for r in result.requests]
 (True, [('PATCH', '/tasks/bulk')])
->>> set(again.loc[again["flow"] == "Pickup", "label"])
-{'Return'}
+>>> {tuple(labels) for labels in again.loc[again["flow"] == "Pickup", "label"]}
+{('Return',)}
 
 How a push goes:
 

@@ -146,6 +146,9 @@ _READ_ONLY = {
     "outLocation",
     "idleDuration",
     "isSample",
+    "isDeleted",
+    "appVersion",
+    "travelDistance",
 }
 
 
@@ -160,7 +163,7 @@ def _task_fields() -> tuple[Field, ...]:
     s += [
         Field("title", F.STRING),
         Field("content", F.STRING),
-        Field("label", F.STRING),
+        Field("label", F.ARRAY_STRING, doc="a list in data; String in the docs (note 21)"),
         Field("status", F.ENUM, enum=("UNASSIGNED", "ONGOING", "DONE")),
         Field("subStatus", F.STRING),
         Field("assignee", F.ARRAY_STRING, doc="user e-mails"),
@@ -180,9 +183,10 @@ def _task_fields() -> tuple[Field, ...]:
         Field(
             "hub",
             F.OBJECT,
+            doc="on every real task, list items included (note 23)",
             children=(
                 Field("_id", F.STRING),
-                Field("id", F.STRING, doc="the task schema says id, data says _id (Quirk 9)"),
+                Field("id", F.STRING, doc="the task schema says id, data says _id (note 9)"),
                 Field("name", F.STRING),
                 Field("lat", F.FLOAT),
                 Field("lng", F.FLOAT),
@@ -191,6 +195,7 @@ def _task_fields() -> tuple[Field, ...]:
         Field(
             "assignedTo",
             F.OBJECT,
+            doc="the assignee; null when unassigned (note 24)",
             children=(
                 Field("_id", F.STRING),
                 Field("id", F.STRING),
@@ -198,6 +203,8 @@ def _task_fields() -> tuple[Field, ...]:
                 Field("email", F.STRING),
                 Field("hubId", F.ARRAY_STRING),
                 Field("roleId", F.STRING),
+                Field("role", F.STRING, doc="the user's role name (note 24)"),
+                Field("firstLogin", F.BOOLEAN),
             ),
         ),
         Field(
@@ -208,7 +215,7 @@ def _task_fields() -> tuple[Field, ...]:
                 Field("id", F.STRING),
                 Field("name", F.STRING),
                 Field("assignee", F.STRING),
-                Field("speed", F.STRING, doc="typed string in the schema (Quirk 10)"),
+                Field("speed", F.INTEGER, doc="null in data, typed string in the schema (note 30)"),
                 Field(
                     "workingTime",
                     F.OBJECT,
@@ -223,7 +230,13 @@ def _task_fields() -> tuple[Field, ...]:
         Field(
             "organization",
             F.OBJECT,
-            children=(Field("id", F.STRING), Field("name", F.STRING), Field("email", F.STRING)),
+            doc="on every real task (note 23)",
+            children=(
+                Field("_id", F.STRING),
+                Field("id", F.STRING),
+                Field("name", F.STRING),
+                Field("email", F.STRING),
+            ),
         ),
         Field(
             "workflow",
@@ -251,7 +264,12 @@ def _task_fields() -> tuple[Field, ...]:
                 Field("createdAt", F.DATETIME),
             ),
         ),
-        Field("deviceInformation", F.JSON, doc="obj[] with undocumented keys"),
+        Field(
+            "deviceInformation",
+            F.OBJECT,
+            doc='an object such as {"os": "13"}; obj[] in the schema (note 23)',
+            children=(Field("os", F.STRING),),
+        ),
         Field("orderIndex", F.INTEGER, doc="number in the schema; epoch-derived ints in data"),
         Field("waitingTime", F.INTEGER),
         Field("duration", F.INTEGER),
@@ -265,21 +283,23 @@ def _task_fields() -> tuple[Field, ...]:
         Field("expectedCoordinate", F.STRING, doc='"lat,lng"'),
         Field("createdCoordinate", F.STRING, doc='"lat,lng"'),
         Field("doneCoordinate", F.STRING, doc='number in the schema, "lat,lng" in data'),
+        Field("travelDistance", F.FLOAT, doc="meters; typed String in the docs (note 22)"),
+        Field("visitGroupPriority", F.INTEGER, doc="0-100; typed String in the docs (note 22)"),
+        Field("inLocation", F.DATETIME, doc="entered the geo-lock radius (note 23)"),
+        Field("outLocation", F.DATETIME, doc="left the geo-lock radius (note 23)"),
         Field("useGeoLock", F.BOOLEAN),
         Field("isSample", F.BOOLEAN),
         Field("isLastDoneOrder", F.BOOLEAN),
+        Field("isDeleted", F.BOOLEAN, doc="on every real task (note 23)"),
+        Field("appVersion", F.STRING, doc="the mobile app that worked the task (note 23)"),
     ]
     s += [
         Field(n, F.STRING)
         for n in (
             "splitNumber",
             "visitGroup",
-            "visitGroupPriority",
             "useVisitGroup",
             "vehicleSubHubDistanceLimit",
-            "inLocation",
-            "outLocation",
-            "travelDistance",
         )
     ]
     return tuple(
@@ -313,7 +333,8 @@ TASKS = dataclasses.replace(
     # answer's shape is not documented, §1.6), with shorter docs
     filters=TASK_FILTERS,
     required_on_create=("flow", "hubId"),
-    detail_only=("hub", "organizationId", "orderIndex", "histories"),
+    # real list items carry hub, organizationId, orderIndex ... (note 23); not histories
+    detail_only=("histories",),
 )
 
 

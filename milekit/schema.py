@@ -976,6 +976,8 @@ def _series_to_arrow(
         return _json_text(_nulls(s.tolist())), F.JSON
     if is_object:
         vals = _nulls(s.tolist())
+        if ft == F.ARRAY_STRING:  # a lone string is a one-item list, as the API takes it
+            vals = [[v] if isinstance(v, str) else v for v in vals]
         if ft in (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING) and at is not None:
             try:
                 return pa.array(vals, at), ft

@@ -4,6 +4,7 @@ floats, and the way back (for a push)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,7 +73,7 @@ def _normal(v: Any) -> Any:
             return wire(parse_time(v))
         except ValueError:
             pass
-        if len(v) >= 19 and v[4] == "-" and v[10] in "T ":
+        if re.match(r"\d{4}-\d{2}-\d{2}[T ]\d", v):
             return wire(pd.Timestamp(v))
     return v
 
@@ -129,6 +130,7 @@ def test_coordinates_split_into_floats(tasks: pd.DataFrame, client: milekit.Clie
     assert flat.loc[undone, "doneCoordinate.lat"].isna().all()
     assert flat.attrs["milekit"]["split_coordinates"] == [
         "expectedCoordinate",
+        "createdCoordinate",  # on every real task (note 23)
         "doneCoordinate",
         "visitLocation",
     ]

@@ -167,7 +167,7 @@ def test_quickstart_shows_the_form_the_bar_and_round_trips(run: Callable[[str], 
 
 def test_task_analysis_answers_with_figures(run: Callable[[str], Run]) -> None:
     r = run("02-task-analysis.ipynb")
-    assert r.value("read") == {"tasks": 10_000, "hubs": 8, "flows": 4, "users": 50, "vehicles": 20}
+    assert r.value("read") == {"tasks": 10_000, "hubs": 8, "flows": 5, "users": 50, "vehicles": 20}
     figures = ["per-day", "on-time-hub-plot", "on-time-funnel", "workload-plot", "hour", "map"]
     assert [c for c in figures if not r.has(c, "image/png")] == []
     hubs = r.text("on-time-hub")

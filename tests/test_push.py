@@ -64,7 +64,7 @@ def test_round_trip_every_editable_dtype(fresh: Sandbox, c: milekit.Client) -> N
     df.at[ids[0], "title"] = "Renamed by a pandas user"
     df.loc[df["flow"] == "Pickup", "content"] = "Jl. Baru No. 1"
     df.at[ids[1], "label"] = pd.NA  # cleared: sent as null
-    df.at[ids[2], "label"] = "COD"
+    df.at[ids[2], "label"] = ["COD", "Fragile"]  # a list of labels (note 21)
     df.at[ids[3], "hubId"] = other_hub
     # nullable integers, floats, booleans
     df.loc[ids[:40], "waitingTime"] = 7
@@ -106,7 +106,7 @@ def test_round_trip_every_editable_dtype(fresh: Sandbox, c: milekit.Client) -> N
     ]
     for col in editable:
         assert equal_cells(df[col], again.loc[df.index, col]) == [], col
-    assert again.at[ids[1], "label"] is pd.NA
+    assert again.at[ids[1], "label"] is None
     assert fresh.store.get("tasks", ids[1])["label"] is None  # an explicit null
     assert again.at[delivery[1], "items"][0]["qty"] == 99
     # the server derived what it owns: assigning made the task ONGOING
@@ -159,7 +159,7 @@ def test_diff_semantics(c: milekit.Client) -> None:
 
 def test_snapshot_survives_in_place_edits_of_every_dtype(c: milekit.Client) -> None:
     df = fetch(c)
-    i = df.index[0]
+    i = df.index[df["assignee"].notna()][0]
     edits = {
         "waitingTime": 4321,
         "travelDuration": 0.5,
@@ -171,8 +171,9 @@ def test_snapshot_survives_in_place_edits_of_every_dtype(c: milekit.Client) -> N
     }
     for col, v in edits.items():
         df.at[i, col] = v
-    was = df["distance"].iloc[1:5].tolist()
-    df.loc[df.index[1:5], "distance"] = 1
+    others = df.index[df.index != i][:4]
+    was = df.loc[others, "distance"].tolist()
+    df.loc[others, "distance"] = 1
     d = milekit.diff(df)
     assert set(d.loc[d["_id"] == i, "column"]) == set(edits)
     assert d.loc[d["_id"] != i, "column"].tolist() == ["distance"] * sum(v != 1 for v in was)
@@ -233,7 +234,7 @@ def test_validation_lists_every_problem_and_sends_nothing(
     pickup = df.index[df["flow"] == "Pickup"]
     df.at[ids[0], "status"] = "DONE"  # read-only
     df.at[ids[1], "createdTime"] = pd.Timestamp("2020-01-01", tz="UTC")  # read-only
-    df.at[ids[2], "assignee"] = "someone@demo.mile.app"  # not a list
+    df.at[ids[2], "assignee"] = 42  # not a list (a lone e-mail would be one)
     df.at[ids[3], "geoLock"] = "near the gate"  # not a list of objects
     df.at[pickup[0], "receiverName"] = "Not a Pickup field"  # another flow's component
     df["bogus"] = pd.array([None] * (len(df) - 1) + ["x"], dtype="string")  # unknown column
@@ -330,7 +331,7 @@ def test_replace_puts_whole_rows(fresh: Sandbox, c: milekit.Client) -> None:
         assert "status" not in body and "createdTime" not in body  # read-only: not sent
     again = fetch(c)
     assert (again.loc[ids, "content"] == "replaced").all()
-    assert again.at[ids[0], "label"] is pd.NA
+    assert again.at[ids[0], "label"] is None
     cols = ["title", "startTime", "assignee", "waitingTime"]
     for col in cols:
         assert equal_cells(df.loc[ids, col], again.loc[ids, col]) == [], col

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 import requests
 
 from milekit.registry import RESOURCES
-from milekit.sandbox import Sandbox, build_org
+from milekit.sandbox import Org, Sandbox, build_org
 from tests.reference import PAGINATOR_KEYS
 
 SPEC = RESOURCES["tasks"]
@@ -31,8 +32,9 @@ def utc(value: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def ro() -> Iterator[Sandbox]:
-    """A read-only sandbox shared by the tests that do not write."""
-    with Sandbox(tasks=300, seed=5, rate_limit=None) as sb:
+    """A read-only sandbox shared by the tests that do not write (tasks in every datetime
+    spelling the API uses, note 6)."""
+    with Sandbox(tasks=300, seed=5, rate_limit=None, mixed_datetimes=True) as sb:
         yield sb
 
 
@@ -284,7 +286,7 @@ def test_user_hubs_flows(ro: Sandbox, http: requests.Session) -> None:
     flows = http.get(ro.url + "/flows").json()
     assert set(flows["flows"]) == PAGINATOR_KEYS
     names = {f["name"] for f in flows["flows"]["data"]}
-    assert names == {"Delivery", "Pickup", "Visit", "House Inspection"}
+    assert names == {"Delivery", "Pickup", "Visit", "House Inspection", "Create Order Blitz"}
     comp = flows["flows"]["data"][0]["pages"][0]["components"][0]
     assert {"id", "component", "inputType", "title", "isRequired"} <= set(comp)
 
@@ -543,19 +545,65 @@ def test_seed_is_deterministic_and_reproduces_quirks() -> None:
     for t in tasks:
         assert utc(t["endTime"]) > utc(t["startTime"])
         if t["status"] == "UNASSIGNED":
-            assert "assignee" not in t and "doneTime" not in t
+            assert "assignee" not in t and "doneTime" not in t and t["assignedTo"] is None
         else:
             assert t["assignee"] and "assignedTime" in t and "assignedBy" in t
+            assert t["assignedTo"]["email"] == t["assignee"][0]  # note 24
+            assert set(t["assignedTo"]) == {"_id", "name", "email", "hubId", "role", "firstLogin"}
         if t["status"] == "DONE":
             assert {"doneTime", "doneBy", "doneCoordinate"} <= set(t)
+            assert isinstance(t["travelDistance"], float)  # note 22
+        assert isinstance(t["label"], list)  # note 21
+        assert set(_REAL_KEYS) <= set(t)  # note 23
+        assert isinstance(t["visitGroupPriority"], int) and t["isDeleted"] is False
     assert any(t.get("assignedVehicle", 1) is None for t in tasks)
-    assert any("label" in t and t["label"] is None for t in tasks)
+    assert {len(t["label"]) for t in tasks} == {0, 1, 2}
     assert any(utc(t["doneTime"]) > utc(t["endTime"]) for t in tasks if "doneTime" in t)
-    assert {len(t["eta"].split(":")) for t in tasks if "eta" in t} == {2, 3}
     delivery = next(t for t in tasks if t["flow"] == "Delivery")
     assert isinstance(delivery["items"], list) and isinstance(delivery["packageWeight"], float)
-    assert len(one.hubs) == 8 and len(one.flows) == 4 and len(one.users) == 50
+    assert len(one.hubs) == 8 and len(one.flows) == 5 and len(one.users) == 50
     assert len(one.vehicles) == 20
+
+
+#: keys every real task carries (note 23)
+_REAL_KEYS = (
+    "hub", "organization", "organizationId", "isDeleted", "orderIndex", "openTaskTime",
+    "travelDistance", "idleDuration", "appVersion", "deviceInformation", "createdCoordinate",
+    "expectedDoneTime", "geoLockTrigger", "idLocal", "inLocation", "outLocation",
+    "visitGroup", "visitGroupPriority", "assignedTo",
+)  # fmt: skip
+
+
+def test_tasks_spell_datetimes_as_real_ones_unless_asked_for_all_spellings() -> None:
+    real, mixed = build_org(seed=3, tasks=400), build_org(seed=3, tasks=400, mixed_datetimes=True)
+    stamps = ("createdTime", "updatedTime", "startTime", "endTime", "doneTime", "assignedTime")
+
+    def spellings(org: Org) -> set[str]:
+        return {
+            re.sub(r"\d", "9", t[k]) for t in org.tasks for k in stamps if isinstance(t.get(k), str)
+        }
+
+    assert spellings(real) == {"9999-99-99T99:99:99+99:99"}  # note 25
+    assert len(spellings(mixed)) >= 4  # note 6: naive, +07:00 with ms, Z with µs ...
+    assert {len(t["eta"]) for t in real.tasks if "eta" in t} == {8}  # HH:MM:SS
+    assert {len(t["eta"].split(":")) for t in mixed.tasks if "eta" in t} == {2, 3}
+    for a, b in zip(real.tasks, mixed.tasks, strict=True):  # the same instants (to the second)
+        assert a["_id"] == b["_id"]
+        assert utc(a["createdTime"]) == utc(b["createdTime"]).replace(microsecond=0)
+
+
+def test_the_demo_org_follows_real_operators_conventions() -> None:
+    org = build_org(seed=7, tasks=500)
+    workers = [u for u in org.users if u["role"]["name"] == "Field Worker"]
+    assert {u["name"].split(" - ")[0] for u in workers} == {"DRY", "FRZ"}  # temperature class
+    codes = {"jkt", "sby", "bdg", "mdn", "mks", "dps", "smg", "yog"}
+    assert all(u["email"].split("@")[0].rsplit(".", 1)[1] in codes for u in workers)
+    assert all(
+        re.fullmatch(r"(DRY|FRZ) [A-Z]{1,2} \d{4} [A-Z]{2,3}", v["name"]) for v in org.vehicles
+    )
+    assert {v["tags"][0].split("-")[0] for v in org.vehicles} == {"DRY", "FRZ"}  # "DRY-CDD"
+    orders = [t for t in org.tasks if t["flow"] == "Create Order Blitz"]
+    assert orders and all({"kota", "orderNumber", "merchantOrderId"} <= set(t) for t in orders)
 
 
 def test_a_sandbox_in_a_users_process_freezes_none_of_its_garbage() -> None:

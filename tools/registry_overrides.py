@@ -208,7 +208,8 @@ _NOT_STATED = 1000
 RESOURCE_FIXES: dict[str, dict[str, object]] = {
     "tasks": {
         "bulk_max": 2000,  # §2.1: POST /tasks/bulk/ takes at most 2000 tasks
-        "detail_only": ("hub", "organizationId", "orderIndex", "histories"),  # Quirk 14
+        # real list items carry hub, organizationId, orderIndex ... (note 23): not histories
+        "detail_only": ("histories",),
     },
     "task_schedules": {"max_limit": _NOT_STATED},  # §2.2, §1.6: no maximum stated
     "activities": {"max_limit": _NOT_STATED},  # §2.3, §1.6: pageSize, no maximum stated
@@ -259,7 +260,15 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "hub._id": Fix("String", add=True, note="the schema says id, data says _id (Quirk 9)"),
         "assignedTo._id": Fix("String", add=True, note="Quirk 9"),
         "assignedVehicle._id": Fix("String", add=True, note="Quirk 9"),
-        "assignedVehicle.speed": Fix(note="typed string in the schema (Quirk 10)"),
+        "assignedVehicle.speed": Fix("Integer", note="null in data; typed string (note 30)"),
+        # notes 21, 22: real tasks hold a list of labels and numbers for these two
+        "label": Fix("Array of String", note="a list in data (note 21)"),
+        "travelDistance": Fix("Float", note="meters, a number in data (note 22)"),
+        "visitGroupPriority": Fix("Integer", note="0-100, a number in data (note 22)"),
+        "inLocation": Fix("Datetime", note="note 23"),
+        "isDeleted": Fix("Boolean", add=True, note="on every real task (note 23)"),
+        "appVersion": Fix("String", add=True, note="on every real task (note 23)"),
+        "outLocation": Fix("Datetime", note="note 23"),
         # Quirk 11: geoLock is an object in the schema, a list in data
         "geoLock": Fix(
             "Array of Object", note="an object in the schema, a list in data (Quirk 11)"
@@ -280,7 +289,8 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "subId": Fix("Array of String", add=True),
         "parentId": Fix("String", add=True),
         "workflowId": Fix("String", add=True),
-        "deviceInformation": Fix("JSON", note="obj[] with undocumented keys (§2.1)"),
+        "deviceInformation": Fix("Object", note='an object, {"os": "13"} (note 23)'),
+        "deviceInformation.os": Fix("String", add=True, note="the example's one key (note 23)"),
     },
     "tasks_gallery": {
         "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),  # Quirk 15, as tasks

@@ -2,7 +2,7 @@
 
 >>> org = build_org(seed=7, tasks=50)
 >>> len(org.hubs), len(org.flows), len(org.tasks), org == build_org(seed=7, tasks=50)
-(8, 4, 50, True)
+(8, 5, 50, True)
 
 Everything comes from ``random.Random(seed)`` and fixed anchor dates (tasks are created
 between 2026-08-01 and 2026-10-29 UTC; "now" for their statuses is 2026-10-30), never
@@ -34,17 +34,28 @@ SEED_NOW = TASKS_TO
 ORG_CREATED = int(datetime(2026, 1, 12, 3, 15, tzinfo=UTC).timestamp())
 DEMO_DOMAIN = "demo.mile.app"
 
-_HUBS: tuple[tuple[str, float, float, str, str], ...] = (
-    # city, lat, lng, address, plate prefix
-    ("Jakarta", -6.208763, 106.845599, "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan", "B"),
-    ("Surabaya", -7.257472, 112.752090, "Jl. Basuki Rahmat No. 8, Surabaya", "L"),
-    ("Bandung", -6.917464, 107.619123, "Jl. Asia Afrika No. 65, Bandung", "D"),
-    ("Medan", 3.595196, 98.672226, "Jl. Gatot Subroto No. 30, Medan", "BK"),
-    ("Makassar", -5.147665, 119.432732, "Jl. Jend. Sudirman No. 15, Makassar", "DD"),
-    ("Denpasar", -8.670458, 115.212629, "Jl. Teuku Umar No. 88, Denpasar", "DK"),
-    ("Semarang", -6.966667, 110.416664, "Jl. Pemuda No. 120, Semarang", "H"),
-    ("Yogyakarta", -7.795580, 110.369492, "Jl. Malioboro No. 52, Yogyakarta", "AB"),
+_HUBS: tuple[tuple[str, float, float, str, str, str], ...] = (
+    # city, lat, lng, address, plate prefix, location code (in hub and worker e-mails)
+    (
+        "Jakarta",
+        -6.208763,
+        106.845599,
+        "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan",
+        "B",
+        "JKT",
+    ),
+    ("Surabaya", -7.257472, 112.752090, "Jl. Basuki Rahmat No. 8, Surabaya", "L", "SBY"),
+    ("Bandung", -6.917464, 107.619123, "Jl. Asia Afrika No. 65, Bandung", "D", "BDG"),
+    ("Medan", 3.595196, 98.672226, "Jl. Gatot Subroto No. 30, Medan", "BK", "MDN"),
+    ("Makassar", -5.147665, 119.432732, "Jl. Jend. Sudirman No. 15, Makassar", "DD", "MKS"),
+    ("Denpasar", -8.670458, 115.212629, "Jl. Teuku Umar No. 88, Denpasar", "DK", "DPS"),
+    ("Semarang", -6.966667, 110.416664, "Jl. Pemuda No. 120, Semarang", "H", "SMG"),
+    ("Yogyakarta", -7.795580, 110.369492, "Jl. Malioboro No. 52, Yogyakarta", "AB", "YOG"),
 )
+#: the temperature classes operators name their drivers and vehicles by
+TEMPERATURE_CLASSES = ("DRY", "FRZ")
+#: vehicle bodies (tags read "<class>-<body>", e.g. "DRY-CDD")
+VEHICLE_BODIES = ("CDE", "CDD", "Blind Van", "Fuso")
 _HUB_WEIGHTS = (30, 16, 13, 10, 8, 8, 8, 7)
 
 # fmt: off
@@ -99,7 +110,7 @@ _PICKUP_NOTES = ("Ambil di lobi", "Hubungi sebelum datang", "Barang di pos satpa
 #: flow name -> (weight, components: (id, component, inputType, title, isRequired, options))
 _FLOWS: dict[str, tuple[int, tuple[tuple[str, str, str, str, bool, tuple[str, ...]], ...]]] = {
     "Delivery": (
-        50,
+        40,
         (
             ("receiverName", "input", "string", "Receiver Name", True, ()),
             ("receiverPhone", "input", "phone", "Receiver Phone", False, ()),
@@ -135,6 +146,17 @@ _FLOWS: dict[str, tuple[int, tuple[tuple[str, str, str, str, bool, tuple[str, ..
             ("inspectionDate", "input", "date", "Inspection Date", False, ()),
             ("inspectionPassed", "select", "boolean", "Inspection Passed", True, ("true", "false")),
             ("ownerSignature", "signature", "signature", "Owner Signature", False, ()),
+        ),
+    ),
+    # how real operators take orders: an order flow with the city and both order numbers
+    "Create Order Blitz": (
+        20,
+        (
+            ("orderNumber", "input", "string", "Order Number", True, ()),
+            ("merchantOrderId", "input", "string", "Merchant Order ID", True, ()),
+            ("kota", "input", "string", "Kota", True, ()),
+            ("namaPenerima", "input", "string", "Nama Penerima", True, ()),
+            ("beratKg", "input", "number", "Berat (kg)", False, ()),
         ),
     ),
 }
@@ -283,9 +305,39 @@ def _build_static(rng: random.Random) -> Org:
         "name": "PT Demo Logistik Nusantara",
         "email": "ops@demo.mile.app",
     }
+    hubs = _hubs(rng, org_id)
+    flows = _flows(rng, org_id)
+    roles = {
+        name: {"_id": _oid(rng, ORG_CREATED), "name": name}
+        for name in ("Admin", "Dispatcher", "Field Worker")
+    }
+    admin_ts = ORG_CREATED + 600
+    admin_id = _oid(rng, admin_ts)
+    users = _users(rng, org_id, hubs, roles, admin_id, admin_ts)
+    vehicles = _vehicles(rng, org_id, hubs, users)
+    me = {
+        "_id": admin_id,
+        "name": "Sandbox Admin",
+        "email": "admin@demo.mile.app",
+        "phone_number": "+6281100000001",
+        "organization_id": org_id,
+        "role_id": roles["Admin"]["_id"],
+        "hub_id": [h["_id"] for h in hubs],
+        "team_id": [],
+        "status": "active",
+        "language": "en",
+        "is_deleted": False,
+        "first_login": False,
+        "created_at": iso_z(admin_ts, 647000),
+        "updated_at": iso_z(admin_ts + 86400, 0),
+    }
+    return Org(organization, me, hubs, flows, users, vehicles)
+
+
+def _hubs(rng: random.Random, org_id: str) -> list[Doc]:
     country = {"_id": _oid(rng, ORG_CREATED), "name": "Indonesia", "code": "ID", "phoneCode": "+62"}
     hubs: list[Doc] = []
-    for i, (city, lat, lng, address, _plate) in enumerate(_HUBS):
+    for i, (city, lat, lng, address, _plate, _code) in enumerate(_HUBS):
         ts = ORG_CREATED + 3600 * (i + 1)
         hubs.append(
             {
@@ -302,6 +354,10 @@ def _build_static(rng: random.Random) -> Org:
                 "updatedTime": iso_z(ts + 86400 * (i + 2), rng.randrange(1_000_000)),
             }
         )
+    return hubs
+
+
+def _flows(rng: random.Random, org_id: str) -> list[Doc]:
     flows: list[Doc] = []
     for j, (name, (_w, comps)) in enumerate(_FLOWS.items()):
         ts = ORG_CREATED + 86400 + 7200 * j
@@ -330,12 +386,20 @@ def _build_static(rng: random.Random) -> Org:
                 "updatedTime": iso_z(ts + 3 * 86400, rng.randrange(1_000_000)),
             }
         )
-    roles = {
-        name: {"_id": _oid(rng, ORG_CREATED), "name": name}
-        for name in ("Admin", "Dispatcher", "Field Worker")
-    }
-    admin_ts = ORG_CREATED + 600
-    admin_id = _oid(rng, admin_ts)
+    return flows
+
+
+def _users(
+    rng: random.Random,
+    org_id: str,
+    hubs: list[Doc],
+    roles: dict[str, Doc],
+    admin_id: str,
+    admin_ts: int,
+) -> list[Doc]:
+    """The admin, six dispatchers and the field workers. Field workers are named by their
+    temperature class ("FRZ - Siti Lubis") and carry their hub's location code in their
+    e-mail (``siti.lubis.jkt@``), as real operators name their drivers."""
     users: list[Doc] = [
         {
             "_id": admin_id,
@@ -350,6 +414,7 @@ def _build_static(rng: random.Random) -> Org:
             "roleId": roles["Admin"]["_id"],
             "role": roles["Admin"],
             "organizationId": org_id,
+            "firstLogin": False,
             "lastLogin": iso(SEED_NOW - 3600),
             "createdTime": iso(admin_ts),
             "updatedTime": iso(admin_ts + 86400),
@@ -358,38 +423,63 @@ def _build_static(rng: random.Random) -> Org:
     seen = {"admin@demo.mile.app"}
     while len(users) < 50:
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        email = f"{first.lower()}.{last.lower()}@{DEMO_DOMAIN}"
-        if email in seen:
-            continue
-        seen.add(email)
         k = len(users)
         role = "Dispatcher" if k < 6 else "Field Worker"
         home = rng.choices(range(len(hubs)), weights=_HUB_WEIGHTS)[0]
-        hub_ids = [hubs[home]["_id"]]
-        if rng.random() < 0.15:
-            other = rng.randrange(len(hubs))
-            if other != home:
-                hub_ids.append(hubs[other]["_id"])
-        ts = ORG_CREATED + 86400 * (2 + k)
-        u: Doc = {
-            "_id": _oid(rng, ts),
-            "name": f"{first} {last}",
-            "email": email,
-            "phoneNumber": f"+628{rng.randrange(10**9, 10**10)}" if rng.random() < 0.85 else None,
-            "status": "active" if rng.random() < 0.92 else "inactive",
-            "language": "id" if rng.random() < 0.7 else "en",
-            "provider": "web",
-            "hubId": hub_ids,
-            "teamId": [],
-            "roleId": roles[role]["_id"],
-            "role": roles[role],
-            "organizationId": org_id,
-            "createdTime": iso(ts),
-            "updatedTime": iso(ts + 86400 * rng.randrange(1, 60)),
-        }
-        if rng.random() < 0.8:
-            u["lastLogin"] = iso(SEED_NOW - rng.randrange(86400 * 20))
-        users.append(u)
+        code = _HUBS[home][5].lower()
+        worker = role == "Field Worker"
+        email = f"{first.lower()}.{last.lower()}{'.' + code if worker else ''}@{DEMO_DOMAIN}"
+        if email in seen:
+            continue
+        seen.add(email)
+        name = f"{first} {last}"
+        if worker:
+            name = f"{TEMPERATURE_CLASSES[rng.random() < 0.3]} - {name}"
+        users.append(_user(rng, org_id, hubs, roles[role], home, name, email, k))
+    return users
+
+
+def _user(
+    rng: random.Random,
+    org_id: str,
+    hubs: list[Doc],
+    role: Doc,
+    home: int,
+    name: str,
+    email: str,
+    k: int,
+) -> Doc:
+    hub_ids = [hubs[home]["_id"]]
+    if rng.random() < 0.15:
+        other = rng.randrange(len(hubs))
+        if other != home:
+            hub_ids.append(hubs[other]["_id"])
+    ts = ORG_CREATED + 86400 * (2 + k)
+    u: Doc = {
+        "_id": _oid(rng, ts),
+        "name": name,
+        "email": email,
+        "phoneNumber": f"+628{rng.randrange(10**9, 10**10)}" if rng.random() < 0.85 else None,
+        "status": "active" if rng.random() < 0.92 else "inactive",
+        "language": "id" if rng.random() < 0.7 else "en",
+        "provider": "web",
+        "hubId": hub_ids,
+        "teamId": [],
+        "roleId": role["_id"],
+        "role": role,
+        "organizationId": org_id,
+        "firstLogin": rng.random() < 0.1,
+        "createdTime": iso(ts),
+        "updatedTime": iso(ts + 86400 * rng.randrange(1, 60)),
+    }
+    if rng.random() < 0.8:
+        u["lastLogin"] = iso(SEED_NOW - rng.randrange(86400 * 20))
+    return u
+
+
+def _vehicles(rng: random.Random, org_id: str, hubs: list[Doc], users: list[Doc]) -> list[Doc]:
+    """Twenty vehicles named by temperature class and plate ("FRZ B 9412 TXK"), tagged
+    "<class>-<body>" ("DRY-CDD") as real fleets are."""
     vehicles: list[Doc] = []
     workers = [u for u in users if u["role"]["name"] == "Field Worker"]
     plates: set[str] = set()
@@ -400,59 +490,51 @@ def _build_static(rng: random.Random) -> Org:
         if plate in plates:
             continue
         plates.add(plate)
+        cls = TEMPERATURE_CLASSES[rng.random() < 0.35]
+        body = rng.choice(VEHICLE_BODIES)
         ts = ORG_CREATED + 86400 * (10 + len(vehicles))
         v: Doc = {
             "_id": _oid(rng, ts),
-            "name": plate,
+            "name": f"{cls} {plate}",
             "hubId": hubs[h]["_id"],
-            "type": rng.choice(("Motor", "Van", "Pickup", "Truck")),
+            "type": body,
             "speed": rng.choice((30, 40, 50)),
             "capacity": {
-                "weight": rng.choice((150, 800, 1500, 4000)),
-                "volume": rng.choice((1, 6, 12)),
+                "weight": {"CDE": 2000, "CDD": 4000, "Blind Van": 800, "Fuso": 8000}[body],
+                "volume": {"CDE": 8, "CDD": 16, "Blind Van": 4, "Fuso": 30}[body],
             },
             "workingTime": {"startTime": "08:00", "endTime": "17:00", "multiday": 0},
-            "tags": [],
+            "tags": [f"{cls}-{body}"],
             "organizationId": org_id,
             "createdTime": iso(ts),
             "updatedTime": iso(ts + 86400),
         }
         local = [w for w in workers if hubs[h]["_id"] in w["hubId"]]
-        if local and rng.random() < 0.8:
-            v["assignee"] = rng.choice(local)["email"]
+        same = [w for w in local if w["name"].startswith(cls)]
+        if (same or local) and rng.random() < 0.8:
+            v["assignee"] = rng.choice(same or local)["email"]
         vehicles.append(v)
-    me = {
-        "_id": admin_id,
-        "name": "Sandbox Admin",
-        "email": "admin@demo.mile.app",
-        "phone_number": "+6281100000001",
-        "organization_id": org_id,
-        "role_id": roles["Admin"]["_id"],
-        "hub_id": [h["_id"] for h in hubs],
-        "team_id": [],
-        "status": "active",
-        "language": "en",
-        "is_deleted": False,
-        "first_login": False,
-        "created_at": iso_z(admin_ts, 647000),
-        "updated_at": iso_z(admin_ts + 86400, 0),
-    }
-    return Org(organization, me, hubs, flows, users, vehicles)
+    return vehicles
 
 
-def build_org(seed: int = 7, tasks: int = 10_000) -> Org:
+def build_org(seed: int = 7, tasks: int = 10_000, *, mixed_datetimes: bool = False) -> Org:
     """The demo organisation for ``seed`` with ``tasks`` tasks (same seed, same bytes).
 
     >>> t = build_org(seed=1, tasks=200).tasks
     >>> sorted({x["status"] for x in t}), all("flow" in x and "hub" in x for x in t)
     (['DONE', 'ONGOING', 'UNASSIGNED'], True)
+
+    Tasks spell their datetimes as real tasks do (ISO 8601, ``+00:00``; note 25);
+    ``mixed_datetimes=True`` mixes in every other spelling the API uses (note 6), each
+    denoting the same instant, and times of day as ``8:34`` or ``08:34``: for robustness
+    tests.
     """
     rng = random.Random(seed)
     org = _build_static(rng)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small containers, no cycles: the collector only costs time
     try:
-        org.tasks = _build_tasks(rng, org, tasks)
+        org.tasks = _TaskMaker(rng, org, mixed_datetimes).build(tasks)
     finally:
         if was_enabled:
             gc.enable()
@@ -462,223 +544,328 @@ def build_org(seed: int = 7, tasks: int = 10_000) -> Org:
     return org
 
 
-def _build_tasks(rng: random.Random, org: Org, n: int) -> list[Doc]:
-    org_id = org.organization["id"]
-    hubs = org.hubs
-    hub_embeds = [
-        {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]} for h in hubs
-    ]
-    cities = [c[0] for c in _HUBS]
-    flows = org.flows
-    flow_names = [f["name"] for f in flows]
-    flow_weights = [_FLOWS[name][0] for name in flow_names]
-    workers_by_hub = [
-        [u for u in org.users if h["_id"] in u["hubId"] and u["role"]["name"] == "Field Worker"]
-        for h in hubs
-    ]
-    dispatchers = [u for u in org.users if u["role"]["name"] in ("Admin", "Dispatcher")]
-    creators = [u["email"] for u in dispatchers] + ["System", "Roger", "Jhon Web"]
-    creator_weights = [10] * len(dispatchers) + [4, 1, 1]
-    vehicles_by_hub = [[v for v in org.vehicles if v["hubId"] == h["_id"]] for h in hubs]
-    routing_ids = [_oid(rng, TASKS_FROM + 86400 * k * 3) for k in range(30)]
-    span_days = (TASKS_TO - TASKS_FROM) // 86400
-    rnd = rng.random
-    created = sorted(
-        TASKS_FROM + 86400 * int(rnd() * span_days) + int(rnd() * 43200) for _ in range(n)
-    )
-    hub_pick = rng.choices(range(len(hubs)), weights=_HUB_WEIGHTS, k=n)
-    flow_pick = rng.choices(range(len(flows)), weights=flow_weights, k=n)
-    sources = rng.choices(("WEB", "API", "Automation", "Mobile"), weights=(40, 40, 10, 10), k=n)
-    creator_pick = rng.choices(creators, weights=creator_weights, k=n)
-    rand = rng.random
+class _TaskMaker:
+    """The seeded tasks, one :meth:`task` at a time from one random stream."""
 
-    def randrange(lo: int, hi: int | None = None) -> int:
+    def __init__(self, rng: random.Random, org: Org, mixed: bool) -> None:
+        self.rng, self.org, self.mixed = rng, org, mixed
+        self.rand = rng.random
+        #: spellings draw from a stream of their own: the same tasks either way
+        self.spell = random.Random(rng.getrandbits(64)).random
+        hubs = org.hubs
+        self.hub_embeds = [
+            {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]} for h in hubs
+        ]
+        self.org_embed = {
+            "_id": org.organization["id"],
+            "name": org.organization["name"],
+            "email": org.organization["email"],
+        }
+        self.workers_by_hub = [
+            [u for u in org.users if h["_id"] in u["hubId"] and u["role"]["name"] == "Field Worker"]
+            for h in hubs
+        ]
+        self.dispatchers = [u for u in org.users if u["role"]["name"] in ("Admin", "Dispatcher")]
+        self.vehicles_by_hub = [[v for v in org.vehicles if v["hubId"] == h["_id"]] for h in hubs]
+        self.routing_ids = [_oid(rng, TASKS_FROM + 86400 * k * 3) for k in range(30)]
+        self.seen_ids: set[str] = set()
+
+    def randrange(self, lo: int, hi: int | None = None) -> int:
         if hi is None:
             lo, hi = 0, lo
-        return lo + int(rand() * (hi - lo))
+        return lo + int(self.rand() * (hi - lo))
 
-    def choice(seq: Sequence[T]) -> T:
-        return seq[int(rand() * len(seq))]
+    def choice(self, seq: Sequence[T]) -> T:
+        return seq[int(self.rand() * len(seq))]
 
-    def mixed(ts: int) -> str:
-        return _mixed(ts, rand(), rand)
+    def when(self, ts: int) -> str:
+        """A task datetime: ISO with +00:00 (note 25), or any spelling when mixed."""
+        return _mixed(ts, self.spell(), self.spell) if self.mixed else iso(ts)
 
-    out: list[Doc] = []
-    seen_ids: set[str] = set()
-    for i in range(n):
-        ct = created[i]
-        h = hub_pick[i]
-        hub = hubs[h]
-        lat, lng = hub["lat"], hub["lng"]
-        fl = flows[flow_pick[i]]
-        fname = fl["name"]
-        tid = _oid(rng, ct)
-        while tid in seen_ids:
-            tid = _oid(rng, ct)
-        seen_ids.add(tid)
-        age = (SEED_NOW - ct) / 86400
-        r = rand()
+    def build(self, n: int) -> list[Doc]:
+        rng, org = self.rng, self.org
+        span_days = (TASKS_TO - TASKS_FROM) // 86400
+        rnd = rng.random
+        created = sorted(
+            TASKS_FROM + 86400 * int(rnd() * span_days) + int(rnd() * 43200) for _ in range(n)
+        )
+        hub_pick = rng.choices(range(len(org.hubs)), weights=_HUB_WEIGHTS, k=n)
+        flow_weights = [_FLOWS[f["name"]][0] for f in org.flows]
+        flow_pick = rng.choices(range(len(org.flows)), weights=flow_weights, k=n)
+        sources = rng.choices(("WEB", "API", "Automation", "Mobile"), weights=(40, 40, 10, 10), k=n)
+        creators = [u["email"] for u in self.dispatchers] + ["System", "Roger", "Jhon Web"]
+        weights = [10] * len(self.dispatchers) + [4, 1, 1]
+        creator_pick = rng.choices(creators, weights=weights, k=n)
+        return [
+            self.task(created[i], hub_pick[i], org.flows[flow_pick[i]], sources[i], creator_pick[i])
+            for i in range(n)
+        ]
+
+    def _status(self, ct: int) -> str:
+        age, r = (SEED_NOW - ct) / 86400, self.rand()
         if age > 7:
-            status = "DONE" if r < 0.88 else ("ONGOING" if r < 0.93 else "UNASSIGNED")
-        elif age > 2:
-            status = "DONE" if r < 0.6 else ("ONGOING" if r < 0.85 else "UNASSIGNED")
-        else:
-            status = "DONE" if r < 0.15 else ("ONGOING" if r < 0.6 else "UNASSIGNED")
-        workers = workers_by_hub[h] or workers_by_hub[0]
-        st = ct + 60 * randrange(0, 360)
-        et = st + choice((4, 8, 24, 48)) * 3600
-        person = f"{choice(_FIRST)} {choice(_LAST)}"
-        address = f"{choice(_STREETS)} No. {randrange(1, 250)}, {cities[h]}"
+            return "DONE" if r < 0.88 else ("ONGOING" if r < 0.93 else "UNASSIGNED")
+        if age > 2:
+            return "DONE" if r < 0.6 else ("ONGOING" if r < 0.85 else "UNASSIGNED")
+        return "DONE" if r < 0.15 else ("ONGOING" if r < 0.6 else "UNASSIGNED")
+
+    def task(self, ct: int, h: int, fl: Doc, source: str, creator: str) -> Doc:
+        hub = self.org.hubs[h]
+        tid = _oid(self.rng, ct)
+        while tid in self.seen_ids:
+            tid = _oid(self.rng, ct)
+        self.seen_ids.add(tid)
+        status = self._status(ct)
+        st = ct + 60 * self.randrange(0, 360)
+        et = st + self.choice((4, 8, 24, 48)) * 3600
+        person = f"{self.choice(_FIRST)} {self.choice(_LAST)}"
+        address = f"{self.choice(_STREETS)} No. {self.randrange(1, 250)}, {_HUBS[h][0]}"
         t: Doc = {
             "_id": tid,
-            "flow": fname,
+            "flow": fl["name"],
             "flowId": fl["_id"],
             "hubId": hub["_id"],
-            "organizationId": org_id,
-            "hub": hub_embeds[h],
-            "title": f"{fname} - {person}",
+            "organizationId": self.org.organization["id"],
+            "organization": self.org_embed,
+            "hub": self.hub_embeds[h],
+            "title": f"{fl['name']} - {person}",
             "content": address,
+            "label": self._labels(),
             "status": status,
-            "startTime": mixed(st),
-            "endTime": mixed(et),
-            "createdFrom": sources[i],
-            "createdBy": creator_pick[i],
-            "createdTime": mixed(ct),
-            "orderIndex": ct * 100_000 + randrange(1000) * 100 + randrange(100),
-            "expectedCoordinate": _coord(rand, lat, lng),
+            "startTime": self.when(st),
+            "endTime": self.when(et),
+            "createdFrom": source,
+            "createdBy": creator,
+            "createdTime": self.when(ct),
+            "orderIndex": ct * 100_000 + self.randrange(1000) * 100 + self.randrange(100),
+            "expectedCoordinate": _coord(self.rand, hub["lat"], hub["lng"]),
+            "isDeleted": False,
+            "assignedTo": None,
+            "assignedVehicle": None,
         }
-        lr = rand()
-        if lr < 0.2:
-            t["label"] = None
-        elif lr < 0.5:
-            t["label"] = choice(_LABELS)
-        if sources[i] == "API" and rand() < 0.5:
-            t["refId"] = _oid(rng, ct)
-        histories = [
-            {
-                "_id": _oid(rng, ct),
-                "action": "create",
-                "notes": "Task created",
-                "changeData": {},
-                "createdAt": iso_z(ct, randrange(1_000_000)),
-            }
-        ]
+        if source == "API" and self.rand() < 0.5:
+            t["refId"] = _oid(self.rng, ct)
+        t.update(NEW_TASK_KEYS)  # keys every real task carries, null until set (note 23)
+        histories = [self._history(ct, "create", "Task created", {})]
         updated = ct
         if status != "UNASSIGNED":
-            who = choice(workers)
-            assignees = [who["email"]]
-            if rand() < 0.05:
-                extra = choice(workers)["email"]
-                if extra != who["email"]:
-                    assignees.append(extra)
-            at = ct + randrange(60, 3 * 3600)
-            t["assignee"] = assignees
-            t["assignedBy"] = choice(("System", choice(dispatchers)["email"]))
-            t["assignedTime"] = mixed(at)
-            histories.append(
-                {
-                    "_id": _oid(rng, at),
-                    "action": "assign",
-                    "notes": f"Assigned to {who['name']}",
-                    "changeData": {"assignee": assignees},
-                    "createdAt": iso_z(at, randrange(1_000_000)),
-                }
-            )
-            updated = at
-            vr = rand()
-            vehicles = vehicles_by_hub[h]
-            if vr < 0.3 and vehicles:
-                v = choice(vehicles)
-                t["assignedVehicleId"] = v["_id"]
-                t["assignedVehicle"] = {
-                    "_id": v["_id"],
-                    "name": v["name"],
-                    "assignee": v.get("assignee", who["email"]),
-                    "speed": str(v["speed"]),
-                    "workingTime": v["workingTime"],
-                }
-            elif vr < 0.8:
-                t["assignedVehicle"] = None
-            if rand() < 0.12:
-                t["routingResultId"] = choice(routing_ids)
-                t["routePlannedOrder"] = randrange(1, 40)
-            if status == "DONE":
-                # mostly inside the window, ~12% after endTime (late)
-                dt = st + int((et - st) * (0.15 + rand() * 0.98))
-                dt = max(dt, at + 300)
-                t["doneTime"] = mixed(dt)
-                t["doneBy"] = choice(assignees)
-                t["doneFrom"] = "MOBILE" if rand() < 0.9 else choice(("WEB", "System"))
-                t["doneCoordinate"] = _coord(rand, lat, lng)
-                t["doneOrder"] = randrange(1, 30)
-                updated = dt
-        elif rand() < 0.3:
-            t["assignedVehicle"] = None
-        if rand() < 0.15:
-            pt = updated + randrange(60, 7200)
-            t["updatedBy"] = choice(dispatchers)["email"]
-            histories.append(
-                {
-                    "_id": _oid(rng, pt),
-                    "action": "patch",
-                    "notes": "Task updated",
-                    "changeData": {},
-                    "createdAt": iso_z(pt, randrange(1_000_000)),
-                }
-            )
+            updated = self._assign(t, h, ct, st, et, status, histories)
+        if self.rand() < 0.15:
+            pt = updated + self.randrange(60, 7200)
+            t["updatedBy"] = self.choice(self.dispatchers)["email"]
+            histories.append(self._history(pt, "patch", "Task updated", {}))
             updated = pt
-        t["updatedTime"] = mixed(updated)
+        t["updatedTime"] = self.when(updated)
         t["histories"] = histories
-        if rand() < 0.7:
-            minutes = (st // 60) % 1440 + 420 + randrange(0, 240)  # local (WIB) time of day
-            t["eta"] = _time_of_day(rand, minutes)
-            t["etd"] = _time_of_day(rand, minutes + randrange(5, 45))
-        t["waitingTime"] = randrange(0, 30)
-        t["duration"] = choice((5, 10, 15, 20, 30))
-        t["distance"] = randrange(300, 25_000)
-        t["travelDuration"] = round(t["distance"] / 1000 * (1.5 + rand() * 2.5), 2)
-        geo = rand() < 0.25
+        self._route_fields(t, st)
+        self._custom(t, tid, fl["name"], person, h, st, status == "DONE")
+        return t
+
+    def _labels(self) -> list[str]:
+        lr = self.rand()
+        if lr < 0.5:
+            return []
+        first = self.choice(_LABELS)
+        if lr < 0.9:
+            return [first]
+        second = self.choice(_LABELS)
+        return [first] if second == first else [first, second]
+
+    def _history(self, ts: int, action: str, notes: str, change: Doc) -> Doc:
+        return {
+            "_id": _oid(self.rng, ts),
+            "action": action,
+            "notes": notes,
+            "changeData": change,
+            "createdAt": iso_z(ts, self.randrange(1_000_000)),
+        }
+
+    def _assign(
+        self, t: Doc, h: int, ct: int, st: int, et: int, status: str, histories: list[Doc]
+    ) -> int:
+        """Assignment (and, when done, completion) keys; the task's last update time."""
+        workers = self.workers_by_hub[h] or self.workers_by_hub[0]
+        who = self.choice(workers)
+        assignees = [who["email"]]
+        if self.rand() < 0.05:
+            extra = self.choice(workers)["email"]
+            if extra != who["email"]:
+                assignees.append(extra)
+        at = ct + self.randrange(60, 3 * 3600)
+        t["assignee"] = assignees
+        t["assignedTo"] = assigned_to(who)
+        t["assignedBy"] = self.choice(("System", self.choice(self.dispatchers)["email"]))
+        t["assignedTime"] = self.when(at)
+        t["openTaskTime"] = self.when(max(st, at) + self.randrange(60, 1800))
+        t["appVersion"] = self.choice(_APP_VERSIONS)
+        t["deviceInformation"] = self.choice(_DEVICES)
+        note = f"Assigned to {who['name']}"
+        histories.append(self._history(at, "assign", note, {"assignee": assignees}))
+        self._vehicle(t, h, who)
+        if status == "DONE":
+            return self._done(t, st, et, at, assignees)
+        return at
+
+    def _vehicle(self, t: Doc, h: int, who: Doc) -> None:
+        vr = self.rand()
+        vehicles = self.vehicles_by_hub[h]
+        if vr < 0.3 and vehicles:
+            v = self.choice(vehicles)
+            t["assignedVehicleId"] = v["_id"]
+            t["assignedVehicle"] = {
+                "_id": v["_id"],
+                "name": v["name"],
+                "assignee": v.get("assignee", who["email"]),
+                "speed": None,  # null in real tasks (note 30)
+                "workingTime": v["workingTime"],
+            }
+        if self.rand() < 0.12:
+            t["routingResultId"] = self.choice(self.routing_ids)
+            t["routePlannedOrder"] = self.randrange(1, 40)
+
+    def _done(self, t: Doc, st: int, et: int, at: int, assignees: list[str]) -> int:
+        # mostly inside the window, ~12% after endTime (late)
+        dt = st + int((et - st) * (0.15 + self.rand() * 0.98))
+        dt = max(dt, at + 300)
+        t["doneTime"] = self.when(dt)
+        t["doneBy"] = self.choice(assignees)
+        t["doneFrom"] = "MOBILE" if self.rand() < 0.9 else self.choice(("WEB", "System"))
+        lat, lng = (float(x) for x in t["expectedCoordinate"].split(","))
+        t["doneCoordinate"] = _coord(self.rand, lat, lng, 0.002)
+        t["createdCoordinate"] = t["doneCoordinate"] if t["createdFrom"] == "Mobile" else None
+        t["doneOrder"] = self.randrange(1, 30)
+        t["isLastDoneOrder"] = self.rand() < 0.1
+        t["travelDistance"] = round(300 + self.rand() * 25_000, 1)
+        t["idleDuration"] = self.randrange(0, 40) * 30
+        t["expectedDoneTime"] = self.when(et)
+        if self.rand() < 0.25:
+            t["geoLockTrigger"] = "onTaskDone"
+            t["inLocation"] = self.when(dt - self.randrange(120, 1200))
+            t["outLocation"] = self.when(dt + self.randrange(30, 600))
+        if t["createdFrom"] == "Mobile":
+            t["idLocal"] = f"m-{t['_id']}"
+        return dt
+
+    def _route_fields(self, t: Doc, st: int) -> None:
+        if self.rand() < 0.7:
+            minutes = (st // 60) % 1440 + 420 + self.randrange(0, 240)  # local (WIB) time
+            t["eta"] = self._time_of_day(minutes)
+            t["etd"] = self._time_of_day(minutes + self.randrange(5, 45))
+        t["waitingTime"] = self.randrange(0, 30)
+        t["duration"] = self.choice((5, 10, 15, 20, 30))
+        t["distance"] = self.randrange(300, 25_000)
+        t["travelDuration"] = round(t["distance"] / 1000 * (1.5 + self.rand() * 2.5), 2)
+        if self.rand() < 0.1:
+            t["visitGroup"] = f"{t['hub']['name'].split()[0].upper()}-{self.choice(_SHIFTS)}"
+            t["visitGroupPriority"] = self.choice((0, 10, 20, 50))
+        geo = self.rand() < 0.25
         t["useGeoLock"] = geo
         if geo:
-            t["geoLock"] = [
-                {"geoLocation": t["expectedCoordinate"], "radius": choice((50, 100, 200))}
-            ]
-        done = status == "DONE"
-        # custom flow fields, at the top level (Quirk 12)
+            radius = self.choice((50, 100, 200))
+            t["geoLock"] = [{"geoLocation": t["expectedCoordinate"], "radius": radius}]
+            if t["geoLockTrigger"] is None:
+                t["geoLockTrigger"] = "onTaskStart"
+
+    def _time_of_day(self, minutes: int) -> str:
+        if self.mixed:
+            return _time_of_day(self.spell, minutes)
+        h, m = divmod(minutes % 1440, 60)
+        return f"{h:02d}:{m:02d}:00"
+
+    def _custom(
+        self, t: Doc, tid: str, fname: str, person: str, h: int, st: int, done: bool
+    ) -> None:
+        """The flow's components, at the task's top level (note 12)."""
         if fname == "Delivery":
-            t["receiverName"] = person
-            t["receiverPhone"] = (
-                f"+62 8{randrange(10, 99)}-{randrange(1000, 9999)}-{randrange(1000, 9999)}"
-            )
-            t["packageWeight"] = round(0.2 + rand() * 24.8, 2)
-            t["codAmount"] = 0 if rand() < 0.4 else 500 * randrange(20, 2000)
-            items = []
-            for _ in range(randrange(1, 5)):
-                name, price = choice(_ITEMS)
-                items.append({"name": name, "qty": randrange(1, 6), "unitPrice": price})
-            t["items"] = items
-            if done:
-                t["deliveryPhoto"] = f"https://storage.{DEMO_DOMAIN}/photos/{tid}/delivery.jpg"
+            self._delivery(t, tid, person, done)
         elif fname == "Pickup":
             t["senderName"] = person
-            t["parcelCount"] = randrange(1, 25)
-            if rand() < 0.6:
-                t["pickupNotes"] = choice(_PICKUP_NOTES)
+            t["parcelCount"] = self.randrange(1, 25)
+            if self.rand() < 0.6:
+                t["pickupNotes"] = self.choice(_PICKUP_NOTES)
         elif fname == "Visit":
             t["customerName"] = person
-            t["visitPurpose"] = choice(_PURPOSES)
+            t["visitPurpose"] = self.choice(_PURPOSES)
             t["visitLocation"] = t["expectedCoordinate"]
             if done:
-                t["visitResult"] = choice(_RESULTS)
-                if t["visitPurpose"] == "Meter Reading" or rand() < 0.2:
-                    t["meterReading"] = round(1000 + rand() * 90_000, 1)
-        else:
+                t["visitResult"] = self.choice(_RESULTS)
+                if t["visitPurpose"] == "Meter Reading" or self.rand() < 0.2:
+                    t["meterReading"] = round(1000 + self.rand() * 90_000, 1)
+        elif fname == "House Inspection":
             t["ownerName"] = person
-            t["rooms"] = randrange(1, 9)
+            t["rooms"] = self.randrange(1, 9)
             t["inspectionDate"] = _day(st)
             if done:
-                t["inspectionPassed"] = rand() < 0.8
-                if rand() < 0.85:
+                t["inspectionPassed"] = self.rand() < 0.8
+                if self.rand() < 0.85:
                     t["ownerSignature"] = f"https://storage.{DEMO_DOMAIN}/signatures/{tid}.png"
-        out.append(t)
-    return out
+        else:
+            self._order(t, person, h)
+
+    def _delivery(self, t: Doc, tid: str, person: str, done: bool) -> None:
+        t["receiverName"] = person
+        t["receiverPhone"] = (
+            f"+62 8{self.randrange(10, 99)}-{self.randrange(1000, 9999)}-"
+            f"{self.randrange(1000, 9999)}"
+        )
+        t["packageWeight"] = round(0.2 + self.rand() * 24.8, 2)
+        t["codAmount"] = 0 if self.rand() < 0.4 else 500 * self.randrange(20, 2000)
+        items = []
+        for _ in range(self.randrange(1, 5)):
+            name, price = self.choice(_ITEMS)
+            items.append({"name": name, "qty": self.randrange(1, 6), "unitPrice": price})
+        t["items"] = items
+        if done:
+            t["deliveryPhoto"] = f"https://storage.{DEMO_DOMAIN}/photos/{tid}/delivery.jpg"
+
+    def _order(self, t: Doc, person: str, h: int) -> None:
+        """An order taken by the order flow: its numbers, the receiver's city and name."""
+        n = self.randrange(10_000, 99_999)
+        t["orderNumber"] = f"SO-{_HUBS[h][5]}-{n}"
+        t["merchantOrderId"] = f"BLZ-{self.randrange(100_000, 999_999)}"
+        t["kota"] = _HUBS[h][0] if self.rand() < 0.8 else self.choice(_HUBS)[0]
+        t["namaPenerima"] = person
+        if self.rand() < 0.7:
+            t["beratKg"] = round(0.5 + self.rand() * 30, 1)
+
+
+def assigned_to(user: Doc) -> Doc:
+    """A task's ``assignedTo``: the assignee's user, as real tasks embed it (note 24).
+
+    >>> assigned_to({"_id": "u", "name": "N", "email": "e", "hubId": ["h"],
+    ...              "role": {"name": "Field Worker"}})["role"]
+    'Field Worker'
+    """
+    role = user.get("role")
+    return {
+        "_id": user.get("_id"),
+        "name": user.get("name"),
+        "email": user.get("email"),
+        "hubId": list(user.get("hubId") or []),
+        "role": role.get("name") if isinstance(role, dict) else role,
+        "firstLogin": bool(user.get("firstLogin", False)),
+    }
+
+
+#: keys every real task carries, null until the work sets them (note 23)
+NEW_TASK_KEYS: Doc = dict.fromkeys(
+    (
+        "openTaskTime",
+        "expectedDoneTime",
+        "createdCoordinate",
+        "appVersion",
+        "deviceInformation",
+        "geoLockTrigger",
+        "idLocal",
+        "inLocation",
+        "outLocation",
+        "visitGroup",
+    )
+) | {"travelDistance": 0, "idleDuration": 0, "visitGroupPriority": 0}
+_APP_VERSIONS = ("3.12.0", "3.13.4", "3.14.2")
+_DEVICES = (
+    {"os": "13", "brand": "samsung", "model": "SM-A145F"},
+    {"os": "12", "brand": "xiaomi", "model": "Redmi 10C"},
+    {"os": "14", "brand": "oppo", "model": "CPH2591"},
+)
+_SHIFTS = ("PAGI", "SIANG", "MALAM")

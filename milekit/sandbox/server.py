@@ -229,6 +229,10 @@ class Sandbox:
     ``seed`` are then ignored), else it is seeded and saved; every acknowledged write is
     committed before the answer is sent. Tune faults on :attr:`faults`, read counters on
     ``app.stats`` / ``app.request_log`` and applied writes on ``store.write_log``.
+
+    Tasks spell their datetimes as real tasks do (ISO 8601 with ``+00:00``, times of day
+    ``HH:MM:SS``); ``mixed_datetimes=True`` seeds every other spelling the API uses too,
+    for testing a client's parsing (docs/api-notes.md notes 6 and 25).
     """
 
     def __init__(
@@ -246,9 +250,12 @@ class Sandbox:
         drop_rate: float = 0.0,
         drop_after_rate: float = 0.0,
         fault_seed: int = 0,
+        mixed_datetimes: bool = False,
     ) -> None:
         db_path = Path(db) if db is not None else None
-        org = None if db_path is not None and db_path.exists() else build_org(seed, tasks)
+        org = None
+        if db_path is None or not db_path.exists():
+            org = build_org(seed, tasks, mixed_datetimes=mixed_datetimes)
         self.token = token
         self.store = Store(org, db_path)
         self.faults = Faults(

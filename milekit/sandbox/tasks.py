@@ -30,15 +30,20 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 from milekit.registry import RESOURCES, FieldType
+from milekit.sandbox.seed import NEW_TASK_KEYS, TASKS_TO, assigned_to
 from milekit.sandbox.store import Doc, Op, Store
 
 SPEC = RESOURCES["tasks"]
+#: ``dataVersion`` counts from here (a 10-digit epoch, note 30)
+DATA_VERSION_BASE = TASKS_TO
 _SORT_BY, _SORT_ORDER = (p or "" for p in SPEC.sort_params)
 _BULK_KEY = SPEC.bulk_key or "tasks"
 _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIME)
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
 _TIME_BY = ("createdTime", "startTime", "doneTime")
+#: writable keys the server fills when a create leaves them out (kept by a replace too)
+_SERVER_DEFAULTS = frozenset({"orderIndex"})
 _HEX24 = re.compile(r"[0-9a-f]{24}")
 _BAD_REQUEST = "Bad request - invalid parameters provided."
 _LIST_PARAMS = (
@@ -284,7 +289,8 @@ class TaskService:
                 "counting": {"doneTotal": done, "ongoingTotal": ongoing},
                 "sourceDataTask": "-",
             },
-            "dataVersion": str(self.store.version("tasks")),
+            # a 10-digit epoch that moves with every change of the tasks (note 30)
+            "dataVersion": str(DATA_VERSION_BASE + self.store.version("tasks")),
         }
 
     def _list_json(self, doc: Doc) -> orjson.Fragment:
@@ -419,8 +425,8 @@ class TaskService:
             if not isinstance(a, list) or not all(isinstance(x, str) for x in a):
                 raise HttpError(400, "The assignee must be an array.")
             out["assignee"] = a
-        if "label" in out and not (out["label"] is None or isinstance(out["label"], str)):
-            raise HttpError(400, "The label must be a string.")
+        if "label" in out:
+            out["label"] = _labels(out["label"])
         for k in _DATETIME & out.keys():
             v = out[k]
             if v is None:
@@ -451,24 +457,11 @@ class TaskService:
         }
 
     def _assigned_to(self, email: str) -> Doc:
+        """The assignee as real tasks embed it (note 24)."""
         for u in self.store.values("users"):
             if u.get("email") == email:
-                return {
-                    "_id": u["_id"],
-                    "name": u["name"],
-                    "email": email,
-                    "hubId": u.get("hubId", []),
-                    "organization": None,
-                    "role": None,
-                }
-        return {
-            "_id": None,
-            "name": email,
-            "email": email,
-            "hubId": [],
-            "organization": None,
-            "role": None,
-        }
+                return assigned_to(u)
+        return assigned_to({"_id": None, "name": email, "email": email})
 
     def _settle(self, old: Doc | None, new: Doc, now: float, action: str, change: Doc) -> Doc:
         """Server-owned keys after a write: hub, status, assignment stamps, history."""
@@ -495,8 +488,9 @@ class TaskService:
                     )
         else:
             new["status"] = "UNASSIGNED"
-            for k in ("assignedBy", "assignedTime", "assignedTo"):
+            for k in ("assignedBy", "assignedTime"):
                 new.pop(k, None)
+            new["assignedTo"] = None  # on every real task, null when unassigned (note 24)
         history.append(self._history(action, _NOTES[action], change, now))
         new["histories"] = history
         new["updatedTime"] = stamp
@@ -514,7 +508,16 @@ class TaskService:
         else:
             tid = self.new_id()
         clean = self._clean(body, full=True)
-        doc: Doc = {"_id": tid, "organizationId": self.store.meta["organization"]["id"]}
+        org = self.store.meta["organization"]
+        doc: Doc = {
+            "_id": tid,
+            "organizationId": org["id"],
+            "organization": {"_id": org["id"], "name": org["name"], "email": org["email"]},
+            "label": [],
+            "isDeleted": False,
+            "assignedVehicle": None,
+            **NEW_TASK_KEYS,
+        }
         doc.update(clean)
         doc.setdefault("startTime", iso_now(now))
         doc.setdefault("endTime", iso_now(now + 86400))
@@ -528,8 +531,8 @@ class TaskService:
         clean = self._clean(body, full=full, old=old)
         if full:
             # server-owned keys survive a replace, and so do the keys a list never shows
-            # (orderIndex ...), which a client replacing from a list item cannot resend
-            keep = _READ_ONLY | set(SPEC.detail_only)
+            # (histories) and the ones the server fills when a body leaves them out
+            keep = _READ_ONLY | set(SPEC.detail_only) | _SERVER_DEFAULTS
             new = {k: v for k, v in old.items() if k in keep}
             new.update(clean)
             change = {k: v for k, v in clean.items() if old.get(k) != v}
@@ -687,6 +690,21 @@ _NOTES = {
     "assign": "Task assigned",
     "move": "Task moved to another hub",
 }
+
+
+def _labels(value: Any) -> list[str] | None:
+    """A task's labels as stored: a list of strings; a lone string is one label (note 21).
+
+    >>> _labels("COD"), _labels(["COD", "Fragile"]), _labels(None)
+    (['COD'], ['COD', 'Fragile'], None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return value
+    raise HttpError(400, "The label must be a string or an array of strings.")
 
 
 def _list_form(doc: Doc) -> Doc:
