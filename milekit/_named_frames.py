@@ -459,7 +459,7 @@ def location_histories_frame(
     Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
     Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
     Float64, ``duration`` Int64, ``notes`` string, ``eventName`` category, ``isLatest``
-    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Int64,
+    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Float64,
     ``finish`` object, ``organizationId`` string, ``updatedBy`` string, ``createdBy``
     string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
     ``createdFrom`` string, ``data`` object.
@@ -1714,9 +1714,9 @@ def routing_result_routes_frame(
     ``vehicleId``, ``totalNodes``, ``finishTime``, ``vehicleName``, ``totalVisits``,
     ``totalTrips``, ``vehicleMinVolume``, ``totalWeight``, ``trips``, ``vehicleMinWeight``,
     ``assignee``, ``totalTravelTime``, ``vehicleTags``, ``isOddEven``, ``oddEven``,
-    ``weightPercentage``, ``totalVisitTime``, ``totalWaitingTime``, ``totalSpentTime``.
-    Reads ``GET /results`` asking for the array with ``fields=``; from a routing_results
-    frame you have: ``milekit.children(df, 'routing')``.
+    ``breakTime``, ``weightPercentage``, ``totalVisitTime``, ``totalWaitingTime``,
+    ``totalSpentTime``. Reads ``GET /results`` asking for the array with ``fields=``; from a
+    routing_results frame you have: ``milekit.children(df, 'routing')``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1779,9 +1779,9 @@ def routing_result_visits_frame(
     Columns: ``resultId``, ``vehicleId``, ``vehicleName``, ``assignee``, ``isHub``,
     ``weight``, ``visitId``, ``waitingTime``, ``eta``, ``volume``, ``order``,
     ``coordinate``, ``etd``, ``visitTime``, ``travelTime``, ``distance``, ``allowOddEven``,
-    ``visitName``, ``address``, ``tags``, ``timeWindow``. Reads ``GET /results`` asking for
-    the array with ``fields=``; from a routing_results frame you have:
-    ``milekit.children(df, 'trips')``.
+    ``etaStr``, ``etdStr``, ``visitName``, ``address``, ``tags``, ``timeWindow``. Reads
+    ``GET /results`` asking for the array with ``fields=``; from a routing_results frame you
+    have: ``milekit.children(df, 'trips')``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -2124,7 +2124,7 @@ def location_tracking_frame(
     Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
     Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
     Float64, ``duration`` Int64, ``notes`` string, ``eventName`` category, ``isLatest``
-    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Int64,
+    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Float64,
     ``finish`` object, ``organizationId`` string, ``updatedBy`` string, ``createdBy``
     string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
     ``createdFrom`` string, ``data`` object.

@@ -281,8 +281,8 @@ def child_frame(
     df = frame(parent.name, client=client, progress=progress, limit=limit, **filters)
     root = child.path[0]
     if len(df) and parent.detail_path and (root not in df.columns or df[root].isna().all()):
-        # the list leaves the array out even when asked (routing results list no plan,
-        # §4.1): read it from each object's detail
+        # the list leaves the array out even when asked (a server that strips the
+        # routing results' plan from its list, note 26): read it from each object's detail
         docs = _details(parent, list(df.index), client)
         df = df.copy()
         df[root] = _cells([(d or {}).get(root) for d in docs])

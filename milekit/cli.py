@@ -84,6 +84,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="SQLite file: keep every acknowledged write across restarts")
     s.add_argument("--token", default="sandbox-token")
     s.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    s.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="an origin whose web pages may call the sandbox with fetch (repeatable; "
+        "default: any, '*')",
+    )
+    s.add_argument(
+        "--mixed-datetimes",
+        action="store_true",
+        help="seed tasks with every datetime spelling the API uses (robustness tests)",
+    )
 
     w = sub.add_parser("whoami", help="show the signed-in user")
     w.add_argument("--base-url")
@@ -119,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db=args.db,
                 token=args.token,
                 latency=args.latency,
+                cors_origins=tuple(args.cors_origins or ("*",)),
+                mixed_datetimes=args.mixed_datetimes,
             )
             return 0
         if args.command == "whoami":

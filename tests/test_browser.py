@@ -203,3 +203,75 @@ def test_sign_in_form_in_jupyterlab(chromium: str, lab: Lab, tmp_path: Path) -> 
     keep = os.environ.get("MILEKIT_SCREENSHOTS")
     if keep:  # e.g. to refresh the picture in docs/
         shutil.copytree(shots, keep, dirs_exist_ok=True)
+
+
+PORTAL = (
+    """<!doctype html><html><head><title>loading</title></head><body><script>
+const api = new URL(location.href).searchParams.get("api");
+fetch(api + "/tasks?limit=5&status=DONE", {
+  headers: {"Authorization": "Bearer TOKEN", "Accept": "application/json"},
+}).then(r => r.json()).then(body => {
+  document.title = "rows:" + body.tasks.data.length + ":" + body.tasks.data[0].status;
+}).catch(e => { document.title = "error:" + e.name; });
+</script></body></html>"""
+).replace("TOKEN", SANDBOX_TOKEN)
+
+
+@pytest.fixture
+def portal() -> Iterator[str]:
+    """A rider portal: a static page on an origin of its own that calls the API with
+    ``fetch`` (an ``Authorization`` header, so the browser sends a preflight first)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = PORTAL.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/portal.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _title_of_portal(chromium: str, url: str) -> str:
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function("document.title !== 'loading'", timeout=20_000)
+            return page.title()
+        finally:
+            browser.close()
+
+
+def test_a_web_page_reads_the_sandbox_with_fetch(chromium: str, portal: str) -> None:
+    # issue 12: the sandbox sent no CORS headers and answered the preflight with 401
+    with Sandbox(tasks=50) as sb:
+        title = _title_of_portal(chromium, f"{portal}?api={sb.url}")
+        log = [(r.method, r.status) for r in sb.app.request_log if r.path.endswith("/tasks")]
+    assert title == "rows:5:DONE"
+    assert log == [("OPTIONS", 204), ("GET", 200)]  # the preflight, then the read
+
+
+def test_a_page_from_an_origin_not_allowed_is_refused(chromium: str, portal: str) -> None:
+    with Sandbox(tasks=50, cors_origins=("https://portal.example",)) as sb:
+        title = _title_of_portal(chromium, f"{portal}?api={sb.url}")
+        log = [(r.method, r.status) for r in sb.app.request_log if r.path.endswith("/tasks")]
+    assert title == "error:TypeError"  # the browser refused: no data reached the page
+    assert log == [("OPTIONS", 204)]  # the preflight allowed nothing, so no GET followed

@@ -99,8 +99,12 @@ def test_children_of_a_frame_you_have(client: milekit.Client) -> None:
         milekit.children(flat, "workingTime"), milekit.children(vehicles, "workingTime")
     )
     results = milekit.routing_results_frame(client=client, progress=False)
+    visits = milekit.children(results, "trips")  # real lists carry the plan (note 26)
+    pd.testing.assert_frame_equal(
+        visits, milekit.routing_result_visits_frame(client=client, progress=False)
+    )
     with pytest.raises(errors.UsageError, match="no 'result' column"):
-        milekit.children(results, "trips")  # the list has no plan: say how to get it
+        milekit.children(results.drop(columns="result"), "trips")  # say how to get it
 
 
 def test_carried_columns_and_keyed_rows(sandbox: Sandbox, client: milekit.Client) -> None:

@@ -190,7 +190,6 @@ def test_following_next_page_url_yields_every_task_once(
 
 def test_limit_page_and_param_validation(ro: Sandbox, http: requests.Session) -> None:
     cases = {
-        "limit=1001": "The limit may not be greater than 1000.",
         "limit=0": "The limit must be at least 1.",
         "page=0": "The page must be at least 1.",
         "status=FINISHED": "The selected status is invalid.",
@@ -204,6 +203,9 @@ def test_limit_page_and_param_validation(ro: Sandbox, http: requests.Session) ->
         assert r.status_code == 400, query
         assert r.json() == {"status": False, "message": message}
     assert http.get(ro.url + "/tasks?limit=1000&whatever=1").status_code == 200
+    # real clients read limit=5000: capped to the maximum, not refused (note 28)
+    big = http.get(ro.url + "/tasks?limit=5000").json()["tasks"]
+    assert big["per_page"] == 1000 and len(big["data"]) == min(1000, big["total"])
 
 
 def test_filters(ro: Sandbox, http: requests.Session) -> None:
@@ -636,3 +638,23 @@ def test_a_sandbox_in_a_users_process_freezes_none_of_its_garbage() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_small_things_of_real_answers(sb: Sandbox, http: requests.Session) -> None:
+    users = http.get(sb.url + "/users", params={"limit": 2, "page": 3}).json()["data"]
+    assert len(users) == sb.store.count("users")  # /users ignores limit and page (note 29)
+    page = http.get(sb.url + "/tasks", params={"limit": 5}).json()
+    assert all(set(link) == {"url", "label", "active"} for link in page["tasks"]["links"])
+    version = page["dataVersion"]
+    assert re.fullmatch(r"\d{10}", version)  # a 10-digit epoch, not "0" (note 30)
+    task = page["tasks"]["data"][0]
+    http.patch(f"{sb.url}/task/{task['_id']}", json={"title": "moved on"})
+    assert http.get(sb.url + "/tasks", params={"limit": 1}).json()["dataVersion"] > version
+    speeds = {
+        (t.get("assignedVehicle") or {}).get("speed", "none") for t in sb.store.values("tasks")
+    }
+    assert speeds <= {None, "none"}  # a task's vehicle speed is null (note 30)
+    histories = http.get(
+        sb.url + "/location-histories", params={"fields": "email,lat", "limit": 5}
+    ).json()["tasks"]["data"]
+    assert all(set(h) == {"_id", "email", "lat", "trackedTime"} for h in histories)  # note 27

@@ -325,6 +325,8 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "tasks": Fix(writable=False, note="child task ids (§2.3)"),
     },
     "location_histories": {
+        # note 27: a float on every record, often negative (the schema says integer)
+        "trackedTime": Fix("Float", note="on every record, often negative (note 27)"),
         # §2.4: eventName is a category of otw / nearBy / done
         "eventName": Fix(enum=("otw", "nearBy", "done")),
         # §2.4: time is an epoch in milliseconds
@@ -421,6 +423,12 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         # §2.10: finish times of routes are times of day, as the summary's
         # min/max/avgFinishTime ("08:46:00") that aggregate them
         "result.routing.finishTime": Fix("Time", note="time of day (§2.10)"),
+        # note 26: what real routes and trips carry beside the documented keys
+        "result.routing.breakTime": Fix("Object", add=True, note="note 26"),
+        "result.routing.breakTime.startTime": Fix("Time", add=True, note="note 26"),
+        "result.routing.breakTime.endTime": Fix("Time", add=True, note="note 26"),
+        "result.routing.trips.etaStr": Fix("String", add=True, note="eta as text (note 26)"),
+        "result.routing.trips.etdStr": Fix("String", add=True, note="etd as text (note 26)"),
         "summary.minFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
         "summary.maxFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
         "summary.avgFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),

@@ -7,9 +7,11 @@
 >>> status, body["tasks"]["total"], len(body["tasks"]["data"])
 (200, 5, 2)
 
-Order of the checks, like a gateway in front of Laravel: fault injection, payload size
-(413), authentication (401), the organisation-wide rate limit (429), content negotiation
-(406), routing (404/405), JSON body (400), then the endpoint.
+Order of the checks, like a gateway in front of Laravel: CORS preflights (answered
+before anything else, without a token), fault injection, payload size (413),
+authentication (401), the organisation-wide rate limit (429), content negotiation (406),
+routing (404/405), JSON body (400), then the endpoint. Every answer to a request from an
+allowed ``Origin`` carries the CORS headers, errors included (docs/api-notes.md note 31).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -80,6 +82,7 @@ class Stats:
 _REASONS = {
     200: "OK",
     201: "Created",
+    204: "No Content",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -117,8 +120,11 @@ class SandboxApp:
         rate_period: float = 1.0,
         max_body_bytes: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
+        cors_origins: Sequence[str] = ("*",),
     ) -> None:
         self.store = store
+        #: origins whose pages may call the API with ``fetch`` ("*": any; note 31)
+        self.cors_origins = tuple(cors_origins)
         self.token = token
         self.faults = faults if faults is not None else Faults()
         self.rate_limit = rate_limit
@@ -140,8 +146,12 @@ class SandboxApp:
         raw_path = environ.get("PATH_INFO", "") or "/"
         query = environ.get("QUERY_STRING", "")
         status = 0
+        cors = self._cors(environ)
         try:
-            resp = self._handle(environ, method, raw_path, query)
+            if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
+                resp = Response(204, Raw(b"", "text/plain"), _preflight(environ, cors))
+            else:
+                resp = self._handle(environ, method, raw_path, query)
             status = resp.status
         except DropConnection:
             with self._lock:
@@ -155,9 +165,20 @@ class SandboxApp:
         else:
             payload = orjson.dumps(resp.body)
             content_type = _JSON
-        headers = [content_type, ("Content-Length", str(len(payload))), *resp.headers]
+        headers = [content_type, ("Content-Length", str(len(payload))), *resp.headers, *cors]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [payload]
+
+    def _cors(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+        """The CORS headers for the request's ``Origin`` (none when it is not allowed)."""
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin or not self.cors_origins:
+            return []
+        if "*" in self.cors_origins:
+            return [("Access-Control-Allow-Origin", "*"), _EXPOSE]
+        if origin in self.cors_origins:
+            return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"), _EXPOSE]
+        return []
 
     def call(
         self,
@@ -347,6 +368,22 @@ class SandboxApp:
 
     def _list_tasks(self, r: Request) -> Response:
         return Response(200, self.tasks.list_tasks(r.query, r.raw_query, r.url, fragments=True))
+
+
+_EXPOSE = ("Access-Control-Expose-Headers", "Retry-After")
+
+
+def _preflight(environ: dict[str, Any], cors: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """A CORS preflight's answer: the methods and headers a page may use (no token needed;
+    nothing is allowed for an origin that is not, and the browser then refuses)."""
+    if not cors:
+        return ()
+    asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+    return (
+        ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        ("Access-Control-Allow-Headers", asked or "Authorization, Content-Type, Accept"),
+        ("Access-Control-Max-Age", "600"),
+    )
 
 
 class _TooMany(HttpError):

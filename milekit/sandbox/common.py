@@ -390,10 +390,8 @@ def paging(
     (1, 5)
     >>> paging({}, RESOURCES["plugins"])
     (1, 10)
-    >>> paging({"limit": "101"}, RESOURCES["plugins"])
-    Traceback (most recent call last):
-    ...
-    milekit.sandbox.tasks.HttpError: The limit may not be greater than 100.
+    >>> paging({"limit": "101"}, RESOURCES["plugins"])  # capped (note 28)
+    (1, 100)
     """
     return page_args(
         q,
@@ -446,10 +444,8 @@ def page_args(
 
     >>> page_args({"page": "2", "limit": "50"})
     (2, 50)
-    >>> page_args({"limit": "5000"})
-    Traceback (most recent call last):
-    ...
-    milekit.sandbox.tasks.HttpError: The limit may not be greater than 1000.
+    >>> page_args({"limit": "5000"})  # capped, not refused (note 28)
+    (1, 1000)
     """
     p = _int_arg(q, page, 1)
     n = _int_arg(q, limit, default)
@@ -460,7 +456,7 @@ def page_args(
     if n < 1:
         raise HttpError(400, f"The {attribute(limit)} must be at least 1.")
     if maximum is not None and n > maximum:
-        raise HttpError(400, f"The {attribute(limit)} may not be greater than {maximum}.")
+        n = maximum  # real clients read limit=5000 and get their rows (note 28)
     return p, n
 
 

@@ -529,8 +529,8 @@ class Locations:
             docs = [d for d in docs if inside(d)]
         docs = sort_listed(docs, q, self.spec, default_by="time")
         fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
+        if fields:  # the API adds _id and trackedTime to any projection (note 27)
+            docs = [project(d, fields, (self.spec.id_field, "trackedTime")) for d in docs]
         return listed(r, self.spec, docs, page, limit)
 
     def _one(self, doc: Doc, message: str) -> Doc:
@@ -614,9 +614,8 @@ class Locations:
                     "notes": fields.get("notes"),
                     "totalDuration": minutes,
                     "totalDistance": round(walked / 1000),
-                    "isRecalculate": False,
                 },
-                trackedTime=minutes,
+                trackedTime=float(minutes),
                 updatedBy=self.ctx.email,
                 updatedTime=naive(now),
             )
@@ -640,6 +639,8 @@ class Locations:
             "updatedBy": self.ctx.email,
             "createdTime": naive(at),
             "updatedTime": naive(now),
+            # minutes the device's clock is ahead of the server's: often negative (note 27)
+            "trackedTime": round((at - now) / 60, 3),
         }
         doc.setdefault("createdFrom", "mileAppField")
         ops: list[Op] = []
@@ -648,7 +649,7 @@ class Locations:
                 v.fail("The previous trip has not been finished.")
             opened = instant(v.date("startTime") or "")
             assert opened is not None
-            doc.update(startTime=naive(opened), finish=None, trackedTime=0, isLatest=False)
+            doc.update(startTime=naive(opened), finish=None, trackedTime=0.0, isLatest=False)
         else:
             latest = next((d for d in points if d.get("isLatest")), None)
             newest = latest is None or ms >= int(latest.get("time") or 0)

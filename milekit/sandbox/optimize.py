@@ -185,7 +185,7 @@ def plan(
                 "allowOddEven": True,
                 "timeWindow": _tw_out(visit),
             }
-            for c in constraints:
+            for c in _loads(constraints):
                 trip[c] = _load(visit, c)
             trip.update(
                 travelTime=round(travel),
@@ -193,6 +193,8 @@ def plan(
                 waitingTime=round(wait),
                 eta=clock(arrive),
                 etd=clock(arrive + wait + vt),
+                etaStr=clock(arrive)[:5],  # real trips carry the times as text too (note 26)
+                etdStr=clock(arrive + wait + vt)[:5],
                 distance=d,
                 order=len(trips),
             )
@@ -245,7 +247,7 @@ def _hub_node(
         "coordinate": f"{hub[0]},{hub[1]}",
         "isHub": True,
     }
-    for c in constraints:
+    for c in _loads(constraints):
         node[c] = 0
     node.update(
         travelTime=travel,
@@ -253,10 +255,18 @@ def _hub_node(
         waitingTime=0,
         eta=clock(at),
         etd=clock(at),
+        etaStr=clock(at)[:5],
+        etdStr=clock(at)[:5],
         distance=dist,
         order=order,
     )
     return node
+
+
+def _loads(constraints: Sequence[str]) -> list[str]:
+    """The loads a route and its trips report: weight and volume always (note 26), then
+    any other constraint planned with."""
+    return ["weight", "volume", *(c for c in constraints if c not in ("weight", "volume"))]
 
 
 def _vehicle_route(vehicle: Doc, trips: list[Doc], constraints: list[str], speed: int) -> Doc:
@@ -273,17 +283,31 @@ def _vehicle_route(vehicle: Doc, trips: list[Doc], constraints: list[str], speed
         "vehicleTags": list(vehicle.get("tags") or []),
         "isOddEven": vehicle.get("oddEven") in ("odd", "even"),
         "oddEven": vehicle.get("oddEven"),
+        "breakTime": _break_time(vehicle),
+        "finishTime": trips[-1]["etd"],
+        "totalTrips": 1,  # one departure from the hub (no multitrip)
         "trips": trips,
     }
-    for c in constraints:
+    for c in _loads(constraints):
         lo, hi = _capacity(vehicle, c)
-        total = sum(_trip_load(t, c) for t in visits)
-        route[f"total{c[:1].upper()}{c[1:]}"] = total
-        route[f"vehicleMax{c[:1].upper()}{c[1:]}"] = hi if math.isfinite(hi) else 0
-        route[f"vehicleMin{c[:1].upper()}{c[1:]}"] = lo
-        route[f"{c}Percentage"] = f"{round(100 * total / hi) if math.isfinite(hi) and hi else 0}%"
+        total = round(sum(_trip_load(t, c) for t in visits), 6)
+        name = c[:1].upper() + c[1:]
+        route[f"total{name}"] = total
+        route[f"vehicleMax{name}"] = hi if math.isfinite(hi) else 0
+        route[f"vehicleMin{name}"] = lo
+        pct = round(100 * total / hi, 1) if math.isfinite(hi) and hi else 0
+        route[f"{c}Percentage"] = f"{pct:g}%"  # text such as "97.5%" (note 26)
     route.update(totals(trips), speed=speed, fixedCost=vehicle.get("fixedCost") or 0)
     return route
+
+
+def _break_time(vehicle: Doc) -> Doc | None:
+    bt = vehicle.get("breakTime")
+    if isinstance(bt, list) and bt:
+        bt = bt[0]
+    if not isinstance(bt, dict):
+        return None
+    return {"startTime": bt.get("startTime"), "endTime": bt.get("endTime")}
 
 
 def totals(trips: list[Doc]) -> Doc:
@@ -328,8 +352,14 @@ def summarise(
     used = len([r for r in routing if r.get("trips")])
     cap = []
     for c in constraints:
-        optimized = sum(
-            _trip_load(t, c) for r in routing for t in r.get("trips") or [] if isinstance(t, dict)
+        optimized = round(
+            sum(
+                _trip_load(t, c)
+                for r in routing
+                for t in r.get("trips") or []
+                if isinstance(t, dict)
+            ),
+            6,
         )
         available = sum(h for v in vehicles for h in [_capacity(v, c)[1]] if math.isfinite(h))
         pct = round(100 * optimized / available, 1) if available else 0

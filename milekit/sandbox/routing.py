@@ -290,8 +290,9 @@ class Results:
 
     @staticmethod
     def _list_item(doc: Doc) -> Doc:
-        """A list item: no ``result`` plan, its ``summary`` at the top (reference §4.1)."""
-        item = {k: v for k, v in doc.items() if k != "result"}
+        """A list item: the plan under ``result`` and its ``summary`` at the top too (note
+        26)."""
+        item = dict(doc)
         item["summary"] = (doc.get("result") or {}).get("summary")
         return item
 

@@ -620,6 +620,8 @@ class _Builder:
                         "updatedBy": email,
                         "createdTime": naive(at),
                         "updatedTime": naive(at),
+                        # the device's clock against the server's: often negative (note 27)
+                        "trackedTime": round(self.rng.uniform(-4.0, 1.0), 3),
                     }
                     if event == "otw":
                         p["distanceToDest"] = float(optimize.distance_m(pos, dest))
@@ -650,9 +652,8 @@ class _Builder:
                     "notes": None,
                     "totalDuration": (finish - start) // 60,
                     "totalDistance": round((total_m + back) / 1000),
-                    "isRecalculate": False,
                 },
-                "trackedTime": (finish - start) // 60,
+                "trackedTime": float((finish - start) // 60),
                 "createdTime": naive(start),
                 "updatedTime": naive(finish),
             }
@@ -864,13 +865,16 @@ class _Builder:
                         "address": t["content"],
                         "coordinate": t["expectedCoordinate"],
                         "visitTime": t.get("duration", 10),
-                        "capacity": {"weight": t.get("packageWeight", 1)},
+                        "capacity": {
+                            "weight": t.get("packageWeight", t.get("beratKg", 1)),
+                            "volume": round(0.02 + t.get("duration", 10) / 500, 2),
+                        },
                         "tags": [],
                     }
                 )
             config = {
                 "name": "Configuration Default",
-                "capacityConstraint": ["weight"],
+                "capacityConstraint": ["weight", "volume"],
                 "multitrip": False,
                 "returnToHub": True,
                 "clustering": False,

@@ -22,6 +22,7 @@ import socketserver
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, cast
@@ -233,6 +234,10 @@ class Sandbox:
     Tasks spell their datetimes as real tasks do (ISO 8601 with ``+00:00``, times of day
     ``HH:MM:SS``); ``mixed_datetimes=True`` seeds every other spelling the API uses too,
     for testing a client's parsing (docs/api-notes.md notes 6 and 25).
+
+    Web pages may call it with ``fetch``: it answers CORS preflights and adds
+    ``Access-Control-Allow-Origin`` for ``cors_origins`` (``"*"``, any, by default: it
+    serves loopback only; note 31).
     """
 
     def __init__(
@@ -251,6 +256,7 @@ class Sandbox:
         drop_after_rate: float = 0.0,
         fault_seed: int = 0,
         mixed_datetimes: bool = False,
+        cors_origins: Sequence[str] = ("*",),
     ) -> None:
         db_path = Path(db) if db is not None else None
         org = None
@@ -272,6 +278,7 @@ class Sandbox:
             rate_limit=rate_limit,
             rate_period=rate_period,
             max_body_bytes=max_body_bytes,
+            cors_origins=cors_origins,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
