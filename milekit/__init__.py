@@ -18,7 +18,7 @@ from milekit.children import child_frame, children
 from milekit.client import Client, RetryPolicy
 from milekit.context import get_client, use
 from milekit.diff import diff
-from milekit.errors import MileError
+from milekit.errors import IncompleteReadError, MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.flat import flatten, unflatten
 from milekit.frames import custom_columns, flow_columns, frame
@@ -43,6 +43,7 @@ __all__ = [
     "Client",
     "ExportResult",
     "Identity",
+    "IncompleteReadError",
     "MileError",
     "PushResult",
     "PushValidationError",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from typing import Any
 
 import requests
 
@@ -26,6 +27,21 @@ MASK = "********"
 _BEARER = re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE)
 _known: set[str] = set()
 _known_lock = threading.Lock()
+
+
+def redact_json(value: Any) -> Any:
+    """``value`` (decoded JSON) with :func:`redact` applied to every string in it.
+
+    >>> redact_json({"a": ["Bearer xyz", 1]})
+    {'a': ['Bearer ********', 1]}
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_json(v) for v in value]
+    return value
 
 
 def redact(text: str) -> str:
@@ -45,10 +61,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         value = value.strip()  # a pasted token often carries a newline
-        if not value:
-            raise ValueError("empty token")
-        if any(ch in value for ch in "\r\n\t "):
-            raise ValueError("a token cannot contain white space")
+        _check(value)
         self.__value = value
         if len(value) >= 6:
             with _known_lock:
@@ -71,6 +84,36 @@ class Secret:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a milekit Secret cannot be pickled")
+
+
+def _check(value: str) -> None:
+    """A token is printable ASCII without spaces: anything else is refused before it could
+    reach a header (where requests would send control characters as they are, or fail on
+    a non-Latin-1 one with an error that holds the token). The error never shows it.
+
+    >>> _check("ab\x1bcd")
+    Traceback (most recent call last):
+    ...
+    milekit.errors.UsageError: the token holds a control character (at position 3 of 5): ...
+    """
+    from milekit.errors import UsageError
+
+    if not value:
+        raise UsageError("the token is empty")
+    for i, ch in enumerate(value):
+        if "!" <= ch <= "~":
+            continue
+        what = (
+            "white space"
+            if ch.isspace()
+            else "a control character"
+            if ord(ch) < 32 or ord(ch) == 127
+            else "a character that is not ASCII"
+        )
+        raise UsageError(
+            f"the token holds {what} (at position {i + 1} of {len(value)}): "
+            "copy it again from Profile → Access Token"
+        ) from None
 
 
 class BearerAuth(requests.auth.AuthBase):

@@ -14,8 +14,10 @@ Credential(profile='acme', base_url='https://apiweb.mile.app/api/v3', token=****
 Where the token goes: the OS keyring (through the ``keyring`` library) when a usable
 backend is there, else ``credentials.json`` under the user's config directory
 (``platformdirs``; ``$XDG_CONFIG_HOME/milekit`` on Linux), created with mode 0600 in a
-0700 directory. A file that others can read or write is refused with a warning, as ssh
-does. The base URL of each profile (not a secret) is kept in that file in both cases.
+0700 directory. A file that others can read or write, or a directory that others can
+write to, is refused with :class:`~milekit.errors.CredentialsError` (as ssh refuses keys):
+it is neither read nor replaced, so signing in again does not drop the profiles in it. The
+base URL of each profile (not a secret) is kept in that file in both cases.
 ``MILEKIT_CREDENTIALS=file`` or ``=keyring`` forces one place.
 
 Profiles: ``default`` unless ``profile=`` or ``MILEAPP_PROFILE`` names another, so one
@@ -38,7 +40,7 @@ import orjson
 import platformdirs
 
 from milekit.auth import Secret
-from milekit.errors import UsageError
+from milekit.errors import CredentialsError, UsageError
 
 log = logging.getLogger("milekit")
 
@@ -51,7 +53,7 @@ Backend = Literal["keyring", "file"]
 
 
 class CredentialsWarning(UserWarning):
-    """The credentials file was not used: it is open to other users, or unreadable."""
+    """The credentials file was not used: it is not valid JSON."""
 
 
 @dataclass(frozen=True)
@@ -125,27 +127,38 @@ class CredentialStore:
 
     # -- the file ---------------------------------------------------------------------------
 
-    def _read(self) -> dict[str, Any]:
-        """The file's profiles; {} when it is missing, unsafe or unreadable (with a warning)."""
+    def _check_private(self) -> None:
+        """Refuse a directory others may write to, and a file others may read or change
+        (or that belongs to someone else): :class:`CredentialsError`, nothing read."""
+        if os.name != "posix":
+            return
+        try:
+            d = self.directory.stat()
+        except FileNotFoundError:
+            return
+        if d.st_uid != os.getuid() or d.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise CredentialsError(
+                f"refusing {self.directory}: "
+                + _whose(d, "write to it")
+                + f"; run `chmod 700 {self.directory}` (and check the file in it)"
+            )
         try:
             st = self.path.stat()
         except FileNotFoundError:
+            return
+        if st.st_uid != os.getuid() or st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise CredentialsError(
+                f"refusing {self.path}: "
+                + _whose(st, "read or change it")
+                + f"; run `chmod 600 {self.path}` and consider its tokens seen: renew them "
+                "under Profile → Access Token"
+            )
+
+    def _read(self) -> dict[str, Any]:
+        """The file's profiles; {} when it is missing or not JSON (with a warning)."""
+        self._check_private()
+        if not self.path.exists():
             return {}
-        if os.name == "posix":
-            if st.st_uid != os.getuid():
-                warnings.warn(
-                    f"ignoring {self.path}: it belongs to another user", CredentialsWarning, 2
-                )
-                return {}
-            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                warnings.warn(
-                    f"ignoring {self.path}: other users can read or change it "
-                    f"(mode {stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {self.path}` "
-                    "or sign in again",
-                    CredentialsWarning,
-                    2,
-                )
-                return {}
         try:
             doc = orjson.loads(self.path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as e:
@@ -250,6 +263,13 @@ class CredentialStore:
             self._write(profiles)
             removed = True
         return removed
+
+
+def _whose(st: os.stat_result, what: str) -> str:
+    mode = f"mode {stat.S_IMODE(st.st_mode):04o}"
+    if st.st_uid != os.getuid():
+        return f"it belongs to another user ({mode})"
+    return f"other users can {what} ({mode})"
 
 
 def load(profile: str | None = None) -> Credential | None:

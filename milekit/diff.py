@@ -10,17 +10,17 @@
 ([['title', 'Renamed']], True)
 
 Frames returned by milekit (``milekit.frame``/``tasks_frame``) remember the typed Arrow
-table they were built from. The snapshot is kept *outside* the frame, in a module-level
-map from a weak reference of the frame to that table: it costs no copy (the frame was
-converted out of it), pandas never copies it around (``df.attrs`` is copied by most
-operations), edits made in place under copy-on-write cannot reach it (Arrow buffers are
-immutable and the frame owns its own memory), and it goes away with the frame.
+table they were built from. The snapshot is held by a small token in
+``df.attrs["milekit"]`` (a :class:`SnapshotToken`: text that pandas shares instead of
+copying when it copies ``attrs``): it costs no copy (the frame was converted out of it),
+edits made in place under copy-on-write cannot reach it (Arrow buffers are immutable and
+the frame owns its own memory), and it goes away with the last frame that holds it.
 
-A frame *derived* from a milekit frame (``df[mask].copy()``, ``df.query(...)``) carries a
-small token in ``df.attrs["milekit"]`` that still finds the snapshot while the frame it
-came from is alive; for such frames rows missing from the derived frame are not taken as
-deletions (it is naturally a subset). Frames from elsewhere (a Parquet file) need
-``original=``.
+A frame *derived* from a milekit frame (``df[mask].copy()``, ``df.query(...)``, a column
+subset) carries the same small token in ``df.attrs["milekit"]``, which holds the snapshot:
+it can be pushed even after the frame it came from is gone. Rows missing from a derived
+frame are not taken as deletions (it is naturally a subset). Frames from elsewhere (a
+Parquet file, a pickle) need ``original=``.
 
 Values are compared by their API type (:mod:`milekit.encode`): missing vs missing is
 unchanged, lists and dicts by value, datetimes by instant (any zone), times by value.
@@ -99,13 +99,55 @@ class Snapshot:
 
 # --- the snapshot registry ------------------------------------------------------------------
 
+
+class _Cell:
+    """Where a frame's snapshot is: the frame and every frame derived from it share one
+    cell (through the token in their ``attrs``), so a push that moves the frame's snapshot
+    forward moves theirs too, and the snapshot lives as long as any of them."""
+
+    __slots__ = ("__weakref__", "snap")
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+
+class SnapshotToken(str):
+    """The ``snapshot`` entry of ``df.attrs["milekit"]``: text (``df.to_parquet`` writes
+    ``attrs`` as JSON), holding its :class:`_Cell`. pandas deep-copies ``attrs`` into
+    every frame it derives (``copy()``, a column subset, a filter): the token is not
+    copied but shared, and with it the snapshot. Pickled, it is plain text.
+
+    >>> import copy, pickle
+    >>> t = SnapshotToken("abc", _Cell(None))  # type: ignore[arg-type]
+    >>> copy.deepcopy(t) is t, type(pickle.loads(pickle.dumps(t))).__name__
+    (True, 'str')
+    """
+
+    cell: _Cell
+
+    def __new__(cls, text: str, cell: _Cell) -> SnapshotToken:
+        token = super().__new__(cls, text)
+        token.cell = cell
+        return token
+
+    def __copy__(self) -> SnapshotToken:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SnapshotToken:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (str, (str(self),))
+
+
 _lock = threading.Lock()
-_by_frame: dict[int, tuple[weakref.ref[pd.DataFrame], Snapshot]] = {}
-_by_token: weakref.WeakValueDictionary[str, Snapshot] = weakref.WeakValueDictionary()
+#: frames milekit returned (or pushed), by ``id``: their own snapshot, not a derived one
+_by_frame: dict[int, weakref.ref[pd.DataFrame]] = {}
 
 
 def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
-    """Keep ``table`` as the snapshot of ``df`` for as long as ``df`` lives.
+    """Keep ``table`` as the snapshot of ``df`` for as long as ``df`` (or a frame derived
+    from it) lives.
 
     ``table`` must not share memory with ``df`` (milekit frames are converted out of their
     table, so it does not).
@@ -117,43 +159,43 @@ def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
 
 
 def _register(df: pd.DataFrame, snap: Snapshot) -> None:
+    """``snap`` becomes ``df``'s snapshot. A frame milekit returned keeps its cell (the
+    frames derived from it follow it forward); any other frame gets a cell of its own."""
     key = id(df)
-    with _lock:
-        entry = _by_frame.get(key)
-        known = entry is not None and entry[0]() is df
-        ref = entry[0] if entry is not None and known else weakref.ref(df)
-        _by_frame[key] = (ref, snap)
-        _by_token[snap.token] = snap
-        if entry is not None and known:
-            # frames derived before this push follow their parent's snapshot forward
-            for token, old in list(_by_token.items()):
-                if old is entry[1]:
-                    _by_token[token] = snap
-    if not known:
-        weakref.finalize(df, _forget, key, ref)
     meta = df.attrs.get("milekit")
     meta = dict(meta) if isinstance(meta, dict) else {}
-    meta.update(resource=snap.resource, snapshot=snap.token)
+    token = meta.get("snapshot")
+    with _lock:
+        ref = _by_frame.get(key)
+        known = ref is not None and ref() is df
+        if known and isinstance(token, SnapshotToken):
+            token.cell.snap = snap
+        else:
+            token = SnapshotToken(snap.token, _Cell(snap))
+            if not known:
+                ref = weakref.ref(df)
+                _by_frame[key] = ref
+                weakref.finalize(df, _forget, key, ref)
+    meta.update(resource=snap.resource, snapshot=token)
     df.attrs["milekit"] = meta
 
 
 def _forget(key: int, ref: weakref.ref[pd.DataFrame]) -> None:
     with _lock:
-        entry = _by_frame.get(key)
-        if entry is not None and entry[0] is ref:
+        if _by_frame.get(key) is ref:
             del _by_frame[key]
 
 
 def lookup(df: pd.DataFrame) -> tuple[Snapshot, SnapshotSource] | None:
-    """The snapshot of ``df``: its own, or (for a derived frame) its parent's."""
+    """The snapshot of ``df``: its own, or (for a derived frame) the one it came with."""
+    meta = df.attrs.get("milekit")
+    token = meta.get("snapshot") if isinstance(meta, dict) else None
+    if not isinstance(token, SnapshotToken):
+        return None
     with _lock:
-        entry = _by_frame.get(id(df))
-        if entry is not None and entry[0]() is df:
-            return entry[1], "frame"
-        meta = df.attrs.get("milekit")
-        token = meta.get("snapshot") if isinstance(meta, dict) else None
-        snap = _by_token.get(token) if isinstance(token, str) else None
-    return (snap, "derived") if snap is not None else None
+        ref = _by_frame.get(id(df))
+        own = ref is not None and ref() is df
+    return token.cell.snap, "frame" if own else "derived"
 
 
 def snapshot_of(

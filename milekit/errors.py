@@ -22,6 +22,7 @@ True
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
     ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
     └── UsageError               bad input caught before anything is sent (also ValueError)
+        └── CredentialsError     the remembered sign-ins are not safe to use (file modes)
 
 Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
 method and the URL path. None of them ever holds the token: the request's headers are not
@@ -34,7 +35,7 @@ import os
 import sys
 from typing import Any
 
-from milekit.auth import redact
+from milekit.auth import redact, redact_json
 
 
 class MileError(Exception):
@@ -47,6 +48,11 @@ class MileError(Exception):
 
 class UsageError(MileError, ValueError):
     """Bad input, detected before any request is sent."""
+
+
+class CredentialsError(UsageError):
+    """The remembered credentials cannot be used safely: their file or directory is open
+    to other users (or belongs to another). Nothing is read from it and nothing written."""
 
 
 class TransportError(MileError):
@@ -125,7 +131,7 @@ class ApiError(MileError):
         self.failed_code = failed_code
         self.method = method
         self.url = redact(url)
-        self.body = body
+        self.body = redact_json(body)  #: the answer's body, any echoed token masked
         self.retry_after = retry_after
         text = f"{status} {self.api_message}"
         if failed_code:

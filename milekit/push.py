@@ -736,6 +736,8 @@ def _validate(
                 problems.append(
                     Problem("read-only column edited (the server sets it)", c, changes.ids[k])
                 )
+    problems += _cleared_required(spec, changes, row_action, written)
+    problems += _edited_ids(changes)
     # required fields and value types on whole rows
     for k in full_rows:
         values = full_values[k]
@@ -743,6 +745,43 @@ def _validate(
             if values.get(name) is None:
                 what = "create" if row_action[k] == "create" else "replace"
                 problems.append(Problem(f"required on {what}", name, changes.ids[k]))
+
+
+def _cleared_required(
+    spec: ResourceSpec, changes: Changes, row_action: dict[int, Action], written: list[int]
+) -> list[Problem]:
+    """A required field (``flow``, ``hubId``) cleared by an update: the server refuses it."""
+    out: list[Problem] = []
+    for k in written:
+        if row_action[k] != "patch":
+            continue
+        for name in spec.required_on_create:
+            cell = changes.cells.get(k, {}).get(name)
+            if cell is not None and cell[1] is None:
+                out.append(Problem("required: it cannot be cleared", name, changes.ids[k]))
+    return out
+
+
+def _edited_ids(changes: Changes) -> list[Problem]:
+    """Rows whose id is new where the snapshot's row at the same place is gone from the
+    frame: the id was edited (ids are the server's), not a row to create and one to delete.
+    Rows added after the snapshot's length, or in a subset, are creations (placeholders)."""
+    snap_ids = changes.snapshot.ids
+    missing = set(changes.missing)
+    aligned = changes.source != "derived" or (  # a whole copy: its rows where they were
+        len(changes.ids) == len(snap_ids)
+        and all(p in (k, -1) for k, p in enumerate(changes.old_pos))
+    )
+    out: list[Problem] = []
+    for k in changes.new_rows:
+        new = changes.ids[k]
+        if new is None or k >= len(snap_ids) or not aligned:
+            continue
+        was = snap_ids[k]
+        if was is not None and was in missing:
+            idf = changes.spec.id_field
+            out.append(Problem(f"the id was edited (it was {was}): ids are read-only", idf, new))
+    return out
 
 
 def _flows_of_rows(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 
+import orjson
 import pytest
 
 import milekit
@@ -306,3 +307,35 @@ def test_filters_are_sent_on_every_page(sandbox: Sandbox) -> None:
         rows = [r for p in c.pages("tasks", {"status": "DONE"}, limit=50) for r in p.rows]
     expected = sum(1 for t in sandbox.store.values("tasks") if t.get("status") == "DONE")
     assert len(rows) == expected and all(r["status"] == "DONE" for r in rows)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x0b", "\x0c", "\u200b"])
+def test_a_token_with_a_control_character_is_refused_before_sending(char: str) -> None:
+    # issue 12, defect 4: NUL, ESC, DEL, VT and FF inside a token were sent on the wire
+    token = f"abc{char}def-secret-42"
+    with pytest.raises(errors.UsageError) as ei:
+        milekit.Client(token, "http://127.0.0.1:9/api/v3", limiter=None)
+    assert "secret-42" not in str(ei.value) and "secret-42" not in repr(ei.value.args)
+
+
+def test_a_non_ascii_token_is_a_clear_error_that_does_not_hold_the_token() -> None:
+    # issue 12, defect 4: a non-Latin-1 token raised UnicodeEncodeError with .object = token
+    token = "tökén-ñ-secret-99"
+    with pytest.raises(errors.UsageError) as ei:
+        milekit.Client(token, "http://127.0.0.1:9/api/v3", limiter=None)
+    err = ei.value
+    seen = [str(err), repr(err), repr(err.args), repr(getattr(err, "object", ""))]
+    assert not any("secret-99" in s or "tökén" in s for s in seen)
+    assert err.__cause__ is None and err.__context__ is None
+
+
+def test_an_echoed_token_is_redacted_from_the_error_body(fresh: Sandbox) -> None:
+    # issue 12, defect 4: an error's .body kept a token the server echoed
+    secret = "echoed-t0ken-value-77"
+    body = {"message": "nope", "debug": {"headers": [f"Bearer {secret}", f"x {secret} y"]}}
+    fresh.faults.add(status=400, times=1, body=body)
+    with milekit.Client(secret, fresh.url, limiter=None) as c:
+        with pytest.raises(errors.BadRequestError) as ei:
+            c.request("GET", "/tasks")
+    assert secret not in orjson.dumps(ei.value.body).decode()
+    assert ei.value.body["debug"]["headers"][1] == "x ******** y"

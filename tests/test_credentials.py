@@ -17,7 +17,7 @@ import milekit
 from milekit import credentials
 from milekit.auth import Secret
 from milekit.credentials import CredentialStore, CredentialsWarning
-from milekit.errors import AuthError, UsageError
+from milekit.errors import AuthError, CredentialsError, UsageError
 from milekit.sandbox import Sandbox
 
 TOKEN = "remembered-token-0123456789"
@@ -93,17 +93,46 @@ def test_file_created_0600_whatever_the_umask(config_home: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o606])
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o606, 0o644])
 def test_a_file_others_can_read_or_write_is_refused(config_home: Path, mode: int) -> None:
+    # issue 12, defect 7: it was ignored with a warning, and left readable
     store = CredentialStore()
     store.save(None, Secret(TOKEN), "http://127.0.0.1:9/api/v3")
     store.path.chmod(mode)
-    with pytest.warns(CredentialsWarning, match="other users can read or change it") as rec:
-        assert store.load() is None
-    assert all(TOKEN not in str(w.message) for w in rec)
-    with pytest.warns(CredentialsWarning):
-        client = milekit.Client(limiter=None)
-    assert not client.has_token  # not used by the client either
+    with pytest.raises(CredentialsError, match="other users can read or change it") as ei:
+        store.load()
+    assert f"chmod 600 {store.path}" in str(ei.value) and TOKEN not in str(ei.value)
+    with pytest.raises(CredentialsError):
+        milekit.Client(limiter=None)  # not used by the client either: refused, loudly
+
+
+def test_signing_in_over_an_unsafe_file_keeps_its_profiles(config_home: Path) -> None:
+    # issue 12, defect 7: logging in again over it dropped the other profiles
+    store = CredentialStore()
+    store.save("acme", Secret("acme-token-123"), None)
+    store.save("beta", Secret("beta-token-456"), None)
+    store.path.chmod(0o644)
+    before = store.path.read_bytes()
+    with pytest.raises(CredentialsError):
+        store.save("acme", Secret("new-token-789"), None)
+    assert store.path.read_bytes() == before
+    store.path.chmod(0o600)
+    assert store.profiles() == ["acme", "beta"]
+
+
+def test_a_directory_others_can_write_to_is_refused(config_home: Path) -> None:
+    # issue 12, defect 7: the directory's mode was not checked (others could swap the file)
+    store = CredentialStore()
+    store.save(None, Secret(TOKEN), None)
+    store.directory.chmod(0o777)
+    try:
+        with pytest.raises(CredentialsError, match=f"chmod 700 {store.directory}"):
+            store.load()
+        with pytest.raises(CredentialsError):
+            store.save("other", Secret(TOKEN), None)
+    finally:
+        store.directory.chmod(0o700)
+    assert store.load() is not None
 
 
 def test_a_broken_file_is_ignored_with_a_warning(config_home: Path) -> None:

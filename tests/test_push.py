@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -564,3 +565,58 @@ def test_push_an_edited_get_frame_of_a_resource_without_bulk(
     assert r.ok and r.resource == "hubs", r
     assert milekit.get("hubs", hid, client=c).at[hid, "name"] == "Renamed hub"
     assert [m for m, _ in writes(fresh)] == [r.requests[0].method]
+
+
+def test_a_required_field_cleared_is_refused_before_sending(
+    fresh: Sandbox, c: milekit.Client
+) -> None:
+    # issue 12, defect 2: flow/hubId cleared to NA were sent, and the server refused them
+    df = fetch(c)
+    df.at[df.index[0], "flow"] = pd.NA
+    df.at[df.index[1], "hubId"] = pd.NA
+    df.at[df.index[2], "title"] = "still fine"
+    before = len(writes(fresh))
+    with pytest.raises(PushValidationError) as err:
+        milekit.push(df, client=c, progress=False)
+    text = str(err.value)
+    assert "'flow': required: it cannot be cleared" in text and df.index[0] in text
+    assert "'hubId': required: it cannot be cleared" in text and df.index[1] in text
+    assert len(writes(fresh)) == before
+
+
+def test_a_copy_or_subset_pushes_after_the_frame_it_came_from_is_gone(
+    fresh: Sandbox, c: milekit.Client
+) -> None:
+    # issue 12, defect 6: "no milekit snapshot" once the frame it was derived from died
+    copied = fetch(c).copy()
+    subset = fetch(c)[["title", "status"]]
+    gc.collect()
+    copied.at[copied.index[0], "title"] = "from a copy"
+    subset.at[subset.index[1], "title"] = "from a subset"
+    for df in (copied, subset):
+        r = milekit.push(df, client=c, progress=False)
+        assert r.ok and r.counts["ok"] == len(df)
+        assert [(q.method, q.path, q.items) for q in r.requests] == [("PATCH", "/tasks/bulk", 1)]
+    assert fresh.store.get("tasks", copied.index[0])["title"] == "from a copy"
+    assert fresh.store.get("tasks", subset.index[1])["title"] == "from a subset"
+
+
+def test_a_duplicated_id_in_a_copy_is_named(c: milekit.Client) -> None:
+    df = fetch(c).copy()
+    gc.collect()
+    twice = pd.concat([df, df.iloc[:1]])
+    with pytest.raises(PushValidationError, match=f"duplicate id .*{df.index[0]}"):
+        milekit.push(twice, client=c, progress=False)
+
+
+def test_an_edited_id_is_refused_not_skipped(fresh: Sandbox, c: milekit.Client) -> None:
+    # issue 12, defect 6: an edited _id silently became a skipped create and a skipped delete
+    before = len(writes(fresh))
+    for df in (fetch(c), fetch(c).copy()):  # the frame milekit returned, and a copy of it
+        old = df.index[3]
+        df.index = pd.Index(
+            [("6" * 24 if i == old else i) for i in df.index], name="_id", dtype="string"
+        )
+        with pytest.raises(PushValidationError, match=f"the id was edited \\(it was {old}\\)"):
+            milekit.push(df, client=c, progress=False, create=True)
+    assert len(writes(fresh)) == before
