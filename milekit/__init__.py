@@ -22,7 +22,7 @@ from milekit.errors import IncompleteReadError, MileError
 from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.flat import flatten, unflatten
 from milekit.frames import custom_columns, flow_columns, frame
-from milekit.push import PushResult, PushValidationError, push
+from milekit.push import PushInterrupted, PushResult, PushValidationError, push
 from milekit.ratelimit import RateLimiter
 from milekit.signin import Identity, login, logout, whoami
 from milekit.views import get, view
@@ -45,6 +45,7 @@ __all__ = [
     "Identity",
     "IncompleteReadError",
     "MileError",
+    "PushInterrupted",
     "PushResult",
     "PushValidationError",
     "RateLimiter",

@@ -25,10 +25,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
 from milekit.errors import MileError, UsageError
+
+if TYPE_CHECKING:
+    from milekit.push import PushResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--create", action="store_true", help="create rows that have no known id")
     u.add_argument("--delete", action="store_true", help="delete rows missing from the file")
     u.add_argument("--check-conflicts", action="store_true")
+    u.add_argument(
+        "--journal",
+        help="where each row's write is recorded (default: FILE.journal.jsonl); the same push "
+        "run again after an interruption sends no row twice",
+    )
+    u.add_argument("--no-journal", action="store_true", help="keep no journal")
     u.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
     profile_opt(u)
 
@@ -183,7 +192,32 @@ def _read_frame(path: str) -> Any:
 
 
 def _push(args: argparse.Namespace) -> int:
-    """Exit 0 when every row is ok or skipped, 1 when rows failed, conflicted or are unknown."""
+    """Exit 0 when every row is ok or skipped, 1 when rows failed, conflicted or are unknown,
+    130 after Ctrl-C (with the report of what was sent and what is unknown)."""
+    from milekit.push import PushInterrupted
+
+    journal = (
+        None if args.no_journal or args.dry_run else args.journal or f"{args.file}.journal.jsonl"
+    )
+    try:
+        result = _push_file(args, journal)
+    except PushInterrupted as e:
+        print(e.result)
+        print(f"milekit: {e}.", file=sys.stderr)
+        if journal is not None:
+            print(
+                f"milekit: the journal {journal} records what was sent: run the same command "
+                "again to finish; no row is written twice",
+                file=sys.stderr,
+            )
+        return 130
+    print(result)
+    if journal is not None and not result.dry_run:
+        print(f"journal: {journal}")
+    return 0 if result.ok else 1
+
+
+def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
     import milekit
     from milekit import registry
     from milekit.push import fetch_original
@@ -208,9 +242,9 @@ def _push(args: argparse.Namespace) -> int:
             delete=args.delete,
             check_conflicts=args.check_conflicts,
             client=client,
+            journal=journal,
         )
-    print(result)
-    return 0 if result.ok else 1
+    return result
 
 
 def _whoami(args: argparse.Namespace) -> int:

@@ -37,8 +37,10 @@ How a push goes:
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
+import os
 import sys
 import threading
 import time
@@ -76,6 +78,7 @@ from milekit.errors import (
     TransportError,
     UsageError,
 )
+from milekit.journal import PushJournal, body_hash
 from milekit.registry import FieldType, ResourceSpec
 
 F = FieldType
@@ -96,6 +99,8 @@ BULK_IN_FLIGHT = 4
 #: Up to this many rows are read back one GET each; more go through the list endpoint
 #: when that takes fewer requests.
 _PER_ID_READS = 32
+#: Seconds one read-back may take with its retries (a server that died is given up on)
+READ_BACK_BUDGET = 10.0
 
 _WIRE_OVERHEAD = 64  #: bytes of the bulk envelope around the items
 
@@ -108,6 +113,20 @@ class PushValidationError(UsageError):
         lines = group_problems(self.problems)
         head = f"cannot push {resource}: {len(lines)} problem{'s' if len(lines) != 1 else ''}"
         super().__init__(head + " (nothing was sent)\n  - " + "\n  - ".join(lines))
+
+
+class PushInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a push. ``result`` says, row by row, what was acknowledged (``ok``),
+    what was on its way (``unknown``: it may have been applied) and what was not sent
+    (``skipped``). A push with the same ``journal=`` later sends none of it twice."""
+
+    def __init__(self, result: PushResult) -> None:
+        c = result.counts
+        super().__init__(
+            f"the push was interrupted: {c['ok']:,} rows ok, {c['unknown']:,} unknown (in "
+            f"flight), {c['skipped']:,} not sent"
+        )
+        self.result = result
 
 
 # --- results --------------------------------------------------------------------------------
@@ -293,6 +312,7 @@ class _Context:
     client: Client
     #: column -> (API type, enum) of the last comparison
     ftypes: dict[str, tuple[FieldType, tuple[str, ...]]] = field(default_factory=dict)
+    journal: PushJournal | None = None
 
 
 @dataclass
@@ -306,6 +326,9 @@ class _Item:
     intended: dict[str, Any]  #: column -> canonical value the server should end up with
     old: dict[str, Any]  #: column -> canonical snapshot value (UNKNOWN if not known)
     size: int = 0
+    slot_row: int = -1  #: the row of the edited frame (-1: a row to delete)
+    key: str = ""  #: the row in a journal: its id, or its label (or position) to create
+    hash: str = ""  #: the write's fingerprint (:func:`milekit.journal.body_hash`)
 
 
 @dataclass
@@ -363,6 +386,7 @@ def push(
     progress: bool = True,
     client: Client | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    journal: str | os.PathLike[str] | None = None,
 ) -> PushResult:
     """Write the edits of ``edited`` back to MileApp; see the module doc for the steps.
 
@@ -393,6 +417,13 @@ def push(
         progress: a progress bar when someone is watching (terminal or notebook).
         client: default: :func:`milekit.get_client`.
         max_request_bytes: cap on one request body (chunks split below it).
+        journal: a file recording each row's write as it is sent and answered
+            (:mod:`milekit.journal`): the same push run again after an interruption sends
+            no row twice (rows written are reported ``ok``, rows in doubt are read back
+            first). The CLI keeps one beside the edits file.
+
+    Ctrl-C stops sending and raises :class:`PushInterrupted` (a ``KeyboardInterrupt``)
+    whose ``result`` says what was sent, what is unknown and what was not sent.
     """
     if resource is not None:
         registry.get(resource)  # an unknown name fails before anything else
@@ -417,6 +448,7 @@ def push(
         source=source,
         options=_Options(replace, create, delete, check_conflicts, max_request_bytes),
         client=client or get_client(),
+        journal=PushJournal(journal, spec.name) if journal is not None else None,
     )
     return _run(ctx, only_rows=None, only_deletes=None, progress=progress, dry_run=dry_run)
 
@@ -554,8 +586,11 @@ def _run(
 
     items = _build_items(ctx, changes, row_action, written, full_values, slot_of, flows)
     items += [_Item(del_slot[i], i, "delete", {spec.id_field: i}, {}, {}) for i in deletes]
+    keys = _row_keys(edited, changes)
     for it in items:
         it.size = len(orjson.dumps(it.body, option=orjson.OPT_NON_STR_KEYS))
+        it.key = it.id if it.id is not None else keys.get(it.slot_row, f"#{it.slot}")
+        it.hash = body_hash(it.action, it.body)
     plan = _plan(ctx, items, changes, written, row_action, skipped, skipped_deletes)
     if dry_run:
         for it in items:
@@ -563,17 +598,13 @@ def _run(
         return PushResult(spec.name, slots.frame(spec.id_field), [], plan, True, 0.0)
 
     run = _Runner(ctx, slots)
-    if opts.check_conflicts:
-        items = run.check_conflicts(items)
-    with _progress(len(items), progress) as bar:
-        run.bar = bar
-        run.execute(items)
+    interrupted = run.go(items, progress)
     created = {it.slot: it.id for it in items if it.action == "create" and it.id}
     _advance_snapshot(ctx, changes, slots, slot_of, del_slot, created)
     result = PushResult(
         spec.name,
         slots.frame(spec.id_field),
-        run.records,
+        list(run.records),
         plan,
         False,
         time.perf_counter() - t0,
@@ -582,7 +613,19 @@ def _run(
         _rows=slot_of,
         _deletes=del_slot,
     )
+    if interrupted:
+        raise PushInterrupted(result)
     return result
+
+
+def _row_keys(edited: pd.DataFrame, changes: Changes) -> dict[int, str]:
+    """Row -> its key in a journal when it has no id yet (a row to create): the frame's
+    index label when it has one (a placeholder such as "new-1"), else its position."""
+    out: dict[int, str] = {}
+    for k in changes.new_rows:
+        label = edited.index[k]
+        out[k] = f"#{k}" if is_missing(label) else f"label:{label}"
+    return out
 
 
 class _Flows:
@@ -862,7 +905,7 @@ def _build_items(
                     v = ctx.edited[key].iloc[k]
                     if isinstance(v, str):
                         body[key] = v
-            items.append(_Item(slot_of[k], rid, action, body, intended, old))
+            items.append(_Item(slot_of[k], rid, action, body, intended, old, slot_row=k))
             continue
         values = full_values[k]
         fname = flow_of.get(k)
@@ -879,9 +922,8 @@ def _build_items(
             if v is not None:
                 body[c] = wire(v, changes.ftypes[c][0])
         old = {c: old_full.get(k, {}).get(c, UNKNOWN) for c in intended}
-        items.append(
-            _Item(slot_of[k], rid if action == "put" else None, action, body, intended, old)
-        )
+        rid = rid if action == "put" else None
+        items.append(_Item(slot_of[k], rid, action, body, intended, old, slot_row=k))
     return items
 
 
@@ -1029,13 +1071,23 @@ def _chunks(spec: ResourceSpec, items: Iterable[_Item], max_bytes: int) -> list[
 
 
 class _Reader:
-    """Reads rows back by id: one GET each, or the list endpoint when that is cheaper."""
+    """Reads rows back by id: one GET each, or the list endpoint when that is cheaper.
+
+    Each read has a short retry budget (:data:`READ_BACK_BUDGET`), and the first read
+    the server does not answer at all within it (it is down) stops the others: ``down``
+    then holds that error and the rows stay unread (a dead server is not asked again and
+    again).
+    """
 
     def __init__(self, client: Client, spec: ResourceSpec) -> None:
         self.client = client
         self.spec = spec
         self.reads = 0
+        self.down: MileError | None = None
         self._lock = threading.Lock()
+        self._retry = dataclasses.replace(
+            client.retry, budget=min(client.retry.budget, READ_BACK_BUDGET)
+        )
 
     def read_back(self, ids: list[str], columns: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """Server documents by id (None: not found); ids that could not be read are absent."""
@@ -1053,11 +1105,17 @@ class _Reader:
         spec = self.spec
         try:
             probe = self.client.request(
-                "GET", spec.list_path, params={"limit": 1, "page": 1, "fields": spec.id_field}
+                "GET",
+                spec.list_path,
+                params={"limit": 1, "page": 1, "fields": spec.id_field},
+                retry=self._retry,
             )
             with self._lock:
                 self.reads += 1
             total = envelope.list_page(probe.body, spec, 1).total
+        except TransportError as e:  # no answer within the budget: the server is down
+            self.down = self.down or e
+            return ids
         except MileError:
             return ids
         if total is None or math.ceil(total / spec.max_limit) >= len(ids):
@@ -1081,11 +1139,16 @@ class _Reader:
         spec = self.spec
 
         def one(i: str) -> tuple[str, dict[str, Any] | None, bool]:
+            if self.down is not None:
+                return i, None, False
             path = spec.detail_path.replace("{id}", quote(i, safe=""))
             try:
-                resp = self.client.request("GET", path)
+                resp = self.client.request("GET", path, retry=self._retry)
             except NotFoundError:
                 return i, None, True
+            except TransportError as e:
+                self.down = self.down or e  # no answer within the budget: it is down
+                return i, None, False
             except MileError:
                 return i, None, False
             finally:
@@ -1114,6 +1177,9 @@ class _Runner:
         self.round = 0
         self.bar: Callable[[int], None] = lambda n: None
         self._lock = threading.Lock()
+        self._in_flight: set[int] = set()  #: slots of rows whose request is on its way
+        self._sent: set[int] = set()  #: slots of rows sent at least once
+        self._stopped = False  #: Ctrl-C: nothing more is sent
 
     @property
     def reads(self) -> int:
@@ -1121,9 +1187,29 @@ class _Runner:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def execute(self, items: list[_Item]) -> None:
+    def go(self, items: list[_Item], progress: bool) -> bool:
+        """Send ``items`` (after what a journal knows of them); True when Ctrl-C stopped
+        it, with every row's status saying what became of it."""
+        for it in items:  # until it is settled (a row Ctrl-C kept from the wire stays so)
+            self.slots.set(it.slot, "skipped", "not sent")
+        doubtful: list[_Item] = []
+        if self.ctx.journal is not None:
+            items, doubtful = self._from_journal(items)
+        if self.ctx.options.check_conflicts:
+            items = self.check_conflicts(items)
+        try:
+            with _progress(len(items) + len(doubtful), progress) as bar:
+                self.bar = bar
+                self.execute(items, doubtful)
+        except KeyboardInterrupt:
+            self._interrupted(items + doubtful)
+            return True
+        return False
+
+    def execute(self, items: list[_Item], doubtful: Sequence[_Item] = ()) -> None:
+        """Rounds of send -> reconcile; ``doubtful`` rows are read back before any send."""
         pending: list[_Item] = items
-        unread: list[_Item] = []
+        unread: list[_Item] = list(doubtful)
         for self.round in range(1, MAX_ROUNDS + 1):
             chunks = _chunks(self.spec, pending, self.ctx.options.max_request_bytes)
             unknown: list[_Item] = list(unread)
@@ -1132,18 +1218,86 @@ class _Runner:
             if not unknown:
                 return
             pending, unread = self.reconcile(unknown, last=self.round == MAX_ROUNDS)
+            self._journal(unknown)
             if not pending and not unread:
                 return
 
     def _map(
         self, fn: Callable[[_Chunk], list[_Item]], work: Sequence[_Chunk]
     ) -> list[list[_Item]]:
-        if len(work) <= 1:
-            return [fn(w) for w in work]
+        """``fn`` of every chunk on worker threads. Ctrl-C stops waiting and sends nothing
+        more; a request already on its way finishes in its thread (and its answer goes
+        to the journal)."""
+        if not work:
+            return []
         cap = BULK_IN_FLIGHT if all(w.bulk for w in work) else self.client.max_workers
-        workers = max(1, min(cap, len(work)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-push") as pool:
-            return list(pool.map(fn, work))
+        pool = ThreadPoolExecutor(max(1, min(cap, len(work))), thread_name_prefix="milekit-push")
+        futures = [pool.submit(fn, w) for w in work]
+        try:
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _interrupted(self, items: list[_Item]) -> None:
+        """After Ctrl-C: rows on their way are ``unknown``, rows never sent ``skipped``."""
+        with self._lock:
+            self._stopped = True  # a chunk a worker took but did not start stays unsent
+            flying, sent = set(self._in_flight), set(self._sent)
+        for it in items:
+            if it.slot in flying:
+                self.slots.set(
+                    it.slot,
+                    "unknown",
+                    "in flight when the push was interrupted: it may have been applied",
+                )
+            elif it.slot not in sent and self.slots.status[it.slot] == "skipped":
+                self.slots.set(it.slot, "skipped", "not sent: the push was interrupted")
+
+    def _from_journal(self, items: list[_Item]) -> tuple[list[_Item], list[_Item]]:
+        """Rows to send, and rows to read back first (an earlier push sent the same write
+        and did not learn its fate); rows the journal has as written are ``ok``."""
+        assert self.ctx.journal is not None
+        send: list[_Item] = []
+        doubtful: list[_Item] = []
+        for it in items:
+            e = self.ctx.journal.last(it.key)
+            if e is None or e.hash != it.hash or e.status not in ("ok", "sent", "unknown"):
+                send.append(it)
+            elif e.status == "ok":
+                it.id = e.id if it.action == "create" and e.id else it.id
+                self.slots.set(it.slot, "ok", f"{_ok_message(it)} by an earlier push (journal)")
+            elif it.action == "create":  # no id to read it back by: never sent twice
+                self.slots.set(
+                    it.slot,
+                    "unknown",
+                    "an earlier push sent this create and was interrupted: it may exist; "
+                    "check, then edit the row or the journal",
+                )
+            else:
+                msg = "an earlier push sent it and was interrupted: read back first"
+                self.slots.set(it.slot, "unknown", msg)
+                doubtful.append(it)
+        return send, doubtful
+
+    def _journal(self, items: Iterable[_Item], status: str | None = None) -> None:
+        """Record ``items`` (their current status, or ``status``) in the journal."""
+        j = self.ctx.journal
+        if j is None:
+            return
+        st, msg = self.slots.status, self.slots.message
+        j.record_many(
+            [
+                (
+                    it.key,
+                    it.action,
+                    it.hash,
+                    status or st[it.slot],
+                    it.id if it.action == "create" else None,
+                    None if status else msg[it.slot],
+                )
+                for it in items
+            ]
+        )
 
     def _record(
         self, chunk: _Chunk, http: int | None, attempts: int, t0: float, outcome: str
@@ -1164,7 +1318,23 @@ class _Runner:
     # -- one request -------------------------------------------------------------------------
 
     def _send(self, chunk: _Chunk) -> list[_Item]:
-        """Send one chunk; settle its rows; return the rows whose fate is unknown."""
+        """Send one chunk; settle its rows (and journal them before and after); return the
+        rows whose fate is unknown."""
+        slots = {it.slot for it in chunk.items}
+        with self._lock:  # the same lock as Ctrl-C's: either it is sent and says so, or not
+            if self._stopped:
+                return []
+            self._in_flight |= slots
+            self._sent |= slots
+        self._journal(chunk.items, "sent")
+        try:
+            return self._send_chunk(chunk)
+        finally:
+            with self._lock:
+                self._in_flight -= slots
+            self._journal(chunk.items)
+
+    def _send_chunk(self, chunk: _Chunk) -> list[_Item]:
         key = self.spec.bulk_key or self.spec.envelope_list
         payload: Any
         if chunk.bulk:
@@ -1189,7 +1359,7 @@ class _Runner:
                     sub = _Chunk(
                         chunk.method, chunk.path, chunk.path_label, True, chunk.action, part, size
                     )
-                    out += self._send(sub)
+                    out += self._send_chunk(sub)
                 return out
             return self._fail(chunk, t0, e)
         except ApiError as e:
@@ -1325,6 +1495,8 @@ class _Runner:
                 )
         columns = sorted({c for it in readable for c in it.intended})
         docs = self.reader.read_back([str(it.id) for it in readable], columns)
+        if self.reader.down is not None:
+            last = True  # the server does not answer: another round would only wait
         for it in readable:
             assert it.id is not None
             if it.id not in docs:
@@ -1363,12 +1535,14 @@ class _Runner:
                     f"not applied after {MAX_ROUNDS} attempts (read back: unchanged)",
                     self.slots.http[it.slot],
                 )
+            down = self.reader.down
+            why = f" (the server does not answer: {down.message})" if down is not None else ""
             for it in unread:
                 msg = self.slots.message[it.slot] or ""
                 self.slots.set(
                     it.slot,
                     "unknown",
-                    f"{msg}; could not be read back to confirm",
+                    f"{msg}; could not be read back to confirm{why}",
                     self.slots.http[it.slot],
                 )
             return [], []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -131,3 +133,35 @@ def test_deletes_and_creates_under_lost_answers(fresh: Sandbox, recorder: SleepR
     assert Counter(w["method"] for w in log) == {"DELETE": 120, "POST": 5}
     assert set(Counter(w["id"] for w in log).values()) == {1}
     assert not result.ok and "unknown 5" in repr(result)
+
+
+def test_a_push_to_a_server_that_died_gives_up_reading_back_at_once(
+    fresh: Sandbox, recorder: SleepRecorder
+) -> None:
+    # issue 12, defect 5: after a crash, a push spent 48-56 s reading rows back from the
+    # dead server (every read retried, every round read again)
+    from milekit.sandbox import DropConnection
+
+    crash = threading.Event()
+    handle = fresh.app._pipeline
+
+    def pipeline(environ: dict, method: str, raw: str, path: str | None, query: str) -> object:
+        resp = handle(environ, method, raw, path, query)
+        if method == "PATCH":  # applied, then the server dies before it answers
+            crash.set()
+            threading.Thread(target=fresh.stop).start()
+            raise DropConnection
+        return resp
+
+    with milekit.Client(fresh.token, fresh.url, limiter=None, sleep=recorder) as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        df.loc[df.index[:50], "title"] = "written before the crash"
+        fresh.app._pipeline = pipeline  # type: ignore[method-assign]
+        t0 = time.monotonic()
+        result = milekit.push(df, client=c, progress=False)
+        took = time.monotonic() - t0
+    assert crash.is_set()
+    assert result.counts["unknown"] == 50  # applied or not: nobody can tell, nothing resent
+    assert "could not be read back" in result.frame["message"].dropna().iloc[0]
+    waited = sum(recorder.calls)  # what the retries would have slept
+    assert waited < 20 and took < 10, (waited, took, len(recorder.calls))

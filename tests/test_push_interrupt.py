@@ -1,0 +1,160 @@
+"""Ctrl-C (and a killed process) during a push: the result says exactly what was sent and
+what is unknown, the CLI prints it and keeps a journal, and the same push run again
+writes no row twice."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import milekit
+from milekit.push import PushInterrupted
+from milekit.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def slow() -> Iterator[Sandbox]:
+    with Sandbox(tasks=1000, rate_limit=None) as sb:
+        yield sb
+
+
+def _slow_patches(sb: Sandbox, seconds: float, on_patch: Callable[[int], None]) -> None:
+    """Every PATCH takes ``seconds`` (the server working through its rows) before it is
+    applied; ``on_patch(n)`` is told of the n-th as it arrives."""
+    handle = sb.app._pipeline
+    count = Counter[str]()
+    lock = threading.Lock()
+
+    def pipeline(environ: dict[str, Any], method: str, raw: str, path: Any, query: str) -> Any:
+        if method == "PATCH":
+            with lock:
+                count["n"] += 1
+                n = count["n"]
+            on_patch(n)
+            time.sleep(seconds)
+        return handle(environ, method, raw, path, query)
+
+    sb.app._pipeline = pipeline  # type: ignore[method-assign]
+
+
+def _patched(sb: Sandbox) -> Counter[str]:
+    """How often each task was written by a PATCH (from the store's write log)."""
+    return Counter(w["id"] for w in sb.store.write_log if w["method"] == "PATCH")
+
+
+def test_ctrl_c_gives_a_result_and_a_journal_push_finishes_without_doubles(
+    slow: Sandbox, tmp_path: Path
+) -> None:
+    journal = tmp_path / "push.journal.jsonl"
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_at_the_fifth(n: int) -> None:
+        if n == 5:  # Ctrl-C while four bulk requests are on their way
+            signal.pthread_kill(main, signal.SIGINT)
+
+    with milekit.Client(slow.token, slow.url, limiter=None) as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        df["title"] = df["title"] + " (checked)"
+        _slow_patches(slow, 0.4, interrupt_at_the_fifth)
+        with pytest.raises(PushInterrupted) as ei:
+            milekit.push(df, client=c, progress=False, max_request_bytes=8192, journal=journal)
+        result = ei.value.result
+        status = result.frame["status"]
+        counts = result.counts
+        assert counts["ok"] + counts["unknown"] + counts["skipped"] == 1000
+        assert counts["unknown"] > 0 and counts["skipped"] > 0  # in flight, and never sent
+        time.sleep(1.5)  # the requests in flight land (their answers go to the journal)
+        landed = set(_patched(slow))
+        ok = set(status.index[status == "ok"])
+        unknown = set(status.index[status == "unknown"])
+        assert ok <= landed <= ok | unknown  # nothing that was not sent was applied
+        again = milekit.push(df, client=c, progress=False, max_request_bytes=8192, journal=journal)
+    assert again.ok and again.counts["ok"] == 1000
+    assert set(_patched(slow)) == set(df.index)
+    assert max(_patched(slow).values()) == 1  # no row written twice
+    earlier = again.frame["message"].str.contains("by an earlier push", regex=False)
+    # the rows in flight when Ctrl-C came landed later: the journal recorded their answer
+    # (the rows acknowledged before are unchanged now: their snapshot moved on)
+    assert set(again.frame.index[earlier]) == landed - ok
+
+
+def _cli(sb: Sandbox, *args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, MILEAPP_TOKEN=sb.token, PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "milekit.cli", "push", "tasks", *args, "--base-url", sb.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _edits(sb: Sandbox, tmp_path: Path) -> tuple[Path, Path]:
+    with milekit.Client(sb.token, sb.url, limiter=None) as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+    snap, edits = tmp_path / "snapshot.parquet", tmp_path / "edits.parquet"
+    milekit.to_parquet(df, snap)
+    df["title"] = df["title"] + " (checked)"
+    milekit.to_parquet(df, edits)
+    return snap, edits
+
+
+def test_ctrl_c_in_the_cli_prints_the_report_and_running_it_again_writes_nothing_twice(
+    slow: Sandbox, tmp_path: Path
+) -> None:
+    # issue 12, defect 1: Ctrl-C exited 130 printing nothing, the bulk PATCH in flight
+    # landed after exit, and the same command again wrote all 1,000 rows a second time
+    snap, edits = _edits(slow, tmp_path)
+    arrived = threading.Event()
+    _slow_patches(slow, 2.0, lambda n: arrived.set())
+    proc = _cli(slow, str(edits), "--original", str(snap))
+    assert arrived.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "PushResult(tasks): 1,000 rows" in out and "unknown 1,000" in out, out
+    assert "run the same command again" in err
+    lines = [orjson.loads(x) for x in Path(f"{edits}.journal.jsonl").read_text().splitlines()]
+    final = {x["key"]: x["status"] for x in lines[1:]}
+    assert set(final.values()) == {"ok"} and len(final) == 1000  # the late answer, recorded
+    assert max(_patched(slow).values()) == 1
+
+    proc = _cli(slow, str(edits), "--original", str(snap))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (out, err)
+    assert "ok 1,000" in out and max(_patched(slow).values()) == 1  # nothing sent twice
+    assert sum(_patched(slow).values()) == 1000
+
+
+def test_a_killed_push_is_read_back_not_resent(slow: Sandbox, tmp_path: Path) -> None:
+    snap, edits = _edits(slow, tmp_path)
+    arrived = threading.Event()
+    _slow_patches(slow, 1.0, lambda n: arrived.set())
+    proc = _cli(slow, str(edits), "--original", str(snap))
+    assert arrived.wait(60), proc.communicate()
+    proc.kill()  # SIGKILL: no report, no late answer in the journal
+    proc.communicate(timeout=60)
+    time.sleep(1.5)  # the write lands on the server all the same
+    journal = Path(f"{edits}.journal.jsonl").read_text().splitlines()
+    assert {orjson.loads(x)["status"] for x in journal[1:]} == {"sent"}
+    proc = _cli(slow, str(edits), "--original", str(snap))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (out, err)
+    assert "ok 1,000" in out and "0 write requests" in out  # read back, found applied
+    assert re.search(r"\+ [1-9]\d* reads", out), out
+    assert max(_patched(slow).values()) == 1 and sum(_patched(slow).values()) == 1000
