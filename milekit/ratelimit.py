@@ -23,6 +23,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from pyrate_limiter import InMemoryBucket, Rate, RateItem, SQLiteBucket
@@ -84,6 +85,10 @@ class RateLimiter:
         self.sleep = sleep
         self.name = name
         self._lock = threading.Lock()
+        #: the lock a shared bucket takes around each admission (a file lock, reentrant
+        #: for its thread): held while the request's time is read, too
+        lock = getattr(self.bucket, "lock", None)
+        self._bucket_lock = lock if isinstance(lock, AbstractContextManager) else nullcontext()
         self._puts = 0
         #: seconds spent waiting for a token, summed over all callers (thread-seconds)
         self.waited = 0.0
@@ -101,12 +106,13 @@ class RateLimiter:
         period: float = MILEAPP_PERIOD,
         *,
         directory: Path | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> RateLimiter:
         """A limiter whose window is shared by all processes of this user, per ``key``.
 
         ``key`` names the budget (milekit uses the API host). The window lives in
         ``<user cache dir>/milekit/ratelimit.sqlite``, one table per key. It runs on the
-        wall clock, the one clock all processes agree on.
+        wall clock, the one clock all processes agree on (``clock`` for tests).
         """
         if directory is None:
             import platformdirs
@@ -118,14 +124,19 @@ class RateLimiter:
         bucket = SQLiteBucket.init_from_file(
             [rate], table=table, db_path=str(directory / "ratelimit.sqlite"), use_file_lock=True
         )
-        return cls(limit, period, bucket=bucket, clock=time.time, name=key)
+        return cls(limit, period, bucket=bucket, clock=clock, name=key)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     def try_acquire_now(self) -> float:
-        """Take a token if one is free; return 0.0, or the seconds to wait before retrying."""
-        with self._lock:
+        """Take a token if one is free; return 0.0, or the seconds to wait before retrying.
+
+        The request's time is read once the bucket is ours (a shared bucket's file lock
+        taken): read before, while other processes held it, a request would be counted
+        from earlier than it was granted and leave the window too soon (issue 12).
+        """
+        with self._lock, self._bucket_lock:
             now = self._now_ms()
             item = RateItem(self.name, now)
             if self.bucket.put(item):

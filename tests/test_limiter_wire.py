@@ -57,6 +57,35 @@ def test_two_processes_share_the_budget(fresh: Sandbox, _private_cache: Path) ->
     assert fresh.app.stats.rejected_429 == 0
 
 
+def test_four_processes_on_a_cold_host_never_pass_100_a_second(tmp_path: Path) -> None:
+    """Issue 12, defect 3 (the reliability suite's four readers): four processes start at
+    once on a host none has used (a fresh cache dir), each reading every task in pages of
+    50 with 16 threads; the sandbox's log never shows more than 100 in a second."""
+    with Sandbox(tasks=3000) as sb:
+        script = textwrap.dedent(
+            f"""
+            import milekit
+            c = milekit.Client({sb.token!r}, {sb.url!r}, limiter="shared", max_workers=16)
+            df = milekit.tasks_frame(client=c, progress=False, limit=50)
+            print(len(df), c.stats.rate_limited)
+            """
+        )
+        env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cold-cache"))
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
+        outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+        stamps = [r.t for r in sb.app.request_log]
+        rejected = sb.app.stats.rejected_429
+    assert outs == ["3000 0"] * 4
+    assert len(stamps) >= 4 * 60  # 60 pages each (and the flows)
+    assert max_in_window(stamps, 1.0) <= 100
+    assert rejected == 0
+
+
 def test_without_a_limiter_the_server_pushes_back_and_retries_recover(fresh: Sandbox) -> None:
     """The control: with no client-side limit the same burst draws 429s, which the retry
     loop absorbs by waiting Retry-After (so nothing fails, it just takes longer)."""

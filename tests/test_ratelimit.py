@@ -88,3 +88,35 @@ def test_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RateLimiter(limit=0)
     assert "in-process" in repr(RateLimiter())
+
+
+def test_a_shared_admission_counts_from_when_it_was_granted(tmp_path: Path) -> None:
+    """Issue 12, defect 3: on a busy host the shared limiter overshot (123 requests in one
+    second from 4 processes): a request's time was read *before* waiting for the file
+    lock, so under contention (waits measured up to 350 ms) it entered the window late
+    and left it early. Here "another process" holds the lock for half a second."""
+    clock = FakeClock(1000.0)
+    a = RateLimiter.shared("h", 2, 1.0, directory=tmp_path, clock=clock.time)
+    b = RateLimiter.shared("h", 2, 1.0, directory=tmp_path, clock=clock.time)
+    a.sleep = b.sleep = clock.sleep
+    granted: list[float] = []
+    try:
+        b.acquire()
+        granted.append(clock.time())  # t = 1000.0
+        b.bucket.lock.acquire()  # another process is in the middle of its own admission
+        waiting = threading.Thread(target=lambda: granted.append(a.acquire() + clock.time()))
+        waiting.start()
+        while not a._lock.locked():  # a has asked, and waits for the file lock
+            pass
+        clock.now += 0.5
+        b.bucket.lock.release()
+        waiting.join()  # granted at 1000.5
+        clock.now += 0.7  # t = 1001.2: the first is out of the window, a's is not
+        for _ in range(2):
+            b.acquire()
+            granted.append(clock.time())
+    finally:
+        a.close()
+        b.close()
+    assert granted[1] == pytest.approx(1000.5)
+    assert max_in_window(granted, 1.0) <= 2, granted
