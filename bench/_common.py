@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +92,14 @@ class SandboxProcess:
         self.proc.stdin.flush()
         self.proc.stdout.readline()
 
+    def command(self, line: str) -> dict[str, Any]:
+        """Send one command line (``faults ...``, ``writes``) and read its JSON answer."""
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -143,6 +152,15 @@ def table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def _faults(sb: Any, seed: int, error: float, drop: float, burst: float) -> None:
+    """Fresh fault rates (and counters) for the next run, seeded."""
+    sb.faults.clear()
+    sb.faults._rng.seed(seed)
+    sb.faults.error_rate, sb.faults.drop_rate, sb.faults.burst_rate = error, drop, burst
+    sb.faults.burst_length = 4
+    sb.app.stats.rejected_429 = 0
+
+
 def _serve(kw: dict[str, Any]) -> None:
     from dataclasses import asdict
 
@@ -161,6 +179,20 @@ def _serve(kw: dict[str, Any]) -> None:
             elif cmd[0] == "latency":
                 sb.faults.latency = float(cmd[1])
                 print("{}", flush=True)
+            elif cmd[0] == "faults":  # faults SEED ERROR_RATE DROP_RATE BURST_RATE
+                _faults(sb, int(cmd[1]), *(float(x) for x in cmd[2:5]))
+                print("{}", flush=True)
+            elif cmd[0] == "writes":  # writes per id of the store's write log
+                counts = Counter(w["id"] for w in sb.store.write_log if w["method"] != "GET")
+                print(
+                    json.dumps(
+                        {
+                            "writes": sum(counts.values()),
+                            "max_per_id": max(counts.values(), default=0),
+                        }
+                    ),
+                    flush=True,
+                )
             elif cmd[0] == "quit":
                 break
     finally:
