@@ -658,3 +658,39 @@ def test_the_small_things_of_real_answers(sb: Sandbox, http: requests.Session) -
         sb.url + "/location-histories", params={"fields": "email,lat", "limit": 5}
     ).json()["tasks"]["data"]
     assert all(set(h) == {"_id", "email", "lat", "trackedTime"} for h in histories)  # note 27
+
+
+def test_the_operators_tools_get_the_rows_they_expect(sb: Sandbox, http: requests.Session) -> None:
+    """How the in-house tools of logistics operators read MileApp (docs/api-notes.md,
+    notes 4, 26, 28), unmodified against the sandbox: each gets rows, none an empty
+    report (issue 12: every report came back empty)."""
+    base = sb.url
+    # a desktop report builder: hubs, vehicles and users as a top-level "data" list
+    assert len(http.get(base + "/hubs").json()["data"]) == 8
+    assert len(http.get(base + "/vehicles", params={"limit": 500}).json()["data"]) == 20
+    assert len(http.get(base + "/users", params={"limit": 500}).json()["data"]) == 50
+    # ... tasks in one big page, two statuses at once, following next_page_url
+    url: str | None = base + "/tasks?limit=5000&status=DONE,ONGOING"
+    rows: list[dict[str, Any]] = []
+    while url:
+        page = http.get(url).json()["tasks"]
+        rows += page["data"]
+        url = page["next_page_url"]
+    expected = [t for t in sb.store.values("tasks") if t["status"] in ("DONE", "ONGOING")]
+    assert len(rows) == len(expected) > 0
+    assert all(isinstance(t["label"], list) and "assignedTo" in t for t in rows)
+    # a routing summary: each result's summary at the item's top level, the plan beside it
+    results = http.get(base + "/results", params={"limit": 100}).json()["data"]["data"]
+    assert results and all(r["summary"]["totalVisits"] >= 0 and r["result"] for r in results)
+    # a web proxy reading one task as {"task": ...}
+    one = http.get(f"{base}/task/{rows[0]['_id']}").json()
+    assert one["task"]["_id"] == rows[0]["_id"]
+    # a bulk creator posting label and assignee as plain strings
+    worker = next(u for u in sb.store.values("users") if u["role"]["name"] == "Field Worker")
+    body = {"flow": "Create Order Blitz", "hubId": rows[0]["hubId"], "label": "COD"}
+    body |= {"assignee": worker["email"], "orderNumber": "SO-1", "merchantOrderId": "BLZ-1"}
+    created = http.post(base + "/task", json=body | {"kota": "Bekasi", "namaPenerima": "Ani"})
+    assert created.status_code == 201, created.text
+    task = created.json()["task"]
+    assert task["label"] == ["COD"] and task["assignee"] == [worker["email"]]
+    assert task["assignedTo"]["email"] == worker["email"] and task["status"] == "ONGOING"
