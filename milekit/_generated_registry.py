@@ -95,7 +95,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         "_id",
                         F.STRING,
                         writable=False,
-                        doc="the schema says id, data says _id (Quirk 9)",
+                        doc="the schema says id, data says _id (note 9)",
                     ),
                 ),
                 doc="Information of hub entity",
@@ -161,7 +161,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         writable=False,
                         doc="ID role of user assignee.This data will be displayed based on 'assignee'",
                     ),
-                    Field("_id", F.STRING, writable=False, doc="Quirk 9"),
+                    Field("_id", F.STRING, writable=False, doc="note 9"),
                 ),
                 doc="Detail information of assignee",
             ),
@@ -333,7 +333,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         ),
                         doc="Working hours on vehicles containing",
                     ),
-                    Field("_id", F.STRING, writable=False, doc="Quirk 9"),
+                    Field("_id", F.STRING, writable=False, doc="note 9"),
                 ),
                 doc="The purpose of marking a vehicle on a successfully optimized visit is to ensure that the visit can be assigned to the same vehicle in the n…",
             ),
@@ -386,7 +386,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     ),
                     Field("radius", F.INTEGER, writable=False, doc="Radius of the geolock feature"),
                 ),
-                doc="Define geolocation-based access restrictions for tasks (an object in the schema, a list in data (Quirk 11))",
+                doc="Define geolocation-based access restrictions for tasks (an object in the schema, a list in data (note 11))",
             ),
             Field(
                 "geoLockTrigger",
@@ -771,7 +771,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "doneCoordinate",
                 F.STRING,
                 writable=False,
-                doc="Coordinate where the task is done (Quirk 11, as tasks)",
+                doc="Coordinate where the task is done (note 11, as tasks)",
             ),
             Field(
                 "doneTime",
@@ -931,7 +931,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     ),
                     Field("radius", F.INTEGER, writable=False, doc="Radius of the geolock feature"),
                 ),
-                doc="Define geolocation-based access restrictions for tasks (Quirk 11, as tasks)",
+                doc="Define geolocation-based access restrictions for tasks (note 11, as tasks)",
             ),
             Field(
                 "geoLockTrigger",
@@ -952,7 +952,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "orderIndex",
                 F.INTEGER,
                 writable=False,
-                doc="By default this number is generated based on the task created time in epoch format, orderIndex is used to define the order of this Task in… (§2.1, as tasks)",
+                doc="By default this number is generated based on the task created time in epoch format, orderIndex is used to define the order of this Task in… (note 37, as tasks)",
             ),
             Field(
                 "isSample",
@@ -1129,9 +1129,9 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "startTime",
                 F.DATE,
-                doc="The start date of the task schedule (a date (§1.3); custom schedules show 'Y-m-d H:i')",
+                doc="The start date of the task schedule (a date (note 6); custom schedules show 'Y-m-d H:i')",
             ),
-            Field("endTime", F.DATE, doc="The end date of the task schedule (a date (§1.3))"),
+            Field("endTime", F.DATE, doc="The end date of the task schedule (a date (note 6))"),
             Field(
                 "schedules",
                 F.ARRAY_OBJECT,
@@ -1139,7 +1139,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "time",
                         F.ARRAY_STRING,
-                        doc='Time of the task schedule will be executed (a list like ["07:00"] (Quirk 11))',
+                        doc='Time of the task schedule will be executed (a list like ["07:00"] (note 11))',
                     ),
                     Field("day", F.STRING, doc="Day of the task schedule will be executed"),
                     Field("date", F.STRING, doc="Date of the task schedule will be executed"),
@@ -1304,7 +1304,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field("fieldMappings", F.JSON, writable=False),
                             Field("fieldSchema", F.JSON, writable=False),
                         ),
-                        doc="Array of workflow steps with field mappings and schemas (left out of master responses (Quirk 14))",
+                        doc="Array of workflow steps with field mappings and schemas (left out of master responses (note 14))",
                     ),
                     Field("customStatuses", F.JSON, writable=False),
                     Field("createdBy", F.STRING, writable=False),
@@ -1338,13 +1338,13 @@ RESOURCES: dict[str, ResourceSpec] = {
                 F.ENUM,
                 writable=False,
                 enum=("UNASSIGNED", "ONGOING", "DONE"),
-                doc="Activity status (task statuses (§2.3))",
+                doc="Activity status (task statuses (note 39))",
             ),
             Field(
                 "tasks",
                 F.ARRAY_STRING,
                 writable=False,
-                doc="Array of task IDs created for this activity (activityChild tasks) (child task ids (§2.3))",
+                doc="Array of task IDs created for this activity (activityChild tasks) (child task ids (note 39))",
             ),
             Field(
                 "subId",
@@ -1373,13 +1373,15 @@ RESOURCES: dict[str, ResourceSpec] = {
                 writable=False,
                 doc="Last update timestamp in ISO 8601 format",
             ),
-            Field("flow", F.STRING, writable=False, doc="§2.3"),
-            Field("title", F.STRING, writable=False, doc="§2.3"),
-            Field("assignee", F.ARRAY_STRING, writable=False, doc="union of the children's (§2.3)"),
-            Field("subStatus", F.STRING, writable=False, doc="nullable (§2.3)"),
-            Field("startTime", F.DATETIME, writable=False, doc="the earliest child's (§2.3)"),
-            Field("endTime", F.DATETIME, writable=False, doc="the latest child's (§2.3)"),
-            Field("createdFrom", F.STRING, writable=False, doc="§2.3"),
+            Field("flow", F.STRING, writable=False, doc="note 39"),
+            Field("title", F.STRING, writable=False, doc="note 39"),
+            Field(
+                "assignee", F.ARRAY_STRING, writable=False, doc="union of the children's (note 39)"
+            ),
+            Field("subStatus", F.STRING, writable=False, doc="nullable (note 39)"),
+            Field("startTime", F.DATETIME, writable=False, doc="the earliest child's (note 39)"),
+            Field("endTime", F.DATETIME, writable=False, doc="the latest child's (note 39)"),
+            Field("createdFrom", F.STRING, writable=False, doc="note 39"),
         ),
         filters={
             "sort": "Field name to sort by",
@@ -1465,7 +1467,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "time",
                 F.INTEGER,
                 writable=False,
-                doc="The timestamp indicating when this location data was recorded (epoch milliseconds (§1.3))",
+                doc="The timestamp indicating when this location data was recorded (epoch milliseconds (note 6))",
             ),
             Field(
                 "startTime",
@@ -1549,14 +1551,14 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "createdTime",
                 F.DATETIME,
-                doc="The timestamp indicating when this location data entry was created (set by the writer (§2.4))",
+                doc="The timestamp indicating when this location data entry was created (set by the writer (note 40))",
             ),
             Field(
                 "createdFrom",
                 F.STRING,
                 doc="A flagging for describe location history created from, default value generated by system is 'mileAppField'",
             ),
-            Field("data", F.JSON, doc="free object of custom records (§2.4)"),
+            Field("data", F.JSON, doc="free object of custom records (note 40)"),
         ),
         filters={
             "email": "Worker's email that assigned to the monitored task",
@@ -1780,12 +1782,12 @@ RESOURCES: dict[str, ResourceSpec] = {
                                 F.INTEGER,
                                 doc="The maximum time configuration for using the voice component ranges from 0 to 10 minutes",
                             ),
-                            Field("preValue", F.STRING, doc="§2.5"),
+                            Field("preValue", F.STRING, doc="note 41"),
                         ),
                         doc="An object containing detail information and configuration for components",
                     ),
-                    Field("title", F.STRING, doc="§2.5"),
-                    Field("showTooltip", F.BOOLEAN, doc="§2.5"),
+                    Field("title", F.STRING, doc="note 41"),
+                    Field("showTooltip", F.BOOLEAN, doc="note 41"),
                     Field("enabled", F.BOOLEAN),
                 ),
                 doc="Settings that will define the detail information of flow structure",
@@ -1898,8 +1900,8 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field("action", F.ENUM, writable=False, enum=("create", "put", "reorder")),
             Field("changedBy", F.STRING, writable=False),
             Field("version", F.INTEGER, writable=False),
-            Field("rawData", F.JSON, writable=False, doc="the flow before the change (§2.5)"),
-            Field("changeData", F.JSON, writable=False, doc="the flow after the change (§2.5)"),
+            Field("rawData", F.JSON, writable=False, doc="the flow before the change (note 41)"),
+            Field("changeData", F.JSON, writable=False, doc="the flow after the change (note 41)"),
             Field("organizationId", F.STRING, writable=False),
             Field("updatedTime", F.DATETIME, writable=False),
             Field("createdTime", F.DATETIME, writable=False),
@@ -2020,7 +2022,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "taskData",
                         F.JSON,
-                        doc="The task will be created with the given data (different flow may have different sets of field) ({field: value} (§2.6))",
+                        doc="The task will be created with the given data (different flow may have different sets of field) ({field: value} (note 42))",
                     ),
                     Field(
                         "hubId",
@@ -2030,7 +2032,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "assignee",
                         F.ARRAY_STRING,
-                        doc="List of email that has been assigned the task (e-mails (§2.6))",
+                        doc="List of email that has been assigned the task (e-mails (note 42))",
                     ),
                     Field(
                         "reassignment",
@@ -2041,7 +2043,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "headers",
                         F.JSON,
-                        doc="Used to to provide additional information when default headers are not enough then they can use a custom header configuration ({name: value} (§2.6))",
+                        doc="Used to to provide additional information when default headers are not enough then they can use a custom header configuration ({name: value} (note 42))",
                     ),
                     Field(
                         "dataTypeId",
@@ -2057,7 +2059,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "dataSource",
                         F.JSON,
-                        doc="The data source will be created or updated with the given data (different data type id may have different sets of field) ({field: value} (§2.6))",
+                        doc="The data source will be created or updated with the given data (different data type id may have different sets of field) ({field: value} (note 42))",
                     ),
                     Field(
                         "updateLimitUser",
@@ -2079,10 +2081,10 @@ RESOURCES: dict[str, ResourceSpec] = {
                         F.STRING,
                         doc="Data source automation will be created using user restrictions determined based assignee, assignedBy and doneBy when completing a task",
                     ),
-                    Field("channel", F.STRING, doc="notification (§2.6)"),
-                    Field("taskFieldReceiver", F.STRING, doc="§2.6"),
-                    Field("secretKey", F.STRING, doc="§2.6"),
-                    Field("message", F.STRING, doc="§2.6"),
+                    Field("channel", F.STRING, doc="notification (note 42)"),
+                    Field("taskFieldReceiver", F.STRING, doc="note 42"),
+                    Field("secretKey", F.STRING, doc="note 42"),
+                    Field("message", F.STRING, doc="note 42"),
                 ),
                 doc="Set of fields according to the selected automation type",
             ),
@@ -2176,7 +2178,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "attempt",
                 F.INTEGER,
                 writable=False,
-                doc='a number written as a string, "0" (Quirk 10)',
+                doc='a number written as a string, "0" (note 10)',
             ),
             Field("automationId", F.STRING, writable=False),
             Field("timestamp", F.DATETIME, writable=False),
@@ -2189,7 +2191,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "statusCode",
                 F.INTEGER,
                 writable=False,
-                doc='a number written as a string, "201" (Quirk 10)',
+                doc='a number written as a string, "201" (note 10)',
             ),
             Field("startRequestTime", F.DATETIME, writable=False),
             Field("delayTime", F.STRING, writable=False),
@@ -2383,7 +2385,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "default",
                         F.JSON,
-                        doc='Default value of field ("true", 12, "09:00" … (Quirk 11))',
+                        doc='Default value of field ("true", 12, "09:00" … (note 11))',
                     ),
                     Field(
                         "show",
@@ -2393,7 +2395,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "optionData",
                         F.ARRAY_STRING,
-                        doc="If data type is option, list of option will be saved in this key (§2.7)",
+                        doc="If data type is option, list of option will be saved in this key (note 43)",
                     ),
                     Field("type", F.STRING),
                     Field("required", F.BOOLEAN),
@@ -2440,13 +2442,13 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "providerConfig",
                 F.JSON,
-                doc="Provider-specific configuration (null or {url, key} (§2.7))",
+                doc="Provider-specific configuration (null or {url, key} (note 43))",
             ),
             Field(
                 "provider",
                 F.ENUM,
                 enum=("internal", "external-api"),
-                doc="The data source provider type (§2.7)",
+                doc="The data source provider type (note 43)",
             ),
         ),
         filters={
@@ -2484,7 +2486,7 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "speed",
                 F.INTEGER,
-                doc="Assume the average speed (in km/h) of the vehicle.Speed cannot be less than 5 km/h (km/h; typed string in the schema (Quirk 10))",
+                doc="Assume the average speed (in km/h) of the vehicle.Speed cannot be less than 5 km/h (km/h; typed string in the schema (note 10))",
             ),
             Field(
                 "fixedCost",
@@ -2530,7 +2532,7 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "capacity",
                 F.JSON,
-                doc='Capacity is used for route optimization purposes, it\'s dynamic based on user needs ({constraint: {min, max}}, e.g. {"weight": …} (§2.9))',
+                doc='Capacity is used for route optimization purposes, it\'s dynamic based on user needs ({constraint: {min, max}}, e.g. {"weight": …} (note 45))',
             ),
             Field(
                 "hubs",
@@ -2607,7 +2609,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "name",
                         F.STRING,
-                        doc="A string representing the name of this configuration (typed boolean in the schema (§2.10))",
+                        doc="A string representing the name of this configuration (typed boolean in the schema (note 46))",
                     ),
                     Field(
                         "autoSpeed",
@@ -2627,7 +2629,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field(
                         "clustering",
                         F.JSON,
-                        doc="A boolean value set to false, mean that clustering is not enabled (a string or false (Quirk 11))",
+                        doc="A boolean value set to false, mean that clustering is not enabled (a string or false (note 11))",
                     ),
                     Field(
                         "multitrip",
@@ -2740,7 +2742,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                                         doc="Maximum working time of vehicle to operate",
                                     ),
                                 ),
-                                doc="The time window during which this vehicle can work (§2.10)",
+                                doc="The time window during which this vehicle can work (note 46)",
                             ),
                             Field(
                                 "vehicleMaxVolume",
@@ -2759,7 +2761,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field(
                                 "finishTime",
                                 F.TIME,
-                                doc="The time when this route finished (time of day (§2.10))",
+                                doc="The time when this route finished (time of day (note 46))",
                             ),
                             Field("vehicleName", F.STRING, doc="The name of the vehicle"),
                             Field(
@@ -2794,7 +2796,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     Field(
                                         "weight",
                                         F.FLOAT,
-                                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
+                                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (note 46))",
                                     ),
                                     Field(
                                         "visitId",
@@ -2804,7 +2806,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     Field(
                                         "waitingTime",
                                         F.INTEGER,
-                                        doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (§2.10))",
+                                        doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (note 46))",
                                     ),
                                     Field(
                                         "eta",
@@ -2814,7 +2816,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     Field(
                                         "volume",
                                         F.FLOAT,
-                                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
+                                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (note 46))",
                                     ),
                                     Field(
                                         "order",
@@ -2824,12 +2826,12 @@ RESOURCES: dict[str, ResourceSpec] = {
                                     Field(
                                         "coordinate",
                                         F.STRING,
-                                        doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (§1.4))',
+                                        doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (note 34))',
                                     ),
                                     Field(
                                         "etd",
                                         F.TIME,
-                                        doc='ETD stands for Estimated Time of Departure ("08:34:00" (§2.10))',
+                                        doc='ETD stands for Estimated Time of Departure ("08:34:00" (note 46))',
                                     ),
                                     Field(
                                         "visitTime",
@@ -2883,7 +2885,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field(
                                 "vehicleTags",
                                 F.ARRAY_STRING,
-                                doc="An array containing vehicle tags (§2.10)",
+                                doc="An array containing vehicle tags (note 46)",
                             ),
                             Field(
                                 "isOddEven",
@@ -2924,7 +2926,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field(
                                 "tags",
                                 F.ARRAY_STRING,
-                                doc="Tags associated with the dropped visit (§2.10)",
+                                doc="Tags associated with the dropped visit (note 46)",
                             ),
                             Field(
                                 "coordinate",
@@ -2934,7 +2936,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field(
                                 "capacity",
                                 F.JSON,
-                                doc="An object representing the capacity constraints for the dropped visit ({constraint: value} (§2.10))",
+                                doc="An object representing the capacity constraints for the dropped visit ({constraint: value} (note 46))",
                             ),
                             Field(
                                 "timeWindow",
@@ -2957,12 +2959,12 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field(
                                 "visitTime",
                                 F.FLOAT,
-                                doc="The visit time (duration of stay) for this dropped visit (minutes (§2.10))",
+                                doc="The visit time (duration of stay) for this dropped visit (minutes (note 46))",
                             ),
                             Field(
                                 "id",
                                 F.STRING,
-                                doc="The unique identifier for this visit (visit id (§1.4))",
+                                doc="The unique identifier for this visit (visit id (note 34))",
                             ),
                             Field("name", F.STRING, doc="The name of the dropped visit"),
                             Field(
@@ -2974,8 +2976,8 @@ RESOURCES: dict[str, ResourceSpec] = {
                             Field("assignedVehicleId", F.STRING),
                             Field("visitId", F.STRING),
                             Field("visitName", F.STRING),
-                            Field("weight", F.FLOAT, doc="a capacity amount (§2.10)"),
-                            Field("volume", F.FLOAT, doc="a capacity amount (§2.10)"),
+                            Field("weight", F.FLOAT, doc="a capacity amount (note 46)"),
+                            Field("volume", F.FLOAT, doc="a capacity amount (note 46)"),
                         ),
                         doc="An array of dropped visit details",
                     ),
@@ -3013,7 +3015,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     ),
                     Field("countryCode", F.STRING),
                 ),
-                doc="The result key contains success and failed optimized visits list (an array in the schema, an object in data (§2.10))",
+                doc="The result key contains success and failed optimized visits list (an array in the schema, an object in data (note 46))",
             ),
             Field(
                 "summary",
@@ -3048,7 +3050,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         "maxFinishTime",
                         F.TIME,
                         writable=False,
-                        doc='A string representing the maximum finish time among all routes ("08:46:00" (§2.10))',
+                        doc='A string representing the maximum finish time among all routes ("08:46:00" (note 46))',
                     ),
                     Field(
                         "usedVehicles",
@@ -3078,7 +3080,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         "minFinishTime",
                         F.TIME,
                         writable=False,
-                        doc='A string representing the minimum finish time among all routes ("08:46:00" (§2.10))',
+                        doc='A string representing the minimum finish time among all routes ("08:46:00" (note 46))',
                     ),
                     Field(
                         "routedVisits",
@@ -3090,7 +3092,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         "avgFinishTime",
                         F.TIME,
                         writable=False,
-                        doc='A string representing the average finish time among all routes ("08:46:00" (§2.10))',
+                        doc='A string representing the average finish time among all routes ("08:46:00" (note 46))',
                     ),
                     Field(
                         "unusedVehicles",
@@ -3117,7 +3119,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         doc="An integer representing the total time spent in all routes",
                     ),
                 ),
-                doc="An object containing summary information for this route optimization (also under result (§2.10, §4.1))",
+                doc="An object containing summary information for this route optimization (also under result (notes 46, 50))",
             ),
             Field(
                 "status",
@@ -3140,7 +3142,7 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "hubId",
                 F.STRING,
-                doc="A unique identifier representing the hub associated with this route optimization (an array in the schema, one id in data (§2.10))",
+                doc="A unique identifier representing the hub associated with this route optimization (an array in the schema, one id in data (note 46))",
             ),
             Field(
                 "organizationId",
@@ -3159,7 +3161,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 F.OBJECT,
                 writable=False,
                 children=(Field("name", F.STRING, writable=False),),
-                doc="An object containing user-related who create this route information ({name} (§2.10))",
+                doc="An object containing user-related who create this route information ({name} (note 46))",
             ),
             Field(
                 "createdBy",
@@ -3171,7 +3173,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "createdFrom",
                 F.STRING,
                 writable=False,
-                doc="A string indicating the source from which the route optimization was created (typed integer, described as a string (Quirk 10))",
+                doc="A string indicating the source from which the route optimization was created (typed integer, described as a string (note 10))",
             ),
             Field(
                 "finishTime",
@@ -3191,10 +3193,10 @@ RESOURCES: dict[str, ResourceSpec] = {
                 writable=False,
                 doc="A timestamp representing the date and time when this data was last updated",
             ),
-            Field("dispatchStatus", F.STRING, writable=False, doc='"done", … (§4.1)'),
-            Field("dispatchMessage", F.STRING, writable=False, doc="§4.1"),
-            Field("isShown", F.BOOLEAN, writable=False, doc="§4.1"),
-            Field("totalResultHistories", F.INTEGER, writable=False, doc="§4.1"),
+            Field("dispatchStatus", F.STRING, writable=False, doc='"done", … (note 50)'),
+            Field("dispatchMessage", F.STRING, writable=False, doc="note 50"),
+            Field("isShown", F.BOOLEAN, writable=False, doc="note 50"),
+            Field("totalResultHistories", F.INTEGER, writable=False, doc="note 50"),
             Field("configurationId", F.STRING, writable=False),
             Field(
                 "resultTotal",
@@ -3285,7 +3287,7 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "teamId",
                 F.ARRAY_STRING,
-                doc="Identifier the user is a part of what team (team ids; empty = all teams (§2.11))",
+                doc="Identifier the user is a part of what team (team ids; empty = all teams (note 47))",
             ),
             Field(
                 "roleId",
@@ -3380,12 +3382,12 @@ RESOURCES: dict[str, ResourceSpec] = {
                         doc="Timestamp indicating when this role was created (typed object in the schema)",
                     ),
                 ),
-                doc="This is the root object, containing all the information about the role (an array in the schema, an object in data (§2.11))",
+                doc="This is the root object, containing all the information about the role (an array in the schema, an object in data (note 47))",
             ),
             Field(
                 "hubId",
                 F.ARRAY_STRING,
-                doc="Identifier for the hub that owns or manages the user (hub ids (§2.11))",
+                doc="Identifier for the hub that owns or manages the user (hub ids (note 47))",
             ),
             Field(
                 "organizationId",
@@ -3478,7 +3480,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                         doc="Information about the country associated with the organization",
                     ),
                 ),
-                doc="Organization Entity Information (an array in the schema (§2.11))",
+                doc="Organization Entity Information (an array in the schema (note 47))",
             ),
             Field(
                 "updatedTime",
@@ -3531,7 +3533,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                 "attempt",
                 F.INTEGER,
                 writable=False,
-                doc='a number written as a string, "5" (Quirk 10)',
+                doc='a number written as a string, "5" (note 10)',
             ),
             Field("ttl", F.INTEGER, writable=False),
         ),
@@ -3785,7 +3787,7 @@ RESOURCES: dict[str, ResourceSpec] = {
             Field(
                 "flowIds",
                 F.ARRAY_STRING,
-                doc="The flow identifier used to filter the components refers only to the selected flow IDs (§2.8)",
+                doc="The flow identifier used to filter the components refers only to the selected flow IDs (note 44)",
             ),
             Field(
                 "fields",
@@ -3829,7 +3831,7 @@ RESOURCES: dict[str, ResourceSpec] = {
                     Field("qtyRule", F.STRING),
                     Field("additionalField", F.ARRAY_STRING),
                 ),
-                doc="The fields to be included in the exported data that ref to Flow reserved key and User fields (typed object in the schema (§2.8))",
+                doc="The fields to be included in the exported data that ref to Flow reserved key and User fields (typed object in the schema (note 44))",
             ),
             Field(
                 "updatedTime",
@@ -4287,7 +4289,7 @@ CHILDREN: dict[str, ChildSpec] = {
             ),
             Field("createdAt", F.DATETIME, writable=False, doc="The date the history was created"),
         ),
-        doc="a task's change history (§2.1)",
+        doc="a task's change history (note 37)",
     ),
     "flow_components": ChildSpec(
         name="flow_components",
@@ -4427,10 +4429,10 @@ CHILDREN: dict[str, ChildSpec] = {
                 F.INTEGER,
                 doc="The maximum time configuration for using the voice component ranges from 0 to 10 minutes",
             ),
-            Field("preValue", F.STRING, doc="§2.5"),
+            Field("preValue", F.STRING, doc="note 41"),
         ),
         carry=(("pageId", "pages.id"),),
-        doc="the form components of every flow page; their ids are task keys (§2.5)",
+        doc="the form components of every flow page; their ids are task keys (note 41)",
     ),
     "routing_result_routes": ChildSpec(
         name="routing_result_routes",
@@ -4450,7 +4452,7 @@ CHILDREN: dict[str, ChildSpec] = {
                     Field("startTime", F.TIME, doc="Minimum working time of vehicle to operate"),
                     Field("endTime", F.TIME, doc="Maximum working time of vehicle to operate"),
                 ),
-                doc="The time window during which this vehicle can work (§2.10)",
+                doc="The time window during which this vehicle can work (note 46)",
             ),
             Field("vehicleMaxVolume", F.FLOAT, doc="The maximum volume capacity of the vehicle"),
             Field("speed", F.INTEGER, doc="The speed of the vehicle"),
@@ -4461,7 +4463,9 @@ CHILDREN: dict[str, ChildSpec] = {
                 doc="The total number of nodes (locations) visited in this route",
             ),
             Field(
-                "finishTime", F.TIME, doc="The time when this route finished (time of day (§2.10))"
+                "finishTime",
+                F.TIME,
+                doc="The time when this route finished (time of day (note 46))",
             ),
             Field("vehicleName", F.STRING, doc="The name of the vehicle"),
             Field("totalVisits", F.INTEGER, doc="The total number of visits made in this route"),
@@ -4486,7 +4490,7 @@ CHILDREN: dict[str, ChildSpec] = {
                     Field(
                         "weight",
                         F.FLOAT,
-                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
+                        doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (note 46))",
                     ),
                     Field(
                         "visitId",
@@ -4496,13 +4500,13 @@ CHILDREN: dict[str, ChildSpec] = {
                     Field(
                         "waitingTime",
                         F.INTEGER,
-                        doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (§2.10))",
+                        doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (note 46))",
                     ),
                     Field("eta", F.TIME, doc="ETA stands for Estimated Time of Arrival"),
                     Field(
                         "volume",
                         F.FLOAT,
-                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
+                        doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (note 46))",
                     ),
                     Field(
                         "order",
@@ -4512,12 +4516,12 @@ CHILDREN: dict[str, ChildSpec] = {
                     Field(
                         "coordinate",
                         F.STRING,
-                        doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (§1.4))',
+                        doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (note 34))',
                     ),
                     Field(
                         "etd",
                         F.TIME,
-                        doc='ETD stands for Estimated Time of Departure ("08:34:00" (§2.10))',
+                        doc='ETD stands for Estimated Time of Departure ("08:34:00" (note 46))',
                     ),
                     Field(
                         "visitTime",
@@ -4558,7 +4562,7 @@ CHILDREN: dict[str, ChildSpec] = {
             Field("vehicleMinWeight", F.FLOAT, doc="The minimum weight capacity of the vehicle"),
             Field("assignee", F.STRING, doc="The user of the assigned for this route"),
             Field("totalTravelTime", F.FLOAT, doc="The total travel time for this route"),
-            Field("vehicleTags", F.ARRAY_STRING, doc="An array containing vehicle tags (§2.10)"),
+            Field("vehicleTags", F.ARRAY_STRING, doc="An array containing vehicle tags (note 46)"),
             Field(
                 "isOddEven",
                 F.BOOLEAN,
@@ -4584,7 +4588,7 @@ CHILDREN: dict[str, ChildSpec] = {
             Field("totalWaitingTime", F.INTEGER),
             Field("totalSpentTime", F.INTEGER),
         ),
-        doc="one planned route per vehicle (§2.10)",
+        doc="one planned route per vehicle (note 46)",
     ),
     "routing_result_visits": ChildSpec(
         name="routing_result_visits",
@@ -4600,7 +4604,7 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "weight",
                 F.FLOAT,
-                doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (§2.10))",
+                doc="The weight value seems to be 0, suggesting that there is no specific weight associated with this visit or hub in this context (a capacity amount (note 46))",
             ),
             Field(
                 "visitId",
@@ -4610,13 +4614,13 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "waitingTime",
                 F.INTEGER,
-                doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (§2.10))",
+                doc="The waitingTime indicates the time, in some unit (e.g., minutes), that one needs to wait at this hub or location before proceeding to the n… (minutes (note 46))",
             ),
             Field("eta", F.TIME, doc="ETA stands for Estimated Time of Arrival"),
             Field(
                 "volume",
                 F.FLOAT,
-                doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (§2.10))",
+                doc="The volume value seems to be 0, indicating that there is no specific volume associated with this visit or hub in this context (a capacity amount (note 46))",
             ),
             Field(
                 "order",
@@ -4626,10 +4630,12 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "coordinate",
                 F.STRING,
-                doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (§1.4))',
+                doc='This represents the geographic coordinates (latitude and longitude) of the hub or location, placing it at approximately -6.17549 latitude a… ("lat,lng" (note 34))',
             ),
             Field(
-                "etd", F.TIME, doc='ETD stands for Estimated Time of Departure ("08:34:00" (§2.10))'
+                "etd",
+                F.TIME,
+                doc='ETD stands for Estimated Time of Departure ("08:34:00" (note 46))',
             ),
             Field(
                 "visitTime",
@@ -4670,7 +4676,7 @@ CHILDREN: dict[str, ChildSpec] = {
             ("vehicleName", "result.routing.vehicleName"),
             ("assignee", "result.routing.assignee"),
         ),
-        doc="every stop of every route, hub stops included (§2.10: store trips as a table)",
+        doc="every stop of every route, hub stops included (note 46: store trips as a table)",
     ),
     "routing_result_dropped": ChildSpec(
         name="routing_result_dropped",
@@ -4683,7 +4689,7 @@ CHILDREN: dict[str, ChildSpec] = {
                 F.BOOLEAN,
                 doc="A boolean value indicating whether the dropped visit was a hub (starting/ending point) (typed string in the schema)",
             ),
-            Field("tags", F.ARRAY_STRING, doc="Tags associated with the dropped visit (§2.10)"),
+            Field("tags", F.ARRAY_STRING, doc="Tags associated with the dropped visit (note 46)"),
             Field(
                 "coordinate",
                 F.STRING,
@@ -4692,7 +4698,7 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "capacity",
                 F.JSON,
-                doc="An object representing the capacity constraints for the dropped visit ({constraint: value} (§2.10))",
+                doc="An object representing the capacity constraints for the dropped visit ({constraint: value} (note 46))",
             ),
             Field(
                 "timeWindow",
@@ -4715,9 +4721,9 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "visitTime",
                 F.FLOAT,
-                doc="The visit time (duration of stay) for this dropped visit (minutes (§2.10))",
+                doc="The visit time (duration of stay) for this dropped visit (minutes (note 46))",
             ),
-            Field("id", F.STRING, doc="The unique identifier for this visit (visit id (§1.4))"),
+            Field("id", F.STRING, doc="The unique identifier for this visit (visit id (note 34))"),
             Field("name", F.STRING, doc="The name of the dropped visit"),
             Field(
                 "address",
@@ -4728,10 +4734,10 @@ CHILDREN: dict[str, ChildSpec] = {
             Field("assignedVehicleId", F.STRING),
             Field("visitId", F.STRING),
             Field("visitName", F.STRING),
-            Field("weight", F.FLOAT, doc="a capacity amount (§2.10)"),
-            Field("volume", F.FLOAT, doc="a capacity amount (§2.10)"),
+            Field("weight", F.FLOAT, doc="a capacity amount (note 46)"),
+            Field("volume", F.FLOAT, doc="a capacity amount (note 46)"),
         ),
-        doc="visits the optimiser could not place, with the reason (§2.10)",
+        doc="visits the optimiser could not place, with the reason (note 46)",
     ),
     "vehicle_working_times": ChildSpec(
         name="vehicle_working_times",
@@ -4747,7 +4753,7 @@ CHILDREN: dict[str, ChildSpec] = {
                 doc="Additional working days accumulatedbased on the number of days",
             ),
         ),
-        doc="working hours (an object per vehicle in data, an array in the schema; Quirk 11)",
+        doc="working hours (an object per vehicle in data, an array in the schema; note 11)",
     ),
     "vehicle_capacities": ChildSpec(
         name="vehicle_capacities",
@@ -4755,11 +4761,11 @@ CHILDREN: dict[str, ChildSpec] = {
         path=("capacity",),
         key="vehicleId",
         fields=(
-            Field("min", F.INTEGER, doc="§2.9"),
-            Field("max", F.INTEGER, doc="§2.9"),
+            Field("min", F.INTEGER, doc="note 45"),
+            Field("max", F.INTEGER, doc="note 45"),
         ),
         keyed_by="constraint",
-        doc='one row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9)',
+        doc='one row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (note 45)',
     ),
     "data_type_fields": ChildSpec(
         name="data_type_fields",
@@ -4794,7 +4800,7 @@ CHILDREN: dict[str, ChildSpec] = {
                 doc="The input type of the component (e.g., string, number, date, etc.)",
             ),
             Field(
-                "default", F.JSON, doc='Default value of field ("true", 12, "09:00" … (Quirk 11))'
+                "default", F.JSON, doc='Default value of field ("true", 12, "09:00" … (note 11))'
             ),
             Field(
                 "show",
@@ -4804,13 +4810,13 @@ CHILDREN: dict[str, ChildSpec] = {
             Field(
                 "optionData",
                 F.ARRAY_STRING,
-                doc="If data type is option, list of option will be saved in this key (§2.7)",
+                doc="If data type is option, list of option will be saved in this key (note 43)",
             ),
             Field("type", F.STRING),
             Field("required", F.BOOLEAN),
             Field("format", F.STRING),
         ),
-        doc="the fields of every data type (§2.7)",
+        doc="the fields of every data type (note 43)",
     ),
 }
 
@@ -5901,32 +5907,32 @@ NOT_FRAMES: dict[tuple[str, str], str] = {
     (
         "GET",
         "/task/public/{task_id}",
-    ): "one task's public tracking view (task, list items, last locations; §2.1), not a list",
+    ): "one task's public tracking view (task, list items, last locations; note 37), not a list",
     (
         "GET",
         "/tasks/tracking",
-    ): "a per-worker productivity summary for one hub and time range: one object keyed by e-mail, no envelope (§2.1, Quirk 3)",
+    ): "a per-worker productivity summary for one hub and time range: one object keyed by e-mail, no envelope (notes 37, 3)",
     (
         "GET",
         "/location-history/tracking/{token}",
-    ): "the last known locations behind one public tracking token (§2.4); the rows are location_histories",
+    ): "the last known locations behind one public tracking token (note 40); the rows are location_histories",
     (
         "GET",
         "/activities/workflow/{workflowId}",
-    ): "the activities of one workflow: the activities list with a workflowId filter (§2.3)",
+    ): "the activities of one workflow: the activities list with a workflowId filter (note 39)",
     (
         "GET",
         "/result/{resultId}/history",
-    ): "the edit history of one routing result (§2.10), read per result id",
+    ): "the edit history of one routing result (note 46), read per result id",
     (
         "GET",
         "/flow-components",
-    ): "the rows of flow_fields with flowId/fields/isMerge filters (§2.5); components per flow are also the flow_components child table",
+    ): "the rows of flow_fields with flowId/fields/isMerge filters (note 41); components per flow are also the flow_components child table",
     (
         "GET",
         "/flow/{flowName}/fields",
-    ): "the components of one flow, by name (§2.5): the flow_components child table holds them for every flow",
-    ("GET", "/flow/{flowName}/task"): "a ready-made create-task body for one flow (§2.5)",
-    ("GET", "/user"): "the caller's own user: no envelope, legacy snake_case keys (§2.11, Quirk 3)",
-    ("GET", "/file/view"): "streams one stored file (photos, signatures), binary (§2.12)",
+    ): "the components of one flow, by name (note 41): the flow_components child table holds them for every flow",
+    ("GET", "/flow/{flowName}/task"): "a ready-made create-task body for one flow (note 41)",
+    ("GET", "/user"): "the caller's own user: no envelope, legacy snake_case keys (notes 47, 3)",
+    ("GET", "/file/view"): "streams one stored file (photos, signatures), binary (note 48)",
 }

@@ -1579,7 +1579,7 @@ def task_histories_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """A task's change history (§2.1): one row per element of ``histories`` in every task,
+    """A task's change history (note 37): one row per element of ``histories`` in every task,
     keyed by ``taskId``.
 
     >>> import milekit
@@ -1647,7 +1647,7 @@ def flow_components_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """The form components of every flow page; their ids are task keys (§2.5): one row per
+    """The form components of every flow page; their ids are task keys (note 41): one row per
     element of ``pages.components`` in every flow, keyed by ``flowId``.
 
     >>> import milekit
@@ -1700,7 +1700,7 @@ def routing_result_routes_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """One planned route per vehicle (§2.10): one row per element of ``result.routing`` in
+    """One planned route per vehicle (note 46): one row per element of ``result.routing`` in
     every routing result, keyed by ``resultId``.
 
     >>> import milekit
@@ -1767,7 +1767,7 @@ def routing_result_visits_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Every stop of every route, hub stops included (§2.10: store trips as a table): one row
+    """Every stop of every route, hub stops included (note 46: store trips as a table): one row
     per element of ``result.routing.trips`` in every routing result, keyed by ``resultId``.
 
     >>> import milekit
@@ -1832,7 +1832,7 @@ def routing_result_dropped_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Visits the optimiser could not place, with the reason (§2.10): one row per element of
+    """Visits the optimiser could not place, with the reason (note 46): one row per element of
     ``result.dropped`` in every routing result, keyed by ``resultId``.
 
     >>> import milekit
@@ -1894,7 +1894,7 @@ def vehicle_working_times_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """Working hours (an object per vehicle in data, an array in the schema; quirk 11): one row
+    """Working hours (an object per vehicle in data, an array in the schema; note 11): one row
     per element of ``workingTime`` in every vehicle, keyed by ``vehicleId``.
 
     >>> import milekit
@@ -1948,7 +1948,7 @@ def vehicle_capacities_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9): one row
+    """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (note 45): one row
     per element of ``capacity`` in every vehicle, keyed by ``vehicleId``.
 
     >>> import milekit
@@ -1998,7 +1998,7 @@ def data_type_fields_frame(
     progress: bool | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
-    """The fields of every data type (§2.7): one row per element of ``fields`` in every data
+    """The fields of every data type (note 43): one row per element of ``fields`` in every data
     type, keyed by ``dataTypeId``.
 
     >>> import milekit
@@ -2043,8 +2043,8 @@ def tasks_tracking_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """Per-worker productivity in one hub and time range: one row per worker (§2.1, no
-    envelope, Quirk 3); the totals are in df.attrs['milekit']['summary'] (``GET
+    """Per-worker productivity in one hub and time range: one row per worker (note 37, no
+    envelope, note 3); the totals are in df.attrs['milekit']['summary'] (``GET
     /tasks/tracking``).
 
     >>> import milekit
@@ -2102,7 +2102,7 @@ def location_tracking_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The location-history points behind one public tracking token (§2.4) (``GET
+    """The location-history points behind one public tracking token (note 40) (``GET
     /location-history/tracking/{token}``).
 
     >>> import milekit
@@ -2149,7 +2149,7 @@ def workflow_activities_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The activities of one workflow (§2.3) (``GET /activities/workflow/{workflow_id}``).
+    """The activities of one workflow (note 39) (``GET /activities/workflow/{workflow_id}``).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -2197,7 +2197,7 @@ def routing_result_history_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The edit history of one routing result (§2.10) (``GET /result/{result_id}/history``).
+    """The edit history of one routing result (note 46) (``GET /result/{result_id}/history``).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -2242,8 +2242,8 @@ def flow_components_view_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The form components of the flows the filters pick, one row per component (§2.5) (``GET
-    /flow-components``).
+    """The form components of the flows the filters pick, one row per component (note 41)
+    (``GET /flow-components``).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -2296,7 +2296,7 @@ def flow_fields_by_name_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The form components of one flow, by the flow's name (§2.5) (``GET
+    """The form components of one flow, by the flow's name (note 41) (``GET
     /flow/{flow_name}/fields``).
 
     >>> import milekit
@@ -2343,8 +2343,8 @@ def flow_task_template_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """A ready-made create-task body for one flow (§2.5): one row typed like tasks, the flow's
-    components typed from the flow (``GET /flow/{flow_name}/task``).
+    """A ready-made create-task body for one flow (note 41): one row typed like tasks, the
+    flow's components typed from the flow (``GET /flow/{flow_name}/task``).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -2401,7 +2401,7 @@ def me_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """The signed-in user (§2.11; milekit.whoami() is the same as an object) (``GET /user``).
+    """The signed-in user (note 47; milekit.whoami() is the same as an object) (``GET /user``).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -2445,7 +2445,7 @@ def public_task_frame(
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
 ) -> pd.DataFrame:
-    """One task's public tracking view (§2.1): the task's public keys, its list items, the
+    """One task's public tracking view (note 37): the task's public keys, its list items, the
     assignees' last locations (``GET /task/public/{task_id}``).
 
     >>> import milekit

@@ -20,7 +20,7 @@ from typing import Literal
 
 
 class FieldType(StrEnum):
-    """The API's documented data types (reference §1.3), plus enum and free-form JSON."""
+    """The API's documented data types (note 6), plus enum and free-form JSON."""
 
     STRING = "String"
     INTEGER = "Integer"
@@ -89,7 +89,7 @@ OperationKind = Literal[
 class ResourceSpec:
     """Where a resource lives on the wire and what its objects look like.
 
-    Paths are as documented (trailing slashes kept, Quirk 7); object paths carry ``{id}``.
+    Paths are as documented (trailing slashes kept, note 7); object paths carry ``{id}``.
     ``None`` means the API documents no such operation for the resource.
 
     >>> spec = ResourceSpec("x", "/xs", "/x/{id}", None, "_id", "data", "data", "laravel",
@@ -106,7 +106,7 @@ class ResourceSpec:
     envelope_list: str  #: key under which the list (paginator) sits; "" = the body itself
     envelope_one: str  #: key under which one object sits ("" = no envelope)
     list_shape: ListShape
-    max_limit: int  #: the largest page size the endpoint accepts (reference §1.6)
+    max_limit: int  #: the largest page size the endpoint accepts (note 35)
     fields: tuple[Field, ...]
     filters: Mapping[str, str] = field(default_factory=dict)  #: query param -> doc
     sort_params: tuple[str | None, str | None] = ("sortBy", "sortOrder")
@@ -115,7 +115,7 @@ class ResourceSpec:
     bulk_delete_path: str | None = None
     bulk_max: int = 2000  #: items per bulk call
     required_on_create: tuple[str, ...] = ()
-    #: keys the list endpoint leaves out unless asked for with ``fields=`` (Quirk 14)
+    #: keys the list endpoint leaves out unless asked for with ``fields=`` (note 14)
     detail_only: tuple[str, ...] = ()
     # --- derived from the OpenAPI contract by tools/gen_registry.py ---------------------
     tag: str = ""  #: the OpenAPI tag (doc group)
@@ -132,13 +132,13 @@ class ResourceSpec:
     bulk_upsert_path: str | None = None  #: create-or-update many (data sources)
     bulk_key: str | None = None  #: the array key of bulk bodies (``tasks``, ``data`` …)
     #: keys a bulk update item is matched by besides the id (data records: ``dataId`` +
-    #: ``dataTypeId`` + ``hubId``, §2.7); the push path sends them with every item
+    #: ``dataTypeId`` + ``hubId``, note 43); the push path sends them with every item
     bulk_match: tuple[str, ...] = ()
     create_content_type: str = "application/json"  #: multipart for plugins, app integrations
     #: custom top-level keys besides the documented fields (task flow components,
-    #: data-source fields, Quirk 12): frames keep undocumented columns, typed from data
+    #: data-source fields, note 12): frames keep undocumented columns, typed from data
     dynamic_fields: bool = False
-    #: keys that hold secrets (users' ``personalToken``, §2.11): never keep or write them
+    #: keys that hold secrets (users' ``personalToken``, note 47): never keep or write them
     secret_fields: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
@@ -165,7 +165,7 @@ class ChildSpec:
 
     ``path`` leads from the parent object to the items; every step that holds a list is
     flattened (a step holding a single object counts as a one-item list: the schema and
-    the data disagree about lists vs objects, Quirk 11). Each row carries the parent's id
+    the data disagree about lists vs objects, note 11). Each row carries the parent's id
     in column ``key`` and, from enclosing list levels, the ``carry`` columns
     ``(column, dotted path)`` (the dotted path starts with a prefix of ``path``). With
     ``keyed_by`` the container is an object whose keys name the rows (vehicle capacity
@@ -205,7 +205,7 @@ class ChildSpec:
 class Operation:
     """One of the public API's operations (all 144 of the OpenAPI file).
 
-    ``path`` is spelt as in the OpenAPI file (``/tasks/bulk/#`` included, Quirk 8);
+    ``path`` is spelt as in the OpenAPI file (``/tasks/bulk/#`` included, note 8);
     ``resource`` is the registry name it belongs to, or ``None``.
 
     >>> Operation("GET", "/file/view", "readFile", "File", None, "other").kind

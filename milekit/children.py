@@ -8,13 +8,13 @@
 
 Each child table is described in the registry (:data:`milekit.registry.CHILDREN`): its
 parent resource, the ``path`` to the array (every list level on the way is unrolled; an
-object where a list is due counts as one element, Quirk 11), the column holding the
+object where a list is due counts as one element, note 11), the column holding the
 parent's id (``taskId``, ``flowId``, ``resultId`` …), columns carried down from enclosing
 levels (a flow page's ``pageId``, a route's ``vehicleId``) and the element fields, typed
 like any frame's columns. Keys the registry does not describe are kept, typed from the data.
 
 :func:`child_frame` reads the parent (asking for the array with ``fields=`` where the list
-leaves it out, as tasks' ``histories``, Quirk 14); :func:`children` takes a parent frame
+leaves it out, as tasks' ``histories``, note 14); :func:`children` takes a parent frame
 you already have.
 """
 
@@ -106,7 +106,7 @@ def _items(v: Any) -> list[dict[str, Any]]:
     if isinstance(v, list):
         return [x for x in v if isinstance(x, dict)]
     if isinstance(v, dict):
-        return [v]  # Quirk 11: an object where the schema has a list
+        return [v]  # note 11: an object where the schema has a list
     return []
 
 
@@ -258,7 +258,7 @@ def child_frame(
     ``filters`` are the parent's list filters (``child_frame("task_histories",
     status="DONE")``). When the parent's list takes ``fields=``, only the parent id and
     the array are asked for (which also brings arrays the list leaves out by default,
-    such as tasks' ``histories``, Quirk 14).
+    such as tasks' ``histories``, note 14).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:

@@ -1,5 +1,5 @@
 """Custom columns typed from their definitions: flow components for tasks, data-type fields
-for data-source records (reference §2.1, §2.5, §2.7, Quirk 12).
+for data-source records (notes 37, 41, notes 43, 12).
 
 A task carries one top-level key per component of its flow, next to the system keys; a
 data-source record one key per field of its data type. Their types are not in the API
@@ -14,9 +14,9 @@ kept per client for :data:`CACHE_SECONDS`:
 >>> component_field({"id": "x", "component": "view", "inputType": "string"}) is None
 True
 
-The ``inputType`` vocabulary is not fully documented (§2.1: "the full list of inputType
+The ``inputType`` vocabulary is not fully documented (note 37: "the full list of inputType
 values is not documented"); :data:`INPUT_TYPES` maps every spelling seen in the
-contract, the reference and the sandbox. A component whose type is unknown is left out:
+contract, docs/api-notes.md and the sandbox. A component whose type is unknown is left out:
 its column is then typed from the data, as any undocumented column (never mixed types).
 """
 
@@ -35,9 +35,9 @@ from milekit.registry import Field, FieldType, ResourceSpec
 
 F = FieldType
 
-#: ``inputType`` (lower case) -> API type, for input components (§2.1, §2.5)
+#: ``inputType`` (lower case) -> API type, for input components (notes 37, 41)
 INPUT_TYPES: dict[str, FieldType] = {
-    # numbers: the reference maps ``number`` to Float64 (§2.1 dtype table)
+    # numbers: a ``number`` component holds any number: Float64 (note 41)
     "number": F.FLOAT,
     "numeric": F.FLOAT,
     "decimal": F.FLOAT,
@@ -55,8 +55,8 @@ INPUT_TYPES: dict[str, FieldType] = {
     "url": F.STRING,
     "barcode": F.STRING,
     "qrcode": F.STRING,
-    "option": F.STRING,  # data types: one of optionData (§2.7)
-    # dates and times (§1.3)
+    "option": F.STRING,  # data types: one of optionData (note 43)
+    # dates and times (note 6)
     "date": F.DATE,
     "time": F.TIME,
     "datetime": F.DATETIME,
@@ -75,20 +75,20 @@ INPUT_TYPES: dict[str, FieldType] = {
     "multiple": F.ARRAY_STRING,
     "multiselect": F.ARRAY_STRING,
     "multi-select": F.ARRAY_STRING,
-    # places: "lat,lng" text (§1.4), split by ``split_coordinates=True``
+    # places: "lat,lng" text (note 34), split by ``split_coordinates=True``
     "coordinate": F.STRING,
     "coordinates": F.STRING,
     "geolocation": F.STRING,
     "location": F.STRING,
     "latlng": F.STRING,
-    # files: their storage URL (§2.1: photo/signature -> URL string)
+    # files: their storage URL (note 37: photo/signature -> URL string)
     "photo": F.STRING,
     "image": F.STRING,
     "signature": F.STRING,
     "file": F.STRING,
     "voice": F.STRING,
     "audio": F.STRING,
-    # item lists (§2.1: list/bill -> obj[])
+    # item lists (note 37: list/bill -> obj[])
     "list": F.ARRAY_OBJECT,
     "bill": F.ARRAY_OBJECT,
 }
@@ -96,7 +96,7 @@ INPUT_TYPES: dict[str, FieldType] = {
 #: the ``inputType`` values whose text is a ``"lat,lng"`` coordinate
 COORDINATE_INPUTS = frozenset({"coordinate", "coordinates", "geolocation", "location", "latlng"})
 
-#: components whose value is a file URL, a list of items, or nothing stored (§2.5)
+#: components whose value is a file URL, a list of items, or nothing stored (note 41)
 _FILE_COMPONENTS = frozenset({"photo", "signature", "capture", "voice"})
 _LIST_COMPONENTS = frozenset({"list", "bill"})
 _NO_VALUE_COMPONENTS = frozenset({"view"})
@@ -243,7 +243,7 @@ def read_data_types(client: Client) -> Definitions:
 def _as_list(v: Any) -> list[Any]:
     if isinstance(v, list):
         return v
-    return [v] if isinstance(v, dict) else []  # Quirk 11: an object where a list is due
+    return [v] if isinstance(v, dict) else []  # note 11: an object where a list is due
 
 
 #: resource -> (definitions reader, the filters that pick groups by name / by id)

@@ -12,7 +12,7 @@ Traceback (most recent call last):
 ...
 ValueError: not an integer: '5'
 
-Every value a frame can hold gets one *canonical* form per API type (reference §1.3), so
+Every value a frame can hold gets one *canonical* form per API type (note 6), so
 that two spellings of the same value compare equal and nothing is compared by accident
 across types:
 
@@ -36,9 +36,9 @@ Missing values (``None``, ``pd.NA``, ``NaN``, ``NaT``) are ``None``: never ``NaN
 wire. The API keeps datetimes to the second, so the wire form drops sub-second parts and
 :func:`coarse` compares values the way the server stores them.
 
-Why ``Y-m-d\\TH:i:sP``: the reference lists it among the accepted request spellings, it is
+Why ``Y-m-d\\TH:i:sP``: MileApp's documentation lists it among the accepted request spellings, it is
 what the API itself answers for tasks, and unlike ``Y-m-d H:i:s`` it names its zone (the
-zone of naive values is not documented, §1.3).
+zone of naive values is not documented, note 6).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def _date_text(v: Any) -> str:
 def json_ready(v: Any) -> Any:
     """Nested values -> plain JSON types: numpy scalars unwrapped, datetimes as wire text,
     missing values ``None``; keys of objects whose value is missing are dropped (the API
-    omits keys that were never set, Quirk 13).
+    omits keys that were never set, note 13).
 
     >>> json_ready({"a": np.int64(1), "b": None, "c": [1.5, float("nan")]})
     {'a': 1, 'c': [1.5, None]}

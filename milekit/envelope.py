@@ -1,4 +1,4 @@
-"""Unwrapping MileApp's response envelopes (reference §1.5, Quirks 1–4).
+"""Unwrapping MileApp's response envelopes (note 1, notes 1–4).
 
 >>> unwrap({"status": True, "message": "Success", "task": {"_id": "a"}})
 {'_id': 'a'}

@@ -233,7 +233,7 @@ def from_response(
     """Build the right ``ApiError`` from a status and a decoded (or raw text) body.
 
     Error bodies come as ``{"status": false, "message": ...}``, sometimes wrapped in
-    ``{"response": {...}}`` (Quirk 2), sometimes with ``failedCode``.
+    ``{"response": {...}}`` (note 2), sometimes with ``failedCode``.
 
     >>> e = from_response(404, {"response": {"status": False, "message": "data not found"}})
     >>> type(e).__name__, e.api_message

@@ -221,7 +221,7 @@ def _parse_pairs(name: str, values: list[Any]) -> tuple[Any, Any] | None:
     for v in values:
         if _missing(v) or (isinstance(v, str) and not v.strip()):
             lats.append(None)
-            lngs.append(None)  # Quirk 13: "" is a missing coordinate
+            lngs.append(None)  # note 13: "" is a missing coordinate
             continue
         got = _pair(v)
         if got is None:

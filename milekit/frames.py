@@ -39,8 +39,8 @@ from milekit.registry import FieldType, ResourceSpec
 
 #: filters that take a date and time ('Y-m-d H:i:s', UTC) and those that take a date
 _TIME_PARAMS = frozenset({"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime"})
-_DATE_PARAMS = frozenset({"startDate", "endDate"})  # automation logs: 'Y-m-d' (§2.6)
-#: the fields ``timeBy`` may name (§2.1, §2.4)
+_DATE_PARAMS = frozenset({"startDate", "endDate"})  # automation logs: 'Y-m-d' (note 42)
+#: the fields ``timeBy`` may name (notes 37, 40)
 _TIME_BY: dict[str, tuple[str, ...]] = {
     "location_histories": ("createdTime", "startTime"),
 }
@@ -65,7 +65,7 @@ def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, 
     """Validate and encode list filters; raise :class:`UsageError` before anything is sent.
 
     Filters that name an enumerated field are matched against its values whatever the case
-    and sent in the API's own spelling (``DONE`` for tasks, ``active`` for users, Quirk 15);
+    and sent in the API's own spelling (``DONE`` for tasks, ``active`` for users, note 15);
     lists become CSV; ``sortBy``/``sortOrder`` are renamed to the resource's spelling.
 
     >>> encode_filters(registry.TASKS, {"status": "done", "flow": ["Delivery", "Pickup"],
@@ -137,7 +137,7 @@ def _encode_value(spec: ResourceSpec, key: str, value: Any) -> str:
         return str(value)
     f = spec._by_name.get(key)
     if f is not None and f.enum:
-        # Quirk 15: each resource spells its enums its own way; match any case, send theirs
+        # note 15: each resource spells its enums its own way; match any case, send theirs
         spelling = {e.lower(): e for e in f.enum}
         values = _values(value)
         got = [spelling.get(str(v).strip().lower()) for v in values]

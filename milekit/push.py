@@ -900,7 +900,7 @@ def _build_items(
                 body[c] = wire(v, ft)
                 intended[c] = v
                 old[c] = o
-            for key in spec.bulk_match:  # what bulk updates are matched by (data, §2.7)
+            for key in spec.bulk_match:  # what bulk updates are matched by (data, note 43)
                 if key not in body and key in ctx.edited.columns:
                     v = ctx.edited[key].iloc[k]
                     if isinstance(v, str):

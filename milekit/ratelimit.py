@@ -5,7 +5,7 @@
 >>> [round(limiter.acquire(), 2) for _ in range(3)]  # the third waits for the first
 [0.0, 0.0, 1.0]
 
-MileApp allows 100 requests per second per *organisation* (reference §1.2), so the budget
+MileApp allows 100 requests per second per *organisation* (note 33), so the budget
 is shared by every thread and, with ``shared=True`` (the default for a real host), by every
 process of the same user on this machine: the sliding-window log then lives in a SQLite
 file under the user cache directory, guarded by a file lock (pyrate-limiter's

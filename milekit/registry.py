@@ -15,13 +15,13 @@
 The frames, the exporter, the push path and the sandbox all read this module, so they
 cannot drift apart. Everything but the task typing is generated from MileApp's OpenAPI
 contract by ``tools/gen_registry.py`` into :mod:`milekit._generated_registry` (hand
-corrections, each citing the API reference's Quirk or section, live in
+corrections, each citing its note in ``docs/api-notes.md``, live in
 ``tools/registry_overrides.py``); the package never reads the OpenAPI file at run time.
 
-Tasks keep their hand-written typing below (``TASKS``): field types follow the API
-reference's documented data types (``../shared/mileapp-api.md`` §1.3 and the §2.1 dtype
-table) and MileApp's ``components.schemas.Task``, corrected where the reference's Quirks
-say the examples disagree (noted on each field). Their wire data (paths, envelopes,
+Tasks keep their hand-written typing below (``TASKS``): field types follow the API's
+documented data types (docs/api-notes.md, notes 6 and 37) and MileApp's
+``components.schemas.Task``, corrected where real answers or the examples disagree
+(notes 21-24, 30; noted on each field). Their wire data (paths, envelopes,
 paging, bulk) comes from the contract like every other resource's; ``tests/test_registry``
 checks that the hand typing covers every field the contract documents.
 
@@ -153,7 +153,7 @@ _READ_ONLY = {
 
 
 def _task_fields() -> tuple[Field, ...]:
-    """Task fields: OpenAPI ``components.schemas.Task`` + reference §2.1 dtype table."""
+    """Task fields: OpenAPI ``components.schemas.Task`` + note 37 dtype table."""
     s: list[Field] = [
         Field("_id", F.STRING, doc="24-hex ObjectId"),
         Field("organizationId", F.STRING),
@@ -220,8 +220,8 @@ def _task_fields() -> tuple[Field, ...]:
                     "workingTime",
                     F.OBJECT,
                     children=(
-                        Field("startTime", F.TIME, doc="time of day, '08:00' (§1.3)"),
-                        Field("endTime", F.TIME, doc="time of day (§1.3)"),
+                        Field("startTime", F.TIME, doc="time of day, '08:00' (note 6)"),
+                        Field("endTime", F.TIME, doc="time of day (note 6)"),
                         Field("multiday", F.INTEGER),
                     ),
                 ),
@@ -250,7 +250,7 @@ def _task_fields() -> tuple[Field, ...]:
         Field(
             "geoLock",
             F.ARRAY_OBJECT,
-            doc="an object in the schema, a list in data (Quirk 11)",
+            doc="an object in the schema, a list in data (note 11)",
             children=(Field("geoLocation", F.STRING), Field("radius", F.INTEGER)),
         ),
         Field(
@@ -330,7 +330,7 @@ TASKS = dataclasses.replace(
     _gen.RESOURCES["tasks"],
     fields=_task_fields(),
     # the documented filters minus cursor mode (lazyLoad/cursor: page is ignored and the
-    # answer's shape is not documented, §1.6), with shorter docs
+    # answer's shape is not documented, note 35), with shorter docs
     filters=TASK_FILTERS,
     required_on_create=("flow", "hubId"),
     # real list items carry hub, organizationId, orderIndex ... (note 23); not histories
@@ -360,12 +360,12 @@ OPERATIONS: tuple[Operation, ...] = _gen.OPERATIONS
 
 #: Detail reads addressed by other keys than the id (:func:`milekit.get` keyword forms).
 DETAIL_FORMS: dict[str, tuple[DetailForm, ...]] = {
-    # §2.9: by the data type's name and the record's primary key, optionally hub-scoped
+    # note 45: by the data type's name and the record's primary key, optionally hub-scoped
     "data": (
         DetailForm("data", "/data/type/{data_type}/{data_id}"),
         DetailForm("data", "/data/hub/{hub_id}/type/{data_type}/{data_id}"),
     ),
-    # §2.11: one user by e-mail
+    # note 47: one user by e-mail
     "users": (DetailForm("users", "/user/email/{email}"),),
 }
 
@@ -402,7 +402,7 @@ VIEWS: dict[str, ViewSpec] = {
             },
             required=("hubId", "timeFrom", "timeTo"),
             doc="per-worker productivity in one hub and time range: one row per worker "
-            "(§2.1, no envelope, Quirk 3); the totals are in df.attrs['milekit']['summary']",
+            "(note 37, no envelope, note 3); the totals are in df.attrs['milekit']['summary']",
         ),
         ViewSpec(
             "location_tracking",
@@ -410,7 +410,7 @@ VIEWS: dict[str, ViewSpec] = {
             "paged",
             "_id",
             like="location_histories",
-            doc="the location-history points behind one public tracking token (§2.4)",
+            doc="the location-history points behind one public tracking token (note 40)",
         ),
         ViewSpec(
             "workflow_activities",
@@ -419,7 +419,7 @@ VIEWS: dict[str, ViewSpec] = {
             "_id",
             like="activities",
             filters={"status": "UNASSIGNED, ONGOING or DONE"},
-            doc="the activities of one workflow (§2.3)",
+            doc="the activities of one workflow (note 39)",
         ),
         ViewSpec(
             "routing_result_history",
@@ -449,7 +449,7 @@ VIEWS: dict[str, ViewSpec] = {
                 Field("updatedTime", _DT, False),
             ),
             path_columns=(("resultId", "result_id"),),
-            doc="the edit history of one routing result (§2.10)",
+            doc="the edit history of one routing result (note 46)",
         ),
         ViewSpec(
             "flow_components_view",
@@ -468,7 +468,8 @@ VIEWS: dict[str, ViewSpec] = {
                 "fields": "CSV of component ids",
                 "isMerge": "1: the components of the flows merged",
             },
-            doc="the form components of the flows the filters pick, one row per component (§2.5)",
+            doc="the form components of the flows the filters pick, one row per component "
+            "(note 41)",
         ),
         ViewSpec(
             "flow_fields_by_name",
@@ -479,7 +480,7 @@ VIEWS: dict[str, ViewSpec] = {
             envelope=("flowFields",),
             fields=(Field("flowName", _S, False),),
             path_columns=(("flowName", "flow_name"),),
-            doc="the form components of one flow, by the flow's name (§2.5)",
+            doc="the form components of one flow, by the flow's name (note 41)",
         ),
         ViewSpec(
             "flow_task_template",
@@ -489,7 +490,7 @@ VIEWS: dict[str, ViewSpec] = {
             like="tasks",
             envelope=("data", "bodyRequest"),
             custom=True,
-            doc="a ready-made create-task body for one flow (§2.5): one row typed like "
+            doc="a ready-made create-task body for one flow (note 41): one row typed like "
             "tasks, the flow's components typed from the flow",
         ),
         ViewSpec(
@@ -498,7 +499,7 @@ VIEWS: dict[str, ViewSpec] = {
             "one",
             "_id",
             like="users",
-            # §2.11, Quirk 3: no envelope; legacy snake_case keys beside the camelCase ones
+            # notes 47, 3: no envelope; legacy snake_case keys beside the camelCase ones
             fields=(
                 Field("phone_number", _S, False),
                 Field("organization_id", _S, False),
@@ -510,7 +511,7 @@ VIEWS: dict[str, ViewSpec] = {
                 Field("created_at", _DT, False),
                 Field("updated_at", _DT, False),
             ),
-            doc="the signed-in user (§2.11; milekit.whoami() is the same as an object)",
+            doc="the signed-in user (note 47; milekit.whoami() is the same as an object)",
         ),
         ViewSpec(
             "public_task",
@@ -564,7 +565,7 @@ VIEWS: dict[str, ViewSpec] = {
                     ),
                 ),
             ),
-            doc="one task's public tracking view (§2.1): the task's public keys, its list "
+            doc="one task's public tracking view (note 37): the task's public keys, its list "
             "items, the assignees' last locations",
         ),
     )

@@ -165,7 +165,7 @@ def _parse_mixed_datetimes(values: Sequence[Any]) -> pa.Array:
         elif isinstance(v, bool):
             raise ValueError(f"not a datetime: {v!r}")
         elif isinstance(v, int | float):
-            seconds = v / 1000 if abs(v) >= 1e11 else v  # epoch ms vs s (reference §1.3)
+            seconds = v / 1000 if abs(v) >= 1e11 else v  # epoch ms vs s (note 6)
             out.append(pd.Timestamp(seconds, unit="s", tz="UTC"))
         else:
             ts = pd.Timestamp(str(v))

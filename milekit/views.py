@@ -272,7 +272,7 @@ def view_spec(v: ViewSpec) -> ResourceSpec:
 
 def _descend(body: Any, keys: Sequence[str], path: str) -> Any:
     if not keys:
-        return body  # no envelope (GET /user, Quirk 3): its ``status`` is the user's
+        return body  # no envelope (GET /user, note 3): its ``status`` is the user's
     node = envelope.unwrap(body, keys[0])
     for k in keys[1:]:
         if not isinstance(node, dict) or k not in node:

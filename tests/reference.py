@@ -1,10 +1,10 @@
-"""Facts of the API reference (``mileapp-api.md``) that several test modules check the
+"""Facts of the API (``docs/api-notes.md``) that several test modules check the
 sandbox against; stated once here, not re-typed per module."""
 
 from __future__ import annotations
 
 #: The 13 keys of Laravel's ``LengthAwarePaginator`` JSON that every documented list
-#: answer carries (reference §1.6).
+#: answer carries (note 35).
 PAGINATOR_KEYS = frozenset(
     {
         "current_page",

@@ -69,7 +69,7 @@ def test_task_histories_come_with_fields_and_match_the_documents(
     h = milekit.task_histories_frame(client=client, progress=False, status="DONE")
     log = list(sandbox.app.request_log)[before:]
     sent = [r for r in log if r.path == "/api/v3/tasks"]
-    assert sent and all("fields=_id%2Chistories" in r.query for r in sent)  # Quirk 14
+    assert sent and all("fields=_id%2Chistories" in r.query for r in sent)  # note 14
     assert not any(r.path.startswith("/api/v3/task/") for r in log)  # no detail reads
     raw = {t["_id"]: t for t in sandbox.store.values("tasks") if t["status"] == "DONE"}
     assert set(h["taskId"]) == set(raw)

@@ -26,7 +26,7 @@ def client(sandbox: Sandbox) -> Iterator[milekit.Client]:
         yield c
 
 
-#: hub is detail-only in task lists (Quirk 14): ask for it
+#: hub is detail-only in task lists (note 14): ask for it
 FIELDS = ["title", "hub", "assignedVehicle", "assignee", "items", "expectedCoordinate"]
 
 
@@ -146,7 +146,7 @@ def test_blank_and_bad_coordinates() -> None:
     )
     df.attrs["milekit"] = {"resource": "tasks"}
     flat = milekit.flatten(df, objects=False, coordinates=True)
-    assert flat["expectedCoordinate.lat"].tolist() == [-6.2, pd.NA, pd.NA]  # Quirk 13
+    assert flat["expectedCoordinate.lat"].tolist() == [-6.2, pd.NA, pd.NA]  # note 13
     bad = df.copy()
     bad.loc["b", "expectedCoordinate"] = "somewhere in Jakarta"
     with pytest.warns(MileTypeWarning, match="not a 'lat,lng' coordinate"):

@@ -119,7 +119,7 @@ def test_lists_and_objects_are_python_values(df: pd.DataFrame, raw: dict) -> Non
 def test_custom_flow_fields_are_typed_per_column(df: pd.DataFrame, raw: dict) -> None:
     custom = [c for c in df.columns if c not in TASKS._by_name]
     assert {"codAmount", "packageWeight", "receiverName", "items"} <= set(custom)
-    # typed from the flow's components (inputType "number" -> Float64, §2.1), not guessed
+    # typed from the flow's components (inputType "number" -> Float64, note 37), not guessed
     # from the values (codAmount holds whole numbers only)
     assert str(df["codAmount"].dtype) == "Float64"
     assert str(df["packageWeight"].dtype) == "Float64"

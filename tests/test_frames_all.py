@@ -62,7 +62,7 @@ def _expected_rows(sandbox: Sandbox, name: str) -> int:
         return sum(1 for t in store.values("tasks") if photos(t))
     if name == "flow_fields":
         return store.count("flows")
-    if name == "export_logs":  # §2.8: the caller's exports by default
+    if name == "export_logs":  # note 44: the caller's exports by default
         me = store.meta["me"]["email"]
         return sum(1 for h in store.values("export_logs") if h["_source"].get("email") == me)
     return store.count(name)
@@ -200,7 +200,7 @@ def test_data_frame_by_data_type_name_or_id(sandbox: Sandbox, client: milekit.Cl
     assert any(f"dataTypeId={store['_id']}" in q for q in queries)
 
 
-# --- filters: enums in the API's own spelling (Quirk 15) ------------------------------------
+# --- filters: enums in the API's own spelling (note 15) ------------------------------------
 
 
 @pytest.mark.parametrize(

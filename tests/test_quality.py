@@ -43,3 +43,11 @@ def test_every_cited_api_note_exists() -> None:
                     cited.setdefault(int(n), str(path.relative_to(ROOT)))
     missing = {n: where for n, where in cited.items() if n not in defined}
     assert not missing, f"cited notes that docs/api-notes.md does not have: {missing}"
+    # a document the package's users do not have (a section sign, a "Quirk") is not cited
+    stray = [
+        str(path.relative_to(ROOT))
+        for folder in ("milekit", "tools", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if re.search(r"§\s?\d|\bQuirks? \d|mileapp-api\.md", path.read_text())
+    ]
+    assert not stray, f"citations that do not resolve inside the repository: {stray}"

@@ -350,7 +350,7 @@ def _check_field(f: Field) -> None:
 
 
 def test_envelopes_and_shapes_follow_the_reference() -> None:
-    # §3 Quirk 1 (keys), Quirk 4 (shapes), §1.6 (paging, sorting)
+    # note 4 note 1 (keys), note 4 (shapes), note 35 (paging, sorting)
     want = {
         "tasks": ("tasks", "task", "laravel"),
         "location_histories": ("tasks", "location_history", "laravel"),
@@ -373,7 +373,7 @@ def test_envelopes_and_shapes_follow_the_reference() -> None:
     for name, (lst, one, shape) in want.items():
         spec = RESOURCES[name]
         assert (spec.envelope_list, spec.envelope_one, spec.list_shape) == (lst, one, shape)
-    assert RESOURCES["vehicles"].envelope_list == ""  # a bare paginator (schema, §4.1)
+    assert RESOURCES["vehicles"].envelope_list == ""  # a bare paginator (schema, note 50)
     assert RESOURCES["activities"].limit_param == "pageSize"
     assert RESOURCES["activities"].default_limit == 15
     assert RESOURCES["activities"].sort_params == ("sort", "order")
@@ -383,7 +383,7 @@ def test_envelopes_and_shapes_follow_the_reference() -> None:
     maxima = {n: RESOURCES[n].max_limit for n in ("export_logs", "import_monitoring", "plugins")}
     assert maxima == {"export_logs": 100, "import_monitoring": 100, "plugins": 100}
     assert RESOURCES["tasks"].max_limit == RESOURCES["vehicles"].max_limit == 1000
-    assert RESOURCES["plugins"].id_field == "id"  # §1.4: plugins expose id, not _id
+    assert RESOURCES["plugins"].id_field == "id"  # note 34: plugins expose id, not _id
     assert RESOURCES["locked_members"].id_field == "email"
     assert not RESOURCES["users"].paginated and not RESOURCES["roles"].paginated
     assert RESOURCES["hubs"].paginated  # page/limit accepted, a plain array answered
@@ -407,7 +407,7 @@ def test_filters_are_the_documented_query_parameters() -> None:
         "status",
         "email",
     }
-    # tasks keep their curated filters: no cursor mode (its answer is undocumented, §1.6)
+    # tasks keep their curated filters: no cursor mode (its answer is undocumented, note 35)
     assert "lazyLoad" not in TASKS.filters and "lazyLoad" in gen.RESOURCES["tasks"].filters
 
 
@@ -417,11 +417,11 @@ def test_filters_are_the_documented_query_parameters() -> None:
 def test_vehicle_fields() -> None:
     v = RESOURCES["vehicles"]
     wt = v.field("workingTime")
-    assert wt.type is F.OBJECT  # an array in the schema, an object in data (Quirk 11)
+    assert wt.type is F.OBJECT  # an array in the schema, an object in data (note 11)
     assert (wt.child("startTime").type, wt.child("endTime").type) == (F.TIME, F.TIME)
     assert wt.child("multiday").type is F.INTEGER
     assert v.field("breakTime").child("startTime").type is F.TIME
-    assert v.field("speed").type is F.INTEGER  # typed string in the schema (Quirk 10)
+    assert v.field("speed").type is F.INTEGER  # typed string in the schema (note 10)
     assert v.field("capacity").type is F.JSON  # {constraint: {min, max}}
     assert v.field("oddEven").enum == ("odd", "even")
     assert v.field("tags").type is F.ARRAY_STRING
@@ -482,19 +482,19 @@ def test_automation_enums() -> None:
 def test_location_history_fields() -> None:
     h = RESOURCES["location_histories"]
     for name in ("createdTime", "updatedTime", "startTime"):
-        assert h.field(name).type is F.DATETIME  # naive 'Y-m-d H:i:s' (§1.3)
+        assert h.field(name).type is F.DATETIME  # naive 'Y-m-d H:i:s' (note 6)
     assert (h.field("lat").type, h.field("lon").type) == (F.FLOAT, F.FLOAT)
     assert h.field("time").type is F.INTEGER  # epoch milliseconds
     assert h.field("finish").child("finishTime").type is F.DATETIME
     assert h.field("eventName").enum == ("otw", "nearBy", "done")
     assert h.required_on_create == ("email", "lat", "lon")
-    assert h.field("createdTime").writable  # set by the writer (§2.4)
+    assert h.field("createdTime").writable  # set by the writer (note 40)
 
 
 def test_other_spot_checks() -> None:
     s = RESOURCES["task_schedules"]
     assert (s.field("startTime").type, s.field("endTime").type) == (F.DATE, F.DATE)
-    assert field_at(s.fields, "schedules.time").type is F.ARRAY_STRING  # Quirk 11
+    assert field_at(s.fields, "schedules.time").type is F.ARRAY_STRING  # note 11
     assert s.field("task").type is F.JSON
     assert field_at(s.fields, "logExecuted.status").enum == ("PENDING", "SUCCESS", "FAILED")
     assert RESOURCES["data"].dynamic_fields and RESOURCES["tasks"].dynamic_fields
@@ -514,7 +514,7 @@ def test_other_spot_checks() -> None:
     assert RESOURCES["hubs"].field("countryCode").type is F.STRING
     assert RESOURCES["teams"].field("totalUser").type is F.INTEGER
     assert RESOURCES["plugins"].field("createdTime").type is F.DATETIME
-    # a master task's status is its children's (§2.3; the list filter's documented values)
+    # a master task's status is its children's (note 39; the list filter's documented values)
     assert RESOURCES["activities"].field("status").enum == ("UNASSIGNED", "ONGOING", "DONE")
     assert RESOURCES["roles"].detail_only == ("permission",)
     assert RESOURCES["export_configs"].field("flowIds").type is F.ARRAY_STRING
@@ -592,7 +592,7 @@ def test_the_contracts_list_examples_read_with_the_registry_types() -> None:
     for name, spec in RESOURCES.items():
         op = api.op("GET", spec.list_path)
         for ex in (ex for m in api.success_media(op) for ex in api.examples(m)):
-            if name == "users":  # the documented example is a bare user (§1.6, §4)
+            if name == "users":  # the documented example is a bare user (notes 35, 49)
                 with pytest.raises(errors.ResponseError):
                     envelope.list_page(ex, spec, 1)
                 continue
@@ -626,7 +626,7 @@ def _compare(hand: tuple[Field, ...], derived: tuple[Field, ...], where: str = "
 def test_hand_task_typing_covers_the_contract() -> None:
     assert _compare(TASKS.fields, gen.RESOURCES["tasks"].fields) == []
     extra = set(TASKS.field_names) - set(gen.RESOURCES["tasks"].field_names)
-    assert extra == {"workflow"}  # on activity children (§2.3)
+    assert extra == {"workflow"}  # on activity children (note 39)
 
 
 def test_tasks_take_their_wire_data_from_the_contract() -> None:

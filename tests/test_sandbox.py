@@ -245,7 +245,7 @@ def test_filters(ro: Sandbox, http: requests.Session) -> None:
 def test_sort_on_parsed_instants_with_id_tiebreak(ro: Sandbox, http: requests.Session) -> None:
     docs = ro.store.values("tasks")
     spellings = {("+" in d["createdTime"], d["createdTime"].endswith("Z")) for d in docs}
-    assert len(spellings) >= 3  # the seed mixes datetime spellings (Quirk 6)
+    assert len(spellings) >= 3  # the seed mixes datetime spellings (note 6)
     for order in ("asc", "desc"):
         data = http.get(
             ro.url + "/tasks", params={"limit": 1000, "sortBy": "createdTime", "sortOrder": order}

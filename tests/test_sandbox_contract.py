@@ -8,7 +8,7 @@ the session ``sandbox``; writes (and reads that need a write first) go to one ``
 sandbox, in an order where nothing is deleted before it is used.
 
 The OpenAPI file contradicts itself (and MileApp's own examples) in places. Where a
-schema is plainly wrong the reference (``../shared/mileapp-api.md``) and the examples win;
+schema is plainly wrong the project's notes (``docs/api-notes.md``) and the examples win;
 each such exception is listed below with its reason, and everything else is validated
 against the schema as written.
 """
@@ -113,7 +113,7 @@ def to_json_schema(node: Any, defs: dict[str, Any]) -> Any:
 # --- where the contract is wrong: the exceptions, each with its reason --------------------
 
 #: Operations whose success schema types ``status`` as a string although every example of
-#: the operation (and the reference's envelope, §1.5) has the boolean ``true``.
+#: the operation (and the envelope, note 1) has the boolean ``true``.
 STATUS_TYPED_STRING = {
     ("PUT", "/vehicle/{vehicleId}"),
     ("PATCH", "/vehicle/{vehicleId}"),
@@ -139,11 +139,11 @@ STATUS_TYPED_STRING = {
     ("POST", "/export-config"),
     ("PUT", "/export-config/{exportConfigId}/"),
     ("DELETE", "/export-config/{exportConfigId}/"),
-    # GET /results and GET /result/{id} answer without a status at all (Quirk 3), so their
+    # GET /results and GET /result/{id} answer without a status at all (note 3), so their
     # string-typed status is never exercised; GET /user's string status is the user's own.
 }
-#: Error answers whose schema types ``status`` as a string: the reference's error body
-#: (§1.7) is ``{"status": false, "message": ...}`` everywhere.
+#: Error answers whose schema types ``status`` as a string: the error body
+#: (note 36) is ``{"status": false, "message": ...}`` everywhere.
 ERROR_STATUS_TYPED_STRING = {("GET", "/role/{roleId}", 404)}
 #: Same for ``code`` (examples: the integer 200, like everywhere else).
 CODE_TYPED_STRING = {
@@ -169,7 +169,7 @@ OVERRIDES: dict[tuple[str, str], list[tuple[str, Any, str]]] = {
         (
             "/properties/data",
             _OBJ,
-            "typed array of {data: string}; the example and the reference (§2.10) show "
+            "typed array of {data: string}; the example and note 46 show "
             "{data: <Laravel paginator>}",
         ),
     ],
@@ -195,7 +195,7 @@ OVERRIDES: dict[tuple[str, str], list[tuple[str, Any, str]]] = {
         (
             "/properties/failed_index/items",
             _INT,
-            "items typed object; the example (and the reference §1.5) has indexes: [1]",
+            "items typed object; the example (and the note 1) has indexes: [1]",
         ),
     ],
     ("GET", "/tasks/tracking"): [
@@ -225,8 +225,7 @@ OVERRIDES: dict[tuple[str, str], list[tuple[str, Any, str]]] = {
         (
             "/properties/data",
             {"type": "array"},
-            "typed object; the example and the reference (§2.11) have a list of "
-            "{email, attempt, ttl}",
+            "typed object; the example and note 47 have a list of {email, attempt, ttl}",
         ),
     ],
     ("PATCH", "/user"): [
@@ -240,12 +239,12 @@ OVERRIDES: dict[tuple[str, str], list[tuple[str, Any, str]]] = {
         (
             "/properties/data",
             {"type": "array"},
-            "typed object; the example, the reference (§1.6) and real clients (§4.1) read a "
+            "typed object; the example, note 35 and real clients (note 50) read a "
             "plain array of hubs",
         ),
     ],
 }
-#: Laravel's paginator has null URLs/positions on edge pages (reference §1.6); two schemas
+#: Laravel's paginator has null URLs/positions on edge pages (note 35); two schemas
 #: type them as non-nullable (plugins, import monitoring). Applied to every paginator schema.
 PAGINATOR_NULLABLE = ("next_page_url", "prev_page_url", "from", "to")
 #: Operations whose answer cannot be checked with a JSON schema, and how they are checked.
@@ -899,13 +898,13 @@ def test_wrong_method_on_a_known_path_is_405(sandbox: Sandbox, path: str) -> Non
 
 
 def test_where_the_schema_wins_over_the_reference(fresh: Sandbox) -> None:
-    """Choices between the contract and the reference, each pinned with its reason.
+    """Choices between the contract and the notes, each pinned with its reason.
 
-    The reference's Quirk 2 (an outer ``{"response": ...}`` wrapper on vehicles, location
+    Note 2 (an outer ``{"response": ...}`` wrapper on vehicles, location
     history, automation create, tracking-token and public-task 401s, hub/team/vehicle 404s,
     import errors) reads the *name* of the examples in the OpenAPI file ("response") as a
     body key: every schema of those operations, and every example value, is unwrapped. The
-    sandbox follows the schemas (and §4.1: real clients read vehicles at the top level).
+    sandbox follows the schemas (and note 50: real clients read vehicles at the top level).
     """
     ids = Ids(fresh)
     with paced_session() as s:

@@ -55,16 +55,16 @@ STANDARD: dict[str, tuple[str, str]] = {
 #: Where the sandbox's answer or limit differs from the registry's one value, as the
 #: reference documents: (resource, attribute) -> (bulk maximum, answer array key)
 BULK_EXCEPTIONS: dict[tuple[str, str], tuple[int | None, str | None]] = {
-    # §2.7: DELETE /datas/bulk takes up to 3000 (the registry's bulk_max is the others')
+    # note 43: DELETE /datas/bulk takes up to 3000 (the registry's bulk_max is the others')
     ("data", "bulk_delete_path"): (3000, None),
-    # §2.9: POST /vehicles/ answers {"success", "failed", "data": [{_id, message}]}
+    # note 45: POST /vehicles/ answers {"success", "failed", "data": [{_id, message}]}
     ("vehicles", "bulk_create_path"): (None, "data"),
 }
 #: The field a list is sorted by in the sort check (default: the id field): plugins sort
-#: only by name/createdTime/updatedTime/usageCount (§2.12); automation-log hits sort on
-#: their ``_source`` (§2.6), which holds no id
+#: only by name/createdTime/updatedTime/usageCount (note 48); automation-log hits sort on
+#: their ``_source`` (note 42), which holds no id
 SORT_FIELD = {"plugins": "name", "automation_logs": "timestamp"}
-ORDER_SPELLINGS = ("sortOrder", "sort_order", "order")  # Quirk 9
+ORDER_SPELLINGS = ("sortOrder", "sort_order", "order")  # note 9
 
 
 def declared(spec: ResourceSpec) -> list[tuple[str, str, str]]:
@@ -78,7 +78,7 @@ def declared(spec: ResourceSpec) -> list[tuple[str, str, str]]:
 
 
 def shape(path: str) -> str:
-    """A path with parameter names, ``#`` and trailing slashes left out (Quirks 7-8)."""
+    """A path with parameter names, ``#`` and trailing slashes left out (notes 7-8)."""
     return re.sub(r"\{\w+\}", "{}", path.replace("#", "").rstrip("/")) or "/"
 
 
@@ -157,7 +157,7 @@ def test_the_route_table_serves_every_declared_operation(world: World) -> None:
     served = 0
     for name, spec in world.specs.items():
         for attr, method, path in declared(spec):
-            concrete = path.replace("{id}", "a1b2").rstrip("/")  # the app strips it (Quirk 7)
+            concrete = path.replace("{id}", "a1b2").rstrip("/")  # the app strips it (note 7)
             route, params = router.match(method, concrete)
             assert route.op == (name, attr), (name, attr, method, path, route)
             assert params == ({"id": "a1b2"} if "{id}" in path else {})
@@ -176,7 +176,7 @@ def test_every_other_route_is_a_documented_action(world: World) -> None:
             continue
         literal.add(key)
         if key == ("POST", "/plugin/{}"):
-            continue  # Laravel's _method=PUT spoof of PUT /plugin/{id} (§2.12)
+            continue  # Laravel's _method=PUT spoof of PUT /plugin/{id} (note 48)
         assert key in OPS, key
         assert key not in standard, f"{key} is a standard operation: route it from the registry"
     assert len(literal) >= 30
@@ -361,7 +361,7 @@ def test_creates_require_the_registry_required_fields(world: World, name: str) -
         body = {k: v for k, v in payload.items() if k != key}
         r = send(world, "POST", world.sb.url + spec.create_path, body, multipart)
         assert r.status_code == 400, (name, key, r.status_code, r.text[:200])
-        label = key if name == "activities" else attribute(key)  # §1.7: "The workflowId ..."
+        label = key if name == "activities" else attribute(key)  # note 36: "The workflowId ..."
         assert r.json()["message"] == f"The {label} field is required.", (name, key)
     assert len(world.sb.store.write_log) == logged
     r = send(world, "POST", world.sb.url + spec.create_path, payload, multipart)
@@ -409,7 +409,7 @@ def test_bulk_calls_take_the_registry_bulk_key_and_maximum(
 
 
 def test_data_records_need_a_hub_only_when_their_type_is_not_common() -> None:
-    """§2.7: hubId is required "unless commonData": the registry no longer demands it of
+    """note 43: hubId is required "unless commonData": the registry no longer demands it of
     every record (the client would refuse valid creates); the sandbox checks it per type."""
     assert RESOURCES["data"].required_on_create == ("dataId", "dataTypeId")
     with Sandbox(tasks=5, seed=3, rate_limit=None) as sb, requests.Session() as http:
@@ -441,7 +441,7 @@ def test_automations_need_the_keys_of_their_type_not_an_automation_details_objec
 
 
 def test_vehicles_bulk_create_takes_the_registry_bulk_max() -> None:
-    """POST /vehicles/ states no maximum (§2.9); the registry's 2000 (as tasks and data) is
+    """POST /vehicles/ states no maximum (note 45); the registry's 2000 (as tasks and data) is
     what the client chunks by, so the sandbox takes 2000 too (it refused above 1000)."""
     spec = RESOURCES["vehicles"]
     assert spec.bulk_max == 2000

@@ -7,8 +7,8 @@ Usage (from anywhere; paths are relative to the repository)::
     python tools/gen_registry.py --output F    # write somewhere else (tests)
 
 Inputs: ``data/openapi/openapi-full.json`` (the contract, 144 operations) and the hand
-corrections in ``tools/registry_overrides.py`` (each citing the API reference's Quirk or
-section it follows). The output is deterministic (same inputs -> same bytes) and passed
+corrections in ``tools/registry_overrides.py`` (each citing its note in
+docs/api-notes.md). The output is deterministic (same inputs -> same bytes) and passed
 through ``ruff format``. The installed package never reads the OpenAPI file.
 
 What is derived, per resource (the resources themselves, with their OpenAPI tag, list path
@@ -18,7 +18,7 @@ and object schema, are named in ``registry_overrides.SOURCES``):
   (list, ``{one}/{id}`` detail/replace/update/delete, ``{one}`` create, bulk paths,
   everything else action/other); ``OPERATION_FIXES`` settles the irregular ones;
 * envelope keys and list shape: from the list and detail response examples (or schemas),
-  after stripping ``status``/``message``/``code`` and a lone ``response`` (Quirks 1-4);
+  after stripping ``status``/``message``/``code`` and a lone ``response`` (notes 1-4);
 * page/limit parameter names, default and maximum page size, sort parameter spelling and
   the filters: from the list operation's query parameters and their descriptions;
 * fields: the object schema(s) (``$ref``/``allOf`` followed), then the response examples
@@ -50,14 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registry_overrides as ov  # noqa: E402  (tools/ is not a package)
 
 METHODS = ("get", "post", "put", "patch", "delete")
-#: envelope keys that never hold the payload (Quirk 1); ``total``/``params`` sit beside
+#: envelope keys that never hold the payload (note 1); ``total``/``params`` sit beside
 #: Elasticsearch hits, ``metadata``/``dataVersion`` beside the task paginator
 META = frozenset(
     {"status", "message", "code", "statusCode", "metadata", "dataVersion", "total", "params"}
 )
 PAGINATOR = frozenset({"current_page", "last_page", "per_page", "first_page_url"})
 GALLERY = frozenset({"buffer", "page_processed", "total_estimate"})
-#: keys the server fills (reference §5: organizationId, createdTime, updatedTime …);
+#: keys the server fills (note 49: organizationId, createdTime, updatedTime …);
 #: request examples that show them (a whole object as a PUT example) are artefacts
 SERVER_KEYS = frozenset(
     {"_id", "organizationId", "createdTime", "updatedTime", "createdBy", "updatedBy"}
@@ -95,14 +95,14 @@ TYPE_CONST = {
     "JSON": "F.JSON",
 }
 
-# Values as the reference §1.3 lists them: ISO 8601 (any precision, zone or not),
+# Values as the note 6 lists them: ISO 8601 (any precision, zone or not),
 # 'Y-m-d H:i:s' (and 'Y-m-d H:i'), bare dates, times of day ('8:00:00' included).
 RE_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
 RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 RE_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
-#: names of date-time fields when no example shows a value (reference §1.3)
+#: names of date-time fields when no example shows a value (note 6)
 RE_DATETIME_NAME = re.compile(r"(Time|At|_at|Date)$")
 
 
@@ -666,7 +666,7 @@ def one_location(body: Any) -> tuple[str, Any] | None:
 
 def norm_path(path: str) -> str:
     """A documented path for the spec: one ``{param}`` -> ``{id}``, the ``/#`` artefact
-    that keeps PUT ``/tasks/bulk`` apart from POST ``/tasks/bulk/`` removed (§2.1)."""
+    that keeps PUT ``/tasks/bulk`` apart from POST ``/tasks/bulk/`` removed (note 37)."""
     path = path.removesuffix("/#")
     params = re.findall(r"\{[^}]+\}", path)
     if len(params) == 1:
@@ -755,7 +755,7 @@ class Listing:
 
 
 def is_object_path(src: Any, path: str) -> bool:
-    """``{one}/{x}`` (a trailing slash allowed, Quirk 7): one object's path."""
+    """``{one}/{x}`` (a trailing slash allowed, note 7): one object's path."""
     return bool(src.one) and re.fullmatch(re.escape(src.one) + r"/\{[^}/]+\}/?", path) is not None
 
 
@@ -1200,7 +1200,8 @@ def generate(spec_file: Path = SPEC_FILE) -> str:
     if issues.found:
         raise GenerationError(
             "undecided by the contract; settle each in registry_overrides "
-            "(FIELD_FIXES / RESOURCE_FIXES), citing the reference:\n  " + "\n  ".join(issues.found)
+            "(FIELD_FIXES / RESOURCE_FIXES), citing its note (docs/api-notes.md):\n  "
+            + "\n  ".join(issues.found)
         )
     children = build_children(resources)
     not_frames = dict(ov.NOT_FRAMES)

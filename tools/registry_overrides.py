@@ -1,10 +1,9 @@
 """Hand-written input of ``tools/gen_registry.py``: which resources exist, and corrections.
 
 Everything else in ``milekit/_generated_registry.py`` is derived from the OpenAPI file.
-Every correction cites the API reference (``../shared/mileapp-api.md``, copied from
-MileApp's docs) by Quirk number or section: a correction without a source does not belong
-here. The generator fails on a correction that matches nothing, and on any
-schema/example disagreement that is not settled here.
+Every correction cites the project's note on it (``docs/api-notes.md``, numbered): a
+correction without a source does not belong here. The generator fails on a correction that
+matches nothing, and on any schema/example disagreement that is not settled here.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ class Source:
     one: str | None = None  #: singular prefix: GET/PUT/PATCH/DELETE {one}/{x}, POST {one}
     schemas: tuple[str, ...] = ()  #: components.schemas describing one object
     bulk: tuple[str, ...] = ()  #: its bulk paths, spelt as in the contract
-    #: custom top-level keys (flow components, data-type fields; Quirk 12): fields come
+    #: custom top-level keys (flow components, data-type fields; note 12): fields come
     #: from the schema only, example keys outside it are custom data, not fields
     dynamic: bool = False
     #: also learn from the objects in create/update answers (not only list/detail)
@@ -63,7 +62,7 @@ SOURCES: dict[str, Source] = {
         one="/task",
         schemas=("Task",),
         bulk=("/tasks/bulk/", "/tasks/bulk/#", "/tasks/bulk"),
-        dynamic=True,  # flow components are top-level task keys (Quirk 12)
+        dynamic=True,  # flow components are top-level task keys (note 12)
     ),
     "tasks_gallery": Source("Task", "/tasks-gallery", schemas=("Task",), dynamic=True),
     "task_schedules": Source(
@@ -92,7 +91,7 @@ SOURCES: dict[str, Source] = {
         one="/data",
         schemas=("DataSource",),
         bulk=("/data/bulk", "/datas/bulk"),
-        dynamic=True,  # the data type's fields are top-level record keys (§2.7)
+        dynamic=True,  # the data type's fields are top-level record keys (note 43)
     ),
     "data_types": Source("Data Type", "/data-types", one="/data-type", schemas=("DataType",)),
     "vehicles": Source(
@@ -147,20 +146,20 @@ TAG_DEFAULT: dict[str, str] = {
 
 #: operations the path rules place wrongly or not at all: (method, path) -> (resource, kind)
 OPERATION_FIXES: dict[tuple[str, str], tuple[str | None, str]] = {
-    # §2.11: users have no public create; they are deleted as members, updated as /user
+    # note 47: users have no public create; they are deleted as members, updated as /user
     ("DELETE", "/member/{userId}"): ("users", "delete"),
     ("GET", "/user/email/{email}"): ("users", "detail"),
     ("PATCH", "/user"): ("users", "update"),  # the caller's own name/e-mail/phone
-    # §2.10: a routing result is created by optimising (POST /routing)
+    # note 46: a routing result is created by optimising (POST /routing)
     ("POST", "/routing"): ("routing_results", "create"),
-    # §2.4: PUT /location-history/ replaces the point identified by email + createdTime
+    # note 40: PUT /location-history/ replaces the point identified by email + createdTime
     ("PUT", "/location-history/"): ("location_histories", "replace"),
-    # §2.7: records are also addressed by type name + dataId, and by hub + type + dataId
+    # note 43: records are also addressed by type name + dataId, and by hub + type + dataId
     ("GET", "/data/type/{dataTypeName}/{dataId}"): ("data", "detail"),
     ("GET", "/data/hub/{hubId}/type/{dataTypeName}/{data_id}"): ("data", "detail"),
     ("PUT", "/data/hub/{hub_id}/type/{dataTypeName}/{dataId}"): ("data", "replace"),
     ("DELETE", "/data/hub/{hubId}/type/{dataTypeName}/{dataId}"): ("data", "delete"),
-    # §2.6: retries act on logged executions
+    # note 42: retries act on logged executions
     ("POST", "/automation-retries"): ("automation_logs", "action"),
     ("PATCH", "/automation-retry/{log_id}"): ("automation_logs", "action"),
 }
@@ -168,98 +167,96 @@ OPERATION_FIXES: dict[tuple[str, str], tuple[str | None, str]] = {
 #: GET operations that are neither a resource's list nor its detail read, and why
 NOT_FRAMES: dict[tuple[str, str], str] = {
     ("GET", "/task/public/{task_id}"): (
-        "one task's public tracking view (task, list items, last locations; §2.1), not a list"
+        "one task's public tracking view (task, list items, last locations; note 37), not a list"
     ),
     ("GET", "/tasks/tracking"): (
         "a per-worker productivity summary for one hub and time range: one object keyed "
-        "by e-mail, no envelope (§2.1, Quirk 3)"
+        "by e-mail, no envelope (notes 37, 3)"
     ),
     ("GET", "/location-history/tracking/{token}"): (
-        "the last known locations behind one public tracking token (§2.4); the rows are "
+        "the last known locations behind one public tracking token (note 40); the rows are "
         "location_histories"
     ),
     ("GET", "/activities/workflow/{workflowId}"): (
-        "the activities of one workflow: the activities list with a workflowId filter (§2.3)"
+        "the activities of one workflow: the activities list with a workflowId filter (note 39)"
     ),
     ("GET", "/result/{resultId}/history"): (
-        "the edit history of one routing result (§2.10), read per result id"
+        "the edit history of one routing result (note 46), read per result id"
     ),
     ("GET", "/flow-components"): (
-        "the rows of flow_fields with flowId/fields/isMerge filters (§2.5); components per "
+        "the rows of flow_fields with flowId/fields/isMerge filters (note 41); components per "
         "flow are also the flow_components child table"
     ),
     ("GET", "/flow/{flowName}/fields"): (
-        "the components of one flow, by name (§2.5): the flow_components child table "
+        "the components of one flow, by name (note 41): the flow_components child table "
         "holds them for every flow"
     ),
-    ("GET", "/flow/{flowName}/task"): "a ready-made create-task body for one flow (§2.5)",
-    ("GET", "/user"): (
-        "the caller's own user: no envelope, legacy snake_case keys (§2.11, Quirk 3)"
-    ),
-    ("GET", "/file/view"): "streams one stored file (photos, signatures), binary (§2.12)",
+    ("GET", "/flow/{flowName}/task"): "a ready-made create-task body for one flow (note 41)",
+    ("GET", "/user"): ("the caller's own user: no envelope, legacy snake_case keys (notes 47, 3)"),
+    ("GET", "/file/view"): "streams one stored file (photos, signatures), binary (note 48)",
 }
 
-# The page size: where an endpoint states no maximum (§1.6 names the lists that do),
-# 1000 is used, the maximum of every list that states one (§1.6: "max 1000 where a
+# The page size: where an endpoint states no maximum (note 35 names the lists that do),
+# 1000 is used, the maximum of every list that states one (note 35: "max 1000 where a
 # maximum is stated").
 _NOT_STATED = 1000
 
 #: resource-level corrections: ResourceSpec attribute -> value
 RESOURCE_FIXES: dict[str, dict[str, object]] = {
     "tasks": {
-        "bulk_max": 2000,  # §2.1: POST /tasks/bulk/ takes at most 2000 tasks
+        "bulk_max": 2000,  # note 37: POST /tasks/bulk/ takes at most 2000 tasks
         # real list items carry hub, organizationId, orderIndex ... (note 23): not histories
         "detail_only": ("histories",),
     },
-    "task_schedules": {"max_limit": _NOT_STATED},  # §2.2, §1.6: no maximum stated
-    "activities": {"max_limit": _NOT_STATED},  # §2.3, §1.6: pageSize, no maximum stated
+    "task_schedules": {"max_limit": _NOT_STATED},  # notes 38, 35: no maximum stated
+    "activities": {"max_limit": _NOT_STATED},  # notes 39, 35: pageSize, no maximum stated
     "location_histories": {
-        "bulk_max": 1000,  # §2.4: POST /location-history/bulk ≤ 1000
-        "required_on_create": ("email", "lat", "lon"),  # §2.4: email R, lat R, lon R
+        "bulk_max": 1000,  # note 40: POST /location-history/bulk ≤ 1000
+        "required_on_create": ("email", "lat", "lon"),  # note 40: email R, lat R, lon R
     },
-    "automation_logs": {"max_limit": _NOT_STATED},  # §2.6, §1.6: default 10, no maximum
+    "automation_logs": {"max_limit": _NOT_STATED},  # notes 42, 35: default 10, no maximum
     "data": {
-        "max_limit": _NOT_STATED,  # §2.7, §1.6: default 20, no maximum stated
-        # §2.7: "POST /data {dataId R, dataTypeId R, hubId R (unless commonData)}": a record
+        "max_limit": _NOT_STATED,  # notes 43, 35: default 20, no maximum stated
+        # note 43: "POST /data {dataId R, dataTypeId R, hubId R (unless commonData)}": a record
         # of a shared (commonData) type has no hub, so hubId is the server's per-type check
         # (the schema's unconditional "required" would refuse valid creates client-side)
         "required_on_create": ("dataId", "dataTypeId"),
-        "bulk_max": 2000,  # §2.7: bulk create/upsert/patch ≤ 2000 (bulk delete ≤ 3000)
-        "bulk_upsert_path": "/data/bulk/upsert",  # §2.7: matched on dataId (+ type)
-        # §2.7: PATCH /datas/bulk {"data": [{dataId, dataTypeId, ...}]}: items are matched
+        "bulk_max": 2000,  # note 43: bulk create/upsert/patch ≤ 2000 (bulk delete ≤ 3000)
+        "bulk_upsert_path": "/data/bulk/upsert",  # note 43: matched on dataId (+ type)
+        # note 43: PATCH /datas/bulk {"data": [{dataId, dataTypeId, ...}]}: items are matched
         # by dataId + dataTypeId (+ hubId for a type that is not commonData), not by _id
         "bulk_match": ("dataId", "dataTypeId", "hubId"),
     },
-    # §2.9: POST /vehicles/ states no maximum; 2000 as for tasks and data (§2.1, §2.7)
+    # note 45: POST /vehicles/ states no maximum; 2000 as for tasks and data (notes 37, 43)
     "vehicles": {"bulk_max": 2000},
     "users": {
-        # §1.6, §4, §4.1: the documented examples are malformed (a bare user); the
+        # notes 35, 49, 50: the documented examples are malformed (a bare user); the
         # internal docs and real clients read a plain array under "data"
         "envelope_list": "data",
         "list_shape": "array",
-        "envelope_one": "data",  # §2.11: GET /user/{id} as User__userId_: {status, data}
-        # §2.11: "personalToken — never log or persist it"
+        "envelope_one": "data",  # note 47: GET /user/{id} as User__userId_: {status, data}
+        # note 47: "personalToken — never log or persist it"
         "secret_fields": ("personalToken",),
     },
-    "locked_members": {"id_field": "email"},  # §2.11: items are {email, attempt, ttl}
-    "roles": {"detail_only": ("permission",)},  # §2.11: permission (obj[]) — detail only
-    "export_configs": {"max_limit": _NOT_STATED},  # §2.8, §1.6: default 20, no maximum
-    "app_integrations": {"max_limit": _NOT_STATED},  # §2.12, §1.6: no maximum stated
+    "locked_members": {"id_field": "email"},  # note 47: items are {email, attempt, ttl}
+    "roles": {"detail_only": ("permission",)},  # note 47: permission (obj[]) — detail only
+    "export_configs": {"max_limit": _NOT_STATED},  # notes 44, 35: default 20, no maximum
+    "app_integrations": {"max_limit": _NOT_STATED},  # notes 48, 35: no maximum stated
 }
 
 #: field corrections per resource: dotted path -> Fix
 FIELD_FIXES: dict[str, dict[str, Fix]] = {
     "tasks": {
-        # §2.1 dtype table and Quirk 15: the data's spelling, not the prose's
+        # note 37 dtype table and note 15: the data's spelling, not the prose's
         "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),
-        "createdFrom": Fix(enum=("WEB", "API", "Automation", "Mobile")),  # §2.1
-        "doneFrom": Fix(enum=("WEB", "MOBILE", "System")),  # §2.1
-        "geoLockTrigger": Fix(enum=("onTaskStart", "onTaskDone")),  # §2.1
-        "autoSplit": Fix(enum=("Equal", "Maximize")),  # §2.1
-        # Quirk 9: the task schema says hub.id, data says hub._id; same for the others
-        "hub._id": Fix("String", add=True, note="the schema says id, data says _id (Quirk 9)"),
-        "assignedTo._id": Fix("String", add=True, note="Quirk 9"),
-        "assignedVehicle._id": Fix("String", add=True, note="Quirk 9"),
+        "createdFrom": Fix(enum=("WEB", "API", "Automation", "Mobile")),  # note 37
+        "doneFrom": Fix(enum=("WEB", "MOBILE", "System")),  # note 37
+        "geoLockTrigger": Fix(enum=("onTaskStart", "onTaskDone")),  # note 37
+        "autoSplit": Fix(enum=("Equal", "Maximize")),  # note 37
+        # note 9: the task schema says hub.id, data says hub._id; same for the others
+        "hub._id": Fix("String", add=True, note="the schema says id, data says _id (note 9)"),
+        "assignedTo._id": Fix("String", add=True, note="note 9"),
+        "assignedVehicle._id": Fix("String", add=True, note="note 9"),
         "assignedVehicle.speed": Fix("Integer", note="null in data; typed string (note 30)"),
         # notes 21, 22: real tasks hold a list of labels and numbers for these two
         "label": Fix("Array of String", note="a list in data (note 21)"),
@@ -269,21 +266,19 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "isDeleted": Fix("Boolean", add=True, note="on every real task (note 23)"),
         "appVersion": Fix("String", add=True, note="on every real task (note 23)"),
         "outLocation": Fix("Datetime", note="note 23"),
-        # Quirk 11: geoLock is an object in the schema, a list in data
-        "geoLock": Fix(
-            "Array of Object", note="an object in the schema, a list in data (Quirk 11)"
-        ),
-        # Quirk 11, §2.1: doneCoordinate typed number, "lat,lng" text in practice
+        # note 11: geoLock is an object in the schema, a list in data
+        "geoLock": Fix("Array of Object", note="an object in the schema, a list in data (note 11)"),
+        # notes 11, 37: doneCoordinate typed number, "lat,lng" text in practice
         "doneCoordinate": Fix("String", note='number in the schema, "lat,lng" in data'),
-        # §2.1: orderIndex is an epoch-derived integer (fits int64 exactly)
+        # note 37: orderIndex is an epoch-derived integer (fits int64 exactly)
         "orderIndex": Fix("Integer", note="number in the schema; epoch-derived ints in data"),
-        # §2.1, §2.10: eta/etd are times of day ("08:34:00")
+        # notes 37, 46: eta/etd are times of day ("08:34:00")
         "eta": Fix("Time", note="string in the schema; a time of day in data"),
         "etd": Fix("Time"),
-        # §1.3: vehicle working hours are times of day ("08:00")
+        # note 6: vehicle working hours are times of day ("08:00")
         "assignedVehicle.workingTime.startTime": Fix("Time"),
         "assignedVehicle.workingTime.endTime": Fix("Time"),
-        # §2.1 dtype table: the activity keys a task carries (§2.3)
+        # note 37 dtype table: the activity keys a task carries (note 39)
         "taskType": Fix("Enum", enum=("activityMaster", "activityChild"), add=True),
         "subStatus": Fix("String", add=True),
         "subId": Fix("Array of String", add=True),
@@ -293,196 +288,196 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "deviceInformation.os": Fix("String", add=True, note="the example's one key (note 23)"),
     },
     "tasks_gallery": {
-        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),  # Quirk 15, as tasks
-        "geoLock": Fix("Array of Object", note="Quirk 11, as tasks"),
-        "doneCoordinate": Fix("String", note="Quirk 11, as tasks"),
-        "orderIndex": Fix("Integer", note="§2.1, as tasks"),
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE")),  # note 15, as tasks
+        "geoLock": Fix("Array of Object", note="note 11, as tasks"),
+        "doneCoordinate": Fix("String", note="note 11, as tasks"),
+        "orderIndex": Fix("Integer", note="note 37, as tasks"),
     },
     "task_schedules": {
-        # §2.2: daily, weekly, monthly, byDate, custom
+        # note 38: daily, weekly, monthly, byDate, custom
         "periode": Fix(enum=("daily", "weekly", "monthly", "byDate", "custom")),
-        # Quirk 11: schedules[].time is typed string, every example holds a list
-        "schedules.time": Fix("Array of String", note='a list like ["07:00"] (Quirk 11)'),
-        # §1.3, §2.2: the active window is given as dates ('Y-m-d')
-        "startTime": Fix("Date", note="a date (§1.3); custom schedules show 'Y-m-d H:i'"),
-        "endTime": Fix("Date", note="a date (§1.3)"),
+        # note 11: schedules[].time is typed string, every example holds a list
+        "schedules.time": Fix("Array of String", note='a list like ["07:00"] (note 11)'),
+        # notes 6, 38: the active window is given as dates ('Y-m-d')
+        "startTime": Fix("Date", note="a date (note 6); custom schedules show 'Y-m-d H:i'"),
+        "endTime": Fix("Date", note="a date (note 6)"),
     },
     "activities": {
-        # §2.3: a master is a task whose status follows its children's (task statuses);
+        # note 39: a master is a task whose status follows its children's (task statuses);
         # the list filter documents UNASSIGNED, ONGOING, DONE and the examples hold
         # ONGOING/DONE, while the ActivityObject schema alone says ONGOING/COMPLETED/FAILED
-        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE"), note="task statuses (§2.3)"),
-        # §2.3 lists master-task fields the ActivityObject schema leaves out
-        "flow": Fix("String", add=True, note="§2.3"),
-        "title": Fix("String", add=True, note="§2.3"),
-        "assignee": Fix("Array of String", add=True, note="union of the children's (§2.3)"),
-        "subStatus": Fix("String", add=True, note="nullable (§2.3)"),
-        "startTime": Fix("Datetime", add=True, note="the earliest child's (§2.3)"),
-        "endTime": Fix("Datetime", add=True, note="the latest child's (§2.3)"),
-        "createdFrom": Fix("String", add=True, note="§2.3"),
-        "workflow.steps": Fix(note="left out of master responses (Quirk 14)"),
-        # §2.3: the object's tasks are child ids; the create body's tasks are step bodies
-        "tasks": Fix(writable=False, note="child task ids (§2.3)"),
+        "status": Fix(enum=("UNASSIGNED", "ONGOING", "DONE"), note="task statuses (note 39)"),
+        # note 39 lists master-task fields the ActivityObject schema leaves out
+        "flow": Fix("String", add=True, note="note 39"),
+        "title": Fix("String", add=True, note="note 39"),
+        "assignee": Fix("Array of String", add=True, note="union of the children's (note 39)"),
+        "subStatus": Fix("String", add=True, note="nullable (note 39)"),
+        "startTime": Fix("Datetime", add=True, note="the earliest child's (note 39)"),
+        "endTime": Fix("Datetime", add=True, note="the latest child's (note 39)"),
+        "createdFrom": Fix("String", add=True, note="note 39"),
+        "workflow.steps": Fix(note="left out of master responses (note 14)"),
+        # note 39: the object's tasks are child ids; the create body's tasks are step bodies
+        "tasks": Fix(writable=False, note="child task ids (note 39)"),
     },
     "location_histories": {
         # note 27: a float on every record, often negative (the schema says integer)
         "trackedTime": Fix("Float", note="on every record, often negative (note 27)"),
-        # §2.4: eventName is a category of otw / nearBy / done
+        # note 40: eventName is a category of otw / nearBy / done
         "eventName": Fix(enum=("otw", "nearBy", "done")),
-        # §2.4: time is an epoch in milliseconds
-        "time": Fix(note="epoch milliseconds (§1.3)"),
-        "data": Fix("JSON", add=True, note="free object of custom records (§2.4)"),
-        # §2.4: the write body sets the point's createdTime ('Y-m-d H:i:s'); PUT
+        # note 40: time is an epoch in milliseconds
+        "time": Fix(note="epoch milliseconds (note 6)"),
+        "data": Fix("JSON", add=True, note="free object of custom records (note 40)"),
+        # note 40: the write body sets the point's createdTime ('Y-m-d H:i:s'); PUT
         # /location-history/ finds the point by email + createdTime
-        "createdTime": Fix(writable=True, note="set by the writer (§2.4)"),
+        "createdTime": Fix(writable=True, note="set by the writer (note 40)"),
     },
     "flows": {
-        # §2.5: adjustment is an int (hours); the schema says string
+        # note 41: adjustment is an int (hours); the schema says string
         "configurations.adjustment": Fix("Integer", note="hours; typed string in the schema"),
-        # §2.5: pages are {id, enabled, title, showTooltip, components}; components
+        # note 41: pages are {id, enabled, title, showTooltip, components}; components
         # also carry preValue
-        "pages.title": Fix("String", add=True, note="§2.5"),
-        "pages.showTooltip": Fix("Boolean", add=True, note="§2.5"),
-        "pages.components.preValue": Fix("String", add=True, note="§2.5"),
+        "pages.title": Fix("String", add=True, note="note 41"),
+        "pages.showTooltip": Fix("Boolean", add=True, note="note 41"),
+        "pages.components.preValue": Fix("String", add=True, note="note 41"),
     },
     "flow_logs": {
-        # §2.5: rawData / changeData are whole flow documents (before / after)
-        "rawData": Fix("JSON", note="the flow before the change (§2.5)"),
-        "changeData": Fix("JSON", note="the flow after the change (§2.5)"),
-        "action": Fix(enum=("create", "put", "reorder")),  # §2.5
+        # note 41: rawData / changeData are whole flow documents (before / after)
+        "rawData": Fix("JSON", note="the flow before the change (note 41)"),
+        "changeData": Fix("JSON", note="the flow after the change (note 41)"),
+        "action": Fix(enum=("create", "put", "reorder")),  # note 41
     },
     "automations": {
-        # §2.6: headers is a map {name: value}; the schema says array
-        "automationDetails.headers": Fix("JSON", note="{name: value} (§2.6)"),
-        # §2.6: taskData / dataSource are objects of field values; assignee e-mails
-        "automationDetails.taskData": Fix("JSON", note="{field: value} (§2.6)"),
-        "automationDetails.dataSource": Fix("JSON", note="{field: value} (§2.6)"),
-        "automationDetails.assignee": Fix("Array of String", note="e-mails (§2.6)"),
-        # §2.6: the WhatsApp notification's keys
-        "automationDetails.channel": Fix("String", add=True, note="notification (§2.6)"),
-        "automationDetails.taskFieldReceiver": Fix("String", add=True, note="§2.6"),
-        "automationDetails.secretKey": Fix("String", add=True, note="§2.6"),
-        "automationDetails.message": Fix("String", add=True, note="§2.6"),
+        # note 42: headers is a map {name: value}; the schema says array
+        "automationDetails.headers": Fix("JSON", note="{name: value} (note 42)"),
+        # note 42: taskData / dataSource are objects of field values; assignee e-mails
+        "automationDetails.taskData": Fix("JSON", note="{field: value} (note 42)"),
+        "automationDetails.dataSource": Fix("JSON", note="{field: value} (note 42)"),
+        "automationDetails.assignee": Fix("Array of String", note="e-mails (note 42)"),
+        # note 42: the WhatsApp notification's keys
+        "automationDetails.channel": Fix("String", add=True, note="notification (note 42)"),
+        "automationDetails.taskFieldReceiver": Fix("String", add=True, note="note 42"),
+        "automationDetails.secretKey": Fix("String", add=True, note="note 42"),
+        "automationDetails.message": Fix("String", add=True, note="note 42"),
     },
     "automation_logs": {
-        # Quirk 10: attempt and statusCode are numbers written as strings ("0", "201")
-        "attempt": Fix("Integer", note='a number written as a string, "0" (Quirk 10)'),
-        "statusCode": Fix("Integer", note='a number written as a string, "201" (Quirk 10)'),
+        # note 10: attempt and statusCode are numbers written as strings ("0", "201")
+        "attempt": Fix("Integer", note='a number written as a string, "0" (note 10)'),
+        "statusCode": Fix("Integer", note='a number written as a string, "201" (note 10)'),
     },
     "data_types": {
-        # Quirk 11: a field's default is "true", 12 or "09:00"
-        "fields.default": Fix("JSON", note='"true", 12, "09:00" … (Quirk 11)'),
-        # §2.7: optionData is the option list (strings in every example)
-        "fields.optionData": Fix("Array of String", note="§2.7"),
-        # §2.7: providerConfig is null or {url, key}
-        "providerConfig": Fix("JSON", add=True, note="null or {url, key} (§2.7)"),
-        "provider": Fix("Enum", enum=("internal", "external-api"), add=True, note="§2.7"),
+        # note 11: a field's default is "true", 12 or "09:00"
+        "fields.default": Fix("JSON", note='"true", 12, "09:00" … (note 11)'),
+        # note 43: optionData is the option list (strings in every example)
+        "fields.optionData": Fix("Array of String", note="note 43"),
+        # note 43: providerConfig is null or {url, key}
+        "providerConfig": Fix("JSON", add=True, note="null or {url, key} (note 43)"),
+        "provider": Fix("Enum", enum=("internal", "external-api"), add=True, note="note 43"),
     },
     "vehicles": {
-        # Quirk 10, §2.9: speed is typed string, sent and stored as an int (km/h)
-        "speed": Fix("Integer", note="km/h; typed string in the schema (Quirk 10)"),
-        # Quirk 11, §2.9: workingTime/breakTime/capacity are arrays in the schema,
+        # notes 10, 45: speed is typed string, sent and stored as an int (km/h)
+        "speed": Fix("Integer", note="km/h; typed string in the schema (note 10)"),
+        # notes 11, 45: workingTime/breakTime/capacity are arrays in the schema,
         # objects in every example
         "workingTime": Fix("Object", note="an array in the schema, an object in data"),
         "breakTime": Fix("Object", note="an array in the schema, an object in data"),
-        # §1.3, §2.9: working and break hours are times of day ("08:00")
+        # notes 6, 45: working and break hours are times of day ("08:00")
         "breakTime.startTime": Fix("Time"),
         "breakTime.endTime": Fix("Time"),
-        "capacity": Fix("JSON", note='{constraint: {min, max}}, e.g. {"weight": …} (§2.9)'),
-        # §2.9: the body takes oddEven (odd/even); the request schemas leave it out
+        "capacity": Fix("JSON", note='{constraint: {min, max}}, e.g. {"weight": …} (note 45)'),
+        # note 45: the body takes oddEven (odd/even); the request schemas leave it out
         "oddEven": Fix(writable=True),
     },
     "routing_results": {
-        # §2.10: status is ongoing | done | failed (Quirk 15: lower case)
+        # note 46: status is ongoing | done | failed (note 15: lower case)
         "status": Fix(enum=("ongoing", "done", "failed")),
-        # Quirk 11, §2.10: configuration and result are objects (arrays in the schema)
+        # notes 11, 46: configuration and result are objects (arrays in the schema)
         "configuration": Fix("Object", note="an array in the schema, an object in data"),
-        "configuration.name": Fix("String", note="typed boolean in the schema (§2.10)"),
-        # Quirk 11: clustering is an enum string in requests, false in stored results
-        "configuration.clustering": Fix("JSON", note="a string or false (Quirk 11)"),
-        "result": Fix("Object", note="an array in the schema, an object in data (§2.10)"),
-        "result.routing.workingTime": Fix("Object", note="§2.10"),
-        # §1.3: working hours are times of day; the schema says integer
+        "configuration.name": Fix("String", note="typed boolean in the schema (note 46)"),
+        # note 11: clustering is an enum string in requests, false in stored results
+        "configuration.clustering": Fix("JSON", note="a string or false (note 11)"),
+        "result": Fix("Object", note="an array in the schema, an object in data (note 46)"),
+        "result.routing.workingTime": Fix("Object", note="note 46"),
+        # note 6: working hours are times of day; the schema says integer
         "result.routing.workingTime.startTime": Fix("Time"),
         "result.routing.workingTime.endTime": Fix("Time"),
-        "result.routing.vehicleTags": Fix("Array of String", note="§2.10"),
-        # §2.10: trips carry waiting minutes, a "lat,lng" coordinate, eta/etd times
-        "result.routing.trips.waitingTime": Fix("Integer", note="minutes (§2.10)"),
-        "result.routing.trips.coordinate": Fix("String", note='"lat,lng" (§1.4)'),
-        "result.routing.trips.etd": Fix("Time", note='"08:34:00" (§2.10)'),
-        # §2.10: a visit's constraint values are its capacity amounts (any number up to
+        "result.routing.vehicleTags": Fix("Array of String", note="note 46"),
+        # note 46: trips carry waiting minutes, a "lat,lng" coordinate, eta/etd times
+        "result.routing.trips.waitingTime": Fix("Integer", note="minutes (note 46)"),
+        "result.routing.trips.coordinate": Fix("String", note='"lat,lng" (note 34)'),
+        "result.routing.trips.etd": Fix("Time", note='"08:34:00" (note 46)'),
+        # note 46: a visit's constraint values are its capacity amounts (any number up to
         # 9 999 999 999, e.g. kilograms), which the route totals of the same constraints
         # (totalWeight, totalVolume) sum as numbers; the examples happen to hold integers
-        "result.routing.trips.weight": Fix("Float", note="a capacity amount (§2.10)"),
-        "result.routing.trips.volume": Fix("Float", note="a capacity amount (§2.10)"),
-        "result.dropped.weight": Fix("Float", note="a capacity amount (§2.10)"),
-        "result.dropped.volume": Fix("Float", note="a capacity amount (§2.10)"),
-        # §1.3: time windows are times of day
+        "result.routing.trips.weight": Fix("Float", note="a capacity amount (note 46)"),
+        "result.routing.trips.volume": Fix("Float", note="a capacity amount (note 46)"),
+        "result.dropped.weight": Fix("Float", note="a capacity amount (note 46)"),
+        "result.dropped.volume": Fix("Float", note="a capacity amount (note 46)"),
+        # note 6: time windows are times of day
         "result.routing.trips.timeWindow.startTime": Fix("Time"),
         "result.routing.trips.timeWindow.endTime": Fix("Time"),
-        # §2.10: finish times of routes are times of day, as the summary's
+        # note 46: finish times of routes are times of day, as the summary's
         # min/max/avgFinishTime ("08:46:00") that aggregate them
-        "result.routing.finishTime": Fix("Time", note="time of day (§2.10)"),
+        "result.routing.finishTime": Fix("Time", note="time of day (note 46)"),
         # note 26: what real routes and trips carry beside the documented keys
         "result.routing.breakTime": Fix("Object", add=True, note="note 26"),
         "result.routing.breakTime.startTime": Fix("Time", add=True, note="note 26"),
         "result.routing.breakTime.endTime": Fix("Time", add=True, note="note 26"),
         "result.routing.trips.etaStr": Fix("String", add=True, note="eta as text (note 26)"),
         "result.routing.trips.etdStr": Fix("String", add=True, note="etd as text (note 26)"),
-        "summary.minFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
-        "summary.maxFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
-        "summary.avgFinishTime": Fix("Time", note='"08:46:00" (§2.10)'),
-        # §2.10: dropped[] items are visits (+ reason): ids like "taskId-<id>" (§1.4)
-        "result.dropped.id": Fix("String", note="visit id (§1.4)"),
+        "summary.minFinishTime": Fix("Time", note='"08:46:00" (note 46)'),
+        "summary.maxFinishTime": Fix("Time", note='"08:46:00" (note 46)'),
+        "summary.avgFinishTime": Fix("Time", note='"08:46:00" (note 46)'),
+        # note 46: dropped[] items are visits (+ reason): ids like "taskId-<id>" (note 34)
+        "result.dropped.id": Fix("String", note="visit id (note 34)"),
         "result.dropped.address": Fix("String", note="typed number in the schema"),
         "result.dropped.isHub": Fix("Boolean", note="typed string in the schema"),
-        "result.dropped.tags": Fix("Array of String", note="§2.10"),
-        "result.dropped.visitTime": Fix("Float", note="minutes (§2.10)"),
-        "result.dropped.capacity": Fix("JSON", note="{constraint: value} (§2.10)"),
-        # §1.3: time windows are times of day
+        "result.dropped.tags": Fix("Array of String", note="note 46"),
+        "result.dropped.visitTime": Fix("Float", note="minutes (note 46)"),
+        "result.dropped.capacity": Fix("JSON", note="{constraint: value} (note 46)"),
+        # note 6: time windows are times of day
         "result.dropped.timeWindows.startTime": Fix("Time"),
         "result.dropped.timeWindows.endTime": Fix("Time"),
-        "hubId": Fix("String", note="an array in the schema, one id in data (§2.10)"),
-        # §2.10 lists createdFrom; the Routing schema types it integer and describes it as
-        # "a string indicating the source" (Quirk 10: numbers vs strings); tasks' and
-        # activities' createdFrom is text ("WEB", "API", §2.1, §2.3)
-        "createdFrom": Fix("String", note="typed integer, described as a string (Quirk 10)"),
-        "user": Fix("Object", note="{name} (§2.10)"),
-        # §4.1: real clients read summary at the item's top level
-        "summary": Fix("Object", note="also under result (§2.10, §4.1)"),
-        # §4.1: keys real result items carry that the spec does not list
-        "dispatchStatus": Fix("String", add=True, note='"done", … (§4.1)'),
-        "dispatchMessage": Fix("String", add=True, note="§4.1"),
-        "isShown": Fix("Boolean", add=True, note="§4.1"),
-        "totalResultHistories": Fix("Integer", add=True, note="§4.1"),
-        # the list schema describes its items as {data: string}: a doc artefact (§2.10)
+        "hubId": Fix("String", note="an array in the schema, one id in data (note 46)"),
+        # note 46 lists createdFrom; the Routing schema types it integer and describes it as
+        # "a string indicating the source" (note 10: numbers vs strings); tasks' and
+        # activities' createdFrom is text ("WEB", "API", notes 37, 39)
+        "createdFrom": Fix("String", note="typed integer, described as a string (note 10)"),
+        "user": Fix("Object", note="{name} (note 46)"),
+        # note 50: real clients read summary at the item's top level
+        "summary": Fix("Object", note="also under result (notes 46, 50)"),
+        # note 50: keys real result items carry that the spec does not list
+        "dispatchStatus": Fix("String", add=True, note='"done", … (note 50)'),
+        "dispatchMessage": Fix("String", add=True, note="note 50"),
+        "isShown": Fix("Boolean", add=True, note="note 50"),
+        "totalResultHistories": Fix("Integer", add=True, note="note 50"),
+        # the list schema describes its items as {data: string}: a doc artefact (note 46)
         "data": Fix(drop=True),
     },
     "users": {
-        # §2.11: role and organization are objects, hubId/teamId lists of ids
-        "role": Fix("Object", note="an array in the schema, an object in data (§2.11)"),
+        # note 47: role and organization are objects, hubId/teamId lists of ids
+        "role": Fix("Object", note="an array in the schema, an object in data (note 47)"),
         "role.createdTime": Fix("Datetime", note="typed object in the schema"),
-        "organization": Fix("Object", note="an array in the schema (§2.11)"),
-        "hubId": Fix("Array of String", note="hub ids (§2.11)"),
-        "teamId": Fix("Array of String", note="team ids; empty = all teams (§2.11)"),
-        "personalToken": Fix(drop=True),  # §2.11: a secret, never persisted
+        "organization": Fix("Object", note="an array in the schema (note 47)"),
+        "hubId": Fix("Array of String", note="hub ids (note 47)"),
+        "teamId": Fix("Array of String", note="team ids; empty = all teams (note 47)"),
+        "personalToken": Fix(drop=True),  # note 47: a secret, never persisted
     },
     "locked_members": {
-        "attempt": Fix("Integer", note='a number written as a string, "5" (Quirk 10)'),
+        "attempt": Fix("Integer", note='a number written as a string, "5" (note 10)'),
     },
     "hubs": {
-        # §2.11 lists countryCode beside country (obj); a code like "IDN" wherever a value
-        # is shown (§2.10 result.countryCode, the ActivityObject's hub.countryCode string);
-        # the Hub schema alone types it number (Quirk 10: numbers vs strings)
+        # note 47 lists countryCode beside country (obj); a code like "IDN" wherever a value
+        # is shown (note 46 result.countryCode, the ActivityObject's hub.countryCode string);
+        # the Hub schema alone types it number (note 10: numbers vs strings)
         "countryCode": Fix("String", note='a code like "IDN"; typed number in the Hub schema'),
     },
     "export_configs": {
-        # §2.8: fields is obj[] {id, component, title, source, inputType, uniqueTitle}
-        "fields": Fix("Array of Object", note="typed object in the schema (§2.8)"),
-        "flowIds": Fix("Array of String", note="§2.8"),
+        # note 44: fields is obj[] {id, component, title, source, inputType, uniqueTitle}
+        "fields": Fix("Array of Object", note="typed object in the schema (note 44)"),
+        "flowIds": Fix("Array of String", note="note 44"),
     },
     "export_logs": {
-        # §2.8, Quirk 15: Processing / Done / Failed; data types as the filter lists
+        # notes 44, 15: Processing / Done / Failed; data types as the filter lists
         "status": Fix(enum=("Processing", "Done", "Failed")),
         "dataType": Fix(enum=("task", "data", "vehicle", "driver", "route")),
     },
@@ -491,20 +486,20 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
 #: child tables
 CHILDREN: dict[str, Child] = {
     "task_histories": Child(
-        "tasks", ("histories",), "taskId", doc="a task's change history (§2.1)"
+        "tasks", ("histories",), "taskId", doc="a task's change history (note 37)"
     ),
     "flow_components": Child(
         "flows",
         ("pages", "components"),
         "flowId",
         carry=(("pageId", "pages.id"),),
-        doc="the form components of every flow page; their ids are task keys (§2.5)",
+        doc="the form components of every flow page; their ids are task keys (note 41)",
     ),
     "routing_result_routes": Child(
         "routing_results",
         ("result", "routing"),
         "resultId",
-        doc="one planned route per vehicle (§2.10)",
+        doc="one planned route per vehicle (note 46)",
     ),
     "routing_result_visits": Child(
         "routing_results",
@@ -515,29 +510,29 @@ CHILDREN: dict[str, Child] = {
             ("vehicleName", "result.routing.vehicleName"),
             ("assignee", "result.routing.assignee"),
         ),
-        doc="every stop of every route, hub stops included (§2.10: store trips as a table)",
+        doc="every stop of every route, hub stops included (note 46: store trips as a table)",
     ),
     "routing_result_dropped": Child(
         "routing_results",
         ("result", "dropped"),
         "resultId",
-        doc="visits the optimiser could not place, with the reason (§2.10)",
+        doc="visits the optimiser could not place, with the reason (note 46)",
     ),
     "vehicle_working_times": Child(
         "vehicles",
         ("workingTime",),
         "vehicleId",
-        doc="working hours (an object per vehicle in data, an array in the schema; Quirk 11)",
+        doc="working hours (an object per vehicle in data, an array in the schema; note 11)",
     ),
     "vehicle_capacities": Child(
         "vehicles",
         ("capacity",),
         "vehicleId",
         keyed_by="constraint",
-        row_fields=(("min", "Integer", "§2.9"), ("max", "Integer", "§2.9")),
-        doc='one row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (§2.9)',
+        row_fields=(("min", "Integer", "note 45"), ("max", "Integer", "note 45")),
+        doc='one row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (note 45)',
     ),
     "data_type_fields": Child(
-        "data_types", ("fields",), "dataTypeId", doc="the fields of every data type (§2.7)"
+        "data_types", ("fields",), "dataTypeId", doc="the fields of every data type (note 43)"
     ),
 }

@@ -397,7 +397,7 @@ class _TooMany(HttpError):
 
 
 def _normalise(raw_path: str) -> str | None:
-    """The path below /api/v3 without trailing slashes (Quirk 7); None if outside."""
+    """The path below /api/v3 without trailing slashes (note 7); None if outside."""
     if raw_path != PREFIX and not raw_path.startswith(PREFIX + "/"):
         return None
     path = raw_path[len(PREFIX) :].rstrip("/")

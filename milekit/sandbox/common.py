@@ -242,7 +242,7 @@ def resource_routes(spec: ResourceSpec, **handlers: Handler) -> list[Route]:
     the spec declares needs a handler and every handler a declared operation, so the
     sandbox serves exactly what the client reads from the registry. The registry's
     ``{id}`` placeholder is the router's ``{id}`` parameter (trailing slashes are
-    matched either way, Quirk 7).
+    matched either way, note 7).
 
     >>> [(r.method, r.path) for r in resource_routes(RESOURCES["roles"], list=print,
     ...                                               detail=print)]
@@ -266,7 +266,7 @@ def resource_routes(spec: ResourceSpec, **handlers: Handler) -> list[Route]:
     return routes
 
 
-# --- time spellings (reference §1.3) ------------------------------------------------------
+# --- time spellings (note 6) ------------------------------------------------------
 
 
 def iso_micro(now: float) -> str:
@@ -570,7 +570,7 @@ def truthy(value: Any) -> bool | None:
 
 
 def bulk_summary(results: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    """``{"success", "failed", <key>: [...]}`` (reference §1.5)."""
+    """``{"success", "failed", <key>: [...]}`` (note 1)."""
     ok = sum(1 for r in results if r.get("status") is True)
     return {"success": ok, "failed": len(results) - ok, key: results}
 

@@ -63,8 +63,8 @@ _SERVER_KEYS = (
     "createdTime",
     "updatedTime",
 )
-_EXPORT_MAX = 10_000  #: "direct mode is meant for < 10,000 rows" (reference §2.8)
-#: §2.7: DELETE /datas/bulk takes up to 3000 items (the registry's ``bulk_max``, 2000, is
+_EXPORT_MAX = 10_000  #: "direct mode is meant for < 10,000 rows" (note 44)
+#: note 43: DELETE /datas/bulk takes up to 3000 items (the registry's ``bulk_max``, 2000, is
 #: the limit of the other bulk calls, and what the client sends per call)
 _BULK_DELETE_MAX = 3000
 
@@ -379,7 +379,7 @@ class Records:
             v.fail("The selected data type id is invalid.")
         hub_id = merged.get("hubId")
         if not dtype.get("commonData"):
-            v.required("hubId")  # §2.7: required unless the type is commonData
+            v.required("hubId")  # note 43: required unless the type is commonData
         if hub_id is not None:
             self.ctx.hub(hub_id)
         key = (type_id, hub_id if not dtype.get("commonData") else None, data_id)

@@ -56,7 +56,7 @@ _TASKS = RESOURCES["tasks"]
 PERIODES = ("daily", "weekly", "monthly", "byDate", "custom")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _IMAGE_COMPONENTS = ("photo", "signature", "capture")
-_TRACKING_DAYS = 7  #: tracking tokens are valid 7 days (reference §2.4)
+_TRACKING_DAYS = 7  #: tracking tokens are valid 7 days (note 40)
 _PUBLIC_DAYS = 30  #: public task links of finished tasks expire after this many days
 
 
@@ -99,7 +99,7 @@ def routes(ctx: Ctx) -> list[Route]:
 
 
 class Schedules:
-    """Task schedules; writes answer under ``data``, reads under ``taskSchedules`` (§2.2)."""
+    """Task schedules; writes answer under ``data``, reads under ``taskSchedules`` (note 38)."""
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
@@ -301,12 +301,12 @@ def _err(status: int, message: str, code: str) -> HttpError:
 
 
 class Activities:
-    """Workflow task groups; errors carry ``code`` and ``failedCode`` (reference §2.3)."""
+    """Workflow task groups; errors carry ``code`` and ``failedCode`` (note 39)."""
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.spec = RESOURCES["activities"]
-        #: keys a projection always keeps (reference §1.6: activities add both)
+        #: keys a projection always keeps (note 35: activities add both)
         self.always = (self.spec.id_field, "organizationId")
 
     def _current(self, master: Doc) -> Doc:

@@ -58,7 +58,7 @@ COMPONENTS = (
     "capture",
 )
 RESERVED_FLOWS = ("activity", "handover")
-#: reserved task keys a component id may not take (reference §2.5); ``title``, ``content``
+#: reserved task keys a component id may not take (note 41); ``title``, ``content``
 #: and ``label`` are left out: MileApp's own flow examples use them as component ids.
 RESERVED_KEYS = frozenset(
     "_id flow flowId organizationId hub hubId isDeleted orderIndex status startTime endTime "
@@ -243,7 +243,7 @@ class Flows:
             data: list[Doc] = list(merged.values())
         else:
             data = [{"_id": f["_id"], "flowName": f["name"], "fields": c} for f, c in per_flow]
-        # the flow_fields answer (reference §2.5: "same shape")
+        # the flow_fields answer (note 41: "same shape")
         return Response(
             200, {"status": True, "message": "Success", self.fields_spec.envelope_list: data}
         )
@@ -664,7 +664,7 @@ class Automations:
         rules = v.obj("rules")
         if rules is not None:
             self._flow_ref(v, out["rules"], "rules")
-        # not required as such (POST /automation's schema, §2.6), but every type needs some
+        # not required as such (POST /automation's schema, note 42), but every type needs some
         # of its keys: a missing object fails on the first of them
         v.obj("automationDetails")
         assert kind is not None

@@ -12,7 +12,7 @@ Greedy nearest-neighbour per vehicle (cheapest ``fixedCost`` first) under the do
 constraints: matching tags, capacities (``configuration.capacityConstraint``), time
 windows and the vehicle's working time. Unplaced visits are ``dropped`` with a reason.
 Distances are great-circle metres x 1.3 (roads are not straight); times are minutes.
-The shapes follow the routing-result object of the reference (§2.10).
+The shapes follow the routing-result object of note 46.
 """
 
 from __future__ import annotations

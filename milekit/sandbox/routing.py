@@ -220,7 +220,7 @@ class Vehicles:
         return self._answer(doc)
 
     def bulk_create(self, r: Request) -> Response:
-        """``{"vehicles": [...]}`` -> ``{"success", "failed", "data": [...]}`` (§2.9)."""
+        """``{"vehicles": [...]}`` -> ``{"success", "failed", "data": [...]}`` (note 45)."""
         assert self.spec.bulk_key is not None
         items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
@@ -297,7 +297,7 @@ class Results:
         return item
 
     def index(self, r: Request) -> Response:
-        """``{"data": <paginator>}``: no status envelope (Quirk 3)."""
+        """``{"data": <paginator>}``: no status envelope (note 3)."""
         q = r.query
         page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("routing_results")

@@ -7,7 +7,7 @@
 Everything comes from ``random.Random(seed)`` and fixed anchor dates (tasks are created
 between 2026-08-01 and 2026-10-29 UTC; "now" for their statuses is 2026-10-30), never
 from the wall clock, so the same seed gives the same bytes. The documents reproduce the
-reference's quirks (``../shared/mileapp-api.md`` §3): mixed datetime spellings of the
+API's quirks (docs/api-notes.md, notes 1-20): mixed datetime spellings of the
 same field across tasks (all denoting correct UTC instants), keys missing when never set
 next to explicit ``null``s, custom flow fields at the task's top level, ``"lat,lng"``
 strings, times of day spelled ``"08:34:00"``/``"08:34"``/``"8:34"``, epoch-derived

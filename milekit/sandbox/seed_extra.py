@@ -15,7 +15,7 @@ schedules, activities, automations and exports name seeded flows, hubs and users
 activities group seeded tasks; location histories follow the field workers who finished
 those tasks; routing results plan the tasks that carry their ``routingResultId`` on the
 seeded vehicles; data records belong to seeded data types and hubs; teams hold users and
-users point back at their teams and roles. Datetime spellings follow the reference (§1.3).
+users point back at their teams and roles. Datetime spellings follow note 6.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ class _Builder:
             v["hubs"] = [{"_id": hub["_id"], "name": hub["name"], "address": hub["address"]}]
             v["fixedCost"] = self.rng.choice((0, 0, 5, 10, 20))
             v["breakTime"] = {"startTime": "12:00", "endTime": "13:00"}
-            # one key per capacity constraint, {min, max} (reference §2.9)
+            # one key per capacity constraint, {min, max} (note 45)
             v["capacity"] = {k: {"min": 0, "max": n} for k, n in v["capacity"].items()}
 
     # --- flows ----------------------------------------------------------------------------

@@ -10,9 +10,9 @@
 
 Paths, envelope keys, paging and sort parameters, id fields and required fields come
 from the registry (:data:`milekit.registry.RESOURCES`), which follows MileApp's OpenAPI
-file and the reference's §2.11–2.12: hubs list as a plain array, teams/app-integrations/
+file and docs/api-notes.md (notes 47-48): hubs list as a plain array, teams/app-integrations/
 plugins as Laravel paginators under ``data``. Updates of hubs/users/teams answer under
-``property`` (Quirk 1), spelt out here.
+``property`` (note 1), spelt out here.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class Users:
         self.locked_spec = RESOURCES["locked_members"]
 
     def index(self, r: Request) -> Response:
-        """``{"data": [...]}``: a plain array, no paging (reference §2.11)."""
+        """``{"data": [...]}``: a plain array, no paging (note 47)."""
         q = r.query
         docs = [_public_user(u) for u in self.ctx.store.values("users")]
         if q.get("hubId"):
@@ -469,7 +469,7 @@ class Hubs:
         self.spec = RESOURCES["hubs"]
 
     def index(self, r: Request) -> Response:
-        """``{"data": [...hubs], "status": true}``: a plain array, though paged (§1.6)."""
+        """``{"data": [...hubs], "status": true}``: a plain array, though paged (note 35)."""
         q = r.query
         page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("hubs")
@@ -650,7 +650,7 @@ class AppIntegrations:
 
 _PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
 _PLUGIN_STATUS = ("active", "inactive", "draft")
-_PLUGIN_MAX_PAGE = 1000  #: §2.12: page ≤1000
+_PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
 
 
 class Plugins:
