@@ -6,9 +6,9 @@
 [0.0, 0.0, 1.0]
 
 MileApp allows 100 requests per second per *organisation* (note 33), so the budget
-is shared by every thread and, with ``shared=True`` (the default for a real host), by every
-process of the same user on this machine: the sliding-window log then lives in a SQLite
-file under the user cache directory, guarded by a file lock (pyrate-limiter's
+is shared by every thread and, with :meth:`RateLimiter.shared` (``Client(limiter="shared")``,
+the default), by every process of the same user on this machine: the sliding-window log
+then lives in a SQLite file under the user cache directory, guarded by a file lock (pyrate-limiter's
 ``SQLiteBucket``). The in-process form uses pyrate-limiter's ``InMemoryBucket``.
 
 The limiter never sleeps by itself: it takes ``clock`` and ``sleep`` callables, so its

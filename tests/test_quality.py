@@ -51,3 +51,22 @@ def test_every_cited_api_note_exists() -> None:
         if re.search(r"§\s?\d|\bQuirks? \d|mileapp-api\.md", path.read_text())
     ]
     assert not stray, f"citations that do not resolve inside the repository: {stray}"
+
+
+def test_the_public_surface_is_pinned_and_documented() -> None:
+    """``milekit.__all__`` is exactly what docs/public-api.md lists (the first column of
+    its tables and its lists of named helpers), and every name of it imports."""
+    import re
+
+    import milekit
+
+    documented: list[str] = []
+    for line in (ROOT / "docs" / "public-api.md").read_text().splitlines():
+        if line.startswith("| `"):
+            documented += re.findall(r"`(\w+)", line.split("|")[1])
+        elif line.startswith("`"):
+            documented += re.findall(r"`(\w+)`", line)
+    assert sorted(documented) == sorted(set(documented)), "a name is listed twice"
+    assert sorted(documented) == sorted(milekit.__all__)
+    for name in milekit.__all__:
+        assert getattr(milekit, name) is not None, name

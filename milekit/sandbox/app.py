@@ -250,7 +250,7 @@ class SandboxApp:
                 500,
                 {
                     "status": False,
-                    "message": "Internal server error, please contact support@mile.app.",
+                    "message": _MESSAGE_500,
                 },
             )
         if fault is not None and fault.kind == "drop_after":

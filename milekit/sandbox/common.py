@@ -798,12 +798,6 @@ class V:
             self.fail(f"The {self.name(key)} is not a valid coordinate.")
         return v
 
-    def object_id(self, key: str, *, required: bool | None = None) -> str | None:
-        v = self.str_(key, required=required)
-        if v is not None and not _HEX24.match(v):
-            self.fail(f"The {self.name(key)} format is invalid.")
-        return v
-
 
 def parse_coord(value: Any) -> tuple[float, float] | None:
     """``(lat, lng)`` from ``"lat,lng"`` (None if it is not one).

@@ -45,9 +45,6 @@ _UPSERT = (
     "ON CONFLICT (resource, id) DO UPDATE SET json = excluded.json"
 )
 
-_DELETE = "DELETE FROM docs WHERE resource = ? AND id = ?"
-_LOG = "INSERT INTO writes (seq, method, path, resource, id, body) VALUES (?, ?, ?, ?, ?, ?)"
-
 
 def doc_id(doc: Doc) -> str:
     """A document's key: ``_id``, or ``id`` for the resources that use it (plugins).
