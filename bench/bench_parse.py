@@ -40,8 +40,8 @@ import pyarrow.json as pj
 import requests
 from _common import DATETIME_COLUMNS, SandboxProcess, table, write_result
 
-from milekit import registry, schema
-from milekit.frames import gc_paused
+from milekit.reads.frames import gc_paused
+from milekit.types import registry, schema
 
 PAGE = 1000
 

@@ -39,7 +39,7 @@ import requests
 from _common import SandboxProcess, table, write_result
 
 import milekit
-from milekit import registry
+from milekit.types import registry
 
 RATE = 100  # requests per second, enforced by the sandbox
 LATENCY = 0.1  # seconds added to every answer

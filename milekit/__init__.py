@@ -7,25 +7,39 @@
 ...     _ = milekit.use(None)
 >>> len(df), df.index.name, str(df["createdTime"].dtype)
 (50, '_id', 'datetime64[us, UTC]')
+
+The package is layered: ``milekit.wire`` (the Client, the limiter, the token, errors,
+envelopes), ``milekit.types`` (the registry, API types to Arrow/pandas, the API's JSON),
+``milekit.reads`` (frames, objects, views, child tables), ``milekit.writes`` (diff, push),
+``milekit.files`` (Parquet/CSV), ``milekit.notebook`` (sign-in, progress bars) and
+``milekit.sandbox`` (the emulator). ``milekit.errors`` and ``milekit.registry`` are the
+stable names of the error tree and the registry.
 """
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-from milekit._named_frames import *  # noqa: F403  (the named helpers: hubs_frame() ...)
-from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
 from milekit._version import __version__
-from milekit.children import child_frame, children
-from milekit.client import Client, RetryPolicy
-from milekit.context import get_client, use
-from milekit.diff import diff
-from milekit.errors import IncompleteReadError, MileError
-from milekit.export import ExportResult, export, read_csv, read_parquet, to_parquet
-from milekit.flat import flatten, unflatten
-from milekit.frames import custom_columns, flow_columns, frame
-from milekit.push import PushInterrupted, PushResult, PushValidationError, push
-from milekit.ratelimit import RateLimiter
-from milekit.signin import Identity, login, logout, whoami
-from milekit.views import get, view
+from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
+from milekit.notebook.signin import Identity, login, logout, whoami
+from milekit.reads.children import child_frame, children
+from milekit.reads.flat import flatten, unflatten
+from milekit.reads.frames import custom_columns, flow_columns, frame
+from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame() ...)
+from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
+from milekit.reads.views import get, view
+from milekit.types import registry
+from milekit.wire import errors
+from milekit.wire.client import Client, RetryPolicy
+from milekit.wire.context import get_client, use
+from milekit.wire.errors import IncompleteReadError, MileError
+from milekit.wire.ratelimit import RateLimiter
+from milekit.writes.diff import diff
+from milekit.writes.push import PushInterrupted, PushResult, PushValidationError, push
+
+# the stable module paths of the error tree and the registry (``import milekit.errors``)
+sys.modules.setdefault("milekit.errors", errors)
+sys.modules.setdefault("milekit.registry", registry)
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox

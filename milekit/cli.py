@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
-from milekit.errors import MileError, UsageError
+from milekit.wire.errors import MileError, UsageError
 
 if TYPE_CHECKING:
-    from milekit.push import PushResult
+    from milekit.writes.push import PushResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     import milekit
-    from milekit.export import _format_of
+    from milekit.files.export import _format_of
 
     filters: dict[str, Any] = {
         k: getattr(args, k)
@@ -182,7 +182,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _read_frame(path: str) -> Any:
     import milekit
-    from milekit.export import _format_of
+    from milekit.files.export import _format_of
 
     p = Path(path)
     fmt = _format_of(p, None)
@@ -194,7 +194,7 @@ def _read_frame(path: str) -> Any:
 def _push(args: argparse.Namespace) -> int:
     """Exit 0 when every row is ok or skipped, 1 when rows failed, conflicted or are unknown,
     130 after Ctrl-C (with the report of what was sent and what is unknown)."""
-    from milekit.push import PushInterrupted
+    from milekit.writes.push import PushInterrupted
 
     journal = (
         None if args.no_journal or args.dry_run else args.journal or f"{args.file}.journal.jsonl"
@@ -219,8 +219,8 @@ def _push(args: argparse.Namespace) -> int:
 
 def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
     import milekit
-    from milekit import registry
-    from milekit.push import fetch_original
+    from milekit.types import registry
+    from milekit.writes.push import fetch_original
 
     edited = _read_frame(args.file)
     original = _read_frame(args.original) if args.original else None
@@ -258,7 +258,8 @@ def _whoami(args: argparse.Namespace) -> int:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from milekit import credentials, signin
+    from milekit.notebook import signin
+    from milekit.wire import credentials
 
     prompt = None
     if args.token_stdin:
@@ -289,7 +290,8 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from milekit import credentials, signin
+    from milekit.notebook import signin
+    from milekit.wire import credentials
 
     name = credentials.profile_name(args.profile)
     if signin.logout(name):

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import errors, registry
-from milekit.children import rows_of
+from milekit.reads.children import rows_of
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +159,7 @@ def test_quirk_11_an_object_where_a_list_is_due_is_one_element() -> None:
 
 
 def test_a_keyed_value_that_is_not_an_object_warns_and_keeps_its_row() -> None:
-    from milekit.schema import MileTypeWarning
+    from milekit.types.schema import MileTypeWarning
 
     child = registry.CHILDREN["vehicle_capacities"]
     with pytest.warns(MileTypeWarning, match="'weight' holds 150"):

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 import milekit
-from milekit import errors
-from milekit.client import RetryPolicy, parse_retry_after
 from milekit.sandbox import Sandbox
+from milekit.wire import errors
+from milekit.wire.client import RetryPolicy, parse_retry_after
 
 from .conftest import SleepRecorder
 

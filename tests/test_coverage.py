@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from milekit import registry
+from milekit.types import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def test_the_table_counts_what_the_code_does() -> None:
     assert declared <= {(op.method, tool.norm(op.path)) for op in registry.OPERATIONS}
     assert sum(1 for _, _, w, _ in rows if w) >= len(declared)
     # served: what the sandbox's router answers (not 404/405)
-    from milekit.registry import Operation
+    from milekit.types.registry import Operation
 
     assert tool.served(Operation("GET", "/hub/{hubId}/", "readHub", "Hub", "hubs", "detail"))
     assert not tool.served(Operation("GET", "/nowhere/{id}", None, "X", None, "other"))

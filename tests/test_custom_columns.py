@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import custom, registry
-from milekit.custom import Definitions, component_field
-from milekit.registry import Field, FieldType
+from milekit.reads import custom
+from milekit.reads.custom import Definitions, component_field
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.types.registry import Field, FieldType
 
 F = FieldType
 
@@ -108,9 +109,9 @@ def test_projection_leaves_other_custom_columns_out(client: milekit.Client) -> N
 
 def test_flow_columns_needs_a_tasks_frame(client: milekit.Client) -> None:
     hubs = milekit.hubs_frame(client=client, progress=False)
-    with pytest.raises(milekit.errors.UsageError, match="tasks frame"):
+    with pytest.raises(milekit.wire.errors.UsageError, match="tasks frame"):
         milekit.flow_columns(hubs)
-    with pytest.raises(milekit.errors.UsageError, match="no custom-column map"):
+    with pytest.raises(milekit.wire.errors.UsageError, match="no custom-column map"):
         milekit.custom_columns(pd.DataFrame({"a": [1]}))
 
 
@@ -156,7 +157,9 @@ def test_unreadable_definitions_fall_back_to_typing_from_data(
     monkeypatch.setattr(custom, "CACHE", custom.Cache())
     fresh.faults.add(status=403, times=None, path_prefix="/api/v3/flows")
     with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
-        with pytest.warns(milekit.frames.DefinitionsWarning, match="typed from the data") as rec:
+        with pytest.warns(
+            milekit.reads.frames.DefinitionsWarning, match="typed from the data"
+        ) as rec:
             df = milekit.tasks_frame(client=c, progress=False)
         assert [r.filename for r in rec] == [__file__]  # points at the caller's line
     assert len(df) == 300 and str(df["codAmount"].dtype) == "Int64"  # inferred: whole numbers

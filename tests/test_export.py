@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 
 import milekit
-from milekit import errors
 from milekit.cli import main
-from milekit.export import _keep_masks
+from milekit.files.export import _keep_masks
 from milekit.sandbox import Sandbox
+from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_parquet_row_groups_span_pages(
     made files with thousands of tiny row groups), and the file still reads back exactly."""
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(importlib.import_module("milekit.export"), "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(importlib.import_module("milekit.files.export"), "ROW_GROUP_ROWS", 1000)
     with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
         df = milekit.tasks_frame(client=c, progress=False)
         path = milekit.export("tasks", tmp_path / "t.parquet", client=c, progress=False, limit=700)

@@ -13,11 +13,11 @@ import pyarrow as pa
 import pytest
 
 import milekit
-from milekit import registry
-from milekit.flat import unflatten, wire
-from milekit.registry import FieldType
+from milekit.reads.flat import unflatten, wire
 from milekit.sandbox import Sandbox
-from milekit.schema import MileTypeWarning, parse_time
+from milekit.types import registry
+from milekit.types.registry import FieldType
+from milekit.types.schema import MileTypeWarning, parse_time
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def test_unflatten_without_the_record_needs_the_coordinates_named() -> None:
     assert unflatten(flat)["spot"].tolist() == [{"lat": -6.2, "lng": 106.8}]
     named = unflatten(flat, coordinates=["spot"])
     assert named["spot"].tolist() == ["-6.2,106.8"] and named["hub"].tolist() == [{"lat": 1.5}]
-    with pytest.raises(milekit.errors.UsageError, match=r"'ghost\.lat'"):
+    with pytest.raises(milekit.wire.errors.UsageError, match=r"'ghost\.lat'"):
         unflatten(flat, coordinates=["ghost"])
 
 

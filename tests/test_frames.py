@@ -13,9 +13,10 @@ import pyarrow as pa
 import pytest
 
 import milekit
-from milekit import errors, schema
-from milekit.registry import TASKS
 from milekit.sandbox import Sandbox
+from milekit.types import schema
+from milekit.types.registry import TASKS
+from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +271,7 @@ def test_gc_paused_hands_new_objects_to_the_oldest_generation() -> None:
     _in_fresh_interpreter(
         """
         import gc
-        from milekit.frames import gc_paused
+        from milekit.reads.frames import gc_paused
 
         with gc_paused():
             made = [[i] for i in range(1000)]
@@ -288,7 +289,7 @@ def test_gc_paused_leaves_a_process_frozen_heap_alone() -> None:
     _in_fresh_interpreter(
         """
         import gc
-        from milekit.frames import gc_paused
+        from milekit.reads.frames import gc_paused
 
         gc.freeze()  # e.g. a pre-fork server keeping its heap out of the collector
         frozen = gc.get_freeze_count()

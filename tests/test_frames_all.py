@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import errors, registry
-from milekit.frames import dtypes_of
-from milekit.registry import FieldType
+from milekit.reads.frames import dtypes_of
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.types.registry import FieldType
+from milekit.wire import errors
 
 ROOT = Path(__file__).resolve().parent.parent
 READABLE = sorted(registry.RESOURCES)
@@ -136,7 +137,7 @@ def test_empty_result_is_a_typed_frame(client: milekit.Client) -> None:
 
 
 def test_named_helpers_cover_every_resource_and_child() -> None:
-    from milekit._named_frames import CHILD_HELPERS, RESOURCE_HELPERS
+    from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS
 
     assert sorted(RESOURCE_HELPERS.values()) == READABLE
     assert sorted(CHILD_HELPERS.values()) == sorted(registry.CHILDREN)
@@ -153,9 +154,9 @@ def test_named_helpers_cover_every_resource_and_child() -> None:
         assert helper in milekit.__all__ and callable(getattr(milekit, helper)), helper
 
 
-@pytest.mark.parametrize("helper", sorted(__import__("milekit")._named_frames.RESOURCE_HELPERS))
+@pytest.mark.parametrize("helper", sorted(__import__("milekit").reads.named.RESOURCE_HELPERS))
 def test_helper_signature_is_the_resource_filters(helper: str) -> None:
-    from milekit._named_frames import RESOURCE_HELPERS
+    from milekit.reads.named import RESOURCE_HELPERS
 
     spec = registry.get(RESOURCE_HELPERS[helper])
     fn = getattr(milekit, helper)
@@ -181,7 +182,7 @@ def test_named_helpers_module_is_fresh(tmp_path: Path) -> None:
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
-    committed = (ROOT / "milekit" / "_named_frames.py").read_bytes()
+    committed = (ROOT / "milekit" / "reads" / "named.py").read_bytes()
     assert out.read_bytes() == committed, "stale: run python tools/gen_frames.py"
 
 
@@ -276,8 +277,8 @@ def test_a_secret_in_a_paginated_page_is_dropped_on_the_fast_path(fresh: Sandbox
     # which types unknown keys on its own: the secret must be dropped there too
     import dataclasses
 
-    from milekit import schema
-    from milekit.frames import iter_pages
+    from milekit.reads.frames import iter_pages
+    from milekit.types import schema
 
     spec = dataclasses.replace(registry.get("users"), list_shape="laravel")
     rows = [{"_id": "u1", "name": "A", "personalToken": "pt_fast_path_secret"}]
@@ -311,8 +312,9 @@ def test_numpy_free_cells_in_object_columns(
 def test_fast_and_fallback_parsers_agree_on_every_paginated_resource(
     name: str, client: milekit.Client
 ) -> None:
-    from milekit import envelope, schema
-    from milekit.frames import read_plan
+    from milekit.reads.frames import read_plan
+    from milekit.types import schema
+    from milekit.wire import envelope
 
     spec = registry.get(name)
     plan = read_plan(spec, {}, client)

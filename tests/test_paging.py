@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import milekit
-from milekit import errors, registry
-from milekit.client import PagingWarning
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.wire import errors
+from milekit.wire.client import PagingWarning
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 import milekit
-from milekit.ratelimit import FakeClock, RateLimiter
 from milekit.sandbox import Sandbox
+from milekit.wire.ratelimit import FakeClock, RateLimiter
 
 
 class TTYStderr:

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import registry
 from milekit.cli import main
-from milekit.push import PushValidationError
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.writes.push import PushValidationError
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -189,12 +189,12 @@ def test_derived_frames_and_frames_from_files(c: milekit.Client, tmp_path: Path)
     assert list(d["column"]) == ["title"]  # rows outside the subset are not "deleted"
     path = milekit.to_parquet(df, tmp_path / "snap.parquet")
     back = milekit.read_parquet(path)
-    with pytest.raises(milekit.errors.UsageError, match="original="):
+    with pytest.raises(milekit.wire.errors.UsageError, match="original="):
         milekit.diff(back)
     back.iloc[0, back.columns.get_loc("content")] = "from a file"
     d = milekit.diff(back, original=df)
     assert list(d["column"]) == ["content"]
-    with pytest.raises(milekit.errors.UsageError, match="delete=True needs"):
+    with pytest.raises(milekit.wire.errors.UsageError, match="delete=True needs"):
         milekit.push(sub, client=c, delete=True, progress=False)
 
 
@@ -220,7 +220,7 @@ def test_dry_run_sends_nothing(fresh: Sandbox, c: milekit.Client) -> None:
     assert plan.estimated_seconds >= 0 and "100 req/1.05s" in repr(plan)
     assert set(result.frame.loc[df.index[:250], "status"]) == {"skipped"}
     assert "dry run" in repr(result)
-    with pytest.raises(milekit.errors.UsageError, match="dry run"):
+    with pytest.raises(milekit.wire.errors.UsageError, match="dry run"):
         result.retry_failed()
     # the same push for real sends exactly the plan
     real = milekit.push(df, client=c, max_request_bytes=8_000, progress=False)
@@ -513,8 +513,8 @@ def test_frames_derived_before_a_push_follow_it(fresh: Sandbox, c: milekit.Clien
 def test_cli_push_uses_a_remembered_profile(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from milekit.auth import Secret
-    from milekit.credentials import CredentialStore
+    from milekit.wire.auth import Secret
+    from milekit.wire.credentials import CredentialStore
 
     CredentialStore().save("acme", Secret(fresh.token), fresh.url)
     df = fetch(c)
@@ -558,7 +558,7 @@ def test_push_an_edited_get_frame_of_a_resource_without_bulk(
     one = milekit.get("hubs", hid, client=c)
     one.at[hid, "name"] = "Renamed hub"
     wrong = r"holds hubs, not tasks: push\(df, 'hubs'\)"
-    with pytest.raises(milekit.errors.UsageError, match=wrong):
+    with pytest.raises(milekit.wire.errors.UsageError, match=wrong):
         milekit.push(one, "tasks", client=c, progress=False)
     assert writes(fresh) == []
     r = milekit.push(one, client=c, progress=False)  # the resource comes from the frame

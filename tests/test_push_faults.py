@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit.encode import canonical, coarse
-from milekit.registry import TASKS
 from milekit.sandbox import Sandbox
+from milekit.types.encode import canonical, coarse
+from milekit.types.registry import TASKS
 from tests.conftest import SleepRecorder
 
 

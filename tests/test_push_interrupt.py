@@ -20,8 +20,8 @@ import orjson
 import pytest
 
 import milekit
-from milekit.push import PushInterrupted
 from milekit.sandbox import Sandbox
+from milekit.writes.push import PushInterrupted
 
 ROOT = Path(__file__).resolve().parent.parent
 

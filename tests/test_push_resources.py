@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import milekit
-from milekit.push import PushValidationError
-from milekit.registry import RESOURCES
 from milekit.sandbox import Sandbox
+from milekit.types.registry import RESOURCES
+from milekit.writes.push import PushValidationError
 
 READABLE = [
     n for n, s in RESOURCES.items() if s.list_path and n not in ("tasks_gallery", "flow_fields")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from milekit.ratelimit import FakeClock, RateLimiter
+from milekit.wire.ratelimit import FakeClock, RateLimiter
 
 
 def max_in_window(times: list[float], period: float) -> int:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import errors
 from milekit.sandbox import Sandbox
+from milekit.wire import errors
 
 from .conftest import SleepRecorder
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import registry, schema
 from milekit.sandbox import Sandbox
+from milekit.types import registry, schema
 
 PAGE = Path(__file__).resolve().parent.parent / "data" / "real-tasks-page.json"
 

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 import milekit
-from milekit import _generated_registry as gen
-from milekit import errors
-from milekit.registry import (
+from milekit.sandbox import Sandbox
+from milekit.types import _generated as gen
+from milekit.types.registry import (
     CHILDREN,
     DETAIL_FORMS,
     NOT_FRAMES,
@@ -36,7 +36,7 @@ from milekit.registry import (
     get,
     get_child,
 )
-from milekit.sandbox import Sandbox
+from milekit.wire import errors
 
 F = FieldType
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,14 +108,14 @@ def test_generated_module_equals_a_fresh_run(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 0, r.stderr
-    committed = (ROOT / "milekit" / "_generated_registry.py").read_bytes()
+    committed = (ROOT / "milekit" / "types" / "_generated.py").read_bytes()
     assert out.read_bytes() == committed, "stale: run python tools/gen_registry.py"
 
 
 def test_generated_module_names_its_input_and_says_do_not_edit() -> None:
     import hashlib
 
-    text = (ROOT / "milekit" / "_generated_registry.py").read_text(encoding="utf-8")
+    text = (ROOT / "milekit" / "types" / "_generated.py").read_text(encoding="utf-8")
     assert "DO NOT EDIT" in text.splitlines()[0]
     assert "python tools/gen_registry.py" in text
     assert gen.OPENAPI_SHA256 == hashlib.sha256(OPENAPI.read_bytes()).hexdigest()
@@ -126,7 +126,7 @@ def test_the_package_never_reads_the_openapi_file() -> None:
         "import sys\n"
         "opened = []\n"
         "sys.addaudithook(lambda e, a: opened.append(str(a[0])) if e == 'open' else None)\n"
-        "import milekit.registry as r\n"
+        "import milekit.types.registry as r\n"
         "assert len(r.RESOURCES) > 20\n"
         "print('\\n'.join(opened))\n"
     )
@@ -245,7 +245,7 @@ def test_views_and_detail_forms_are_operations_of_the_contract() -> None:
         op = gets[_shape(v.path)]
         assert op.kind == "other", v.name
         assert v.like is None or v.like in RESOURCES or v.like in CHILDREN
-        from milekit.views import view_spec
+        from milekit.reads.views import view_spec
 
         assert v.index is None or v.index in view_spec(v).field_names, v.name
     for resource, forms in DETAIL_FORMS.items():
@@ -584,7 +584,8 @@ def test_the_fixes_correct_what_the_schema_says() -> None:
 def test_the_contracts_list_examples_read_with_the_registry_types() -> None:
     """Every documented list example unwraps with the registry's envelope and shape and
     converts with its field types without a MileTypeWarning (warnings are errors here)."""
-    from milekit import envelope, schema
+    from milekit.types import schema
+    from milekit.wire import envelope
 
     gr = _load("gen_registry")
     api = gr.Api(contract())

@@ -24,9 +24,9 @@ import pytest
 import requests
 
 import milekit
-from milekit import errors
-from milekit.push import PushValidationError
 from milekit.sandbox import Sandbox
+from milekit.wire import errors
+from milekit.writes.push import PushValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ import orjson
 import pytest
 import requests
 
-from milekit.registry import RESOURCES
 from milekit.sandbox import Org, Sandbox, build_org
+from milekit.types.registry import RESOURCES
 from tests.reference import PAGINATOR_KEYS
 
 SPEC = RESOURCES["tasks"]

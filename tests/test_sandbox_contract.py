@@ -29,8 +29,8 @@ import pytest
 import requests
 from requests_ratelimiter import LimiterAdapter
 
-from milekit.ratelimit import RateLimiter
 from milekit.sandbox import Sandbox
+from milekit.wire.ratelimit import RateLimiter
 from tests.reference import PAGINATOR_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,11 +1,11 @@
-"""The sandbox reads the one registry (:data:`milekit.registry.RESOURCES`).
+"""The sandbox reads the one registry (:data:`milekit.types.registry.RESOURCES`).
 
 For every resource, the sandbox's route table serves the standard operations the registry
 declares (list, detail, create, update, patch, delete, bulk) at the declared paths with
 the declared methods, and every other route is an operation of the contract
-(:data:`milekit.registry.OPERATIONS`). Over a real loopback socket, every list answers
+(:data:`milekit.types.registry.OPERATIONS`). Over a real loopback socket, every list answers
 with its rows under the registry's envelope key and list shape (as the client's own
-:func:`milekit.envelope.list_page` reads them), pages with the registry's page/limit
+:func:`milekit.wire.envelope.list_page` reads them), pages with the registry's page/limit
 parameter names, default page size and maximum (above it: the documented 400, as for
 tasks), and sorts with the registry's sort parameter spellings; detail reads answer
 under ``envelope_one`` with ``id_field``; creates require ``required_on_create``; bulk
@@ -29,10 +29,10 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from milekit import envelope
-from milekit.registry import OPERATIONS, RESOURCES, ResourceSpec
 from milekit.sandbox import Sandbox
 from milekit.sandbox.tasks import attribute
+from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec
+from milekit.wire import envelope
 from tests.reference import PAGINATOR_KEYS
 from tests.test_sandbox_resources import CRUDS, first, worker
 

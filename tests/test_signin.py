@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 import milekit
-from milekit import credentials
-from milekit.credentials import CredentialStore
-from milekit.errors import AuthError, NotFoundError, ResponseError, TransportError, UsageError
+from milekit.notebook.signin import Identity, LoginForm
 from milekit.sandbox import Sandbox
-from milekit.signin import Identity, LoginForm
+from milekit.wire import credentials
+from milekit.wire.credentials import CredentialStore
+from milekit.wire.errors import AuthError, NotFoundError, ResponseError, TransportError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import milekit
-from milekit import errors, registry
 from milekit.sandbox import Sandbox
+from milekit.types import registry
+from milekit.wire import errors
 
 DETAILED = sorted(n for n, s in registry.RESOURCES.items() if s.detail_path)
 
@@ -181,7 +182,7 @@ def views(sandbox: Sandbox, client: milekit.Client) -> dict[str, pd.DataFrame]:
 
 
 def test_every_view_has_a_helper() -> None:
-    from milekit._named_frames import VIEW_HELPERS
+    from milekit.reads.named import VIEW_HELPERS
 
     assert sorted(VIEW_HELPERS.values()) == sorted(registry.VIEWS)
     for helper in VIEW_HELPERS:

@@ -1,8 +1,8 @@
-"""Generate ``milekit/_generated_registry.py`` from MileApp's OpenAPI contract.
+"""Generate ``milekit/types/_generated.py`` from MileApp's OpenAPI contract.
 
 Usage (from anywhere; paths are relative to the repository)::
 
-    python tools/gen_registry.py               # rewrite milekit/_generated_registry.py
+    python tools/gen_registry.py               # rewrite milekit/types/_generated.py
     python tools/gen_registry.py --check       # exit 1 if the committed module is stale
     python tools/gen_registry.py --output F    # write somewhere else (tests)
 
@@ -44,7 +44,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILE = ROOT / "data" / "openapi" / "openapi-full.json"
-OUTPUT = ROOT / "milekit" / "_generated_registry.py"
+OUTPUT = ROOT / "milekit" / "types" / "_generated.py"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registry_overrides as ov  # noqa: E402  (tools/ is not a package)
@@ -1169,15 +1169,15 @@ edit those and regenerate::
     python tools/gen_registry.py
 
 ``tests/test_registry.py`` fails when this file differs from a fresh run. Use it through
-:mod:`milekit.registry`, which adds the hand-written task typing on top.
+:mod:`milekit.types.registry`, which adds the hand-written task typing on top.
 """
 
 # ruff: noqa: E501
 
 from __future__ import annotations
 
-from milekit._registry_types import ChildSpec, Field, Operation, ResourceSpec
-from milekit._registry_types import FieldType as F
+from milekit.types.model import ChildSpec, Field, Operation, ResourceSpec
+from milekit.types.model import FieldType as F
 
 OPENAPI_SHA256 = {digest_lit}
 '''

@@ -1,6 +1,6 @@
 """Hand-written input of ``tools/gen_registry.py``: which resources exist, and corrections.
 
-Everything else in ``milekit/_generated_registry.py`` is derived from the OpenAPI file.
+Everything else in ``milekit/types/_generated.py`` is derived from the OpenAPI file.
 Every correction cites the project's note on it (``docs/api-notes.md``, numbered): a
 correction without a source does not belong here. The generator fails on a correction that
 matches nothing, and on any schema/example disagreement that is not settled here.

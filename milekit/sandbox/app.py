@@ -31,7 +31,6 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from milekit.registry import RESOURCES
 from milekit.sandbox import datasource, field_ops, flows, routing, settings
 from milekit.sandbox.common import (
     PREFIX,
@@ -47,6 +46,7 @@ from milekit.sandbox.common import (
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.store import Store
 from milekit.sandbox.tasks import HttpError, TaskService
+from milekit.types.registry import RESOURCES
 
 __all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
 

@@ -12,7 +12,7 @@ milekit.sandbox.tasks.HttpError: The PUT method is not supported for this route.
 The route table is data: a list of :class:`Route` (method, path template, handler).
 A resource's standard operations (list, detail, create, update, patch, delete, bulk) are
 routed by :func:`resource_routes` at the paths and methods its registry entry
-(:data:`milekit.registry.RESOURCES`) declares; only the irregular actions are spelt out
+(:data:`milekit.types.registry.RESOURCES`) declares; only the irregular actions are spelt out
 by the modules. :class:`Router` matches like Laravel: a route whose path *and* method
 match wins (literal paths before templated ones), a path known only under other methods
 is a 405 with ``Allow``, anything else a 404. Handlers take a :class:`Request` (path parameters in
@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, NoReturn
 from urllib.parse import unquote
 
-from milekit.registry import RESOURCES, ResourceSpec
 from milekit.sandbox.store import Doc, Op, Store
 from milekit.sandbox.tasks import (
     HttpError,
@@ -42,6 +41,7 @@ from milekit.sandbox.tasks import (
     iso_now,
     paginator,
 )
+from milekit.types.registry import RESOURCES, ResourceSpec
 
 __all__ = [
     "BAD_REQUEST",

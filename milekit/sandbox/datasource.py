@@ -25,7 +25,6 @@ from typing import Any
 
 import orjson
 
-from milekit.registry import RESOURCES
 from milekit.sandbox import xlsx
 from milekit.sandbox.common import (
     BAD_REQUEST,
@@ -53,6 +52,7 @@ from milekit.sandbox.common import (
 )
 from milekit.sandbox.settings import STORAGE
 from milekit.sandbox.store import Doc, Op
+from milekit.types.registry import RESOURCES
 
 _SERVER_KEYS = (
     "_id",

@@ -24,7 +24,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from milekit.registry import RESOURCES
 from milekit.sandbox import optimize
 from milekit.sandbox.common import (
     Ctx,
@@ -51,6 +50,7 @@ from milekit.sandbox.common import (
 from milekit.sandbox.flows import components_of
 from milekit.sandbox.settings import STORAGE, store_file
 from milekit.sandbox.store import Doc, Op
+from milekit.types.registry import RESOURCES
 
 _TASKS = RESOURCES["tasks"]
 PERIODES = ("daily", "weekly", "monthly", "byDate", "custom")

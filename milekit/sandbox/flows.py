@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 
-from milekit.registry import RESOURCES
 from milekit.sandbox.common import (
     Ctx,
     HttpError,
@@ -44,6 +43,7 @@ from milekit.sandbox.common import (
     truthy,
 )
 from milekit.sandbox.store import Doc, Op
+from milekit.types.registry import RESOURCES
 
 COMPONENTS = (
     "select",

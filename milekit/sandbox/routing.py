@@ -21,7 +21,6 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from milekit.registry import RESOURCES
 from milekit.sandbox import optimize
 from milekit.sandbox.common import (
     Ctx,
@@ -44,6 +43,7 @@ from milekit.sandbox.common import (
     sort_listed,
 )
 from milekit.sandbox.store import Doc, Op
+from milekit.types.registry import RESOURCES
 
 #: extra keys of a vehicle 404: {"status": false, "message": "data not found", "data": []}
 _VEHICLE_404: dict[str, Any] = {"data": []}

@@ -9,7 +9,7 @@
 (400, {'status': False, 'message': 'The hub id field is required.'})
 
 Paths, envelope keys, paging and sort parameters, id fields and required fields come
-from the registry (:data:`milekit.registry.RESOURCES`), which follows MileApp's OpenAPI
+from the registry (:data:`milekit.types.registry.RESOURCES`), which follows MileApp's OpenAPI
 file and docs/api-notes.md (notes 47-48): hubs list as a plain array, teams/app-integrations/
 plugins as Laravel paginators under ``data``. Updates of hubs/users/teams answer under
 ``property`` (note 1), spelt out here.
@@ -23,7 +23,6 @@ import re
 import struct
 import zlib
 
-from milekit.registry import RESOURCES, ResourceSpec
 from milekit.sandbox.common import (
     Ctx,
     HttpError,
@@ -47,6 +46,7 @@ from milekit.sandbox.common import (
     truthy,
 )
 from milekit.sandbox.store import Doc, Op
+from milekit.types.registry import RESOURCES, ResourceSpec
 
 STORAGE = "https://storage.demo.mile.app"
 _NOT_FOUND_LOWER = "data not found"  # hub and team examples spell it in lower case

@@ -10,7 +10,7 @@
 Everything the registry says about tasks (paths, envelope keys, page/limit parameter
 names, default and maximum page size, sort parameter names, ``bulk_key``, ``bulk_max``,
 ``required_on_create``, ``detail_only``, field types and writability) is read from
-:data:`milekit.registry.RESOURCES`, not repeated here.
+:data:`milekit.types.registry.RESOURCES`, not repeated here.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from milekit.registry import RESOURCES, FieldType
 from milekit.sandbox.seed import NEW_TASK_KEYS, TASKS_TO, assigned_to
 from milekit.sandbox.store import Doc, Op, Store
+from milekit.types.registry import RESOURCES, FieldType
 
 SPEC = RESOURCES["tasks"]
 #: ``dataVersion`` counts from here (a 10-digit epoch, note 30)

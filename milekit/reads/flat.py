@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from milekit import registry, schema
-from milekit.errors import UsageError
-from milekit.registry import Field, FieldType, ResourceSpec
+from milekit.types import registry, schema
+from milekit.types.registry import Field, FieldType, ResourceSpec
+from milekit.wire.errors import UsageError
 
 F = FieldType
 SEP = "."
@@ -52,7 +52,7 @@ SEP = "."
 def is_coordinate(f: Field) -> bool:
     """Does ``f`` hold ``"lat,lng"`` text? (String fields the registry describes so.)
 
-    >>> from milekit.registry import TASKS
+    >>> from milekit.types.registry import TASKS
     >>> is_coordinate(TASKS.field("expectedCoordinate")), is_coordinate(TASKS.field("title"))
     (True, False)
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from milekit.client import Client
+from milekit.wire.client import Client
 
 _lock = threading.Lock()
 _client: Client | None = None

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from milekit.client import Client, Page
+    from milekit.wire.client import Client, Page
 
 
 def _in_notebook() -> bool:

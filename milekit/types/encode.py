@@ -1,7 +1,7 @@
 """Typed values -> the API's JSON, and a canonical form to compare them by.
 
 >>> import pandas as pd
->>> from milekit.registry import FieldType as F
+>>> from milekit.types.registry import FieldType as F
 >>> c = canonical(pd.Timestamp("2026-08-01 14:00", tz="Asia/Jakarta"), F.DATETIME)
 >>> wire(c, F.DATETIME)
 '2026-08-01T07:00:00+00:00'
@@ -52,8 +52,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from milekit import schema
-from milekit.registry import FieldType
+from milekit.types import schema
+from milekit.types.registry import FieldType
 
 F = FieldType
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

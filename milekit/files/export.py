@@ -39,14 +39,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from milekit import registry, schema
 from milekit._version import __version__
-from milekit.client import Client
-from milekit.context import get_client
-from milekit.errors import UsageError
-from milekit.frames import empty_table, encode_filters, iter_tables, read_plan
-from milekit.progress import rows_progress
-from milekit.registry import FieldType
+from milekit.notebook.progress import rows_progress
+from milekit.reads.frames import empty_table, encode_filters, iter_tables, read_plan
+from milekit.types import registry, schema
+from milekit.types.registry import FieldType
+from milekit.wire.client import Client
+from milekit.wire.context import get_client
+from milekit.wire.errors import UsageError
 
 F = FieldType
 Format = Literal["parquet", "csv"]

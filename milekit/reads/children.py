@@ -6,7 +6,7 @@
 >>> list(h.columns[:3]), str(h["createdAt"].dtype), h["taskId"].nunique()
 (['taskId', '_id', 'action'], 'datetime64[us, UTC]', 20)
 
-Each child table is described in the registry (:data:`milekit.registry.CHILDREN`): its
+Each child table is described in the registry (:data:`milekit.types.registry.CHILDREN`): its
 parent resource, the ``path`` to the array (every list level on the way is unrolled; an
 object where a list is due counts as one element, note 11), the column holding the
 parent's id (``taskId``, ``flowId``, ``resultId`` …), columns carried down from enclosing
@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from milekit import registry, schema
-from milekit.client import Client
-from milekit.errors import UsageError
-from milekit.registry import ChildSpec, Field, FieldType, ResourceSpec
+from milekit.types import registry, schema
+from milekit.types.registry import ChildSpec, Field, FieldType, ResourceSpec
+from milekit.wire.client import Client
+from milekit.wire.errors import UsageError
 
 F = FieldType
 
@@ -212,7 +212,7 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
         raise UsageError(f"the frame has no {parent.id_field!r} (index or column)")
     root, depth = _root_column(df, child)
     if root not in df.columns:  # flattened into root.* columns: rebuild the objects
-        from milekit.flat import unflatten
+        from milekit.reads.flat import unflatten
 
         parts = [c for c in df.columns if str(c).startswith(root + ".")]
         cells = unflatten(df[parts].set_axis(range(len(df)), axis=0))[root].tolist()
@@ -266,8 +266,8 @@ def child_frame(
     >>> sorted(set(comps["inputType"]))[:3]
     ['boolean', 'coordinate', 'date']
     """
-    from milekit.context import get_client
-    from milekit.frames import frame
+    from milekit.reads.frames import frame
+    from milekit.wire.context import get_client
 
     child = registry.get_child(name)
     parent = registry.get(child.parent)
@@ -302,7 +302,7 @@ def _details(spec: ResourceSpec, ids: list[Any], client: Client) -> list[dict[st
     from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import quote
 
-    from milekit import envelope
+    from milekit.wire import envelope
 
     def one(i: Any) -> dict[str, Any] | None:
         path = spec.detail_path.replace("{id}", quote(str(i), safe=""))

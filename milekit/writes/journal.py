@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from milekit.errors import UsageError
+from milekit.wire.errors import UsageError
 
 KIND = "milekit-push-journal"
 

@@ -7,15 +7,15 @@ edit those and regenerate::
     python tools/gen_registry.py
 
 ``tests/test_registry.py`` fails when this file differs from a fresh run. Use it through
-:mod:`milekit.registry`, which adds the hand-written task typing on top.
+:mod:`milekit.types.registry`, which adds the hand-written task typing on top.
 """
 
 # ruff: noqa: E501
 
 from __future__ import annotations
 
-from milekit._registry_types import ChildSpec, Field, Operation, ResourceSpec
-from milekit._registry_types import FieldType as F
+from milekit.types.model import ChildSpec, Field, Operation, ResourceSpec
+from milekit.types.model import FieldType as F
 
 OPENAPI_SHA256 = "c45944873d0099d8390f59a9e41cab339271b430e3b1538229e41f2083d8f8fa"
 

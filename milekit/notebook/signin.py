@@ -14,7 +14,7 @@ terminal. Signing in checks the token with one ``GET /user``, says who it belong
 why it failed, and makes the client the default (:func:`milekit.use`). The form clears
 its token field the moment it reads it, so the token is in no widget state and no saved
 notebook; with "remember" it goes to the OS keyring or a 0600 file
-(:mod:`milekit.credentials`).
+(:mod:`milekit.wire.credentials`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from milekit import credentials, errors
-from milekit.auth import Secret, redact
-from milekit.client import DEFAULT_BASE_URL, NO_RETRY, Client
-from milekit.context import get_client, use
-from milekit.progress import _in_notebook
+from milekit.notebook.progress import _in_notebook
+from milekit.wire import credentials, errors
+from milekit.wire.auth import Secret, redact
+from milekit.wire.client import DEFAULT_BASE_URL, NO_RETRY, Client
+from milekit.wire.context import get_client, use
 
 WHERE_TOKEN = "In MileApp, open Profile -> Access Token to create or copy your personal token."
 PROMPT = "MileApp personal access token (Profile -> Access Token; input hidden): "
@@ -189,7 +189,7 @@ def login(
     """Sign in and make that client the default; returns who signed in.
 
     With ``token``: verify it (``GET /user``) and return the :class:`Identity`, or raise
-    the typed error (:class:`~milekit.errors.AuthError`, ``TransportError``, ...) with a
+    the typed error (:class:`~milekit.wire.errors.AuthError`, ``TransportError``, ...) with a
     note saying what to do. Without: in a notebook, show the sign-in form and return None
     (the form says who signed in); in a terminal, ask with ``getpass`` (or ``prompt``).
     ``remember=True`` keeps the token and base URL as ``profile`` (default
@@ -200,7 +200,7 @@ def login(
     ...     milekit.login(token="not-the-token", base_url=sb.url)
     Traceback (most recent call last):
     ...
-    milekit.errors.AuthError: 401 Unauthenticated. (GET /api/v3/user)
+    milekit.wire.errors.AuthError: 401 Unauthenticated. (GET /api/v3/user)
     MileApp rejected the token (401 Unauthenticated.). Copy it again from Profile -> ...
     """
     name = credentials.profile_name(profile)
@@ -255,7 +255,7 @@ def logout(profile: str | None = None) -> bool:
     """
     name = credentials.profile_name(profile)
     removed = credentials.CredentialStore().forget(name)
-    from milekit import context
+    from milekit.wire import context
 
     current = context._client
     if current is not None and (

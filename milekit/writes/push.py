@@ -13,7 +13,7 @@
 
 How a push goes:
 
-1. **Diff** (:mod:`milekit.diff`): the edited frame against the snapshot milekit took when
+1. **Diff** (:mod:`milekit.writes.diff`): the edited frame against the snapshot milekit took when
    it fetched the frame (or ``original=``): changed cells, rows without a known id, rows
    missing from the frame.
 2. **Validate** everything before anything is sent, into one :class:`PushValidationError`
@@ -24,7 +24,7 @@ How a push goes:
    (``PATCH``/``PUT /tasks/bulk``, ``POST /tasks/bulk/``, ``DELETE /tasks/bulk``), chunked
    by count (``bulk_max``) *and* by body size (well under the size that gives 413), else
    one request per object. ``dry_run=True`` stops here and returns the plan.
-4. **Send** through the one :class:`~milekit.client.Client` (its rate limiter and retry
+4. **Send** through the one :class:`~milekit.wire.client.Client` (its rate limiter and retry
    loop: 429 and 503+Retry-After are retried there; nothing else is, for a write).
 5. **Reconcile**: a write whose answer was lost (timeout, dropped connection, a 5xx) is
    ``unknown``: the rows are read back and compared with the intended values (and the
@@ -54,10 +54,22 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from milekit import envelope, registry, schema
-from milekit.client import Client, estimate_seconds
-from milekit.context import get_client
-from milekit.diff import (
+from milekit.types import registry, schema
+from milekit.types.encode import canonical, coarse, is_missing, wire
+from milekit.types.registry import FieldType, ResourceSpec
+from milekit.wire import envelope
+from milekit.wire.client import Client, estimate_seconds
+from milekit.wire.context import get_client
+from milekit.wire.errors import (
+    ApiError,
+    MileError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ResponseError,
+    TransportError,
+    UsageError,
+)
+from milekit.writes.diff import (
     UNKNOWN,
     Changes,
     Problem,
@@ -68,18 +80,7 @@ from milekit.diff import (
     group_problems,
     snapshot_of,
 )
-from milekit.encode import canonical, coarse, is_missing, wire
-from milekit.errors import (
-    ApiError,
-    MileError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ResponseError,
-    TransportError,
-    UsageError,
-)
-from milekit.journal import PushJournal, body_hash
-from milekit.registry import FieldType, ResourceSpec
+from milekit.writes.journal import PushJournal, body_hash
 
 F = FieldType
 Action = Literal["patch", "put", "create", "delete", "none"]
@@ -328,7 +329,7 @@ class _Item:
     size: int = 0
     slot_row: int = -1  #: the row of the edited frame (-1: a row to delete)
     key: str = ""  #: the row in a journal: its id, or its label (or position) to create
-    hash: str = ""  #: the write's fingerprint (:func:`milekit.journal.body_hash`)
+    hash: str = ""  #: the write's fingerprint (:func:`milekit.writes.journal.body_hash`)
 
 
 @dataclass
@@ -418,7 +419,7 @@ def push(
         client: default: :func:`milekit.get_client`.
         max_request_bytes: cap on one request body (chunks split below it).
         journal: a file recording each row's write as it is sent and answered
-            (:mod:`milekit.journal`): the same push run again after an interruption sends
+            (:mod:`milekit.writes.journal`): the same push run again after an interruption sends
             no row twice (rows written are reported ``ok``, rows in doubt are read back
             first). The CLI keeps one beside the edits file.
 
@@ -470,8 +471,8 @@ def fetch_original(
     True
     """
     client = client or get_client()
-    from milekit.diff import _id_values
-    from milekit.frames import read_plan
+    from milekit.reads.frames import read_plan
+    from milekit.writes.diff import _id_values
 
     # typed as frames type it: custom columns from their flow / data type definitions
     spec = read_plan(registry.get(resource), {}, client).spec
@@ -929,7 +930,7 @@ def _build_items(
 
 def _snapshot_rows(changes: Changes, rows: list[int]) -> dict[int, dict[str, Any]]:
     """Canonical snapshot values of whole rows."""
-    from milekit.encode import canonical_column
+    from milekit.types.encode import canonical_column
 
     out: dict[int, dict[str, Any]] = {k: {} for k in rows}
     if not rows:
@@ -1599,7 +1600,7 @@ def _brief(v: Any, ft: FieldType) -> str:
 def _ftype(ctx: _Context, column: str) -> tuple[FieldType, tuple[str, ...]]:
     got = ctx.ftypes.get(column)
     if got is None:
-        from milekit.diff import column_type
+        from milekit.writes.diff import column_type
 
         got = ctx.ftypes[column] = column_type(column, ctx.spec, ctx.snapshot)
     return got
@@ -1680,12 +1681,12 @@ class _progress:
     """A tqdm bar over rows written, shown only when someone is watching."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from milekit.progress import _interactive
+        from milekit.notebook.progress import _interactive
 
         self.bar: Any = None
         self.lock = threading.Lock()
         if enabled and total and _interactive():
-            from milekit.progress import _in_notebook
+            from milekit.notebook.progress import _in_notebook
 
             if _in_notebook():
                 from tqdm.notebook import tqdm

@@ -28,14 +28,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit import custom, envelope, errors, registry, schema
-from milekit import flat as _flat
-from milekit.client import CPU_WORKERS, Client, Page, Response
-from milekit.context import get_client
-from milekit.diff import remember
-from milekit.errors import UsageError
-from milekit.progress import page_progress
-from milekit.registry import FieldType, ResourceSpec
+from milekit.notebook.progress import page_progress
+from milekit.reads import custom
+from milekit.reads import flat as _flat
+from milekit.types import registry, schema
+from milekit.types.registry import FieldType, ResourceSpec
+from milekit.wire import envelope, errors
+from milekit.wire.client import CPU_WORKERS, Client, Page, Response
+from milekit.wire.context import get_client
+from milekit.wire.errors import UsageError
+from milekit.writes.diff import remember
 
 #: filters that take a date and time ('Y-m-d H:i:s', UTC) and those that take a date
 _TIME_PARAMS = frozenset({"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime"})
@@ -78,7 +80,7 @@ def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, 
     >>> encode_filters(registry.TASKS, {"stauts": "DONE"})
     Traceback (most recent call last):
     ...
-    milekit.errors.UsageError: unknown filter for tasks: 'stauts' (did you mean 'status'?); ...
+    milekit.wire.errors.UsageError: unknown filter for tasks: 'stauts' (did you mean 'status'?); ...
     """
     problems: list[str] = []
     out: dict[str, str] = {}
@@ -435,7 +437,7 @@ def frame(
     (5, '_id', 'Float64')
 
     Args:
-        resource: a registry name (``milekit.registry.RESOURCES``: ``tasks``, ``hubs``,
+        resource: a registry name (``milekit.types.registry.RESOURCES``: ``tasks``, ``hubs``,
             ``users``, ``routing_results`` …); the named helpers (``hubs_frame()`` …) call
             this with their own keyword filters.
         client: default the one from :func:`milekit.use` / the environment.
@@ -445,7 +447,7 @@ def frame(
             (:func:`milekit.flatten`; :func:`milekit.unflatten` reverses it).
         split_coordinates: ``"lat,lng"`` text columns become float ``<col>.lat`` /
             ``<col>.lng`` columns.
-        resume: the :class:`~milekit.errors.IncompleteReadError` of an earlier read of the
+        resume: the :class:`~milekit.wire.errors.IncompleteReadError` of an earlier read of the
             same list: only its missing pages are fetched, and the frame holds every row
             (its filters are the earlier read's; give none, or the same).
         filters: the resource's list filters, checked before anything is sent.
@@ -457,7 +459,7 @@ def frame(
 
     A read survives what a network does to it: every page is retried (any 5xx, 429,
     dropped connections) within the client's time budget, and pages that still fail do
-    not stop the others. Then :class:`~milekit.errors.IncompleteReadError` is raised,
+    not stop the others. Then :class:`~milekit.wire.errors.IncompleteReadError` is raised,
     with ``err.partial`` (a frame of every row that did arrive) and ``resume=err`` to
     fetch only the rest.
     """

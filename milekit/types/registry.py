@@ -1,6 +1,6 @@
 """The resource registry: every MileApp object type described as data.
 
->>> from milekit.registry import RESOURCES
+>>> from milekit.types.registry import RESOURCES
 >>> spec = RESOURCES["tasks"]
 >>> spec.list_path, spec.id_field, spec.field("startTime").type
 ('/tasks', '_id', <FieldType.DATETIME: 'Datetime'>)
@@ -14,7 +14,7 @@
 
 The frames, the exporter, the push path and the sandbox all read this module, so they
 cannot drift apart. Everything but the task typing is generated from MileApp's OpenAPI
-contract by ``tools/gen_registry.py`` into :mod:`milekit._generated_registry` (hand
+contract by ``tools/gen_registry.py`` into :mod:`milekit.types._generated` (hand
 corrections, each citing its note in ``docs/api-notes.md``, live in
 ``tools/registry_overrides.py``); the package never reads the OpenAPI file at run time.
 
@@ -25,7 +25,7 @@ documented data types (docs/api-notes.md, notes 6 and 37) and MileApp's
 paging, bulk) comes from the contract like every other resource's; ``tests/test_registry``
 checks that the hand typing covers every field the contract documents.
 
-Data model (:mod:`milekit._registry_types`):
+Data model (:mod:`milekit.types.model`):
 
 * :class:`ResourceSpec` -- a list endpoint and its objects: paths (``list_path``,
   ``detail_path``/``update_path``/``patch_path``/``delete_path`` with ``{id}``,
@@ -52,8 +52,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from milekit import _generated_registry as _gen
-from milekit._registry_types import (
+from milekit.types import _generated as _gen
+from milekit.types.model import (
     ChildSpec,
     DetailForm,
     Field,
@@ -597,7 +597,7 @@ def get(name: str) -> ResourceSpec:
     try:
         return RESOURCES[name]
     except KeyError:
-        from milekit.errors import UsageError
+        from milekit.wire.errors import UsageError
 
         raise UsageError(
             f"unknown resource {name!r}; known: {', '.join(sorted(RESOURCES))}"
@@ -613,7 +613,7 @@ def get_view(name: str) -> ViewSpec:
     try:
         return VIEWS[name]
     except KeyError:
-        from milekit.errors import UsageError
+        from milekit.wire.errors import UsageError
 
         raise UsageError(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}") from None
 
@@ -627,7 +627,7 @@ def get_child(name: str) -> ChildSpec:
     try:
         return CHILDREN[name]
     except KeyError:
-        from milekit.errors import UsageError
+        from milekit.wire.errors import UsageError
 
         raise UsageError(
             f"unknown child table {name!r}; known: {', '.join(sorted(CHILDREN))}"

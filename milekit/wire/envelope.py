@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from milekit import errors, registry
+from milekit.types import registry
+from milekit.wire import errors
 
 if TYPE_CHECKING:
-    from milekit.client import Page
+    from milekit.wire.client import Page
 
 _META = frozenset({"status", "message", "code", "statusCode", "metadata", "dataVersion"})
 _PAGINATOR = frozenset({"current_page", "data", "last_page", "per_page", "total"})
@@ -46,7 +47,7 @@ def is_paginator(obj: Any) -> bool:
 
 
 def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
-    """Turn one list answer into a :class:`~milekit.client.Page`, whatever its shape.
+    """Turn one list answer into a :class:`~milekit.wire.client.Page`, whatever its shape.
 
     Accepts the Laravel paginator under any key or as the body itself, a plain array
     (hubs, users), the activity paginator (``{activities, total, currentPage, lastPage,
@@ -54,7 +55,7 @@ def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
     ``total`` beside them) and the gallery (``last_page`` a boolean; the rows it holds in
     ``buffer`` only count on its last page, earlier they come again on the next pages).
 
-    >>> from milekit.registry import RESOURCES
+    >>> from milekit.types.registry import RESOURCES
     >>> hits = {"status": True, "total": 3, "data": [{"_id": "x1", "_source": {"n": 1}}]}
     >>> p = list_page(hits, RESOURCES["automation_logs"], 1)
     >>> p.rows, p.total
@@ -64,7 +65,7 @@ def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
     >>> [r["_id"] for r in p.rows], p.has_more
     (['a', 'b'], False)
     """
-    from milekit.client import Page
+    from milekit.wire.client import Page
 
     top = body
     if isinstance(top, dict) and set(top) == {"response"} and isinstance(top["response"], dict):

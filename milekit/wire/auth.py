@@ -1,6 +1,6 @@
 """The token: a secret that never shows in a repr, a log line or an exception.
 
->>> from milekit.auth import Secret
+>>> from milekit.wire.auth import Secret
 >>> s = Secret("my-very-secret-token")
 >>> s, str(s)
 (Secret('********'), '********')
@@ -94,9 +94,9 @@ def _check(value: str) -> None:
     >>> _check("ab\x1bcd")
     Traceback (most recent call last):
     ...
-    milekit.errors.UsageError: the token holds a control character (at position 3 of 5): ...
+    milekit.wire.errors.UsageError: the token holds a control character (at position 3 of 5): ...
     """
-    from milekit.errors import UsageError
+    from milekit.wire.errors import UsageError
 
     if not value:
         raise UsageError("the token is empty")

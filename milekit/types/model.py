@@ -1,8 +1,8 @@
 """The registry's data model: what a MileApp object type looks like, as plain frozen data.
 
-Kept apart from :mod:`milekit.registry` so that the generated module
-(:mod:`milekit._generated_registry`) and the registry can both import it without an
-import cycle. Import these names from :mod:`milekit.registry`, which re-exports them.
+Kept apart from :mod:`milekit.types.registry` so that the generated module
+(:mod:`milekit.types._generated`) and the registry can both import it without an
+import cycle. Import these names from :mod:`milekit.types.registry`, which re-exports them.
 
 >>> f = Field("lat", FieldType.FLOAT, writable=False)
 >>> f.type.value, f.writable

@@ -22,7 +22,7 @@ it can be pushed even after the frame it came from is gone. Rows missing from a 
 frame are not taken as deletions (it is naturally a subset). Frames from elsewhere (a
 Parquet file, a pickle) need ``original=``.
 
-Values are compared by their API type (:mod:`milekit.encode`): missing vs missing is
+Values are compared by their API type (:mod:`milekit.types.encode`): missing vs missing is
 unchanged, lists and dicts by value, datetimes by instant (any zone), times by value.
 """
 
@@ -41,16 +41,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit import registry, schema
-from milekit.encode import (
+from milekit.types import registry, schema
+from milekit.types.encode import (
     canonical,
     canonical_column,
     display,
     field_type_of,
     is_missing,
 )
-from milekit.errors import UsageError
-from milekit.registry import FieldType, ResourceSpec
+from milekit.types.registry import FieldType, ResourceSpec
+from milekit.wire.errors import UsageError
 
 F = FieldType
 

@@ -21,7 +21,7 @@ Layers, outermost first::
 Writes (POST/PUT/PATCH/DELETE) are retried only when the server provably did not apply
 them: a 429, a 503 that carries ``Retry-After``, or a connection that was never
 established. A timeout or a dropped connection after sending raises
-:class:`~milekit.errors.TransportError` with ``sent=True``; the caller decides.
+:class:`~milekit.wire.errors.TransportError` with ``sent=True``; the caller decides.
 """
 
 from __future__ import annotations
@@ -46,11 +46,12 @@ import requests
 from requests_ratelimiter import LimiterAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
-from milekit import credentials, envelope, errors, registry
 from milekit._version import __version__
-from milekit.auth import BearerAuth, Secret, redact, token_from_env
-from milekit.credentials import DEFAULT_PROFILE
-from milekit.ratelimit import RateLimiter
+from milekit.types import registry
+from milekit.wire import credentials, envelope, errors
+from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
+from milekit.wire.credentials import DEFAULT_PROFILE
+from milekit.wire.ratelimit import RateLimiter
 
 log = logging.getLogger("milekit")
 
@@ -202,8 +203,8 @@ class Client:
 
     Args:
         token: personal access token. Default: ``MILEAPP_TOKEN``, else the remembered
-            credential of the profile (see :mod:`milekit.credentials`), else none: a
-            request then raises :class:`~milekit.errors.AuthError` (nothing prompts).
+            credential of the profile (see :mod:`milekit.wire.credentials`), else none: a
+            request then raises :class:`~milekit.wire.errors.AuthError` (nothing prompts).
         base_url: default ``MILEAPP_BASE_URL``, else ``https://apiweb.mile.app/api/v3``. A
             remembered token comes with the base URL it was remembered with, which then
             comes before ``MILEAPP_BASE_URL``: a token goes to the host it was issued for.
@@ -349,7 +350,7 @@ class Client:
         ...     c.request("GET", "/task/nope")
         Traceback (most recent call last):
         ...
-        milekit.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
+        milekit.wire.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
 
         A ``GET`` is sent again after a 429, any 5xx and a dropped or refused connection
         (reads are safe to repeat, note 32); a write only when the server provably did
@@ -493,7 +494,7 @@ class Client:
         the repeats go by id.
 
         A page that still fails after its retries does not stop the others: every page
-        that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
+        that can be read is yielded, then :class:`~milekit.wire.errors.IncompleteReadError`
         says which pages are missing (``resume=`` that error reads only those).
 
         Args:
@@ -505,7 +506,7 @@ class Client:
             parse: turns a raw answer (``body`` not decoded) into a page, in the fetching
                 thread (the page then keeps the response without its bytes); default:
                 decode JSON and unwrap the envelope.
-            max_pages: a walk that goes on longer raises :class:`~milekit.errors.ResponseError`
+            max_pages: a walk that goes on longer raises :class:`~milekit.wire.errors.ResponseError`
                 (a server that never answers a short page would otherwise loop forever).
             lookahead: how far fetching may run ahead of the oldest page not yet yielded.
             resume: an earlier read's error: fetch only the pages it missed.
@@ -766,7 +767,7 @@ class _Backoff:
     The pause is the answer's ``Retry-After`` (plus jitter), else an exponential wait
     that grows with the 429s received in a row and is reset by any success.
 
-    >>> from milekit.ratelimit import FakeClock
+    >>> from milekit.wire.ratelimit import FakeClock
     >>> clock, gate = FakeClock(), _Backoff(RetryPolicy(jitter=0))
     >>> gate.hold(clock.time(), 2.0, lambda lo, hi: hi)
     >>> gate.remaining(clock.time()), gate.remaining(clock.time() + 5)

@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milekit import registry
-from milekit.client import Client
-from milekit.registry import Field, FieldType, ResourceSpec
+from milekit.types import registry
+from milekit.types.registry import Field, FieldType, ResourceSpec
+from milekit.wire.client import Client
 
 F = FieldType
 

@@ -1,6 +1,6 @@
 """The one error tree of milekit.
 
->>> from milekit.errors import NotFoundError, MileError
+>>> from milekit.wire.errors import NotFoundError, MileError
 >>> issubclass(NotFoundError, MileError) and issubclass(NotFoundError, KeyError)
 True
 
@@ -26,7 +26,7 @@ True
 
 Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
 method and the URL path. None of them ever holds the token: the request's headers are not
-kept, and messages are passed through :func:`milekit.auth.redact`.
+kept, and messages are passed through :func:`milekit.wire.auth.redact`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import os
 import sys
 from typing import Any
 
-from milekit.auth import redact, redact_json
+from milekit.wire.auth import redact, redact_json
 
 
 class MileError(Exception):
@@ -268,7 +268,8 @@ def from_response(
     )
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: the milekit package directory (this module sits in its wire/ subpackage)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def caller_stacklevel() -> int:

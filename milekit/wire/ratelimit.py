@@ -13,7 +13,7 @@ then lives in a SQLite file under the user cache directory, guarded by a file lo
 
 The limiter never sleeps by itself: it takes ``clock`` and ``sleep`` callables, so its
 tests drive a fake clock. It plugs into ``requests`` through requests-ratelimiter's
-``LimiterAdapter`` (see :mod:`milekit.client`), below milekit's retry loop: every attempt,
+``LimiterAdapter`` (see :mod:`milekit.wire.client`), below milekit's retry loop: every attempt,
 retries included, takes a token.
 """
 

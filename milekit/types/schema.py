@@ -1,7 +1,7 @@
 """API data types -> Arrow -> pandas: one table per direction, applied from the registry.
 
->>> import milekit.schema as S
->>> from milekit.registry import TASKS
+>>> import milekit.types.schema as S
+>>> from milekit.types.registry import TASKS
 >>> rows = [{"_id": "a", "status": "DONE", "startTime": "2024-10-07 07:44:18", "eta": "8:34"},
 ...         {"_id": "b", "startTime": "2024-10-07T14:44:18.000+07:00", "eta": "08:34:00"}]
 >>> df = S.to_pandas(S.rows_to_table(rows, TASKS), index="_id")
@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit.registry import Field, FieldType, ResourceSpec
+from milekit.types.registry import Field, FieldType, ResourceSpec
 
 F = FieldType
 META = b"milekit"
@@ -523,7 +523,7 @@ def _convert_together(
     each column is converted alone (with its own fallback and warning).
 
     >>> t = pa.table({"a": ["2024-01-01 00:00:00", None], "b": ["2024-01-01T07:00:00+07:00", None]})
-    >>> from milekit.registry import Field
+    >>> from milekit.types.registry import Field
     >>> got = _convert_together(t, {n: Field(n, F.DATETIME) for n in "ab"}, set())
     >>> got["a"][0].equals(got["b"][0]), got["a"][1]
     (True, <FieldType.DATETIME: 'Datetime'>)

@@ -1,0 +1,1 @@
+"""Files: streamed Parquet/CSV export, and reading them back with their dtypes."""

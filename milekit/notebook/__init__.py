@@ -1,0 +1,1 @@
+"""The notebook side: the sign-in form (or prompt) and progress bars."""
