@@ -4,7 +4,7 @@ A sandbox process serves N tasks (50,000 by default) behind MileApp's 100 req/s 
 with faults on every request: 10% 5xx drawn from 500/502/503/504, 5% dropped
 connections, and 429 bursts (2% of requests start a run of four 429s with
 ``Retry-After: 1``, as when another client of the organisation spends the budget). Retries
-really wait here (the fast, seeded version of this is ``tests/test_read_faults.py``).
+really wait here (the fast, seeded version of this is ``tests/wire/test_read_faults.py``).
 
 * **Reads**: ``tasks_frame()`` of every task, once per seed (ten seeds): did it complete,
   rows lost, rows doubled, 429s the server sent on its own account (over the limit: "self

@@ -1168,7 +1168,7 @@ edit those and regenerate::
 
     python tools/gen_registry.py
 
-``tests/test_registry.py`` fails when this file differs from a fresh run. Use it through
+``tests/types/test_registry.py`` fails when this file differs from a fresh run. Use it through
 :mod:`milekit.types.registry`, which adds the hand-written task typing on top.
 """
 

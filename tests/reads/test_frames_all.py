@@ -23,7 +23,7 @@ from milekit.types import registry
 from milekit.types.registry import FieldType
 from milekit.wire import errors
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 READABLE = sorted(registry.RESOURCES)
 
 

@@ -23,7 +23,7 @@ import milekit
 from milekit.sandbox import Sandbox
 from milekit.writes.push import PushInterrupted
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

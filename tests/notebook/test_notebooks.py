@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 from milekit.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SANDBOX_TOKEN = inspect.signature(Sandbox).parameters["token"].default
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

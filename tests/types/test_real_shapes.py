@@ -15,7 +15,7 @@ import milekit
 from milekit.sandbox import Sandbox
 from milekit.types import registry, schema
 
-PAGE = Path(__file__).resolve().parent.parent / "data" / "real-tasks-page.json"
+PAGE = Path(__file__).resolve().parents[2] / "data" / "real-tasks-page.json"
 
 #: the dtype of every documented column the real page carries
 EXPECTED = {

@@ -33,7 +33,7 @@ from milekit.sandbox import Sandbox
 from milekit.wire.ratelimit import RateLimiter
 from tests.reference import PAGINATOR_KEYS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = json.loads((ROOT / "data/openapi/openapi-full.json").read_text())
 METHODS = ("get", "post", "put", "patch", "delete")
 OPS: list[tuple[str, str, dict[str, Any]]] = [

@@ -23,7 +23,7 @@ from milekit.wire import credentials
 from milekit.wire.credentials import CredentialStore
 from milekit.wire.errors import AuthError, NotFoundError, ResponseError, TransportError, UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

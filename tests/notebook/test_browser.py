@@ -27,7 +27,7 @@ from milekit.sandbox import Sandbox
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "01-quickstart.ipynb"
 SANDBOX_TOKEN = inspect.signature(Sandbox).parameters["token"].default
 CHROMIUM_FLAGS = [

@@ -23,7 +23,7 @@ from milekit.sandbox.store import Store
 from milekit.sandbox.xlsx import read as read_xlsx
 from tests.reference import PAGINATOR_KEYS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
 
 

@@ -34,7 +34,7 @@ from milekit.sandbox.tasks import attribute
 from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec
 from milekit.wire import envelope
 from tests.reference import PAGINATOR_KEYS
-from tests.test_sandbox_resources import CRUDS, first, worker
+from tests.sandbox.test_sandbox_resources import CRUDS, first, worker
 
 AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
 #: ResourceSpec path attribute -> (HTTP method, the contract's operation kind); a full

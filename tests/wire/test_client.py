@@ -13,8 +13,7 @@ import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
 from milekit.wire.client import RetryPolicy, parse_retry_after
-
-from .conftest import SleepRecorder
+from tests.conftest import SleepRecorder
 
 TOKEN = "sandbox-token"
 

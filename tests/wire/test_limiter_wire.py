@@ -14,8 +14,7 @@ import pytest
 
 import milekit
 from milekit.sandbox import Sandbox
-
-from .test_ratelimit import max_in_window
+from tests.wire.test_ratelimit import max_in_window
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,7 @@ import pytest
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
-
-from .conftest import SleepRecorder
+from tests.conftest import SleepRecorder
 
 
 @pytest.fixture(scope="module")

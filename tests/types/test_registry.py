@@ -39,7 +39,7 @@ from milekit.types.registry import (
 from milekit.wire import errors
 
 F = FieldType
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "data" / "openapi" / "openapi-full.json"
 TOOLS = ROOT / "tools"
 
