@@ -191,7 +191,7 @@ class Definitions:
 Reader = Callable[[Client], Definitions]
 
 
-def _rows(client: Client, resource: str) -> list[dict[str, Any]]:
+def raw_rows(client: Client, resource: str) -> list[dict[str, Any]]:
     spec = registry.get(resource)
     rows: list[dict[str, Any]] = []
     for page in client.pages(spec, {}):
@@ -203,7 +203,7 @@ def read_flows(client: Client) -> Definitions:
     """Flow components by flow name (``GET /flows``; each flow's ``pages[].components``)."""
     groups: dict[str, tuple[Field, ...]] = {}
     names: dict[str, str] = {}
-    for flow in _rows(client, "flows"):
+    for flow in raw_rows(client, "flows"):
         name = flow.get("name")
         if not isinstance(name, str):
             continue
@@ -224,7 +224,7 @@ def read_data_types(client: Client) -> Definitions:
     """Data-type fields by data type name (``GET /data-types``; each type's ``fields``)."""
     groups: dict[str, tuple[Field, ...]] = {}
     names: dict[str, str] = {}
-    for dtype in _rows(client, "data_types"):
+    for dtype in raw_rows(client, "data_types"):
         name = dtype.get("name")
         if not isinstance(name, str):
             continue
