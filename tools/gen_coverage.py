@@ -96,7 +96,7 @@ def write_ops() -> set[tuple[str, str]]:
 
 def served(op: Operation) -> bool:
     """Does the sandbox's route table answer ``op`` (a handler, not 404/405)?"""
-    from milekit.sandbox.tasks import HttpError
+    from milekit.sandbox.http import HttpError
 
     router = _router()
     path = re.sub(r"\{[^}]*\}", "x0", op.path.replace("#", "")).rstrip("/") or "/"

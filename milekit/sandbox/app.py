@@ -31,22 +31,22 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from milekit.sandbox import datasource, field_ops, flows, routing, settings
-from milekit.sandbox.common import (
+from milekit.sandbox import datasource, field_ops, flows, routing, settings, tasks
+from milekit.sandbox.common import Ctx, ObjectIds
+from milekit.sandbox.faults import DropConnection, Faults
+from milekit.sandbox.http import (
+    BAD_REQUEST,
     PREFIX,
-    Ctx,
+    HttpError,
     Raw,
     Request,
     Response,
     Route,
     Router,
     Upload,
-    resource_routes,
 )
-from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.store import Store
-from milekit.sandbox.tasks import HttpError, TaskService
-from milekit.types.registry import RESOURCES
+from milekit.sandbox.tasks import TaskService
 
 __all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
 
@@ -130,8 +130,9 @@ class SandboxApp:
         self.rate_limit = rate_limit
         self.rate_period = rate_period
         self.max_body_bytes = max_body_bytes
-        self.tasks = TaskService(store, clock=clock)
-        self.ctx = Ctx(store, self.tasks, clock)
+        ids = ObjectIds(clock)
+        self.tasks = TaskService(store, clock=clock, ids=ids)
+        self.ctx = Ctx(store, self.tasks, clock, ids)
         self.stats = Stats()
         self.request_log: deque[LoggedRequest] = deque(maxlen=100_000)
         self._admitted: deque[float] = deque()
@@ -263,7 +264,7 @@ class SandboxApp:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            raise HttpError(400, "Bad request - invalid parameters provided.") from None
+            raise HttpError(400, BAD_REQUEST) from None
         if length > self.max_body_bytes:
             raise HttpError(413, "Payload too large.")
         if not self._authenticated(environ, path):
@@ -325,49 +326,10 @@ class SandboxApp:
     # --- the route table ------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        """Every operation: the task endpoints here, the other resources from their modules
-        (standard operations at the registry's paths, :func:`resource_routes`)."""
-        t = self.tasks
-
-        def one(kind: str) -> Callable[[Request], Response]:
-            return lambda r: Response(
-                200, t.update(r.params["id"], r.body, r.method, r.raw_path, kind)
-            )
-
-        def many(kind: str) -> Callable[[Request], Response]:
-            return lambda r: Response(200, t.bulk_update(r.body, r.method, r.raw_path, kind))
-
-        tasks = [
-            *resource_routes(
-                RESOURCES["tasks"],
-                list=self._list_tasks,
-                detail=lambda r: Response(200, t.get(r.params["id"])),
-                create=lambda r: Response(201, t.create(r.body, r.method, r.raw_path)),
-                update=one("put"),
-                patch=one("patch"),
-                delete=one("delete"),
-                bulk_create=lambda r: Response(201, t.bulk_create(r.body, r.method, r.raw_path)),
-                bulk_update=many("patch"),
-                bulk_replace=many("put"),
-                bulk_delete=many("delete"),
-            ),
-            Route("PUT", "/task/{id}/assign", one("assign")),
-            Route("PUT", "/task/{id}/move", one("move")),
-            Route("PUT", "/tasks/bulk/assign", many("assign")),
-            Route("PUT", "/tasks/bulk/move", many("move")),
-        ]
-        ctx = self.ctx
-        return [
-            *tasks,
-            *field_ops.routes(ctx),
-            *flows.routes(ctx),
-            *datasource.routes(ctx),
-            *routing.routes(ctx),
-            *settings.routes(ctx),
-        ]
-
-    def _list_tasks(self, r: Request) -> Response:
-        return Response(200, self.tasks.list_tasks(r.query, r.raw_query, r.url, fragments=True))
+        """Every operation, from the resource modules (standard operations at the registry's
+        paths, :func:`~milekit.sandbox.common.resource_routes`, then their own actions)."""
+        modules = (tasks, field_ops, flows, datasource, routing, settings)
+        return [route for module in modules for route in module.routes(self.ctx)]
 
 
 _EXPOSE = ("Access-Control-Expose-Headers", "Retry-After")

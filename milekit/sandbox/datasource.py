@@ -27,8 +27,14 @@ import orjson
 
 from milekit.sandbox import xlsx
 from milekit.sandbox.common import (
-    BAD_REQUEST,
     Ctx,
+    listed,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.http import (
+    BAD_REQUEST,
     HttpError,
     Request,
     Response,
@@ -41,13 +47,9 @@ from milekit.sandbox.common import (
     instant,
     iso_micro,
     iso_now,
-    listed,
     naive,
-    paging,
     project,
-    resource_routes,
     sort_docs,
-    sort_listed,
     truthy,
 )
 from milekit.sandbox.settings import STORAGE

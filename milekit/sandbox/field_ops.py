@@ -27,6 +27,13 @@ from typing import Any
 from milekit.sandbox import optimize
 from milekit.sandbox.common import (
     Ctx,
+    listed,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.flows import components_of
+from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
@@ -38,16 +45,11 @@ from milekit.sandbox.common import (
     instant,
     is_date,
     iso_now,
-    listed,
     naive,
-    paging,
     project,
-    resource_routes,
     sort_docs,
-    sort_listed,
     truthy,
 )
-from milekit.sandbox.flows import components_of
 from milekit.sandbox.settings import STORAGE, store_file
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES

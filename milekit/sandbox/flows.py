@@ -23,6 +23,12 @@ import orjson
 
 from milekit.sandbox.common import (
     Ctx,
+    listed,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
@@ -33,13 +39,9 @@ from milekit.sandbox.common import (
     is_date,
     iso_micro,
     iso_now,
-    listed,
     naive,
-    paging,
     project,
-    resource_routes,
     sort_docs,
-    sort_listed,
     truthy,
 )
 from milekit.sandbox.store import Doc, Op

@@ -24,6 +24,12 @@ from typing import Any
 from milekit.sandbox import optimize
 from milekit.sandbox.common import (
     Ctx,
+    laravel,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
@@ -34,13 +40,9 @@ from milekit.sandbox.common import (
     instant,
     iso_micro,
     iso_now,
-    laravel,
-    paging,
     parse_coord,
     project,
-    resource_routes,
     sort_docs,
-    sort_listed,
 )
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES

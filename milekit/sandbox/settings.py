@@ -25,6 +25,13 @@ import zlib
 
 from milekit.sandbox.common import (
     Ctx,
+    laravel,
+    listed,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.http import (
     HttpError,
     Raw,
     Request,
@@ -36,13 +43,8 @@ from milekit.sandbox.common import (
     is_object_id,
     iso_micro,
     iso_now,
-    laravel,
-    listed,
-    paging,
     project,
-    resource_routes,
     sort_docs,
-    sort_listed,
     truthy,
 )
 from milekit.sandbox.store import Doc, Op

@@ -15,20 +15,33 @@ names, default and maximum page size, sort parameter names, ``bulk_key``, ``bulk
 
 from __future__ import annotations
 
-import math
-import os
-import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from milekit.sandbox.common import Ctx, ObjectIds, paging, resource_routes
+from milekit.sandbox.http import (
+    BAD_REQUEST,
+    HttpError,
+    Request,
+    Response,
+    Route,
+    attribute,
+    bulk_items,
+    bulk_summary,
+    csv,
+    instant,
+    is_object_id,
+    iso_micro,
+    iso_now,
+    paginator,
+    sort_key,
+    truthy,
+)
 from milekit.sandbox.seed import NEW_TASK_KEYS, TASKS_TO, assigned_to
 from milekit.sandbox.store import Doc, Op, Store
 from milekit.types.registry import RESOURCES, FieldType
@@ -44,8 +57,6 @@ _STATUSES = SPEC.field("status").enum
 _TIME_BY = ("createdTime", "startTime", "doneTime")
 #: writable keys the server fills when a create leaves them out (kept by a replace too)
 _SERVER_DEFAULTS = frozenset({"orderIndex"})
-_HEX24 = re.compile(r"[0-9a-f]{24}")
-_BAD_REQUEST = "Bad request - invalid parameters provided."
 _LIST_PARAMS = (
     "flow",
     "flowId",
@@ -64,148 +75,40 @@ _LIST_PARAMS = (
 )
 
 
-class HttpError(Exception):
-    """An error answer: ``{"status": false, "message": ...}`` with an HTTP status."""
+def routes(ctx: Ctx) -> list[Route]:
+    """The task endpoints: the registry's standard operations, then assign and move."""
+    t = ctx.tasks
+    if not isinstance(t, TaskService):
+        raise TypeError("the sandbox context holds no TaskService")
 
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        headers: Iterable[tuple[str, str]] = (),
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = list(headers)
-        self.extra = extra or {}
+    def one(kind: str) -> Callable[[Request], Response]:
+        return lambda r: Response(200, t.update(r.params["id"], r.body, r.method, r.raw_path, kind))
 
-    def body(self) -> dict[str, Any]:
-        return {"status": False, "message": self.message, **self.extra}
+    def many(kind: str) -> Callable[[Request], Response]:
+        return lambda r: Response(200, t.bulk_update(r.body, r.method, r.raw_path, kind))
 
+    def listing(r: Request) -> Response:
+        return Response(200, t.list_tasks(r.query, r.raw_query, r.url, fragments=True))
 
-def attribute(name: str) -> str:
-    """Laravel's attribute name in messages.
-
-    >>> attribute("hubId"), attribute("startTime"), attribute("flow")
-    ('hub id', 'start time', 'flow')
-    """
-    return re.sub(r"(?<!^)([A-Z])", r" \1", name).replace("_", " ").strip().lower()
-
-
-@lru_cache(maxsize=1 << 20)
-def instant(value: str) -> float | None:
-    """The UTC epoch seconds of a datetime spelling (naive = UTC), None if unparseable.
-
-    >>> instant("2026-08-01 07:00:00") == instant("2026-08-01T14:00:00.000+07:00")
-    True
-    """
-    try:
-        dt = datetime.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
-
-
-def iso_now(now: float) -> str:
-    """``2026-11-28T16:35:13+00:00``: how the API writes datetimes it sets."""
-    return datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _iso_micro(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def page_url(path_url: str, pairs: list[tuple[str, str]], page: int) -> str:
-    """``path_url`` + the original query with ``page`` set (kept in place if present)."""
-    out, seen = [], False
-    for k, v in pairs:
-        if k == "page":
-            if not seen:
-                out.append(("page", str(page)))
-                seen = True
-        else:
-            out.append((k, v))
-    if not seen:
-        out.append(("page", str(page)))
-    return f"{path_url}?{urlencode(out)}"
-
-
-def paginator(
-    data: list[Any], total: int, page: int, per_page: int, path_url: str, raw_query: str
-) -> dict[str, Any]:
-    """Laravel's ``LengthAwarePaginator`` JSON with all 13 keys (links window included).
-
-    >>> p = paginator([1, 2], 2, 1, 20, "http://h/api/v3/tasks", "limit=20")
-    >>> p["first_page_url"], p["from"], p["to"], p["last_page"], len(p)
-    ('http://h/api/v3/tasks?limit=20&page=1', 1, 2, 1, 13)
-    """
-    pairs = parse_qsl(raw_query, keep_blank_values=True)
-    last = max(math.ceil(total / per_page), 1)
-
-    def url(n: int) -> str:
-        return page_url(path_url, pairs, n)
-
-    links: list[dict[str, Any]] = [
-        {"url": url(page - 1) if page > 1 else None, "label": "&laquo; Previous", "active": False}
+    return [
+        *resource_routes(
+            SPEC,
+            list=listing,
+            detail=lambda r: Response(200, t.get(r.params["id"])),
+            create=lambda r: Response(201, t.create(r.body, r.method, r.raw_path)),
+            update=one("put"),
+            patch=one("patch"),
+            delete=one("delete"),
+            bulk_create=lambda r: Response(201, t.bulk_create(r.body, r.method, r.raw_path)),
+            bulk_update=many("patch"),
+            bulk_replace=many("put"),
+            bulk_delete=many("delete"),
+        ),
+        Route("PUT", "/task/{id}/assign", one("assign")),
+        Route("PUT", "/task/{id}/move", one("move")),
+        Route("PUT", "/tasks/bulk/assign", many("assign")),
+        Route("PUT", "/tasks/bulk/move", many("move")),
     ]
-    for el in _url_window(page, last):
-        if el is None:
-            links.append({"url": None, "label": "...", "active": False})
-        else:
-            links.append({"url": url(el), "label": str(el), "active": el == page})
-    links.append(
-        {"url": url(page + 1) if page < last else None, "label": "Next &raquo;", "active": False}
-    )
-    first_item = (page - 1) * per_page + 1 if data else None
-    return {
-        "current_page": page,
-        "data": data,
-        "first_page_url": url(1),
-        "from": first_item,
-        "last_page": last,
-        "last_page_url": url(last),
-        "links": links,
-        "next_page_url": url(page + 1) if page < last else None,
-        "path": path_url,
-        "per_page": per_page,
-        "prev_page_url": url(page - 1) if page > 1 else None,
-        "to": first_item + len(data) - 1 if first_item is not None else None,
-        "total": total,
-    }
-
-
-def _url_window(page: int, last: int, each_side: int = 3) -> list[int | None]:
-    """Laravel's ``UrlWindow``: page numbers with ``None`` for the "..." separators."""
-    if last < each_side * 2 + 8:
-        return list(range(1, last + 1))
-    window = each_side + 4
-    start, finish = [1, 2], [last - 1, last]
-    if page <= window:
-        return [*range(1, window + each_side + 1), None, *finish]
-    if page > last - window:
-        return [*start, None, *range(last - (window + each_side - 1), last + 1)]
-    return [*start, None, *range(page - each_side, page + each_side + 1), None, *finish]
-
-
-def _int_param(q: dict[str, str], name: str, default: int) -> int:
-    raw = q.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise HttpError(400, f"The {attribute(name)} must be an integer.") from None
-
-
-def _csv(value: str) -> list[str]:
-    return [p.strip() for p in value.split(",") if p.strip()]
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("true", "1")
 
 
 class TaskService:
@@ -218,16 +121,21 @@ class TaskService:
     'UNASSIGNED'
     """
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        ids: ObjectIds | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.new_id = ids if ids is not None else ObjectIds(clock)
         self._cache: OrderedDict[tuple[Any, ...], tuple[list[Doc], int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._counter = int.from_bytes(os.urandom(3), "big")
         #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
         #: one (writes replace documents, never mutate them)
         self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
-        self._process = os.urandom(5).hex()  #: like MongoDB: one random value per process
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -247,14 +155,6 @@ class TaskService:
         assert h is not None
         return {"_id": h["_id"], "name": h["name"], "lat": h["lat"], "lng": h["lng"]}
 
-    def new_id(self) -> str:
-        """A fresh ObjectId: 4 bytes of time, 5 random bytes fixed per service (as MongoDB
-        fixes them per process) and a 3-byte counter, so ids sort in creation order."""
-        with self._cache_lock:
-            self._counter = (self._counter + 1) & 0xFFFFFF
-            c = self._counter
-        return f"{int(self.clock()) & 0xFFFFFFFF:08x}{self._process}{c:06x}"
-
     # --- GET /tasks ---------------------------------------------------------------------
 
     def list_tasks(
@@ -262,17 +162,10 @@ class TaskService:
     ) -> dict[str, Any]:
         """The ``GET /tasks`` response body for query ``q``; with ``fragments=True`` the
         list items are pre-serialised :class:`orjson.Fragment` values (for the wire)."""
-        page = _int_param(q, SPEC.page_param, 1)
-        if page < 1:
-            raise HttpError(400, f"The {attribute(SPEC.page_param)} must be at least 1.")
-        limit = _int_param(q, SPEC.limit_param, SPEC.default_limit or SPEC.max_limit)
-        limit_name = attribute(SPEC.limit_param)
-        if limit < 1:
-            raise HttpError(400, f"The {limit_name} must be at least 1.")
-        limit = min(limit, SPEC.max_limit)  # capped, not refused (note 28)
+        page, limit = paging(q, SPEC)  # a limit over the maximum is capped (note 28)
         docs, done, ongoing = self._query(q)
         chunk = docs[(page - 1) * limit : page * limit]
-        fields = _csv(q.get("fields", ""))
+        fields = csv(q.get("fields", ""))
         items: list[Any]
         if fields:
             items = [{k: d[k] for k in fields if k in d} for d in chunk]
@@ -310,7 +203,8 @@ class TaskService:
         params = tuple((k, q[k]) for k in _LIST_PARAMS if q.get(k, "") != "")
         now = self.clock()
         p = dict(params)
-        clock_bucket = int(now) if (_truthy(p.get("active")) or _truthy(p.get("isVisit"))) else 0
+        moving = truthy(p.get("active")) is True or truthy(p.get("isVisit")) is True
+        clock_bucket = int(now) if moving else 0
         with self.store.lock:
             key = (params, self.store.version("tasks"), clock_bucket)
             with self._cache_lock:
@@ -326,7 +220,8 @@ class TaskService:
             order = p.get(_SORT_ORDER, "desc").lower()
             if order not in ("asc", "desc"):
                 raise HttpError(400, f"The selected {attribute(_SORT_ORDER)} is invalid.")
-            docs.sort(key=_sort_key(sort_by), reverse=order == "desc")
+            by = sort_key(sort_by, is_time=sort_by in _DATETIME, fold_case=False)
+            docs.sort(key=by, reverse=order == "desc")
             done = sum(1 for d in docs if d.get("status") == "DONE")
             ongoing = sum(1 for d in docs if d.get("status") == "ONGOING")
             result = (docs, done, ongoing)
@@ -343,13 +238,13 @@ class TaskService:
             preds.append(lambda d: d.get(key) in values)
 
         if "flow" in p:
-            member("flow", set(_csv(p["flow"])))
+            member("flow", set(csv(p["flow"])))
         if "flowId" in p:
-            member("flowId", set(_csv(p["flowId"])))
+            member("flowId", set(csv(p["flowId"])))
         if "hubId" in p:
-            member("hubId", set(_csv(p["hubId"])))
+            member("hubId", set(csv(p["hubId"])))
         if "status" in p:
-            statuses = {s.upper() for s in _csv(p["status"])}
+            statuses = {s.upper() for s in csv(p["status"])}
             if not statuses or not statuses <= set(_STATUSES):
                 raise HttpError(400, "The selected status is invalid.")
             member("status", statuses)
@@ -360,9 +255,9 @@ class TaskService:
         if "assignee" in p:
             who = p["assignee"]
             preds.append(lambda d: isinstance(d.get("assignee"), list) and who in d["assignee"])
-        if _truthy(p.get("active")):
+        if truthy(p.get("active")) is True:
             preds.append(lambda d: _le(_at(d, "startTime"), now) and _le(now, _at(d, "endTime")))
-        if _truthy(p.get("isVisit")):
+        if truthy(p.get("isVisit")) is True:
             preds.append(lambda d: _lt(now, _at(d, "endTime")))
         if "timeFrom" in p or "timeTo" in p or "timeBy" in p:
             by = p.get("timeBy", "createdTime")
@@ -396,7 +291,7 @@ class TaskService:
     def _clean(self, body: Any, *, full: bool, old: Doc | None = None) -> dict[str, Any]:
         """The writable keys of ``body``, validated and normalised (HttpError 400 if not)."""
         if not isinstance(body, dict):
-            raise HttpError(400, _BAD_REQUEST)
+            raise HttpError(400, BAD_REQUEST)
         if full:
             for name in SPEC.required_on_create:
                 if body.get(name) in (None, "", []):
@@ -420,7 +315,7 @@ class TaskService:
         if "assignee" in out:
             a = out["assignee"]
             if isinstance(a, str):
-                a = _csv(a)
+                a = csv(a)
             if not isinstance(a, list) or not all(isinstance(x, str) for x in a):
                 raise HttpError(400, "The assignee must be an array.")
             out["assignee"] = a
@@ -452,7 +347,7 @@ class TaskService:
             "action": action,
             "notes": notes,
             "changeData": change,
-            "createdAt": _iso_micro(now),
+            "createdAt": iso_micro(now),
         }
 
     def _assigned_to(self, email: str) -> Doc:
@@ -500,7 +395,7 @@ class TaskService:
     def _build_new(self, body: Any, now: float, taken: set[str]) -> Doc:
         if isinstance(body, dict) and "_id" in body:
             tid = body["_id"]
-            if not isinstance(tid, str) or not _HEX24.fullmatch(tid):
+            if not isinstance(tid, str) or not is_object_id(tid):
                 raise HttpError(400, "The _id format is invalid.")
             if tid in taken or self.store.get("tasks", tid) is not None:
                 raise HttpError(409, "The _id has already been taken.")
@@ -596,21 +491,8 @@ class TaskService:
 
     # --- bulk ---------------------------------------------------------------------------
 
-    def _bulk_items(self, body: Any) -> list[Any]:
-        if not isinstance(body, dict):
-            raise HttpError(400, _BAD_REQUEST)
-        items = body.get(_BULK_KEY)
-        name = attribute(_BULK_KEY)
-        if items is None or items == []:
-            raise HttpError(400, f"The {name} field is required.")
-        if not isinstance(items, list):
-            raise HttpError(400, f"The {name} must be an array.")
-        if len(items) > SPEC.bulk_max:
-            raise HttpError(400, f"The {name} may not have more than {SPEC.bulk_max} items.")
-        return items
-
     def bulk_create(self, body: Any, method: str, path: str) -> dict[str, Any]:
-        items = self._bulk_items(body)
+        items = bulk_items(body, _BULK_KEY, SPEC.bulk_max)
         results: list[dict[str, Any]] = []
         ops: list[Op] = []
         with self.store.lock:
@@ -632,11 +514,11 @@ class TaskService:
                     res["refId"] = item["refId"]
                 results.append(res)
             self.store.apply(ops, method, path)
-        return _summary(results)
+        return bulk_summary(results, _BULK_KEY)
 
     def bulk_update(self, body: Any, method: str, path: str, kind: str) -> dict[str, Any]:
         """Bulk ``kind``: put, patch, assign, move or delete, item by item."""
-        items = self._bulk_items(body)
+        items = bulk_items(body, _BULK_KEY, SPEC.bulk_max)
         results: list[dict[str, Any]] = []
         ops: list[Op] = []
         pending: dict[str, Doc | None] = {}
@@ -665,7 +547,7 @@ class TaskService:
                             res.update(status=True, message="Success")
                 results.append(res)
             self.store.apply(ops, method, path)
-        return _summary(results)
+        return bulk_summary(results, _BULK_KEY)
 
     # --- for the other resources (dispatch, reorder-visits, activities) -----------------
 
@@ -714,11 +596,6 @@ def _list_form(doc: Doc) -> Doc:
     return item
 
 
-def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
-    ok = sum(1 for r in results if r["status"])
-    return {"success": ok, "failed": len(results) - ok, _BULK_KEY: results}
-
-
 def _check_component(cid: str, comp: Doc, value: Any) -> None:
     kind = comp.get("inputType")
     name = attribute(cid)
@@ -750,27 +627,3 @@ def _lt(a: float | None, b: float | None) -> bool:
 
 def _between(t: float | None, lo: float | None, hi: float | None) -> bool:
     return t is not None and (lo is None or t >= lo) and (hi is None or t <= hi)
-
-
-def _sort_key(field: str) -> Callable[[Doc], tuple[Any, ...]]:
-    """Mongo-like order: missing/null first, then numbers (and datetimes as instants),
-    strings, booleans, other JSON; ties broken by ``_id``."""
-    is_dt = field in _DATETIME
-
-    def key(d: Doc) -> tuple[Any, ...]:
-        v = d.get(field)
-        if v is None:
-            return (0, 0, d["_id"])
-        if isinstance(v, str):
-            if is_dt:
-                t = instant(v)
-                if t is not None:
-                    return (1, t, d["_id"])
-            return (2, v, d["_id"])
-        if isinstance(v, bool):
-            return (3, int(v), d["_id"])
-        if isinstance(v, (int, float)):
-            return (1, v, d["_id"])
-        return (4, orjson.dumps(v, option=orjson.OPT_SORT_KEYS), d["_id"])
-
-    return key

@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from milekit.sandbox import Sandbox
-from milekit.sandbox.tasks import attribute
+from milekit.sandbox.http import attribute
 from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec
 from milekit.wire import envelope
 from tests.reference import PAGINATOR_KEYS
