@@ -3,7 +3,7 @@
 The page bodies are fetched once from a sandbox process (no latency, no rate limit), so
 they are byte-for-byte what ``GET /tasks?limit=1000&page=N`` answers. Then, in memory:
 
-(i)   milekit, as ``frame()`` runs it: ``PageParser(TASKS).parse`` and
+(i)   milekit, as ``frame()`` runs it: ``PageParser(TASKS.rows, TASKS.listing).parse`` and
       ``schema.python_cells`` on every page (serially, and in a ``ThreadPoolExecutor`` of
       2 and 4 workers: Arrow's JSON reader releases the GIL), then ``schema.unify``,
       ``schema.join_cells`` and ``schema.to_pandas(index="_id")``, GC paused;
@@ -64,7 +64,7 @@ def milekit_parse(bodies: list[bytes], workers: int) -> pd.DataFrame:
     """What ``milekit.frame`` does with the pages, minus the network: per page (in the
     fetching threads) Arrow parse + typing and the Python cells of nested columns; then
     unify, join and convert, with the cyclic GC paused."""
-    parser = schema.PageParser(registry.TASKS)
+    parser = schema.PageParser(registry.TASKS.rows, registry.TASKS.listing)
 
     def one(b: bytes) -> tuple[pa.Table, dict[str, Any]]:
         table = parser.parse(b)[0]

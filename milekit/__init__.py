@@ -27,7 +27,8 @@ from milekit.reads.flat import flatten, unflatten
 from milekit.reads.frames import custom_columns, flow_columns, frame
 from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame() ...)
 from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
-from milekit.reads.views import get, view
+from milekit.reads.objects import get
+from milekit.reads.views import view
 from milekit.types import registry
 from milekit.wire import errors
 from milekit.wire.client import Client, RetryPolicy

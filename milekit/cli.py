@@ -229,7 +229,7 @@ def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
             # Compared with the server as it is now, the file is stale in the columns the
             # server owns (updatedTime, status ...): only the writable ones are compared.
             spec = registry.get(args.resource)
-            keep = [c for c in edited.columns if c not in spec._by_name or spec.field(c).writable]
+            keep = [c for c in edited.columns if (f := spec.rows.get(c)) is None or f.writable]
             edited = edited[keep]
             original = fetch_original(edited, args.resource, client=client)
         result = milekit.push(

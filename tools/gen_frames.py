@@ -31,9 +31,14 @@ sys.path.insert(0, str(ROOT))
 from gen_registry import ruff_format  # noqa: E402  (tools/ is this script's own path)
 
 from milekit.reads.frames import dtypes_of  # noqa: E402
-from milekit.reads.views import view_spec  # noqa: E402
 from milekit.types import registry  # noqa: E402
-from milekit.types.registry import ChildSpec, ResourceSpec, ViewSpec  # noqa: E402
+from milekit.types.registry import (  # noqa: E402
+    ChildSpec,
+    Filters,
+    ResourceSpec,
+    RowSchema,
+    ViewSpec,
+)
 
 #: helper name -> resource: every readable resource of the registry, named after it
 #: (``data`` records are read per data type: ``data_frame(data_type=...)``)
@@ -124,22 +129,6 @@ NOUNS: dict[str, str] = {
     "app_integrations": "app integration",
 }
 
-#: filters that take yes/no (sent as "true"/"false")
-BOOL_FILTERS = frozenset(
-    {
-        "active",
-        "isVisit",
-        "startFinish",
-        "isLatest",
-        "byUser",
-        "permission",
-        "isSuccess",
-        "limitUser",
-    }
-)
-TIME_FILTERS = frozenset(
-    {"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime", "startDate", "endDate"}
-)
 #: the helper's own keyword arguments (no filter may take these names)
 OPTIONS = ("client", "progress", "limit", "flatten", "split_coordinates", "resume")
 #: a view's path parameter: one value or several (one read each)
@@ -191,39 +180,40 @@ def _first_sentence(doc: str, limit: int = 110) -> str:
     return text
 
 
-def _filter_type(spec: ResourceSpec, name: str) -> str:
-    if name in TIME_FILTERS:
+def _filter_type(query: Filters, name: str) -> str:
+    kind = query.kind(name)
+    if kind in ("datetime", "date"):
         return "When | None"
-    if name in BOOL_FILTERS:
+    if kind == "bool":
         return "bool | str | None"
     return "Text | None"
 
 
-def _filter_doc(spec: ResourceSpec, name: str) -> str:
-    doc = _first_sentence(spec.filters[name]) or name
-    f = spec._by_name.get(name)
+def _filter_doc(query: Filters, rows: RowSchema, name: str) -> str:
+    doc = _first_sentence(query.docs[name]) or name
+    f = rows.get(name)
     if f is not None and f.enum:
         if all(e in doc for e in f.enum):
             doc = doc.rstrip(".") + " (one or more, any case)."
         else:
             doc = doc.rstrip(".") + f"; one or more of {', '.join(f.enum)} (any case)."
-    if name in TIME_FILTERS:
+    if query.kind(name) in ("datetime", "date"):
         doc += " (naive = UTC)"
     return doc
 
 
-def _filters(spec: ResourceSpec) -> list[str]:
+def _filters(query: Filters) -> list[str]:
     out = []
-    for name in spec.filters:
+    for name in query.docs:
         if not name.isidentifier() or keyword.iskeyword(name) or name in OPTIONS:
-            raise SystemExit(f"{spec.name}: filter {name!r} cannot be a keyword parameter")
+            raise SystemExit(f"{query.owner}: filter {name!r} cannot be a keyword parameter")
         out.append(name)
     return out
 
 
-def _columns_doc(spec: ResourceSpec) -> list[str]:
-    dtypes = dtypes_of(spec)
-    items = [f"``{n}`` {t}" for n, t in dtypes.items() if n not in spec.secret_fields]
+def _columns_doc(rows: RowSchema) -> list[str]:
+    dtypes = dtypes_of(rows)
+    items = [f"``{n}`` {t}" for n, t in dtypes.items() if n not in rows.secret_fields]
     text = "Documented columns: " + ", ".join(items) + "."
     return textwrap.wrap(text, 88, break_on_hyphens=False)
 
@@ -243,19 +233,30 @@ def _doc_example(call: str, check: str, expect: str) -> list[str]:
     ]
 
 
+#: an example value of a resource's group keyword (a data type of the sandbox's demo org)
+GROUP_EXAMPLES = {"data_type": "Store"}
+
+
+def _keyword(spec: ResourceSpec) -> str:
+    """The keyword that picks the resource's groups by name or id (``data_type``), or ""."""
+    return spec.custom.keyword if spec.custom is not None else ""
+
+
 def _example_for(helper: str, spec: ResourceSpec) -> list[str]:
-    extra = ', data_type="Store"' if spec.name == "data" else ""
+    kw = _keyword(spec)
+    extra = f', {kw}="{GROUP_EXAMPLES[kw]}"' if kw else ""
     call = f"milekit.{helper}(client=c, progress=False{extra})"
     return _doc_example(call, "df.index.name", repr(spec.id_field))
 
 
 def resource_helper(helper: str, spec: ResourceSpec) -> str:
-    filters = _filters(spec)
+    filters = _filters(spec.query)
     noun = NOUNS.get(spec.name, spec.name)
+    kw = _keyword(spec)
     params = ["    *,"]
-    if spec.name == "data":
-        params.append("    data_type: str | None = None,")
-    params += [f"    {n}: {_filter_type(spec, n)} = None," for n in filters]
+    if kw:
+        params.append(f"    {kw}: str | None = None,")
+    params += [f"    {n}: {_filter_type(spec.query, n)} = None," for n in filters]
     params += [
         "    client: Client | None = None,",
         "    progress: bool | None = None,",
@@ -272,15 +273,16 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         *_example_for(helper, spec),
         "",
     ]
-    if spec.name == "data":
+    if kw and spec.custom is not None:
+        c, source = spec.custom, registry.get(spec.custom.source)
         doc += _wrap(
-            "``data_type``: the records of one data type, by name or id (sent as "
-            "``dataTypeName`` or ``dataTypeId``); its fields become columns typed from "
-            "the data type's definition (``GET /data-types``).",
+            f"``{kw}``: the rows of one {c.label}, by name or id (sent as ``{c.by_name}`` or "
+            f"``{c.by_id}``); its fields become columns typed from the {c.label}'s definition "
+            f"(``GET {source.list_path}``).",
             ind,
         )
         doc.append("")
-    if spec.name in ("tasks", "tasks_gallery"):
+    if spec.custom is registry.FLOW_COMPONENTS:
         doc += _wrap(
             "Each flow's components are columns typed from the flow (``GET /flows``); "
             'with ``flow="Delivery"`` exactly that flow\'s columns; ``milekit.flow_columns'
@@ -288,11 +290,11 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
             ind,
         )
         doc.append("")
-    if filters or spec.name == "data":
+    if filters or kw:
         doc.append("Filters (checked before anything is sent; ``None`` leaves one out):")
         doc.append("")
         for n in filters:
-            line = f"* ``{n}``: {_filter_doc(spec, n)}"
+            line = f"* ``{n}``: {_filter_doc(spec.query, spec.rows, n)}"
             doc += _wrap(line, ind, "  ")
     else:
         doc.append("The list takes no filters.")
@@ -304,19 +306,11 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         ind,
     )
     doc.append("")
-    doc += _columns_doc(spec)
+    doc += _columns_doc(spec.rows)
     body_doc = _docstring(doc, ind)
-    args = ", ".join(f"{n}={n}" for n in filters)
-    given = f"_given(dict({args}))" if filters else "{}"
+    args = ", ".join(f"{n}={n}" for n in ([kw] if kw else []) + filters)
+    given = f"_given(dict({args}))" if args else "{}"
     lines = [f"def {helper}(", *params, ") -> pd.DataFrame:", body_doc]
-    if spec.name == "data":
-        lines += [
-            f"    filters = {given}",
-            "    if data_type is not None:",
-            "        key = 'dataTypeId' if _is_object_id(data_type) else 'dataTypeName'",
-            "        filters[key] = data_type",
-        ]
-        given = "filters"
     lines += [
         "    return frame(",
         f"        {spec.name!r},",
@@ -334,9 +328,9 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
 
 def child_helper(helper: str, child: ChildSpec) -> str:
     parent = registry.get(child.parent)
-    filters = _filters(parent)
+    filters = _filters(parent.query)
     params = ["    *,"]
-    params += [f"    {n}: {_filter_type(parent, n)} = None," for n in filters]
+    params += [f"    {n}: {_filter_type(parent.query, n)} = None," for n in filters]
     params += [
         "    client: Client | None = None,",
         "    progress: bool | None = None,",
@@ -368,7 +362,7 @@ def child_helper(helper: str, child: ChildSpec) -> str:
         doc.append(f"Filters of {parent.name} (checked before anything is sent):")
         doc.append("")
         for n in filters:
-            doc += _wrap(f"* ``{n}``: {_filter_doc(parent, n)}", ind, "  ")
+            doc += _wrap(f"* ``{n}``: {_filter_doc(parent.query, parent.rows, n)}", ind, "  ")
     body_doc = _docstring(doc, ind)
     args = ", ".join(f"{n}={n}" for n in filters)
     given = f"_given(dict({args}))" if filters else "{}"
@@ -389,16 +383,17 @@ def child_helper(helper: str, child: ChildSpec) -> str:
 
 
 def view_helper(helper: str, v: ViewSpec) -> str:
-    spec = view_spec(v)
-    filters = _filters(spec)
+    assert v.rows is not None and v.query is not None
+    rows, query = v.rows, v.query
+    filters = _filters(query)
     params = [f"    {p}: {PATH_TYPE}," for p in v.path_params]
     params.append("    *,")
     for n in filters:
         if n in v.required:
-            params.append(f"    {n}: {_filter_type(spec, n).removesuffix(' | None')},")
+            params.append(f"    {n}: {_filter_type(query, n).removesuffix(' | None')},")
     for n in filters:
         if n not in v.required:
-            params.append(f"    {n}: {_filter_type(spec, n)} = None,")
+            params.append(f"    {n}: {_filter_type(query, n)} = None,")
     params += [
         "    client: Client | None = None,",
         "    progress: bool | None = None,",
@@ -440,7 +435,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         doc.append("")
         for n in filters:
             req = " (required)" if n in v.required else ""
-            doc += _wrap(f"* ``{n}``{req}: {_filter_doc(spec, n)}", ind, "  ")
+            doc += _wrap(f"* ``{n}``{req}: {_filter_doc(query, rows, n)}", ind, "  ")
         doc.append("")
     doc += _wrap(
         "Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see "
@@ -448,7 +443,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         ind,
     )
     doc.append("")
-    doc += _columns_doc(spec)
+    doc += _columns_doc(rows)
     body_doc = _docstring(doc, ind)
     named = [f"{p}={p}" for p in v.path_params] + [f"{n}={n}" for n in filters]
     lines = [
@@ -475,10 +470,6 @@ def _docstring(lines: list[str], ind: str) -> str:
 
 def generate() -> str:
     parts = [HEADER]
-    parts.append(
-        "def _is_object_id(value: str) -> bool:\n"
-        "    return len(value) == 24 and all(c in '0123456789abcdef' for c in value.lower())\n"
-    )
     for helper, name in RESOURCE_HELPERS.items():
         parts.append(resource_helper(helper, registry.get(name)))
     for helper, name in CHILD_HELPERS.items():

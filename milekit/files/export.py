@@ -41,7 +41,8 @@ import pyarrow.parquet as pq
 
 from milekit._version import __version__
 from milekit.notebook.progress import rows_progress
-from milekit.reads.frames import empty_table, encode_filters, iter_tables, read_plan
+from milekit.reads.filters import encode_filters
+from milekit.reads.frames import empty_table, iter_tables, read_plan
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client
@@ -95,7 +96,7 @@ def export(
     spec = registry.get(resource)
     target = Path(path)
     fmt = _format_of(target, format)
-    params = encode_filters(spec, filters)
+    params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     client = client or get_client()
     plan = read_plan(spec, params, client)  # custom columns typed from their definitions
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,14 +107,7 @@ def export(
         schemas: list[pa.Schema] = []
         fetched = 0
         for i, table in enumerate(
-            iter_tables(
-                plan.spec,
-                params,
-                client=client,
-                progress=progress,
-                limit=limit,
-                columns=plan.columns,
-            )
+            iter_tables(spec, params, client=client, progress=progress, limit=limit, plan=plan)
         ):
             part = tmpdir / f"part-{i:06d}.arrow"
             with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
@@ -126,7 +120,7 @@ def export(
         del hashes
         dropped = int(sum((~k).sum() for k in keep if k is not None))
         if not any(len(s) for s in schemas):  # no rows: the columns there would have been
-            schemas = [empty_table(plan.spec, plan.columns).schema]
+            schemas = [empty_table(plan.rows, plan.columns).schema]
         final_schema = schema.unified_schema(schemas)
         out = tmpdir / ("out." + fmt)
         with rows_progress(f"writing {target.name}", fetched - dropped, enabled=progress) as bar:

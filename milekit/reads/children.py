@@ -27,11 +27,9 @@ from typing import Any
 import pandas as pd
 
 from milekit.types import registry, schema
-from milekit.types.registry import ChildSpec, Field, FieldType, ResourceSpec
+from milekit.types.registry import ChildSpec
 from milekit.wire.client import Client
 from milekit.wire.errors import UsageError
-
-F = FieldType
 
 
 def _resolve(name: str, resource: str | None) -> ChildSpec:
@@ -55,51 +53,6 @@ def _resolve(name: str, resource: str | None) -> ChildSpec:
             )
     known = ", ".join(f"{c.name} ({'.'.join(c.path)})" for c in mine) or "none"
     raise UsageError(f"no child table {name!r} in {resource}; its child tables: {known}")
-
-
-def _parent_field(spec: ResourceSpec, dotted: str) -> Field | None:
-    parts = dotted.split(".")
-    try:
-        f = spec.field(parts[0])
-        for p in parts[1:]:
-            f = f.child(p)
-    except KeyError:
-        return None
-    return f
-
-
-def child_spec(child: ChildSpec) -> ResourceSpec:
-    """A spec the typing code reads a child table's rows with (key, carried columns,
-    ``keyed_by``, element fields).
-
-    >>> child_spec(registry.CHILDREN["flow_components"]).field_names[:3]
-    ('flowId', 'pageId', 'id')
-    """
-    parent = registry.get(child.parent)
-    id_type = parent.field(parent.id_field).type if parent.id_field in parent._by_name else F.STRING
-    fields: list[Field] = [Field(child.key, id_type, writable=False, doc=f"{parent.name} id")]
-    for column, dotted in child.carry:
-        pf = _parent_field(parent, dotted)
-        ftype = pf.type if pf is not None else F.STRING
-        enum = pf.enum if pf is not None else ()
-        fields.append(Field(column, ftype, writable=False, enum=enum, doc=f"from {dotted}"))
-    if child.keyed_by:
-        fields.append(Field(child.keyed_by, F.STRING, writable=False, doc="the key"))
-    taken = {f.name for f in fields}
-    fields += [f for f in child.fields if f.name not in taken]
-    return ResourceSpec(
-        name=child.name,
-        list_path=parent.list_path,
-        detail_path="",
-        create_path=None,
-        id_field=child.key,
-        envelope_list="",
-        envelope_one="",
-        list_shape="array",
-        max_limit=parent.max_limit,
-        fields=tuple(fields),
-        doc=child.doc,
-    )
 
 
 def _items(v: Any) -> list[dict[str, Any]]:
@@ -224,9 +177,9 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
         for key in reversed(child.path[:depth]):
             doc = {key: doc}
         docs.append((pid, doc))
-    spec = child_spec(child)
+    assert child.rows is not None  # the registry fills it in
     rows = rows_of(child, docs)
-    table = schema.rows_to_table(rows, spec, spec.field_names)
+    table = schema.rows_to_table(rows, child.rows, child.rows.field_names)
     out = schema.to_pandas(table)
     out.attrs["milekit"] = {"child": child.name, "parent": parent.name}
     return out
@@ -283,9 +236,9 @@ def child_frame(
     if len(df) and parent.detail_path and (root not in df.columns or df[root].isna().all()):
         # the list leaves the array out even when asked (a server that strips the
         # routing results' plan from its list, note 26): read it from each object's detail
-        docs = _details(parent, list(df.index), client)
+        docs = client.concurrently(lambda i: client.read_object(parent, i), list(df.index))
         df = df.copy()
-        df[root] = _cells([(d or {}).get(root) for d in docs])
+        df[root] = _cells([d.get(root) for d in docs])
     return children(df, child.name, resource=parent.name)
 
 
@@ -295,21 +248,3 @@ def _cells(values: list[Any]) -> Any:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
-
-
-def _details(spec: ResourceSpec, ids: list[Any], client: Client) -> list[dict[str, Any] | None]:
-    """``GET detail_path`` of every id, concurrently (within the client's rate limit)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from urllib.parse import quote
-
-    from milekit.wire import envelope
-
-    def one(i: Any) -> dict[str, Any] | None:
-        path = spec.detail_path.replace("{id}", quote(str(i), safe=""))
-        body = client.request("GET", path).body
-        doc = envelope.unwrap(body, spec.envelope_one or None)
-        return doc if isinstance(doc, dict) else None
-
-    workers = max(1, min(client.max_workers, len(ids)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="milekit-detail") as pool:
-        return list(pool.map(one, ids))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from milekit.types import registry
-from milekit.types.registry import Field, FieldType, ResourceSpec
+from milekit.types.registry import CustomFields, Field, FieldType, ResourceSpec
 from milekit.wire.client import Client
 
 F = FieldType
@@ -154,13 +154,16 @@ class Definitions:
     """The custom columns of one resource, by group (flow name / data type name).
 
     ``group_by`` is the row column that says a row's group (``flow`` for tasks,
-    ``dataTypeId`` for records); ``names`` maps a group's id to its name.
+    ``dataTypeId`` for records); ``names`` maps a group's id to its name; ``raw`` keeps
+    each group's definitions as the API sent them (field id -> definition), for the
+    push path's checks of values against them.
     """
 
-    resource: str
+    source: str  #: the resource the definitions were read from
     group_by: str
     groups: dict[str, tuple[Field, ...]]
     names: dict[str, str] = field(default_factory=dict)  #: group id -> group name
+    raw: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def group_of(self, key: str) -> str | None:
         """The group a row's ``group_by`` value (a name or an id) belongs to."""
@@ -188,72 +191,49 @@ class Definitions:
         return tuple(f for n, f in out.items() if n not in clash)
 
 
-Reader = Callable[[Client], Definitions]
+def raw_rows(client: Client, resource: ResourceSpec) -> list[dict[str, Any]]:
+    """Every row of ``resource``'s list, as the API sent them (no typing)."""
+    return [row for page in client.pages(resource, {}) for row in page.rows]
 
 
-def raw_rows(client: Client, resource: str) -> list[dict[str, Any]]:
-    spec = registry.get(resource)
-    rows: list[dict[str, Any]] = []
-    for page in client.pages(spec, {}):
-        rows.extend(page.rows)
-    return rows
-
-
-def read_flows(client: Client) -> Definitions:
-    """Flow components by flow name (``GET /flows``; each flow's ``pages[].components``)."""
+def read_definitions(client: Client, custom: CustomFields) -> Definitions:
+    """The definitions of ``custom`` (``GET /flows``: each flow's ``pages[].components``;
+    ``GET /data-types``: each type's ``fields``), typed by :func:`component_field`."""
+    source = registry.get(custom.source)
     groups: dict[str, tuple[Field, ...]] = {}
     names: dict[str, str] = {}
-    for flow in raw_rows(client, "flows"):
-        name = flow.get("name")
+    raw: dict[str, dict[str, dict[str, Any]]] = {}
+    for definition in raw_rows(client, source):
+        name = definition.get("name")
         if not isinstance(name, str):
             continue
         fields: dict[str, Field] = {}
-        for page in _as_list(flow.get("pages")):
-            for comp in _as_list(page.get("components") if isinstance(page, dict) else None):
-                if isinstance(comp, dict):
-                    f = component_field(comp, group=f"flow {name}")
-                    if f is not None and f.name not in fields:
-                        fields[f.name] = f
-        groups[name] = tuple(fields.values())
-        if isinstance(flow.get("_id"), str):
-            names[flow["_id"]] = name
-    return Definitions("tasks", "flow", groups, names)
+        kept: dict[str, dict[str, Any]] = {}
+        for item in _at(definition, custom.fields_at):
+            f = component_field(item, group=f"{custom.label} {name}")
+            if f is not None and f.name not in fields:
+                fields[f.name] = f
+            if isinstance(item.get("id"), str):
+                kept.setdefault(item["id"], item)
+        groups[name], raw[name] = tuple(fields.values()), kept
+        if isinstance(definition.get(source.id_field), str):
+            names[definition[source.id_field]] = name
+    return Definitions(source.name, custom.group_by, groups, names, raw)
 
 
-def read_data_types(client: Client) -> Definitions:
-    """Data-type fields by data type name (``GET /data-types``; each type's ``fields``)."""
-    groups: dict[str, tuple[Field, ...]] = {}
-    names: dict[str, str] = {}
-    for dtype in raw_rows(client, "data_types"):
-        name = dtype.get("name")
-        if not isinstance(name, str):
-            continue
-        fields: dict[str, Field] = {}
-        for fd in _as_list(dtype.get("fields")):
-            if isinstance(fd, dict):
-                f = component_field(fd, group=f"data type {name}")
-                if f is not None and f.name not in fields:
-                    fields[f.name] = f
-        groups[name] = tuple(fields.values())
-        if isinstance(dtype.get("_id"), str):
-            names[dtype["_id"]] = name
-    return Definitions("data", "dataTypeId", groups, names)
+def _at(node: Any, path: Sequence[str]) -> list[dict[str, Any]]:
+    """The objects at ``path`` below ``node``, every list on the way unrolled (an object
+    where a list is due counts as one item, note 11)."""
+    level = [node]
+    for key in path:
+        level = [item for n in level if isinstance(n, dict) for item in _as_list(n.get(key))]
+    return [x for x in level if isinstance(x, dict)]
 
 
 def _as_list(v: Any) -> list[Any]:
     if isinstance(v, list):
         return v
     return [v] if isinstance(v, dict) else []  # note 11: an object where a list is due
-
-
-#: resource -> (definitions reader, the filters that pick groups by name / by id)
-READERS: dict[str, tuple[Reader, str, str]] = {
-    "tasks": (read_flows, "flow", "flowId"),
-    "tasks_gallery": (read_flows, "flow", "flowId"),
-    "data": (read_data_types, "dataTypeName", "dataTypeId"),
-}
-#: resource -> the row column that names a row's group
-GROUP_BY: dict[str, str] = {"tasks": "flow", "tasks_gallery": "flow", "data": "dataTypeId"}
 
 
 class Cache:
@@ -268,18 +248,20 @@ class Cache:
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
-        self._by_client: weakref.WeakKeyDictionary[Client, dict[str, tuple[float, Definitions]]]
+        self._by_client: weakref.WeakKeyDictionary[
+            Client, dict[CustomFields, tuple[float, Definitions]]
+        ]
         self._by_client = weakref.WeakKeyDictionary()
 
-    def get(self, client: Client, key: str, read: Reader) -> Definitions:
+    def get(self, client: Client, custom: CustomFields) -> Definitions:
         now = self.clock()
         with self._lock:
-            hit = self._by_client.get(client, {}).get(key)
+            hit = self._by_client.get(client, {}).get(custom)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        defs = read(client)
+        defs = read_definitions(client, custom)
         with self._lock:
-            self._by_client.setdefault(client, {})[key] = (self.clock(), defs)
+            self._by_client.setdefault(client, {})[custom] = (self.clock(), defs)
         return defs
 
     def clear(self) -> None:
@@ -290,32 +272,25 @@ class Cache:
 CACHE = Cache()
 
 
-def definitions(spec: ResourceSpec, client: Client) -> Definitions | None:
-    """The custom-column definitions of ``spec``'s resource (cached), or ``None`` when it
-    has no custom columns."""
-    entry = READERS.get(spec.name)
-    if entry is None:
-        return None
-    read = entry[0]
-    return CACHE.get(client, read.__name__, read)
+def definitions(custom: CustomFields, client: Client) -> Definitions:
+    """The definitions of a resource's custom columns (cached per client)."""
+    return CACHE.get(client, custom)
 
 
-def selected_groups(spec: ResourceSpec, params: Mapping[str, str], defs: Definitions) -> list[str]:
+def selected_groups(
+    custom: CustomFields, params: Mapping[str, str], defs: Definitions
+) -> list[str]:
     """The groups the filters pick (``flow=``/``flowId=``, ``dataTypeName=``/``dataTypeId=``);
     all groups when they pick none."""
-    entry = READERS.get(spec.name)
-    if entry is None:
-        return list(defs.groups)
-    _, by_name, by_id = entry
     picked: list[str] = []
-    for v in _csv(params.get(by_name)):
+    for v in _csv(params.get(custom.by_name)):
         if v in defs.groups and v not in picked:
             picked.append(v)
-    for v in _csv(params.get(by_id)):
+    for v in _csv(params.get(custom.by_id)):
         g = defs.names.get(v)
         if g is not None and g not in picked:
             picked.append(g)
-    if params.get(by_name) or params.get(by_id):
+    if params.get(custom.by_name) or params.get(custom.by_id):
         return picked
     return list(defs.groups)
 

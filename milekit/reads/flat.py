@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 
 from milekit.types import registry, schema
-from milekit.types.registry import Field, FieldType, ResourceSpec
+from milekit.types.registry import Field, FieldType, RowSchema
 from milekit.wire.errors import UsageError
 
 F = FieldType
@@ -71,9 +71,11 @@ def _meta(df: pd.DataFrame) -> dict[str, Any]:
     return dict(df.attrs.get("milekit") or {})
 
 
-def _spec_of(df: pd.DataFrame) -> ResourceSpec | None:
+def _rows_of(df: pd.DataFrame) -> RowSchema | None:
+    """The row schema of the frame's resource (``df.attrs``), if it has one."""
     name = _meta(df).get("resource")
-    return registry.RESOURCES.get(name) if isinstance(name, str) else None
+    spec = registry.RESOURCES.get(name) if isinstance(name, str) else None
+    return spec.rows if spec is not None else None
 
 
 def flatten(
@@ -81,16 +83,17 @@ def flatten(
     *,
     objects: bool = True,
     coordinates: bool = False,
-    spec: ResourceSpec | None = None,
+    rows: RowSchema | None = None,
 ) -> pd.DataFrame:
     """Object columns -> ``parent.child`` columns (recursively), optionally ``"lat,lng"``
     columns -> ``<col>.lat``/``<col>.lng`` floats. See the module docstring.
 
-    ``spec`` (default: the frame's resource, from ``df.attrs``) types the new columns.
+    ``rows`` (default: the schema of the frame's resource, from ``df.attrs``) types the
+    new columns.
     """
     meta = _meta(df)
-    spec = spec if spec is not None else _spec_of(df)
-    known = spec._by_name if spec is not None else {}
+    rows = rows if rows is not None else _rows_of(df)
+    known = {f.name: f for f in rows.fields} if rows is not None else {}
     coord = set(meta.get("coordinate_columns") or ())
     coord |= {n for n, f in known.items() if is_coordinate(f)}
     data: dict[str, Any] = {}

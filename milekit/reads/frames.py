@@ -11,13 +11,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import difflib
 import gc
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,144 +28,14 @@ import pyarrow.compute as pc
 from milekit.notebook.progress import page_progress
 from milekit.reads import custom
 from milekit.reads import flat as _flat
+from milekit.reads.filters import encode_filters
 from milekit.types import registry, schema
-from milekit.types.registry import FieldType, ResourceSpec
+from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope, errors
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
 from milekit.wire.errors import UsageError
 from milekit.writes.diff import remember
-
-#: filters that take a date and time ('Y-m-d H:i:s', UTC) and those that take a date
-_TIME_PARAMS = frozenset({"timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime"})
-_DATE_PARAMS = frozenset({"startDate", "endDate"})  # automation logs: 'Y-m-d' (note 42)
-#: the fields ``timeBy`` may name (notes 37, 40)
-_TIME_BY: dict[str, tuple[str, ...]] = {
-    "location_histories": ("createdTime", "startTime"),
-}
-_TIME_BY_DEFAULT = ("createdTime", "startTime", "doneTime")
-_SORT_ORDER_KEYS = frozenset({"sortOrder", "sort_order", "order"})
-
-
-def _aliased(spec: ResourceSpec, key: str) -> str:
-    """``sortBy``/``sortOrder`` (the tasks' spelling) -> the resource's own spelling
-    (``sort_by``/``sort_order`` for flows, ``sort``/``order`` for activities)."""
-    if key in spec.filters:
-        return key
-    by, order = spec.sort_params
-    if key in ("sortBy", "sort_by", "sort") and by is not None:
-        return by
-    if key in ("sortOrder", "sort_order", "order") and order is not None:
-        return order
-    return key
-
-
-def encode_filters(spec: ResourceSpec, filters: Mapping[str, Any]) -> dict[str, str]:
-    """Validate and encode list filters; raise :class:`UsageError` before anything is sent.
-
-    Filters that name an enumerated field are matched against its values whatever the case
-    and sent in the API's own spelling (``DONE`` for tasks, ``active`` for users, note 15);
-    lists become CSV; ``sortBy``/``sortOrder`` are renamed to the resource's spelling.
-
-    >>> encode_filters(registry.TASKS, {"status": "done", "flow": ["Delivery", "Pickup"],
-    ...     "timeFrom": dt.datetime(2026, 9, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=7)))})
-    {'status': 'DONE', 'flow': 'Delivery,Pickup', 'timeFrom': '2026-09-01 00:00:00'}
-    >>> encode_filters(registry.get("users"), {"status": "Active"})
-    {'status': 'active'}
-    >>> encode_filters(registry.get("flows"), {"sortBy": "name", "sortOrder": "ASC"})
-    {'sort_by': 'name', 'sort_order': 'asc'}
-    >>> encode_filters(registry.TASKS, {"stauts": "DONE"})
-    Traceback (most recent call last):
-    ...
-    milekit.wire.errors.UsageError: unknown filter for tasks: 'stauts' (did you mean 'status'?); ...
-    """
-    problems: list[str] = []
-    out: dict[str, str] = {}
-    for given, value in filters.items():
-        key = _aliased(spec, given)
-        if key not in spec.filters:
-            hint = difflib.get_close_matches(given, list(spec.filters), n=1)
-            problems.append(
-                f"unknown filter for {spec.name}: {given!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            )
-            continue
-        if value is None:
-            continue
-        try:
-            out[key] = _encode_value(spec, key, value)
-        except (TypeError, ValueError) as e:
-            problems.append(f"{key}: {e}")
-    if problems:
-        known = ", ".join(sorted(spec.filters)) or "none"
-        raise UsageError("; ".join(problems) + f"; known filters: {known}")
-    return out
-
-
-def _values(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",")]
-    if isinstance(value, list | tuple | set | frozenset):
-        return list(value)
-    return [value]
-
-
-def _encode_value(spec: ResourceSpec, key: str, value: Any) -> str:
-    if key in _TIME_PARAMS:
-        return _encode_time(value)
-    if key in _DATE_PARAMS:
-        return _encode_time(value)[:10]
-    if key == "fields":
-        names = value.split(",") if isinstance(value, str) else list(value)
-        names = [n.strip() for n in names if n.strip()]
-        secret = [n for n in names if n in spec.secret_fields]
-        if secret:
-            raise ValueError(f"{', '.join(secret)} is a secret and is never read")
-        if spec.id_field not in names:
-            names.insert(0, spec.id_field)
-        return ",".join(names)
-    if key in _SORT_ORDER_KEYS:
-        v = str(value).lower()
-        if v not in ("asc", "desc"):
-            raise ValueError(f"must be 'asc' or 'desc', got {value!r}")
-        return v
-    if key == "timeBy":
-        allowed = _TIME_BY.get(spec.name, _TIME_BY_DEFAULT)
-        if value not in allowed:
-            raise ValueError(f"must be one of {allowed}, got {value!r}")
-        return str(value)
-    f = spec._by_name.get(key)
-    if f is not None and f.enum:
-        # note 15: each resource spells its enums its own way; match any case, send theirs
-        spelling = {e.lower(): e for e in f.enum}
-        values = _values(value)
-        got = [spelling.get(str(v).strip().lower()) for v in values]
-        bad = [v for v, g in zip(values, got, strict=True) if g is None]
-        if bad:
-            raise ValueError(f"must be one of {', '.join(f.enum)}, got {bad[0]!r}")
-        return ",".join(g for g in got if g is not None)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise TypeError(f"unsupported value {value!r}")
-
-
-def _encode_time(value: Any) -> str:
-    """Datetimes and strings -> 'Y-m-d H:i:s' in UTC (naive values are taken as UTC)."""
-    if isinstance(value, str):
-        try:
-            ts = pd.Timestamp(value)
-        except ValueError:
-            raise ValueError(f"not a date/time: {value!r}") from None
-    elif isinstance(value, dt.datetime | dt.date | pd.Timestamp):
-        ts = pd.Timestamp(value)
-    else:
-        raise TypeError(f"expected a datetime or 'Y-m-d H:i:s' string, got {value!r}")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return str(ts.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 @contextmanager
@@ -207,15 +74,16 @@ def gc_paused() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """How a list is read: the spec extended by its custom columns (flow components,
-    data-type fields), the columns every page must carry, and the definitions used.
+    """How a list is read: its rows' schema extended by the custom columns (flow
+    components, data-type fields), the columns every page must carry, and the definitions
+    used.
 
-    >>> plan = ReadPlan(registry.get("hubs"), None, None, ())
-    >>> plan.spec.name, plan.columns
+    >>> plan = ReadPlan(registry.get("hubs").rows, None, None, ())
+    >>> plan.rows.name, plan.columns
     ('hubs', None)
     """
 
-    spec: ResourceSpec
+    rows: RowSchema
     #: columns forced onto every page: the ``fields=`` projection, else the custom columns
     #: of the selected groups (present in the frame even where no row has a value)
     columns: tuple[str, ...] | None
@@ -227,13 +95,15 @@ class DefinitionsWarning(UserWarning):
     """The flows / data types could not be read: custom columns are typed from the data."""
 
 
-def definitions_or_warn(spec: ResourceSpec, client: Client) -> custom.Definitions | None:
-    """The definitions of ``spec``'s custom columns (flows, data types), or None with a
+def definitions_or_warn(
+    fields: CustomFields, owner: str, client: Client
+) -> custom.Definitions | None:
+    """The definitions of ``owner``'s custom columns (flows, data types), or None with a
     :class:`DefinitionsWarning` when they cannot be read (the columns are then typed from
     the data)."""
-    defs, error = _definitions_or_error(spec, client)
+    defs, error = _definitions_or_error(fields, client)
     if error is not None:
-        _warn_definitions(spec, error)
+        _warn_definitions(owner, error)
     return defs
 
 
@@ -241,17 +111,17 @@ _UNREADABLE = (errors.ForbiddenError, errors.NotFoundError, errors.ResponseError
 
 
 def _definitions_or_error(
-    spec: ResourceSpec, client: Client
+    fields: CustomFields, client: Client
 ) -> tuple[custom.Definitions | None, errors.MileError | None]:
     try:
-        return custom.definitions(spec, client), None
+        return custom.definitions(fields, client), None
     except _UNREADABLE as e:
         return None, e
 
 
-def _warn_definitions(spec: ResourceSpec, error: errors.MileError) -> None:
+def _warn_definitions(owner: str, error: errors.MileError) -> None:
     warnings.warn(
-        f"{spec.name}: cannot read the definitions of the custom columns ({error}); "
+        f"{owner}: cannot read the definitions of the custom columns ({error}); "
         "they are typed from the data",
         DefinitionsWarning,
         stacklevel=errors.caller_stacklevel(),
@@ -259,9 +129,9 @@ def _warn_definitions(spec: ResourceSpec, error: errors.MileError) -> None:
 
 
 def _needs_definitions(spec: ResourceSpec, projection: tuple[str, ...] | None) -> bool:
-    if custom.READERS.get(spec.name) is None:
+    if spec.custom is None:
         return False
-    return projection is None or not all(n in spec._by_name for n in projection)
+    return projection is None or not all(n in spec.rows for n in projection)
 
 
 def _projection(params: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -269,25 +139,24 @@ def _projection(params: Mapping[str, str]) -> tuple[str, ...] | None:
 
 
 def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> ReadPlan:
-    """The plan for reading ``spec`` with ``params``: for tasks (and data-source records),
-    the custom columns of the selected flows (data types), typed from their definitions
-    (one cached ``GET /flows`` / ``GET /data-types``)."""
-    if not _needs_definitions(spec, _projection(params)):
+    """The plan for reading ``spec`` with ``params``: where the resource has custom columns
+    (``spec.custom``), those of the selected groups (flows, data types), typed from their
+    definitions (one cached ``GET /flows`` / ``GET /data-types``)."""
+    if spec.custom is None or not _needs_definitions(spec, _projection(params)):
         return _plan_from(spec, params, None)
-    return _plan_from(spec, params, definitions_or_warn(spec, client))
+    return _plan_from(spec, params, definitions_or_warn(spec.custom, spec.name, client))
 
 
 def _plan_from(
     spec: ResourceSpec, params: Mapping[str, str], defs: custom.Definitions | None
 ) -> ReadPlan:
     projection = _projection(params)
-    if defs is None:
-        return ReadPlan(spec, projection, None, ())
-    groups = tuple(custom.selected_groups(spec, params, defs))
+    if defs is None or spec.custom is None:
+        return ReadPlan(spec.rows, projection, None, ())
+    groups = tuple(custom.selected_groups(spec.custom, params, defs))
     extra = defs.fields_for(groups, spec.field_names)
-    typed = dataclasses.replace(spec, fields=(*spec.fields, *extra))
     columns = projection if projection is not None else tuple(f.name for f in extra) or None
-    return ReadPlan(typed, columns, defs, groups)
+    return ReadPlan(spec.rows.extended(extra), columns, defs, groups)
 
 
 class PlanAhead:
@@ -310,9 +179,9 @@ class PlanAhead:
         self._lock = threading.Lock()
         self._future: Future[tuple[custom.Definitions | None, errors.MileError | None]] | None
         self._future = None
-        if _needs_definitions(spec, _projection(params)):
+        if spec.custom is not None and _needs_definitions(spec, _projection(params)):
             pool = ThreadPoolExecutor(1, thread_name_prefix="milekit-plan")
-            self._future = pool.submit(_definitions_or_error, spec, client)
+            self._future = pool.submit(_definitions_or_error, spec.custom, client)
             pool.shutdown(wait=False)
 
     def plan(self) -> ReadPlan:
@@ -328,11 +197,12 @@ class PlanAhead:
     def warn(self) -> None:
         """Warn (:class:`DefinitionsWarning`) if the definitions could not be read."""
         if self._error is not None:
-            _warn_definitions(self._spec, self._error)
+            _warn_definitions(self._spec.name, self._error)
 
 
 def iter_pages(
-    spec: ResourceSpec,
+    listing: Listing,
+    rows: RowSchema,
     params: Mapping[str, str],
     *,
     client: Client,
@@ -344,28 +214,28 @@ def iter_pages(
     resume: errors.IncompleteReadError | None = None,
     lookahead: int | None = 256,
 ) -> Iterator[Page]:
-    """Parsed pages in page order, each typed (``page.table``) in the fetching thread that
-    got it; with ``cells=True`` also the Python values of its nested columns.
+    """Parsed pages of ``listing`` in page order, each typed with ``rows`` (``page.table``)
+    in the fetching thread that got it; with ``cells=True`` also the Python values of its
+    nested columns.
 
     ``columns`` are forced onto every page (default: the ``fields=`` projection). With
-    ``plan``, the typed spec and the columns are the plan's, taken when page 1 is parsed
+    ``plan``, the typed rows and the columns are the plan's, taken when page 1 is parsed
     (its definitions are read while page 1 is on the wire). Secret keys
-    (``spec.secret_fields``) are dropped from every page before anything else sees them.
+    (``rows.secret_fields``) are dropped from every page before anything else sees them.
     """
     if columns is None and "fields" in params:
         columns = params["fields"].split(",")
-    secrets = spec.secret_fields
-    parsers: list[tuple[schema.PageParser, ResourceSpec, Sequence[str] | None]] = []
+    parsers: list[tuple[schema.PageParser, RowSchema, Sequence[str] | None]] = []
     lock = threading.Lock()
 
-    def parser_for() -> tuple[schema.PageParser, ResourceSpec, Sequence[str] | None]:
+    def parser_for() -> tuple[schema.PageParser, RowSchema, Sequence[str] | None]:
         with lock:
             if not parsers:
-                typed, cols = spec, columns
+                typed, cols = rows, columns
                 if plan is not None:
                     p = plan.plan()
-                    typed, cols = p.spec, p.columns
-                parsers.append((schema.PageParser(typed, cols), typed, cols))
+                    typed, cols = p.rows, p.columns
+                parsers.append((schema.PageParser(typed, listing, cols), typed, cols))
             return parsers[0]
 
     def parse(resp: Response, number: int) -> Page:
@@ -375,29 +245,32 @@ def iter_pages(
             page = Page(number, [], total, last, table=table)
         except schema.FastPathMiss:
             body = orjson.loads(resp.content) if resp.content else None
-            page = envelope.list_page(body, spec, number)
-            if secrets:
-                page.rows = [_without(r, secrets) for r in page.rows]
-            page.table = schema.rows_to_table(page.rows, typed, cols)
+            page = envelope.list_page(body, listing, number)
+            page.table = schema.rows_to_table(_without(page.rows, rows.secret_fields), typed, cols)
             page.rows = []  # the Arrow copy is all we keep
-        if secrets:
-            gone = [c for c in secrets if c in page.table.column_names]
-            if gone:
-                page.table = page.table.drop_columns(gone)
+        page.table = _drop(page.table, rows.secret_fields)
         if cells:
             page.cells = schema.python_cells(page.table)
         return page
 
-    with page_progress(spec.name, enabled=progress, client=client) as bar:
+    with page_progress(listing.name, enabled=progress, client=client) as bar:
         yield from client.pages(
-            spec, params, limit=limit, parse=parse, on_page=bar, resume=resume, lookahead=lookahead
-        )
+            listing, params, limit=limit, parse=parse, on_page=bar, resume=resume,
+            lookahead=lookahead,
+        )  # fmt: skip
 
 
-def _without(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    if not any(k in row for k in keys):
-        return row
-    return {k: v for k, v in row.items() if k not in keys}
+def _without(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` without the keys ``keys`` (secrets), copied only where they hold one."""
+    if not keys:
+        return rows
+    return [r if not any(k in r for k in keys) else {k: v for k, v in r.items() if k not in keys}
+            for r in rows]  # fmt: skip
+
+
+def _drop(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    gone = [c for c in columns if c in table.column_names]
+    return table.drop_columns(gone) if gone else table
 
 
 def iter_tables(
@@ -407,17 +280,20 @@ def iter_tables(
     client: Client,
     progress: bool | None = None,
     limit: int | None = None,
-    columns: Sequence[str] | None = None,
+    plan: ReadPlan | None = None,
 ) -> Iterator[pa.Table]:
-    """Typed Arrow tables, one per page, in page order (parsed in the fetching threads)."""
+    """Typed Arrow tables of ``spec``'s list, one per page, in page order (parsed in the
+    fetching threads); with ``plan``, typed and columned as the plan says."""
+    rows, columns = (plan.rows, plan.columns) if plan is not None else (spec.rows, None)
     for page in iter_pages(
-        spec, params, client=client, progress=progress, limit=limit, columns=columns
-    ):
+        spec.listing, rows, params, client=client, progress=progress, limit=limit,
+        columns=columns,
+    ):  # fmt: skip
         yield page.table
 
 
 def frame(
-    resource: str = "tasks",
+    resource: str = registry.DEFAULT_RESOURCE,
     *,
     client: Client | None = None,
     progress: bool | None = None,
@@ -463,8 +339,14 @@ def frame(
     with ``err.partial`` (a frame of every row that did arrive) and ``resume=err`` to
     fetch only the rest.
     """
+    if resource not in registry.RESOURCES and (
+        resource in registry.VIEWS or resource in registry.CHILDREN
+    ):
+        return _other_rows(
+            resource, client, progress, limit, flatten, split_coordinates, resume, filters
+        )
     spec = registry.get(resource)
-    params = encode_filters(spec, filters)
+    params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     earlier: list[Page] = []
     if resume is not None:
         params, limit, earlier = _resumed(spec, params, limit, resume)
@@ -474,8 +356,8 @@ def frame(
         pages = list(earlier)
         try:
             for p in iter_pages(
-                spec, params, client=client, progress=progress, limit=limit, cells=True,
-                plan=ahead, resume=resume, lookahead=None,
+                spec.listing, spec.rows, params, client=client, progress=progress, limit=limit,
+                cells=True, plan=ahead, resume=resume, lookahead=None,
             ):  # fmt: skip
                 if p.table.num_columns:
                     pages.append(p)
@@ -484,6 +366,38 @@ def frame(
             e.state = _ReadState(spec.name, params, limit, pages)
             raise
         return _assemble(spec, params, ahead, pages, flatten, split_coordinates)
+
+
+def _other_rows(
+    name: str,
+    client: Client | None,
+    progress: bool | None,
+    limit: int | None,
+    flatten: bool,
+    split_coordinates: bool,
+    resume: errors.IncompleteReadError | None,
+    filters: dict[str, Any],
+) -> pd.DataFrame:
+    """:func:`frame` of a view (:func:`milekit.view`) or a child table
+    (:func:`milekit.child_frame`)."""
+    if resume is not None:
+        raise UsageError(f"resume= continues a read of a resource's list, not of {name}")
+    if name in registry.VIEWS:
+        if limit is not None:
+            raise UsageError(f"{name} is a view: it takes no limit=")
+        from milekit.reads.views import view
+
+        return view(
+            name, client=client, progress=progress, flatten=flatten,
+            split_coordinates=split_coordinates, **filters,
+        )  # fmt: skip
+    from milekit.reads.children import child_frame
+
+    df = child_frame(name, client=client, progress=progress, limit=limit, **filters)
+    if flatten or split_coordinates:
+        rows = registry.CHILDREN[name].rows
+        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=rows)
+    return df
 
 
 @dataclass(frozen=True)
@@ -530,24 +444,24 @@ def _assemble(
     pages = sorted(pages, key=lambda p: p.number)
     plan = ahead.plan()
     ahead.warn()
-    spec = plan.spec
+    rows = plan.rows
     tables = [p.table for p in pages]
-    table = schema.unify(tables) if tables else empty_table(spec, plan.columns)
+    table = schema.unify(tables) if tables else empty_table(rows, plan.columns)
     cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
     with ThreadPoolExecutor(
         CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
     ) as pool:
         # the id check (Arrow, outside the GIL) runs beside the column conversions
-        repeat = pool.submit(_may_repeat, table, spec.id_field)
-        df = schema.to_pandas(table, index=spec.id_field, cells=cells, pool=pool)
+        repeat = pool.submit(_may_repeat, table, rows.id_field)
+        df = schema.to_pandas(table, index=rows.id_field, cells=cells, pool=pool)
         may_repeat = repeat.result()
-    if spec.id_field in (df.index.name,) and may_repeat and df.index.has_duplicates:
+    if rows.id_field in (df.index.name,) and may_repeat and df.index.has_duplicates:
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
     remember(df, table, spec.name)  # the snapshot milekit.diff/push compare edits against
     if flatten or split_coordinates:
-        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, spec=spec)
+        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=rows)
     return df
 
 
@@ -567,36 +481,47 @@ def _may_repeat(table: pa.Table, column: str) -> bool:
     return bool(pc.count_distinct(table.column(column), mode="all").as_py() != table.num_rows)
 
 
-def empty_table(spec: ResourceSpec, columns: Sequence[str] | None = None) -> pa.Table:
+def empty_table(rows: RowSchema, columns: Sequence[str] | None = None) -> pa.Table:
     """The typed table of a list without rows: every documented (or asked-for) column.
 
-    >>> t = empty_table(registry.get("hubs"))
+    >>> t = empty_table(registry.get("hubs").rows)
     >>> t.num_rows, t.schema.field("lat").type
     (0, DataType(double))
     """
-    names = list(columns) if columns is not None else [*spec.field_names]
-    if spec.id_field not in names:
-        names.insert(0, spec.id_field)
-    names = [n for n in names if n not in spec.secret_fields]
-    return schema.rows_to_table([], spec, names)
+    names = list(columns) if columns is not None else [*rows.field_names]
+    if rows.id_field and rows.id_field not in names:
+        names.insert(0, rows.id_field)
+    names = [n for n in names if n not in rows.secret_fields]
+    return schema.rows_to_table([], rows, names)
 
 
 def _attrs(
     spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, df: pd.DataFrame
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"resource": spec.name, "filters": dict(params)}
-    defs = plan.definitions
-    if defs is not None:
-        out["group_by"] = defs.group_by
-        documented = registry.get(spec.name).field_names
-        out["custom_columns"] = custom.column_map(defs, plan.groups, df.columns, documented)
-    elif spec.name in custom.GROUP_BY:  # no custom column asked for, or none readable
-        out["group_by"] = custom.GROUP_BY[spec.name]
-        out["custom_columns"] = {}
-    coords = [c for c in df.columns if c in spec._by_name and _flat.is_coordinate(spec.field(c))]
+    out.update(custom_attrs(spec, plan.definitions, plan.groups, df.columns))
+    coords = [c for c in df.columns if (f := plan.rows.get(c)) and _flat.is_coordinate(f)]
     if coords:
         out["coordinate_columns"] = coords
     return out
+
+
+def custom_attrs(
+    spec: ResourceSpec,
+    defs: custom.Definitions | None,
+    groups: Sequence[str],
+    columns: Iterable[str],
+) -> dict[str, Any]:
+    """``group_by`` and the custom-column map of a frame of ``spec`` (none without custom
+    columns; an empty map when no definitions were read)."""
+    if spec.custom is None:
+        return {}
+    if defs is None:
+        return {"group_by": spec.custom.group_by, "custom_columns": {}}
+    return {
+        "group_by": defs.group_by,
+        "custom_columns": custom.column_map(defs, groups, columns, spec.field_names),
+    }
 
 
 def custom_columns(df: pd.DataFrame) -> dict[str, list[str]]:
@@ -630,15 +555,17 @@ def flow_columns(df: pd.DataFrame) -> dict[str, list[str]]:
     ['receiverName', 'receiverPhone', 'packageWeight']
     """
     meta = df.attrs.get("milekit") or {}
-    if meta.get("group_by") != "flow":
+    spec = registry.RESOURCES.get(str(meta.get("resource")))
+    if spec is None or spec.custom is not registry.FLOW_COMPONENTS:
         raise UsageError("flow_columns() needs a tasks frame read by milekit (tasks_frame())")
     return custom_columns(df)
 
 
-def dtypes_of(spec: ResourceSpec) -> dict[str, str]:
+def dtypes_of(rows: RowSchema) -> dict[str, str]:
     """The pandas dtype each documented field gets (for docs and tests).
 
-    >>> dtypes_of(registry.TASKS)["startTime"], dtypes_of(registry.TASKS)["assignee"]
+    >>> tasks = registry.TASKS.rows
+    >>> dtypes_of(tasks)["startTime"], dtypes_of(tasks)["assignee"]
     ('datetime64[us, UTC]', 'object')
     """
     names = {
@@ -651,4 +578,4 @@ def dtypes_of(spec: ResourceSpec) -> dict[str, str]:
         FieldType.DATE: "date32[day][pyarrow]",
         FieldType.ENUM: "category",
     }
-    return {f.name: names.get(f.type, "object") for f in spec.fields}
+    return {f.name: names.get(f.type, "object") for f in rows.fields}

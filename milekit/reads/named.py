@@ -32,10 +32,6 @@ def _given(filters: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in filters.items() if v is not None}
 
 
-def _is_object_id(value: str) -> bool:
-    return len(value) == 24 and all(c in "0123456789abcdef" for c in value.lower())
-
-
 def tasks_frame(
     *,
     fields: Text | None = None,
@@ -808,7 +804,7 @@ def data_frame(
     >>> df.index.name
     '_id'
 
-    ``data_type``: the records of one data type, by name or id (sent as ``dataTypeName`` or
+    ``data_type``: the rows of one data type, by name or id (sent as ``dataTypeName`` or
     ``dataTypeId``); its fields become columns typed from the data type's definition (``GET
     /data-types``).
 
@@ -836,22 +832,6 @@ def data_frame(
     ``createdBy`` string, ``updatedBy`` string, ``updatedTime`` datetime64[us, UTC],
     ``createdTime`` datetime64[us, UTC].
     """
-    filters = _given(
-        dict(
-            fields=fields,
-            sortBy=sortBy,
-            sortOrder=sortOrder,
-            hubId=hubId,
-            dataId=dataId,
-            dataTypeId=dataTypeId,
-            dataTypeName=dataTypeName,
-            updatedTime=updatedTime,
-            limitUser=limitUser,
-        )
-    )
-    if data_type is not None:
-        key = "dataTypeId" if _is_object_id(data_type) else "dataTypeName"
-        filters[key] = data_type
     return frame(
         "data",
         client=client,
@@ -860,7 +840,20 @@ def data_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
-        **filters,
+        **_given(
+            dict(
+                data_type=data_type,
+                fields=fields,
+                sortBy=sortBy,
+                sortOrder=sortOrder,
+                hubId=hubId,
+                dataId=dataId,
+                dataTypeId=dataTypeId,
+                dataTypeName=dataTypeName,
+                updatedTime=updatedTime,
+                limitUser=limitUser,
+            )
+        ),
     )
 
 

@@ -1,5 +1,19 @@
 """The registry's data model: what a MileApp object type looks like, as plain frozen data.
 
+Four parts describe a resource, each read by its own generic code:
+
+* :class:`RowSchema` -- the columns of one kind of row and their API types (a resource's
+  objects, a child table's items, a view's rows): the typing code reads these;
+* :class:`Listing` -- a list endpoint: path, how the answer holds the rows (its
+  :data:`ListShape`), how it pages: the paginator reads these;
+* :class:`Filters` -- a list's query parameters and their kinds: the filter encoder;
+* :class:`ResourceSpec` -- the endpoints of a resource (list, one by id, create, update,
+  bulk, delete), its row schema (``spec.rows``), listing (``spec.listing``), filters
+  (``spec.query``), and where its custom columns come from (:class:`CustomFields`).
+
+Child tables (:class:`ChildSpec`) and views (:class:`ViewSpec`) carry a row schema of their
+own (``rows``), filled in by the registry, which knows their parents.
+
 Kept apart from :mod:`milekit.types.registry` so that the generated module
 (:mod:`milekit.types._generated`) and the registry can both import it without an
 import cycle. Import these names from :mod:`milekit.types.registry`, which re-exports them.
@@ -12,11 +26,12 @@ import cycle. Import these names from :mod:`milekit.types.registry`, which re-ex
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 
 class FieldType(StrEnum):
@@ -67,7 +82,163 @@ class Field:
         raise KeyError(f"{self.name}.{name}")
 
 
+@dataclass(frozen=True)
+class RowSchema:
+    """The columns of one kind of row and their API types.
+
+    >>> rows = RowSchema("xs", (Field("_id", FieldType.STRING, False),
+    ...                         Field("n", FieldType.INTEGER)), id_field="_id")
+    >>> "n" in rows, rows.get("m"), rows.writable_fields
+    (True, None, ('n',))
+    >>> rows.extended([Field("m", FieldType.FLOAT)]).field_names
+    ('_id', 'n', 'm')
+    """
+
+    name: str
+    fields: tuple[Field, ...]
+    id_field: str = ""  #: the column that indexes a frame of these rows ("" = none)
+    #: rows carry keys besides the documented ones (task flow components, data-type
+    #: fields, note 12): frames keep them, typed from their definitions or the data
+    dynamic_fields: bool = False
+    #: keys that hold secrets (users' ``personalToken``, note 47): never kept or written
+    secret_fields: tuple[str, ...] = ()
+    doc: str = ""
+
+    def field(self, name: str) -> Field:
+        """The documented field ``name`` (KeyError if unknown)."""
+        return self._index[name]
+
+    def get(self, name: str) -> Field | None:
+        """The documented field ``name``, or None."""
+        return self._index.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    @cached_property
+    def _index(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def writable_fields(self) -> tuple[str, ...]:
+        """Top-level fields a create/replace/update body may carry."""
+        return tuple(f.name for f in self.fields if f.writable)
+
+    def extended(self, extra: Iterable[Field]) -> RowSchema:
+        """These rows with ``extra`` fields (custom columns) added after the documented ones;
+        a name already documented keeps its documented field."""
+        more = tuple(f for f in extra if f.name not in self._index)
+        return replace(self, fields=(*self.fields, *more)) if more else self
+
+
+#: How a list answer holds its rows (read by :func:`milekit.wire.envelope.list_page`):
+#: the Laravel paginator, a plain array, the activity paginator, Elasticsearch hits, the
+#: task gallery.
 ListShape = Literal["laravel", "array", "activity", "elastic", "gallery"]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list endpoint: where it is, how its answer holds the rows, how it pages.
+
+    >>> Listing("xs", "/xs", "laravel", "data", "_id", 100).at("/ys").path
+    '/ys'
+    """
+
+    name: str  #: what the rows are (messages, progress bars)
+    path: str
+    shape: ListShape
+    envelope: str  #: key under which the list sits ("" = the body itself)
+    id_field: str  #: the rows' id (repeats across shifting pages go by it)
+    max_limit: int  #: the largest page size the endpoint accepts (note 35)
+    page_param: str = "page"
+    limit_param: str = "limit"  #: ``pageSize`` for activities
+    default_limit: int | None = None
+    paginated: bool = True  #: False: the list takes no page parameter (users, roles)
+
+    def at(self, path: str) -> Listing:
+        """The same listing at another path (a view's filled-in path)."""
+        return replace(self, path=path)
+
+
+#: How a filter's value is checked and sent (``Filters.kinds``): ``datetime`` ('Y-m-d
+#: H:i:s' UTC), ``date`` ('Y-m-d'), ``bool`` ("true"/"false"), ``fields`` (a projection),
+#: ``sort_order`` (asc/desc), ``time_by`` (one of ``Filters.time_by``), ``text`` (anything
+#: else: one value or a list sent as CSV; enumerated fields match their enum).
+FilterKind = Literal["text", "datetime", "date", "bool", "fields", "sort_order", "time_by"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A list's query parameters: their docs, kinds, sort spelling and ``timeBy`` fields.
+
+    >>> q = Filters("xs", {"timeFrom": "start"}, {"timeFrom": "datetime"})
+    >>> q.kind("timeFrom"), q.kind("other")
+    ('datetime', 'text')
+    """
+
+    owner: str  #: the resource or view the filters belong to (messages)
+    docs: Mapping[str, str]  #: query parameter -> what it does
+    kinds: Mapping[str, FilterKind] = field(default_factory=dict)  #: the non-text ones
+    sort_params: tuple[str | None, str | None] = ("sortBy", "sortOrder")
+    #: the fields ``timeBy`` may name (notes 37, 40)
+    time_by: tuple[str, ...] = ()
+
+    def kind(self, name: str) -> FilterKind:
+        return self.kinds.get(name, "text")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.docs
+
+
+@dataclass(frozen=True)
+class CustomFields:
+    """Where a resource's custom columns are defined (note 12): the definitions are the
+    rows of ``source``, each a group (a flow, a data type) named by its ``name`` key,
+    its fields at ``fields_at``.
+
+    >>> CustomFields("flows", ("pages", "components"), "flow", "flow", "flowId", "flow").label
+    'flow'
+    """
+
+    source: str  #: the resource listing the definitions (``flows``, ``data_types``)
+    fields_at: tuple[str, ...]  #: keys from a definition to its field list (lists unrolled)
+    group_by: str  #: the row column naming a row's group (a group name or id)
+    by_name: str  #: the filter that picks groups by name
+    by_id: str  #: the filter that picks groups by id
+    label: str  #: what a group is called in messages ("flow", "data type")
+    #: a write may carry only the custom columns of its row's group (task flows, note 12)
+    strict: bool = False
+    #: a keyword that picks groups by name or id (``data_type="Store"``), sent as
+    #: ``by_id`` when the value is an ObjectId, else as ``by_name``
+    keyword: str = ""
+
+
+def fill_path(template: str, values: Mapping[str, Any]) -> str:
+    """``template`` with each ``{name}`` replaced by its value, percent-encoded: the one
+    place an id (or another key) goes into a path.
+
+    >>> fill_path("/task/{id}", {"id": "a b/c"})
+    '/task/a%20b%2Fc'
+    >>> fill_path("/user/email/{email}", {"email": "a@b.c"})
+    '/user/email/a@b.c'
+    >>> fill_path("/task/{id}", {"id": ""})
+    Traceback (most recent call last):
+    ...
+    ValueError: id must not be empty
+    """
+    out = template
+    for k, v in values.items():
+        text = str(v)
+        if not text:
+            raise ValueError(f"{k} must not be empty")
+        out = out.replace("{" + k + "}", quote(text, safe="@"))
+    return out
+
 
 #: What an operation does to its resource (``Operation.kind``).
 OperationKind = Literal[
@@ -140,23 +311,63 @@ class ResourceSpec:
     dynamic_fields: bool = False
     #: keys that hold secrets (users' ``personalToken``, note 47): never keep or write them
     secret_fields: tuple[str, ...] = ()
+    # --- declared behaviour (set by the registry) ----------------------------------------
+    #: where the custom columns are defined (tasks: their flows; records: data types)
+    custom: CustomFields | None = None
+    #: the fields the ``timeBy`` filter may name (notes 37, 40)
+    time_by: tuple[str, ...] = ()
+    #: the kinds of the filters that are not plain text (:data:`FilterKind`)
+    filter_kinds: Mapping[str, FilterKind] = field(default_factory=dict)
+
+    @cached_property
+    def rows(self) -> RowSchema:
+        """The schema of this resource's objects."""
+        return RowSchema(
+            self.name,
+            self.fields,
+            self.id_field,
+            self.dynamic_fields,
+            self.secret_fields,
+            self.doc,
+        )
+
+    @cached_property
+    def listing(self) -> Listing:
+        """This resource's list endpoint."""
+        return Listing(
+            self.name,
+            self.list_path,
+            self.list_shape,
+            self.envelope_list,
+            self.id_field,
+            self.max_limit,
+            self.page_param,
+            self.limit_param,
+            self.default_limit,
+            self.paginated,
+        )
+
+    @cached_property
+    def query(self) -> Filters:
+        """This resource's list filters."""
+        return Filters(self.name, self.filters, self.filter_kinds, self.sort_params, self.time_by)
 
     def field(self, name: str) -> Field:
         """The documented field ``name`` (KeyError if unknown)."""
-        return self._by_name[name]
-
-    @cached_property
-    def _by_name(self) -> dict[str, Field]:
-        return {f.name: f for f in self.fields}
+        return self.rows.field(name)
 
     @property
     def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
+        return self.rows.field_names
 
     @property
     def writable_fields(self) -> tuple[str, ...]:
         """Top-level fields a create/replace/update body may carry."""
-        return tuple(f.name for f in self.fields if f.writable)
+        return self.rows.writable_fields
+
+    def object_path(self, template: str, id: Any) -> str:
+        """One of this resource's object paths (``detail_path`` …) for the object ``id``."""
+        return fill_path(template, {"id": id})
 
 
 @dataclass(frozen=True)
@@ -184,6 +395,8 @@ class ChildSpec:
     carry: tuple[tuple[str, str], ...] = ()
     keyed_by: str | None = None
     doc: str = ""
+    #: the rows' schema (key, carried columns, ``keyed_by``, fields), set by the registry
+    rows: RowSchema | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -269,6 +482,10 @@ class ViewSpec:
     #: custom columns (task flow components) typed from the rows' flows, as ``like``'s
     custom: bool = False
     doc: str = ""
+    # --- set by the registry, which knows ``like`` -------------------------------------
+    rows: RowSchema | None = None  #: the rows' schema
+    query: Filters | None = None  #: the view's filters
+    listing: Listing | None = None  #: for a ``paged`` view: ``like``'s listing at ``path``
 
     @property
     def path_params(self) -> tuple[str, ...]:

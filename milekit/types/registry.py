@@ -51,39 +51,57 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 
 from milekit.types import _generated as _gen
 from milekit.types.model import (
     ChildSpec,
+    CustomFields,
     DetailForm,
     Field,
     FieldType,
+    FilterKind,
+    Filters,
+    Listing,
     ListShape,
     Operation,
     OperationKind,
     ResourceSpec,
+    RowSchema,
     ViewShape,
     ViewSpec,
+    fill_path,
 )
 
 __all__ = [
     "CHILDREN",
+    "DATA_TYPE_FIELDS",
+    "DEFAULT_RESOURCE",
     "DETAIL_FORMS",
+    "FILTER_KINDS",
+    "FLOW_COMPONENTS",
     "NOT_FRAMES",
     "OPERATIONS",
     "RESOURCES",
     "TASKS",
+    "TASK_TIME_BY",
     "VIEWS",
     "ChildSpec",
+    "CustomFields",
     "DetailForm",
     "Field",
     "FieldType",
+    "FilterKind",
+    "Filters",
     "ListShape",
+    "Listing",
     "Operation",
     "OperationKind",
     "ResourceSpec",
+    "RowSchema",
     "ViewShape",
     "ViewSpec",
+    "fill_path",
     "get",
     "get_child",
     "get_view",
@@ -343,11 +361,85 @@ def _with_task_fields(spec: ResourceSpec) -> ResourceSpec:
     return dataclasses.replace(spec, fields=TASKS.fields)
 
 
+# --- declared behaviour: what generic code reads instead of naming a resource -------------
+
+#: A task's custom columns are its flow's components; a write may carry only those
+#: (notes 12, 37, 41)
+FLOW_COMPONENTS = CustomFields(
+    "flows", ("pages", "components"), "flow", "flow", "flowId", "flow", strict=True
+)
+#: A data-source record's custom columns are its data type's fields (notes 12, 43)
+DATA_TYPE_FIELDS = CustomFields(
+    "data_types",
+    ("fields",),
+    "dataTypeId",
+    "dataTypeName",
+    "dataTypeId",
+    "data type",
+    keyword="data_type",
+)
+#: The fields a task list's ``timeBy`` may name (note 37); location history's (note 40)
+TASK_TIME_BY = ("createdTime", "startTime", "doneTime")
+_CUSTOM: dict[str, CustomFields] = {
+    "tasks": FLOW_COMPONENTS,
+    "tasks_gallery": FLOW_COMPONENTS,
+    "data": DATA_TYPE_FIELDS,
+}
+_TIME_BY: dict[str, tuple[str, ...]] = {
+    "tasks": TASK_TIME_BY,
+    "tasks_gallery": TASK_TIME_BY,
+    "location_histories": ("createdTime", "startTime"),
+}
+#: The kind of each filter that is not plain text, by its name: the contract spells a
+#: kind the same way wherever it appears (automation logs' dates are days, note 42); a
+#: list's sort-order parameter (``sort_params``) is a ``sort_order`` too.
+FILTER_KINDS: dict[str, FilterKind] = {
+    **dict.fromkeys(("timeFrom", "timeTo", "dateFrom", "dateTo", "updatedTime"), "datetime"),
+    **dict.fromkeys(("startDate", "endDate"), "date"),
+    **dict.fromkeys(
+        (
+            "active",
+            "isVisit",
+            "startFinish",
+            "isLatest",
+            "byUser",
+            "permission",
+            "isSuccess",
+            "limitUser",
+        ),
+        "bool",
+    ),
+    "fields": "fields",
+    "timeBy": "time_by",
+}
+
+
+def _kinds(filters: Iterable[str], sort_order: str | None) -> dict[str, FilterKind]:
+    kinds: dict[str, FilterKind] = {k: FILTER_KINDS[k] for k in filters if k in FILTER_KINDS}
+    if sort_order is not None:
+        kinds[sort_order] = "sort_order"
+    return kinds
+
+
+def _declared(spec: ResourceSpec) -> ResourceSpec:
+    """``spec`` with its declared behaviour: custom columns, ``timeBy`` fields, filter kinds."""
+    return dataclasses.replace(
+        spec,
+        custom=_CUSTOM.get(spec.name),
+        time_by=_TIME_BY.get(spec.name, ()),
+        filter_kinds=_kinds(spec.filters, spec.sort_params[1]),
+    )
+
+
 #: Every registered resource by name.
 RESOURCES: dict[str, ResourceSpec] = {
-    name: TASKS if name == "tasks" else spec for name, spec in _gen.RESOURCES.items()
+    name: _declared(TASKS if name == "tasks" else spec) for name, spec in _gen.RESOURCES.items()
 }
 RESOURCES["tasks_gallery"] = _with_task_fields(RESOURCES["tasks_gallery"])
+TASKS = RESOURCES["tasks"]
+#: The resource :func:`milekit.frame` reads and a frame without a known resource is
+#: taken to be (files saved by hand, frames built by the user): the API's main object.
+DEFAULT_RESOURCE = TASKS.name
 
 #: Child tables (arrays of objects inside resources) by name.
 CHILDREN: dict[str, ChildSpec] = dict(_gen.CHILDREN)
@@ -570,6 +662,80 @@ VIEWS: dict[str, ViewSpec] = {
         ),
     )
 }
+
+
+# --- the row schemas of child tables and views ------------------------------------------
+
+
+def _parent_field(spec: ResourceSpec, dotted: str) -> Field | None:
+    parts = dotted.split(".")
+    f = spec.rows.get(parts[0])
+    try:
+        for p in parts[1:]:
+            f = f.child(p) if f is not None else None
+    except KeyError:
+        return None
+    return f
+
+
+def _child_rows(child: ChildSpec) -> RowSchema:
+    """A child table's rows: the parent-id column (``key``, typed like the parent's id),
+    the carried columns (typed like their parent fields), ``keyed_by``, the element fields.
+
+    >>> _child_rows(CHILDREN["flow_components"]).field_names[:3]
+    ('flowId', 'pageId', 'id')
+    """
+    parent = RESOURCES[child.parent]
+    pid = parent.rows.get(parent.id_field)
+    fields = [Field(child.key, pid.type if pid else F.STRING, False, doc=f"{parent.name} id")]
+    for column, dotted in child.carry:
+        pf = _parent_field(parent, dotted)
+        ftype, enum = (pf.type, pf.enum) if pf is not None else (F.STRING, ())
+        fields.append(Field(column, ftype, writable=False, enum=enum, doc=f"from {dotted}"))
+    if child.keyed_by:
+        fields.append(Field(child.keyed_by, F.STRING, writable=False, doc="the key"))
+    taken = {f.name for f in fields}
+    fields += [f for f in child.fields if f.name not in taken]
+    return RowSchema(child.name, tuple(fields), child.key, doc=child.doc)
+
+
+CHILDREN = {name: dataclasses.replace(c, rows=_child_rows(c)) for name, c in CHILDREN.items()}
+
+#: The fields a view's ``timeBy`` may name, for the views that take one
+_VIEW_TIME_BY: dict[str, tuple[str, ...]] = {"tasks_tracking": TASK_TIME_BY}
+
+
+def _view_rows(v: ViewSpec) -> RowSchema:
+    """A view's rows: ``like``'s fields, the view's own added or overriding by name (and
+    ``like``'s secrets, which are dropped).
+
+    >>> _view_rows(VIEWS["public_task"]).field("startTime").type.value
+    'Datetime'
+    """
+    base: tuple[Field, ...] = ()
+    secrets: tuple[str, ...] = ()
+    if v.like in RESOURCES:
+        base, secrets = RESOURCES[v.like].fields, RESOURCES[v.like].secret_fields
+    elif v.like in CHILDREN:
+        base = CHILDREN[v.like].fields
+    mine = {f.name: f for f in v.fields}
+    fields = [mine.pop(f.name, f) for f in base]
+    fields = [*mine.values(), *fields] if v.shape == "groups" else [*fields, *mine.values()]
+    return RowSchema(v.name, tuple(fields), v.index or "", secret_fields=secrets, doc=v.doc)
+
+
+def _with_rows(v: ViewSpec) -> ViewSpec:
+    like = RESOURCES.get(v.like or "")
+    sort = like.sort_params if like is not None else ("sortBy", "sortOrder")
+    kinds = _kinds(v.filters, sort[1])
+    query = Filters(v.name, v.filters, kinds, sort, _VIEW_TIME_BY.get(v.name, ()))
+    listing = None
+    if v.shape == "paged" and like is not None:
+        listing = dataclasses.replace(like.listing, name=v.name, path=v.path)
+    return dataclasses.replace(v, rows=_view_rows(v), query=query, listing=listing)
+
+
+VIEWS = {name: _with_rows(v) for name, v in VIEWS.items()}
 
 
 def _covered(path: str) -> bool:

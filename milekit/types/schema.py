@@ -4,7 +4,7 @@
 >>> from milekit.types.registry import TASKS
 >>> rows = [{"_id": "a", "status": "DONE", "startTime": "2024-10-07 07:44:18", "eta": "8:34"},
 ...         {"_id": "b", "startTime": "2024-10-07T14:44:18.000+07:00", "eta": "08:34:00"}]
->>> df = S.to_pandas(S.rows_to_table(rows, TASKS), index="_id")
+>>> df = S.to_pandas(S.rows_to_table(rows, TASKS.rows), index="_id")
 >>> df["startTime"].tolist() == [pd.Timestamp("2024-10-07 07:44:18", tz="UTC")] * 2
 True
 >>> df["eta"].iloc[0] == df["eta"].iloc[1], str(df["status"].dtype)
@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit.types.registry import Field, FieldType, ResourceSpec
+from milekit.types.registry import Field, FieldType, Listing, RowSchema
 
 F = FieldType
 META = b"milekit"
@@ -331,7 +331,7 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
 
 
 def rows_to_table(
-    rows: Sequence[dict[str, Any]], spec: ResourceSpec, columns: Iterable[str] | None = None
+    rows: Sequence[dict[str, Any]], schema: RowSchema, columns: Iterable[str] | None = None
 ) -> pa.Table:
     """One page of API rows -> an Arrow table typed by the registry.
 
@@ -344,18 +344,17 @@ def rows_to_table(
         present.update(dict.fromkeys(r))
     if columns is not None:
         present.update(dict.fromkeys(columns))
-    known = spec._by_name
-    names = [n for n in spec.field_names if n in present]
-    names += [n for n in present if n not in known]
+    names = [n for n in schema.field_names if n in present]
+    names += [n for n in present if n not in schema]
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
     forced = set(columns or ())
     for name in names:
         values = [r.get(name) for r in rows]
-        if name in known and name not in forced and all(v is None for v in values):
+        f = schema.get(name)
+        if f is not None and name not in forced and all(v is None for v in values):
             continue  # documented, and null on every row of this page: nothing to type
-        if name in known:
-            f = known[name]
+        if f is not None:
             arr, got = convert(values, f)
             enum = f.enum if got == F.ENUM else ()
         else:
@@ -410,12 +409,16 @@ class PageParser:
     JSON type changes within the page, an unexpected envelope) raises :class:`FastPathMiss`.
     """
 
-    def __init__(self, spec: ResourceSpec, columns: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, schema: RowSchema, listing: Listing, columns: Iterable[str] | None = None
+    ) -> None:
         import threading
 
-        self.spec = spec
+        self.schema = schema
+        self.listing = listing
         self.columns = list(columns) if columns is not None else None
-        self._known = {f.name: f for f in spec.fields if f.type in _RAW}
+        self._all = {f.name: f for f in schema.fields}
+        self._known = {n: f for n, f in self._all.items() if f.type in _RAW}
         self._text: dict[str, pa.DataType] = {}
         self._lock = threading.Lock()
         self._read_schema: pa.Schema | None = None  #: built once per change of ``_text``
@@ -428,14 +431,14 @@ class PageParser:
                 fields += [pa.field(n, t) for n, t in self._text.items() if n not in self._known]
                 rows = pa.list_(pa.struct(fields))
                 envelope = pa.struct([("data", rows)])
-                self._read_schema = pa.schema([pa.field(self.spec.envelope_list, envelope)])
+                self._read_schema = pa.schema([pa.field(self.listing.envelope, envelope)])
             return self._read_schema
 
     def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
         """Raw page bytes -> (typed table, total, last_page)."""
         import pyarrow.json as pj
 
-        if self.spec.list_shape != "laravel":
+        if self.listing.shape != "laravel" or not self.listing.envelope:
             raise FastPathMiss("not a Laravel paginator")
         for _ in range(3):
             try:
@@ -450,7 +453,7 @@ class PageParser:
                 raise FastPathMiss(str(e)) from None
             if raw.num_rows != 1:
                 raise FastPathMiss("more than one JSON document")
-            env = raw.column(self.spec.envelope_list).combine_chunks()
+            env = raw.column(self.listing.envelope).combine_chunks()
             if not pa.types.is_struct(env.type) or env.null_count:
                 raise FastPathMiss("no paginator")
             data = env.field("data")
@@ -481,12 +484,12 @@ class PageParser:
         return f
 
     def _typed(self, rows: pa.Table) -> pa.Table:
-        known = self.spec._by_name
+        known = self._all
         forced = set(self.columns or ())
         arrays: list[pa.Array] = []
         fields: list[pa.Field] = []
         have = set(rows.column_names)
-        order = [n for n in self.spec.field_names if n in have]
+        order = [n for n in self.schema.field_names if n in have]
         order += [n for n in rows.column_names if n not in known]
         order += [n for n in forced if n not in have]
         together = _convert_together(rows, known, forced)

@@ -35,10 +35,10 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -48,10 +48,13 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 
 from milekit._version import __version__
 from milekit.types import registry
+from milekit.types.registry import Listing, fill_path
 from milekit.wire import credentials, envelope, errors
 from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
 from milekit.wire.ratelimit import RateLimiter
+
+T = TypeVar("T")
 
 log = logging.getLogger("milekit")
 
@@ -402,6 +405,59 @@ class Client:
                 continue
             raise err
 
+    def read_object(
+        self,
+        spec: registry.ResourceSpec,
+        key: Any,
+        *,
+        path: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> dict[str, Any]:
+        """One object of ``spec`` by id (or, with ``path``, by the keys that path names):
+        the one place a detail path is filled in, read and unwrapped.
+
+        >>> from milekit import Sandbox
+        >>> with Sandbox(tasks=3) as sb, Client(sb.token, sb.url, limiter=None) as c:
+        ...     hub = c.pages("hubs").__next__().rows[0]
+        ...     c.read_object(registry.get("hubs"), hub["_id"])["name"] == hub["name"]
+        True
+
+        ``key`` is the id for ``spec.detail_path``, or a mapping of ``path``'s parameters
+        (``{"email": ...}`` for ``/user/email/{email}``). An object whose answer leaves its
+        id out gets the id it was read by. Raises :class:`~milekit.wire.errors.NotFoundError`
+        for an unknown id, :class:`~milekit.wire.errors.ResponseError` when the answer holds
+        no object.
+        """
+        template = path or spec.detail_path
+        if not template:
+            raise errors.UsageError(f"{spec.name} has no single-object read in the API")
+        values = dict(key) if isinstance(key, Mapping) else {"id": key}
+        try:
+            url = fill_path(template, values)
+        except ValueError as e:
+            raise errors.UsageError(str(e)) from None
+        body = self.request("GET", url, retry=retry).body
+        doc = envelope.unwrap(body, spec.envelope_one or None)
+        if not isinstance(doc, dict):
+            raise errors.ResponseError(f"GET {url}: the answer holds no object ({doc!r:.80})")
+        if "id" in values and doc.get(spec.id_field) is None:
+            doc = {spec.id_field: str(values["id"]), **doc}
+        return doc
+
+    def concurrently(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        """``fn`` of every item on up to ``max_workers`` threads (within the rate limit),
+        results in order; the first error is raised.
+
+        >>> with Client("t", "http://127.0.0.1:9", limiter=None) as c:
+        ...     c.concurrently(lambda x: x * 2, [1, 2, 3])
+        [2, 4, 6]
+        """
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        workers = max(1, min(self.max_workers, len(items)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-each") as pool:
+            return list(pool.map(fn, items))
+
     def _check_token(self, method: str, path: str) -> None:
         if self._token is not None:
             return
@@ -469,7 +525,7 @@ class Client:
 
     def pages(
         self,
-        resource: str | registry.ResourceSpec,
+        resource: str | registry.ResourceSpec | Listing,
         params: Mapping[str, Any] | None = None,
         *,
         limit: int | None = None,
@@ -498,7 +554,7 @@ class Client:
         says which pages are missing (``resume=`` that error reads only those).
 
         Args:
-            resource: a registry name or spec.
+            resource: a registry name or listing.
             params: query parameters (already validated/encoded).
             limit: rows per page; default the resource's maximum (1000 for tasks).
             on_page: called with each page as it arrives (progress bars).
@@ -518,29 +574,29 @@ class Client:
         ids (a server that ignores ``page``: :class:`PagingWarning` when rows may be
         missing).
         """
-        spec = registry.get(resource) if isinstance(resource, str) else resource
+        listing = listing_of(resource)
         base = dict(params or {})
-        size = min(limit or spec.max_limit, spec.max_limit)
-        if spec.paginated:
-            base[spec.limit_param] = size  # ``pageSize`` for activities
-        fetch = self._fetcher(spec, base, parse, transform, on_page)
+        size = min(limit or listing.max_limit, listing.max_limit)
+        if listing.paginated:
+            base[listing.limit_param] = size  # ``pageSize`` for activities
+        fetch = self._fetcher(listing, base, parse, transform, on_page)
         if resume is not None:
-            yield from self._resumed(spec, fetch, resume, size, max_pages, lookahead)
+            yield from self._resumed(listing, fetch, resume, size, max_pages, lookahead)
             return
         first = fetch(1)
         yield first
-        if not spec.paginated:
+        if not listing.paginated:
             return  # the endpoint takes no page parameter: one answer holds everything
         last = _page_count(first, size)
         if last is None:
-            yield from self._walk(spec, first, fetch, size, max_pages)
+            yield from self._walk(listing, first, fetch, size, max_pages)
             return
-        _check_pages(spec, last, max_pages)
-        yield from self._many(spec, fetch, list(range(2, last + 1)), last, max_pages, lookahead)
+        _check_pages(listing, last, max_pages)
+        yield from self._many(listing, fetch, list(range(2, last + 1)), last, max_pages, lookahead)
 
     def _fetcher(
         self,
-        spec: registry.ResourceSpec,
+        listing: Listing,
         base: dict[str, Any],
         parse: Callable[[Response, int], Page] | None,
         transform: Callable[[Page], Page] | None,
@@ -552,11 +608,11 @@ class Client:
 
         def fetch(n: int) -> Page:
             q = dict(base)
-            if spec.paginated:
-                q[spec.page_param] = n
-            resp = self.request("GET", spec.list_path, params=q, raw=parse is not None)
+            if listing.paginated:
+                q[listing.page_param] = n
+            resp = self.request("GET", listing.path, params=q, raw=parse is not None)
             with parsing:
-                page = parse(resp, n) if parse else envelope.list_page(resp.body, spec, n)
+                page = parse(resp, n) if parse else envelope.list_page(resp.body, listing, n)
             # the raw body is parsed now: a 200-page read would otherwise hold every page's
             # bytes (over 200 MB for 200k tasks) until the frame is built
             page.response = replace(resp, content=b"") if parse else resp
@@ -570,7 +626,7 @@ class Client:
 
     def _resumed(
         self,
-        spec: registry.ResourceSpec,
+        listing: Listing,
         fetch: Callable[[int], Page],
         resume: errors.IncompleteReadError,
         size: int,
@@ -579,17 +635,17 @@ class Client:
     ) -> Iterator[Page]:
         """The pages an interrupted read missed (and any the list grew by since)."""
         if resume.last_page is None:  # a walked list: walk on from the page that failed
-            page = _fetch_or_incomplete(spec, fetch, resume.missing[0], None, resume.seen)
+            page = _fetch_or_incomplete(listing, fetch, resume.missing[0], None, resume.seen)
             yield page
-            yield from self._walk(spec, page, fetch, size, max_pages, seen=resume.seen)
+            yield from self._walk(listing, page, fetch, size, max_pages, seen=resume.seen)
             return
         yield from self._many(
-            spec, fetch, list(resume.missing), resume.last_page, max_pages, lookahead
+            listing, fetch, list(resume.missing), resume.last_page, max_pages, lookahead
         )
 
     def _many(
         self,
-        spec: registry.ResourceSpec,
+        listing: Listing,
         fetch: Callable[[int], Page],
         todo: list[int],
         last: int,
@@ -617,15 +673,15 @@ class Client:
                             elif got.last_page is not None and got.last_page > window.last:
                                 # rows were added while we read: offset pages shifted, and
                                 # the ones pushed past the old last page are read too
-                                window.grow(_check_pages(spec, got.last_page, max_pages))
+                                window.grow(_check_pages(listing, got.last_page, max_pages))
             finally:
                 window.cancel()
         if failures:
-            raise errors.IncompleteReadError(spec.name, failures, window.last)
+            raise errors.IncompleteReadError(listing.name, failures, window.last)
 
     @staticmethod
     def _walk(
-        spec: registry.ResourceSpec,
+        listing: Listing,
         first: Page,
         fetch: Callable[[int], Page],
         size: int,
@@ -636,20 +692,20 @@ class Client:
         are (``seen``: rows read before ``first``, when a walk is resumed)."""
         page = first
         seen += page.count
-        first_ids = prev_ids = page.ids(spec.id_field)
+        first_ids = prev_ids = page.ids(listing.id_field)
         while _more(page, seen, size):
             if page.number >= max_pages:
                 raise errors.ResponseError(
-                    f"{spec.name}: still full pages after max_pages={max_pages}; "
+                    f"{listing.name}: still full pages after max_pages={max_pages}; "
                     "the server may ignore the page parameter"
                 )
-            page = _fetch_or_incomplete(spec, fetch, page.number + 1, None, seen)
-            ids = page.ids(spec.id_field)
+            page = _fetch_or_incomplete(listing, fetch, page.number + 1, None, seen)
+            ids = page.ids(listing.id_field)
             if ids is not None and ids and ids == prev_ids:
                 # the server ignores ``page``: this is the previous page again
                 if len(ids) == size and first_ids is not None and len(first_ids) == size:
                     warnings.warn(
-                        f"{spec.name}: page {page.number} repeats page {page.number - 1}; "
+                        f"{listing.name}: page {page.number} repeats page {page.number - 1}; "
                         f"the server seems to ignore the page parameter, rows after the "
                         f"first {size} may be missing",
                         PagingWarning,
@@ -729,16 +785,28 @@ def _page_count(first: Page, size: int) -> int | None:
     return last
 
 
-def _check_pages(spec: registry.ResourceSpec, pages: int, max_pages: int) -> int:
+def listing_of(resource: str | registry.ResourceSpec | Listing) -> Listing:
+    """The list endpoint of a registry name, a resource spec, or a listing itself.
+
+    >>> listing_of("hubs").path
+    '/hubs'
+    """
+    if isinstance(resource, Listing):
+        return resource
+    spec = registry.get(resource) if isinstance(resource, str) else resource
+    return spec.listing
+
+
+def _check_pages(listing: Listing, pages: int, max_pages: int) -> int:
     if pages > max_pages:
         raise errors.ResponseError(
-            f"{spec.name}: the answer says {pages} pages, more than max_pages={max_pages}"
+            f"{listing.name}: the answer says {pages} pages, more than max_pages={max_pages}"
         )
     return pages
 
 
 def _fetch_or_incomplete(
-    spec: registry.ResourceSpec,
+    listing: Listing,
     fetch: Callable[[int], Page],
     n: int,
     last: int | None,
@@ -748,7 +816,7 @@ def _fetch_or_incomplete(
     try:
         return fetch(n)
     except errors.MileError as e:
-        raise errors.IncompleteReadError(spec.name, {n: e}, last, seen=seen) from e
+        raise errors.IncompleteReadError(listing.name, {n: e}, last, seen=seen) from e
 
 
 @dataclass

@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from milekit.types import registry
+from milekit.types.registry import Listing, ListShape
 from milekit.wire import errors
 
 if TYPE_CHECKING:
@@ -46,63 +47,109 @@ def is_paginator(obj: Any) -> bool:
     return isinstance(obj, dict) and "data" in obj and bool(_PAGINATOR & (set(obj) - {"data"}))
 
 
-def list_page(body: Any, spec: registry.ResourceSpec, number: int) -> Page:
-    """Turn one list answer into a :class:`~milekit.wire.client.Page`, whatever its shape.
-
-    Accepts the Laravel paginator under any key or as the body itself, a plain array
-    (hubs, users), the activity paginator (``{activities, total, currentPage, lastPage,
-    perPage}``), Elasticsearch hits (rows are the hits' ``_source`` with the hit's ``_id``;
-    ``total`` beside them) and the gallery (``last_page`` a boolean; the rows it holds in
-    ``buffer`` only count on its last page, earlier they come again on the next pages).
+def list_page(body: Any, listing: Listing, number: int) -> Page:
+    """One list answer as a :class:`~milekit.wire.client.Page`, read with the strategy of
+    the listing's declared shape (:data:`SHAPES`).
 
     >>> from milekit.types.registry import RESOURCES
     >>> hits = {"status": True, "total": 3, "data": [{"_id": "x1", "_source": {"n": 1}}]}
-    >>> p = list_page(hits, RESOURCES["automation_logs"], 1)
+    >>> p = list_page(hits, RESOURCES["automation_logs"].listing, 1)
     >>> p.rows, p.total
     ([{'_id': 'x1', 'n': 1}], 3)
     >>> g = {"tasks": {"data": [{"_id": "a"}], "buffer": [{"_id": "b"}], "last_page": True}}
-    >>> p = list_page(g, RESOURCES["tasks_gallery"], 4)
+    >>> p = list_page(g, RESOURCES["tasks_gallery"].listing, 4)
     >>> [r["_id"] for r in p.rows], p.has_more
     (['a', 'b'], False)
     """
     from milekit.wire.client import Page
 
-    top = body
-    if isinstance(top, dict) and set(top) == {"response"} and isinstance(top["response"], dict):
-        top = top["response"]
-    inner = unwrap(body, spec.envelope_list or None)
-    if (
-        isinstance(inner, dict)
-        and "data" in inner
-        and not is_paginator(inner)
-        and "activities" not in inner
-    ):
-        # {"data": {...paginator...}} (teams, results) or {"data": [...]} (hubs)
+    inner = unwrap(body, listing.envelope or None)
+    read = SHAPES[listing.shape]
+    got = read(inner, _top(body))
+    if got is None:
+        raise errors.ResponseError(
+            f"cannot find the {listing.shape} list in the {listing.name} answer "
+            f"(keys: {_keys(body)})"
+        )
+    rows, total, last, more = got
+    return Page(number, rows, total, last, has_more=more)
+
+
+#: What a shape strategy returns: (rows, total, last page, has more) or None when the
+#: answer does not hold a list of that shape; ``has more`` None: judged by the paginator.
+Got = tuple[list[dict[str, Any]], int | None, int | None, bool | None] | None
+
+
+def _top(body: Any) -> Any:
+    if isinstance(body, dict) and set(body) == {"response"} and isinstance(body["response"], dict):
+        return body["response"]
+    return body
+
+
+def _laravel(inner: Any, top: Any) -> Got:
+    """Laravel's paginator, under the envelope key or inside its ``data`` (teams,
+    results); a plain array where a server sends all rows at once is taken as it is."""
+    if isinstance(inner, dict) and "data" in inner and not is_paginator(inner):
         inner = inner["data"]
-    if isinstance(inner, dict) and "activities" in inner:
-        rows = inner["activities"]
-        return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("lastPage")))
-    if isinstance(inner, dict) and isinstance(inner.get("last_page"), bool):
-        # the gallery: {data, buffer, page_processed, last_page: bool, total_estimate}
-        more = not inner["last_page"]
-        rows = _rows(inner.get("data") or [])
-        if not more:
-            rows = rows + _rows(inner.get("buffer") or [])
-        return Page(number, rows, None, None, has_more=more)
     if is_paginator(inner):
-        rows = inner["data"]
-        return Page(number, _rows(rows), _int(inner.get("total")), _int(inner.get("last_page")))
+        return _rows(inner["data"]), _int(inner.get("total")), _int(inner.get("last_page")), None
     if isinstance(inner, list):
-        if inner and isinstance(inner[0], dict) and "_source" in inner[0]:
-            merged = [{"_id": h.get("_id"), **(h.get("_source") or {})} for h in _rows(inner)]
-            total = top.get("total") if isinstance(top, dict) else None
-            if isinstance(total, dict):  # Elasticsearch 7 spells it {"value": n, ...}
-                total = total.get("value")
-            return Page(number, merged, _int(total), None)
-        return Page(number, _rows(inner), None, None)
-    raise errors.ResponseError(
-        f"cannot find the list in the {spec.name} answer (keys: {_keys(body)})"
-    )
+        return _rows(inner), None, None, None
+    return None
+
+
+def _array(inner: Any, top: Any) -> Got:
+    """A plain array (users, roles, hubs), possibly inside ``data``; a paginator where a
+    server pages it anyway is read as one (note 35)."""
+    return _laravel(inner, top)
+
+
+def _activity(inner: Any, top: Any) -> Got:
+    """``{activities, total, currentPage, lastPage, perPage}`` (activities' own paginator)."""
+    if isinstance(inner, dict) and "activities" not in inner and "data" in inner:
+        inner = inner["data"]
+    if not isinstance(inner, dict) or "activities" not in inner:
+        return None
+    return _rows(inner["activities"]), _int(inner.get("total")), _int(inner.get("lastPage")), None
+
+
+def _elastic(inner: Any, top: Any) -> Got:
+    """Elasticsearch hits: rows are the hits' ``_source`` with the hit's ``_id``, ``total``
+    beside them (ES 7 spells it ``{"value": n}``)."""
+    if isinstance(inner, dict) and "data" in inner:
+        inner = inner["data"]
+    if not isinstance(inner, list):
+        return None
+    hits = _rows(inner)
+    rows = [{"_id": h.get("_id"), **(h.get("_source") or {})} if "_source" in h else h
+            for h in hits]  # fmt: skip
+    total = top.get("total") if isinstance(top, dict) else None
+    if isinstance(total, dict):
+        total = total.get("value")
+    return rows, _int(total), None, None
+
+
+def _gallery(inner: Any, top: Any) -> Got:
+    """The gallery: ``{data, buffer, page_processed, last_page: bool, total_estimate}``; the
+    rows in ``buffer`` count only on its last page (earlier they come again)."""
+    if not isinstance(inner, dict) or not isinstance(inner.get("last_page"), bool):
+        return None
+    more = not inner["last_page"]
+    rows = _rows(inner.get("data") or [])
+    if not more:
+        rows = rows + _rows(inner.get("buffer") or [])
+    return rows, None, None, more
+
+
+#: The list-shape strategies by :data:`~milekit.types.model.ListShape`: the registry
+#: declares each list's shape, nothing is guessed from the answer.
+SHAPES: dict[ListShape, Callable[[Any, Any], Got]] = {
+    "laravel": _laravel,
+    "array": _array,
+    "activity": _activity,
+    "elastic": _elastic,
+    "gallery": _gallery,
+}
 
 
 def _rows(rows: Any) -> list[dict[str, Any]]:

@@ -154,11 +154,11 @@ def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
     """
     spec = registry.get(resource)
     snap = Snapshot(resource, table, spec.id_field)
-    _register(df, snap)
+    register(df, snap)
     return snap
 
 
-def _register(df: pd.DataFrame, snap: Snapshot) -> None:
+def register(df: pd.DataFrame, snap: Snapshot) -> None:
     """``snap`` becomes ``df``'s snapshot. A frame milekit returned keeps its cell (the
     frames derived from it follow it forward); any other frame gets a cell of its own."""
     key = id(df)
@@ -207,7 +207,7 @@ def snapshot_of(
             raise UsageError(f"original must be a DataFrame, got {type(original).__name__}")
         name = resource or _resource_of(original) or _resource_of(edited) or "tasks"
         spec = registry.get(name)
-        if _id_values(original, spec.id_field) is None:
+        if id_values(original, spec.id_field) is None:
             raise UsageError(f"original has no {spec.id_field!r} index or column")
         table = schema.from_pandas(original)
         return Snapshot(spec.name, table, spec.id_field), "original"
@@ -292,7 +292,7 @@ def _norm_id(v: Any) -> str | None:
     return s if s.strip() else None
 
 
-def _id_values(df: pd.DataFrame, id_field: str) -> list[str | None] | None:
+def id_values(df: pd.DataFrame, id_field: str) -> list[str | None] | None:
     if df.index.name == id_field:
         return [_norm_id(v) for v in df.index.tolist()]
     if id_field in df.columns:
@@ -308,8 +308,8 @@ def column_type(
     got = snap.field_type(name)
     if got is not None:
         return got
-    if name in spec._by_name:
-        f = spec.field(name)
+    f = spec.rows.get(name)
+    if f is not None:
         return f.type, f.enum
     if series is not None:
         if pd.api.types.is_object_dtype(series.dtype):
@@ -326,7 +326,7 @@ def compare(edited: pd.DataFrame, snap: Snapshot, source: SnapshotSource) -> Cha
         raise UsageError(f"expected a DataFrame, got {type(edited).__name__}")
     spec = registry.get(snap.resource)
     idf = spec.id_field
-    ids = _id_values(edited, idf)
+    ids = id_values(edited, idf)
     if ids is None:
         raise UsageError(
             f"the frame has no {idf!r} index or column: milekit frames are indexed by "

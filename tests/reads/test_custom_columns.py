@@ -54,7 +54,7 @@ def test_one_flow_has_exactly_its_columns_typed_from_its_components(
     df = milekit.tasks_frame(client=client, progress=False, flow=flow)
     mine = [c["id"] for c in comps[flow]]
     others = {c["id"] for f, cs in comps.items() if f != flow for c in cs} - set(mine)
-    custom_cols = [c for c in df.columns if c not in registry.TASKS._by_name]
+    custom_cols = [c for c in df.columns if c not in registry.TASKS.rows]
     assert custom_cols == mine  # all of them (even if no task has a value), in flow order
     assert not others & set(df.columns)
     for c in comps[flow]:

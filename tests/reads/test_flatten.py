@@ -91,7 +91,7 @@ def test_flatten_unflatten_round_trip(name: str, client: milekit.Client) -> None
     spec = registry.get(name)
     split = set(flat.attrs["milekit"].get("split_coordinates", ()))
     for c in df.columns:
-        f = spec._by_name.get(str(c))
+        f = spec.rows.get(str(c))
         if c in split:
             a = df[c].str.split(",", expand=True).astype(float)
             b = back[c].str.split(",", expand=True).astype(float)

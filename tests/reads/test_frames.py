@@ -118,7 +118,7 @@ def test_lists_and_objects_are_python_values(df: pd.DataFrame, raw: dict) -> Non
 
 
 def test_custom_flow_fields_are_typed_per_column(df: pd.DataFrame, raw: dict) -> None:
-    custom = [c for c in df.columns if c not in TASKS._by_name]
+    custom = [c for c in df.columns if c not in TASKS.rows]
     assert {"codAmount", "packageWeight", "receiverName", "items"} <= set(custom)
     # typed from the flow's components (inputType "number" -> Float64, note 37), not guessed
     # from the values (codAmount holds whole numbers only)
@@ -192,8 +192,8 @@ def test_default_client_from_environment(sandbox: Sandbox, monkeypatch: pytest.M
 def test_fast_and_fallback_parsers_agree(sandbox: Sandbox) -> None:
     with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
         content = c.request("GET", "/tasks", params={"limit": 500}, raw=True).content
-    fast, total, last = schema.PageParser(TASKS).parse(content)
-    slow = schema.rows_to_table(orjson.loads(content)["tasks"]["data"], TASKS)
+    fast, total, last = schema.PageParser(TASKS.rows, TASKS.listing).parse(content)
+    slow = schema.rows_to_table(orjson.loads(content)["tasks"]["data"], TASKS.rows)
     a, b = schema.to_pandas(fast, "_id"), schema.to_pandas(slow, "_id")
     pd.testing.assert_frame_equal(a, b[a.columns])
     assert total == 2500 and last == 5
@@ -207,7 +207,7 @@ def test_values_that_do_not_fit_are_kept_and_warned() -> None:
         {"_id": "d", "weird": "x"},
     ]
     with pytest.warns(schema.MileTypeWarning, match="waitingTime"):
-        t = schema.rows_to_table(rows, TASKS)
+        t = schema.rows_to_table(rows, TASKS.rows)
     df = schema.to_pandas(t, "_id")
     assert df["waitingTime"].tolist()[:2] == [5.0, 2.5]  # widened, not truncated
     assert df["weird"].tolist()[2:] == ["1", "x"]  # mixed -> text, never mixed objects
@@ -223,10 +223,10 @@ def test_fast_path_misses_on_type_changes_and_falls_back() -> None:
         }
     }
     with pytest.raises(schema.FastPathMiss):
-        schema.PageParser(TASKS).parse(orjson.dumps(page))
+        schema.PageParser(TASKS.rows, TASKS.listing).parse(orjson.dumps(page))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        t = schema.rows_to_table(page["tasks"]["data"], TASKS)  # type: ignore[index]
+        t = schema.rows_to_table(page["tasks"]["data"], TASKS.rows)  # type: ignore[index]
     assert t.column("x").type == pa.string()
 
 

@@ -80,7 +80,7 @@ def test_frame_of_every_resource(
     assert len(df) == _expected_rows(sandbox, name) > 0
     assert df.attrs["milekit"]["resource"] == name
     # every documented column has the registry's dtype
-    want = dtypes_of(spec)
+    want = dtypes_of(spec.rows)
     got = {c: str(df[c].dtype) for c in df.columns if c in want}
     assert got == {c: want[c] for c in got}
     assert len(got) >= min(3, len(want) - 1), "documented columns are missing"
@@ -91,7 +91,7 @@ def test_frame_of_every_resource(
         if s.dtype == object:
             kinds = {type(v) for v in s if v is not None and v is not pd.NA}
             scalars = kinds - {dict, list}
-            f = spec._by_name.get(str(c))
+            f = spec.rows.get(str(c))
             if f is not None and f.type == FieldType.JSON:
                 continue  # free-form JSON: any JSON value per row, by definition
             assert not scalars or len(kinds) == 1, (c, kinds)  # never mixed scalars
@@ -283,11 +283,11 @@ def test_a_secret_in_a_paginated_page_is_dropped_on_the_fast_path(fresh: Sandbox
     spec = dataclasses.replace(registry.get("users"), list_shape="laravel")
     rows = [{"_id": "u1", "name": "A", "personalToken": "pt_fast_path_secret"}]
     page = {"data": {"current_page": 1, "last_page": 1, "total": 1, "data": rows}}
-    parsed, *_ = schema.PageParser(spec).parse(orjson.dumps(page))
+    parsed, *_ = schema.PageParser(spec.rows, spec.listing).parse(orjson.dumps(page))
     assert "personalToken" in parsed.column_names  # the parser alone would keep it
     fresh.faults.add(status=200, body=page, times=None, path_prefix="/api/v3/users")
     with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
-        pages = list(iter_pages(spec, {}, client=c, progress=False, cells=True))
+        pages = list(iter_pages(spec.listing, spec.rows, {}, client=c, progress=False, cells=True))
     assert len(pages) == 1 and pages[0].table.column_names == ["_id", "name"]
     assert "personalToken" not in pages[0].cells
 
@@ -320,10 +320,10 @@ def test_fast_and_fallback_parsers_agree_on_every_paginated_resource(
     plan = read_plan(spec, {}, client)
     params = {spec.limit_param: spec.max_limit, spec.page_param: 1}
     content = client.request("GET", spec.list_path, params=params, raw=True).content
-    slow_rows = envelope.list_page(orjson.loads(content), plan.spec, 1).rows
-    slow = schema.to_pandas(schema.rows_to_table(slow_rows, plan.spec, plan.columns))
+    slow_rows = envelope.list_page(orjson.loads(content), spec.listing, 1).rows
+    slow = schema.to_pandas(schema.rows_to_table(slow_rows, plan.rows, plan.columns))
     try:
-        fast_table, *_ = schema.PageParser(plan.spec, plan.columns).parse(content)
+        fast_table, *_ = schema.PageParser(plan.rows, spec.listing, plan.columns).parse(content)
     except schema.FastPathMiss:
         # the Python path reads these (frames above): a bare paginator (vehicles), free-form
         # JSON objects (flow logs' rawData, schedules' task, data types' field defaults)

@@ -236,7 +236,7 @@ def get_rows(
     r = w.http.get(w.sb.url + spec.list_path, params=params)
     assert r.status_code == 200, (spec.name, params, r.text[:300])
     rows, size = listed(spec, r.json())
-    page = envelope.list_page(r.json(), spec, 1)  # the client reads the same rows
+    page = envelope.list_page(r.json(), spec.listing, 1)  # the client reads the same rows
     assert len(page.rows) == len(rows)
     if spec.list_shape != "elastic":
         assert [row_id(spec, x) for x in page.rows] == [row_id(spec, x) for x in rows]

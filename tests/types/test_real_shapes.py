@@ -52,7 +52,8 @@ def test_a_real_page_reads_on_the_fast_path_without_warnings() -> None:
     content = PAGE.read_bytes()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table, total, last = schema.PageParser(registry.TASKS).parse(content)  # no miss
+        parser = schema.PageParser(registry.TASKS.rows, registry.TASKS.listing)
+        table, total, last = parser.parse(content)  # no miss
         df = schema.to_pandas(table, index="_id")
     assert (total, last, len(df)) == (22, 4, 6)
     got = {c: str(df[c].dtype) for c in EXPECTED}
@@ -71,10 +72,9 @@ def test_the_python_path_types_a_real_page_the_same(sandbox: Sandbox) -> None:
     rows = json.loads(PAGE.read_bytes())["tasks"]["data"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        slow = schema.to_pandas(schema.rows_to_table(rows, registry.TASKS), index="_id")
-        fast = schema.to_pandas(
-            schema.PageParser(registry.TASKS).parse(PAGE.read_bytes())[0], index="_id"
-        )
+        slow = schema.to_pandas(schema.rows_to_table(rows, registry.TASKS.rows), index="_id")
+        parser = schema.PageParser(registry.TASKS.rows, registry.TASKS.listing)
+        fast = schema.to_pandas(parser.parse(PAGE.read_bytes())[0], index="_id")
     pd.testing.assert_frame_equal(slow, fast)
 
 

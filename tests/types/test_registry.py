@@ -245,9 +245,8 @@ def test_views_and_detail_forms_are_operations_of_the_contract() -> None:
         op = gets[_shape(v.path)]
         assert op.kind == "other", v.name
         assert v.like is None or v.like in RESOURCES or v.like in CHILDREN
-        from milekit.reads.views import view_spec
 
-        assert v.index is None or v.index in view_spec(v).field_names, v.name
+        assert v.index is None or v.index in v.rows.field_names, v.name
     for resource, forms in DETAIL_FORMS.items():
         assert resource in RESOURCES
         for f in forms:
@@ -595,11 +594,11 @@ def test_the_contracts_list_examples_read_with_the_registry_types() -> None:
         for ex in (ex for m in api.success_media(op) for ex in api.examples(m)):
             if name == "users":  # the documented example is a bare user (notes 35, 49)
                 with pytest.raises(errors.ResponseError):
-                    envelope.list_page(ex, spec, 1)
+                    envelope.list_page(ex, spec.listing, 1)
                 continue
-            page = envelope.list_page(ex, spec, 1)
+            page = envelope.list_page(ex, spec.listing, 1)
             assert page.rows, name
-            table = schema.rows_to_table(page.rows, spec)
+            table = schema.rows_to_table(page.rows, spec.rows)
             schema.to_pandas(table)
             if name != "data_types":  # its example items carry no _id
                 assert spec.id_field in table.column_names, name

@@ -103,7 +103,7 @@ def test_round_trip_every_editable_dtype(fresh: Sandbox, c: milekit.Client) -> N
     editable = [
         col
         for col in df.columns
-        if col not in registry.TASKS._by_name or registry.TASKS.field(col).writable
+        if col not in registry.TASKS.rows or registry.TASKS.field(col).writable
     ]
     for col in editable:
         assert equal_cells(df[col], again.loc[df.index, col]) == [], col

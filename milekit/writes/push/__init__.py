@@ -158,7 +158,10 @@ def push(
 
 
 def fetch_original(
-    edited: pd.DataFrame, resource: str = "tasks", *, client: Client | None = None
+    edited: pd.DataFrame,
+    resource: str = registry.DEFAULT_RESOURCE,
+    *,
+    client: Client | None = None,
 ) -> pd.DataFrame:
     """The server's current rows for the ids of ``edited``, typed like a fetched frame.
 
@@ -175,13 +178,14 @@ def fetch_original(
     """
     client = client or get_client()
     from milekit.reads.frames import read_plan
-    from milekit.writes.diff import _id_values
+    from milekit.writes.diff import id_values
 
+    spec = registry.get(resource)
     # typed as frames type it: custom columns from their flow / data type definitions
-    spec = read_plan(registry.get(resource), {}, client).spec
+    rows_schema = read_plan(spec, {}, client).rows
     idf = spec.id_field
 
-    values = _id_values(edited, idf)
+    values = id_values(edited, idf)
     if values is None:
         raise UsageError(f"the frame has no {idf!r} index or column")
     ids = [i for i in dict.fromkeys(values) if i is not None]
@@ -192,5 +196,5 @@ def fetch_original(
         raise MileError(f"could not read {len(unread)} of {len(ids)} rows back (e.g. {unread[0]})")
     keys = [idf, *columns]
     rows = [{k: d.get(k) for k in keys} for i in ids if (d := docs[i]) is not None]
-    table = schema.rows_to_table(rows, spec, columns=keys)
+    table = schema.rows_to_table(rows, rows_schema, columns=keys)
     return schema.to_pandas(table, index=idf)

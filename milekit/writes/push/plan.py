@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import pandas as pd
@@ -28,7 +27,7 @@ from milekit.writes.diff import UNKNOWN, Changes
 from milekit.writes.push.journal import body_hash
 from milekit.writes.push.model import ACTIONS, Action, Context, RowPlan, RowTable
 from milekit.writes.push.result import Plan, PlannedRequest
-from milekit.writes.push.validate import Flows, flows_of_rows, writable
+from milekit.writes.push.validate import Groups, groups_of_rows, writable
 
 WIRE_OVERHEAD = 64  #: bytes of the bulk envelope around the items
 METHOD: dict[str, str] = {"patch": "PATCH", "put": "PUT", "create": "POST", "delete": "DELETE"}
@@ -71,19 +70,20 @@ def _action(ctx: Context, changes: Changes, k: int, new: set[int]) -> Action:
     return "put" if ctx.options.replace or not partial else "patch"
 
 
-def build_writes(ctx: Context, changes: Changes, plans: list[RowPlan], flows: Flows) -> None:
+def build_writes(ctx: Context, changes: Changes, plans: list[RowPlan], groups: Groups) -> None:
     """Fill in each row's write: its body, the values it should end up with, the snapshot's,
     its size, and its journal key and fingerprint."""
     full = [p for p in plans if p.action in ("put", "create") and p.row >= 0]
     old_full = _snapshot_rows(changes, [p.row for p in full if changes.old_pos[p.row] >= 0])
-    flow_of = flows_of_rows(ctx.edited, changes, [p.row for p in full])
+    custom = ctx.spec.custom
+    group_of = groups_of_rows(ctx.edited, changes, [p.row for p in full], custom.group_by) if (
+        custom is not None
+    ) else {}  # fmt: skip
     for p in plans:
         if p.action == "patch":
             _patch_body(ctx, changes, p)
         elif p.action in ("put", "create"):
-            comps = flows.read
-            flow = flow_of.get(p.row)
-            _whole_body(ctx, changes, p, comps.get(flow) if comps and flow else None)
+            _whole_body(ctx, changes, p, groups.of(group_of.get(p.row)))
             p.old = {c: old_full.get(p.row, {}).get(c, UNKNOWN) for c in p.intended}
             p.id = p.id if p.action == "put" else None
         p.size = len(orjson.dumps(p.body, option=orjson.OPT_NON_STR_KEYS))
@@ -112,7 +112,7 @@ def _whole_body(
     spec = ctx.spec
     p.body = {spec.id_field: p.id} if p.action == "put" else {}
     for c in changes.columns:
-        documented = c in spec._by_name
+        documented = c in spec.rows
         if not writable(spec, c) or (not documented and not spec.dynamic_fields):
             continue
         if not documented and components is not None and c not in components:
@@ -253,6 +253,6 @@ def _one_by_one(spec: ResourceSpec, action: Action, group: list[RowPlan]) -> lis
     method = spec.update_method if action == "put" else METHOD[action]  # POST: app integrations
     out: list[Chunk] = []
     for p in group:
-        path = template.replace("{id}", quote(str(p.id), safe=""))
+        path = template if p.id is None else spec.object_path(template, p.id)
         out.append(Chunk(method, path, template, False, action, [p], p.size))
     return out

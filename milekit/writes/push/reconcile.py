@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
 
 from milekit.types.encode import canonical, coarse, wire
 from milekit.types.registry import FieldType, ResourceSpec
@@ -82,7 +81,7 @@ class Reader:
                 retry=self._retry,
             )
             self._count()
-            total = envelope.list_page(probe.body, spec, 1).total
+            total = envelope.list_page(probe.body, spec.listing, 1).total
         except TransportError as e:  # no answer within the budget: the server is down
             self.down = self.down or e
             return ids
@@ -116,9 +115,8 @@ class Reader:
         """One row: ``(id, document or None when not found, whether it was read)``."""
         if self.down is not None:
             return i, None, False
-        path = self.spec.detail_path.replace("{id}", quote(i, safe=""))
         try:
-            resp = self.client.request("GET", path, retry=self._retry)
+            doc = self.client.read_object(self.spec, i, retry=self._retry)
         except NotFoundError:
             return i, None, True
         except TransportError as e:
@@ -128,8 +126,7 @@ class Reader:
             return i, None, False
         finally:
             self._count()
-        doc = envelope.unwrap(resp.body, self.spec.envelope_one)
-        return i, doc if isinstance(doc, dict) else None, isinstance(doc, dict)
+        return i, doc, True
 
 
 def server_value(ctx: Context, column: str, doc: dict[str, Any]) -> Any:

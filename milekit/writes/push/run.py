@@ -18,12 +18,12 @@ import pandas as pd
 import pyarrow as pa
 
 from milekit.types import schema
-from milekit.writes.diff import Changes, Snapshot, _register, compare
+from milekit.writes.diff import Changes, Snapshot, compare, register
 from milekit.writes.push.model import Context, RowPlan, RowTable
 from milekit.writes.push.plan import build_writes, make_plan, plan_rows
 from milekit.writes.push.result import PushInterrupted, PushResult, PushValidationError
 from milekit.writes.push.send import Runner
-from milekit.writes.push.validate import Flows, row_values, validate
+from milekit.writes.push.validate import Groups, row_values, validate
 
 
 def run(
@@ -41,12 +41,12 @@ def run(
     table = plan_rows(ctx, changes, only_rows, only_deletes)
     writes = [p for p in table if p.to_write]
     edits = [p for p in writes if p.row >= 0]
-    flows = Flows(ctx.client)
+    groups = Groups(ctx.client, ctx.spec.custom)
     problems = [*changes.problems, *row_values(ctx.edited, edits, changes)]
-    problems += validate(ctx, changes, edits, flows)
+    problems += validate(ctx, changes, edits, groups)
     if problems:
         raise PushValidationError(ctx.spec.name, list(dict.fromkeys(problems)))
-    build_writes(ctx, changes, writes, flows)
+    build_writes(ctx, changes, writes, groups)
     plan = make_plan(ctx, table, changes)
     if dry_run:
         for p in writes:
@@ -97,7 +97,7 @@ def advance_snapshot(ctx: Context, changes: Changes, table: RowTable) -> None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
         return  # keep the old snapshot: the next push re-sends nothing it should not
     snap = Snapshot(ctx.spec.name, new, ctx.spec.id_field)
-    _register(ctx.edited, snap)
+    register(ctx.edited, snap)
     ctx.snapshot = snap
     ctx.source = "frame"
 

@@ -15,53 +15,51 @@ from typing import Any
 
 import pandas as pd
 
-from milekit.reads.custom import raw_rows
+from milekit.reads.custom import Definitions, read_definitions
 from milekit.types.encode import canonical, is_missing
-from milekit.types.registry import ResourceSpec
+from milekit.types.registry import CustomFields, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.errors import MileError
 from milekit.writes.diff import Changes, Problem
 from milekit.writes.push.model import Context, RowPlan
 
 _WHOLE = {"create": "create", "put": "replace"}  #: actions that send whole rows
-#: flow name -> component id -> component
+#: group name -> field id -> its definition (a flow's components)
 Components = dict[str, dict[str, dict[str, Any]]]
 
 
-class Flows:
-    """Flow components by flow name, read once per push (``GET /flows``) when needed."""
+class Groups:
+    """The definitions of a resource's custom columns (``spec.custom``: each flow's
+    components for tasks), read once per push, fresh (not the frames' cache), when needed."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, custom: CustomFields | None) -> None:
         self.client = client
-        self._components: Components | None = None
+        self.custom = custom
+        self._defs: Definitions | None = None
         self.error: str | None = None
 
-    def components(self) -> Components | None:
-        if self._components is None and self.error is None:
+    def definitions(self) -> Definitions | None:
+        if self.custom is not None and self._defs is None and self.error is None:
             try:
-                self._components = _components(raw_rows(self.client, "flows"))
+                self._defs = read_definitions(self.client, self.custom)
             except MileError as e:
                 self.error = str(e)
-        return self._components
+        return self._defs
+
+    def components(self) -> Components | None:
+        defs = self.definitions()
+        return defs.raw if defs is not None else None
 
     @property
-    def read(self) -> Components | None:
-        """The components if they were read (no request)."""
-        return self._components
+    def read(self) -> Definitions | None:
+        """The definitions if they were read (no request)."""
+        return self._defs
 
-
-def _components(flows: list[dict[str, Any]]) -> Components:
-    out: Components = {}
-    for flow in flows:
-        if not isinstance(flow.get("name"), str):
-            continue
-        comps: dict[str, dict[str, Any]] = {}
-        for pg in flow.get("pages") or []:
-            for c in (pg or {}).get("components") or []:
-                if isinstance(c, dict) and isinstance(c.get("id"), str):
-                    comps[c["id"]] = c
-        out[flow["name"]] = comps
-    return out
+    def of(self, key: str | None) -> dict[str, dict[str, Any]] | None:
+        """The fields of a row's group (its ``group_by`` value: a name or an id), if read."""
+        defs = self._defs
+        group = defs.group_of(key) if defs is not None and key is not None else None
+        return defs.raw.get(group) if defs is not None and group is not None else None
 
 
 def component_problem(comp: dict[str, Any], value: Any) -> str | None:
@@ -80,16 +78,16 @@ def component_problem(comp: dict[str, Any], value: Any) -> str | None:
 
 
 def writable(spec: ResourceSpec, column: str) -> bool:
-    f = spec._by_name.get(column)
+    f = spec.rows.get(column)
     return f is None or f.writable
 
 
-def validate(ctx: Context, changes: Changes, plans: list[RowPlan], flows: Flows) -> list[Problem]:
+def validate(ctx: Context, changes: Changes, plans: list[RowPlan], groups: Groups) -> list[Problem]:
     """Every problem of the rows to write (``plans``, each with its edited row)."""
     spec = ctx.spec
     problems: list[Problem] = []
-    if spec.name == "tasks":  # custom columns are the components of each row's flow
-        problems += _flow_components(ctx, changes, plans, flows)
+    if spec.custom is not None and spec.custom.strict:  # each row's group's fields only
+        problems += _custom_fields(ctx, changes, plans, groups, spec.custom)
     elif not spec.dynamic_fields:
         problems += _undocumented(spec, changes, plans)
     problems += _read_only(spec, changes, plans)
@@ -106,32 +104,34 @@ def _custom_cells(changes: Changes, plan: RowPlan, custom: list[str]) -> list[st
     return [c for c in changes.cells.get(plan.row, {}) if c in custom]
 
 
-def _flow_components(
-    ctx: Context, changes: Changes, plans: list[RowPlan], flows: Flows
+def _custom_fields(
+    ctx: Context, changes: Changes, plans: list[RowPlan], groups: Groups, custom: CustomFields
 ) -> list[Problem]:
-    known = ctx.spec._by_name
-    custom = [c for c in changes.columns if c not in known]
-    new = [c for c in custom if c not in ctx.snapshot.table.column_names]
-    per_row = {p.row: cols for p in plans if (cols := _custom_cells(changes, p, custom))}
+    known = ctx.spec.rows
+    cols = [c for c in changes.columns if c not in known]
+    new = [c for c in cols if c not in ctx.snapshot.table.column_names]
+    per_row = {p.row: mine for p in plans if (mine := _custom_cells(changes, p, cols))}
     if not new and not per_row:
         return []
-    comps = flows.components()
-    if comps is None:  # cannot read the flows: at least the column must be in the snapshot
+    comps = groups.components()
+    if comps is None:  # cannot read the definitions: at least the column must be known
         why = (
             "unknown column (not a documented field, not in the original frame, and the "
-            f"flows could not be read: {flows.error})"
+            f"{custom.source} could not be read: {groups.error})"
         )
         return [Problem(why, c) for c in new]
     everywhere = {cid for comp in comps.values() for cid in comp}
     problems = [
-        Problem("unknown column (not a documented field nor a flow component)", c)
+        Problem(f"unknown column (not a documented field nor a {custom.label} component)", c)
         for c in new
         if c not in everywhere
     ]
-    flow_of = flows_of_rows(ctx.edited, changes, list(per_row))
+    group_of = groups_of_rows(ctx.edited, changes, list(per_row), custom.group_by)
     by_row = {p.row: p for p in plans}
-    for k, cols in per_row.items():
-        problems += _row_components(changes, by_row[k], cols, comps, flow_of.get(k), everywhere)
+    for k, mine in per_row.items():
+        problems += _row_components(
+            changes, by_row[k], mine, groups, group_of.get(k), everywhere, custom
+        )
     return problems
 
 
@@ -139,19 +139,21 @@ def _row_components(
     changes: Changes,
     plan: RowPlan,
     cols: list[str],
-    comps: Components,
-    flow: str | None,
+    groups: Groups,
+    group: str | None,
     everywhere: set[str],
+    custom: CustomFields,
 ) -> list[Problem]:
-    """The custom cells of one row against its flow's components."""
+    """The custom cells of one row against its group's fields."""
     rid = changes.ids[plan.row]
-    comp_map = comps.get(flow) if flow is not None else None
+    comp_map = groups.of(group)
     out: list[Problem] = []
     for c in (c for c in cols if c in everywhere):  # the others are unknown columns
         if comp_map is None:
-            return [Problem(f"the row's flow {flow!r} is unknown", "flow", rid)]
+            unknown = f"the row's {custom.label} {group!r} is unknown"
+            return [Problem(unknown, custom.group_by, rid)]
         if c not in comp_map:
-            out.append(Problem(f"not a component of the row's flow {flow!r}", c, rid))
+            out.append(Problem(f"not a component of the row's {custom.label} {group!r}", c, rid))
             continue
         full = plan.action in ("put", "create")
         value = plan.values.get(c) if full else changes.cells[plan.row][c][1]
@@ -168,7 +170,7 @@ def _undocumented(spec: ResourceSpec, changes: Changes, plans: list[RowPlan]) ->
         Problem(why, c, changes.ids[p.row])
         for p in plans
         for c in changes.cells.get(p.row, {})
-        if c not in spec._by_name
+        if c not in spec.rows
     ]
 
 
@@ -229,16 +231,18 @@ def _edited_ids(changes: Changes) -> list[Problem]:
     return out
 
 
-def flows_of_rows(edited: pd.DataFrame, changes: Changes, rows: list[int]) -> dict[int, str | None]:
-    """Each row's flow: the frame's ``flow`` column, else the snapshot's."""
+def groups_of_rows(
+    edited: pd.DataFrame, changes: Changes, rows: list[int], column: str
+) -> dict[int, str | None]:
+    """Each row's group (its flow): the frame's ``column``, else the snapshot's."""
     if not rows:
         return {}
-    if "flow" in edited.columns:
-        col = edited["flow"]
+    if column in edited.columns:
+        col = edited[column]
         return {k: None if is_missing(v := col.iloc[k]) else str(v) for k in rows}
     snap = changes.snapshot.table
-    if "flow" in snap.column_names:
-        flows = snap.column("flow")
+    if column in snap.column_names:
+        flows = snap.column(column)
         out: dict[int, str | None] = {}
         for k in rows:
             p = changes.old_pos[k]
