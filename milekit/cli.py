@@ -337,8 +337,9 @@ def demo(tasks: int = 10_000, out: Path = Path(".")) -> int:
                 print("\n", df[["flow", "status", "startTime", "assignee"]].head(3), "\n")
             pq_path = out / "tasks.parquet"
             csv_path = out / "tasks.csv"
-            a = milekit.export("tasks", pq_path, progress=False)
-            b = milekit.export("tasks", csv_path, progress=False)
+            read = df.attrs["milekit"]["resource"]  # export what was just read
+            a = milekit.export(read, pq_path, progress=False)
+            b = milekit.export(read, csv_path, progress=False)
             back = milekit.read_parquet(pq_path)
             same = back.dtypes.equals(df.dtypes) and len(back) == len(df)
             print(f"wrote {a.path} ({a.path.stat().st_size / 1e6:.1f} MB, {a.rows:,} rows)")

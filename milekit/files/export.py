@@ -327,7 +327,7 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
     if resource is not None:
         name = registry.get(resource).name
     else:
-        name = str(meta.get("resource") or meta.get("view") or "tasks")
+        name = str(meta.get("resource") or meta.get("view") or registry.DEFAULT_RESOURCE)
     index = df.index.name if isinstance(df.index.name, str) else ""
     table = schema.from_pandas(df)
     file_meta = {

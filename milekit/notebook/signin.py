@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from milekit.notebook.progress import _in_notebook
+from milekit.types.registry import PAGE_ROWS
 from milekit.wire import credentials, errors
 from milekit.wire.auth import Secret, redact
 from milekit.wire.client import DEFAULT_BASE_URL, NO_RETRY, Client
@@ -69,7 +70,7 @@ class Identity:
 
 
 def _identity(body: Any, client: Client) -> Identity:
-    me = body.get("data", body) if isinstance(body, dict) else body
+    me = body.get(PAGE_ROWS, body) if isinstance(body, dict) else body
     if not isinstance(me, dict) or not any(k in me for k in ("email", "_id", "id")):
         raise errors.ResponseError(
             f"GET /user at {client.base_url} did not answer with a MileApp user"

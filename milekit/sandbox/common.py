@@ -167,18 +167,6 @@ class Ctx:
         org_id: str = self.store.meta["organization"]["id"]
         return org_id
 
-    @property
-    def me(self) -> Doc:
-        """The API user behind the token (the admin user document)."""
-        me_id = self.store.meta["me"]["_id"]
-        doc = self.store.get("users", me_id)
-        return doc if doc is not None else dict(self.store.meta["me"])
-
-    @property
-    def email(self) -> str:
-        email: str = self.me.get("email") or self.store.meta["me"]["email"]
-        return email
-
     def now(self) -> float:
         return self.clock()
 
@@ -214,16 +202,6 @@ class Ctx:
     def remove(self, req: Request, resource: str, doc: Doc, body: Any = None) -> None:
         """Delete the stored ``doc`` (by its registry ``id_field``)."""
         self.delete(req, resource, doc[id_field(resource)], body)
-
-    def hub(self, hub_id: Any, name: str = "hub id") -> Doc:
-        """The hub, or 400 "The selected hub id is invalid."."""
-        doc = self.store.get("hubs", hub_id) if isinstance(hub_id, str) else None
-        if doc is None:
-            raise HttpError(400, f"The selected {name} is invalid.")
-        return doc
-
-    def user_by_email(self, email: str) -> Doc | None:
-        return self.find("users", lambda u: u.get("email") == email)
 
 
 def id_field(resource: str) -> str:

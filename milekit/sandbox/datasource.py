@@ -52,6 +52,7 @@ from milekit.sandbox.http import (
     sort_docs,
     truthy,
 )
+from milekit.sandbox.lookups import email_of, hub_of
 from milekit.sandbox.settings import STORAGE
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
@@ -238,8 +239,8 @@ class DataTypes:
             "_id": self.ctx.new_id(),
             **fields,
             "organizationId": self.ctx.org_id,
-            "createdBy": self.ctx.email,
-            "updatedBy": self.ctx.email,
+            "createdBy": email_of(self.ctx),
+            "updatedBy": email_of(self.ctx),
             "createdTime": stamp,
             "updatedTime": stamp,
         }
@@ -250,7 +251,7 @@ class DataTypes:
         old = self.ctx.get("data_types", r.params["id"])
         fields, delete_fields = self._validate(r.body, old, full=full)
         now = self.ctx.now()
-        doc = dict(old, **fields, updatedBy=self.ctx.email, updatedTime=naive(now))
+        doc = dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=naive(now))
         ops = [Op("put", "data_types", doc["_id"], doc, r.body)]
         renamed = doc["name"] != old["name"]
         if delete_fields or renamed:
@@ -331,7 +332,7 @@ class Records:
                 raise HttpError(400, "The updated time is not a valid date.")
             docs = [d for d in docs if (instant(str(d.get("updatedTime", ""))) or 0) >= since]
         if truthy(q.get("limitUser")) is not False:
-            me = self.ctx.email
+            me = email_of(self.ctx)
             docs = [d for d in docs if not d.get("limitUser") or me in d["limitUser"]]
         docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
@@ -383,7 +384,7 @@ class Records:
         if not dtype.get("commonData"):
             v.required("hubId")  # note 43: required unless the type is commonData
         if hub_id is not None:
-            self.ctx.hub(hub_id)
+            hub_of(self.ctx, hub_id)
         key = (type_id, hub_id if not dtype.get("commonData") else None, data_id)
         clash = self._find(type_id, key[1], data_id)
         if (clash is not None and (old is None or clash["_id"] != old["_id"])) or (
@@ -424,8 +425,8 @@ class Records:
         doc["data_type"] = {"_id": dtype["_id"], "name": dtype["name"]}
         doc.update(
             organizationId=self.ctx.org_id,
-            createdBy=old.get("createdBy", self.ctx.email) if old else self.ctx.email,
-            updatedBy=self.ctx.email,
+            createdBy=old.get("createdBy", email_of(self.ctx)) if old else email_of(self.ctx),
+            updatedBy=email_of(self.ctx),
             createdTime=old.get("createdTime", now) if old else now,
             updatedTime=now,
         )
@@ -623,7 +624,7 @@ class Exports:
                 "status": "Done",
                 "requestAt": iso_now(now),
                 "completedAt": iso_now(now),
-                "email": self.ctx.email,
+                "email": email_of(self.ctx),
                 "fileUrl": url,
                 "fileType": download,
                 "totalRecords": len(chunk),
@@ -701,7 +702,7 @@ class Exports:
             raise HttpError(400, "The selected data type is invalid.")
         if q.get("status") and q["status"] not in ("Processing", "Done", "Failed"):
             raise HttpError(400, "The selected status is invalid.")
-        email = q.get("email") or self.ctx.email
+        email = q.get("email") or email_of(self.ctx)
         must: list[Doc] = [
             {"term": {"organizationId.keyword": self.ctx.org_id}},
             {"term": {"email.keyword": email}},
@@ -892,7 +893,7 @@ class Exports:
             "dataTypeId": dtype["_id"],
             "dataTypeName": dtype["name"],
             "fileTemplate": template,
-            "createdBy": self.ctx.email,
+            "createdBy": email_of(self.ctx),
             "createdTime": stamp,
             "updatedTime": stamp,
         }

@@ -50,6 +50,7 @@ from milekit.sandbox.http import (
     sort_docs,
     truthy,
 )
+from milekit.sandbox.lookups import email_of, hub_of, user_by_email
 from milekit.sandbox.settings import STORAGE, store_file
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
@@ -148,7 +149,7 @@ class Schedules:
             v.fail("The selected flow is invalid.")
         if merged.get("flowId") != flow["_id"]:
             v.fail("The selected flow id is invalid.")
-        self.ctx.hub(merged.get("hubId"))
+        hub_of(self.ctx, merged.get("hubId"))
         start, end = v.date("startTime"), v.date("endTime")
         assert start is not None and end is not None
         if (instant(end) or 0) < (instant(start) or 0):
@@ -156,7 +157,7 @@ class Schedules:
         v.obj("task")
         assignee = v.strings("assignee") or []
         for email in assignee:
-            if self.ctx.user_by_email(email) is None:
+            if user_by_email(self.ctx, email) is None:
                 v.fail("The selected assignee is invalid.")
         frequency = v.str_("frequency", enum=("daily", "weekly", "monthly"))
         interval = v.int_("interval", lo=1, hi=99)
@@ -218,7 +219,7 @@ class Schedules:
             doc: Doc = {"_id": self.ctx.new_id(), **out}
             doc.update(
                 logExecuted={"status": "PENDING", "message": []},
-                createdBy=self.ctx.email,
+                createdBy=email_of(self.ctx),
                 organizationId=self.ctx.org_id,
                 createdTime=iso_now(now),
             )
@@ -229,7 +230,7 @@ class Schedules:
                 if k in old
             }
             doc = {**kept, **out}
-        doc.update(updatedBy=self.ctx.email, updatedTime=iso_now(now))
+        doc.update(updatedBy=email_of(self.ctx), updatedTime=iso_now(now))
         return doc
 
     def create(self, r: Request) -> Response:
@@ -430,7 +431,7 @@ class Activities:
                 createdFrom=source if source in ("WEB", "API", "Automation", "Mobile") else "API",
             )
             children.append(child)
-        hub = self.ctx.hub(top_hub or children[0]["hubId"])
+        hub = hub_of(self.ctx, top_hub or children[0]["hubId"])
         starts = [instant(c["startTime"]) or now for c in children]
         ends = [instant(c["endTime"]) or now for c in children]
         stamp = iso_now(now)
@@ -453,8 +454,8 @@ class Activities:
             "endTime": iso_now(max(ends)),
             "hubId": hub["_id"],
             "hub": {k: hub.get(k) for k in ("_id", "name", "lat", "lng", "address")},
-            "createdBy": self.ctx.email,
-            "updatedBy": self.ctx.email,
+            "createdBy": email_of(self.ctx),
+            "updatedBy": email_of(self.ctx),
             "createdFrom": "API",
             "createdTime": stamp,
             "updatedTime": stamp,
@@ -515,7 +516,7 @@ class Locations:
             docs = [d for d in docs if bool(d.get("isLatest")) is latest]
         if q.get("timeBy"):
             by = q["timeBy"]
-            if by not in ("createdTime", "startTime"):
+            if by not in self.spec.time_by:
                 raise HttpError(400, "The selected time by is invalid.")
             lo = instant(q["timeFrom"]) if q.get("timeFrom") else None
             hi = instant(q["timeTo"]) if q.get("timeTo") else None
@@ -549,7 +550,7 @@ class Locations:
         if email is not None:
             if old is not None and email != old["email"]:
                 v.fail("The email cannot be changed.")
-            if self.ctx.user_by_email(email) is None:
+            if user_by_email(self.ctx, email) is None:
                 v.fail("The selected email is invalid.")
         out: Doc = {}
         lat, lon = v.num("lat"), v.num("lon")
@@ -618,7 +619,7 @@ class Locations:
                     "totalDistance": round(walked / 1000),
                 },
                 trackedTime=float(minutes),
-                updatedBy=self.ctx.email,
+                updatedBy=email_of(self.ctx),
                 updatedTime=naive(now),
             )
             self.ctx.put(r, "location_histories", closed, body)
@@ -637,8 +638,8 @@ class Locations:
             **fields,
             "time": ms,
             "organizationId": self.ctx.org_id,
-            "createdBy": self.ctx.email,
-            "updatedBy": self.ctx.email,
+            "createdBy": email_of(self.ctx),
+            "updatedBy": email_of(self.ctx),
             "createdTime": naive(at),
             "updatedTime": naive(now),
             # minutes the device's clock is ahead of the server's: often negative (note 27)
@@ -703,7 +704,7 @@ class Locations:
 
     def _update(self, r: Request, old: Doc) -> Response:
         _, fields = self._clean(r.body, old)
-        doc = dict(old, **fields, updatedBy=self.ctx.email, updatedTime=naive(self.ctx.now()))
+        doc = dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=naive(self.ctx.now()))
         self.ctx.put(r, "location_histories", doc, r.body)
         return Response(200, self._one(doc, "Data has been updated successfully."))
 
@@ -737,7 +738,7 @@ class Locations:
         v = V(r.body)
         email = v.email("email", required=True)
         assert email is not None
-        if self.ctx.user_by_email(email) is None:
+        if user_by_email(self.ctx, email) is None:
             v.fail("The selected email is invalid.")
         now = self.ctx.now()
         date = v.str_("date") or naive(now)[:10]
@@ -893,7 +894,7 @@ class TaskExtras:
             if not points:
                 continue
             last = max(points, key=lambda d: int(d.get("time") or 0))
-            user = self.ctx.user_by_email(email) or {}
+            user = user_by_email(self.ctx, email) or {}
             location.append(
                 {
                     "email": email,
@@ -922,14 +923,14 @@ class TaskExtras:
         for key in ("hubId", "timeFrom", "timeTo"):
             if not q.get(key):
                 raise HttpError(400, f"The {attribute(key)} field is required.")
-        self.ctx.hub(q["hubId"])
+        hub_of(self.ctx, q["hubId"])
         lo, hi = instant(q["timeFrom"]), instant(q["timeTo"])
         if lo is None:
             raise HttpError(400, "The time from is not a valid date.")
         if hi is None:
             raise HttpError(400, "The time to is not a valid date.")
         by = q.get("timeBy") or "createdTime"
-        if by not in ("createdTime", "startTime", "doneTime"):
+        if by not in _TASKS.time_by:
             raise HttpError(400, "The selected time by is invalid.")
         tasks = [
             t

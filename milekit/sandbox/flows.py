@@ -44,6 +44,7 @@ from milekit.sandbox.http import (
     sort_docs,
     truthy,
 )
+from milekit.sandbox.lookups import email_of, hub_of
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 
@@ -381,7 +382,7 @@ class Flows:
             "_id": self.ctx.new_id(),
             "flowId": flow_id,
             "action": action,
-            "changedBy": self.ctx.email,
+            "changedBy": email_of(self.ctx),
             "version": version,
             "rawData": raw,
             "changeData": change,
@@ -404,8 +405,8 @@ class Flows:
         doc.update(
             organizationId=self.ctx.org_id,
             version=1,
-            createdBy=self.ctx.email,
-            updatedBy=self.ctx.email,
+            createdBy=email_of(self.ctx),
+            updatedBy=email_of(self.ctx),
             createdTime=stamp,
             updatedTime=stamp,
         )
@@ -426,7 +427,7 @@ class Flows:
         now = self.ctx.now()
         version = int(old.get("version") or 1) + 1
         doc = dict(
-            old, **fields, version=version, updatedBy=self.ctx.email, updatedTime=iso_micro(now)
+            old, **fields, version=version, updatedBy=email_of(self.ctx), updatedTime=iso_micro(now)
         )
         self.ctx.write(
             r,
@@ -676,7 +677,7 @@ class Automations:
                 v.fail(f"The automation details.{key} field is required.")
         self._flow_ref(v, d, "automation details")
         if "hubId" in d:
-            self.ctx.hub(d["hubId"], "automation details.hub id")
+            hub_of(self.ctx, d["hubId"], "automation details.hub id")
         if "assignee" in d:
             if isinstance(d["assignee"], str):
                 d["assignee"] = [d["assignee"]]
@@ -703,12 +704,12 @@ class Automations:
             doc: Doc = {"_id": self.ctx.new_id(), **fields}
             doc.update(
                 organizationId=self.ctx.org_id,
-                createdBy=self.ctx.email,
+                createdBy=email_of(self.ctx),
                 createdTime=stamp,
             )
         else:
             doc = dict(old, **fields)
-        doc.update(updatedBy=self.ctx.email, updatedTime=stamp)
+        doc.update(updatedBy=email_of(self.ctx), updatedTime=stamp)
         self.ctx.put(r, "automations", doc, r.body)
         return doc
 

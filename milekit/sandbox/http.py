@@ -69,6 +69,8 @@ __all__ = [
 
 PREFIX = "/api/v3"
 BAD_REQUEST = "Bad request - invalid parameters provided."
+#: the key of the paginator's rows
+_ROWS = "data"
 _HEX24 = re.compile(r"^[0-9a-f]{24}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -317,7 +319,7 @@ def paginator(
     first_item = (page - 1) * per_page + 1 if data else None
     return {
         "current_page": page,
-        "data": data,
+        _ROWS: data,
         "first_page_url": url(1),
         "from": first_item,
         "last_page": last,

@@ -44,6 +44,7 @@ from milekit.sandbox.http import (
     project,
     sort_docs,
 )
+from milekit.sandbox.lookups import api_user, email_of, hub_of, user_by_email
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 
@@ -148,11 +149,11 @@ class Vehicles:
         v.required(*(k for k in _CHECK_ORDER if k in v.must))
         v.check_required()
         name = v.str_("name", max_len=255)
-        hub = self.ctx.hub(merged.get("hubId"))
+        hub = hub_of(self.ctx, merged.get("hubId"))
         assert name is not None
         assignee = v.str_("assignee")
         if assignee:
-            if self.ctx.user_by_email(assignee) is None:
+            if user_by_email(self.ctx, assignee) is None:
                 v.fail("The selected assignee is invalid.")
         out: Doc = {"name": name, "hubId": hub["_id"]}
         if "assignee" in merged:
@@ -364,7 +365,7 @@ class Results:
             "visits": [],
             "createdFrom": "API",
             "createdType": action,
-            "createdBy": self.ctx.me.get("name", self.ctx.email),
+            "createdBy": api_user(self.ctx).get("name", email_of(self.ctx)),
             "version": max(versions, default=0) + 1,
             "organizationId": self.ctx.org_id,
             "createdTime": iso_micro(now),
@@ -453,7 +454,7 @@ class Results:
 
     def optimize(self, r: Request) -> Response:
         v = V(r.body, required=self.spec.required_on_create)
-        hub = self.ctx.hub(r.body.get("hubId")) if v.present("hubId") else None
+        hub = hub_of(self.ctx, r.body.get("hubId")) if v.present("hubId") else None
         v.check_required()
         assert hub is not None
         # the request's own required keys (the schema's; they are not result fields)
@@ -501,7 +502,7 @@ class Results:
         code = v.str_("resultCode") or str(int(now * 1000))
         plan.update(countryCode="ID", resultCode=code)
         routed, dropped = plan["summary"]["routedVisits"], plan["summary"]["droppedVisits"]
-        me = self.ctx.me
+        me = api_user(self.ctx)
         doc = {
             "_id": self.ctx.new_id(),
             "name": v.str_("name") or f"Routing {when:%m-%d %H:%M}",

@@ -32,6 +32,7 @@ from milekit.sandbox.app import MAX_BODY, SandboxApp
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.seed import build_org
 from milekit.sandbox.store import Store
+from milekit.types.registry import DEFAULT_RESOURCE
 
 _DRAIN_LIMIT = 64 * 1024 * 1024  #: unread bodies up to this size are drained, larger close
 
@@ -342,7 +343,8 @@ class Sandbox:
 
     def __repr__(self) -> str:
         where = self._url if self._server is not None else "stopped"
-        return f"<Sandbox {where} tasks={self.store.count('tasks')}>"
+        main = DEFAULT_RESOURCE
+        return f"<Sandbox {where} {main}={self.store.count(main)}>"
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, **kw: Any) -> None:

@@ -47,6 +47,7 @@ from milekit.sandbox.http import (
     sort_docs,
     truthy,
 )
+from milekit.sandbox.lookups import api_user, email_of, hub_of, user_by_email
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES, ResourceSpec
 
@@ -187,7 +188,7 @@ class Users:
         return Response(200, self._envelope(doc, "Success"))
 
     def by_email(self, r: Request) -> Response:
-        doc = self.ctx.user_by_email(r.params["email"])
+        doc = user_by_email(self.ctx, r.params["email"])
         if doc is None:
             raise HttpError(404, "Data not found")
         return Response(200, self._envelope(doc, "Success"))
@@ -213,14 +214,14 @@ class Users:
         if name is not None:
             new["name"] = name
         if email is not None and email != old.get("email"):
-            if self.ctx.user_by_email(email) is not None:
+            if user_by_email(self.ctx, email) is not None:
                 v.fail("The email has already been taken.")
             new["email"] = email
         if v.has("phoneNumber"):
             new["phoneNumber"] = phone
         if hub_ids is not None:
             for h in hub_ids:
-                self.ctx.hub(h, "hub id")
+                hub_of(self.ctx, h, "hub id")
             new["hubId"] = hub_ids
         if team_ids is not None:
             for t in team_ids:
@@ -403,7 +404,7 @@ class Teams:
         hub_id = v.str_("hubId")
         v.check_required()
         assert name is not None and hub_id is not None
-        self.ctx.hub(hub_id)
+        hub_of(self.ctx, hub_id)
         for t in self.ctx.store.values("teams"):
             same = t.get("name", "").lower() == name.lower() and t.get("hubId") == hub_id
             if same and (old is None or t["_id"] != old["_id"]):
@@ -485,7 +486,7 @@ class Hubs:
                     or (key == "q" and needle in str(h.get("address", "")).lower())
                 ]
         if truthy(q.get("byUser")):
-            mine = set(self.ctx.me.get("hubId") or [])
+            mine = set(api_user(self.ctx).get("hubId") or [])
             docs = [h for h in docs if h["_id"] in mine]
         docs = sort_listed(docs, q, self.spec, default_by="name", default_order="asc")
         docs = docs[(page - 1) * limit : page * limit]
@@ -758,7 +759,7 @@ class Plugins:
             raise self._err(400, f"The {attribute(missing)} field is required.", "cmod-001")
         pid = self.ctx.new_id()
         stamp = iso_micro(self.ctx.now())
-        me = self.ctx.email
+        me = email_of(self.ctx)
         doc = {
             self.spec.id_field: pid,
             "name": name,
@@ -804,7 +805,7 @@ class Plugins:
             old,
             name=name,
             description=description,
-            updatedBy=self.ctx.email,
+            updatedBy=email_of(self.ctx),
             updatedTime=iso_micro(self.ctx.now()),
         )
         self.ctx.put(r, "plugins", doc, r.form)

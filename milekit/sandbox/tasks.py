@@ -54,7 +54,7 @@ _BULK_KEY = SPEC.bulk_key or "tasks"
 _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIME)
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
-_TIME_BY = ("createdTime", "startTime", "doneTime")
+_TIME_BY = SPEC.time_by
 #: writable keys the server fills when a create leaves them out (kept by a replace too)
 _SERVER_DEFAULTS = frozenset({"orderIndex"})
 _LIST_PARAMS = (

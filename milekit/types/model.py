@@ -82,6 +82,11 @@ class Field:
         raise KeyError(f"{self.name}.{name}")
 
 
+#: The key under which Laravel's paginator holds its rows, and most envelopes their
+#: payload (``{"status": true, "data": ...}``, note 1); it also spells a resource's name
+PAGE_ROWS = "data"
+
+
 @dataclass(frozen=True)
 class RowSchema:
     """The columns of one kind of row and their API types.

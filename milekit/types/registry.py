@@ -55,6 +55,7 @@ from collections.abc import Iterable
 
 from milekit.types import _generated as _gen
 from milekit.types.model import (
+    PAGE_ROWS,
     ChildSpec,
     CustomFields,
     DetailForm,
@@ -82,6 +83,7 @@ __all__ = [
     "FLOW_COMPONENTS",
     "NOT_FRAMES",
     "OPERATIONS",
+    "PAGE_ROWS",
     "RESOURCES",
     "TASKS",
     "TASK_TIME_BY",

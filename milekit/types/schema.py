@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit.types.registry import Field, FieldType, Listing, RowSchema
+from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 
 F = FieldType
 META = b"milekit"
@@ -430,7 +430,7 @@ class PageParser:
                 fields = [pa.field(n, _RAW[f.type]) for n, f in self._known.items()]
                 fields += [pa.field(n, t) for n, t in self._text.items() if n not in self._known]
                 rows = pa.list_(pa.struct(fields))
-                envelope = pa.struct([("data", rows)])
+                envelope = pa.struct([(PAGE_ROWS, rows)])
                 self._read_schema = pa.schema([pa.field(self.listing.envelope, envelope)])
             return self._read_schema
 
@@ -456,7 +456,7 @@ class PageParser:
             env = raw.column(self.listing.envelope).combine_chunks()
             if not pa.types.is_struct(env.type) or env.null_count:
                 raise FastPathMiss("no paginator")
-            data = env.field("data")
+            data = env.field(PAGE_ROWS)
             if data.null_count:
                 raise FastPathMiss("no data list")
             rows = pa.Table.from_struct_array(data.flatten())

@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from milekit.types.registry import Listing, ListShape
+from milekit.types.registry import PAGE_ROWS, Listing, ListShape
 from milekit.wire import errors
 
 if TYPE_CHECKING:
     from milekit.wire.client import Page
 
 _META = frozenset({"status", "message", "code", "statusCode", "metadata", "dataVersion"})
-_PAGINATOR = frozenset({"current_page", "data", "last_page", "per_page", "total"})
+_PAGINATOR = frozenset({"current_page", PAGE_ROWS, "last_page", "per_page", "total"})
+#: the activity paginator's rows key
+_ACTIVITY_ROWS = "activities"
 
 
 def unwrap(body: Any, key: str | None = None) -> Any:
@@ -38,13 +40,15 @@ def unwrap(body: Any, key: str | None = None) -> Any:
         return body  # no envelope at all (GET /user, GET /tasks/tracking)
     if len(rest) == 1:
         return next(iter(rest.values()))
-    if "data" in rest:
-        return rest["data"]
+    if PAGE_ROWS in rest:
+        return rest[PAGE_ROWS]
     return rest
 
 
 def is_paginator(obj: Any) -> bool:
-    return isinstance(obj, dict) and "data" in obj and bool(_PAGINATOR & (set(obj) - {"data"}))
+    return (
+        isinstance(obj, dict) and PAGE_ROWS in obj and bool(_PAGINATOR & (set(obj) - {PAGE_ROWS}))
+    )
 
 
 def list_page(body: Any, listing: Listing, number: int) -> Page:
@@ -89,10 +93,10 @@ def _top(body: Any) -> Any:
 def _laravel(inner: Any, top: Any) -> Got:
     """Laravel's paginator, under the envelope key or inside its ``data`` (teams,
     results); a plain array where a server sends all rows at once is taken as it is."""
-    if isinstance(inner, dict) and "data" in inner and not is_paginator(inner):
-        inner = inner["data"]
+    if isinstance(inner, dict) and PAGE_ROWS in inner and not is_paginator(inner):
+        inner = inner[PAGE_ROWS]
     if is_paginator(inner):
-        return _rows(inner["data"]), _int(inner.get("total")), _int(inner.get("last_page")), None
+        return _rows(inner[PAGE_ROWS]), _int(inner.get("total")), _int(inner.get("last_page")), None
     if isinstance(inner, list):
         return _rows(inner), None, None, None
     return None
@@ -106,18 +110,18 @@ def _array(inner: Any, top: Any) -> Got:
 
 def _activity(inner: Any, top: Any) -> Got:
     """``{activities, total, currentPage, lastPage, perPage}`` (activities' own paginator)."""
-    if isinstance(inner, dict) and "activities" not in inner and "data" in inner:
-        inner = inner["data"]
-    if not isinstance(inner, dict) or "activities" not in inner:
+    if isinstance(inner, dict) and _ACTIVITY_ROWS not in inner and PAGE_ROWS in inner:
+        inner = inner[PAGE_ROWS]
+    if not isinstance(inner, dict) or _ACTIVITY_ROWS not in inner:
         return None
-    return _rows(inner["activities"]), _int(inner.get("total")), _int(inner.get("lastPage")), None
+    return _rows(inner[_ACTIVITY_ROWS]), _int(inner.get("total")), _int(inner.get("lastPage")), None
 
 
 def _elastic(inner: Any, top: Any) -> Got:
     """Elasticsearch hits: rows are the hits' ``_source`` with the hit's ``_id``, ``total``
     beside them (ES 7 spells it ``{"value": n}``)."""
-    if isinstance(inner, dict) and "data" in inner:
-        inner = inner["data"]
+    if isinstance(inner, dict) and PAGE_ROWS in inner:
+        inner = inner[PAGE_ROWS]
     if not isinstance(inner, list):
         return None
     hits = _rows(inner)
@@ -135,7 +139,7 @@ def _gallery(inner: Any, top: Any) -> Got:
     if not isinstance(inner, dict) or not isinstance(inner.get("last_page"), bool):
         return None
     more = not inner["last_page"]
-    rows = _rows(inner.get("data") or [])
+    rows = _rows(inner.get(PAGE_ROWS) or [])
     if not more:
         rows = rows + _rows(inner.get("buffer") or [])
     return rows, None, None, more

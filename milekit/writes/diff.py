@@ -205,7 +205,9 @@ def snapshot_of(
     if original is not None:
         if not isinstance(original, pd.DataFrame):
             raise UsageError(f"original must be a DataFrame, got {type(original).__name__}")
-        name = resource or _resource_of(original) or _resource_of(edited) or "tasks"
+        name = (
+            resource or _resource_of(original) or _resource_of(edited) or registry.DEFAULT_RESOURCE
+        )
         spec = registry.get(name)
         if id_values(original, spec.id_field) is None:
             raise UsageError(f"original has no {spec.id_field!r} index or column")

@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "datasource": 3,
     "field_ops": 3,
     "routing": 3,
+    "lookups": 3,
     "app": 4,
     "server": 5,
     "__init__": 6,
