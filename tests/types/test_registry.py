@@ -22,6 +22,7 @@ import pytest
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.types import _generated as gen
+from milekit.types import registry
 from milekit.types.registry import (
     CHILDREN,
     DETAIL_FORMS,
@@ -726,3 +727,54 @@ def test_resource_spec_defaults_keep_old_constructions_working() -> None:
         True,
         ("sortBy", "sortOrder"),
     )
+
+
+# --- the declared behaviour generic code reads --------------------------------------------
+
+
+def _all_filters() -> list[registry.Filters]:
+    views = [v.query for v in registry.VIEWS.values() if v.query is not None]
+    return [*(s.query for s in registry.RESOURCES.values()), *views]
+
+
+def test_every_time_by_filter_declares_the_fields_it_may_name() -> None:
+    """A list whose ``timeBy`` has no declared fields would refuse every value."""
+    bare = [q.owner for q in _all_filters() if "timeBy" in q and not q.time_by]
+    assert bare == []
+    assert all(q.kind("timeBy") == "time_by" for q in _all_filters() if "timeBy" in q)
+
+
+def test_every_filter_kind_names_a_filter_of_its_list() -> None:
+    sort_orders = {q.sort_params[1] for q in _all_filters()}
+    stray = [
+        (q.owner, k) for q in _all_filters() for k in q.kinds if k not in q and k not in sort_orders
+    ]
+    assert stray == []
+
+
+def test_custom_fields_point_at_readable_definitions() -> None:
+    for spec in registry.RESOURCES.values():
+        c = spec.custom
+        if c is None:
+            continue
+        source = registry.get(c.source)
+        assert "name" in source.rows, spec.name  # groups are named
+        assert c.group_by in spec.rows, spec.name  # rows say their group
+        if c.keyword:  # the keyword sends a name or an id: the list takes both
+            assert c.by_name in spec.query and c.by_id in spec.query, spec.name
+        assert spec.dynamic_fields, spec.name  # custom columns are kept
+
+
+def test_child_tables_and_views_have_row_schemas_of_their_own() -> None:
+    for child in registry.CHILDREN.values():
+        assert child.rows is not None and child.rows.field_names[0] == child.key
+        assert child.rows.name == child.name  # not the parent's spec in disguise
+    for v in registry.VIEWS.values():
+        assert v.rows is not None and v.query is not None and v.rows.name == v.name
+        assert (v.listing is not None) == (v.shape == "paged"), v.name
+        if v.listing is not None:
+            assert v.listing.path == v.path and v.listing.name == v.name
+
+
+def test_the_default_resource_is_registered() -> None:
+    assert registry.DEFAULT_RESOURCE in registry.RESOURCES
