@@ -34,21 +34,31 @@ if TYPE_CHECKING:
     from milekit.writes.push import PushResult
 
 
+_PROFILE_HELP = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="milekit", description="MileApp API <-> typed DataFrames")
     p.add_argument("--version", action="version", version=f"milekit {__version__}")
-    profile_help = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
-    p.add_argument("--profile", help=profile_help)
+    p.add_argument("--profile", help=_PROFILE_HELP)
     sub = p.add_subparsers(dest="command", required=True)
-
-    def profile_opt(parser: argparse.ArgumentParser) -> None:
-        # also after the command; SUPPRESS keeps a top-level --profile when absent here
-        parser.add_argument("--profile", default=argparse.SUPPRESS, help=profile_help)
-
     d = sub.add_parser("demo", help="run the main job against the embedded sandbox")
     d.add_argument("--tasks", type=int, default=10_000, help="tasks in the demo org")
     d.add_argument("--out", default=".", help="where tasks.parquet and tasks.csv go")
+    _export_parser(sub)
+    _push_parser(sub)
+    _sandbox_parser(sub)
+    _sign_in_parsers(sub)
+    return p
 
+
+def _profile_opt(parser: argparse.ArgumentParser) -> None:
+    # also after the command; SUPPRESS keeps a top-level --profile when absent here
+    parser.add_argument("--profile", default=argparse.SUPPRESS, help=_PROFILE_HELP)
+
+
+def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """milekit export RESOURCE -o FILE [filters]"""
     e = sub.add_parser("export", help="export a resource to Parquet or CSV")
     e.add_argument("resource")
     e.add_argument("-o", "--output", required=True, help="file.parquet or file.csv")
@@ -62,8 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fields")
     e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE")
     e.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
-    profile_opt(e)
+    _profile_opt(e)
 
+
+def _push_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """milekit push RESOURCE FILE [--original ...]"""
     u = sub.add_parser("push", help="push an edited Parquet/CSV file back (changed cells only)")
     u.add_argument("resource")
     u.add_argument("file", help="the edited frame: .parquet (or .csv with its sidecar)")
@@ -84,8 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     u.add_argument("--no-journal", action="store_true", help="keep no journal")
     u.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
-    profile_opt(u)
+    _profile_opt(u)
 
+
+def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """milekit sandbox [--port ...]"""
     s = sub.add_parser("sandbox", help="serve the offline MileApp API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
@@ -107,19 +123,21 @@ def _parser() -> argparse.ArgumentParser:
         help="seed tasks with every datetime spelling the API uses (robustness tests)",
     )
 
+
+def _sign_in_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """milekit whoami | login | logout"""
     w = sub.add_parser("whoami", help="show the signed-in user")
     w.add_argument("--base-url")
-    profile_opt(w)
+    _profile_opt(w)
 
     li = sub.add_parser("login", help="sign in: check a token and remember it")
     li.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
     li.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
     li.add_argument("--no-remember", action="store_true", help="check the token only")
-    profile_opt(li)
+    _profile_opt(li)
 
     lo = sub.add_parser("logout", help="forget the remembered token")
-    profile_opt(lo)
-    return p
+    _profile_opt(lo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

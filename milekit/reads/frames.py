@@ -459,7 +459,7 @@ def _assemble(
         # offset pagination shifts while data changes: a row can come twice
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
-    remember(df, table, spec.name)  # the snapshot milekit.diff/push compare edits against
+    remember(df, table, spec)  # the snapshot milekit.diff/push compare edits against
     if flatten or split_coordinates:
         df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=rows)
     return df

@@ -209,7 +209,7 @@ def get(
         "detail": how,
         **custom_attrs(spec, defs, groups, df.columns),
     }
-    remember(df, table, spec.name)  # push(df) compares edits against this snapshot
+    remember(df, table, spec)  # push(df) compares edits against this snapshot
     if flatten or split_coordinates:
         df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=typed)
     return df

@@ -239,26 +239,10 @@ class Client:
         seed: int | None = None,
         profile: str | None = None,
     ) -> None:
-        if isinstance(token, str):
-            token = Secret(token)
-        remembered_url: str | None = None
         self.profile: str | None = None  #: the profile whose remembered token is used
         self.token_source = "argument"  #: where the token came from (never the token)
         self._wanted_profile = DEFAULT_PROFILE
-        if token is None and profile is None:
-            token = token_from_env()
-            self.token_source = "MILEAPP_TOKEN"
-        if token is None:
-            name = credentials.profile_name(profile)
-            cred = credentials.load(name)
-            self._wanted_profile = name
-            if cred is not None:
-                token, remembered_url = cred.token, cred.base_url
-                self.profile = name
-                self.token_source = f"profile {name!r}"
-            else:
-                self.token_source = "none"
-        self._token = token
+        self._token, remembered_url = self._find_token(token, profile)
         url = base_url or remembered_url or os.environ.get("MILEAPP_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = url.rstrip("/")
         parts = urlsplit(self.base_url)
@@ -284,14 +268,40 @@ class Client:
             self.limiter = RateLimiter()
         else:
             self.limiter = limiter
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies/netrc from the environment in our way
-        self.session.headers.update(
+        self.session = self._session(max(10, max_workers + 4))
+
+    def _find_token(
+        self, token: str | Secret | None, profile: str | None
+    ) -> tuple[Secret | None, str | None]:
+        """The token (the argument, else ``MILEAPP_TOKEN``, else a remembered profile's) and
+        the profile's remembered base URL; says where it came from in ``token_source``."""
+        if isinstance(token, str):
+            token = Secret(token)
+        if token is None and profile is None:
+            token = token_from_env()
+            self.token_source = "MILEAPP_TOKEN"
+        if token is not None:
+            return token, None
+        name = credentials.profile_name(profile)
+        self._wanted_profile = name
+        cred = credentials.load(name)
+        if cred is None:
+            self.token_source = "none"
+            return None, None
+        self.profile = name
+        self.token_source = f"profile {name!r}"
+        return cred.token, cred.base_url
+
+    def _session(self, pool: int) -> requests.Session:
+        """The HTTP session: the token as bearer auth, every connection through the limiter
+        (urllib3's own retries off: the retry loop above takes a token per attempt)."""
+        session = requests.Session()
+        session.trust_env = False  # no proxies/netrc from the environment in our way
+        session.headers.update(
             {"Accept": "application/json", "User-Agent": f"milekit/{__version__}"}
         )
         if self._token is not None:
-            self.session.auth = BearerAuth(self._token)
-        pool = max(10, max_workers + 4)
+            session.auth = BearerAuth(self._token)
         adapter: requests.adapters.HTTPAdapter
         if self.limiter is not None:
             adapter = LimiterAdapter(
@@ -306,8 +316,9 @@ class Client:
             adapter = requests.adapters.HTTPAdapter(
                 max_retries=0, pool_connections=4, pool_maxsize=pool
             )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
 
     # -- identity ---------------------------------------------------------------------
 

@@ -64,10 +64,17 @@ SnapshotSource = Literal["frame", "derived", "original"]
 class Snapshot:
     """The typed Arrow table a frame was built from (its id column included)."""
 
-    resource: str
+    spec: ResourceSpec
     table: pa.Table
-    id_field: str
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def resource(self) -> str:
+        return self.spec.name
+
+    @property
+    def id_field(self) -> str:
+        return self.spec.id_field
 
     @cached_property
     def ids(self) -> list[str | None]:
@@ -145,15 +152,14 @@ _lock = threading.Lock()
 _by_frame: dict[int, weakref.ref[pd.DataFrame]] = {}
 
 
-def remember(df: pd.DataFrame, table: pa.Table, resource: str) -> Snapshot:
+def remember(df: pd.DataFrame, table: pa.Table, spec: ResourceSpec) -> Snapshot:
     """Keep ``table`` as the snapshot of ``df`` for as long as ``df`` (or a frame derived
     from it) lives.
 
     ``table`` must not share memory with ``df`` (milekit frames are converted out of their
     table, so it does not).
     """
-    spec = registry.get(resource)
-    snap = Snapshot(resource, table, spec.id_field)
+    snap = Snapshot(spec, table)
     register(df, snap)
     return snap
 
@@ -212,7 +218,7 @@ def snapshot_of(
         if id_values(original, spec.id_field) is None:
             raise UsageError(f"original has no {spec.id_field!r} index or column")
         table = schema.from_pandas(original)
-        return Snapshot(spec.name, table, spec.id_field), "original"
+        return Snapshot(spec, table), "original"
     found = lookup(edited)
     if found is None:
         raise UsageError(
@@ -326,7 +332,7 @@ def compare(edited: pd.DataFrame, snap: Snapshot, source: SnapshotSource) -> Cha
     """Compare ``edited`` with ``snap`` (nothing is sent; problems are collected, not raised)."""
     if not isinstance(edited, pd.DataFrame):
         raise UsageError(f"expected a DataFrame, got {type(edited).__name__}")
-    spec = registry.get(snap.resource)
+    spec = snap.spec
     idf = spec.id_field
     ids = id_values(edited, idf)
     if ids is None:
@@ -334,53 +340,19 @@ def compare(edited: pd.DataFrame, snap: Snapshot, source: SnapshotSource) -> Cha
             f"the frame has no {idf!r} index or column: milekit frames are indexed by "
             f"{idf!r} (df.set_index({idf!r}) after a reset_index())"
         )
-    problems: list[Problem] = []
     names = [str(c) for c in edited.columns]
     dup_cols = sorted({c for c in names if names.count(c) > 1})
-    for c in dup_cols:
-        problems.append(Problem("duplicate column", c))
     counts: dict[str, int] = {}
     for i in ids:
         if i is not None:
             counts[i] = counts.get(i, 0) + 1
     duplicates = sorted(i for i, n in counts.items() if n > 1)
-    for i in duplicates:
-        problems.append(Problem("duplicate id", None, i))
+    problems = [Problem("duplicate column", c) for c in dup_cols]
+    problems += [Problem("duplicate id", None, i) for i in duplicates]
     pos = snap.positions
     old_pos = [pos.get(i, -1) if i is not None else -1 for i in ids]
-    seen = set(counts)
-    missing = [i for i in pos if i not in seen]
     columns = [c for c in names if c != idf and c not in dup_cols]
-    matched = [k for k, p in enumerate(old_pos) if p >= 0]
-    take = pa.array([old_pos[k] for k in matched], pa.int64())
-    all_rows = matched == list(range(len(ids)))
-    cells: dict[int, dict[str, tuple[Any, Any]]] = {}
-    ftypes: dict[str, tuple[FieldType, tuple[str, ...]]] = {}
-    added: list[str] = []
-    for col in columns:
-        s = edited[col]
-        ft, enum = column_type(col, spec, snap, s)
-        ftypes[col] = (ft, enum)
-        sub = s if all_rows else s.iloc[matched]
-        if col not in snap.table.column_names:
-            added.append(col)
-            for j, v in enumerate(sub.tolist()):
-                if is_missing(v):
-                    continue
-                k = matched[j]
-                try:
-                    new = canonical(v, ft, enum)
-                except ValueError as e:
-                    problems.append(Problem(str(e), col, ids[k]))
-                    new = v
-                cells.setdefault(k, {})[col] = (UNKNOWN, new)
-            continue
-        old_arr = snap.table.column(col).take(take).combine_chunks()
-        for j, old, new, err in _changed(old_arr, sub, ft, enum):
-            k = matched[j]
-            if err is not None:
-                problems.append(Problem(err, col, ids[k]))
-            cells.setdefault(k, {})[col] = (old, new)
+    cells, ftypes, added = _cells(edited, snap, columns, ids, old_pos, problems)
     return Changes(
         spec=spec,
         snapshot=snap,
@@ -390,11 +362,63 @@ def compare(edited: pd.DataFrame, snap: Snapshot, source: SnapshotSource) -> Cha
         columns=columns,
         ftypes=ftypes,
         cells=cells,
-        missing=missing,
+        missing=[i for i in pos if i not in counts],
         added_columns=added,
         problems=problems,
         duplicates=duplicates,
     )
+
+
+Cells = dict[int, dict[str, tuple[Any, Any]]]
+
+
+def _cells(
+    edited: pd.DataFrame,
+    snap: Snapshot,
+    columns: list[str],
+    ids: list[str | None],
+    old_pos: list[int],
+    problems: list[Problem],
+) -> tuple[Cells, dict[str, tuple[FieldType, tuple[str, ...]]], list[str]]:
+    """The changed cells of the rows the snapshot has (row -> column -> (old, new)), each
+    column's API type, and the columns the snapshot lacks (their values are all new)."""
+    matched = [k for k, p in enumerate(old_pos) if p >= 0]
+    take = pa.array([old_pos[k] for k in matched], pa.int64())
+    all_rows = matched == list(range(len(ids)))
+    cells: Cells = {}
+    ftypes: dict[str, tuple[FieldType, tuple[str, ...]]] = {}
+    added: list[str] = []
+    for col in columns:
+        s = edited[col]
+        ft, enum = ftypes[col] = column_type(col, snap.spec, snap, s)
+        sub = s if all_rows else s.iloc[matched]
+        if col in snap.table.column_names:
+            old_arr = snap.table.column(col).take(take).combine_chunks()
+            changed = _changed(old_arr, sub, ft, enum)
+        else:
+            added.append(col)
+            changed = _new_values(sub, ft, enum)
+        for j, old, new, err in changed:
+            k = matched[j]
+            if err is not None:
+                problems.append(Problem(err, col, ids[k]))
+            cells.setdefault(k, {})[col] = (old, new)
+    return cells, ftypes, added
+
+
+def _new_values(
+    sub: pd.Series[Any], ft: FieldType, enum: Sequence[str]
+) -> list[tuple[int, Any, Any, str | None]]:
+    """A column the snapshot lacks: every present value is new (its old one unknown)."""
+    out: list[tuple[int, Any, Any, str | None]] = []
+    for j, v in enumerate(sub.tolist()):
+        if is_missing(v):
+            continue
+        try:
+            out.append((j, UNKNOWN, canonical(v, ft, enum), None))
+        except ValueError as e:
+            out.append((j, UNKNOWN, v, str(e)))
+    return out
 
 
 _SCALAR = (

@@ -96,7 +96,7 @@ def advance_snapshot(ctx: Context, changes: Changes, table: RowTable) -> None:
         new = schema.unify(parts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
         return  # keep the old snapshot: the next push re-sends nothing it should not
-    snap = Snapshot(ctx.spec.name, new, ctx.spec.id_field)
+    snap = Snapshot(ctx.spec, new)
     register(ctx.edited, snap)
     ctx.snapshot = snap
     ctx.source = "frame"
