@@ -39,6 +39,7 @@ from milekit.sandbox.http import (
     Request,
     Response,
     Route,
+    Upload,
     V,
     attribute,
     bulk_items,
@@ -856,75 +857,15 @@ class Exports:
 
     def import_data(self, r: Request) -> Response:
         """Read the uploaded CSV/xlsx into records now; the answer is the queued snapshot."""
-        upload = r.files.get("file")
-        if upload is None:
-            raise self._ierr(400, "The file field is required.", "import-001")
-        ext = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
-        if ext not in ("csv", "xls", "xlsx"):
-            raise self._ierr(422, "The file must be a file of type: csv, xls, xlsx.", "import-002")
-        if len(upload.data) > 20 * 1024 * 1024:
-            raise self._ierr(422, "The file may not be greater than 20480 kilobytes.", "import-002")
-        type_id = r.form.get("dataTypeId")
-        if not type_id:
-            raise self._ierr(400, "The data type id field is required.", "import-001")
-        dtype = self.ctx.store.get("data_types", type_id)
-        if dtype is None:
-            raise self._ierr(400, "The selected data type id is invalid.", "import-003")
-        hub_id = r.form.get("hubId") or None
-        if not dtype.get("commonData"):
-            if not hub_id:
-                raise self._ierr(400, "The hub id field is required.", "import-001")
-            if self.ctx.store.get("hubs", hub_id) is None:
-                raise self._ierr(400, "The selected hub id is invalid.", "import-003")
-        now = self.ctx.now()
-        stamp = naive(now)
-        iid = self.ctx.new_id()
-        template = f"{STORAGE}/templates/template_{dtype['name']}.xlsx"
-        queued: Doc = {
-            "_id": iid,
-            "organizationId": self.ctx.org_id,
-            "type": "datasource",
-            "hubId": hub_id,
-            "filename": upload.filename,
-            "totalRows": 0,
-            "totalValid": 0,
-            "totalInvalid": 0,
-            "status": "onprocess",
-            "dataTypeId": dtype["_id"],
-            "dataTypeName": dtype["name"],
-            "fileTemplate": template,
-            "createdBy": email_of(self.ctx),
-            "createdTime": stamp,
-            "updatedTime": stamp,
-        }
-        if hub_id is None:
-            del queued["hubId"]
-        ops: list[Op] = []
-        error = None
+        upload, ext, dtype, hub_id = self._import_target(r)
+        stamp = naive(self.ctx.now())
+        queued = self._queued(upload.filename, dtype, hub_id, stamp)
         try:
-            rows = _table(upload.data, ext)
+            rows, error = _table(upload.data, ext), None
         except ValueError as e:
             rows, error = [], str(e)
-        failed: list[list[Any]] = []
         header = [str(h).strip() for h in rows[0]] if rows else []
-        taken: set[tuple[Any, ...]] = set()
-        for values in rows[1:]:
-            item = {
-                h: val
-                for h, val in zip(header, values, strict=False)
-                if h and val not in (None, "")
-            }
-            item["dataTypeId"] = dtype["_id"]
-            _coerce(item, dtype)
-            if hub_id is not None:
-                item.setdefault("hubId", hub_id)
-            old = self.records._match(item)
-            try:
-                doc = self.records.build(item, old, full=old is None, taken=taken)
-            except HttpError as e:
-                failed.append([*values, e.message])
-                continue
-            ops.append(Op("put", "data", doc["_id"], doc, item))
+        ops, failed = self._import_rows(header, rows[1:], dtype, hub_id)
         total = max(0, len(rows) - 1)
         valid = total - len(failed)
         status = (
@@ -945,32 +886,100 @@ class Exports:
         if error:
             done["errorMessage"] = error
         if failed:
-            url = f"{STORAGE}/failed/failed_{iid}.csv"
-            buf = io.StringIO()
-            writer = csvlib.writer(buf)
-            writer.writerow([*header, "error"])
-            writer.writerows(failed)
-            data = buf.getvalue().encode()
-            ops.append(
-                Op(
-                    "put",
-                    "files",
-                    url,
-                    {"_id": url, "contentType": "text/csv", "hex": data.hex()},
-                    None,
-                )
-            )
-            done["fileFailedImported"] = url
-        ops.append(Op("put", "import_monitoring", iid, done, {"file": upload.filename, **r.form}))
-        self.ctx.write(r, ops)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Import process has been queued successfully",
-                "data": queued,
-            },
+            op = _failed_file(queued["_id"], header, failed)
+            ops.append(op)
+            done["fileFailedImported"] = op.id
+        ops.append(
+            Op("put", "import_monitoring", queued["_id"], done, {"file": upload.filename, **r.form})
         )
+        self.ctx.write(r, ops)
+        message = "Import process has been queued successfully"
+        return Response(200, {"status": True, "message": message, "data": queued})
+
+    def _import_target(self, r: Request) -> tuple[Upload, str, Doc, str | None]:
+        """The upload, its extension, the data type and the hub of an import (or 400/422)."""
+        upload = r.files.get("file")
+        if upload is None:
+            raise self._ierr(400, "The file field is required.", "import-001")
+        ext = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+        if ext not in ("csv", "xls", "xlsx"):
+            raise self._ierr(422, "The file must be a file of type: csv, xls, xlsx.", "import-002")
+        if len(upload.data) > 20 * 1024 * 1024:
+            raise self._ierr(422, "The file may not be greater than 20480 kilobytes.", "import-002")
+        type_id = r.form.get("dataTypeId")
+        if not type_id:
+            raise self._ierr(400, "The data type id field is required.", "import-001")
+        dtype = self.ctx.store.get("data_types", type_id)
+        if dtype is None:
+            raise self._ierr(400, "The selected data type id is invalid.", "import-003")
+        hub_id = r.form.get("hubId") or None
+        if not dtype.get("commonData"):
+            if not hub_id:
+                raise self._ierr(400, "The hub id field is required.", "import-001")
+            if self.ctx.store.get("hubs", hub_id) is None:
+                raise self._ierr(400, "The selected hub id is invalid.", "import-003")
+        return upload, ext, dtype, hub_id
+
+    def _queued(self, filename: str, dtype: Doc, hub_id: str | None, stamp: str) -> Doc:
+        """The import-monitoring record as the answer shows it: queued, nothing counted."""
+        queued: Doc = {
+            "_id": self.ctx.new_id(),
+            "organizationId": self.ctx.org_id,
+            "type": "datasource",
+            "hubId": hub_id,
+            "filename": filename,
+            "totalRows": 0,
+            "totalValid": 0,
+            "totalInvalid": 0,
+            "status": "onprocess",
+            "dataTypeId": dtype["_id"],
+            "dataTypeName": dtype["name"],
+            "fileTemplate": f"{STORAGE}/templates/template_{dtype['name']}.xlsx",
+            "createdBy": email_of(self.ctx),
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        if hub_id is None:
+            del queued["hubId"]
+        return queued
+
+    def _import_rows(
+        self, header: list[str], rows: list[list[Any]], dtype: Doc, hub_id: str | None
+    ) -> tuple[list[Op], list[list[Any]]]:
+        """The writes of the valid rows (created, or updated by primary key) and the
+        failed rows with their error as the last cell."""
+        ops: list[Op] = []
+        failed: list[list[Any]] = []
+        taken: set[tuple[Any, ...]] = set()
+        for values in rows:
+            item = {
+                h: val
+                for h, val in zip(header, values, strict=False)
+                if h and val not in (None, "")
+            }
+            item["dataTypeId"] = dtype["_id"]
+            _coerce(item, dtype)
+            if hub_id is not None:
+                item.setdefault("hubId", hub_id)
+            old = self.records._match(item)
+            try:
+                doc = self.records.build(item, old, full=old is None, taken=taken)
+            except HttpError as e:
+                failed.append([*values, e.message])
+                continue
+            ops.append(Op("put", "data", doc["_id"], doc, item))
+        return ops, failed
+
+
+def _failed_file(import_id: str, header: list[str], failed: list[list[Any]]) -> Op:
+    """The CSV of the rows an import refused (with an ``error`` column), as a stored file."""
+    url = f"{STORAGE}/failed/failed_{import_id}.csv"
+    buf = io.StringIO()
+    writer = csvlib.writer(buf)
+    writer.writerow([*header, "error"])
+    writer.writerows(failed)
+    data = buf.getvalue().encode()
+    return Op("put", "files", url, {"_id": url, "contentType": "text/csv", "hex": data.hex()}, None)
 
 
 def _table(data: bytes, ext: str) -> list[list[Any]]:

@@ -124,105 +124,141 @@ def plan(
     config: Doc,
 ) -> Doc:
     """``{"routing": [...], "dropped": [...], "summary": {...}}`` for the request."""
-    constraints = [c for c in config.get("capacityConstraint") or [] if isinstance(c, str)]
-    default_speed = int(config.get("defaultSpeed") or 25)
-    default_visit = int(config.get("defaultVisitTime") or 10)
-    return_to_hub = config.get("returnToHub", True) is not False
-    pending = list(visits)
-    routing: list[Doc] = []
-    reasons: dict[str, str] = {}
-    for vehicle in sorted(vehicles, key=lambda v: v.get("fixedCost") or 0):
-        speed = int(float(vehicle.get("speed") or default_speed)) or default_speed
-        wt = _dict(vehicle.get("workingTime"))
-        start, end = minutes(wt.get("startTime"), 8 * 60), minutes(wt.get("endTime"), 17 * 60)
-        here, now = hub, float(start)
-        loads = dict.fromkeys(constraints, 0.0)
-        trips: list[Doc] = [_hub_node(hub_id, hub, constraints, now, 0, 0, 0)]
-        while True:
-            best: tuple[int, Doc] | None = None
-            for visit in pending:
-                point = coord(visit.get("coordinate"))
-                if point is None:
-                    reasons[str(visit.get("id"))] = "Invalid coordinate"
-                    continue
-                if not _tags_ok(visit, vehicle):
-                    reasons.setdefault(str(visit.get("id")), "No vehicle with matching tags")
-                    continue
-                if any(loads[c] + _load(visit, c) > _capacity(vehicle, c)[1] for c in constraints):
-                    reasons[str(visit.get("id"))] = "Dropped due to constraint"
-                    continue
-                d = distance_m(here, point)
-                arrive = now + d / 1000 / speed * 60
-                lo, hi = _window(visit)
-                done = max(arrive, lo) + _visit_time(visit, default_visit)
-                back = distance_m(point, hub) / 1000 / speed * 60 if return_to_hub else 0
-                if arrive > hi or done + back > end:
-                    reasons[str(visit.get("id"))] = "Outside the time window or working time"
-                    continue
-                if best is None or d < best[0]:
-                    best = (d, visit)
-            if best is None:
-                break
-            d, visit = best
-            pending.remove(visit)
-            reasons.pop(str(visit.get("id")), None)
-            point = coord(visit["coordinate"])
-            assert point is not None
-            travel = d / 1000 / speed * 60
-            arrive = now + travel
-            lo, _hi = _window(visit)
-            wait = max(0.0, lo - arrive)
-            vt = _visit_time(visit, default_visit)
-            for c in constraints:
-                loads[c] += _load(visit, c)
-            trip: Doc = {
-                "visitId": visit.get("id"),
-                "visitName": visit.get("name"),
-                "address": visit.get("address"),
-                "coordinate": visit.get("coordinate"),
-                "tags": list(visit.get("tags") or []),
-                "isHub": False,
-                "allowOddEven": True,
-                "timeWindow": _tw_out(visit),
-            }
-            for c in _loads(constraints):
-                trip[c] = _load(visit, c)
-            trip.update(
-                travelTime=round(travel),
-                visitTime=vt,
-                waitingTime=round(wait),
-                eta=clock(arrive),
-                etd=clock(arrive + wait + vt),
-                etaStr=clock(arrive)[:5],  # real trips carry the times as text too (note 26)
-                etdStr=clock(arrive + wait + vt)[:5],
-                distance=d,
-                order=len(trips),
-            )
-            trips.append(trip)
-            here, now = point, arrive + wait + vt
-        if len(trips) == 1:
-            continue
-        if return_to_hub:
-            d = distance_m(here, hub)
-            travel = d / 1000 / speed * 60
-            now += travel
-            trips.append(_hub_node(hub_id, hub, constraints, now, round(travel), d, len(trips)))
-        routing.append(_vehicle_route(vehicle, trips, constraints, speed))
-    dropped = []
-    for visit in pending:
-        item = dict(visit)
-        item.update(
-            visitId=visit.get("id"),
-            visitName=visit.get("name"),
-            isHub=False,
-            reason=reasons.get(str(visit.get("id")), "No vehicle available"),
-        )
-        dropped.append(item)
+    p = _Planner(hub_id, hub, visits, config)
+    routing = [
+        route
+        for vehicle in sorted(vehicles, key=lambda v: v.get("fixedCost") or 0)
+        if (route := p.route(vehicle)) is not None
+    ]
+    dropped = p.dropped()
     return {
         "routing": routing,
         "dropped": dropped,
-        "summary": summarise(routing, dropped, len(vehicles), constraints, vehicles),
+        "summary": summarise(routing, dropped, len(vehicles), p.constraints, vehicles),
     }
+
+
+class _Planner:
+    """Nearest-feasible-visit routes, one vehicle after the other (cheapest first)."""
+
+    def __init__(
+        self, hub_id: str, hub: tuple[float, float], visits: Sequence[Doc], config: Doc
+    ) -> None:
+        self.hub_id, self.hub = hub_id, hub
+        self.constraints = [c for c in config.get("capacityConstraint") or [] if isinstance(c, str)]
+        self.default_speed = int(config.get("defaultSpeed") or 25)
+        self.default_visit = int(config.get("defaultVisitTime") or 10)
+        self.return_to_hub = config.get("returnToHub", True) is not False
+        self.pending = list(visits)
+        self.reasons: dict[str, str] = {}
+
+    def route(self, vehicle: Doc) -> Doc | None:
+        """The vehicle's route through the visits still pending (None: it takes none)."""
+        speed = int(float(vehicle.get("speed") or self.default_speed)) or self.default_speed
+        wt = _dict(vehicle.get("workingTime"))
+        start, end = minutes(wt.get("startTime"), 8 * 60), minutes(wt.get("endTime"), 17 * 60)
+        here, now = self.hub, float(start)
+        loads = dict.fromkeys(self.constraints, 0.0)
+        trips = [_hub_node(self.hub_id, self.hub, self.constraints, now, 0, 0, 0)]
+        while (best := self._nearest(vehicle, here, now, loads, speed, end)) is not None:
+            d, visit = best
+            self.pending.remove(visit)
+            self.reasons.pop(str(visit.get("id")), None)
+            for c in self.constraints:
+                loads[c] += _load(visit, c)
+            trip, now = self._trip(visit, d, now, speed, len(trips))
+            trips.append(trip)
+            here = coord(visit["coordinate"]) or here
+        if len(trips) == 1:
+            return None
+        if self.return_to_hub:
+            d = distance_m(here, self.hub)
+            travel = d / 1000 / speed * 60
+            now += travel
+            hub_id, hub, n = self.hub_id, self.hub, len(trips)
+            trips.append(_hub_node(hub_id, hub, self.constraints, now, round(travel), d, n))
+        return _vehicle_route(vehicle, trips, self.constraints, speed)
+
+    def _nearest(
+        self,
+        vehicle: Doc,
+        here: tuple[float, float],
+        now: float,
+        loads: dict[str, float],
+        speed: int,
+        end: float,
+    ) -> tuple[int, Doc] | None:
+        """The nearest visit the vehicle can still take; why each other one cannot."""
+        best: tuple[int, Doc] | None = None
+        for visit in self.pending:
+            key = str(visit.get("id"))
+            point = coord(visit.get("coordinate"))
+            if point is None:
+                self.reasons[key] = "Invalid coordinate"
+                continue
+            if not _tags_ok(visit, vehicle):
+                self.reasons.setdefault(key, "No vehicle with matching tags")
+                continue
+            if any(loads[c] + _load(visit, c) > _capacity(vehicle, c)[1] for c in self.constraints):
+                self.reasons[key] = "Dropped due to constraint"
+                continue
+            d = distance_m(here, point)
+            arrive = now + d / 1000 / speed * 60
+            lo, hi = _window(visit)
+            done = max(arrive, lo) + _visit_time(visit, self.default_visit)
+            back = distance_m(point, self.hub) / 1000 / speed * 60 if self.return_to_hub else 0
+            if arrive > hi or done + back > end:
+                self.reasons[key] = "Outside the time window or working time"
+                continue
+            if best is None or d < best[0]:
+                best = (d, visit)
+        return best
+
+    def _trip(self, visit: Doc, d: int, now: float, speed: int, order: int) -> tuple[Doc, float]:
+        """The trip to ``visit`` (``d`` metres away) and the time the vehicle leaves it."""
+        travel = d / 1000 / speed * 60
+        arrive = now + travel
+        lo, _hi = _window(visit)
+        wait = max(0.0, lo - arrive)
+        vt = _visit_time(visit, self.default_visit)
+        trip: Doc = {
+            "visitId": visit.get("id"),
+            "visitName": visit.get("name"),
+            "address": visit.get("address"),
+            "coordinate": visit.get("coordinate"),
+            "tags": list(visit.get("tags") or []),
+            "isHub": False,
+            "allowOddEven": True,
+            "timeWindow": _tw_out(visit),
+        }
+        for c in _loads(self.constraints):
+            trip[c] = _load(visit, c)
+        trip.update(
+            travelTime=round(travel),
+            visitTime=vt,
+            waitingTime=round(wait),
+            eta=clock(arrive),
+            etd=clock(arrive + wait + vt),
+            etaStr=clock(arrive)[:5],  # real trips carry the times as text too (note 26)
+            etdStr=clock(arrive + wait + vt)[:5],
+            distance=d,
+            order=order,
+        )
+        return trip, arrive + wait + vt
+
+    def dropped(self) -> list[Doc]:
+        """The visits no vehicle took, each with the reason."""
+        out = []
+        for visit in self.pending:
+            item = dict(visit)
+            item.update(
+                visitId=visit.get("id"),
+                visitName=visit.get("name"),
+                isHub=False,
+                reason=self.reasons.get(str(visit.get("id")), "No vehicle available"),
+            )
+            out.append(item)
+        return out
 
 
 def _tw_out(visit: Doc) -> Doc:

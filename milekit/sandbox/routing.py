@@ -538,105 +538,25 @@ class Results:
         assert rid is not None
         result = self._one(rid)
         flows = self.ctx.store.values("flows")
-        flow = next((f for f in flows if f.get("isDefault")), flows[0] if flows else None)
-        now = self.ctx.now()
-        ops: list[Op] = []
-        items: list[Doc] = []
-        taken: set[str] = set()
-        pending: dict[str, Doc] = {}
+        run = _Dispatch(self.ctx, result, next((f for f in flows if f.get("isDefault")), None)
+                        or (flows[0] if flows else None))  # fmt: skip
         with self.ctx.store.lock:
             for vehicle in (result.get("result") or {}).get("routing") or []:
-                assignee = vehicle.get("assignee")
-                vehicle_id = vehicle.get("vehicleId")
-                known_vehicle = isinstance(vehicle_id, str) and self.ctx.store.get(
-                    "vehicles", vehicle_id
-                )
                 for trip in vehicle.get("trips") or []:
-                    if not isinstance(trip, dict) or trip.get("isHub"):
-                        continue
-                    patch: Doc = {
-                        "routingResultId": rid,
-                        "routePlannedOrder": trip.get("order"),
-                        "eta": trip.get("eta"),
-                        "etd": trip.get("etd"),
-                    }
-                    if assignee:
-                        patch["assignee"] = [assignee]
-                    if known_vehicle:
-                        patch["assignedVehicleId"] = vehicle_id
-                    tid = _task_id(trip.get("visitId"))
-                    try:
-                        if tid is not None:
-                            old = pending.get(tid) or self.ctx.store.get("tasks", tid)
-                            if old is None:
-                                items.append(
-                                    {
-                                        "_id": tid,
-                                        "title": None,
-                                        "status": False,
-                                        "message": "Data not found",
-                                        "action": "update",
-                                    }
-                                )
-                                continue
-                            doc = self.ctx.tasks.build_patch(old, patch, now)
-                            action = "update"
-                        else:
-                            if flow is None:
-                                raise HttpError(400, "No flow to create the task with.")
-                            body = dict(
-                                patch,
-                                flow=flow["name"],
-                                hubId=result["hubId"],
-                                title=trip.get("visitName") or str(trip.get("visitId")),
-                                content=trip.get("address") or "",
-                            )
-                            if trip.get("coordinate"):
-                                body["expectedCoordinate"] = trip["coordinate"]
-                            doc = self.ctx.tasks.build_new(body, now, taken)
-                            taken.add(doc["_id"])
-                            action = "create"
-                    except HttpError as e:
-                        items.append(
-                            {
-                                "_id": tid,
-                                "title": trip.get("visitName"),
-                                "status": False,
-                                "message": e.message,
-                                "action": "update" if tid else "create",
-                            }
-                        )
-                        continue
-                    pending[doc["_id"]] = doc
-                    ops.append(Op("put", "tasks", doc["_id"], doc, patch))
-                    items.append(
-                        {
-                            "_id": doc["_id"],
-                            "title": doc.get("title"),
-                            "status": True,
-                            "message": "success",
-                            "action": action,
-                        }
-                    )
+                    if isinstance(trip, dict) and not trip.get("isHub"):
+                        run.visit(vehicle, trip)
+            items = run.items
             ok = sum(1 for i in items if i["status"])
             updated = dict(
                 result,
                 dispatchStatus="done" if ok == len(items) else "partially",
                 dispatchMessage=f"Dispatched {ok} of {len(items)} visits",
-                updatedTime=iso_now(now),
+                updatedTime=iso_now(run.now),
             )
-            ops.append(Op("put", "routing_results", rid, updated, r.body))
-            self.ctx.write(r, ops)
-        return Response(
-            200,
-            {
-                "status": True,
-                "success": ok,
-                "failed": len(items) - ok,
-                "statusCode": 200,
-                "tasks": items,
-            },
-        )
+            run.ops.append(Op("put", "routing_results", rid, updated, r.body))
+            self.ctx.write(r, run.ops)
+        body = {"status": True, "success": ok, "failed": len(items) - ok, "statusCode": 200}
+        return Response(200, {**body, "tasks": items})
 
     # --- reorder visits -------------------------------------------------------------------
 
@@ -678,3 +598,69 @@ class Results:
                 )
             self.ctx.write(r, ops)
         return Response(200, {"status": True, "statusCode": 200, "data": data})
+
+
+class _Dispatch:
+    """One dispatch of a routing result: each visit becomes a task update (a visit that is
+    a task) or a create, with an answer item each."""
+
+    def __init__(self, ctx: Ctx, result: Doc, flow: Doc | None) -> None:
+        self.ctx = ctx
+        self.result = result
+        self.flow = flow
+        self.now = ctx.now()
+        self.ops: list[Op] = []
+        self.items: list[Doc] = []
+        self.taken: set[str] = set()
+        self.pending: dict[str, Doc] = {}
+
+    def visit(self, vehicle: Doc, trip: Doc) -> None:
+        patch: Doc = {
+            "routingResultId": self.result["_id"],
+            "routePlannedOrder": trip.get("order"),
+            "eta": trip.get("eta"),
+            "etd": trip.get("etd"),
+        }
+        if vehicle.get("assignee"):
+            patch["assignee"] = [vehicle["assignee"]]
+        vehicle_id = vehicle.get("vehicleId")
+        if isinstance(vehicle_id, str) and self.ctx.store.get("vehicles", vehicle_id):
+            patch["assignedVehicleId"] = vehicle_id
+        tid = _task_id(trip.get("visitId"))
+        action = "update" if tid else "create"
+        try:
+            doc = self._updated(tid, patch) if tid is not None else self._created(trip, patch)
+        except HttpError as e:
+            self._item(tid, trip.get("visitName"), False, e.message, action)
+            return
+        if doc is None:
+            self._item(tid, None, False, "Data not found", action)
+            return
+        self.pending[doc["_id"]] = doc
+        self.ops.append(Op("put", "tasks", doc["_id"], doc, patch))
+        self._item(doc["_id"], doc.get("title"), True, "success", action)
+
+    def _updated(self, tid: str, patch: Doc) -> Doc | None:
+        old = self.pending.get(tid) or self.ctx.store.get("tasks", tid)
+        return None if old is None else self.ctx.tasks.build_patch(old, patch, self.now)
+
+    def _created(self, trip: Doc, patch: Doc) -> Doc:
+        if self.flow is None:
+            raise HttpError(400, "No flow to create the task with.")
+        body = dict(
+            patch,
+            flow=self.flow["name"],
+            hubId=self.result["hubId"],
+            title=trip.get("visitName") or str(trip.get("visitId")),
+            content=trip.get("address") or "",
+        )
+        if trip.get("coordinate"):
+            body["expectedCoordinate"] = trip["coordinate"]
+        doc = self.ctx.tasks.build_new(body, self.now, self.taken)
+        self.taken.add(doc["_id"])
+        return doc
+
+    def _item(self, tid: str | None, title: Any, ok: bool, message: str, action: str) -> None:
+        self.items.append(
+            {"_id": tid, "title": title, "status": ok, "message": message, "action": action}
+        )
