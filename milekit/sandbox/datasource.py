@@ -603,8 +603,42 @@ class Exports:
             fields = sorted({k for d in chunk for k in d}, key=lambda k: (k != "_id", k))
         now = self.ctx.now()
         stamp = int(now)
+        assert download is not None  # required
+        url = self._export_file(r, params, chunk, fields, download, report, label, now)
+        data: Doc = {"time": stamp, "organizationId": self.ctx.org_id, "reportType": report}
+        if background:
+            data["status"] = "Processing"
+            return Response(
+                200,
+                {
+                    "status": True,
+                    "message": "Export queued for background processing. "
+                    "Check status at GET /tasks/export-log",
+                    "total_data_be": 0,
+                    "data": data,
+                },
+            )
+        data.update(link=url, status="Done")
+        body: Doc = {"status": True, "message": "Success", "total_data_be": len(docs)}
+        if chunk:
+            body.update(last_id=str(chunk[-1].get("_id", "")), last_field=fields[-1])
+        body["data"] = data
+        return Response(200, body)
+
+    def _export_file(
+        self,
+        r: Request,
+        params: dict[str, Any],
+        chunk: list[Doc],
+        fields: list[str],
+        download: str,
+        report: str,
+        label: str,
+        now: float,
+    ) -> str:
+        """Store the exported file and its export-log entry; the file's URL."""
         day = naive(now)[:10].replace("-", "")
-        url = f"{STORAGE}/exports/{day}/{report}_{self.ctx.org_id}_{stamp}.{download}"
+        url = f"{STORAGE}/exports/{day}/{report}_{self.ctx.org_id}_{int(now)}.{download}"
         if download == "json":
             payload = orjson.dumps([{k: d[k] for k in fields if k in d} for d in chunk])
             content_type = "application/json"
@@ -638,25 +672,7 @@ class Exports:
                 Op("put", "export_logs", log["_id"], log, params),
             ],
         )
-        data: Doc = {"time": stamp, "organizationId": self.ctx.org_id, "reportType": report}
-        if background:
-            data["status"] = "Processing"
-            return Response(
-                200,
-                {
-                    "status": True,
-                    "message": "Export queued for background processing. "
-                    "Check status at GET /tasks/export-log",
-                    "total_data_be": 0,
-                    "data": data,
-                },
-            )
-        data.update(link=url, status="Done")
-        body: Doc = {"status": True, "message": "Success", "total_data_be": len(docs)}
-        if chunk:
-            body.update(last_id=str(chunk[-1].get("_id", "")), last_field=fields[-1])
-        body["data"] = data
-        return Response(200, body)
+        return url
 
     def export_tasks(self, r: Request) -> Response:
         params = r.body if isinstance(r.body, dict) else {}

@@ -166,38 +166,7 @@ class Schedules:
         mode = frequency if periode == "custom" else periode
         schedules = v.list_("schedules")
         assert schedules is not None
-        times: list[str] = []
-        clean: list[Doc] = []
-        for i, s in enumerate(schedules):
-            if not isinstance(s, dict):
-                v.fail(f"The schedules.{i} must be an object.")
-            raw = s.get("time")
-            slots = [raw] if isinstance(raw, str) else raw
-            if not isinstance(slots, list) or not slots:
-                v.fail(f"The schedules.{i}.time field is required.")
-            for t in slots:
-                v.time("schedules", t, f"schedules.{i}.time")
-            entry: Doc = {"time": slots}
-            label = ""
-            if mode == "weekly":
-                day = str(s.get("day", "")).lower()
-                if day not in DAYS:
-                    v.fail(f"The selected schedules.{i}.day is invalid.")
-                entry = {"day": day, **entry}
-                label = day
-            elif mode == "monthly":
-                date = str(s.get("date", ""))
-                if not date.isdigit() or not 1 <= int(date) <= 31:
-                    v.fail(f"The schedules.{i}.date must be a day of the month (1-31).")
-                entry = {"date": date, **entry}
-                label = date
-            elif mode == "byDate":
-                if not is_date(s.get("date")):
-                    v.fail(f"The schedules.{i}.date does not match the format Y-m-d.")
-                entry = {"date": s["date"], **entry}
-                label = s["date"]
-            clean.append(entry)
-            times += [f"{label} {t}".strip() for t in slots]
+        clean, times = _schedule_entries(v, schedules, mode)
         out: Doc = {
             "hubId": merged["hubId"],
             "name": name,
@@ -214,6 +183,10 @@ class Schedules:
             out["assignee"] = assignee
         if periode == "custom":
             out.update(frequency=frequency, interval=interval)
+        return self._stamped(out, old)
+
+    def _stamped(self, out: Doc, old: Doc | None) -> Doc:
+        """``out`` with the server's keys: new ones for a create, the old ones kept."""
         now = self.ctx.now()
         if old is None:
             doc: Doc = {"_id": self.ctx.new_id(), **out}
@@ -224,12 +197,8 @@ class Schedules:
                 createdTime=iso_now(now),
             )
         else:
-            kept: Doc = {
-                k: old[k]
-                for k in ("_id", "logExecuted", "createdBy", "organizationId", "createdTime")
-                if k in old
-            }
-            doc = {**kept, **out}
+            keep = ("_id", "logExecuted", "createdBy", "organizationId", "createdTime")
+            doc = {**{k: old[k] for k in keep if k in old}, **out}
         doc.update(updatedBy=email_of(self.ctx), updatedTime=iso_now(now))
         return doc
 
@@ -408,6 +377,36 @@ class Activities:
         top_hub = v.str_("hubId")
         now = self.ctx.now()
         master_id = self.ctx.new_id()
+        children = self._children(v, items, steps, top_hub, master_id, workflow, now)
+        master = self._master(master_id, workflow, children, top_hub, now)
+        ops = [Op("put", "tasks", c["_id"], c, None) for c in children]
+        ops.append(Op("put", "activities", master_id, master, r.body))
+        self.ctx.write(r, ops)
+        current = {k: val for k, val in self._current(master).items()}
+        for c in children:
+            if c.get("assignee"):
+                current["status"] = "ONGOING"
+        return Response(
+            201,
+            {
+                "status": True,
+                "code": 201,
+                "message": "Activity created successfully",
+                self.spec.envelope_one: current,
+            },
+        )
+
+    def _children(
+        self,
+        v: V,
+        items: list[Any],
+        steps: list[Doc],
+        top_hub: str | None,
+        master_id: str,
+        workflow: Doc,
+        now: float,
+    ) -> list[Doc]:
+        """One child task per workflow step, built like a task create (validated)."""
         children: list[Doc] = []
         taken: set[str] = set()
         for i, (item, step) in enumerate(zip(items, steps, strict=True)):
@@ -431,21 +430,24 @@ class Activities:
                 createdFrom=source if source in ("WEB", "API", "Automation", "Mobile") else "API",
             )
             children.append(child)
+        return children
+
+    def _master(
+        self, master_id: str, workflow: Doc, children: list[Doc], top_hub: str | None, now: float
+    ) -> Doc:
+        """The activity: the master task over the children (their span, the hub)."""
         hub = hub_of(self.ctx, top_hub or children[0]["hubId"])
         starts = [instant(c["startTime"]) or now for c in children]
         ends = [instant(c["endTime"]) or now for c in children]
         stamp = iso_now(now)
-        master: Doc = {
+        org = self.ctx.org_id
+        return {
             "_id": master_id,
-            "organizationId": self.ctx.org_id,
+            "organizationId": org,
             "taskType": "activityMaster",
             "flow": "Activity",
             "workflowId": workflow["_id"],
-            "workflow": {
-                "_id": workflow["_id"],
-                "name": workflow["name"],
-                "organizationId": self.ctx.org_id,
-            },
+            "workflow": {"_id": workflow["_id"], "name": workflow["name"], "organizationId": org},
             "subId": [c["_id"] for c in children],
             "title": f"{workflow['name']} - {children[0].get('title', children[0]['_id'])}",
             "assignee": [],
@@ -460,22 +462,6 @@ class Activities:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        ops = [Op("put", "tasks", c["_id"], c, None) for c in children]
-        ops.append(Op("put", "activities", master_id, master, r.body))
-        self.ctx.write(r, ops)
-        current = {k: val for k, val in self._current(master).items()}
-        for c in children:
-            if c.get("assignee"):
-                current["status"] = "ONGOING"
-        return Response(
-            201,
-            {
-                "status": True,
-                "code": 201,
-                "message": "Activity created successfully",
-                self.spec.envelope_one: current,
-            },
-        )
 
     def delete(self, r: Request) -> Response:
         master = self._one(r.params["id"])
@@ -595,35 +581,61 @@ class Locations:
         points = [d for d in self.ctx.store.values("location_histories") if d.get("email") == email]
         open_trip = next((d for d in points if "startTime" in d and d.get("finish") is None), None)
         if v.present("finishTime"):
-            finish_at = instant(v.date("finishTime") or "")
-            if open_trip is None:
-                v.fail("There is no started trip to finish.")
-            assert finish_at is not None
-            started = instant(open_trip["startTime"]) or finish_at
-            if finish_at < started:
-                v.fail("The finish time must be a date after or equal to the start time.")
-            walked = sum(
-                int(d.get("distance") or 0)
-                for d in points
-                if "startTime" not in d and started <= (instant(d["createdTime"]) or 0) <= finish_at
-            )
-            minutes = int((finish_at - started) // 60)
-            closed = dict(
-                open_trip,
-                finish={
-                    "lat": fields["lat"],
-                    "lon": fields["lon"],
-                    "finishTime": naive(finish_at),
-                    "notes": fields.get("notes"),
-                    "totalDuration": minutes,
-                    "totalDistance": round(walked / 1000),
-                },
-                trackedTime=float(minutes),
-                updatedBy=email_of(self.ctx),
-                updatedTime=naive(now),
-            )
+            closed = self._finished(v, fields, points, open_trip, now)
             self.ctx.put(r, "location_histories", closed, body)
             return closed
+        doc = self._point(email, fields, points, at, now)
+        ops: list[Op] = []
+        if v.present("startTime"):
+            if open_trip is not None:
+                v.fail("The previous trip has not been finished.")
+            opened = instant(v.date("startTime") or "")
+            assert opened is not None
+            doc.update(startTime=naive(opened), finish=None, trackedTime=0.0, isLatest=False)
+        else:
+            latest = next((d for d in points if d.get("isLatest")), None)
+            doc["isLatest"] = latest is None or doc["time"] >= int(latest.get("time") or 0)
+            if doc["isLatest"] and latest is not None:
+                was = dict(latest, isLatest=False)
+                ops.append(Op("put", "location_histories", latest["_id"], was, None))
+        ops.append(Op("put", "location_histories", doc["_id"], doc, body))
+        self.ctx.write(r, ops)
+        return doc
+
+    def _finished(
+        self, v: V, fields: Doc, points: list[Doc], open_trip: Doc | None, now: float
+    ) -> Doc:
+        """The open trip closed at ``finishTime``: its duration and the distance walked."""
+        finish_at = instant(v.date("finishTime") or "")
+        if open_trip is None:
+            v.fail("There is no started trip to finish.")
+        assert finish_at is not None
+        started = instant(open_trip["startTime"]) or finish_at
+        if finish_at < started:
+            v.fail("The finish time must be a date after or equal to the start time.")
+        walked = sum(
+            int(d.get("distance") or 0)
+            for d in points
+            if "startTime" not in d and started <= (instant(d["createdTime"]) or 0) <= finish_at
+        )
+        minutes = int((finish_at - started) // 60)
+        return dict(
+            open_trip,
+            finish={
+                "lat": fields["lat"],
+                "lon": fields["lon"],
+                "finishTime": naive(finish_at),
+                "notes": fields.get("notes"),
+                "totalDuration": minutes,
+                "totalDistance": round(walked / 1000),
+            },
+            trackedTime=float(minutes),
+            updatedBy=email_of(self.ctx),
+            updatedTime=naive(now),
+        )
+
+    def _point(self, email: str, fields: Doc, points: list[Doc], at: float, now: float) -> Doc:
+        """A new location point at ``at``: its id is organisation, e-mail and milliseconds."""
         ms = int(at * 1000)
         taken = {d["_id"] for d in points}
         while f"{self.ctx.org_id}_{email}_{ms}" in taken:
@@ -646,29 +658,6 @@ class Locations:
             "trackedTime": round((at - now) / 60, 3),
         }
         doc.setdefault("createdFrom", "mileAppField")
-        ops: list[Op] = []
-        if v.present("startTime"):
-            if open_trip is not None:
-                v.fail("The previous trip has not been finished.")
-            opened = instant(v.date("startTime") or "")
-            assert opened is not None
-            doc.update(startTime=naive(opened), finish=None, trackedTime=0.0, isLatest=False)
-        else:
-            latest = next((d for d in points if d.get("isLatest")), None)
-            newest = latest is None or ms >= int(latest.get("time") or 0)
-            doc["isLatest"] = newest
-            if newest and latest is not None:
-                ops.append(
-                    Op(
-                        "put",
-                        "location_histories",
-                        latest["_id"],
-                        dict(latest, isLatest=False),
-                        None,
-                    )
-                )
-        ops.append(Op("put", "location_histories", doc["_id"], doc, body))
-        self.ctx.write(r, ops)
         return doc
 
     def create(self, r: Request) -> Response:
@@ -848,74 +837,46 @@ class TaskExtras:
             raise HttpError(401, "You can't track this task because it has expired.")
         flow = self.ctx.find("flows", lambda f: f.get("name") == task.get("flow")) or {}
         lists = [c for c in components_of(flow) if c.get("component") in ("list", "bill")]
-        items: list[Doc] = []
-        for c in lists:
-            for entry in task.get(c["id"]) or []:
-                if not isinstance(entry, dict):
-                    continue
-                items.append(
-                    {
-                        "title": entry.get("name") or entry.get("title"),
-                        "content": entry.get("content"),
-                        "data": dict.fromkeys(
-                            (
-                                "_id",
-                                "dataId",
-                                "dataTypeId",
-                                "hubId",
-                                "createdBy",
-                                "organizationId",
-                                "updatedTime",
-                                "createdTime",
-                                "value",
-                            )
-                        ),
-                        "qty": entry.get("qty", 1),
-                        "unitPrice": entry.get("unitPrice"),
-                        "qtyProcessed": entry.get("qtyProcessed", entry.get("qty", 1)),
-                    }
-                )
         view: Doc = {
             k: task.get(k)
             for k in ("flow", "title", "content", "label", "expectedCoordinate", "status")
         }
-        view["listItem"] = items
+        view["listItem"] = [
+            _list_item(entry)
+            for c in lists
+            for entry in task.get(c["id"]) or []
+            if isinstance(entry, dict)
+        ]
         view["histories"] = [
             {k: h.get(k) for k in ("_id", "action", "notes", "createdAt")}
             for h in task.get("histories") or []
         ]
-        location = []
-        for email in task.get("assignee") or []:
-            points = [
-                d
-                for d in self.ctx.store.values("location_histories")
-                if d.get("email") == email and "startTime" not in d
-            ]
-            if not points:
-                continue
-            last = max(points, key=lambda d: int(d.get("time") or 0))
-            user = user_by_email(self.ctx, email) or {}
-            location.append(
-                {
-                    "email": email,
-                    "lat": str(last["lat"]),
-                    "lon": str(last["lon"]),
-                    "createdTime": last.get("createdTime"),
-                    "user": {"name": user.get("name"), "phoneNumber": user.get("phoneNumber")},
-                }
-            )
+        location = [loc for email in task.get("assignee") or [] if (loc := self._last_seen(email))]
         detail = [
             {"id": c["id"], "inputType": c.get("inputType", "number"), "component": c["component"]}
             for c in lists
         ]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success.",
-                "data": {"task": view, "taskComponentDetail": detail, "location": location},
-            },
-        )
+        data = {"task": view, "taskComponentDetail": detail, "location": location}
+        return Response(200, {"status": True, "message": "Success.", "data": data})
+
+    def _last_seen(self, email: str) -> Doc | None:
+        """A worker's last location point (None without one), as public tracking shows it."""
+        points = [
+            d
+            for d in self.ctx.store.values("location_histories")
+            if d.get("email") == email and "startTime" not in d
+        ]
+        if not points:
+            return None
+        last = max(points, key=lambda d: int(d.get("time") or 0))
+        user = user_by_email(self.ctx, email) or {}
+        return {
+            "email": email,
+            "lat": str(last["lat"]),
+            "lon": str(last["lon"]),
+            "createdTime": last.get("createdTime"),
+            "user": {"name": user.get("name"), "phoneNumber": user.get("phoneNumber")},
+        }
 
     def tracking(self, r: Request) -> Response:
         """Per-worker productivity in a hub and time range (no envelope)."""
@@ -949,34 +910,15 @@ class TaskExtras:
         counting: dict[str, Doc] = {}
         seen_sources: set[str] = set()
         for email in emails:
-            mine = [t for t in tasks if email in (t.get("assignee") or [])]
-            points = sorted(
-                (
-                    d
-                    for d in self.ctx.store.values("location_histories")
-                    if d.get("email") == email
-                    and "startTime" not in d
-                    and lo <= (instant(str(d.get("createdTime", ""))) or -1) <= hi
-                ),
-                key=lambda d: int(d.get("time") or 0),
-            )
+            points = self._points(email, lo, hi)
             seen_sources.update(str(d.get("createdFrom")) for d in points if d.get("createdFrom"))
             if sources:
                 points = [d for d in points if d.get("createdFrom") in sources]
-            if snap:
-                distance = sum(int(d.get("distance") or 0) for d in points)
-            else:
-                distance = sum(
-                    round(
-                        optimize.distance_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
-                        / optimize.ROAD_FACTOR
-                    )
-                    for a, b in itertools.pairwise(points)
-                )
+            mine = [t for t in tasks if email in (t.get("assignee") or [])]
             counting[email] = {
                 "doneTask": sum(1 for t in mine if t.get("status") == "DONE"),
                 "ongoingTask": sum(1 for t in mine if t.get("status") == "ONGOING"),
-                "distance": distance,
+                "distance": _distance(points, snap),
                 "duration": sum(int(d.get("duration") or 0) for d in points),
             }
         return Response(
@@ -990,6 +932,19 @@ class TaskExtras:
                 "counting": counting,
                 "createdFrom": sorted(seen_sources),
             },
+        )
+
+    def _points(self, email: str, lo: float, hi: float) -> list[Doc]:
+        """A worker's location points (not trip starts) between ``lo`` and ``hi``, in order."""
+        return sorted(
+            (
+                d
+                for d in self.ctx.store.values("location_histories")
+                if d.get("email") == email
+                and "startTime" not in d
+                and lo <= (instant(str(d.get("createdTime", ""))) or -1) <= hi
+            ),
+            key=lambda d: int(d.get("time") or 0),
         )
 
     def photo(self, r: Request) -> Response:
@@ -1010,3 +965,80 @@ class TaskExtras:
 
 
 __all__ = ["STORAGE", "routes"]
+
+
+def _schedule_entries(v: V, schedules: list[Any], mode: str | None) -> tuple[list[Doc], list[str]]:
+    """A schedule's entries, validated for its mode (weekly: a day, monthly: a date of the
+    month, byDate: a date), and its ``timeSchedules`` labels ("monday 08:00")."""
+    times: list[str] = []
+    clean: list[Doc] = []
+    for i, s in enumerate(schedules):
+        if not isinstance(s, dict):
+            v.fail(f"The schedules.{i} must be an object.")
+        raw = s.get("time")
+        slots = [raw] if isinstance(raw, str) else raw
+        if not isinstance(slots, list) or not slots:
+            v.fail(f"The schedules.{i}.time field is required.")
+        for t in slots:
+            v.time("schedules", t, f"schedules.{i}.time")
+        key, label = _schedule_key(v, s, i, mode)
+        clean.append({key: label, "time": slots} if key else {"time": slots})
+        times += [f"{label} {t}".strip() for t in slots]
+    return clean, times
+
+
+def _schedule_key(v: V, s: Doc, i: int, mode: str | None) -> tuple[str, str]:
+    """The key that places entry ``i`` in its period (``day``/``date``) and its value."""
+    if mode == "weekly":
+        day = str(s.get("day", "")).lower()
+        if day not in DAYS:
+            v.fail(f"The selected schedules.{i}.day is invalid.")
+        return "day", day
+    if mode == "monthly":
+        date = str(s.get("date", ""))
+        if not date.isdigit() or not 1 <= int(date) <= 31:
+            v.fail(f"The schedules.{i}.date must be a day of the month (1-31).")
+        return "date", date
+    if mode == "byDate":
+        if not is_date(s.get("date")):
+            v.fail(f"The schedules.{i}.date does not match the format Y-m-d.")
+        return "date", s["date"]
+    return "", ""
+
+
+#: the data-record keys of a public list item (empty: the sandbox links no record)
+_ITEM_DATA = (
+    "_id",
+    "dataId",
+    "dataTypeId",
+    "hubId",
+    "createdBy",
+    "organizationId",
+    "updatedTime",
+    "createdTime",
+    "value",
+)
+
+
+def _list_item(entry: Doc) -> Doc:
+    """One entry of a task's list/bill component, as the public tracking view shows it."""
+    return {
+        "title": entry.get("name") or entry.get("title"),
+        "content": entry.get("content"),
+        "data": dict.fromkeys(_ITEM_DATA),
+        "qty": entry.get("qty", 1),
+        "unitPrice": entry.get("unitPrice"),
+        "qtyProcessed": entry.get("qtyProcessed", entry.get("qty", 1)),
+    }
+
+
+def _distance(points: list[Doc], snap: bool) -> int:
+    """Metres covered: the points' own snapped distances, or straight lines between them."""
+    if snap:
+        return sum(int(d.get("distance") or 0) for d in points)
+    return sum(
+        round(
+            optimize.distance_m((a["lat"], a["lon"]), (b["lat"], b["lon"])) / optimize.ROAD_FACTOR
+        )
+        for a, b in itertools.pairwise(points)
+    )

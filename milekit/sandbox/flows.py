@@ -486,76 +486,66 @@ class Flows:
             flow = pending[fid] if fid in pending else self.ctx.store.get("flows", fid)
             if flow is None:
                 results.append({"status": False, "code": 404, "message": "Data not found"})
-                continue
-            if truthy(item.get("doDelete")):
+            elif truthy(item.get("doDelete")):
                 pending[fid] = None
                 ops.append(Op("delete", "flows", fid, None, item))
                 results.append({"status": True, "code": 200, "data": flow})
-                continue
-            index += 1
-            if truthy(item.get("doDuplicate")):
-                name = item.get("flowName")
-                if not isinstance(name, str) or not name.strip():
-                    results.append(
-                        {
-                            "status": False,
-                            "code": 400,
-                            "message": "The flow name field is required.",
-                        }
-                    )
-                    continue
-                if name.lower() in names or name.strip().lower() in RESERVED_FLOWS:
-                    results.append(
-                        {
-                            "status": False,
-                            "code": 400,
-                            "message": "The name has already been taken.",
-                        }
-                    )
-                    continue
-                names.add(name.lower())
-                fields: Doc = {
-                    k: copy.deepcopy(flow[k]) for k in ("pages", "configurations") if k in flow
-                }
-                copy_doc = self._new({"name": name, **fields, "orderIndex": index}, now)
-                ops += [
-                    Op("put", "flows", copy_doc["_id"], copy_doc, item),
-                    self._log(copy_doc["_id"], "create", {}, copy_doc, 1, now),
-                ]
-                results.append(
-                    {
-                        "status": True,
-                        "code": 200,
-                        "message": "Flow has been created successfully.",
-                        "flow": copy_doc,
-                    }
-                )
-                continue
-            moved = dict(flow, orderIndex=index, updatedTime=iso_micro(now))
-            pending[fid] = moved
-            ops += [
-                Op("put", "flows", fid, moved, item),
-                self._log(
-                    fid,
-                    "reorder",
-                    {"orderIndex": flow.get("orderIndex")},
-                    {"orderIndex": index},
-                    int(flow.get("version") or 1),
-                    now,
-                ),
-            ]
-            results.append(
-                {
-                    "status": True,
-                    "code": 200,
-                    "message": "Success",
-                    "flow": {"orderIndex": index, "version": moved.get("version")},
-                }
-            )
+            else:
+                index += 1
+                dup = truthy(item.get("doDuplicate"))
+                make = self._duplicate if dup else self._moved
+                results.append(make(item, flow, index, now, names, pending, ops))
         self.ctx.write(r, ops)
-        return Response(
-            200, {"status": True, "code": 200, "message": "success re-order index", "data": results}
-        )
+        body = {"status": True, "code": 200, "message": "success re-order index"}
+        return Response(200, {**body, "data": results})
+
+    def _duplicate(
+        self,
+        item: Doc,
+        flow: Doc,
+        index: int,
+        now: float,
+        names: set[str],
+        pending: dict[str, Doc | None],
+        ops: list[Op],
+    ) -> Doc:
+        """A copy of ``flow`` named ``flowName`` at ``index`` (its create is logged)."""
+        name = item.get("flowName")
+        if not isinstance(name, str) or not name.strip():
+            return {"status": False, "code": 400, "message": "The flow name field is required."}
+        if name.lower() in names or name.strip().lower() in RESERVED_FLOWS:
+            return {"status": False, "code": 400, "message": "The name has already been taken."}
+        names.add(name.lower())
+        fields: Doc = {k: copy.deepcopy(flow[k]) for k in ("pages", "configurations") if k in flow}
+        new = self._new({"name": name, **fields, "orderIndex": index}, now)
+        ops += [
+            Op("put", "flows", new["_id"], new, item),
+            self._log(new["_id"], "create", {}, new, 1, now),
+        ]
+        message = "Flow has been created successfully."
+        return {"status": True, "code": 200, "message": message, "flow": new}
+
+    def _moved(
+        self,
+        item: Doc,
+        flow: Doc,
+        index: int,
+        now: float,
+        names: set[str],
+        pending: dict[str, Doc | None],
+        ops: list[Op],
+    ) -> Doc:
+        """``flow`` moved to ``index`` (the move is logged)."""
+        fid = flow["_id"]
+        moved = dict(flow, orderIndex=index, updatedTime=iso_micro(now))
+        pending[fid] = moved
+        before, version = {"orderIndex": flow.get("orderIndex")}, int(flow.get("version") or 1)
+        ops += [
+            Op("put", "flows", fid, moved, item),
+            self._log(fid, "reorder", before, {"orderIndex": index}, version, now),
+        ]
+        result = {"orderIndex": index, "version": moved.get("version")}
+        return {"status": True, "code": 200, "message": "Success", "flow": result}
 
     def restore(self, r: Request) -> Response:
         flow = self.ctx.get("flows", r.params["id"])

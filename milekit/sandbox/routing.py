@@ -461,37 +461,9 @@ class Results:
         visits = v.list_("visits", required=True)
         vehicles = v.list_("vehicles", required=True)
         assert visits is not None and vehicles is not None
-        for i, visit in enumerate(visits):
-            if not isinstance(visit, dict):
-                v.fail(f"The visits.{i} must be an object.")
-            for key in ("id", "name", "address", "coordinate"):
-                if visit.get(key) in (None, ""):
-                    v.fail(f"The visits.{i}.{key} field is required.")
-            if parse_coord(visit["coordinate"]) is None:
-                v.fail(f"The visits.{i}.coordinate is not a valid coordinate.")
-            for key, amount in (visit.get("capacity") or {}).items():
-                if (
-                    not isinstance(amount, (int, float))
-                    or isinstance(amount, bool)
-                    or amount > 9_999_999_999
-                ):
-                    v.fail(f"The visits.{i}.capacity.{key} must be a number up to 9999999999.")
-            if len(visit.get("tags") or []) > 10:
-                v.fail(f"The visits.{i}.tags may not have more than 10 items.")
-        for i, vehicle in enumerate(vehicles):
-            if not isinstance(vehicle, dict):
-                v.fail(f"The vehicles.{i} must be an object.")
-            for key in ("id", "name"):
-                if vehicle.get(key) in (None, ""):
-                    v.fail(f"The vehicles.{i}.{key} field is required.")
-        config = r.body.get("configuration") or {}
-        if isinstance(config, list):
-            config = config[0] if config and isinstance(config[0], dict) else {}
-        if not isinstance(config, dict):
-            v.fail("The configuration must be an object.")
-        speed = config.get("defaultSpeed")
-        if speed is not None and (not isinstance(speed, int) or speed < 5):
-            v.fail("The configuration.default speed must be at least 5.")
+        _check_visits(v, visits)
+        _check_vehicles(v, vehicles)
+        config = _configuration(v, r.body.get("configuration") or {})
         hub_coord = parse_coord(r.body.get("hubCoordinate")) or (hub["lat"], hub["lng"])
         now = self.ctx.now()
         when = datetime.fromtimestamp(now, UTC)
@@ -664,3 +636,42 @@ class _Dispatch:
         self.items.append(
             {"_id": tid, "title": title, "status": ok, "message": message, "action": action}
         )
+
+
+def _check_visits(v: V, visits: list[Any]) -> None:
+    """Each visit: an object with id, name, address and a coordinate; numeric capacities."""
+    for i, visit in enumerate(visits):
+        if not isinstance(visit, dict):
+            v.fail(f"The visits.{i} must be an object.")
+        for key in ("id", "name", "address", "coordinate"):
+            if visit.get(key) in (None, ""):
+                v.fail(f"The visits.{i}.{key} field is required.")
+        if parse_coord(visit["coordinate"]) is None:
+            v.fail(f"The visits.{i}.coordinate is not a valid coordinate.")
+        for key, amount in (visit.get("capacity") or {}).items():
+            number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+            if not number or amount > 9_999_999_999:
+                v.fail(f"The visits.{i}.capacity.{key} must be a number up to 9999999999.")
+        if len(visit.get("tags") or []) > 10:
+            v.fail(f"The visits.{i}.tags may not have more than 10 items.")
+
+
+def _check_vehicles(v: V, vehicles: list[Any]) -> None:
+    for i, vehicle in enumerate(vehicles):
+        if not isinstance(vehicle, dict):
+            v.fail(f"The vehicles.{i} must be an object.")
+        for key in ("id", "name"):
+            if vehicle.get(key) in (None, ""):
+                v.fail(f"The vehicles.{i}.{key} field is required.")
+
+
+def _configuration(v: V, config: Any) -> Doc:
+    """The optimisation's configuration: an object (a one-item list is taken as its item)."""
+    if isinstance(config, list):
+        config = config[0] if config and isinstance(config[0], dict) else {}
+    if not isinstance(config, dict):
+        v.fail("The configuration must be an object.")
+    speed = config.get("defaultSpeed")
+    if speed is not None and (not isinstance(speed, int) or speed < 5):
+        v.fail("The configuration.default speed must be at least 5.")
+    return config
