@@ -400,27 +400,7 @@ class Records:
         ):
             v.fail("The limit user must be an array.")
         values = {k: val for k, val in merged.items() if k not in _SERVER_KEYS}
-        for f in dtype.get("fields") or []:
-            fid = f["id"]
-            if fid == "dataId":
-                continue
-            val = values.get(fid)
-            name = attribute(fid)
-            if val is None or val == "":
-                if f.get("required") and (full or old is None):
-                    v.fail(f"The {name} field is required.")
-                continue
-            kind = _type_of(f)
-            if kind == "number" and (isinstance(val, bool) or not isinstance(val, (int, float))):
-                v.fail(f"The {name} must be a number.")
-            if kind == "boolean":
-                b = truthy(val)
-                if b is None:
-                    v.fail(f"The {name} field must be true or false.")
-                values[fid] = b
-            options = f.get("optionData") or []
-            if options and val not in options:
-                v.fail(f"The selected {name} is invalid.")
+        _check_fields(v, dtype, values, new=full or old is None)
         now = naive(self.ctx.now())
         doc: Doc = {"_id": old["_id"] if old else self.ctx.new_id(), **values}
         doc["data_type"] = {"_id": dtype["_id"], "name": dtype["name"]}
@@ -1022,3 +1002,29 @@ def _coerce(item: Doc, dtype: Doc) -> None:
             item[f["id"]] = int(num) if num.is_integer() else num
         elif kind == "boolean" and truthy(val) is not None:
             item[f["id"]] = truthy(val)
+
+
+def _check_fields(v: V, dtype: Doc, values: Doc, *, new: bool) -> None:
+    """A record's values against its data type's fields: required ones present (on a whole
+    record), numbers numeric, booleans read from their spellings, options among theirs."""
+    for f in dtype.get("fields") or []:
+        fid = f["id"]
+        if fid == "dataId":
+            continue
+        val = values.get(fid)
+        name = attribute(fid)
+        if val is None or val == "":
+            if f.get("required") and new:
+                v.fail(f"The {name} field is required.")
+            continue
+        kind = _type_of(f)
+        if kind == "number" and (isinstance(val, bool) or not isinstance(val, (int, float))):
+            v.fail(f"The {name} must be a number.")
+        if kind == "boolean":
+            b = truthy(val)
+            if b is None:
+                v.fail(f"The {name} field must be true or false.")
+            values[fid] = b
+        options = f.get("optionData") or []
+        if options and val not in options:
+            v.fail(f"The selected {name} is invalid.")

@@ -159,20 +159,8 @@ class Vehicles:
         if "assignee" in merged:
             out["assignee"] = assignee or ""
         for key in ("workingTime", "breakTime"):
-            value = merged.get(key)
-            if value is None:
-                continue
-            if isinstance(value, list) and len(value) == 1:
-                value = value[0]
-            if not isinstance(value, dict):
-                v.fail(f"The {v.name(key)} must be an object.")
-            v.time(key, value.get("startTime"), f"{v.name(key)}.start time")
-            v.time(key, value.get("endTime"), f"{v.name(key)}.end time")
-            window = {"startTime": value["startTime"], "endTime": value["endTime"]}
-            if key == "workingTime":
-                multiday = V(value).int_("multiday", lo=0)
-                window["multiday"] = multiday or 0
-            out[key] = window
+            if merged.get(key) is not None:
+                out[key] = _window(v, key, merged[key])
         speed = v.int_("speed", lo=5)
         out["speed"] = (
             speed if speed is not None else (old.get("speed", 25) if old and not full else 25)
@@ -183,24 +171,8 @@ class Vehicles:
         )
         tags = v.strings("tags", max_items=10)
         out["tags"] = tags if tags is not None else []
-        capacity = merged.get("capacity")
-        if isinstance(capacity, list):
-            merged_cap: Doc = {}
-            for part in capacity:
-                if isinstance(part, dict):
-                    merged_cap.update(part)
-            capacity = merged_cap
-        if capacity is not None:
-            if not isinstance(capacity, dict):
-                v.fail("The capacity must be an object.")
-            for k, bounds in capacity.items():
-                if not isinstance(bounds, dict):
-                    v.fail(f"The capacity.{k} must be an object.")
-                for end in ("min", "max"):
-                    n = bounds.get(end)
-                    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float))):
-                        v.fail(f"The capacity.{k}.{end} must be a number.")
-            out["capacity"] = capacity
+        if merged.get("capacity") is not None:
+            out["capacity"] = _capacity(v, merged["capacity"])
         odd_even = v.str_("oddEven", enum=("odd", "even"))
         if odd_even is not None:
             out["oddEven"] = odd_even
@@ -675,3 +647,38 @@ def _configuration(v: V, config: Any) -> Doc:
     if speed is not None and (not isinstance(speed, int) or speed < 5):
         v.fail("The configuration.default speed must be at least 5.")
     return config
+
+
+def _window(v: V, key: str, value: Any) -> Doc:
+    """A vehicle's working or break time: an object of two times of day (a one-item list
+    is taken as its item); working time also says over how many days (``multiday``)."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, dict):
+        v.fail(f"The {v.name(key)} must be an object.")
+    v.time(key, value.get("startTime"), f"{v.name(key)}.start time")
+    v.time(key, value.get("endTime"), f"{v.name(key)}.end time")
+    window: Doc = {"startTime": value["startTime"], "endTime": value["endTime"]}
+    if key == "workingTime":
+        window["multiday"] = V(value).int_("multiday", lo=0) or 0
+    return window
+
+
+def _capacity(v: V, capacity: Any) -> Doc:
+    """A vehicle's capacity: ``{constraint: {min, max}}`` (a list of such objects merged)."""
+    if isinstance(capacity, list):
+        merged: Doc = {}
+        for part in capacity:
+            if isinstance(part, dict):
+                merged.update(part)
+        capacity = merged
+    if not isinstance(capacity, dict):
+        v.fail("The capacity must be an object.")
+    for k, bounds in capacity.items():
+        if not isinstance(bounds, dict):
+            v.fail(f"The capacity.{k} must be an object.")
+        for end in ("min", "max"):
+            n = bounds.get(end)
+            if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float))):
+                v.fail(f"The capacity.{k}.{end} must be a number.")
+    return capacity

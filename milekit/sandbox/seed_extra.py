@@ -113,6 +113,31 @@ def add_extras(org: Org, seed: int) -> None:
     org.locked_members = x.locked_members()
 
 
+#: the demo data types' fields: id, title, type, required, default, options, primary key
+_STORE_FIELDS: list[Any] = [
+    ("dataId", "Data ID", "string", True, None, [], True),
+    ("outletName", "Outlet Name", "string", True, None, [], False),
+    ("outletHours", "Outlet Hours", "number", False, 12, [], False),
+    ("outletType", "Outlet Type", "string", True, None, list(_STORE_TYPES), False),
+    ("outletOpen", "Outlet Open", "string", False, "09:00", [], False),
+    ("outletClosed", "Outlet Closed", "string", False, "17:00", [], False),
+    ("outletContractExpired", "Outlet Contract Expired", "string", False, None, [], False),
+    ("outletOpenInWeekend", "Outlet Open In Weekend", "boolean", False, None, [], False),
+    ("outletGeolocation", "Outlet Geolocation", "string", False, None, [], False),
+    ("outletPhoneNumber", "Outlet Phone Number", "string", False, None, [], False),
+    ("outletCloseOrder", "Outlet Close Order", "string", False, None, [], False),
+]
+_CUSTOMER_FIELDS: list[Any] = [
+    ("dataId", "Customer ID", "string", True, None, [], True),
+    ("customerName", "Customer Name", "string", True, None, [], False),
+    ("address", "Address", "string", False, None, [], False),
+    ("phone", "Phone", "string", False, None, [], False),
+    ("coordinate", "Coordinate", "string", False, None, [], False),
+    ("tier", "Tier", "string", False, "Bronze", list(_TIERS), False),
+    ("lastOrderTotal", "Last Order Total", "number", False, None, [], False),
+]
+
+
 class _Builder:
     def __init__(self, org: Org, rng: random.Random) -> None:
         self.org = org
@@ -295,63 +320,44 @@ class _Builder:
 
     def data_sources(self) -> tuple[list[Doc], list[Doc]]:
         ts = ORG_CREATED + 86400 * 8
-        store_fields = [
-            ("dataId", "Data ID", "string", True, None, [], True),
-            ("outletName", "Outlet Name", "string", True, None, [], False),
-            ("outletHours", "Outlet Hours", "number", False, 12, [], False),
-            ("outletType", "Outlet Type", "string", True, None, list(_STORE_TYPES), False),
-            ("outletOpen", "Outlet Open", "string", False, "09:00", [], False),
-            ("outletClosed", "Outlet Closed", "string", False, "17:00", [], False),
-            ("outletContractExpired", "Outlet Contract Expired", "string", False, None, [], False),
-            ("outletOpenInWeekend", "Outlet Open In Weekend", "boolean", False, None, [], False),
-            ("outletGeolocation", "Outlet Geolocation", "string", False, None, [], False),
-            ("outletPhoneNumber", "Outlet Phone Number", "string", False, None, [], False),
-            ("outletCloseOrder", "Outlet Close Order", "string", False, None, [], False),
-        ]
-        customer_fields = [
-            ("dataId", "Customer ID", "string", True, None, [], True),
-            ("customerName", "Customer Name", "string", True, None, [], False),
-            ("address", "Address", "string", False, None, [], False),
-            ("phone", "Phone", "string", False, None, [], False),
-            ("coordinate", "Coordinate", "string", False, None, [], False),
-            ("tier", "Tier", "string", False, "Bronze", list(_TIERS), False),
-            ("lastOrderTotal", "Last Order Total", "number", False, None, [], False),
-        ]
+        store = self._data_type("Store", _STORE_FIELDS, False, ts)
+        customer = self._data_type("Customer", _CUSTOMER_FIELDS, True, ts + 3600)
+        return [store, customer], [*self._stores(store, ts), *self._customers(customer, ts)]
 
-        def dtype(name: str, fields: list[Any], common: bool, at: int) -> Doc:
-            out = []
-            for fid, title, typ, req, default, options, pk in fields:
-                fd: Doc = {
-                    "id": fid,
-                    "title": title,
-                    "type": typ,
-                    "optionData": options,
-                    "required": req,
-                }
-                if default is not None:
-                    fd["default"] = default
-                if pk:
-                    fd["primaryKey"] = True
-                if fid == "outletCloseOrder":
-                    fd["format"] = "date-time"
-                out.append(fd)
-            return {
-                "_id": self.oid(at),
-                "name": name,
-                "fields": out,
-                "limitUser": False,
-                "commonData": common,
-                "provider": "internal",
-                "providerConfig": None,
-                "organizationId": self.org_id,
-                "createdBy": ADMIN,
-                "updatedBy": ADMIN,
-                "createdTime": naive(at),
-                "updatedTime": naive(at + 86400),
+    def _data_type(self, name: str, fields: list[Any], common: bool, at: int) -> Doc:
+        out = []
+        for fid, title, typ, req, default, options, pk in fields:
+            fd: Doc = {
+                "id": fid,
+                "title": title,
+                "type": typ,
+                "optionData": options,
+                "required": req,
             }
+            if default is not None:
+                fd["default"] = default
+            if pk:
+                fd["primaryKey"] = True
+            if fid == "outletCloseOrder":
+                fd["format"] = "date-time"
+            out.append(fd)
+        return {
+            "_id": self.oid(at),
+            "name": name,
+            "fields": out,
+            "limitUser": False,
+            "commonData": common,
+            "provider": "internal",
+            "providerConfig": None,
+            "organizationId": self.org_id,
+            "createdBy": ADMIN,
+            "updatedBy": ADMIN,
+            "createdTime": naive(at),
+            "updatedTime": naive(at + 86400),
+        }
 
-        store = dtype("Store", store_fields, False, ts)
-        customer = dtype("Customer", customer_fields, True, ts + 3600)
+    def _stores(self, store: Doc, ts: int) -> list[Doc]:
+        """4-7 outlets of the Store data type per hub."""
         records: list[Doc] = []
         for i, hub in enumerate(self.hubs):
             city = hub["name"].removesuffix(" Hub")
@@ -383,6 +389,11 @@ class _Builder:
                         "updatedTime": naive(at + 3600 * self.rng.randrange(1, 500)),
                     }
                 )
+        return records
+
+    def _customers(self, customer: Doc, ts: int) -> list[Doc]:
+        """40 customers (common data: no hub)."""
+        records: list[Doc] = []
         first = ("Andi", "Budi", "Citra", "Dewi", "Eka", "Fajar", "Gita", "Hana", "Irma", "Joko")
         last = ("Wijaya", "Santoso", "Halim", "Lubis", "Putra", "Utami", "Kusuma", "Nugroho")
         for k in range(40):
@@ -408,7 +419,7 @@ class _Builder:
                     "updatedTime": naive(at + 3600 * self.rng.randrange(1, 500)),
                 }
             )
-        return [store, customer], records
+        return records
 
     # --- schedules and activities ---------------------------------------------------------
 
@@ -426,57 +437,68 @@ class _Builder:
             by_flow[t["flow"]].append(t)
         out = []
         for i in range(12):
-            periode, schedules, freq, interval = periods[i % len(periods)]
-            hub = self.hub_pick()
-            flow = self.rng.choice(list(self.flows.values()))
-            comps = flow["pages"][0]["components"]
-            task = {
-                c["id"]: f"Scheduled {c['title'].lower()}"
-                for c in comps
-                if c["inputType"] == "string" and c["component"] == "input"
-            }
-            at = TASKS_FROM - 86400 * (20 - i)
-            start = at + 86400
-            doc: Doc = {
-                "_id": self.oid(at),
-                "hubId": hub["_id"],
-                "name": f"{periode.capitalize()} {flow['name'].lower()} #{i + 1}",
-                "periode": periode,
-                "flow": flow["name"],
-                "flowId": flow["_id"],
-                "task": task,
-                "schedules": schedules,
-                "timeSchedules": [
-                    f"{s.get('day') or s.get('date')} {t}" if s.get("day") or s.get("date") else t
-                    for s in schedules
-                    for t in s["time"]
-                ],
-                "startTime": _day(start),
-                "endTime": _day(start + 86400 * self.rng.choice((30, 90, 180))),
-            }
-            workers = self.workers_of(hub["_id"])
-            if workers and self.rng.random() < 0.7:
-                doc["assignee"] = [self.rng.choice(workers)["email"]]
-            if freq is not None:
-                doc["frequency"], doc["interval"] = freq, interval
-            executed = [t for t in by_flow[flow["name"]] if t["hubId"] == hub["_id"]]
-            status = self.rng.choice(("SUCCESS", "SUCCESS", "FAILED", "PENDING"))
-            log: Doc = {"status": status, "message": [], "lastExecute": iso(SEED_NOW - 86400)}
-            if status == "SUCCESS" and executed:
-                log["taskId"] = executed[-1]["_id"]
-            elif status == "FAILED":
-                log["message"] = ["The assignee is not active."]
-            doc["logExecuted"] = log
-            creator = self.rng.choice(self.dispatchers)["email"]
-            doc.update(
-                createdBy=creator,
-                updatedBy=creator,
-                organizationId=self.org_id,
-                createdTime=iso(at),
-                updatedTime=iso(at + 3600),
-            )
-            out.append(doc)
+            out.append(self._schedule(i, *periods[i % len(periods)], by_flow))
         return out
+
+    def _schedule(
+        self,
+        i: int,
+        periode: str,
+        schedules: list[Doc],
+        freq: str | None,
+        interval: int | None,
+        by_flow: dict[str, list[Doc]],
+    ) -> Doc:
+        """The demo org's schedule ``i`` of period ``periode``, with its last execution."""
+        hub = self.hub_pick()
+        flow = self.rng.choice(list(self.flows.values()))
+        comps = flow["pages"][0]["components"]
+        task = {
+            c["id"]: f"Scheduled {c['title'].lower()}"
+            for c in comps
+            if c["inputType"] == "string" and c["component"] == "input"
+        }
+        at = TASKS_FROM - 86400 * (20 - i)
+        start = at + 86400
+        doc: Doc = {
+            "_id": self.oid(at),
+            "hubId": hub["_id"],
+            "name": f"{periode.capitalize()} {flow['name'].lower()} #{i + 1}",
+            "periode": periode,
+            "flow": flow["name"],
+            "flowId": flow["_id"],
+            "task": task,
+            "schedules": schedules,
+            "timeSchedules": [
+                f"{s.get('day') or s.get('date')} {t}" if s.get("day") or s.get("date") else t
+                for s in schedules
+                for t in s["time"]
+            ],
+            "startTime": _day(start),
+            "endTime": _day(start + 86400 * self.rng.choice((30, 90, 180))),
+        }
+        workers = self.workers_of(hub["_id"])
+        if workers and self.rng.random() < 0.7:
+            doc["assignee"] = [self.rng.choice(workers)["email"]]
+        if freq is not None:
+            doc["frequency"], doc["interval"] = freq, interval
+        executed = [t for t in by_flow[flow["name"]] if t["hubId"] == hub["_id"]]
+        status = self.rng.choice(("SUCCESS", "SUCCESS", "FAILED", "PENDING"))
+        log: Doc = {"status": status, "message": [], "lastExecute": iso(SEED_NOW - 86400)}
+        if status == "SUCCESS" and executed:
+            log["taskId"] = executed[-1]["_id"]
+        elif status == "FAILED":
+            log["message"] = ["The assignee is not active."]
+        doc["logExecuted"] = log
+        creator = self.rng.choice(self.dispatchers)["email"]
+        doc.update(
+            createdBy=creator,
+            updatedBy=creator,
+            organizationId=self.org_id,
+            createdTime=iso(at),
+            updatedTime=iso(at + 3600),
+        )
+        return doc
 
     def activities(self) -> tuple[list[Doc], list[Doc]]:
         workflows: list[Doc] = []
@@ -587,77 +609,7 @@ class _Builder:
             hub = hubs.get(user["hubId"][0]) if user else hubs.get(stops[0][1]["hubId"])
             assert hub is not None
             source = "GPS 1" if email in gps_users else "mileAppField"
-            start = stops[0][0] - 45 * 60
-            finish = stops[-1][0] + 30 * 60
-            here = (hub["lat"], hub["lng"])
-            points: list[Doc] = []
-            total_m = 0
-            last_t = start
-            for k, (done, task) in enumerate(stops):
-                dest = optimize.coord(task.get("doneCoordinate")) or here
-                for event, at, pos in (
-                    ("otw", max(last_t + 60, done - 300), _between(here, dest, 0.85)),
-                    ("done", max(last_t + 120, done), dest),
-                ):
-                    d = optimize.distance_m(here, pos)
-                    total_m += d
-                    dt = max(1, (at - last_t) // 60)
-                    p: Doc = {
-                        "_id": f"{self.org_id}_{email}_{at * 1000 + k}",
-                        "email": email,
-                        "taskId": task["_id"],
-                        "lat": round(pos[0], 7),
-                        "lon": round(pos[1], 7),
-                        "speed": min(80, round(d / 1000 / (dt / 60))) if dt else 0,
-                        "distance": d,
-                        "duration": dt,
-                        "eventName": event,
-                        "time": at * 1000 + k,
-                        "createdFrom": source,
-                        "isLatest": False,
-                        "organizationId": self.org_id,
-                        "createdBy": email,
-                        "updatedBy": email,
-                        "createdTime": naive(at),
-                        "updatedTime": naive(at),
-                        # the device's clock against the server's: often negative (note 27)
-                        "trackedTime": round(self.rng.uniform(-4.0, 1.0), 3),
-                    }
-                    if event == "otw":
-                        p["distanceToDest"] = float(optimize.distance_m(pos, dest))
-                    points.append(p)
-                    here, last_t = pos, at
-            back = optimize.distance_m(here, (hub["lat"], hub["lng"]))
-            start_doc: Doc = {
-                "_id": f"{self.org_id}_{email}_{start * 1000}",
-                "email": email,
-                "taskId": "",
-                "lat": hub["lat"],
-                "lon": hub["lng"],
-                "speed": 0,
-                "distance": 0,
-                "duration": 0,
-                "startTime": naive(start),
-                "notes": None,
-                "time": start * 1000,
-                "createdFrom": source,
-                "isLatest": False,
-                "organizationId": self.org_id,
-                "createdBy": email,
-                "updatedBy": email,
-                "finish": {
-                    "lat": hub["lat"],
-                    "lon": hub["lng"],
-                    "finishTime": naive(finish),
-                    "notes": None,
-                    "totalDuration": (finish - start) // 60,
-                    "totalDistance": round((total_m + back) / 1000),
-                },
-                "trackedTime": float((finish - start) // 60),
-                "createdTime": naive(start),
-                "updatedTime": naive(finish),
-            }
-            out += [start_doc, *points]
+            out += self._worker_day(email, stops, hub, source)
         out.sort(key=lambda d: (d["time"], d["_id"]))
         latest: dict[str, Doc] = {}
         for doc in out:
@@ -667,9 +619,131 @@ class _Builder:
             doc["isLatest"] = True
         return out
 
+    def _worker_day(
+        self, email: str, stops: list[tuple[int, Doc]], hub: Doc, source: str
+    ) -> list[Doc]:
+        """One worker's day: the trip start (finished back at the hub) and, per task done,
+        a point on the way and one at the task."""
+        start = stops[0][0] - 45 * 60
+        finish = stops[-1][0] + 30 * 60
+        here = (hub["lat"], hub["lng"])
+        points: list[Doc] = []
+        total_m = 0
+        last_t = start
+        for k, (done, task) in enumerate(stops):
+            dest = optimize.coord(task.get("doneCoordinate")) or here
+            for event, at, pos in (
+                ("otw", max(last_t + 60, done - 300), _between(here, dest, 0.85)),
+                ("done", max(last_t + 120, done), dest),
+            ):
+                d = optimize.distance_m(here, pos)
+                total_m += d
+                p = self._point(email, task, k, event, at, pos, d, max(1, (at - last_t) // 60))
+                p["createdFrom"] = source
+                if event == "otw":
+                    p["distanceToDest"] = float(optimize.distance_m(pos, dest))
+                points.append(p)
+                here, last_t = pos, at
+        walked = total_m + optimize.distance_m(here, (hub["lat"], hub["lng"]))
+        return [self._trip_start(email, hub, source, start, finish, walked), *points]
+
+    def _point(
+        self,
+        email: str,
+        task: Doc,
+        k: int,
+        event: str,
+        at: int,
+        pos: tuple[float, float],
+        d: int,
+        dt: int,
+    ) -> Doc:
+        return {
+            "_id": f"{self.org_id}_{email}_{at * 1000 + k}",
+            "email": email,
+            "taskId": task["_id"],
+            "lat": round(pos[0], 7),
+            "lon": round(pos[1], 7),
+            "speed": min(80, round(d / 1000 / (dt / 60))) if dt else 0,
+            "distance": d,
+            "duration": dt,
+            "eventName": event,
+            "time": at * 1000 + k,
+            "createdFrom": None,
+            "isLatest": False,
+            "organizationId": self.org_id,
+            "createdBy": email,
+            "updatedBy": email,
+            "createdTime": naive(at),
+            "updatedTime": naive(at),
+            # the device's clock against the server's: often negative (note 27)
+            "trackedTime": round(self.rng.uniform(-4.0, 1.0), 3),
+        }
+
+    def _trip_start(
+        self, email: str, hub: Doc, source: str, start: int, finish: int, walked: int
+    ) -> Doc:
+        return {
+            "_id": f"{self.org_id}_{email}_{start * 1000}",
+            "email": email,
+            "taskId": "",
+            "lat": hub["lat"],
+            "lon": hub["lng"],
+            "speed": 0,
+            "distance": 0,
+            "duration": 0,
+            "startTime": naive(start),
+            "notes": None,
+            "time": start * 1000,
+            "createdFrom": source,
+            "isLatest": False,
+            "organizationId": self.org_id,
+            "createdBy": email,
+            "updatedBy": email,
+            "finish": {
+                "lat": hub["lat"],
+                "lon": hub["lng"],
+                "finishTime": naive(finish),
+                "notes": None,
+                "totalDuration": (finish - start) // 60,
+                "totalDistance": round(walked / 1000),
+            },
+            "trackedTime": float((finish - start) // 60),
+            "createdTime": naive(start),
+            "updatedTime": naive(finish),
+        }
+
     # --- automations ----------------------------------------------------------------------
 
     def automations(self) -> list[Doc]:
+        out = []
+        for k, (name, event, kind, data_type, details, rules, active) in enumerate(
+            self._automation_specs()
+        ):
+            at = ORG_CREATED + 86400 * (15 + k)
+            creator = self.rng.choice(self.dispatchers)["email"]
+            out.append(
+                {
+                    "_id": self.oid(at),
+                    "name": name,
+                    "event": event,
+                    "automationType": kind,
+                    "dataType": data_type,
+                    "automationDetails": details,
+                    "rules": rules,
+                    "organizationId": self.org_id,
+                    "isActive": active,
+                    "createdBy": creator,
+                    "updatedBy": creator,
+                    "createdTime": iso(at),
+                    "updatedTime": iso(at + 3600),
+                }
+            )
+        return out
+
+    def _automation_specs(self) -> list[tuple[str, str, str, str, Doc, Doc, bool]]:
+        """The demo automations as data: name, event, type, data type, details, rules,
+        active (one of each automation type, note 42)."""
         delivery, pickup, visit = self.flows["Delivery"], self.flows["Pickup"], self.flows["Visit"]
         jakarta = self.hubs[0]
         worker = (self.workers_of(jakarta["_id"]) or self.workers)[0]["email"]
@@ -746,28 +820,7 @@ class _Builder:
                 True,
             ),
         ]
-        out = []
-        for k, (name, event, kind, data_type, details, rules, active) in enumerate(specs):
-            at = ORG_CREATED + 86400 * (15 + k)
-            creator = self.rng.choice(self.dispatchers)["email"]
-            out.append(
-                {
-                    "_id": self.oid(at),
-                    "name": name,
-                    "event": event,
-                    "automationType": kind,
-                    "dataType": data_type,
-                    "automationDetails": details,
-                    "rules": rules,
-                    "organizationId": self.org_id,
-                    "isActive": active,
-                    "createdBy": creator,
-                    "updatedBy": creator,
-                    "createdTime": iso(at),
-                    "updatedTime": iso(at + 3600),
-                }
-            )
-        return out
+        return specs
 
     def automation_logs(self) -> list[Doc]:
         by_flow: dict[str, list[Doc]] = defaultdict(list)
@@ -781,60 +834,62 @@ class _Builder:
             if auto["event"] == "onTaskFinished":
                 pool = [t for t in pool if t.get("doneTime")]
             for t in self.rng.sample(pool, min(15, len(pool))):
-                stamp = t.get("doneTime") if auto["event"] == "onTaskFinished" else t["createdTime"]
-                at = (_ts(stamp) or SEED_NOW) + self.rng.randrange(1, 5)
-                ok = self.rng.random() < 0.85
-                kind = auto["automationType"]
-                url = (
-                    auto["automationDetails"].get("url", "")
-                    if kind == "webhook"
-                    else "/api/v3/task"
-                    if kind == "createTask"
-                    else f"/api/v3/task/{t['_id']}"
-                )
-                code = ("201" if kind == "createTask" else "200") if ok else "500"
-                response = {"status": ok, "message": "Success" if ok else "Upstream error"}
-                ms = self.rng.randrange(10, 900)
-                src: Doc = {
-                    "automationId": auto["_id"],
-                    "automationName": auto["name"],
-                    "name": auto["name"],
-                    "automationEvent": auto["event"],
-                    "automationType": kind,
-                    "dataType": auto["dataType"],
-                    "attempt": "0",
-                    "statusCode": code,
-                    "isSuccess": "true" if ok else "false",
-                    "severity": "NOTICE" if ok else "ERROR",
-                    "response": orjson.dumps(response).decode(),
-                    "request": orjson.dumps({"_id": t["_id"], "flow": t["flow"]}).decode(),
-                    "automationDetails": orjson.dumps(auto["automationDetails"]).decode(),
-                    "automationUrl": url,
-                    "referenceId": t["_id"],
-                    "taskId": t["_id"],
-                    "timestamp": naive(at),
-                    "dispatchAt": naive(at),
-                    "startRequestTime": f"{naive(at)}.{self.rng.randrange(10_000):04d}",
-                    "finishRequestTime": naive(at + 1),
-                    "responseTime": f"{ms / 1000:.4f}",
-                    "delayTime": f"{at - 1}.{self.rng.randrange(1_000_000):06d}",
-                    "env": "sandbox",
-                    "organizationId": self.org_id,
-                    "@version": "1",
-                    "@timestamp": f"{_day(at)}T{_hms(at)}.{ms:03d}Z",
-                }
-                logs.append(
-                    {
-                        "_index": f"log-automation-{_day(at).replace('-', '.')}",
-                        "_type": "_doc",
-                        "_id": _es_id(self.rng),
-                        "_score": None,
-                        "_source": src,
-                        "sort": [at * 1000 + ms],
-                    }
-                )
+                logs.append(self._automation_log(auto, t))
         logs.sort(key=lambda h: (h["sort"][0], h["_id"]))
         return logs
+
+    def _automation_log(self, auto: Doc, t: Doc) -> Doc:
+        """One run of ``auto`` on task ``t``, as an Elasticsearch hit (note 42)."""
+        stamp = t.get("doneTime") if auto["event"] == "onTaskFinished" else t["createdTime"]
+        at = (_ts(stamp) or SEED_NOW) + self.rng.randrange(1, 5)
+        ok = self.rng.random() < 0.85
+        kind = auto["automationType"]
+        url = (
+            auto["automationDetails"].get("url", "")
+            if kind == "webhook"
+            else "/api/v3/task"
+            if kind == "createTask"
+            else f"/api/v3/task/{t['_id']}"
+        )
+        code = ("201" if kind == "createTask" else "200") if ok else "500"
+        response = {"status": ok, "message": "Success" if ok else "Upstream error"}
+        ms = self.rng.randrange(10, 900)
+        src: Doc = {
+            "automationId": auto["_id"],
+            "automationName": auto["name"],
+            "name": auto["name"],
+            "automationEvent": auto["event"],
+            "automationType": kind,
+            "dataType": auto["dataType"],
+            "attempt": "0",
+            "statusCode": code,
+            "isSuccess": "true" if ok else "false",
+            "severity": "NOTICE" if ok else "ERROR",
+            "response": orjson.dumps(response).decode(),
+            "request": orjson.dumps({"_id": t["_id"], "flow": t["flow"]}).decode(),
+            "automationDetails": orjson.dumps(auto["automationDetails"]).decode(),
+            "automationUrl": url,
+            "referenceId": t["_id"],
+            "taskId": t["_id"],
+            "timestamp": naive(at),
+            "dispatchAt": naive(at),
+            "startRequestTime": f"{naive(at)}.{self.rng.randrange(10_000):04d}",
+            "finishRequestTime": naive(at + 1),
+            "responseTime": f"{ms / 1000:.4f}",
+            "delayTime": f"{at - 1}.{self.rng.randrange(1_000_000):06d}",
+            "env": "sandbox",
+            "organizationId": self.org_id,
+            "@version": "1",
+            "@timestamp": f"{_day(at)}T{_hms(at)}.{ms:03d}Z",
+        }
+        return {
+            "_index": f"log-automation-{_day(at).replace('-', '.')}",
+            "_type": "_doc",
+            "_id": _es_id(self.rng),
+            "_score": None,
+            "_source": src,
+            "sort": [at * 1000 + ms],
+        }
 
     # --- routing --------------------------------------------------------------------------
 
@@ -856,93 +911,72 @@ class _Builder:
             vehicles = [
                 v for v in self.org.vehicles if v["hubId"] == hub["_id"]
             ] or self.org.vehicles[:2]
-            visits = []
-            for t in tasks:
-                visits.append(
-                    {
-                        "id": f"taskId-{t['_id']}",
-                        "name": t["title"],
-                        "address": t["content"],
-                        "coordinate": t["expectedCoordinate"],
-                        "visitTime": t.get("duration", 10),
-                        "capacity": {
-                            "weight": t.get("packageWeight", t.get("beratKg", 1)),
-                            "volume": round(0.02 + t.get("duration", 10) / 500, 2),
-                        },
-                        "tags": [],
-                    }
-                )
-            config = {
-                "name": "Configuration Default",
-                "capacityConstraint": ["weight", "volume"],
-                "multitrip": False,
-                "returnToHub": True,
-                "clustering": False,
-                "useAllVehicle": False,
-                "autoSpeed": False,
-                "defaultSpeed": 25,
-                "defaultVisitTime": 10,
-                "autoSplit": "none",
-                "useOddEven": False,
-            }
+            visits = [_visit_of(t) for t in tasks]
+            config = dict(_ROUTING_CONFIG, capacityConstraint=["weight", "volume"])
             fleet = [dict(v, id=v["_id"]) for v in vehicles]
             result = optimize.plan(hub["_id"], (hub["lat"], hub["lng"]), visits, fleet, config)
             created = int(rid[:8], 16)
             creator = users[self.rng.choice(sorted(users))]
             code = f"Route-{_day(created).replace('-', '')}-{len(results) + 1:03d}"
             result.update(countryCode="ID", resultCode=code)
-            routed = result["summary"]["routedVisits"]
-            dropped = result["summary"]["droppedVisits"]
-            doc: Doc = {
-                "_id": rid,
-                "name": f"Routing {datetime.fromtimestamp(created, UTC):%m-%d %H:%M}",
-                "status": "done",
-                "resultCode": code,
-                "routingDate": _day(created + 86400),
-                "hubId": hub["_id"],
-                "hubCoordinate": f"{hub['lat']},{hub['lng']}",
-                "configurationId": None,
-                "configuration": config,
-                "result": result,
-                "resultTotal": {"routing": routed, "dropped": dropped, "total": routed + dropped},
-                "organizationId": self.org_id,
-                "createdBy": creator["_id"],
-                "user": {"name": creator["name"]},
-                "createdFrom": "WEB",
-                "dispatchStatus": "done",
-                "dispatchMessage": "Dispatched",
-                "isShown": True,
-                "totalResultHistories": 0,
-                "finishTime": iso(created + 120),
-                "createdTime": iso(created),
-                "updatedTime": iso(created + 120),
-            }
+            doc = self._routing_result(rid, hub, config, result, creator, code, created)
             if result["routing"] and result["routing"][0]["trips"][1:-1]:
-                moved = result["routing"][0]["trips"][1]
-                others = result["routing"][1:]
-                at = created + 600
-                histories.append(
-                    {
-                        "_id": self.oid(at),
-                        "resultId": rid,
-                        "action": "move",
-                        "description": f" Visit  moved to vehicle "
-                        f"{result['routing'][0]['vehicleName']} by {creator['name']}",
-                        "visits": [{"visitId": moved["visitId"], "visitName": moved["visitName"]}],
-                        "vehicleFrom": others[0]["vehicleName"] if others else "dropped",
-                        "vehicleTo": result["routing"][0]["vehicleName"],
-                        "createdFrom": "WEB",
-                        "createdType": "individualMove",
-                        "createdBy": creator["name"],
-                        "version": 1,
-                        "organizationId": self.org_id,
-                        "createdTime": iso_z(at),
-                        "updatedTime": iso_z(at, self.rng.randrange(1_000_000)),
-                    }
-                )
+                histories.append(self._routing_move(rid, result, creator, created + 600))
                 doc["totalResultHistories"] = 1
             results.append(doc)
         return results, histories
+
+    def _routing_result(
+        self, rid: str, hub: Doc, config: Doc, result: Doc, creator: Doc, code: str, created: int
+    ) -> Doc:
+        routed = result["summary"]["routedVisits"]
+        dropped = result["summary"]["droppedVisits"]
+        return {
+            "_id": rid,
+            "name": f"Routing {datetime.fromtimestamp(created, UTC):%m-%d %H:%M}",
+            "status": "done",
+            "resultCode": code,
+            "routingDate": _day(created + 86400),
+            "hubId": hub["_id"],
+            "hubCoordinate": f"{hub['lat']},{hub['lng']}",
+            "configurationId": None,
+            "configuration": config,
+            "result": result,
+            "resultTotal": {"routing": routed, "dropped": dropped, "total": routed + dropped},
+            "organizationId": self.org_id,
+            "createdBy": creator["_id"],
+            "user": {"name": creator["name"]},
+            "createdFrom": "WEB",
+            "dispatchStatus": "done",
+            "dispatchMessage": "Dispatched",
+            "isShown": True,
+            "totalResultHistories": 0,
+            "finishTime": iso(created + 120),
+            "createdTime": iso(created),
+            "updatedTime": iso(created + 120),
+        }
+
+    def _routing_move(self, rid: str, result: Doc, creator: Doc, at: int) -> Doc:
+        """A routing result's history entry: its first visit moved to the first vehicle."""
+        moved = result["routing"][0]["trips"][1]
+        others = result["routing"][1:]
+        return {
+            "_id": self.oid(at),
+            "resultId": rid,
+            "action": "move",
+            "description": f" Visit  moved to vehicle "
+            f"{result['routing'][0]['vehicleName']} by {creator['name']}",
+            "visits": [{"visitId": moved["visitId"], "visitName": moved["visitName"]}],
+            "vehicleFrom": others[0]["vehicleName"] if others else "dropped",
+            "vehicleTo": result["routing"][0]["vehicleName"],
+            "createdFrom": "WEB",
+            "createdType": "individualMove",
+            "createdBy": creator["name"],
+            "version": 1,
+            "organizationId": self.org_id,
+            "createdTime": iso_z(at),
+            "updatedTime": iso_z(at, self.rng.randrange(1_000_000)),
+        }
 
     # --- exports, imports -----------------------------------------------------------------
 
@@ -1166,3 +1200,35 @@ class _Builder:
 
 def _between(a: tuple[float, float], b: tuple[float, float], f: float) -> tuple[float, float]:
     return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
+
+
+#: the demo routing results' configuration (``capacityConstraint`` added per result)
+_ROUTING_CONFIG: Doc = {
+    "name": "Configuration Default",
+    "capacityConstraint": None,
+    "multitrip": False,
+    "returnToHub": True,
+    "clustering": False,
+    "useAllVehicle": False,
+    "autoSpeed": False,
+    "defaultSpeed": 25,
+    "defaultVisitTime": 10,
+    "autoSplit": "none",
+    "useOddEven": False,
+}
+
+
+def _visit_of(t: Doc) -> Doc:
+    """A routed task as the optimisation's visit (its id: ``taskId-<task id>``)."""
+    return {
+        "id": f"taskId-{t['_id']}",
+        "name": t["title"],
+        "address": t["content"],
+        "coordinate": t["expectedCoordinate"],
+        "visitTime": t.get("duration", 10),
+        "capacity": {
+            "weight": t.get("packageWeight", t.get("beratKg", 1)),
+            "volume": round(0.02 + t.get("duration", 10) / 500, 2),
+        },
+        "tags": [],
+    }

@@ -105,6 +105,21 @@ class _Handler(WSGIRequestHandler):
             self._write("411 Length Required", [], msg)
             return
         body = _Body(cast(BinaryIO, self.rfile), length)
+        answer = self._run_app(body)
+        if answer is None:  # the app dropped the connection (a fault)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if body.remaining > _DRAIN_LIMIT:
+            self.close_connection = True
+        elif body.remaining:
+            body.drain()
+        self._write(*answer)
+
+    def _run_app(self, body: _Body) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """The app's (status, headers, payload) for the request read so far; None when it
+        drops the connection."""
         environ = self.get_environ()
         environ.update(
             {
@@ -136,15 +151,8 @@ class _Handler(WSGIRequestHandler):
                 if close is not None:
                     close()
         except DropConnection:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if body.remaining > _DRAIN_LIMIT:
-            self.close_connection = True
-        elif body.remaining:
-            body.drain()
-        self._write(got[0], got[1], payload)
+            return None
+        return got[0], got[1], payload
 
     def _write(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
         code, _, reason = status.partition(" ")
