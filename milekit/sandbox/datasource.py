@@ -447,21 +447,7 @@ class Records:
     # --- bulk -----------------------------------------------------------------------------
 
     def bulk_create(self, r: Request) -> Response:
-        items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)
-        ops: list[Op] = []
-        results: list[Doc] = []
-        taken: set[tuple[Any, ...]] = set()
-        with self.ctx.store.lock:
-            for item in items:
-                try:
-                    doc = self.build(item, None, full=True, taken=taken)
-                except HttpError as e:
-                    results.append({"status": False, "message": e.message})
-                    continue
-                ops.append(Op("put", "data", doc["_id"], doc, item))
-                results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
-            self.ctx.write(r, ops)
-        return Response(201, bulk_summary(results, self.bulk_key))
+        return Response(201, self._bulk_put(r, upsert=False))
 
     def _match(self, item: Any) -> Doc | None:
         """The record a bulk item means: by ``dataId`` + ``dataTypeId`` (+ ``hubId``)."""
@@ -475,26 +461,33 @@ class Records:
         return self._find(type_id, hub, data_id)
 
     def bulk_upsert(self, r: Request) -> Response:
+        return Response(200, self._bulk_put(r, upsert=True))
+
+    def _bulk_put(self, r: Request, *, upsert: bool) -> Doc:
+        """Create every item (``upsert``: or update the record its keys match), item by item."""
         items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
         results: list[Doc] = []
         taken: set[tuple[Any, ...]] = set()
         with self.ctx.store.lock:
             for item in items:
-                old = self._match(item)
+                old = self._match(item) if upsert else None
                 try:
                     doc = self.build(item, old, full=old is None, taken=taken)
                 except HttpError as e:
                     results.append({"status": False, "message": e.message})
                     continue
                 ops.append(Op("put", "data", doc["_id"], doc, item))
+                if not upsert:
+                    results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
+                    continue
                 event = "update" if old else "create"
                 message = f"Data has been {event}d successfully."
                 results.append(
                     {"status": True, "message": message, "event": event, "_id": doc["_id"]}
                 )
             self.ctx.write(r, ops)
-        return Response(200, bulk_summary(results, self.bulk_key))
+        return bulk_summary(results, self.bulk_key)
 
     def bulk_patch(self, r: Request) -> Response:
         items = bulk_items(r.body, self.bulk_key, self.spec.bulk_max)

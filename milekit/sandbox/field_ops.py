@@ -51,6 +51,7 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import email_of, hub_of, user_by_email
+from milekit.sandbox.seed import activity_state
 from milekit.sandbox.settings import STORAGE, store_file
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
@@ -288,17 +289,7 @@ class Activities:
         ]
         if not children:
             return master
-        statuses = {c.get("status") for c in children}
-        status = (
-            "DONE"
-            if statuses == {"DONE"}
-            else "UNASSIGNED"
-            if statuses == {"UNASSIGNED"}
-            else "ONGOING"
-        )
-        assignee: list[str] = []
-        for c in children:
-            assignee += [a for a in c.get("assignee") or [] if a not in assignee]
+        status, assignee = activity_state(children)
         return dict(master, status=status, assignee=assignee)
 
     def _page(self, r: Request, docs: list[Doc]) -> Response:

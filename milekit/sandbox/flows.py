@@ -492,22 +492,16 @@ class Flows:
                 results.append({"status": True, "code": 200, "data": flow})
             else:
                 index += 1
-                dup = truthy(item.get("doDuplicate"))
-                make = self._duplicate if dup else self._moved
-                results.append(make(item, flow, index, now, names, pending, ops))
+                if truthy(item.get("doDuplicate")):
+                    results.append(self._duplicate(item, flow, index, now, names, ops))
+                else:
+                    results.append(self._moved(item, flow, index, now, pending, ops))
         self.ctx.write(r, ops)
         body = {"status": True, "code": 200, "message": "success re-order index"}
         return Response(200, {**body, "data": results})
 
     def _duplicate(
-        self,
-        item: Doc,
-        flow: Doc,
-        index: int,
-        now: float,
-        names: set[str],
-        pending: dict[str, Doc | None],
-        ops: list[Op],
+        self, item: Doc, flow: Doc, index: int, now: float, names: set[str], ops: list[Op]
     ) -> Doc:
         """A copy of ``flow`` named ``flowName`` at ``index`` (its create is logged)."""
         name = item.get("flowName")
@@ -531,7 +525,6 @@ class Flows:
         flow: Doc,
         index: int,
         now: float,
-        names: set[str],
         pending: dict[str, Doc | None],
         ops: list[Op],
     ) -> Doc:

@@ -829,6 +829,23 @@ class _TaskMaker:
             t["beratKg"] = round(0.5 + self.rand() * 30, 1)
 
 
+def activity_state(children: Sequence[Doc]) -> tuple[str, list[str]]:
+    """An activity master's status and assignees, from its child tasks: DONE or
+    UNASSIGNED when all children are, else ONGOING; every child's assignees, in order.
+
+    >>> activity_state([{"status": "DONE", "assignee": ["a"]}, {"status": "ONGOING"}])
+    ('ONGOING', ['a'])
+    """
+    statuses = {c.get("status") for c in children}
+    status = "ONGOING"
+    if statuses in ({"DONE"}, {"UNASSIGNED"}):
+        status = next(iter(statuses)) or status
+    assignee: list[str] = []
+    for c in children:
+        assignee += [a for a in c.get("assignee") or [] if a not in assignee]
+    return status, assignee
+
+
 def assigned_to(user: Doc) -> Doc:
     """A task's ``assignedTo``: the assignee's user, as real tasks embed it (note 24).
 

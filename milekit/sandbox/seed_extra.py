@@ -39,6 +39,7 @@ from milekit.sandbox.seed import (
     _day,
     _hms,
     _oid,
+    activity_state,
     iso,
     iso_z,
 )
@@ -382,14 +383,20 @@ class _Builder:
                         "outletCloseOrder": naive(close - 7200),
                         "data_type": {"_id": store["_id"], "name": store["name"]},
                         "hubId": hub["_id"],
-                        "organizationId": self.org_id,
-                        "createdBy": ADMIN,
-                        "updatedBy": ADMIN,
-                        "createdTime": naive(at),
-                        "updatedTime": naive(at + 3600 * self.rng.randrange(1, 500)),
+                        **self._record_stamps(at),
                     }
                 )
         return records
+
+    def _record_stamps(self, at: int) -> Doc:
+        """A data record's organisation and its created/updated stamps (an admin's)."""
+        return {
+            "organizationId": self.org_id,
+            "createdBy": ADMIN,
+            "updatedBy": ADMIN,
+            "createdTime": naive(at),
+            "updatedTime": naive(at + 3600 * self.rng.randrange(1, 500)),
+        }
 
     def _customers(self, customer: Doc, ts: int) -> list[Doc]:
         """40 customers (common data: no hub)."""
@@ -412,11 +419,7 @@ class _Builder:
                     "tier": self.rng.choice(_TIERS),
                     "lastOrderTotal": 1000 * self.rng.randrange(20, 2000),
                     "data_type": {"_id": customer["_id"], "name": customer["name"]},
-                    "organizationId": self.org_id,
-                    "createdBy": ADMIN,
-                    "updatedBy": ADMIN,
-                    "createdTime": naive(at),
-                    "updatedTime": naive(at + 3600 * self.rng.randrange(1, 500)),
+                    **self._record_stamps(at),
                 }
             )
         return records
@@ -543,17 +546,7 @@ class _Builder:
         return workflows, out
 
     def _master(self, wf: Doc, hub: Doc, children: list[Doc]) -> Doc:
-        statuses = {c["status"] for c in children}
-        status = (
-            "DONE"
-            if statuses == {"DONE"}
-            else "UNASSIGNED"
-            if statuses == {"UNASSIGNED"}
-            else "ONGOING"
-        )
-        assignee: list[str] = []
-        for c in children:
-            assignee += [a for a in c.get("assignee", []) if a not in assignee]
+        status, assignee = activity_state(children)
         starts = [_ts(c["startTime"]) or 0 for c in children]
         ends = [_ts(c["endTime"]) or 0 for c in children]
         created = min(_ts(c["createdTime"]) or 0 for c in children)
