@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     import milekit
-    from milekit.files.export import _format_of
+    from milekit.files.export import format_of
 
     filters: dict[str, Any] = {
         k: getattr(args, k)
@@ -190,7 +190,7 @@ def _export(args: argparse.Namespace) -> int:
         if not sep:
             raise UsageError(f"-F takes KEY=VALUE, got {item!r}")
         filters[key] = value
-    _format_of(Path(args.output), None)  # fail fast on a bad suffix
+    format_of(Path(args.output), None)  # fail fast on a bad suffix
     client = milekit.Client(base_url=args.base_url, profile=args.profile)
     with client:
         info = milekit.export(args.resource, args.output, client=client, **filters)
@@ -200,10 +200,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _read_frame(path: str) -> Any:
     import milekit
-    from milekit.files.export import _format_of
+    from milekit.files.export import format_of
 
     p = Path(path)
-    fmt = _format_of(p, None)
+    fmt = format_of(p, None)
     if not p.exists():
         raise UsageError(f"no such file: {path}")
     return milekit.read_parquet(p) if fmt == "parquet" else milekit.read_csv(p)

@@ -69,7 +69,7 @@ class ExportResult:
     pages: int
 
 
-def _format_of(path: Path, fmt: str | None) -> Format:
+def format_of(path: Path, fmt: str | None) -> Format:
     f = (fmt or path.suffix.lstrip(".")).lower()
     if f in ("parquet", "pq"):
         return "parquet"
@@ -95,7 +95,7 @@ def export(
     """
     spec = registry.get(resource)
     target = Path(path)
-    fmt = _format_of(target, format)
+    fmt = format_of(target, format)
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     client = client or get_client()
     plan = read_plan(spec, params, client)  # custom columns typed from their definitions

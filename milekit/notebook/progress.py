@@ -24,17 +24,17 @@ if TYPE_CHECKING:
     from milekit.wire.client import Client, Page
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     return type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def _interactive() -> bool:
-    return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+def interactive() -> bool:
+    return in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _bar(what: str, unit: str, total: int | None = None) -> Any:
-    if _in_notebook():
+    if in_notebook():
         from tqdm.notebook import tqdm
     else:
         from tqdm import tqdm
@@ -71,7 +71,7 @@ def page_progress(
 ) -> Iterator[Callable[[Page], None]]:
     """Yield ``update(page)``; shows rows fetched of ``total`` and time spent waiting for
     the rate limit. ``enabled=None`` means: only when someone is watching."""
-    show = _interactive() if enabled is None else enabled
+    show = interactive() if enabled is None else enabled
     lock = threading.Lock()
     bar: Any = _bar(what, " rows") if show else None
     waits = _Waits(client)
@@ -103,7 +103,7 @@ def rows_progress(
     >>> with rows_progress("writing", 10, enabled=False) as advance:
     ...     advance(10)
     """
-    show = _interactive() if enabled is None else enabled
+    show = interactive() if enabled is None else enabled
     bar: Any = _bar(what, " rows", total) if show else None
 
     def advance(rows: int) -> None:

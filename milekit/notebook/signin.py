@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from milekit.notebook.progress import _in_notebook
+from milekit.notebook.progress import in_notebook
 from milekit.types.registry import PAGE_ROWS
 from milekit.wire import credentials, errors
 from milekit.wire.auth import Secret, redact
@@ -205,7 +205,7 @@ def login(
     MileApp rejected the token (401 Unauthenticated.). Copy it again from Profile -> ...
     """
     name = credentials.profile_name(profile)
-    if token is None and prompt is None and _in_notebook():
+    if token is None and prompt is None and in_notebook():
         form = LoginForm(base_url=base_url, profile=name, remember=remember)
         from IPython.display import display
 
@@ -256,9 +256,9 @@ def logout(profile: str | None = None) -> bool:
     """
     name = credentials.profile_name(profile)
     removed = credentials.CredentialStore().forget(name)
-    from milekit.wire import context
+    from milekit.wire.context import current_client
 
-    current = context._client
+    current = current_client()
     if current is not None and (
         current.profile == name or (current.token_source == "sign-in" and current.profile is None)
     ):

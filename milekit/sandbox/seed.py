@@ -56,7 +56,7 @@ _HUBS: tuple[tuple[str, float, float, str, str, str], ...] = (
 TEMPERATURE_CLASSES = ("DRY", "FRZ")
 #: vehicle bodies (tags read "<class>-<body>", e.g. "DRY-CDD")
 VEHICLE_BODIES = ("CDE", "CDD", "Blind Van", "Fuso")
-_HUB_WEIGHTS = (30, 16, 13, 10, 8, 8, 8, 7)
+HUB_WEIGHTS = (30, 16, 13, 10, 8, 8, 8, 7)
 
 # fmt: off
 _FIRST = (
@@ -234,7 +234,7 @@ class Org:
 _DAY_CACHE: dict[int, str] = {}
 
 
-def _day(ts: int) -> str:
+def day_of(ts: int) -> str:
     d = ts // 86400
     s = _DAY_CACHE.get(d)
     if s is None:
@@ -242,7 +242,7 @@ def _day(ts: int) -> str:
     return s
 
 
-def _hms(ts: int) -> str:
+def hms_of(ts: int) -> str:
     r = ts % 86400
     return f"{r // 3600:02d}:{r % 3600 // 60:02d}:{r % 60:02d}"
 
@@ -253,12 +253,12 @@ def iso(ts: int) -> str:
     >>> iso(TASKS_FROM + 27858)
     '2026-08-01T07:44:18+00:00'
     """
-    return f"{_day(ts)}T{_hms(ts)}+00:00"
+    return f"{day_of(ts)}T{hms_of(ts)}+00:00"
 
 
 def iso_z(ts: int, micros: int = 0) -> str:
     """``2026-08-01T07:44:18.123456Z`` (microseconds + Z: flows, hubs, histories)."""
-    return f"{_day(ts)}T{_hms(ts)}.{micros:06d}Z"
+    return f"{day_of(ts)}T{hms_of(ts)}.{micros:06d}Z"
 
 
 def _mixed(ts: int, r: float, rand: Callable[[], float]) -> str:
@@ -267,21 +267,21 @@ def _mixed(ts: int, r: float, rand: Callable[[], float]) -> str:
     The microsecond spelling adds ``rand()`` microseconds: still the right instant.
     """
     if r < 0.82:
-        return f"{_day(ts)}T{_hms(ts)}+00:00"
+        return f"{day_of(ts)}T{hms_of(ts)}+00:00"
     if r < 0.90:
-        return f"{_day(ts)} {_hms(ts)}"  # naive, UTC
+        return f"{day_of(ts)} {hms_of(ts)}"  # naive, UTC
     if r < 0.95:
         loc = ts + 7 * 3600
-        return f"{_day(loc)}T{_hms(loc)}.000+07:00"
-    return f"{_day(ts)}T{_hms(ts)}.{int(rand() * 1_000_000):06d}Z"
+        return f"{day_of(loc)}T{hms_of(loc)}.000+07:00"
+    return f"{day_of(ts)}T{hms_of(ts)}.{int(rand() * 1_000_000):06d}Z"
 
 
-def _oid(rng: random.Random, ts: int) -> str:
+def object_id(rng: random.Random, ts: int) -> str:
     """A 24-hex ObjectId: 4 bytes of time, 8 bytes from the RNG."""
     return f"{ts & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
 
 
-def _coord(rand: Callable[[], float], lat: float, lng: float, spread: float = 0.08) -> str:
+def coord_near(rand: Callable[[], float], lat: float, lng: float, spread: float = 0.08) -> str:
     return f"{lat + (rand() - 0.5) * spread:.6f},{lng + (rand() - 0.5) * spread:.6f}"
 
 
@@ -299,7 +299,7 @@ def _time_of_day(rand: Callable[[], float], minutes: int) -> str:
 
 
 def _build_static(rng: random.Random) -> Org:
-    org_id = _oid(rng, ORG_CREATED)
+    org_id = object_id(rng, ORG_CREATED)
     organization = {
         "id": org_id,
         "name": "PT Demo Logistik Nusantara",
@@ -308,11 +308,11 @@ def _build_static(rng: random.Random) -> Org:
     hubs = _hubs(rng, org_id)
     flows = _flows(rng, org_id)
     roles = {
-        name: {"_id": _oid(rng, ORG_CREATED), "name": name}
+        name: {"_id": object_id(rng, ORG_CREATED), "name": name}
         for name in ("Admin", "Dispatcher", "Field Worker")
     }
     admin_ts = ORG_CREATED + 600
-    admin_id = _oid(rng, admin_ts)
+    admin_id = object_id(rng, admin_ts)
     users = _users(rng, org_id, hubs, roles, admin_id, admin_ts)
     vehicles = _vehicles(rng, org_id, hubs, users)
     me = {
@@ -335,13 +335,18 @@ def _build_static(rng: random.Random) -> Org:
 
 
 def _hubs(rng: random.Random, org_id: str) -> list[Doc]:
-    country = {"_id": _oid(rng, ORG_CREATED), "name": "Indonesia", "code": "ID", "phoneCode": "+62"}
+    country = {
+        "_id": object_id(rng, ORG_CREATED),
+        "name": "Indonesia",
+        "code": "ID",
+        "phoneCode": "+62",
+    }
     hubs: list[Doc] = []
     for i, (city, lat, lng, address, _plate, _code) in enumerate(_HUBS):
         ts = ORG_CREATED + 3600 * (i + 1)
         hubs.append(
             {
-                "_id": _oid(rng, ts),
+                "_id": object_id(rng, ts),
                 "name": f"{city} Hub",
                 "address": address,
                 "lat": lat,
@@ -375,7 +380,7 @@ def _flows(rng: random.Random, org_id: str) -> list[Doc]:
             components.append(c)
         flows.append(
             {
-                "_id": _oid(rng, ts),
+                "_id": object_id(rng, ts),
                 "name": name,
                 "description": f"{name} tasks",
                 "organizationId": org_id,
@@ -425,7 +430,7 @@ def _users(
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         k = len(users)
         role = "Dispatcher" if k < 6 else "Field Worker"
-        home = rng.choices(range(len(hubs)), weights=_HUB_WEIGHTS)[0]
+        home = rng.choices(range(len(hubs)), weights=HUB_WEIGHTS)[0]
         code = _HUBS[home][5].lower()
         worker = role == "Field Worker"
         email = f"{first.lower()}.{last.lower()}{'.' + code if worker else ''}@{DEMO_DOMAIN}"
@@ -456,7 +461,7 @@ def _user(
             hub_ids.append(hubs[other]["_id"])
     ts = ORG_CREATED + 86400 * (2 + k)
     u: Doc = {
-        "_id": _oid(rng, ts),
+        "_id": object_id(rng, ts),
         "name": name,
         "email": email,
         "phoneNumber": f"+628{rng.randrange(10**9, 10**10)}" if rng.random() < 0.85 else None,
@@ -484,7 +489,7 @@ def _vehicles(rng: random.Random, org_id: str, hubs: list[Doc], users: list[Doc]
     workers = [u for u in users if u["role"]["name"] == "Field Worker"]
     plates: set[str] = set()
     while len(vehicles) < 20:
-        h = rng.choices(range(len(hubs)), weights=_HUB_WEIGHTS)[0]
+        h = rng.choices(range(len(hubs)), weights=HUB_WEIGHTS)[0]
         suffix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice((2, 3))))
         plate = f"{_HUBS[h][4]} {rng.randrange(1000, 9999)} {suffix}"
         if plate in plates:
@@ -494,7 +499,7 @@ def _vehicles(rng: random.Random, org_id: str, hubs: list[Doc], users: list[Doc]
         body = rng.choice(VEHICLE_BODIES)
         ts = ORG_CREATED + 86400 * (10 + len(vehicles))
         v: Doc = {
-            "_id": _oid(rng, ts),
+            "_id": object_id(rng, ts),
             "name": f"{cls} {plate}",
             "hubId": hubs[h]["_id"],
             "type": body,
@@ -567,7 +572,7 @@ class _TaskMaker:
         ]
         self.dispatchers = [u for u in org.users if u["role"]["name"] in ("Admin", "Dispatcher")]
         self.vehicles_by_hub = [[v for v in org.vehicles if v["hubId"] == h["_id"]] for h in hubs]
-        self.routing_ids = [_oid(rng, TASKS_FROM + 86400 * k * 3) for k in range(30)]
+        self.routing_ids = [object_id(rng, TASKS_FROM + 86400 * k * 3) for k in range(30)]
         self.seen_ids: set[str] = set()
 
     def randrange(self, lo: int, hi: int | None = None) -> int:
@@ -589,7 +594,7 @@ class _TaskMaker:
         created = sorted(
             TASKS_FROM + 86400 * int(rnd() * span_days) + int(rnd() * 43200) for _ in range(n)
         )
-        hub_pick = rng.choices(range(len(org.hubs)), weights=_HUB_WEIGHTS, k=n)
+        hub_pick = rng.choices(range(len(org.hubs)), weights=HUB_WEIGHTS, k=n)
         flow_weights = [_FLOWS[f["name"]][0] for f in org.flows]
         flow_pick = rng.choices(range(len(org.flows)), weights=flow_weights, k=n)
         sources = rng.choices(("WEB", "API", "Automation", "Mobile"), weights=(40, 40, 10, 10), k=n)
@@ -611,9 +616,9 @@ class _TaskMaker:
 
     def task(self, ct: int, h: int, fl: Doc, source: str, creator: str) -> Doc:
         hub = self.org.hubs[h]
-        tid = _oid(self.rng, ct)
+        tid = object_id(self.rng, ct)
         while tid in self.seen_ids:
-            tid = _oid(self.rng, ct)
+            tid = object_id(self.rng, ct)
         self.seen_ids.add(tid)
         status = self._status(ct)
         st = ct + 60 * self.randrange(0, 360)
@@ -638,13 +643,13 @@ class _TaskMaker:
             "createdBy": creator,
             "createdTime": self.when(ct),
             "orderIndex": ct * 100_000 + self.randrange(1000) * 100 + self.randrange(100),
-            "expectedCoordinate": _coord(self.rand, hub["lat"], hub["lng"]),
+            "expectedCoordinate": coord_near(self.rand, hub["lat"], hub["lng"]),
             "isDeleted": False,
             "assignedTo": None,
             "assignedVehicle": None,
         }
         if source == "API" and self.rand() < 0.5:
-            t["refId"] = _oid(self.rng, ct)
+            t["refId"] = object_id(self.rng, ct)
         t.update(NEW_TASK_KEYS)  # keys every real task carries, null until set (note 23)
         histories = [self._history(ct, "create", "Task created", {})]
         updated = ct
@@ -673,7 +678,7 @@ class _TaskMaker:
 
     def _history(self, ts: int, action: str, notes: str, change: Doc) -> Doc:
         return {
-            "_id": _oid(self.rng, ts),
+            "_id": object_id(self.rng, ts),
             "action": action,
             "notes": notes,
             "changeData": change,
@@ -731,7 +736,7 @@ class _TaskMaker:
         t["doneBy"] = self.choice(assignees)
         t["doneFrom"] = "MOBILE" if self.rand() < 0.9 else self.choice(("WEB", "System"))
         lat, lng = (float(x) for x in t["expectedCoordinate"].split(","))
-        t["doneCoordinate"] = _coord(self.rand, lat, lng, 0.002)
+        t["doneCoordinate"] = coord_near(self.rand, lat, lng, 0.002)
         t["createdCoordinate"] = t["doneCoordinate"] if t["createdFrom"] == "Mobile" else None
         t["doneOrder"] = self.randrange(1, 30)
         t["isLastDoneOrder"] = self.rand() < 0.1
@@ -794,7 +799,7 @@ class _TaskMaker:
         elif fname == "House Inspection":
             t["ownerName"] = person
             t["rooms"] = self.randrange(1, 9)
-            t["inspectionDate"] = _day(st)
+            t["inspectionDate"] = day_of(st)
             if done:
                 t["inspectionPassed"] = self.rand() < 0.8
                 if self.rand() < 0.85:

@@ -29,19 +29,19 @@ import orjson
 
 from milekit.sandbox import optimize
 from milekit.sandbox.seed import (
-    _HUB_WEIGHTS,
     DEMO_DOMAIN,
+    HUB_WEIGHTS,
     ORG_CREATED,
     SEED_NOW,
     TASKS_FROM,
     Org,
-    _coord,
-    _day,
-    _hms,
-    _oid,
     activity_state,
+    coord_near,
+    day_of,
+    hms_of,
     iso,
     iso_z,
+    object_id,
 )
 
 Doc = dict[str, Any]
@@ -71,7 +71,7 @@ _TIERS = ("Gold", "Silver", "Bronze")
 
 def naive(ts: int) -> str:
     """``2026-08-01 07:44:18``: data sources, location history, imports, automation logs."""
-    return f"{_day(ts)} {_hms(ts)}"
+    return f"{day_of(ts)} {hms_of(ts)}"
 
 
 def _ts(value: Any) -> int | None:
@@ -150,10 +150,10 @@ class _Builder:
         self.dispatchers = [u for u in org.users if u["role"]["name"] in ("Admin", "Dispatcher")]
 
     def oid(self, ts: int) -> str:
-        return _oid(self.rng, ts)
+        return object_id(self.rng, ts)
 
     def hub_pick(self) -> Doc:
-        return self.rng.choices(self.hubs, weights=_HUB_WEIGHTS)[0]
+        return self.rng.choices(self.hubs, weights=HUB_WEIGHTS)[0]
 
     def workers_of(self, hub_id: str) -> list[Doc]:
         return [u for u in self.workers if hub_id in u["hubId"]]
@@ -375,9 +375,9 @@ class _Builder:
                         "outletType": self.rng.choice(_STORE_TYPES),
                         "outletOpen": self.rng.choice(("07:00", "08:00", "09:00")),
                         "outletClosed": self.rng.choice(("17:00", "21:00", "22:00")),
-                        "outletContractExpired": _day(close),
+                        "outletContractExpired": day_of(close),
                         "outletOpenInWeekend": self.rng.random() < 0.7,
-                        "outletGeolocation": _coord(self.rng.random, hub["lat"], hub["lng"]),
+                        "outletGeolocation": coord_near(self.rng.random, hub["lat"], hub["lng"]),
                         "outletPhoneNumber": f"+62 {self.rng.randrange(21, 99)} "
                         f"{self.rng.randrange(100, 999)} {self.rng.randrange(1000, 9999)}",
                         "outletCloseOrder": naive(close - 7200),
@@ -415,7 +415,7 @@ class _Builder:
                     "address": f"Jl. Melati No. {self.rng.randrange(1, 200)}, "
                     f"{hub['name'].removesuffix(' Hub')}",
                     "phone": f"+628{self.rng.randrange(10**9, 10**10)}",
-                    "coordinate": _coord(self.rng.random, hub["lat"], hub["lng"]),
+                    "coordinate": coord_near(self.rng.random, hub["lat"], hub["lng"]),
                     "tier": self.rng.choice(_TIERS),
                     "lastOrderTotal": 1000 * self.rng.randrange(20, 2000),
                     "data_type": {"_id": customer["_id"], "name": customer["name"]},
@@ -477,8 +477,8 @@ class _Builder:
                 for s in schedules
                 for t in s["time"]
             ],
-            "startTime": _day(start),
-            "endTime": _day(start + 86400 * self.rng.choice((30, 90, 180))),
+            "startTime": day_of(start),
+            "endTime": day_of(start + 86400 * self.rng.choice((30, 90, 180))),
         }
         workers = self.workers_of(hub["_id"])
         if workers and self.rng.random() < 0.7:
@@ -588,7 +588,7 @@ class _Builder:
             done = _ts(t.get("doneTime"))
             if t.get("status") != "DONE" or done is None or done < window or not t.get("doneBy"):
                 continue
-            trips[(t["doneBy"], _day(done))].append((done, t))
+            trips[(t["doneBy"], day_of(done))].append((done, t))
         keys = sorted(trips)
         if len(keys) > 60:
             keys = sorted(self.rng.sample(keys, 60))
@@ -873,10 +873,10 @@ class _Builder:
             "env": "sandbox",
             "organizationId": self.org_id,
             "@version": "1",
-            "@timestamp": f"{_day(at)}T{_hms(at)}.{ms:03d}Z",
+            "@timestamp": f"{day_of(at)}T{hms_of(at)}.{ms:03d}Z",
         }
         return {
-            "_index": f"log-automation-{_day(at).replace('-', '.')}",
+            "_index": f"log-automation-{day_of(at).replace('-', '.')}",
             "_type": "_doc",
             "_id": _es_id(self.rng),
             "_score": None,
@@ -910,7 +910,7 @@ class _Builder:
             result = optimize.plan(hub["_id"], (hub["lat"], hub["lng"]), visits, fleet, config)
             created = int(rid[:8], 16)
             creator = users[self.rng.choice(sorted(users))]
-            code = f"Route-{_day(created).replace('-', '')}-{len(results) + 1:03d}"
+            code = f"Route-{day_of(created).replace('-', '')}-{len(results) + 1:03d}"
             result.update(countryCode="ID", resultCode=code)
             doc = self._routing_result(rid, hub, config, result, creator, code, created)
             if result["routing"] and result["routing"][0]["trips"][1:-1]:
@@ -929,7 +929,7 @@ class _Builder:
             "name": f"Routing {datetime.fromtimestamp(created, UTC):%m-%d %H:%M}",
             "status": "done",
             "resultCode": code,
-            "routingDate": _day(created + 86400),
+            "routingDate": day_of(created + 86400),
             "hubId": hub["_id"],
             "hubCoordinate": f"{hub['lat']},{hub['lng']}",
             "configurationId": None,
@@ -1052,7 +1052,7 @@ class _Builder:
             src: Doc = {
                 "organizationId": self.org_id,
                 "dataType": data_type,
-                "dataName": f"{label} - {_day(at)}",
+                "dataName": f"{label} - {day_of(at)}",
                 "status": status,
                 "requestAt": iso(at),
                 "email": self.rng.choice(emails),
@@ -1063,7 +1063,7 @@ class _Builder:
                 src["completedAt"] = iso(at + self.rng.randrange(20, 600))
             if status == "Done":
                 src["fileUrl"] = (
-                    f"{STORAGE}/exports/{_day(at).replace('-', '')}/"
+                    f"{STORAGE}/exports/{day_of(at).replace('-', '')}/"
                     f"{data_type}_{self.org_id}_{at}.{file_type}"
                 )
             if status == "Failed":

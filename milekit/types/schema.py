@@ -961,7 +961,7 @@ def from_pandas(df: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
         s = frame[name]
         f0 = known.get(str(name))
         ft, enum = meta_of(f0) if f0 is not None else (None, [])
-        arr, ft = _series_to_arrow(s, ft, f0.type if f0 is not None else None)
+        arr, ft = series_to_arrow(s, ft, f0.type if f0 is not None else None)
         if ft == F.ENUM and not enum and isinstance(s.dtype, pd.CategoricalDtype):
             enum = [str(c) for c in s.cat.categories]
         arrays.append(arr)
@@ -969,15 +969,15 @@ def from_pandas(df: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _series_to_arrow(
+def series_to_arrow(
     s: pd.Series[Any], ft: FieldType | None, at: pa.DataType | None
 ) -> tuple[pa.Array, FieldType]:
     dtype = s.dtype
     is_object = pd.api.types.is_object_dtype(dtype)
     if ft == F.JSON:
-        return _json_text(_nulls(s.tolist())), F.JSON
+        return _json_text(none_for_na(s.tolist())), F.JSON
     if is_object:
-        vals = _nulls(s.tolist())
+        vals = none_for_na(s.tolist())
         if ft == F.ARRAY_STRING:  # a lone string is a one-item list, as the API takes it
             vals = [[v] if isinstance(v, str) else v for v in vals]
         if ft in (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING) and at is not None:
@@ -1015,10 +1015,10 @@ def _series_to_arrow(
         return pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string()), (
             ft if ft in (F.STRING,) else F.STRING
         )
-    return infer(_nulls(s.tolist()))
+    return infer(none_for_na(s.tolist()))
 
 
-def _nulls(values: list[Any]) -> list[Any]:
+def none_for_na(values: list[Any]) -> list[Any]:
     """pandas missing markers (NA, NaN, NaT) -> None, leaving lists/dicts alone."""
     out: list[Any] = []
     for v in values:

@@ -27,6 +27,11 @@ def use(client: Client | None) -> Client | None:
     return client
 
 
+def current_client() -> Client | None:
+    """The client in use, if any (none is built)."""
+    return _client
+
+
 def get_client() -> Client:
     """The default client, built on first use from ``MILEAPP_TOKEN`` and ``MILEAPP_BASE_URL``."""
     global _client

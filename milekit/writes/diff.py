@@ -321,9 +321,9 @@ def column_type(
         return f.type, f.enum
     if series is not None:
         if pd.api.types.is_object_dtype(series.dtype):
-            _, ft = schema.infer(schema._nulls(series.tolist()))
+            _, ft = schema.infer(schema.none_for_na(series.tolist()))
             return ft, ()
-        _, ft = schema._series_to_arrow(series, None, None)
+        _, ft = schema.series_to_arrow(series, None, None)
         return ft, ()
     return F.STRING, ()
 
@@ -459,7 +459,7 @@ def _changed(
         F.JSON,
     ):
         try:
-            new_arr, _ = schema._series_to_arrow(new, ft, old.type)
+            new_arr, _ = schema.series_to_arrow(new, ft, old.type)
             a, b = _comparable(old), _comparable(new_arr)
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError):
             a = b = None

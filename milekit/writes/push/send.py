@@ -328,12 +328,12 @@ class Progress:
     """A tqdm bar over rows written, shown only when someone is watching."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from milekit.notebook.progress import _in_notebook, _interactive
+        from milekit.notebook.progress import in_notebook, interactive
 
         self.bar: Any = None
         self.lock = threading.Lock()
-        if enabled and total and _interactive():
-            if _in_notebook():
+        if enabled and total and interactive():
+            if in_notebook():
                 from tqdm.notebook import tqdm
             else:
                 from tqdm import tqdm
