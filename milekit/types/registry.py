@@ -27,13 +27,17 @@ checks that the hand typing covers every field the contract documents.
 
 Data model (:mod:`milekit.types.model`):
 
-* :class:`ResourceSpec` -- a list endpoint and its objects: paths (``list_path``,
+* :class:`ResourceSpec` -- a resource's endpoints: paths (``list_path``,
   ``detail_path``/``update_path``/``patch_path``/``delete_path`` with ``{id}``,
   ``create_path``, ``bulk_*_path``), ``id_field``, envelope keys (``envelope_list``,
   ``envelope_one``), ``list_shape`` (``laravel`` paginator, plain ``array``, ``activity``
   paginator, Elasticsearch ``elastic`` hits, ``gallery``), paging (``page_param``,
   ``limit_param``, ``default_limit``, ``max_limit``, ``paginated``), ``sort_params``,
-  ``filters`` (query parameter -> description) and ``fields``.
+  ``filters`` (query parameter -> description) and ``fields``; and the views generic code
+  reads: ``spec.rows`` (:class:`RowSchema`), ``spec.listing`` (:class:`Listing`),
+  ``spec.query`` (:class:`Filters`, with the kinds in :data:`FILTER_KINDS`) and the
+  declared behaviour ``custom`` (:class:`CustomFields`: :data:`FLOW_COMPONENTS`,
+  :data:`DATA_TYPE_FIELDS`) and ``time_by``.
 * :class:`Field` -- name, :class:`FieldType`, ``writable``, ``enum``, ``children`` (for
   ``Object`` / ``Array of Object``), ``doc``.
 * :class:`ChildSpec` (:data:`CHILDREN`) -- an array of objects inside a resource read as a
