@@ -27,6 +27,7 @@ established. A timeout or a dropped connection after sending raises
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import math
 import os
@@ -48,7 +49,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 
 from milekit._version import __version__
 from milekit.types import registry
-from milekit.types.registry import Listing, fill_path
+from milekit.types.registry import PAGE_ROWS, Listing, fill_path
 from milekit.wire import credentials, envelope, errors
 from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
@@ -195,7 +196,10 @@ class Stats:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
 
-LimiterArg = RateLimiter | Literal["shared", "process"] | None
+#: ``"shared"``/``"sqlite"``, ``"process"``, a ``redis://``/``rediss://`` URL, a limiter, None
+LimiterArg = RateLimiter | str | None
+#: the environment variable that picks the limiter when the code does not
+LIMITER_ENV = "MILEKIT_LIMITER"
 
 
 class Client:
@@ -214,9 +218,13 @@ class Client:
         profile: which remembered credential; default ``MILEAPP_PROFILE``, else
             ``"default"``. Naming it here also puts it before ``MILEAPP_TOKEN``.
         timeout: ``(connect, read)`` seconds.
-        limiter: ``"shared"`` (all processes of this user share the 100 req/s budget per
-            host; default), ``"process"`` (this process only), a :class:`RateLimiter`, or
-            ``None`` (no client-side limit).
+        limiter: ``"shared"`` (also spelt ``"sqlite"``: all processes of this user on this
+            machine share the 100 req/s budget per host; the default), a
+            ``redis://host:6379/0`` (or ``rediss://``) URL (every process on every machine
+            using that Redis shares the organisation's budget: see
+            :meth:`RateLimiter.redis`), ``"process"`` (this process only), a
+            :class:`RateLimiter`, or ``None`` (no client-side limit). Default: the
+            ``MILEKIT_LIMITER`` environment variable, else ``"shared"``.
         retry: a :class:`RetryPolicy`; ``False`` for none.
         max_workers: threads that fetch pages concurrently.
         sleep: how the retry loop waits (tests inject a fake).
@@ -231,7 +239,7 @@ class Client:
         base_url: str | None = None,
         *,
         timeout: tuple[float, float] = (10.0, 120.0),
-        limiter: LimiterArg = "shared",
+        limiter: LimiterArg | Literal["default"] = "default",
         retry: RetryPolicy | bool = True,
         max_workers: int = 16,
         sleep: Callable[[float], None] = time.sleep,
@@ -262,13 +270,63 @@ class Client:
         self.stats = Stats()
         self._stats_lock = threading.Lock()
         self._own_limiter = not isinstance(limiter, RateLimiter)
-        if limiter == "shared":
-            self.limiter: RateLimiter | None = RateLimiter.shared(parts.netloc)
-        elif limiter == "process":
-            self.limiter = RateLimiter()
-        else:
-            self.limiter = limiter
+        self.limiter: RateLimiter | None = self._limiter(limiter, parts.netloc)
         self.session = self._session(max(10, max_workers + 4))
+
+    def _limiter(self, limiter: LimiterArg, host: str) -> RateLimiter | None:
+        """The limiter the argument (or ``MILEKIT_LIMITER``) names."""
+        if limiter == "default":
+            limiter = os.environ.get(LIMITER_ENV, "").strip() or "shared"
+        if limiter is None or isinstance(limiter, RateLimiter):
+            return limiter
+        if limiter in ("shared", "sqlite"):
+            return RateLimiter.shared(host)
+        if limiter == "process":
+            return RateLimiter()
+        if isinstance(limiter, str) and "://" in limiter:
+            looked_up: list[bool] = []
+            shared = RateLimiter.redis(
+                limiter, lambda conn: f"{host}:{self._organization_id(conn, host, looked_up)}"
+            )
+            if looked_up:  # the GET /user just sent counts in the window too
+                shared.acquire()
+            return shared
+        raise errors.UsageError(
+            "limiter is 'shared' (or 'sqlite'), 'process', a redis:// or rediss:// URL, a "
+            f"RateLimiter or None; got {limiter!r}"
+        )
+
+    def _organization_id(self, conn: Any, host: str, looked_up: list[bool]) -> str:
+        """The organisation the token belongs to: the key of a Redis window. Kept in that
+        Redis for a day under a hash of the token (never the token); the first machine to
+        need it asks (``GET /user``, one request: the others wait for its answer)."""
+        if self._token is None:
+            raise errors.UsageError(
+                "a Redis-shared limit is per organisation: the client needs a token to learn "
+                "which (MILEAPP_TOKEN, token=, or milekit.login())"
+            )
+        digest = hashlib.sha256(self._token.reveal().encode()).hexdigest()[:32]
+        cache = f"milekit:organization:{host}:{digest}"
+        with conn.lock(f"{cache}:lock", timeout=60, blocking_timeout=90):
+            known = conn.get(cache)
+            if known:
+                return str(known.decode())
+            org = self._ask_organization()
+            conn.set(cache, org, ex=86_400)
+            looked_up.append(True)
+            return org
+
+    def _ask_organization(self) -> str:
+        assert self._token is not None
+        with requests.Session() as s:
+            s.trust_env = False
+            r = s.get(self.url("/user"), auth=BearerAuth(self._token), timeout=self.timeout)
+        if r.status_code >= 400:
+            raise self._error(r, "GET", urlsplit(self.url("/user")).path)
+        org = organization_of(_decode_lenient(r))
+        if org is None:
+            raise errors.ResponseError("GET /user did not say which organisation the token is of")
+        return org
 
     def _find_token(
         self, token: str | Secret | None, profile: str | None
@@ -794,6 +852,28 @@ def _page_count(first: Page, size: int) -> int | None:
         if first.count >= size:
             last = max(1, math.ceil(first.total / size))
     return last
+
+
+def organization_of(body: Any) -> str | None:
+    """The organisation id in a ``GET /user`` answer (its spellings: ``organization_id``,
+    ``organizationId``, ``organization._id``; an envelope's ``data`` looked into).
+
+    >>> organization_of({"_id": "u", "organization_id": "o1"})
+    'o1'
+    >>> organization_of({"data": {"organization": {"_id": "o2"}}})
+    'o2'
+    """
+    me = body.get(PAGE_ROWS, body) if isinstance(body, dict) else None
+    if not isinstance(me, dict):
+        return None
+    for key in ("organization_id", "organizationId"):
+        if isinstance(me.get(key), str) and me[key]:
+            return str(me[key])
+    org = me.get("organization")
+    if isinstance(org, dict):
+        found = org.get("_id") or org.get("id")
+        return str(found) if found else None
+    return None
 
 
 def listing_of(resource: str | registry.ResourceSpec | Listing) -> Listing:

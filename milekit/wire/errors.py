@@ -19,6 +19,7 @@ True
     │   ├── RateLimitError       429  (.retry_after)
     │   └── ServerError          5xx  (500, 502, 503, 504)
     ├── TransportError           no HTTP answer: refused, reset, timed out
+    ├── LimiterUnavailableError  the shared limiter's Redis cannot be used (nothing sent)
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
     ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
     └── UsageError               bad input caught before anything is sent (also ValueError)
@@ -67,6 +68,11 @@ class TransportError(MileError):
         self.method = method
         self.url = redact(url)
         self.sent = sent
+
+
+class LimiterUnavailableError(MileError):
+    """The configured shared rate limiter (a Redis server) cannot be used: nothing is sent,
+    rather than requests paced by a limit other machines do not see."""
 
 
 class ResponseError(MileError):

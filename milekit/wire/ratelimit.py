@@ -25,9 +25,12 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
-from pyrate_limiter import InMemoryBucket, Rate, RateItem, SQLiteBucket
+from pyrate_limiter import InMemoryBucket, Rate, RateItem, RedisBucket, SQLiteBucket
 from pyrate_limiter.abstracts import AbstractBucket
+
+from milekit.wire.errors import LimiterUnavailableError, UsageError
 
 #: The documented organisation-wide limit.
 MILEAPP_RATE = 100
@@ -74,6 +77,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         name: str = "mileapp",
+        keep_alive: Callable[[], None] | None = None,
     ) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be >= 1 and period > 0")
@@ -90,6 +94,9 @@ class RateLimiter:
         lock = getattr(self.bucket, "lock", None)
         self._bucket_lock = lock if isinstance(lock, AbstractContextManager) else nullcontext()
         self._puts = 0
+        #: called now and then while tokens are taken (a Redis window's expiry renewed)
+        self._keep_alive = keep_alive
+        self._redis: Any = None  #: the Redis connection of a Redis window
         #: seconds spent waiting for a token, summed over all callers (thread-seconds)
         self.waited = 0.0
         #: wall-clock seconds during which at least one caller was waiting (progress bars)
@@ -143,6 +150,8 @@ class RateLimiter:
                 self._puts += 1
                 if self._puts % 500 == 0:
                     self.bucket.leak(now)
+                if self._keep_alive is not None and self._puts % 50 == 1:
+                    self._keep_alive()
                 return 0.0
             wait_ms = self.bucket.waiting(item)
         if not isinstance(wait_ms, int) or wait_ms < 0:
@@ -186,11 +195,126 @@ class RateLimiter:
         self.acquire()
         return True
 
+    @classmethod
+    def redis(
+        cls,
+        url: str,
+        scope: str | Callable[[Any], str],
+        limit: int = MILEAPP_RATE,
+        period: float = MILEAPP_PERIOD,
+    ) -> RateLimiter:
+        """A limiter whose window lives in Redis (or Valkey 6+): shared by every process on
+        every machine that uses the same server and ``scope``.
+
+        ``scope`` names the budget (or is called with the connection, once the server
+        answered, to name it): milekit passes the API host and the organisation id (never
+        the token). The window
+        is a sorted set under ``milekit:ratelimit:<scope>`` (pyrate-limiter's Redis
+        bucket), stamped with the Redis server's clock, the one clock all machines share;
+        it expires once nobody has used it for a minute. Reading the time and counting the
+        request happen under one Redis lock, as the SQLite window's file lock does on one
+        machine. The server is reached (and its
+        version checked) here, so that a configured Redis that cannot be used fails before
+        the first request, never falls back silently.
+        """
+        conn = connect_redis(url)
+        try:
+            key = f"milekit:ratelimit:{scope(conn) if callable(scope) else scope}"
+        except BaseException:
+            conn.close()
+            raise
+        rate = Rate(limit, max(1, round(period * 1000)))
+        bucket = RedisBucket.init([rate], conn, key)
+        ttl_ms = max(60_000, 10 * rate.interval)
+
+        def keep_alive() -> None:
+            conn.pexpire(key, ttl_ms)
+
+        def server_time() -> float:
+            seconds, micros = conn.time()
+            return float(seconds) + float(micros) / 1e6
+
+        limiter = cls(
+            limit, period, bucket=bucket, clock=server_time, name=key, keep_alive=keep_alive
+        )
+        limiter._redis = conn
+        # the time is read and the request counted under one lock across machines (redis-py's
+        # Lock, expiring): read apart, another machine could count a later request in
+        # between, which this one's window would not see (101 in a second)
+        limiter._bucket_lock = conn.lock(f"{key}:lock", timeout=5, blocking_timeout=30)
+        return limiter
+
     def close(self) -> None:
-        """Release the bucket's resources (the SQLite connection of a shared limiter)."""
+        """Release the bucket's resources (the SQLite or Redis connection of a shared one)."""
         if isinstance(self.bucket, SQLiteBucket):
             self.bucket.close()  # type: ignore[no-untyped-call]
+        conn = getattr(self, "_redis", None)
+        if conn is not None:
+            conn.close()
 
     def __repr__(self) -> str:
-        kind = "shared" if isinstance(self.bucket, SQLiteBucket) else "in-process"
+        kind = (
+            "shared" if isinstance(self.bucket, SQLiteBucket)
+            else "redis" if isinstance(self.bucket, RedisBucket)
+            else "in-process"
+        )  # fmt: skip
         return f"RateLimiter({self.limit} per {self.period:g}s, {kind})"
+
+
+#: Redis URL schemes a limiter accepts
+REDIS_SCHEMES = ("redis", "rediss")
+#: the oldest Redis (and Valkey, which reports a compatible ``redis_version``) that works
+REDIS_MIN_VERSION = (6, 0)
+
+
+def connect_redis(url: str) -> Any:
+    """A connection to the Redis server at ``url``, checked: it answers, and it is 6.0+.
+
+    >>> connect_redis("http://localhost:6379")
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: a Redis limiter URL is redis://host[:port][/db] ...
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES or not parts.hostname:
+        raise UsageError(
+            "a Redis limiter URL is redis://host[:port][/db] or rediss://..., "
+            f"got {redact_url(url)!r}"
+        )
+    import redis
+
+    try:
+        conn = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+        info = conn.info("server")
+    except ValueError as e:
+        raise UsageError(f"malformed Redis URL {redact_url(url)!r}: {e}") from None
+    except redis.RedisError as e:
+        raise LimiterUnavailableError(
+            f"the rate limiter's Redis at {redact_url(url)} cannot be reached ({e}); "
+            "milekit does not fall back to a local limit that could exceed the "
+            "organisation's"
+        ) from None
+    version = tuple(int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
+    if version < REDIS_MIN_VERSION:
+        conn.close()
+        raise LimiterUnavailableError(
+            f"the rate limiter needs Redis or Valkey 6+, {redact_url(url)} runs {version}"
+        )
+    return conn
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password.
+
+    >>> redact_url("redis://user:s3cret@host:6379/0")
+    'redis://user:***@host:6379/0'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,141 @@
+"""The organisation's budget shared through a real Redis (issue 14): several "machines"
+(processes with their own cache directories) read from the sandbox at once and keep
+together to 100 requests a second; a Redis that cannot be used fails before anything
+is sent; the token is never in Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+
+import milekit
+from milekit.sandbox import Sandbox
+from milekit.wire import errors
+from milekit.wire.ratelimit import RateLimiter
+from tests.wire.test_ratelimit import max_in_window
+
+
+def test_a_client_takes_its_tokens_from_the_organisations_window_in_redis(
+    fresh: Sandbox, redis_server: str
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=redis_server) as c:
+        assert "redis" in repr(c.limiter)
+        df = milekit.tasks_frame(client=c, progress=False, limit=100)
+        assert len(df) == 300
+        # 3 pages, the flows, and the organisation's lookup (GET /user) counted after it
+        assert c.limiter is not None and c.limiter.acquired == 5
+    org = fresh.store.meta["organization"]["id"]
+    host = fresh.url.split("//", 1)[1].split("/", 1)[0]
+    conn = redis.Redis.from_url(redis_server)
+    key = f"milekit:ratelimit:{host}:{org}"
+    assert conn.zcard(key) == 5  # every request took a token of the organisation's window
+    assert 0 < conn.pttl(key) <= 60_000  # it expires
+    with milekit.Client(fresh.token, fresh.url, limiter=redis_server) as again:
+        assert again.limiter is not None and again.limiter.acquired == 0
+    users = [r for r in fresh.app.request_log if r.path == "/api/v3/user"]
+    assert len(users) == 1  # the organisation was asked once: kept in Redis for the others
+
+
+def test_the_token_is_never_in_redis(fresh: Sandbox, redis_server: str) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=redis_server) as c:
+        milekit.hubs_frame(client=c, progress=False)
+    conn = redis.Redis.from_url(redis_server)
+    for key in conn.scan_iter("*"):
+        assert fresh.token.encode() not in key
+        if conn.type(key) == b"zset":
+            members = conn.zrange(key, 0, -1)
+            assert not any(fresh.token.encode() in m for m in members)
+
+
+def test_an_unreachable_redis_fails_before_anything_is_sent(fresh: Sandbox) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # nothing listens there once closed
+    with pytest.raises(errors.LimiterUnavailableError, match="cannot be reached"):
+        milekit.Client(fresh.token, fresh.url, limiter=f"redis://:pw@127.0.0.1:{dead}/0")
+    assert list(fresh.app.request_log) == []
+    with pytest.raises(errors.LimiterUnavailableError) as e:
+        RateLimiter.redis(f"redis://:s3cret@127.0.0.1:{dead}/0", "x")
+    assert "s3cret" not in str(e.value)  # the Redis password is not echoed
+
+
+@pytest.mark.parametrize(
+    "url", ["redis:/nohost", "http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0", "sqlit"]
+)
+def test_a_malformed_limiter_is_a_usage_error(fresh: Sandbox, url: str) -> None:
+    with pytest.raises(errors.UsageError):
+        milekit.Client(fresh.token, fresh.url, limiter=url)
+    assert list(fresh.app.request_log) == []
+
+
+def test_the_environment_picks_the_limiter(
+    fresh: Sandbox, redis_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MILEKIT_LIMITER", redis_server)
+    with milekit.Client(fresh.token, fresh.url) as c:
+        assert "redis" in repr(c.limiter)
+    monkeypatch.setenv("MILEKIT_LIMITER", "process")
+    with milekit.Client(fresh.token, fresh.url) as c:
+        assert "in-process" in repr(c.limiter)
+
+
+def test_a_redis_limit_needs_a_token_to_know_the_organisation(
+    fresh: Sandbox, redis_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MILEAPP_TOKEN", raising=False)
+    with pytest.raises(errors.UsageError, match="per organisation"):
+        milekit.Client(base_url=fresh.url, limiter=redis_server, profile="nobody")
+
+
+@pytest.mark.slow
+def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_server: str) -> None:
+    """Four processes, each with a cache directory of its own (no SQLite window in common:
+    four machines), read every task at once, 16 threads each, through one Redis: the
+    window's grants never number more than 100 in a second, and every request took one.
+
+    Alone this run draws no 429; inside the whole suite on this shared 2-core machine a
+    granted request can reach the sandbox more than the 50 ms margin late (a 429 appeared
+    once): the retry loop absorbs it and at most two are tolerated, as in the SQLite
+    window's test. Pacing that adapts to them is the rest of issue 14.
+    """
+    with Sandbox(tasks=3000) as sb:
+        script = textwrap.dedent(
+            f"""
+            import milekit
+            c = milekit.Client({sb.token!r}, {sb.url!r}, limiter={redis_server!r},
+                               max_workers=16)
+            df = milekit.tasks_frame(client=c, progress=False, limit=50)
+            print(len(df), c.stats.rate_limited)
+            """
+        )
+        procs = []
+        for i in range(4):
+            env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / f"machine-{i}"))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
+                )
+            )
+        outs = [p.communicate(timeout=120)[0].split() for p in procs]
+        stamps = [r.t for r in sb.app.request_log]
+        lookups = [r for r in sb.app.request_log if r.path == "/api/v3/user"]
+        rejected = sb.app.stats.rejected_429
+        host, org = sb.url.split("//")[1].split("/")[0], sb.store.meta["organization"]["id"]
+        key = f"milekit:ratelimit:{host}:{org}"
+        conn = redis.Redis.from_url(redis_server)
+        grants = [score / 1000 for _, score in conn.zrange(key, 0, -1, withscores=True)]
+    assert [o[0] for o in outs] == ["3000"] * 4
+    assert len(stamps) >= 4 * 61 + 1  # 60 pages and the flows each, the organisation
+    assert len(lookups) == 1  # once, for all four
+    assert len(grants) == len(stamps)  # every request took a token of the one window
+    assert max_in_window(grants, 1.0) <= 100
+    assert sum(int(o[1]) for o in outs) == rejected <= 2
+    assert max_in_window(stamps, 1.0) <= 100 + rejected  # over 100 only by the refused
