@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,21 +112,14 @@ def client(sandbox: Sandbox) -> Iterator[milekit.Client]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free loopback port for the session (``.ci/run`` installs
-    Debian's when it is missing; a machine without one fails here, it never skips)."""
-    import shutil
-    import socket
-    import subprocess
-    import time
-
+@contextmanager
+def running_redis(work: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server on a free loopback port: ``(url, process)``."""
     exe = shutil.which("redis-server")
     assert exe is not None, "redis-server is not installed (apt-get install redis-server)"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    work = tmp_path_factory.mktemp("redis")
     args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
             "no", "--dir", str(work), "--protected-mode", "yes"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -136,10 +133,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 assert proc.poll() is None, "redis-server exited at start"
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the session (``.ci/run`` installs Debian's when it is
+    missing; a machine without one fails here, it never skips)."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url
 
 
 class SleepRecorder:

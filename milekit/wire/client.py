@@ -318,9 +318,12 @@ class Client:
 
     def _ask_organization(self) -> str:
         assert self._token is not None
-        with requests.Session() as s:
-            s.trust_env = False
-            r = s.get(self.url("/user"), auth=BearerAuth(self._token), timeout=self.timeout)
+        try:
+            with requests.Session() as s:
+                s.trust_env = False
+                r = s.get(self.url("/user"), auth=BearerAuth(self._token), timeout=self.timeout)
+        except requests.RequestException as e:
+            raise errors.TransportError(f"GET /user (the organisation): {redact(str(e))}") from None
         if r.status_code >= 400:
             raise self._error(r, "GET", urlsplit(self.url("/user")).path)
         org = organization_of(_decode_lenient(r))

@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ class RateLimiter:
         taken): read before, while other processes held it, a request would be counted
         from earlier than it was granted and leave the window too soon (issue 12).
         """
-        with self._lock, self._bucket_lock:
+        with self._lock, self._unavailable(), self._bucket_lock:
             now = self._now_ms()
             item = RateItem(self.name, now)
             if self.bucket.put(item):
@@ -157,6 +157,22 @@ class RateLimiter:
         if not isinstance(wait_ms, int) or wait_ms < 0:
             raise RuntimeError("rate limiter bucket cannot admit a single request")
         return max(wait_ms, 1) / 1000
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """A Redis window that stops answering (or whose lock cannot be had) is a
+        :class:`LimiterUnavailableError`: nothing is sent past a limit no one keeps."""
+        if self._redis is None:
+            yield
+            return
+        import redis
+
+        try:
+            yield
+        except redis.RedisError as e:
+            raise LimiterUnavailableError(
+                f"the rate limiter's Redis stopped answering ({e}); nothing more is sent"
+            ) from None
 
     def acquire(self) -> float:
         """Wait for a token; return the seconds waited.

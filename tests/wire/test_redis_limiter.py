@@ -18,6 +18,7 @@ import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
 from milekit.wire.ratelimit import RateLimiter
+from tests.conftest import running_redis
 from tests.wire.test_ratelimit import max_in_window
 
 
@@ -65,6 +66,21 @@ def test_an_unreachable_redis_fails_before_anything_is_sent(fresh: Sandbox) -> N
     with pytest.raises(errors.LimiterUnavailableError) as e:
         RateLimiter.redis(f"redis://:s3cret@127.0.0.1:{dead}/0", "x")
     assert "s3cret" not in str(e.value)  # the Redis password is not echoed
+
+
+def test_a_redis_that_stops_answering_stops_the_requests(fresh: Sandbox, tmp_path: Path) -> None:
+    """Redis gone mid-read: LimiterUnavailableError, and nothing more is sent (not requests
+    paced by a limit no one keeps any more)."""
+    with running_redis(tmp_path) as (url, proc):
+        c = milekit.Client(fresh.token, fresh.url, limiter=url)
+        milekit.hubs_frame(client=c, progress=False)
+        proc.terminate()
+        proc.wait(timeout=10)
+        sent = len(fresh.app.request_log)
+        with pytest.raises(errors.LimiterUnavailableError, match="stopped answering"):
+            milekit.tasks_frame(client=c, progress=False)
+        assert len(fresh.app.request_log) == sent
+        c.close()
 
 
 @pytest.mark.parametrize(
