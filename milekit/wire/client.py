@@ -190,6 +190,8 @@ class Stats:
     retry_wait: float = 0.0  #: seconds slept before retries
     #: seconds requests waited because another request of the client got a 429
     backoff_wait: float = 0.0
+    #: seconds requests waited for a token of the rate limiter (summed over threads)
+    limiter_wait: float = 0.0
     by_status: dict[int, int] = field(default_factory=dict)
 
     def count(self, status: int) -> None:
@@ -366,7 +368,7 @@ class Client:
         adapter: requests.adapters.HTTPAdapter
         if self.limiter is not None:
             adapter = LimiterAdapter(
-                limiter=self.limiter,  # type: ignore[arg-type]  # duck-typed try_acquire
+                limiter=_Counted(self.limiter, self),  # type: ignore[arg-type]  # try_acquire
                 per_host=False,
                 limit_statuses=(),
                 max_retries=0,
@@ -855,6 +857,26 @@ def _page_count(first: Page, size: int) -> int | None:
         if first.count >= size:
             last = max(1, math.ceil(first.total / size))
     return last
+
+
+class _Counted:
+    """The client's limiter as the HTTP adapter sees it: each wait for a token is added
+    to the client's ``stats.limiter_wait`` (a limiter may serve several clients)."""
+
+    def __init__(self, limiter: RateLimiter, client: Client) -> None:
+        self.limiter = limiter
+        self.client = client
+
+    def try_acquire(
+        self, name: str = "", weight: int = 1, blocking: bool = True, timeout: float = -1
+    ) -> bool:
+        if not blocking:
+            return self.limiter.try_acquire(name, weight, blocking, timeout)
+        waited = self.limiter.acquire()
+        if waited:
+            with self.client._stats_lock:
+                self.client.stats.limiter_wait += waited
+        return True
 
 
 def organization_of(body: Any) -> str | None:

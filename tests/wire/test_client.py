@@ -338,3 +338,12 @@ def test_an_echoed_token_is_redacted_from_the_error_body(fresh: Sandbox) -> None
             c.request("GET", "/tasks")
     assert secret not in orjson.dumps(ei.value.body).decode()
     assert ei.value.body["debug"]["headers"][1] == "x ******** y"
+
+
+def test_stats_count_the_time_waited_on_the_limiter(fresh: Sandbox) -> None:
+    lim = milekit.RateLimiter(limit=2, period=0.2)
+    with milekit.Client(fresh.token, fresh.url, limiter=lim) as c:
+        for _ in range(5):
+            c.request("GET", "/hubs")
+    assert lim.acquired == 5
+    assert c.stats.limiter_wait == pytest.approx(lim.waited) and c.stats.limiter_wait > 0.2
