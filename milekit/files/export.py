@@ -26,12 +26,11 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -40,6 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
+from milekit.files.sink import Format, Sink
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
 from milekit.reads.frames import empty_table, iter_tables, read_plan
@@ -50,11 +50,7 @@ from milekit.wire.context import get_client
 from milekit.wire.errors import UsageError
 
 F = FieldType
-Format = Literal["parquet", "csv"]
 SIDECAR_SUFFIX = ".schema.json"
-#: rows per Parquet row group: pages are gathered up to this many before a write (one row
-#: group per 1000-row page made 1000 tiny row groups and a 10 MB footer for 1M tasks)
-ROW_GROUP_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -102,98 +98,27 @@ def export(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".milekit-export-", dir=target.parent))
     try:
-        parts: list[Path] = []
-        hashes: list[np.ndarray[Any, np.dtype[np.int64]]] = []
-        schemas: list[pa.Schema] = []
-        fetched = 0
-        for i, table in enumerate(
-            iter_tables(spec, params, client=client, progress=progress, limit=limit, plan=plan)
-        ):
-            part = tmpdir / f"part-{i:06d}.arrow"
-            with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
-                w.write_table(table)
-            parts.append(part)
-            schemas.append(table.schema)
-            hashes.append(_id_hashes(table, spec.id_field))
-            fetched += table.num_rows
-        keep = _keep_masks(parts, hashes, spec.id_field)
-        del hashes
-        dropped = int(sum((~k).sum() for k in keep if k is not None))
-        if not any(len(s) for s in schemas):  # no rows: the columns there would have been
-            schemas = [empty_table(plan.rows, plan.columns).schema]
-        final_schema = schema.unified_schema(schemas)
         out = tmpdir / ("out." + fmt)
-        with rows_progress(f"writing {target.name}", fetched - dropped, enabled=progress) as bar:
-            tables = _conformed(parts, keep, final_schema, on_table=bar)
-            rows = _write(out, fmt, final_schema, tables, spec)
+        empty = empty_table(plan.rows, plan.columns).schema  # the columns there would have been
+        sink = Sink(out, fmt, spec.id_field, _file_metadata(spec), spill_dir=tmpdir,
+                    empty_schema=empty)  # fmt: skip
+        pages = 0
+        for table in iter_tables(
+            spec, params, client=client, progress=progress, limit=limit, plan=plan
+        ):
+            sink.write(table)
+            pages += 1
+        show = progress if sink.spilled else False  # else the file is written already
+        with rows_progress(f"writing {target.name}", sink.rows_in, enabled=show) as bar:
+            done = sink.finish(on_rows=bar)
         os.replace(out, target)
         if fmt == "csv":
-            _write_sidecar(target, final_schema, spec)
-        return ExportResult(target, fmt, rows, len(final_schema), dropped, len(parts))
+            _write_sidecar(target, done.schema, spec)
+        return ExportResult(
+            target, fmt, done.rows, len(done.schema), done.duplicates_dropped, pages
+        )
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _id_hashes(table: pa.Table, id_field: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-    if id_field not in table.column_names:
-        return np.empty(0, dtype=np.int64)
-    ids = table.column(id_field).to_pylist()
-    return np.fromiter((hash(x) for x in ids), dtype=np.int64, count=len(ids))
-
-
-def _keep_masks(
-    parts: list[Path], hashes: list[np.ndarray[Any, np.dtype[np.int64]]], id_field: str
-) -> list[np.ndarray[Any, np.dtype[np.bool_]] | None]:
-    """Per part, which rows to keep (first occurrence of each id wins); None = all."""
-    keep: list[np.ndarray[Any, np.dtype[np.bool_]] | None] = [None] * len(parts)
-    if not hashes or not sum(len(h) for h in hashes):
-        return keep
-    allh = np.concatenate(hashes)
-    _, first, counts = np.unique(allh, return_index=True, return_counts=True)
-    if (counts == 1).all():
-        return keep
-    # Candidate duplicates by hash: confirm on the real ids (a 64-bit collision must not
-    # drop a row).
-    offsets = np.cumsum([0] + [len(h) for h in hashes])
-    dup_hashes = set(np.unique(allh)[counts > 1].tolist())
-    positions = [i for i, h in enumerate(allh.tolist()) if h in dup_hashes]
-    seen: set[Any] = set()
-    drop: set[int] = set()
-    ids_cache: dict[int, list[Any]] = {}
-    for pos in positions:  # ascending: first occurrence is kept
-        p = int(np.searchsorted(offsets, pos, side="right") - 1)
-        if p not in ids_cache:
-            with pa.memory_map(str(parts[p])) as src:
-                ids_cache[p] = pa.ipc.open_file(src).read_all().column(id_field).to_pylist()
-        rid = ids_cache[p][pos - offsets[p]]
-        if rid in seen:
-            drop.add(pos)
-        else:
-            seen.add(rid)
-    del first
-    for pos in drop:
-        p = int(np.searchsorted(offsets, pos, side="right") - 1)
-        mask = keep[p]
-        if mask is None:
-            mask = keep[p] = np.ones(len(hashes[p]), dtype=bool)
-        mask[pos - offsets[p]] = False
-    return keep
-
-
-def _conformed(
-    parts: list[Path],
-    keep: list[np.ndarray[Any, np.dtype[np.bool_]] | None],
-    target: pa.Schema,
-    on_table: Callable[[int], None] | None = None,
-) -> Iterator[pa.Table]:
-    for part, mask in zip(parts, keep, strict=True):
-        with pa.memory_map(str(part)) as src:
-            table = pa.ipc.open_file(src).read_all()
-        if mask is not None:
-            table = table.filter(pa.array(mask))
-        yield schema.conform(table, target)
-        if on_table is not None:
-            on_table(table.num_rows)  # after the writer took it
 
 
 def _file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:
@@ -202,79 +127,6 @@ def _file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:
         b"milekit.index": spec.id_field.encode(),
         b"milekit.version": __version__.encode(),
     }
-
-
-def _write(
-    out: Path,
-    fmt: Format,
-    target: pa.Schema,
-    tables: Iterable[pa.Table],
-    spec: registry.ResourceSpec,
-) -> int:
-    rows = 0
-    if fmt == "parquet":
-        file_schema = target.with_metadata(_file_metadata(spec))
-        with pq.ParquetWriter(str(out), file_schema, compression="zstd") as w:
-            for group in _row_groups(tables, ROW_GROUP_ROWS):
-                w.write_table(
-                    group.replace_schema_metadata(file_schema.metadata),
-                    row_group_size=ROW_GROUP_ROWS,
-                )
-                rows += group.num_rows
-        return rows
-    csv_schema = pa.schema([pa.field(f.name, pa.string()) for f in target])
-    with pacsv.CSVWriter(
-        str(out), csv_schema, write_options=pacsv.WriteOptions(quoting_style="all_valid")
-    ) as w:
-        for t in tables:
-            w.write_table(_csv_text(t, csv_schema))
-            rows += t.num_rows
-    return rows
-
-
-def _row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
-    """Page tables gathered into tables of ``size`` rows (the last one shorter); memory
-    holds at most one group's pages, whatever the number of rows.
-
-    >>> t = pa.table({"a": [1, 2, 3]})
-    >>> [g.num_rows for g in _row_groups([t] * 5, 7)]
-    [7, 7, 1]
-    """
-    held: list[pa.Table] = []
-    count = 0
-    for t in tables:
-        held.append(t)
-        count += t.num_rows
-        while count >= size:
-            joined = pa.concat_tables(held)
-            yield joined.slice(0, size)
-            rest = joined.slice(size)
-            held, count = ([rest] if rest.num_rows else []), rest.num_rows
-    if count:
-        yield pa.concat_tables(held)
-
-
-def _csv_text(table: pa.Table, csv_schema: pa.Schema) -> pa.Table:
-    """Every column as text: nested values as JSON, timestamps as ISO 8601 with Z."""
-    cols = []
-    for f, col in zip(table.schema, table.columns, strict=True):
-        t = f.type
-        if pa.types.is_nested(t):
-            cols.append(
-                pa.array(
-                    [None if v is None else orjson.dumps(v).decode() for v in col.to_pylist()],
-                    pa.string(),
-                )
-            )
-        elif pa.types.is_timestamp(t):
-            cols.append(pc.strftime(col, format="%Y-%m-%dT%H:%M:%SZ"))
-        elif pa.types.is_dictionary(t):
-            cols.append(col.cast(pa.string()))
-        elif pa.types.is_null(t):
-            cols.append(pa.nulls(len(col), pa.string()))
-        else:
-            cols.append(pc.cast(col, pa.string()))
-    return pa.Table.from_arrays(cols, schema=csv_schema)
 
 
 def _write_sidecar(target: Path, s: pa.Schema, spec: registry.ResourceSpec) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 import milekit
 from milekit.cli import main
-from milekit.files.export import _keep_masks
+from milekit.files.sink import Segment, _keep_masks
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
 
@@ -120,7 +120,7 @@ def test_duplicates_across_pages_dropped_by_real_id(tmp_path: Path) -> None:
         t = pa.table({"_id": ids})
         with pa.OSFile(str(p), "wb") as sink, pa.ipc.new_file(sink, t.schema) as w:
             w.write_table(t)
-        parts.append(p)
+        parts.append(Segment(p, parquet=False))
     hashes = [np.array([hash(x) for x in ids], dtype=np.int64) for ids in (["a", "b"], ["b", "c"])]
     keep = _keep_masks(parts[:2], hashes, "_id")
     assert keep[0] is None and keep[1] is not None and keep[1].tolist() == [False, True]
@@ -160,7 +160,7 @@ def test_parquet_row_groups_span_pages(
     made files with thousands of tiny row groups), and the file still reads back exactly."""
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(importlib.import_module("milekit.files.export"), "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(importlib.import_module("milekit.files.sink"), "ROW_GROUP_ROWS", 1000)
     with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
         df = milekit.tasks_frame(client=c, progress=False)
         path = milekit.export("tasks", tmp_path / "t.parquet", client=c, progress=False, limit=700)
