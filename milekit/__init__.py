@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
 from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
+from milekit.files.lake import LakeError, SyncResult, read_lake, sync
 from milekit.notebook.signin import Identity, login, logout, whoami
 from milekit.reads.children import child_frame, children
 from milekit.reads.flat import flatten, unflatten
@@ -59,12 +60,14 @@ __all__ = [
     "ExportResult",
     "Identity",
     "IncompleteReadError",
+    "LakeError",
     "MileError",
     "PushInterrupted",
     "PushResult",
     "PushValidationError",
     "RateLimiter",
     "RetryPolicy",
+    "SyncResult",
     "Sandbox",
     "__version__",
     "child_frame",
@@ -81,7 +84,9 @@ __all__ = [
     "logout",
     "push",
     "read_csv",
+    "read_lake",
     "read_parquet",
+    "sync",
     "to_parquet",
     "unflatten",
     "use",

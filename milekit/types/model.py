@@ -262,6 +262,30 @@ OperationKind = Literal[
 
 
 @dataclass(frozen=True)
+class Changes:
+    """How a list tells what changed since a time: what ``milekit.sync`` re-reads.
+
+    ``created``: the ``timeBy`` field stamped when a row is made (never changes; its month
+    is the row's lake partition). ``finished``: the ``timeBy`` field stamped when a row
+    reaches a final status ("" = none). ``open_statuses``: the values of the
+    ``status_filter`` a row can still leave; rows in them may change any time.
+
+    >>> Changes("createdTime", "doneTime", "status", ("UNASSIGNED",)).incremental_reads
+    3
+    """
+
+    created: str
+    finished: str = ""
+    status_filter: str = ""
+    open_statuses: tuple[str, ...] = ()
+
+    @property
+    def incremental_reads(self) -> int:
+        """Lists one incremental sync reads: new rows, finished rows, one per open status."""
+        return 1 + bool(self.finished) + len(self.open_statuses)
+
+
+@dataclass(frozen=True)
 class ResourceSpec:
     """Where a resource lives on the wire and what its objects look like.
 
@@ -323,6 +347,8 @@ class ResourceSpec:
     time_by: tuple[str, ...] = ()
     #: the kinds of the filters that are not plain text (:data:`FilterKind`)
     filter_kinds: Mapping[str, FilterKind] = field(default_factory=dict)
+    #: how to read only what changed since a time (None: a sync takes a full snapshot)
+    changes: Changes | None = None
 
     @cached_property
     def rows(self) -> RowSchema:

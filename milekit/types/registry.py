@@ -60,6 +60,7 @@ from collections.abc import Iterable
 from milekit.types import _generated as _gen
 from milekit.types.model import (
     PAGE_ROWS,
+    Changes,
     ChildSpec,
     CustomFields,
     DetailForm,
@@ -400,6 +401,13 @@ _TIME_BY: dict[str, tuple[str, ...]] = {
     "tasks_gallery": TASK_TIME_BY,
     "location_histories": ("createdTime", "startTime"),
 }
+#: What an incremental ``milekit.sync`` reads (docs/lake.md): tasks are new by
+#: ``createdTime``, final once ``DONE`` (stamped ``doneTime``), open while UNASSIGNED or
+#: ONGOING; location-history points are only ever added.
+_CHANGES: dict[str, Changes] = {
+    "tasks": Changes("createdTime", "doneTime", "status", ("UNASSIGNED", "ONGOING")),
+    "location_histories": Changes("createdTime"),
+}
 #: The kind of each filter that is not plain text, by its name: the contract spells a
 #: kind the same way wherever it appears (automation logs' dates are days, note 42); a
 #: list's sort-order parameter (``sort_params``) is a ``sort_order`` too.
@@ -437,6 +445,7 @@ def _declared(spec: ResourceSpec) -> ResourceSpec:
         spec,
         custom=_CUSTOM.get(spec.name),
         time_by=_TIME_BY.get(spec.name, ()),
+        changes=_CHANGES.get(spec.name),
         filter_kinds=_kinds(spec.filters, spec.sort_params[1]),
     )
 

@@ -1,0 +1,580 @@
+"""A Parquet copy of a resource kept up to date by reading only what changed: ``milekit.sync``.
+
+>>> import milekit, tempfile
+>>> lake = tempfile.mkdtemp()
+>>> with milekit.Sandbox(tasks=40) as sb, milekit.Client(sb.token, sb.url) as c:
+...     first = milekit.sync("tasks", lake, client=c, progress=False)
+...     again = milekit.sync("tasks", lake, client=c, progress=False)
+...     same = milekit.read_lake(lake).sort_index().equals(
+...         milekit.tasks_frame(client=c, progress=False).sort_index())
+>>> first.mode, first.written, again.mode, again.fetched < first.fetched, same
+('full', 40, 'incremental', True, True)
+
+The directory is a Hive-partitioned dataset (``created_month=2026-10/part-0.parquet``) that
+DuckDB, Polars, ``pyarrow.dataset`` and Spark read as it is; :func:`read_lake` gives the
+frame with the dtypes of ``tasks_frame()``. What a later run reads, and why that is every
+row that can have changed, is the resource's :class:`~milekit.types.model.Changes` in the
+registry, explained in docs/lake.md. Resources without one (no time filter) are written as
+one file per run, a full snapshot.
+
+Every file appears by a rename (a partition is never half-written), and the state file
+``_milekit_sync.json`` is written last: a run killed at any moment leaves a readable
+dataset, and the next run reads again from the marks of the last completed run and
+replaces rows by id, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from milekit._version import __version__
+from milekit.files.export import file_metadata
+from milekit.files.sink import ROW_GROUP_ROWS, Sink
+from milekit.reads.filters import encode_filters
+from milekit.reads.frames import empty_table, iter_tables, read_plan
+from milekit.types import registry, schema
+from milekit.types.model import Changes, ResourceSpec
+from milekit.wire.client import Client
+from milekit.wire.context import get_client
+from milekit.wire.errors import UsageError
+
+__all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
+
+STATE_FILE = "_milekit_sync.json"
+PART_FILE = "part-0.parquet"
+#: the Hive partition column: the month (UTC) of the row's ``Changes.created`` time
+PARTITION = "created_month"
+#: Hive's name for the partition of rows without a value
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+#: how far before its marks a later run reads again (clock skew, late-visible writes)
+DEFAULT_OVERLAP = dt.timedelta(hours=1)
+_TMP = ".milekit-tmp-"
+Mode = Literal["full", "incremental", "snapshot"]
+
+
+class LakeError(UsageError):
+    """The directory is not this resource's lake: written by another resource or by
+    something else, or its state file does not match its files."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one :func:`sync` run did.
+
+    ``fetched``: rows received (a row read twice counts twice); ``written``: rows in the
+    partitions (files) it wrote; ``deleted``: rows it removed because the API no longer
+    has them; ``partitions_written`` / ``partitions_skipped``: files replaced / left as
+    they were; ``rows``: rows in the lake afterwards.
+    """
+
+    resource: str
+    path: Path
+    mode: Mode
+    fetched: int
+    written: int
+    deleted: int
+    rows: int
+    partitions_written: tuple[str, ...]
+    partitions_skipped: int
+    requests: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.resource} -> {self.path} ({self.mode}): fetched {self.fetched:,} rows in "
+            f"{self.requests:,} requests, wrote {self.written:,} rows to "
+            f"{len(self.partitions_written)} file(s), skipped {self.partitions_skipped}, "
+            f"deleted {self.deleted:,}; {self.rows:,} rows in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class LakeState:
+    """The state file: what the last completed run left, and what a run may be changing."""
+
+    resource: str
+    filters: dict[str, str]
+    partitioned: bool
+    complete: bool = False
+    high_water: str | None = None  #: the newest ``created`` time in the lake (ISO, UTC)
+    last_run: str | None = None  #: when the last completed run started (ISO, UTC)
+    partitions: dict[str, int] = field(default_factory=dict)  #: file -> rows
+    pending: list[str] = field(default_factory=list)  #: files a run may have replaced
+    milekit: str = __version__
+
+    def save(self, lake: Path) -> None:
+        tmp = lake / f".{STATE_FILE}.tmp"
+        tmp.write_bytes(orjson.dumps(self.__dict__, option=orjson.OPT_INDENT_2))
+        os.replace(tmp, lake / STATE_FILE)
+
+    @classmethod
+    def load(cls, lake: Path) -> LakeState | None:
+        path = lake / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            doc = orjson.loads(path.read_bytes())
+            return cls(**doc)
+        except (orjson.JSONDecodeError, TypeError) as e:
+            raise LakeError(f"{path} is not a milekit sync state file ({e})") from None
+
+
+def sync(
+    resource: str,
+    path: str | os.PathLike[str],
+    *,
+    client: Client | None = None,
+    full: bool = False,
+    overlap: dt.timedelta = DEFAULT_OVERLAP,
+    progress: bool | None = None,
+    **filters: Any,
+) -> SyncResult:
+    """Bring the Parquet dataset at ``path`` up to date with ``resource``.
+
+    The first run reads everything; later runs read only what can have changed
+    (docs/lake.md), or everything again with ``full=True``. ``filters`` (``hubId=`` …) are
+    the list's own and must stay the same from run to run.
+
+    Raises :class:`LakeError` before anything is sent when ``path`` holds another
+    resource's lake, other Parquet files, or a state file its files do not match.
+    """
+    spec = registry.get(resource)
+    params = encode_filters(spec.query, spec.rows, filters, spec.custom)
+    if not isinstance(overlap, dt.timedelta) or overlap < dt.timedelta(0):
+        raise UsageError(f"overlap must be a duration of zero or more, got {overlap!r}")
+    lake = Path(path)
+    state = check_lake(lake, spec, params)
+    client = client or get_client()
+    lake.mkdir(parents=True, exist_ok=True)
+    before, t0 = client.stats.requests, time.perf_counter()
+    run = _Run(spec, lake, client, params, progress)
+    mode: Mode
+    if spec.changes is None:
+        mode, counts = "snapshot", run.snapshot()
+    elif full or state is None or not (state.complete and state.partitioned and state.high_water):
+        mode, counts = "full", run.full(state)
+    else:
+        mode, counts = "incremental", run.incremental(state, overlap)
+    return SyncResult(
+        spec.name, lake, mode, *counts, requests=client.stats.requests - before,
+        seconds=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def check_lake(lake: Path, spec: ResourceSpec, params: Mapping[str, str]) -> LakeState | None:
+    """The lake's state, after checking that it is ``spec``'s and matches its files."""
+    if not lake.exists():
+        return None
+    if not lake.is_dir():
+        raise LakeError(f"{lake} is a file, not a directory")
+    state = LakeState.load(lake)
+    files = _data_files(lake)
+    if state is None:
+        if files:
+            raise LakeError(
+                f"{lake} holds Parquet files but no {STATE_FILE}: it was not written by "
+                "milekit.sync (or its state file was removed); sync into a new directory"
+            )
+        return None
+    if state.resource != spec.name:
+        raise LakeError(f"{lake} is a lake of {state.resource}, not of {spec.name}")
+    if state.filters != dict(params):
+        raise LakeError(
+            f"{lake} was synced with filters {state.filters}, not {dict(params)}: a lake "
+            "keeps one selection (sync other filters into another directory)"
+        )
+    _check_files(lake, state, files, spec)
+    return state
+
+
+def _check_files(lake: Path, state: LakeState, files: dict[str, Path], spec: ResourceSpec) -> None:
+    """Every file the state records holds the rows it says, and no other file is there
+    (except the ones a killed run may have been replacing)."""
+    loose = "*" in state.pending
+    problems = []
+    for name, rows in state.partitions.items():
+        if loose or name in state.pending:
+            continue
+        if name not in files:
+            problems.append(f"{name} is missing")
+        elif pq.read_metadata(str(files[name])).num_rows != rows:
+            problems.append(f"{name} does not hold the {rows:,} rows recorded")
+    for name, f in files.items():
+        if not loose and name not in state.partitions and name not in state.pending:
+            problems.append(f"{name} is not recorded")
+        meta = pq.read_schema(str(f)).metadata or {}
+        if meta.get(b"milekit.resource", spec.name.encode()) != spec.name.encode():
+            problems.append(f"{name} holds {meta[b'milekit.resource'].decode()}")
+    if problems:
+        raise LakeError(
+            f"{lake / STATE_FILE} does not match the dataset: " + "; ".join(problems[:5])
+            + " (sync with full=True into a new directory to rebuild it)"
+        )  # fmt: skip
+
+
+def _data_files(lake: Path) -> dict[str, Path]:
+    """The dataset's Parquet files by their name relative to the lake (hidden ones and
+    temporaries excluded)."""
+    out = {}
+    for f in lake.rglob("*.parquet"):
+        rel = f.relative_to(lake)
+        if not any(p.startswith((".", "_")) for p in rel.parts):
+            out[rel.as_posix()] = f
+    return out
+
+
+class _Run:
+    """One sync run's reading and writing."""
+
+    def __init__(
+        self,
+        spec: ResourceSpec,
+        lake: Path,
+        client: Client,
+        params: Mapping[str, str],
+        progress: bool | None,
+    ) -> None:
+        self.spec, self.lake, self.client, self.params = spec, lake, client, dict(params)
+        self.progress = progress
+        self.plan = read_plan(spec, self.params, client)
+        self.started = dt.datetime.now(dt.UTC)
+        _sweep(lake)
+
+    def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
+        params = {**self.params, **(extra or {})}
+        yield from iter_tables(
+            self.spec, params, client=self.client, progress=self.progress, plan=self.plan
+        )
+
+    def snapshot(self) -> tuple[int, int, int, int, tuple[str, ...], int]:
+        """A full read into one file, replaced by a rename."""
+        state = LakeState(self.spec.name, self.params, partitioned=False, pending=["*"])
+        state.save(self.lake)
+        with _scratch(self.lake) as tmp:
+            router = _Router(self.lake, self.spec, tmp, self.empty_schema(), by=None)
+            fetched = router.feed(self.tables())
+            written = router.finish()
+        for stale in set(_data_files(self.lake)) - set(written):
+            _remove(self.lake / stale)
+        self._done(state, written, None)
+        rows = sum(written.values())
+        return fetched, rows, 0, rows, tuple(written), 0
+
+    def full(self, old: LakeState | None) -> tuple[int, int, int, int, tuple[str, ...], int]:
+        """Everything read again; every partition replaced, ones no row fell in removed."""
+        changes = self._changes()
+        state = LakeState(self.spec.name, self.params, partitioned=True, pending=["*"])
+        state.partitions = dict(old.partitions) if old else {}
+        state.save(self.lake)
+        with _scratch(self.lake) as tmp:
+            router = _Router(self.lake, self.spec, tmp, self.empty_schema(), by=changes.created)
+            fetched = router.feed(self.tables())
+            written = router.finish()
+        gone = set(_data_files(self.lake)) - set(written)
+        deleted = sum(pq.read_metadata(str(self.lake / g)).num_rows for g in gone)
+        for g in gone:
+            _remove(self.lake / g)
+        self._done(state, written, router.high_water)
+        rows = sum(written.values())
+        return fetched, rows, deleted, rows, tuple(sorted(written)), 0
+
+    def _changes(self) -> Changes:
+        assert self.spec.changes is not None
+        return self.spec.changes
+
+    def empty_schema(self) -> pa.Schema:
+        return empty_table(self.plan.rows, self.plan.columns).schema
+
+    def _done(self, state: LakeState, written: Mapping[str, int], high: str | None) -> None:
+        state.partitions = dict(sorted(written.items()))
+        state.complete, state.pending = True, []
+        state.high_water = max(filter(None, (high, state.high_water)), default=None)
+        state.last_run = _iso(self.started)
+        state.save(self.lake)
+
+    def incremental(
+        self, state: LakeState, overlap: dt.timedelta
+    ) -> tuple[int, int, int, int, tuple[str, ...], int]:
+        """Only what can have changed since the last completed run (docs/lake.md)."""
+        changes = self._changes()
+        _recount(self.lake, state)
+        fetched, changed = self._read_changes(changes, state, overlap)
+        ids = set(changed.column(self.spec.id_field).to_pylist()) if changed.num_rows else set()
+        open_rows = _open_rows(self.lake, state, self.spec, changes)
+        deleted = {i: p for i, p in open_rows.items() if i not in ids}
+        by_part = _split(changed, changes.created)
+        touched = sorted(set(by_part) | set(deleted.values()))
+        state.pending = touched
+        state.save(self.lake)
+        rows, replaced = dict(state.partitions), []
+        with _scratch(self.lake) as tmp:
+            for name in touched:
+                gone = {i for i, p in deleted.items() if p == name}
+                n = _rewrite(self.lake / name, self.spec, tmp, by_part.get(name), ids, gone)
+                if n is None:
+                    continue  # every row read back as it was: the file stays
+                replaced.append(name)
+                rows[name] = n
+                if not n:
+                    del rows[name]
+                    _remove(self.lake / name)
+        self._done(state, rows, _high_water(changed, changes.created))
+        written = sum(rows.get(n, 0) for n in replaced)
+        skipped = len(set(rows) - set(replaced))
+        return fetched, written, len(deleted), sum(rows.values()), tuple(replaced), skipped
+
+    def _read_changes(
+        self, changes: Changes, state: LakeState, overlap: dt.timedelta
+    ) -> tuple[int, pa.Table]:
+        """Rows new since the high-water mark, finished since the last run, still open."""
+        reads: list[dict[str, Any]] = []
+        if state.high_water:
+            since = dt.datetime.fromisoformat(state.high_water) - overlap
+            reads.append({"timeBy": changes.created, "timeFrom": since})
+        if changes.finished and state.last_run:
+            since = dt.datetime.fromisoformat(state.last_run) - overlap
+            reads.append({"timeBy": changes.finished, "timeFrom": since})
+        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
+        tables: list[pa.Table] = []
+        for extra in reads:
+            query = encode_filters(self.spec.query, self.spec.rows, extra)
+            tables.extend(t for t in self.tables(query) if t.num_rows)
+        fetched = sum(t.num_rows for t in tables)
+        if not tables:
+            return 0, empty_table(self.plan.rows, self.plan.columns)
+        return fetched, _last_per_id(schema.unify(tables), self.spec.id_field)
+
+
+class _Router:
+    """Page tables into one sink per partition file, in bounded memory."""
+
+    def __init__(
+        self, lake: Path, spec: ResourceSpec, tmp: Path, empty: pa.Schema, by: str | None
+    ) -> None:
+        self.lake, self.spec, self.tmp, self.empty, self.by = lake, spec, tmp, empty, by
+        self.sinks: dict[str, Sink] = {}
+        self.high_water: str | None = None
+
+    def feed(self, tables: Iterable[pa.Table]) -> int:
+        fetched = 0
+        for table in tables:
+            fetched += table.num_rows
+            for name, part in _split(table, self.by).items():
+                self._sink(name).write(part)
+            if self.by is not None:
+                self.high_water = max(
+                    filter(None, (self.high_water, _high_water(table, self.by))), default=None
+                )
+            held = sorted(self.sinks.values(), key=lambda s: s.held_rows)
+            while sum(s.held_rows for s in held) > ROW_GROUP_ROWS:
+                held.pop().flush()  # the fullest first: memory stays at one row group
+        return fetched
+
+    def _sink(self, name: str) -> Sink:
+        if name not in self.sinks:
+            final = self.lake / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self.sinks[name] = Sink(
+                _tmp_name(final), "parquet", self.spec.id_field, file_metadata(self.spec),
+                spill_dir=self.tmp, empty_schema=self.empty,
+            )  # fmt: skip
+        return self.sinks[name]
+
+    def finish(self) -> dict[str, int]:
+        """Close every file and move it into place: rows per file."""
+        if self.by is None and not self.sinks:
+            self._sink(PART_FILE)  # a snapshot of nothing still has its columns
+        written = {}
+        for name, sink in self.sinks.items():
+            written[name] = sink.finish().rows
+            os.replace(sink.path, self.lake / name)
+        return written
+
+
+def _recount(lake: Path, state: LakeState) -> None:
+    """The rows of the files a killed run may have replaced, as they are now."""
+    for name in state.pending:
+        f = lake / name
+        if f.exists():
+            state.partitions[name] = pq.read_metadata(str(f)).num_rows
+        else:
+            state.partitions.pop(name, None)
+
+
+def _tmp_name(final: Path) -> Path:
+    """Where a file is written before its rename: hidden, and not ``*.parquet``."""
+    return final.with_name(f".{final.name}.tmp")
+
+
+def _split(table: pa.Table, by: str | None) -> dict[str, pa.Table]:
+    """``table`` by partition file (``created_month=2026-10/part-0.parquet``)."""
+    if by is None:
+        return {PART_FILE: table}
+    if not table.num_rows:
+        return {}
+    if by in table.column_names:
+        col = table.column(by)
+        months = pc.fill_null(pc.strftime(col, format="%Y-%m"), NULL_PARTITION)
+    else:
+        months = pa.chunked_array([pa.array([NULL_PARTITION] * table.num_rows)])
+    out = {}
+    for month in pc.unique(months).to_pylist():
+        out[f"{PARTITION}={month}/{PART_FILE}"] = table.filter(pc.equal(months, month))
+    return out
+
+
+def _high_water(table: pa.Table, by: str) -> str | None:
+    if by not in table.column_names or not table.num_rows:
+        return None
+    top = pc.max(table.column(by)).as_py()
+    return _iso(top) if top is not None else None
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _last_per_id(table: pa.Table, id_field: str) -> pa.Table:
+    """One row per id, the last read (the lists of one run can overlap)."""
+    ids = table.column(id_field).to_pylist()
+    seen: set[Any] = set()
+    keep = []
+    for i in range(len(ids) - 1, -1, -1):
+        if ids[i] not in seen:
+            seen.add(ids[i])
+            keep.append(i)
+    return table.take(pa.array(keep[::-1], pa.int64())) if len(keep) < len(ids) else table
+
+
+def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
+    """The open statuses the lake's own filters let in."""
+    chosen = params.get(changes.status_filter)
+    allowed = set(chosen.split(",")) if chosen else None
+    return [s for s in changes.open_statuses if allowed is None or s in allowed]
+
+
+def _open_rows(
+    lake: Path, state: LakeState, spec: ResourceSpec, changes: Changes
+) -> dict[Any, str]:
+    """Rows of the lake in an open status, by id: the file each is in."""
+    if not changes.status_filter:
+        return {}
+    wanted = pa.array(changes.open_statuses)
+    out: dict[Any, str] = {}
+    for name in state.partitions:
+        f = pq.ParquetFile(str(lake / name))
+        cols = [c for c in (spec.id_field, changes.status_filter) if c in f.schema_arrow.names]
+        if len(cols) < 2:
+            continue
+        t = f.read(columns=cols)
+        status = pc.cast(t.column(changes.status_filter), pa.string())
+        for rid in t.filter(pc.is_in(status, value_set=wanted)).column(spec.id_field).to_pylist():
+            out[rid] = name
+    return out
+
+
+def _rewrite(
+    final: Path,
+    spec: ResourceSpec,
+    tmp: Path,
+    add: pa.Table | None,
+    changed: set[Any],
+    gone: set[Any],
+) -> int | None:
+    """Replace one partition file: its rows but the ``changed`` and ``gone`` ids, then
+    ``add``; the rows written, or None when nothing in it changed (the file stays)."""
+    if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
+        return None
+    final.parent.mkdir(parents=True, exist_ok=True)
+    sink = Sink(_tmp_name(final), "parquet", spec.id_field, file_metadata(spec), spill_dir=tmp)
+    if final.exists():
+        drop = pa.array(list(changed | gone), pa.string())
+        for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
+            t = pa.Table.from_batches([batch])
+            sink.write(t.filter(pc.invert(pc.is_in(t.column(spec.id_field), value_set=drop))))
+    if add is not None:
+        sink.write(add)
+    rows = sink.finish().rows
+    if rows:
+        os.replace(sink.path, final)
+    else:
+        sink.path.unlink(missing_ok=True)
+    return rows
+
+
+def _unchanged(final: Path, add: pa.Table, id_field: str) -> bool:
+    """Whether every row of ``add`` is in ``final`` exactly as it is (an open task read
+    again but not touched)."""
+    old = pq.read_table(str(final)).replace_schema_metadata(None)
+    old = old.filter(
+        pc.is_in(old.column(id_field), value_set=add.column(id_field).combine_chunks())
+    )
+    if old.num_rows != add.num_rows:
+        return False
+    both = schema.unify([old, add.replace_schema_metadata(None)])
+    n = old.num_rows
+    a, b = (_decoded(both.slice(i, n).sort_by(id_field)) for i in (0, n))
+    return bool(a.equals(b))
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """``table`` with dictionary columns as their values (two dictionaries of the same
+    values can differ in order)."""
+    cols = [
+        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
+    ]
+    return pa.table(cols, names=table.column_names)
+
+
+@contextmanager
+def _scratch(lake: Path) -> Iterator[Path]:
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP, dir=lake))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sweep(lake: Path) -> None:
+    """Remove what a killed run left: scratch directories and unrenamed files."""
+    for d in lake.glob(_TMP + "*"):
+        shutil.rmtree(d, ignore_errors=True)
+    for f in lake.rglob(".*.tmp"):
+        f.unlink(missing_ok=True)
+
+
+def _remove(file: Path) -> None:
+    file.unlink(missing_ok=True)
+    if file.parent.name.startswith(PARTITION + "=") and not any(file.parent.iterdir()):
+        file.parent.rmdir()
+
+
+def read_lake(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The frame a lake holds, with the dtypes of the resource's frame (``tasks_frame()``).
+
+    The partition column is left out (it is the month of ``createdTime``).
+    """
+    lake = Path(path)
+    state = LakeState.load(lake)
+    if state is None:
+        raise LakeError(f"{lake} has no {STATE_FILE}: not a lake written by milekit.sync")
+    spec = registry.get(state.resource)
+    tables = [pq.read_table(str(lake / name)) for name in sorted(state.partitions)]
+    tables = [t.replace_schema_metadata(None) for t in tables]
+    table = schema.unify(tables) if tables else empty_table(spec.rows)
+    return schema.to_pandas(table, index=spec.id_field)

@@ -1,0 +1,266 @@
+"""milekit.sync: a Hive-partitioned task lake kept up to date by reading only what changed,
+readable whenever a run is killed, and refused when it is not this resource's lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+
+import milekit
+from milekit.cli import main
+from milekit.files import lake as lake_mod
+from milekit.sandbox import Sandbox
+from milekit.sandbox.http import iso_now
+from milekit.sandbox.store import Op
+
+
+@pytest.fixture
+def c(fresh: Sandbox) -> Iterator[milekit.Client]:
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as client:
+        yield client
+
+
+def _same_as_api(lake: Path, c: milekit.Client) -> None:
+    got = milekit.read_lake(lake).sort_index()
+    want = milekit.tasks_frame(client=c, progress=False).sort_index()
+    want.attrs = got.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
+
+
+def _readable_without_repeats(lake: Path) -> int:
+    """What any engine sees now: every data file opens, no id twice."""
+    table = ds.dataset(lake, format="parquet", partitioning="hive").to_table()
+    if not table.num_columns:
+        return 0  # killed before its first file
+    ids = table.column("_id").to_pylist()
+    assert len(ids) == len(set(ids))
+    return len(ids)
+
+
+def _finish(sb: Sandbox, task_id: str) -> None:
+    """A worker finishes a task in the field app (not through the public API)."""
+    doc = dict(sb.store.get("tasks", task_id) or {})
+    stamp = iso_now(time.time())
+    doc.update(status="DONE", doneTime=stamp, updatedTime=stamp, doneBy="Field worker")
+    sb.store.apply([Op("put", "tasks", task_id, doc)], "POST", "/field-app/done")
+
+
+def _open_ids(sb: Sandbox, status: str) -> list[str]:
+    return [t["_id"] for t in sb.store.values("tasks") if t.get("status") == status]
+
+
+def test_first_run_reads_everything_into_a_hive_dataset_with_the_frame_dtypes(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert (res.mode, res.fetched, res.written, res.rows) == ("full", 300, 300, 300)
+    assert res.partitions_written and all(
+        p.startswith("created_month=") for p in res.partitions_written
+    )
+    _same_as_api(lake, c)
+    months = (
+        ds.dataset(lake, format="parquet", partitioning="hive").to_table().column("created_month")
+    )
+    assert set(months.to_pylist()) == {
+        p.split("=")[1].split("/")[0] for p in res.partitions_written
+    }
+    glob = str(lake / "**" / "*.parquet")
+    assert duckdb.sql(
+        f"select count(*) from read_parquet('{glob}', hive_partitioning=true)"
+    ).fetchall() == [(300,)]
+    assert pl.scan_parquet(glob, hive_partitioning=True).select(pl.len()).collect().item() == 300
+
+
+def test_a_later_run_reads_only_what_can_have_changed_and_matches_the_api(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    flow = next(t for t in fresh.store.values("tasks"))
+    new = c.request(
+        "POST", "/task", json={"flow": flow["flow"], "hubId": flow["hubId"], "title": "new one"}
+    )
+    ongoing = _open_ids(fresh, "ONGOING")
+    _finish(fresh, ongoing[0])
+    c.request("PATCH", f"/task/{ongoing[1]}", json={"title": "edited while open"})
+    c.request("DELETE", f"/task/{ongoing[2]}")
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.mode == "incremental" and res.deleted == 1 and res.rows == 300
+    open_now = len(_open_ids(fresh, "ONGOING")) + len(_open_ids(fresh, "UNASSIGNED"))
+    assert res.fetched < 300 and res.fetched >= open_now + 2  # the new one and the finished one
+    assert res.partitions_skipped > 0
+    _same_as_api(lake, c)
+    df = milekit.read_lake(lake)
+    assert df.loc[ongoing[0], "status"] == "DONE" and ongoing[2] not in df.index
+    assert df.loc[ongoing[1], "title"] == "edited while open"
+    assert new.body["task"]["_id"] in df.index
+
+
+def test_nothing_changed_rewrites_only_the_open_tasks_partitions(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")}
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.deleted == 0 and res.rows == 300
+    assert res.partitions_skipped + len(res.partitions_written) == len(before)
+    _same_as_api(lake, c)
+
+
+@pytest.mark.parametrize("first_run", [True, False])
+def test_a_run_killed_at_any_rename_leaves_a_readable_lake_the_next_run_completes(
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    first_run: bool,
+) -> None:
+    base = tmp_path / "base"
+    if not first_run:
+        milekit.sync("tasks", base, client=c, progress=False)
+        for tid in _open_ids(fresh, "ONGOING")[:5]:
+            _finish(fresh, tid)
+        c.request("DELETE", f"/task/{_open_ids(fresh, 'UNASSIGNED')[0]}")
+    real_replace = os.replace
+    kills = 0
+    for n in range(1, 100):
+        lake = tmp_path / f"run{n}"
+        if base.exists():
+            shutil.copytree(base, lake)
+        calls = 0
+
+        def dies(src: str, dst: str, _n: int = n) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == _n:
+                raise KeyboardInterrupt("killed")
+            real_replace(src, dst)
+
+        monkeypatch.setattr(lake_mod.os, "replace", dies)
+        try:
+            milekit.sync("tasks", lake, client=c, progress=False)
+        except KeyboardInterrupt:
+            kills += 1
+            monkeypatch.setattr(lake_mod.os, "replace", real_replace)
+            _readable_without_repeats(lake)
+            res = milekit.sync("tasks", lake, client=c, progress=False)
+            assert res.rows == len(fresh.store.values("tasks"))
+            _same_as_api(lake, c)
+            continue
+        monkeypatch.setattr(lake_mod.os, "replace", real_replace)
+        break  # the run got past its last rename: every moment was tried
+    assert kills >= 3
+
+
+def test_a_read_that_fails_changes_nothing(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    state = (lake / lake_mod.STATE_FILE).read_bytes()
+    fresh.faults.add(status=500, times=None, path_prefix="/api/v3/tasks")
+    quick = milekit.Client(
+        fresh.token, fresh.url, limiter="process", retry=milekit.RetryPolicy(attempts=2)
+    )
+    with pytest.raises(milekit.MileError):
+        milekit.sync("tasks", lake, client=quick, progress=False)
+    assert (lake / lake_mod.STATE_FILE).read_bytes() == state
+    assert _readable_without_repeats(lake) == 300
+
+
+def test_a_resource_without_a_time_filter_is_a_full_snapshot_each_run(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "hubs"
+    first = milekit.sync("hubs", lake, client=c, progress=False)
+    again = milekit.sync("hubs", lake, client=c, progress=False)
+    hubs = milekit.hubs_frame(client=c, progress=False)
+    assert first.mode == again.mode == "snapshot" and again.fetched == len(hubs) == again.rows
+    assert [p.name for p in lake.rglob("*.parquet")] == ["part-0.parquet"]
+    got = milekit.read_lake(lake)
+    got.attrs = hubs.attrs = {}
+    pd.testing.assert_frame_equal(got, hubs)
+
+
+def _sent(sb: Sandbox) -> int:
+    return len(sb.app.request_log)
+
+
+def test_a_lake_of_another_resource_is_refused_before_anything_is_sent(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    milekit.sync("hubs", tmp_path / "x", client=c, progress=False)
+    sent = _sent(fresh)
+    with pytest.raises(milekit.LakeError, match="lake of hubs, not of tasks"):
+        milekit.sync("tasks", tmp_path / "x", client=c, progress=False)
+    assert _sent(fresh) == sent
+
+
+def test_parquet_files_not_written_by_sync_are_never_touched(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    milekit.export("tasks", tmp_path / "mine" / "tasks.parquet", client=c, progress=False)
+    with pytest.raises(milekit.LakeError, match=r"no _milekit_sync\.json"):
+        milekit.sync("tasks", tmp_path / "mine", client=c, progress=False)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["tasks.parquet"]
+
+
+def test_a_state_file_that_does_not_match_the_dataset_is_refused(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    victim = lake / res.partitions_written[0]
+    victim.unlink()
+    with pytest.raises(milekit.LakeError, match="is missing"):
+        milekit.sync("tasks", lake, client=c, progress=False)
+    other = tmp_path / "other"
+    milekit.sync("tasks", other, client=c, progress=False)
+    shutil.copy(other / res.partitions_written[1], victim)  # rows of another month
+    with pytest.raises(milekit.LakeError, match="does not hold the"):
+        milekit.sync("tasks", lake, client=c, progress=False)
+
+
+def test_other_filters_on_the_same_lake_are_refused(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    hub = fresh.store.values("hubs")[0]["_id"]
+    milekit.sync("tasks", tmp_path / "t", client=c, progress=False, hubId=hub)
+    with pytest.raises(milekit.LakeError, match="synced with filters"):
+        milekit.sync("tasks", tmp_path / "t", client=c, progress=False)
+    res = milekit.sync("tasks", tmp_path / "t", client=c, progress=False, hubId=hub)
+    assert res.mode == "incremental"
+    assert (milekit.read_lake(tmp_path / "t")["hubId"] == hub).all()
+
+
+def test_the_command_line_syncs_and_says_what_it_did(
+    fresh: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    args = ["sync", "tasks", str(tmp_path / "lake"), "--base-url", fresh.url, "--no-progress"]
+    assert main(args) == 0
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(full)" in out and "(incremental)" in out and fresh.token not in out
+
+
+def test_overlap_must_be_a_duration_before_anything_is_sent(
+    c: milekit.Client, tmp_path: Path
+) -> None:
+    with pytest.raises(milekit.errors.UsageError):
+        milekit.sync("tasks", tmp_path / "t", client=c, overlap=dt.timedelta(hours=-1))
