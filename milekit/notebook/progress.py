@@ -7,7 +7,10 @@ nothing when output is not interactive.
 
 A read's bar counts rows against the paginator's ``total`` and shows how long the read
 was held back by the rate limit (``rate wait``: wall-clock seconds the client's limiter
-made requests wait) and how many 429 answers came back, if any. ``enabled=None`` (every
+made requests wait) and how many 429 answers came back, if any. When the read ends, the
+bar shows its figures from ``client.stats``: requests, 429s, retries, the time requests
+waited for the limiter (summed over threads) and in back-off, and the adaptive pacer's
+waits if it slowed down. ``enabled=None`` (every
 ``progress=`` default) means: a bar only when someone is watching (a notebook, or a
 terminal on stderr); ``progress=False`` turns it off.
 """
@@ -48,6 +51,7 @@ class _Waits:
         self.client = client
         self.throttled0 = self._throttled()
         self.limited0 = client.stats.rate_limited if client is not None else 0
+        self.stats0 = client.stats.copy() if client is not None else None
 
     def _throttled(self) -> float:
         limiter = self.client.limiter if self.client is not None else None
@@ -63,6 +67,12 @@ class _Waits:
         if limited:
             out["429s"] = str(limited)
         return out
+
+    def final(self) -> dict[str, str]:
+        """The read's figures from the client's stats: requests, 429s, retries, waits."""
+        if self.client is None or self.stats0 is None:
+            return {}
+        return self.client.stats.copy().since(self.stats0).summary()
 
 
 @contextmanager
@@ -91,6 +101,7 @@ def page_progress(
         yield update
     finally:
         if bar is not None:
+            bar.set_postfix(waits.final(), refresh=False)
             bar.close()
 
 

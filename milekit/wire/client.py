@@ -53,7 +53,8 @@ from milekit.types.registry import PAGE_ROWS, Listing, fill_path
 from milekit.wire import credentials, envelope, errors
 from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
-from milekit.wire.ratelimit import RateLimiter
+from milekit.wire.pacing import Pacer
+from milekit.wire.ratelimit import MILEAPP_PERIOD, MILEAPP_RATE, RateLimiter
 
 T = TypeVar("T")
 
@@ -192,10 +193,44 @@ class Stats:
     backoff_wait: float = 0.0
     #: seconds requests waited for a token of the rate limiter (summed over threads)
     limiter_wait: float = 0.0
+    #: seconds requests waited for the adaptive pacer (slowed down after 429s)
+    pacing_wait: float = 0.0
     by_status: dict[int, int] = field(default_factory=dict)
 
     def count(self, status: int) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def copy(self) -> Stats:
+        return replace(self, by_status=dict(self.by_status))
+
+    def since(self, earlier: Stats) -> Stats:
+        """What happened after ``earlier`` (a :meth:`copy` taken then).
+
+        >>> a = Stats(requests=3, limiter_wait=0.5); b = a.copy()
+        >>> b.requests += 2; b.rate_limited += 1
+        >>> b.since(a).summary()
+        {'requests': '2', '429s': '1', 'retries': '0', 'limiter wait': '0.0s', 'back-off': '0.0s'}
+        """
+        statuses = {k: v - earlier.by_status.get(k, 0) for k, v in self.by_status.items()}
+        return Stats(
+            self.requests - earlier.requests, self.retries - earlier.retries,
+            self.rate_limited - earlier.rate_limited, self.retry_wait - earlier.retry_wait,
+            self.backoff_wait - earlier.backoff_wait, self.limiter_wait - earlier.limiter_wait,
+            self.pacing_wait - earlier.pacing_wait, {k: v for k, v in statuses.items() if v},
+        )  # fmt: skip
+
+    def summary(self) -> dict[str, str]:
+        """The figures a progress bar ends with: requests, 429s, retries, waits."""
+        out = {
+            "requests": str(self.requests),
+            "429s": str(self.rate_limited),
+            "retries": str(self.retries),
+            "limiter wait": f"{self.limiter_wait:.1f}s",
+            "back-off": f"{self.backoff_wait + self.retry_wait:.1f}s",
+        }
+        if self.pacing_wait:
+            out["paced"] = f"{self.pacing_wait:.1f}s"
+        return out
 
 
 #: ``"shared"``/``"sqlite"``, ``"process"``, a ``redis://``/``rediss://`` URL, a limiter, None
@@ -228,6 +263,9 @@ class Client:
             :class:`RateLimiter`, or ``None`` (no client-side limit). Default: the
             ``MILEKIT_LIMITER`` environment variable, else ``"shared"``.
         retry: a :class:`RetryPolicy`; ``False`` for none.
+        adaptive: slow down when the server answers 429 although the limiter kept to the
+            budget (someone else spent it), and speed up again gradually
+            (:mod:`milekit.wire.pacing`); ``False`` keeps to the limiter's pace.
         max_workers: threads that fetch pages concurrently.
         sleep: how the retry loop waits (tests inject a fake).
         clock: the retry loop's monotonic clock (tests inject a fake). Default: the real
@@ -243,6 +281,7 @@ class Client:
         timeout: tuple[float, float] = (10.0, 120.0),
         limiter: LimiterArg | Literal["default"] = "default",
         retry: RetryPolicy | bool = True,
+        adaptive: bool = True,
         max_workers: int = 16,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] | None = None,
@@ -274,6 +313,13 @@ class Client:
         self._own_limiter = not isinstance(limiter, RateLimiter)
         self.limiter: RateLimiter | None = self._limiter(limiter, parts.netloc)
         self.session = self._session(max(10, max_workers + 4))
+        ceiling = (
+            self.limiter.limit / self.limiter.period
+            if self.limiter
+            else MILEAPP_RATE / MILEAPP_PERIOD
+        )
+        #: the adaptive pacer (None with ``adaptive=False``)
+        self.pacer = Pacer(ceiling, clock=self._clock, sleep=self._sleep) if adaptive else None
 
     def _limiter(self, limiter: LimiterArg, host: str) -> RateLimiter | None:
         """The limiter the argument (or ``MILEKIT_LIMITER``) names."""
@@ -445,6 +491,7 @@ class Client:
         while True:
             tries.attempt += 1
             tries.spent += self._gate.wait(self._clock, self._sleep, self.stats, self._stats_lock)
+            tries.spent += self._paced()
             t0 = time.monotonic()
             try:
                 r = self.session.request(
@@ -468,16 +515,31 @@ class Client:
             self._count(r.status_code)
             if r.status_code < 400:
                 self._gate.clear()
+                if self.pacer is not None:
+                    self.pacer.succeeded()
                 body = None if raw else _decode(r)
                 return Response(r.status_code, body, r.content, r.headers, elapsed, tries.attempt)
             err = self._error(r, method, urlpath)
             if r.status_code == 429:
                 self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
+                if self.pacer is not None:
+                    self.pacer.throttled()
             if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
                 policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
             ):
                 continue
             raise err
+
+    def _paced(self) -> float:
+        """Wait for the adaptive pacer's turn (none unless 429s slowed it); seconds waited."""
+        if self.pacer is None:
+            return 0.0
+        waited = self.pacer.wait()
+        if waited:
+            with self._stats_lock:
+                self.stats.pacing_wait += waited
+        self.pacer.sent()
+        return waited
 
     def read_object(
         self,

@@ -71,7 +71,7 @@ def test_terminal_bar_counts_rows_to_the_paginators_total(sandbox: Sandbox, tty:
     assert len(df) == 2500
     out = tty.text()
     assert re.search(r"tasks: 100%.*2500/2500 \[", out), out
-    assert "rate wait=0.0s" in out
+    assert "limiter wait=0.0s" in out and "requests=5" in out
 
 
 def test_rate_limit_wait_is_shown(sandbox: Sandbox, tty: TTYStderr) -> None:
@@ -83,7 +83,8 @@ def test_rate_limit_wait_is_shown(sandbox: Sandbox, tty: TTYStderr) -> None:
     ):
         df = milekit.tasks_frame(client=c, limit=500, progress=True)
     assert len(df) == 2500  # 5 pages at 2 per second: ~2 s held back
-    waits = [float(w) for w in re.findall(r"rate wait=([0-9.]+)s", tty.text())]
+    # during the read: "rate wait"; at its end: "limiter wait" from client.stats
+    waits = [float(w) for w in re.findall(r"(?:rate|limiter) wait=([0-9.]+)s", tty.text())]
     assert waits and waits[-1] == pytest.approx(limiter.throttled, abs=0.05)
     assert 1.9 <= waits[-1] <= 2.2
 
@@ -99,15 +100,37 @@ def test_429s_are_counted_on_the_bar(fresh: Sandbox, tty: TTYStderr) -> None:
     assert "429s=3" in tty.text()
 
 
-def test_export_shows_the_read_and_the_write(
+def test_a_read_ends_with_the_clients_figures(fresh: Sandbox, tty: TTYStderr) -> None:
+    """When a read ends its bar shows what client.stats counted during it: requests, 429s,
+    retries, the waits for the limiter and in back-off."""
+    fresh.faults.add(status=429, times=2, retry_after=1, path_prefix="/api/v3/tasks")
+    fresh.faults.add(status=502, times=1, path_prefix="/api/v3/tasks")
+    with (
+        tty.active(),
+        milekit.Client(fresh.token, fresh.url, limiter="process", sleep=lambda s: None) as c,
+    ):
+        c.request("GET", "/user")  # before the read: not its figures
+        milekit.tasks_frame(client=c, limit=100, progress=True)
+    last = tty.text().rstrip().splitlines()[-1]
+    read = c.stats.requests - 1  # all but the GET /user
+    assert f"requests={read}" in last and "429s=2" in last and "retries=3" in last, last
+    assert re.search(r"limiter wait=[0-9.]+s", last) and re.search(r"back-off=[1-9][0-9.]*s", last)
+
+
+def test_export_shows_the_read_and_a_write_that_comes_after_it(
     sandbox: Sandbox, tty: TTYStderr, tmp_path: Path
 ) -> None:
+    """Parquet is written while the pages come: one bar. CSV is written at the end: a
+    second bar for it."""
     with tty.active(), milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
         info = milekit.export("tasks", tmp_path / "t.parquet", client=c, limit=1000)
     out = tty.text()
     assert info.rows == 2500
     assert re.search(r"tasks: 100%.*2500/2500 \[", out), out
-    assert re.search(r"writing t\.parquet: 100%.*2500/2500 \[", out), out
+    assert "writing" not in out
+    with tty.active(), milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        milekit.export("tasks", tmp_path / "t.csv", client=c, limit=1000)
+    assert re.search(r"writing t\.csv: 100%.*2500/2500 \[", tty.text()), tty.text()
 
 
 def test_no_bar_when_off_or_nobody_watches(

@@ -212,7 +212,7 @@ def test_a_429_holds_back_every_request_of_the_client(
 ) -> None:
     # issue 12: a 429 slowed only the request that got it (note 33)
     fresh.faults.add(status=429, times=1, retry_after=4, path_prefix="/hubs")
-    with _client(fresh, sleep=recorder) as c:
+    with _client(fresh, sleep=recorder, adaptive=False) as c:  # the pacer: test_pacing.py
         with pytest.raises(errors.RateLimitError):
             c.request("GET", "/hubs", retry=RetryPolicy(attempts=1))
         assert recorder.calls == []
@@ -228,7 +228,7 @@ def test_429s_in_a_row_back_off_exponentially_for_the_client(
 ) -> None:
     fresh.faults.add(status=429, times=4, path_prefix="/hubs", body={"message": "slow down"})
     policy = RetryPolicy(jitter=0.0)
-    with _client(fresh, sleep=recorder, retry=policy) as c:
+    with _client(fresh, sleep=recorder, retry=policy, adaptive=False) as c:
         c.request("GET", "/hubs")
     assert len(recorder.calls) == 4
     assert all(b > a for a, b in zip(recorder.calls, recorder.calls[1:], strict=False))
