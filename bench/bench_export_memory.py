@@ -1,11 +1,19 @@
-"""(c) Peak memory of ``milekit.export("tasks", "x.parquet")``: does it stay flat with size?
+"""(c) Wall time and peak memory of ``milekit.export`` and ``milekit.sync`` against
+``tasks_frame()`` + ``df.to_parquet`` on the same data, and whether memory stays flat.
 
 A sandbox process (100 req/s limit, no latency) serves N tasks. A fresh child process runs
-*only* the export (``limiter="process"``) and reports its own peak RSS
-(``getrusage(RUSAGE_SELF).ru_maxrss``, which excludes the sandbox process) and the RSS after
-imports. We compare 200,000 with 1,000,000 tasks (goal: peaks within 20%), and report
-rows/s. For context, the baseline ``tasks_frame()`` + ``df.to_parquet`` runs at the
-smaller size in its own child.
+*one* job (``limiter="process"``) and reports its own peak RSS
+(``getrusage(RUSAGE_SELF).ru_maxrss``, which excludes the sandbox process), the RSS after
+imports and its wall time. Jobs, each at a small and a large size (200,000 and 1,000,000
+tasks; ``--quick``: 50,000 and 200,000):
+
+- ``export``: ``milekit.export("tasks", "x.parquet")``;
+- ``sync``: ``milekit.sync("tasks", "lake")`` into an empty directory (the first, full run),
+  then a second run (incremental: nothing changed, so only the open tasks are read again);
+- ``frame+to_parquet``: the baseline, ``tasks_frame()`` then ``df.to_parquet``.
+
+Goals: export and the first sync no slower than the baseline (ratio <= 1.0 within noise),
+and their peaks at the large size within 20% of the small size's.
 
 Run::
 
@@ -33,7 +41,7 @@ HERE = Path(__file__).resolve()
 
 
 def child(mode: str, url: str, token: str, out: str) -> None:
-    """Runs in the measured process: one export (or the baseline), then its peak RSS."""
+    """Runs in the measured process: one job, then its peak RSS."""
     import resource
 
     import milekit
@@ -41,15 +49,31 @@ def child(mode: str, url: str, token: str, out: str) -> None:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     client = milekit.Client(token=token, base_url=url, limiter="process")
     t0 = time.perf_counter()
+    extra: dict[str, Any] = {}
     if mode == "export":
         rows = milekit.export("tasks", out, client=client, progress=False).rows
+    elif mode == "sync":
+        rows = milekit.sync("tasks", out, client=client, progress=False).rows
+        wall_first = time.perf_counter() - t0
+        again = milekit.sync("tasks", out, client=client, progress=False)
+        extra = {
+            "incremental_s": time.perf_counter() - t0 - wall_first,
+            "incremental_requests": again.requests,
+            "incremental_fetched": again.fetched,
+            "incremental_partitions_written": len(again.partitions_written),
+        }
     else:
         df = milekit.tasks_frame(client=client, progress=False)
         df.to_parquet(out)
         rows = len(df)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 - extra.get("incremental_s", 0.0)
     client.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    size = (
+        sum(f.stat().st_size for f in Path(out).rglob("*"))
+        if mode == "sync"
+        else Path(out).stat().st_size
+    )
     result = {
         "mode": mode,
         "rows": rows,
@@ -57,35 +81,42 @@ def child(mode: str, url: str, token: str, out: str) -> None:
         "rows_per_s": rows / wall,
         "peak_rss_mb": peak / 1024,
         "rss_after_imports_mb": rss0 / 1024,
-        "file_mb": Path(out).stat().st_size / 1e6,
+        "file_mb": size / 1e6,
         "requests": client.stats.requests,
         "client_429": client.stats.rate_limited,
+        **extra,
     }
     print(json.dumps(result), flush=True)
 
 
-def measure(mode: str, tasks: int) -> dict[str, Any]:
-    with SandboxProcess(tasks=tasks, rate_limit=100, latency=0.0) as sb:
-        print(f"  sandbox with {tasks:,} tasks up in {sb.startup_s:.0f}s; running {mode}")
-        time.sleep(1.2)
-        with tempfile.TemporaryDirectory(prefix="milekit-bench-") as d:
-            out = str(Path(d) / "x.parquet")
-            proc = subprocess.run(
-                [sys.executable, str(HERE), "--child", mode, sb.url, sb.token, out],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        if proc.returncode:
-            raise RuntimeError(f"child failed:\n{proc.stderr}")
-        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        result["tasks"] = tasks
-        result["server_429"] = sb.stats()["rejected_429"]
+MODES = ("frame+to_parquet", "export", "sync")
+
+
+def measure(sb: SandboxProcess, mode: str, tasks: int) -> dict[str, Any]:
+    time.sleep(1.2)  # a fresh rate window
+    with tempfile.TemporaryDirectory(prefix="milekit-bench-") as d:
+        out = str(Path(d) / ("lake" if mode == "sync" else "x.parquet"))
+        proc = subprocess.run(
+            [sys.executable, str(HERE), "--child", mode, sb.url, sb.token, out],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if proc.returncode:
+        raise RuntimeError(f"child failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["tasks"] = tasks
     print(
         f"    {mode} {tasks:,}: peak {result['peak_rss_mb']:.0f} MB, "
-        f"{result['wall_s']:.1f}s, {result['rows_per_s']:,.0f} rows/s"
+        f"{result['wall_s']:.2f}s, {result['rows_per_s']:,.0f} rows/s"
     )
     return result
+
+
+def run_size(tasks: int) -> dict[str, dict[str, Any]]:
+    with SandboxProcess(tasks=tasks, rate_limit=100, latency=0.0) as sb:
+        print(f"  sandbox with {tasks:,} tasks up in {sb.startup_s:.0f}s")
+        return {mode: measure(sb, mode, tasks) for mode in MODES}
 
 
 def main() -> None:
@@ -96,51 +127,37 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="50k vs 200k tasks")
     args = ap.parse_args()
     small, large = (50_000, 200_000) if args.quick else (200_000, 1_000_000)
-
-    res_small = measure("export", small)
-    res_large = measure("export", large)
-    res_base = measure("frame+to_parquet", small)
-
-    ratio = res_large["peak_rss_mb"] / res_small["peak_rss_mb"]
-    rows = [
-        (
-            f"milekit export, {r['tasks']:,} tasks",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f}",
-            f"{r['wall_s']:.1f}",
-            f"{r['rows_per_s']:,.0f}",
-        )
-        for r in (res_small, res_large)
-    ]
-    rows.append(
-        (
-            f"baseline tasks_frame + to_parquet, {small:,}",
-            f"{res_base['peak_rss_mb']:.0f}",
-            f"{res_base['peak_rss_mb'] - res_base['rss_after_imports_mb']:.0f}",
-            f"{res_base['wall_s']:.1f}",
-            f"{res_base['rows_per_s']:,.0f}",
-        )
-    )
+    runs = {size: run_size(size) for size in (small, large)}
+    rows = []
+    for size, res in runs.items():
+        base = res["frame+to_parquet"]
+        for mode in MODES:
+            r = res[mode]
+            rows.append((
+                f"{mode}, {size:,} tasks", f"{r['peak_rss_mb']:.0f}",
+                f"{r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f}", f"{r['wall_s']:.2f}",
+                f"{r['wall_s'] / base['wall_s']:.2f}",
+            ))  # fmt: skip
     print()
-    print(table(rows, ("run", "peak RSS MB", "above imports MB", "wall s", "rows/s")))
-    ok = ratio <= 1.2
+    print(table(rows, ("run", "peak RSS MB", "above imports MB", "wall s", "x baseline")))
+    summary: dict[str, Any] = {"quick": args.quick, "runs": {str(k): v for k, v in runs.items()}}
+    for mode in ("export", "sync"):
+        summary[f"{mode}_peak_ratio_large_over_small"] = (
+            runs[large][mode]["peak_rss_mb"] / runs[small][mode]["peak_rss_mb"]
+        )
+        for size in (small, large):
+            summary[f"{mode}_wall_over_baseline_{size}"] = (
+                runs[size][mode]["wall_s"] / runs[size]["frame+to_parquet"]["wall_s"]
+            )
+    inc = runs[large]["sync"]
     print(
-        f"peak({large:,}) / peak({small:,}) = {ratio:.2f} "
-        f"(goal <= 1.20: {'MET' if ok else 'NOT MET'})"
+        f"incremental sync of {large:,} tasks, nothing changed: {inc['incremental_s']:.2f}s, "
+        f"{inc['incremental_requests']} requests, {inc['incremental_fetched']:,} open rows re-read"
     )
-    path = write_result(
-        "bench_export_memory",
-        {
-            "quick": args.quick,
-            "small": res_small,
-            "large": res_large,
-            "baseline_frame_to_parquet": res_base,
-            "peak_ratio_large_over_small": ratio,
-            "baseline_over_export_peak_at_small": res_base["peak_rss_mb"]
-            / res_small["peak_rss_mb"],
-            "goal_met": ok,
-        },
-    )
+    for k, v in summary.items():
+        if k.endswith(("_small", "_over_small")) or "_over_baseline_" in k:
+            print(f"{k} = {v:.2f}")
+    path = write_result("bench_export_memory", summary)
     print(f"wrote {path}")
 
 

@@ -100,7 +100,7 @@ def export(
     try:
         out = tmpdir / ("out." + fmt)
         empty = empty_table(plan.rows, plan.columns).schema  # the columns there would have been
-        sink = Sink(out, fmt, spec.id_field, _file_metadata(spec), spill_dir=tmpdir,
+        sink = Sink(out, fmt, spec.id_field, file_metadata(spec), spill_dir=tmpdir,
                     empty_schema=empty)  # fmt: skip
         pages = 0
         for table in iter_tables(
@@ -121,7 +121,7 @@ def export(
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:
+def file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:
     return {
         b"milekit.resource": spec.name.encode(),
         b"milekit.index": spec.id_field.encode(),
