@@ -158,6 +158,11 @@ def _sign_in_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     li.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
     li.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
     li.add_argument("--no-remember", action="store_true", help="check the token only")
+    li.add_argument(
+        "--limiter", metavar="SETTING",
+        help="the profile's rate limiter: shared (default), process, or redis://host:6379/0 "
+        "to share the organisation's limit with other machines",
+    )  # fmt: skip
     _profile_opt(li)
 
     lo = sub.add_parser("logout", help="forget the remembered token")
@@ -339,6 +344,7 @@ def _login(args: argparse.Namespace) -> int:
             profile=args.profile,
             remember=not args.no_remember,
             prompt=prompt,
+            limiter=args.limiter,
         )
     except MileError as e:
         notes = "".join(f"\n{n}" for n in getattr(e, "__notes__", ()))

@@ -155,8 +155,11 @@ def explain(exc: BaseException, base_url: str) -> str:
     return f"Sign-in failed: {type(exc).__name__}"
 
 
-def _verify(token: Secret, base_url: str | None, profile: str | None) -> tuple[Client, Identity]:
-    client = Client(token=token, base_url=base_url or _default_url(profile))
+def _verify(
+    token: Secret, base_url: str | None, profile: str | None, limiter: str | None = None
+) -> tuple[Client, Identity]:
+    url = base_url or _default_url(profile)
+    client = Client(token=token, base_url=url, limiter=limiter or "default")
     try:
         body = client.request("GET", "/user", retry=NO_RETRY).body
         me = _identity(body, client)
@@ -186,6 +189,7 @@ def login(
     profile: str | None = None,
     remember: bool = False,
     prompt: Callable[[str], str] | None = None,
+    limiter: str | None = None,
 ) -> Identity | None:
     """Sign in and make that client the default; returns who signed in.
 
@@ -194,7 +198,9 @@ def login(
     note saying what to do. Without: in a notebook, show the sign-in form and return None
     (the form says who signed in); in a terminal, ask with ``getpass`` (or ``prompt``).
     ``remember=True`` keeps the token and base URL as ``profile`` (default
-    ``MILEAPP_PROFILE``, else ``"default"``) for later sessions.
+    ``MILEAPP_PROFILE``, else ``"default"``) for later sessions, with ``limiter``
+    (``"process"``, ``"shared"``, a ``redis://`` URL) as the profile's rate-limiter setting
+    (checked now: an unreachable Redis fails the sign-in).
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=1) as sb:
@@ -224,12 +230,12 @@ def login(
     secret = token if isinstance(token, Secret) else Secret(token)
     url = base_url.strip() if base_url and base_url.strip() else None
     try:
-        client, me = _verify(secret, url, name)
+        client, me = _verify(secret, url, name, limiter)
     except errors.MileError as e:
         e.add_note(explain(e, url or _default_url(name) or DEFAULT_BASE_URL))
         raise
     if remember:
-        credentials.CredentialStore().save(name, secret, client.base_url)
+        credentials.CredentialStore().save(name, secret, client.base_url, limiter)
         client.profile = name
         me = _identity_with_profile(me, name)
     _adopt(client)

@@ -261,7 +261,8 @@ class Client:
             using that Redis shares the organisation's budget: see
             :meth:`RateLimiter.redis`), ``"process"`` (this process only), a
             :class:`RateLimiter`, or ``None`` (no client-side limit). Default: the
-            ``MILEKIT_LIMITER`` environment variable, else ``"shared"``.
+            ``MILEKIT_LIMITER`` environment variable, else the setting of the profile the
+            token comes from (``milekit login --limiter redis://...``), else ``"shared"``.
         retry: a :class:`RetryPolicy`; ``False`` for none.
         adaptive: slow down when the server answers 429 although the limiter kept to the
             budget (someone else spent it), and speed up again gradually
@@ -290,6 +291,7 @@ class Client:
     ) -> None:
         self.profile: str | None = None  #: the profile whose remembered token is used
         self.token_source = "argument"  #: where the token came from (never the token)
+        self._profile_limiter: str | None = None
         self._wanted_profile = DEFAULT_PROFILE
         self._token, remembered_url = self._find_token(token, profile)
         url = base_url or remembered_url or os.environ.get("MILEAPP_BASE_URL") or DEFAULT_BASE_URL
@@ -324,7 +326,8 @@ class Client:
     def _limiter(self, limiter: LimiterArg, host: str) -> RateLimiter | None:
         """The limiter the argument (or ``MILEKIT_LIMITER``) names."""
         if limiter == "default":
-            limiter = os.environ.get(LIMITER_ENV, "").strip() or "shared"
+            env = os.environ.get(LIMITER_ENV, "").strip()
+            limiter = env or self._profile_limiter or "shared"
         if limiter is None or isinstance(limiter, RateLimiter):
             return limiter
         if limiter in ("shared", "sqlite"):
@@ -399,6 +402,7 @@ class Client:
             return None, None
         self.profile = name
         self.token_source = f"profile {name!r}"
+        self._profile_limiter = cred.limiter
         return cred.token, cred.base_url
 
     def _session(self, pool: int) -> requests.Session:

@@ -63,6 +63,8 @@ class Credential:
     profile: str
     base_url: str | None
     token: Secret = field(repr=False)
+    #: the rate limiter this profile's clients use (``"process"``, a ``redis://`` URL …)
+    limiter: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Credential(profile={self.profile!r}, base_url={self.base_url!r}, token=********)"
@@ -216,16 +218,32 @@ class CredentialStore:
             raw = entry["token"]
         if not raw:
             return None
+        limiter = entry.get("limiter") if isinstance(entry.get("limiter"), str) else None
         try:
-            return Credential(name, base_url, Secret(raw))
+            return Credential(name, base_url, Secret(raw), limiter)
         except ValueError:
             return None
 
-    def save(self, profile: str | None, token: Secret, base_url: str | None) -> str:
-        """Remember ``token`` and ``base_url`` as ``profile``; returns where the token went."""
+    def save(
+        self,
+        profile: str | None,
+        token: Secret,
+        base_url: str | None,
+        limiter: str | None = None,
+    ) -> str:
+        """Remember ``token`` and ``base_url`` (and the ``limiter`` setting, else the one
+        remembered before) as ``profile``; returns where the token went.
+
+        The limiter setting may be a ``redis://`` URL with a password: it is kept in the
+        private credentials file, never shown.
+        """
         name = profile_name(profile)
         profiles = self._read()
+        old = profiles.get(name)
+        kept = old.get("limiter") if isinstance(old, dict) else None
         entry: dict[str, Any] = {"base_url": base_url}
+        if limiter is not None or isinstance(kept, str):
+            entry["limiter"] = limiter if limiter is not None else kept
         kr = _keyring()
         where = ""
         if kr is not None:

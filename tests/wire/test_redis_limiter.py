@@ -5,6 +5,7 @@ is sent; the token is never in Redis."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -101,6 +102,37 @@ def test_the_environment_picks_the_limiter(
     monkeypatch.setenv("MILEKIT_LIMITER", "process")
     with milekit.Client(fresh.token, fresh.url) as c:
         assert "in-process" in repr(c.limiter)
+
+
+def test_a_profile_remembers_its_limiter(
+    fresh: Sandbox, redis_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``milekit login --limiter redis://...`` checks the Redis and keeps the setting with
+    the profile; that profile's clients use it unless MILEKIT_LIMITER says otherwise."""
+    from milekit.cli import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("MILEKIT_CREDENTIALS", "file")
+    monkeypatch.delenv("MILEKIT_LIMITER", raising=False)
+    monkeypatch.delenv("MILEAPP_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(fresh.token + "\n"))
+    base = ["login", "--token-stdin", "--base-url", fresh.url, "--profile", "ops"]
+    assert main([*base, "--limiter", redis_server]) == 0
+    with milekit.Client(profile="ops") as c:
+        assert "redis" in repr(c.limiter)
+    monkeypatch.setenv("MILEKIT_LIMITER", "process")  # the environment wins
+    with milekit.Client(profile="ops") as c:
+        assert "in-process" in repr(c.limiter)
+    monkeypatch.delenv("MILEKIT_LIMITER")
+    monkeypatch.setattr("sys.stdin", io.StringIO(fresh.token + "\n"))
+    assert main(base) == 0  # signing in again keeps the setting
+    with milekit.Client(profile="ops") as c:
+        assert "redis" in repr(c.limiter)
+    # an unreachable Redis fails the sign-in, and the profile keeps its setting
+    monkeypatch.setattr("sys.stdin", io.StringIO(fresh.token + "\n"))
+    with pytest.raises(SystemExit, match="cannot be reached"):
+        main([*base, "--limiter", "redis://127.0.0.1:1/0"])
+    assert "127.0.0.1:1" not in (tmp_path / "config" / "milekit" / "credentials.json").read_text()
 
 
 def test_a_redis_limit_needs_a_token_to_know_the_organisation(
