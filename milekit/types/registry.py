@@ -402,11 +402,12 @@ _TIME_BY: dict[str, tuple[str, ...]] = {
     "location_histories": ("createdTime", "startTime"),
 }
 #: What an incremental ``milekit.sync`` reads (docs/lake.md): tasks are new by
-#: ``createdTime``, final once ``DONE`` (stamped ``doneTime``), open while UNASSIGNED or
-#: ONGOING; location-history points are only ever added.
+#: ``createdTime`` (the server's clock), final once ``DONE`` (stamped ``doneTime``), open
+#: while UNASSIGNED or ONGOING. Location histories are not here although they have a time
+#: filter: their ``createdTime`` is the device's time of the point, and a phone that was
+#: offline uploads hours-old points, which no window after a mark would see.
 _CHANGES: dict[str, Changes] = {
     "tasks": Changes("createdTime", "doneTime", "status", ("UNASSIGNED", "ONGOING")),
-    "location_histories": Changes("createdTime"),
 }
 #: The kind of each filter that is not plain text, by its name: the contract spells a
 #: kind the same way wherever it appears (automation logs' dates are days, note 42); a

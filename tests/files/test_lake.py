@@ -264,3 +264,23 @@ def test_overlap_must_be_a_duration_before_anything_is_sent(
 ) -> None:
     with pytest.raises(milekit.errors.UsageError):
         milekit.sync("tasks", tmp_path / "t", client=c, overlap=dt.timedelta(hours=-1))
+
+
+def test_location_histories_are_a_snapshot_because_late_points_are_back_dated(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """A point uploaded late carries the time the phone recorded it: a window after the
+    last mark would miss it, so every run reads the list whole."""
+    lake = tmp_path / "points"
+    first = milekit.sync("location_histories", lake, client=c, progress=False)
+    point = dict(fresh.store.values("location_histories")[0])
+    point.pop("_id")
+    point["time"] -= 3 * 86_400_000  # recorded three days ago, offline until now
+    c.request("POST", "/location-history", json=point)
+    again = milekit.sync("location_histories", lake, client=c, progress=False)
+    assert first.mode == again.mode == "snapshot"
+    assert again.rows == first.rows + 1
+    got = milekit.read_lake(lake).sort_index()
+    want = milekit.frame("location_histories", client=c, progress=False).sort_index()
+    got.attrs = want.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
