@@ -519,11 +519,13 @@ def _rewrite(
 
 def _unchanged(final: Path, add: pa.Table, id_field: str) -> bool:
     """Whether every row of ``add`` is in ``final`` exactly as it is (an open task read
-    again but not touched)."""
-    old = pq.read_table(str(final)).replace_schema_metadata(None)
-    old = old.filter(
-        pc.is_in(old.column(id_field), value_set=add.column(id_field).combine_chunks())
-    )
+    again but not touched); the file is read a row group at a time, keeping only those."""
+    wanted = add.column(id_field).combine_chunks()
+    found = []
+    for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
+        t = pa.Table.from_batches([batch])
+        found.append(t.filter(pc.is_in(t.column(id_field), value_set=wanted)))
+    old = pa.concat_tables(found).replace_schema_metadata(None)
     if old.num_rows != add.num_rows:
         return False
     both = schema.unify([old, add.replace_schema_metadata(None)])
