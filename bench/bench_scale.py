@@ -75,12 +75,18 @@ def start_redis(work: Path) -> tuple[str, subprocess.Popen[bytes]]:
     raise SystemExit("redis-server did not start")
 
 
-def run(sb: Any, k: int, limiter: str, pages: int, work: Path) -> dict[str, Any]:
+def run(
+    sb: Any, k: int, limiter: str, pages: int, work: Path, adaptive: bool = True
+) -> dict[str, Any]:
     limit = TASKS // (pages // k)
     script = textwrap.dedent(
         f"""
+        import sys, time
         import milekit
-        c = milekit.Client({sb.token!r}, {sb.url!r}, limiter={limiter!r}, max_workers=16)
+        c = milekit.Client({sb.token!r}, {sb.url!r}, limiter={limiter!r}, max_workers=16,
+                           adaptive={adaptive!r})
+        print("ready", flush=True)
+        sys.stdin.readline()  # all k start together, imports done
         df = milekit.tasks_frame(client=c, progress=False, limit={limit})
         print(len(df), c.stats.requests, c.stats.rate_limited)
         """
@@ -96,7 +102,7 @@ def run(sb: Any, k: int, limiter: str, pages: int, work: Path) -> dict[str, Any]
                 [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
             )
         )
-    outs = [p.communicate(timeout=600)[0].split() for p in procs]
+    outs = [p.communicate(timeout=600)[0].strip().splitlines()[-1].split() for p in procs]
     log = list(sb.app.request_log)[log0:]
     ok = [r.t for r in log if r.status != 429]
     span = max(ok) - min(ok)

@@ -526,8 +526,8 @@ class Client:
             err = self._error(r, method, urlpath)
             if r.status_code == 429:
                 self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
-                if self.pacer is not None:
-                    self.pacer.throttled()
+                if self.pacer is not None and not (self.limiter and self.limiter.was_full()):
+                    self.pacer.throttled()  # someone else spent the budget: slow down
             if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
                 policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
             ):

@@ -16,8 +16,11 @@ True
 
 The organisation's 100 requests per second are shared with tools milekit cannot see
 (MileApp's web app, other scripts). milekit's own limiter keeps milekit within the budget;
-when the server still answers 429, the rest went elsewhere. The client-wide back-off
-(note 33) waits out the ``Retry-After``; without pacing it then sends at full speed again
+when the server still answers 429 while milekit's window was not full, the rest went
+elsewhere. (A 429 while the window was full is milekit's own crowd arriving a few
+milliseconds late: the client-wide back-off handles it, the pacer does not slow down.)
+The client-wide back-off (note 33) waits out the ``Retry-After``; without pacing it then
+sends at full speed again
 and meets the next 429 as soon as the window fills. The pacer (additive increase,
 multiplicative decrease, as the AWS SDKs' adaptive retry mode) sends at a rate it
 measures to be accepted instead: at a 429 it drops to ``beta`` x the rate it was sending

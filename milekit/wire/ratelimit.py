@@ -102,6 +102,7 @@ class RateLimiter:
         #: wall-clock seconds during which at least one caller was waiting (progress bars)
         self.throttled = 0.0
         self.acquired = 0
+        self._full_at = float("-inf")  # time.monotonic() when the window last was full
         self._waiting = 0
         self._throttled_since = 0.0
 
@@ -154,9 +155,21 @@ class RateLimiter:
                     self._keep_alive()
                 return 0.0
             wait_ms = self.bucket.waiting(item)
+            self._full_at = time.monotonic()
         if not isinstance(wait_ms, int) or wait_ms < 0:
             raise RuntimeError("rate limiter bucket cannot admit a single request")
         return max(wait_ms, 1) / 1000
+
+    def was_full(self, within: float | None = None) -> bool:
+        """Whether this limiter's window was full (a caller had to wait) in the last
+        ``within`` seconds (default: one period): then a 429 is milekit's own crowd
+        arriving a little late, not someone else spending the budget.
+
+        >>> rl = RateLimiter(1, 1.0, sleep=lambda s: None)
+        >>> rl.was_full(), rl.acquire(), rl.try_acquire_now() > 0, rl.was_full()
+        (False, 0.0, True, True)
+        """
+        return time.monotonic() - self._full_at <= (self.period if within is None else within)
 
     @contextmanager
     def _unavailable(self) -> Iterator[None]:

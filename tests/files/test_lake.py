@@ -284,3 +284,22 @@ def test_location_histories_are_a_snapshot_because_late_points_are_back_dated(
     want = milekit.frame("location_histories", client=c, progress=False).sort_index()
     got.attrs = want.attrs = {}
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_what_a_killed_writer_left_is_invisible_and_swept(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """A process killed while writing leaves a half file beside the final name and a
+    scratch directory: no engine reads them, and the next run removes them."""
+    lake = tmp_path / "tasks"
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    part = lake / res.partitions_written[0]
+    half = part.with_name(".part-0.parquet.tmp")
+    half.write_bytes(part.read_bytes()[:1000])  # a torn write
+    (lake / ".milekit-tmp-dead").mkdir()
+    assert _readable_without_repeats(lake) == 300
+    assert duckdb.sql(
+        f"select count(*) from read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
+    ).fetchall() == [(300,)]
+    milekit.sync("tasks", lake, client=c, progress=False)
+    assert not half.exists() and not (lake / ".milekit-tmp-dead").exists()
