@@ -105,7 +105,9 @@ class Pacer:
                 self._sends.popleft()
             measured = float(len(self._sends))
             current = self._rate if self._rate is not None else self.ceiling
-            self._refused = min(current, measured or current)
+            # a client that sent little in the last second (it just started, or waited)
+            # measures little: a tenth of the ceiling is the least it is cut from
+            self._refused = max(min(current, measured or current), self.ceiling / 10)
             self._rate = max(MIN_RATE, self.beta * self._refused)
             self._cut = self._grown = now
             self._past = None

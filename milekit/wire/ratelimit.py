@@ -161,9 +161,9 @@ class RateLimiter:
         return max(wait_ms, 1) / 1000
 
     def was_full(self, within: float | None = None) -> bool:
-        """Whether this limiter's window was full (a caller had to wait) in the last
-        ``within`` seconds (default: one period): then a 429 is milekit's own crowd
-        arriving a little late, not someone else spending the budget.
+        """Whether this limiter's window was full (a caller had to wait, or was let in
+        after waiting) in the last ``within`` seconds (default: one period): then a 429 is
+        milekit's own crowd arriving a little late, not someone else spending the budget.
 
         >>> rl = RateLimiter(1, 1.0, sleep=lambda s: None)
         >>> rl.was_full(), rl.acquire(), rl.try_acquire_now() > 0, rl.was_full()
@@ -203,6 +203,7 @@ class RateLimiter:
                     self.waited += waited
                     self.acquired += 1
                     if waited:
+                        self._full_at = time.monotonic()  # granted into a full window
                         self._waiting -= 1
                         if self._waiting == 0:
                             self.throttled += self.clock() - self._throttled_since
