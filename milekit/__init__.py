@@ -34,7 +34,7 @@ from milekit.types import registry
 from milekit.wire import errors
 from milekit.wire.client import Client, RetryPolicy
 from milekit.wire.context import get_client, use
-from milekit.wire.errors import IncompleteReadError, MileError
+from milekit.wire.errors import IncompleteReadError, MileError, MileWarning
 from milekit.wire.ratelimit import RateLimiter
 from milekit.writes.diff import diff
 from milekit.writes.push import PushInterrupted, PushResult, PushValidationError, push
@@ -62,6 +62,7 @@ __all__ = [
     "IncompleteReadError",
     "LakeError",
     "MileError",
+    "MileWarning",
     "PushInterrupted",
     "PushResult",
     "PushValidationError",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 
 _PROFILE_HELP = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
+_BASE_URL_HELP = "the API's base URL, ending in /api/v3 (default: MILEAPP_BASE_URL or MileApp's)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help=_PROFILE_HELP)
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the main job against the embedded sandbox")
-    d.add_argument("--tasks", type=int, default=10_000, help="tasks in the demo org")
+    d.add_argument("--tasks", type=int, default=10_000, help="tasks in the demo org (10,000)")
     d.add_argument("--out", default=".", help="where tasks.parquet and tasks.csv go")
     _export_parser(sub)
     _sync_parser(sub)
@@ -61,19 +63,29 @@ def _profile_opt(parser: argparse.ArgumentParser) -> None:
 
 def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit export RESOURCE -o FILE [filters]"""
-    e = sub.add_parser("export", help="export a resource to Parquet or CSV")
-    e.add_argument("resource")
+    from milekit.types import registry
+
+    names = ", ".join(sorted(registry.RESOURCES))
+    e = sub.add_parser(
+        "export", help="export a resource to Parquet or CSV",
+        description="Stream every row of a resource matching the filters to a Parquet or "
+        f"CSV file (by its suffix), in constant memory. Resources: {names}.",
+    )  # fmt: skip
+    e.add_argument("resource", help="the resource to export (see the list above)")
     e.add_argument("-o", "--output", required=True, help="file.parquet or file.csv")
-    e.add_argument("--status")
-    e.add_argument("--flow")
-    e.add_argument("--hub-id", dest="hubId")
-    e.add_argument("--assignee")
-    e.add_argument("--time-by", dest="timeBy")
-    e.add_argument("--time-from", dest="timeFrom")
-    e.add_argument("--time-to", dest="timeTo")
-    e.add_argument("--fields")
-    e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE")
-    e.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    e.add_argument("--status", help="tasks: UNASSIGNED, ONGOING or DONE")
+    e.add_argument("--flow", help="tasks: flow names, comma-separated")
+    e.add_argument("--hub-id", dest="hubId", help="only this hub's rows")
+    e.add_argument("--assignee", help="tasks: the assignee's e-mail")
+    e.add_argument("--time-by", dest="timeBy", help="tasks: createdTime, startTime or doneTime")
+    e.add_argument("--time-from", dest="timeFrom", help="from this time (ISO 8601, UTC)")
+    e.add_argument("--time-to", dest="timeTo", help="up to this time (ISO 8601, UTC)")
+    e.add_argument("--fields", help="only these fields, comma-separated")
+    e.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other filter of the resource (repeatable)")  # fmt: skip
+    e.add_argument("--limit", type=int, help="rows per request (default: the most allowed)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("--base-url", help=_BASE_URL_HELP)
     _profile_opt(e)
 
 
@@ -95,14 +107,14 @@ def _sync_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("-F", "--filter", action="append", default=[], metavar="KEY=VALUE",
                    help="a list filter the lake keeps (hubId=..., flow=...)")  # fmt: skip
-    s.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    s.add_argument("--base-url", help=_BASE_URL_HELP)
     _profile_opt(s)
 
 
 def _push_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit push RESOURCE FILE [--original ...]"""
     u = sub.add_parser("push", help="push an edited Parquet/CSV file back (changed cells only)")
-    u.add_argument("resource")
+    u.add_argument("resource", help="the resource the file's rows belong to (tasks, hubs, ...)")
     u.add_argument("file", help="the edited frame: .parquet (or .csv with its sidecar)")
     u.add_argument(
         "--original",
@@ -113,25 +125,28 @@ def _push_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     u.add_argument("--replace", action="store_true", help="PUT whole rows instead of PATCH")
     u.add_argument("--create", action="store_true", help="create rows that have no known id")
     u.add_argument("--delete", action="store_true", help="delete rows missing from the file")
-    u.add_argument("--check-conflicts", action="store_true")
+    u.add_argument(
+        "--check-conflicts", action="store_true",
+        help="read each row first and skip those changed on the server since the original",
+    )  # fmt: skip
     u.add_argument(
         "--journal",
         help="where each row's write is recorded (default: FILE.journal.jsonl); the same push "
         "run again after an interruption sends no row twice",
     )
     u.add_argument("--no-journal", action="store_true", help="keep no journal")
-    u.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    u.add_argument("--base-url", help=_BASE_URL_HELP)
     _profile_opt(u)
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit sandbox [--port ...]"""
     s = sub.add_parser("sandbox", help="serve the offline MileApp API")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--tasks", type=int, default=10_000)
+    s.add_argument("--host", default="127.0.0.1", help="the address to listen on (loopback)")
+    s.add_argument("--port", type=int, default=8765, help="the port to listen on (8765)")
+    s.add_argument("--tasks", type=int, default=10_000, help="tasks in the seeded org")
     s.add_argument("--db", help="SQLite file: keep every acknowledged write across restarts")
-    s.add_argument("--token", default="sandbox-token")
+    s.add_argument("--token", default="sandbox-token", help="the token the sandbox accepts")
     s.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
     s.add_argument(
         "--cors-origin",
@@ -151,11 +166,11 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _sign_in_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit whoami | login | logout"""
     w = sub.add_parser("whoami", help="show the signed-in user")
-    w.add_argument("--base-url")
+    w.add_argument("--base-url", help=_BASE_URL_HELP)
     _profile_opt(w)
 
     li = sub.add_parser("login", help="sign in: check a token and remember it")
-    li.add_argument("--base-url", help="default: MILEAPP_BASE_URL or the MileApp host")
+    li.add_argument("--base-url", help=_BASE_URL_HELP)
     li.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
     li.add_argument("--no-remember", action="store_true", help="check the token only")
     li.add_argument(
@@ -169,7 +184,20 @@ def _sign_in_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _profile_opt(lo)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line a person reads (no source file, no code line)."""
+    print(f"milekit: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
@@ -201,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "logout":
             return _logout(args)
     except MileError as e:
-        raise SystemExit(f"milekit: {e}") from None
+        notes = "".join(f"\n{n}" for n in getattr(e, "__notes__", ()))
+        raise SystemExit(f"milekit: {e}{notes}") from None
     except KeyboardInterrupt:
         return 130
     raise AssertionError(args.command)  # pragma: no cover
@@ -220,7 +249,10 @@ def _export(args: argparse.Namespace) -> int:
     format_of(Path(args.output), None)  # fail fast on a bad suffix
     client = milekit.Client(base_url=args.base_url, profile=args.profile)
     with client:
-        info = milekit.export(args.resource, args.output, client=client, **filters)
+        info = milekit.export(
+            args.resource, args.output, client=client, limit=args.limit,
+            progress=False if args.no_progress else None, **filters,
+        )  # fmt: skip
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")
     return 0
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import milekit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -99,3 +101,39 @@ def test_no_function_is_longer_than_about_sixty_lines() -> None:
             if lines > _MAX_LINES and (rel, node.name) not in _DATA_TABLES:
                 long.append(f"{rel}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+def test_every_warning_milekit_gives_shares_one_base() -> None:
+    """One ``filterwarnings(..., category=milekit.MileWarning)`` covers them all."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = []
+    for info in pkgutil.walk_packages(milekit.__path__, "milekit."):
+        if ".sandbox" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Warning) and cls.__module__.startswith("milekit"):
+                found.append(cls)
+    assert len(set(found)) >= 4
+    assert all(issubclass(cls, milekit.MileWarning) for cls in found), found
+
+
+def test_python_dash_m_milekit_is_the_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "milekit", "export", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "usage: milekit export" in out.stdout, out.stderr
+
+
+def test_the_declared_license_ships_and_the_build_backend_understands_it() -> None:
+    """``license = "MIT"`` (an SPDX expression) needs setuptools 77; the text must ship."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert meta["project"]["license-files"] == ["LICENSE"]
+    assert "setuptools>=77" in meta["build-system"]["requires"]

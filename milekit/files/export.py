@@ -26,7 +26,7 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from milekit._version import __version__
 from milekit.files.sink import Format, Sink
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import empty_table, iter_tables, read_plan
+from milekit.reads.frames import ReadPlan, empty_table, frame_attrs, iter_tables, read_plan
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client
@@ -51,6 +51,8 @@ from milekit.wire.errors import UsageError
 
 F = FieldType
 SIDECAR_SUFFIX = ".schema.json"
+#: the footer key of the frame's ``df.attrs["milekit"]`` (its snapshot token left out)
+ATTRS_KEY = b"milekit.attrs"
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,8 @@ def export(
     try:
         out = tmpdir / ("out." + fmt)
         empty = empty_table(plan.rows, plan.columns).schema  # the columns there would have been
-        sink = Sink(out, fmt, spec.id_field, file_metadata(spec), spill_dir=tmpdir,
-                    empty_schema=empty)  # fmt: skip
+        meta = file_metadata(spec, frame_attrs_of(spec, params, plan))
+        sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir, empty_schema=empty)
         pages = 0
         for table in iter_tables(
             spec, params, client=client, progress=progress, limit=limit, plan=plan
@@ -121,12 +123,32 @@ def export(
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def file_metadata(spec: registry.ResourceSpec) -> dict[bytes, bytes]:
-    return {
-        b"milekit.resource": spec.name.encode(),
-        b"milekit.index": spec.id_field.encode(),
-        b"milekit.version": __version__.encode(),
-    }
+Attrs = Callable[[Sequence[str]], dict[str, Any]]
+
+
+def file_metadata(
+    spec: registry.ResourceSpec, attrs: Attrs | None = None
+) -> Callable[[pa.Schema], dict[bytes, bytes]]:
+    """The Parquet footer of a file of ``spec`` with a given schema: milekit's keys (the
+    resource, the index, the frame's ``attrs`` when ``attrs`` gives them for its columns)
+    and pandas' own (so plain ``pd.read_parquet`` restores the index and the dtypes)."""
+
+    def meta(s: pa.Schema) -> dict[bytes, bytes]:
+        out = {
+            b"milekit.resource": spec.name.encode(),
+            b"milekit.index": spec.id_field.encode(),
+            b"milekit.version": __version__.encode(),
+            b"pandas": schema.pandas_metadata(s, spec.id_field),
+        }
+        if attrs is not None:
+            out[ATTRS_KEY] = orjson.dumps(attrs(s.names))
+        return out
+
+    return meta
+
+
+def frame_attrs_of(spec: registry.ResourceSpec, params: Mapping[str, str], plan: ReadPlan) -> Attrs:
+    return lambda columns: frame_attrs(spec, params, plan, columns)
 
 
 def _write_sidecar(target: Path, s: pa.Schema, spec: registry.ResourceSpec) -> None:
@@ -151,7 +173,10 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     table = pq.read_table(str(path))
     meta = table.schema.metadata or {}
     index = meta.get(b"milekit.index", b"").decode() or _pandas_index(meta, table.column_names)
-    return schema.to_pandas(table.replace_schema_metadata(None), index=index)
+    df = schema.to_pandas(table.replace_schema_metadata(None), index=index)
+    if ATTRS_KEY in meta:
+        df.attrs["milekit"] = orjson.loads(meta[ATTRS_KEY])
+    return df
 
 
 def _pandas_index(meta: Mapping[bytes, bytes], columns: Sequence[str]) -> str | None:
@@ -181,11 +206,14 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
     else:
         name = str(meta.get("resource") or meta.get("view") or registry.DEFAULT_RESOURCE)
     index = df.index.name if isinstance(df.index.name, str) else ""
-    table = schema.from_pandas(df)
+    table = schema.enum_ordered(schema.from_pandas(df))
+    kept = {k: v for k, v in meta.items() if k != "snapshot"}  # a token of this process
     file_meta = {
         b"milekit.resource": name.encode(),
         b"milekit.index": index.encode(),
         b"milekit.version": __version__.encode(),
+        b"pandas": schema.pandas_metadata(table.schema, index or None),
+        ATTRS_KEY: orjson.dumps(kept, default=str),
     }
     pq.write_table(table.replace_schema_metadata(file_meta), str(path), compression="zstd")
     return Path(path)

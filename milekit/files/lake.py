@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
-from milekit.files.export import file_metadata
+from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.frames import empty_table, iter_tables, read_plan
@@ -252,6 +252,7 @@ class _Run:
         self.spec, self.lake, self.client, self.params = spec, lake, client, dict(params)
         self.progress = progress
         self.plan = read_plan(spec, self.params, client)
+        self.meta = file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
         self.started = dt.datetime.now(dt.UTC)
         _sweep(lake)
 
@@ -266,7 +267,7 @@ class _Run:
         state = LakeState(self.spec.name, self.params, partitioned=False, pending=["*"])
         state.save(self.lake)
         with _scratch(self.lake) as tmp:
-            router = _Router(self.lake, self.spec, tmp, self.empty_schema(), by=None)
+            router = _Router(self, tmp, by=None)
             fetched = router.feed(self.tables())
             written = router.finish()
         for stale in set(_data_files(self.lake)) - set(written):
@@ -282,7 +283,7 @@ class _Run:
         state.partitions = dict(old.partitions) if old else {}
         state.save(self.lake)
         with _scratch(self.lake) as tmp:
-            router = _Router(self.lake, self.spec, tmp, self.empty_schema(), by=changes.created)
+            router = _Router(self, tmp, by=changes.created)
             fetched = router.feed(self.tables())
             written = router.finish()
         gone = set(_data_files(self.lake)) - set(written)
@@ -325,7 +326,7 @@ class _Run:
         with _scratch(self.lake) as tmp:
             for name in touched:
                 gone = {i for i, p in deleted.items() if p == name}
-                n = _rewrite(self.lake / name, self.spec, tmp, by_part.get(name), ids, gone)
+                n = _rewrite(self.lake / name, self, tmp, by_part.get(name), ids, gone)
                 if n is None:
                     continue  # every row read back as it was: the file stays
                 replaced.append(name)
@@ -363,10 +364,9 @@ class _Run:
 class _Router:
     """Page tables into one sink per partition file, in bounded memory."""
 
-    def __init__(
-        self, lake: Path, spec: ResourceSpec, tmp: Path, empty: pa.Schema, by: str | None
-    ) -> None:
-        self.lake, self.spec, self.tmp, self.empty, self.by = lake, spec, tmp, empty, by
+    def __init__(self, run: _Run, tmp: Path, by: str | None) -> None:
+        self.lake, self.spec, self.tmp, self.by = run.lake, run.spec, tmp, by
+        self.empty, self.meta = run.empty_schema(), run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
 
@@ -390,7 +390,7 @@ class _Router:
             final = self.lake / name
             final.parent.mkdir(parents=True, exist_ok=True)
             self.sinks[name] = Sink(
-                _tmp_name(final), "parquet", self.spec.id_field, file_metadata(self.spec),
+                _tmp_name(final), "parquet", self.spec.id_field, self.meta,
                 spill_dir=self.tmp, empty_schema=self.empty,
             )  # fmt: skip
         return self.sinks[name]
@@ -490,7 +490,7 @@ def _open_rows(
 
 def _rewrite(
     final: Path,
-    spec: ResourceSpec,
+    run: _Run,
     tmp: Path,
     add: pa.Table | None,
     changed: set[Any],
@@ -498,10 +498,11 @@ def _rewrite(
 ) -> int | None:
     """Replace one partition file: its rows but the ``changed`` and ``gone`` ids, then
     ``add``; the rows written, or None when nothing in it changed (the file stays)."""
+    spec, meta = run.spec, run.meta
     if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
         return None
     final.parent.mkdir(parents=True, exist_ok=True)
-    sink = Sink(_tmp_name(final), "parquet", spec.id_field, file_metadata(spec), spill_dir=tmp)
+    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=tmp)
     if final.exists():
         drop = pa.array(list(changed | gone), pa.string())
         for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):

@@ -2,7 +2,7 @@
 
 >>> import tempfile, pyarrow as pa
 >>> d = Path(tempfile.mkdtemp())
->>> sink = Sink(d / "out.parquet", "parquet", "_id", {}, spill_dir=d)
+>>> sink = Sink(d / "out.parquet", "parquet", "_id", lambda s: {}, spill_dir=d)
 >>> for ids in (["a", "b"], ["b", "c"]):  # offset pagination can repeat a row
 ...     sink.write(pa.table({"_id": ids, "n": [1, 2]}))
 >>> done = sink.finish()
@@ -88,7 +88,8 @@ class Sink:
     """One output file, fed typed page tables (:meth:`write`), closed by :meth:`finish`.
 
     ``path`` is written in place: give a temporary name and rename it when finished.
-    ``metadata`` goes into the Parquet footer. ``spill_dir`` holds the spills.
+    ``metadata(schema)`` is what goes into the Parquet footer of a file of that schema.
+    ``spill_dir`` holds the spills.
     """
 
     def __init__(
@@ -96,13 +97,13 @@ class Sink:
         path: Path,
         fmt: Format,
         id_field: str,
-        metadata: Mapping[bytes, bytes],
+        metadata: Callable[[pa.Schema], Mapping[bytes, bytes]],
         *,
         spill_dir: Path,
         empty_schema: pa.Schema | None = None,
     ) -> None:
         self.path, self.fmt, self.id_field = path, fmt, id_field
-        self._meta = dict(metadata)
+        self._meta = metadata
         self._spill_dir = spill_dir
         self._empty = empty_schema
         self._writer: pq.ParquetWriter | None = None
@@ -128,6 +129,7 @@ class Sink:
         if not table.num_rows:
             return
         self._hashes.append(_id_hashes(table, self.id_field))
+        table = schema.enum_ordered(table)
         if self.fmt == "parquet" and len(self._segments) <= 1:
             fitted = self._fitted(table)
             if fitted is not None:
@@ -141,7 +143,7 @@ class Sink:
     def _fitted(self, table: pa.Table) -> pa.Table | None:
         """``table`` in the file's schema, or None when it does not fit it."""
         if self._writer is None and not self._segments:
-            s = table.schema.with_metadata(self._meta)
+            s = table.schema.with_metadata(self._meta(table.schema))
             self._writer = pq.ParquetWriter(str(self.path), s, compression="zstd")
             self._segments.append(Segment(self.path, parquet=True))
         if self._writer is None:
@@ -192,7 +194,7 @@ class Sink:
         target = self._unified()
         out = self._spill_dir / f"{self.path.name}.rewrite"
         tables = _conformed(self._segments, keep, target, on_rows)
-        _write(out, self.fmt, target.with_metadata(self._meta), tables)
+        _write(out, self.fmt, target.with_metadata(self._meta(target)), tables)
         for seg in self._segments:
             if not seg.parquet:
                 seg.path.unlink(missing_ok=True)

@@ -28,19 +28,23 @@ if TYPE_CHECKING:
 
 
 def in_notebook() -> bool:
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    return type(shell).__name__ == "ZMQInteractiveShell"
+    """Whether bars are drawn as notebook widgets: what ``tqdm.auto`` chose (a Jupyter
+    kernel with ipywidgets: JupyterLab, VS Code, Colab …), not a guess from the shell's
+    class name."""
+    from tqdm.auto import tqdm as auto
+    from tqdm.notebook import tqdm as widget
+
+    return issubclass(auto, widget)
 
 
 def interactive() -> bool:
     return in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def _bar(what: str, unit: str, total: int | None = None) -> Any:
-    if in_notebook():
-        from tqdm.notebook import tqdm
-    else:
-        from tqdm import tqdm
+def new_bar(what: str, unit: str, total: int | None = None) -> Any:
+    """A tqdm bar: a widget in notebooks, text on stderr elsewhere (``tqdm.auto``)."""
+    from tqdm.auto import tqdm
+
     return tqdm(desc=what, unit=unit, total=total, leave=True, file=sys.stderr)
 
 
@@ -83,7 +87,7 @@ def page_progress(
     the rate limit. ``enabled=None`` means: only when someone is watching."""
     show = interactive() if enabled is None else enabled
     lock = threading.Lock()
-    bar: Any = _bar(what, " rows") if show else None
+    bar: Any = new_bar(what, " rows") if show else None
     waits = _Waits(client)
 
     def update(page: Page) -> None:
@@ -115,7 +119,7 @@ def rows_progress(
     ...     advance(10)
     """
     show = interactive() if enabled is None else enabled
-    bar: Any = _bar(what, " rows", total) if show else None
+    bar: Any = new_bar(what, " rows", total) if show else None
 
     def advance(rows: int) -> None:
         if bar is not None:

@@ -34,7 +34,7 @@ from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpe
 from milekit.wire import envelope, errors
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
-from milekit.wire.errors import UsageError
+from milekit.wire.errors import MileWarning, UsageError
 from milekit.writes.diff import remember
 
 
@@ -91,7 +91,7 @@ class ReadPlan:
     groups: tuple[str, ...]  #: the flows / data types the filters select
 
 
-class DefinitionsWarning(UserWarning):
+class DefinitionsWarning(MileWarning):
     """The flows / data types could not be read: custom columns are typed from the data."""
 
 
@@ -498,9 +498,18 @@ def empty_table(rows: RowSchema, columns: Sequence[str] | None = None) -> pa.Tab
 def _attrs(
     spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, df: pd.DataFrame
 ) -> dict[str, Any]:
+    return frame_attrs(spec, params, plan, df.columns)
+
+
+def frame_attrs(
+    spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, columns: Iterable[str]
+) -> dict[str, Any]:
+    """``df.attrs["milekit"]`` of a frame of ``columns`` read with ``params`` (a file
+    written by export() keeps it, and ``milekit.read_parquet`` gives it back)."""
+    columns = list(columns)
     out: dict[str, Any] = {"resource": spec.name, "filters": dict(params)}
-    out.update(custom_attrs(spec, plan.definitions, plan.groups, df.columns))
-    coords = [c for c in df.columns if (f := plan.rows.get(c)) and _flat.is_coordinate(f)]
+    out.update(custom_attrs(spec, plan.definitions, plan.groups, columns))
+    coords = [c for c in columns if (f := plan.rows.get(c)) and _flat.is_coordinate(f)]
     if coords:
         out["coordinate_columns"] = coords
     return out

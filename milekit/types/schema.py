@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
+from milekit.wire.errors import MileWarning
 
 F = FieldType
 META = b"milekit"
@@ -88,7 +89,7 @@ _NESTED = (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING, F.JSON)
 _EMPTY: np.ndarray[Any, Any] = np.empty(0, dtype=object)
 
 
-class MileTypeWarning(UserWarning):
+class MileTypeWarning(MileWarning):
     """A column's values did not fit its documented type; it was kept in a wider one."""
 
 
@@ -748,6 +749,51 @@ def to_pandas(
     if index is not None and index in df.columns:
         df = df.set_index(index)
     return df
+
+
+def enum_ordered(table: pa.Table) -> pa.Table:
+    """Enum columns with the whole enum, in its order, as their dictionary (values outside
+    it after): every page and file then has one category order, the frame's, also for a
+    reader (plain pandas, Polars) that takes categories from the dictionary.
+
+    >>> meta = field_meta(F.STRING, ["A", "B", "C"])
+    >>> f = pa.field("s", pa.dictionary(pa.int32(), pa.string()), metadata=meta)
+    >>> t = pa.table([pa.array(["C", "A"]).dictionary_encode()], schema=pa.schema([f]))
+    >>> enum_ordered(t).column("s").chunk(0).dictionary.to_pylist()
+    ['A', 'B', 'C']
+    """
+    for i, f in enumerate(table.schema):
+        enum = meta_of(f)[1] if pa.types.is_dictionary(f.type) else []
+        if not enum:
+            continue
+        col = table.column(i).combine_chunks()
+        values = col.dictionary.to_pylist()
+        if values == list(enum):
+            continue
+        full = list(enum) + [v for v in values if v not in enum]
+        where = {v: j for j, v in enumerate(full)}
+        remap = pa.array([where[v] for v in values], f.type.index_type)
+        indices = pc.take(remap, col.indices)
+        arr = pa.DictionaryArray.from_arrays(indices, pa.array(full, f.type.value_type))
+        table = table.set_column(i, f, arr)
+    return table
+
+
+def pandas_metadata(s: pa.Schema, index: str | None) -> bytes:
+    """The ``pandas`` footer entry of a file of schema ``s``: with it, plain
+    ``pd.read_parquet`` gives the frame's dtypes (``Int64``, ``string``, ``boolean``,
+    ``category`` …) and its index, as pandas does for files it writes itself.
+
+    >>> import orjson
+    >>> s = pa.schema([pa.field("_id", pa.string()), pa.field("n", pa.int64())])
+    >>> meta = orjson.loads(pandas_metadata(s, "_id"))
+    >>> meta["index_columns"], [c["numpy_type"] for c in meta["columns"]]
+    (['_id'], ['Int64', 'string'])
+    """
+    empty = to_pandas(s.remove_metadata().empty_table(), index=index if index in s.names else None)
+    keep = index is not None and index in s.names
+    got = pa.Schema.from_pandas(empty, preserve_index=keep).metadata[b"pandas"]
+    return bytes(got)
 
 
 def _is_cells(f: pa.Field, ft: FieldType | None) -> bool:

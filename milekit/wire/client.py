@@ -177,7 +177,7 @@ class Page:
         return tuple(r[id_field] for r in self.rows)
 
 
-class PagingWarning(UserWarning):
+class PagingWarning(errors.MileWarning):
     """The list may be incomplete: the server answered the same page again."""
 
 
@@ -233,6 +233,8 @@ class Stats:
         return out
 
 
+#: where MileApp's API lives under a host (a base URL without it answers 404 everywhere)
+API_PATH = "/api/v3"
 #: ``"shared"``/``"sqlite"``, ``"process"``, a ``redis://``/``rediss://`` URL, a limiter, None
 LimiterArg = RateLimiter | str | None
 #: the environment variable that picks the limiter when the code does not
@@ -622,9 +624,15 @@ class Client:
     def _error(self, r: requests.Response, method: str, urlpath: str) -> errors.ApiError:
         retry_after = parse_retry_after(r.headers.get("Retry-After"))
         body = _decode_lenient(r)
-        return errors.from_response(
+        err = errors.from_response(
             r.status_code, body, method=method, url=urlpath, retry_after=retry_after
         )
+        if r.status_code == 404 and not urlsplit(self.base_url).path.endswith(API_PATH):
+            err.add_note(
+                f"the base URL {self.base_url} does not end in {API_PATH}: MileApp's API is "
+                f"under it (did you mean {self.base_url}{API_PATH}?)"
+            )
+        return err
 
     @staticmethod
     def _should_retry(method: str, status: int, retry_after: float | None) -> bool:

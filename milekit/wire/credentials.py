@@ -32,6 +32,7 @@ import os
 import re
 import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +41,7 @@ import orjson
 import platformdirs
 
 from milekit.wire.auth import Secret
-from milekit.wire.errors import CredentialsError, UsageError
+from milekit.wire.errors import CredentialsError, MileWarning, UsageError
 
 log = logging.getLogger("milekit")
 
@@ -52,7 +53,7 @@ _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Backend = Literal["keyring", "file"]
 
 
-class CredentialsWarning(UserWarning):
+class CredentialsWarning(MileWarning):
     """The credentials file was not used: it is not valid JSON."""
 
 
@@ -224,6 +225,16 @@ class CredentialStore:
         except ValueError:
             return None
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's file lock around a read-modify-write: two sign-ins at once
+        (two terminals, a notebook and a terminal) each keep their profile."""
+        import filelock
+
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with filelock.FileLock(str(self.directory / f".{FILE_NAME}.lock"), timeout=30):
+            yield
+
     def save(
         self,
         profile: str | None,
@@ -237,6 +248,12 @@ class CredentialStore:
         The limiter setting may be a ``redis://`` URL with a password: it is kept in the
         private credentials file, never shown.
         """
+        with self._locked():
+            return self._save(profile, token, base_url, limiter)
+
+    def _save(
+        self, profile: str | None, token: Secret, base_url: str | None, limiter: str | None
+    ) -> str:
         name = profile_name(profile)
         profiles = self._read()
         old = profiles.get(name)
@@ -265,6 +282,10 @@ class CredentialStore:
 
     def forget(self, profile: str | None = None) -> bool:
         """Forget ``profile`` (keyring and file); True if anything was removed."""
+        with self._locked():
+            return self._forget(profile)
+
+    def _forget(self, profile: str | None) -> bool:
         name = profile_name(profile)
         removed = False
         kr = _keyring()

@@ -47,6 +47,12 @@ class MileError(Exception):
         super().__init__(self.message)
 
 
+class MileWarning(UserWarning):
+    """Base of every warning milekit gives: ``warnings.filterwarnings("ignore",
+    category=milekit.MileWarning)`` silences them all, ``"error"`` turns them into
+    exceptions."""
+
+
 class UsageError(MileError, ValueError):
     """Bad input, detected before any request is sent."""
 

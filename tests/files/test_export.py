@@ -170,3 +170,36 @@ def test_parquet_row_groups_span_pages(
     assert n > 2000 and sizes == [1000] * (n // 1000) + ([n % 1000] if n % 1000 else [])
     back = milekit.read_parquet(path.path)
     pd.testing.assert_frame_equal(back, df)
+
+
+def test_plain_pandas_reads_a_milekit_parquet_file_back_as_the_frame(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 15: a file read with plain pd.read_parquet lost the _id index and 42 of 56
+    dtypes (Int64 -> float64, string -> str, boolean -> object). pandas' own footer entry
+    now travels with milekit's: every column comes back with the frame's dtype, the index
+    with its name and values (its dtype is pandas' `str`: pandas' own round trip of a
+    `string` index does the same)."""
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        exported = milekit.export("tasks", tmp_path / "t.parquet", client=c, progress=False)
+    saved = milekit.to_parquet(df, tmp_path / "edited.parquet")
+    for path in (exported.path, saved):
+        back = pd.read_parquet(path)
+        assert back.index.name == "_id" and back.index.equals(df.index)
+        assert back.dtypes.to_dict() == df.dtypes.to_dict()
+        pd.testing.assert_frame_equal(back, df, check_index_type=False, check_like=False)
+
+
+def test_read_parquet_gives_back_the_frames_attrs(sandbox: Sandbox, tmp_path: Path) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False, status="DONE")
+        info = milekit.export(
+            "tasks", tmp_path / "t.parquet", client=c, progress=False, status="DONE"
+        )
+    saved = milekit.to_parquet(df, tmp_path / "edited.parquet")
+    want = {k: v for k, v in df.attrs["milekit"].items() if k != "snapshot"}
+    for path in (info.path, saved):
+        got = milekit.read_parquet(path).attrs["milekit"]
+        assert {k: got[k] for k in want} == want
+        assert milekit.flow_columns(milekit.read_parquet(path)) == milekit.flow_columns(df)

@@ -34,7 +34,11 @@ def _page(ids: list[str], extra: dict[str, list[object]] | None = None) -> pa.Ta
 
 def _sink(tmp_path: Path, fmt: str = "parquet") -> Sink:
     return Sink(
-        tmp_path / f"out.{fmt}", fmt, "_id", {b"milekit.resource": b"x"}, spill_dir=tmp_path
+        tmp_path / f"out.{fmt}",
+        fmt,
+        "_id",
+        lambda s: {b"milekit.resource": b"x"},
+        spill_dir=tmp_path,
     )  # type: ignore[arg-type]
 
 
@@ -89,7 +93,9 @@ def test_a_repeated_id_is_dropped_once_whichever_path_the_page_took(tmp_path: Pa
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_no_rows_gives_a_file_with_the_expected_columns(tmp_path: Path, fmt: str) -> None:
     empty = _page([]).schema
-    s = Sink(tmp_path / f"o.{fmt}", fmt, "_id", {}, spill_dir=tmp_path, empty_schema=empty)  # type: ignore[arg-type]
+    s = Sink(
+        tmp_path / f"o.{fmt}", fmt, "_id", lambda s: {}, spill_dir=tmp_path, empty_schema=empty
+    )  # type: ignore[arg-type]
     done = s.finish()
     assert done.rows == 0 and done.schema.names == ["_id", "n"]
     assert s.path.exists()

@@ -329,3 +329,25 @@ def test_cli_login_prompts_on_a_real_terminal_without_echo(sb: Sandbox, config_h
     assert b"signed in as Sandbox Admin" in seen
     cred = credentials.load("tty")
     assert cred is not None and cred.token.reveal() == sb.token
+
+
+def test_sign_ins_at_the_same_time_keep_every_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: two `milekit login` at once could each read the file, add their profile
+    and write it back, and one profile was lost. A file lock serialises them."""
+    script = (
+        "import sys, os\n"
+        "os.environ['MILEKIT_CREDENTIALS'] = 'file'\n"
+        "from milekit.wire.credentials import CredentialStore\n"
+        "from milekit.wire.auth import Secret\n"
+        "store = CredentialStore(sys.argv[1])\n"
+        "for i in range(25):\n"
+        "    store.save(f'p{sys.argv[2]}-{i}', Secret('tok-' + 'x' * 20), None)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(n)]) for n in range(4)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    monkeypatch.setenv("MILEKIT_CREDENTIALS", "file")
+    assert len(CredentialStore(tmp_path).profiles()) == 100

@@ -11,7 +11,6 @@ push, the rows on their way are ``unknown`` and the rows never sent ``skipped``.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -328,16 +327,12 @@ class Progress:
     """A tqdm bar over rows written, shown only when someone is watching."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from milekit.notebook.progress import in_notebook, interactive
+        from milekit.notebook.progress import interactive, new_bar
 
         self.bar: Any = None
         self.lock = threading.Lock()
         if enabled and total and interactive():
-            if in_notebook():
-                from tqdm.notebook import tqdm
-            else:
-                from tqdm import tqdm
-            self.bar = tqdm(total=total, desc="push", unit=" rows", file=sys.stderr)
+            self.bar = new_bar("push", " rows", total)
 
     def __enter__(self) -> Callable[[int], None]:
         def update(n: int) -> None:
