@@ -20,6 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
+from milekit.files.excel import to_excel
 from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.files.lake import LakeError, SyncResult, read_lake, sync
 from milekit.notebook.signin import Identity, login, logout, whoami
@@ -88,6 +89,7 @@ __all__ = [
     "read_lake",
     "read_parquet",
     "sync",
+    "to_excel",
     "to_parquet",
     "unflatten",
     "use",

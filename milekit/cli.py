@@ -3,7 +3,7 @@
 >>> main(["export", "tasks", "-o", "x.txt"])  # bad input fails before anything is sent
 Traceback (most recent call last):
 ...
-SystemExit: milekit: cannot tell the format of 'x.txt': use a .parquet or .csv suffix
+SystemExit: milekit: cannot tell the format of 'x.txt': use a .parquet, .csv or .xlsx suffix
 
 Commands::
 
@@ -72,7 +72,8 @@ def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         f"CSV file (by its suffix), in constant memory. Resources: {names}.",
     )  # fmt: skip
     e.add_argument("resource", help="the resource to export (see the list above)")
-    e.add_argument("-o", "--output", required=True, help="file.parquet or file.csv")
+    e.add_argument("-o", "--output", required=True, help="file.parquet, file.csv or file.xlsx")
+    e.add_argument("--tz", default="UTC", help="Excel: the zone datetimes are written in (UTC)")
     e.add_argument("--status", help="tasks: UNASSIGNED, ONGOING or DONE")
     e.add_argument("--flow", help="tasks: flow names, comma-separated")
     e.add_argument("--hub-id", dest="hubId", help="only this hub's rows")
@@ -250,7 +251,7 @@ def _export(args: argparse.Namespace) -> int:
     client = milekit.Client(base_url=args.base_url, profile=args.profile)
     with client:
         info = milekit.export(
-            args.resource, args.output, client=client, limit=args.limit,
+            args.resource, args.output, client=client, limit=args.limit, tz=args.tz,
             progress=False if args.no_progress else None, **filters,
         )  # fmt: skip
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")

@@ -39,6 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
+from milekit.files.excel import check_zone
 from milekit.files.sink import Format, Sink
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
@@ -73,7 +74,11 @@ def format_of(path: Path, fmt: str | None) -> Format:
         return "parquet"
     if f == "csv":
         return "csv"
-    raise UsageError(f"cannot tell the format of {str(path)!r}: use a .parquet or .csv suffix")
+    if f == "xlsx":
+        return "xlsx"
+    raise UsageError(
+        f"cannot tell the format of {str(path)!r}: use a .parquet, .csv or .xlsx suffix"
+    )
 
 
 def export(
@@ -84,16 +89,20 @@ def export(
     format: str | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    tz: str = "UTC",
     **filters: Any,
 ) -> ExportResult:
     """Write every row of ``resource`` matching ``filters`` to Parquet or CSV (by suffix).
 
     The file appears atomically (written beside it, then renamed), so a failed export
-    never leaves half a file under the target name.
+    never leaves half a file under the target name. An ``.xlsx`` workbook holds datetimes
+    in ``tz`` (default UTC; :func:`milekit.to_excel` says how cells are written) and
+    continues on further sheets past Excel's 1,048,576 rows.
     """
     spec = registry.get(resource)
     target = Path(path)
     fmt = format_of(target, format)
+    tz = check_zone(tz)
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     client = client or get_client()
     plan = read_plan(spec, params, client)  # custom columns typed from their definitions
@@ -103,7 +112,8 @@ def export(
         out = tmpdir / ("out." + fmt)
         empty = empty_table(plan.rows, plan.columns).schema  # the columns there would have been
         meta = file_metadata(spec, frame_attrs_of(spec, params, plan))
-        sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir, empty_schema=empty)
+        sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir, empty_schema=empty,
+                    sheet=spec.name, tz=tz)  # fmt: skip
         pages = 0
         for table in iter_tables(
             spec, params, client=client, progress=progress, limit=limit, plan=plan

@@ -21,7 +21,8 @@ flat-memory path:
 - a row id seen twice (offset pagination while the data changes): only an 8-byte hash per
   row is kept; repeats are confirmed on the real ids and the file rewritten without them.
 
-CSV has no schema to fit, only text: its pages are always spilled and written at the end.
+CSV has no schema to fit, only text, and an Excel sheet's header comes first: their pages
+are always spilled and written at the end.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import pyarrow.parquet as pq
 
 from milekit.types import schema
 
-Format = Literal["parquet", "csv"]
+Format = Literal["parquet", "csv", "xlsx"]
 Hashes = np.ndarray[Any, np.dtype[np.int64]]
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
 #: rows per Parquet row group: pages are gathered up to this many before a write (one row
@@ -101,7 +102,10 @@ class Sink:
         *,
         spill_dir: Path,
         empty_schema: pa.Schema | None = None,
+        sheet: str = "data",
+        tz: str = "UTC",
     ) -> None:
+        self.sheet, self.tz = sheet, tz
         self.path, self.fmt, self.id_field = path, fmt, id_field
         self._meta = metadata
         self._spill_dir = spill_dir
@@ -194,7 +198,12 @@ class Sink:
         target = self._unified()
         out = self._spill_dir / f"{self.path.name}.rewrite"
         tables = _conformed(self._segments, keep, target, on_rows)
-        _write(out, self.fmt, target.with_metadata(self._meta(target)), tables)
+        if self.fmt == "xlsx":
+            from milekit.files.excel import write_workbook
+
+            write_workbook(out, [(self.sheet, target, tables)], self.tz)
+        else:
+            _write(out, self.fmt, target.with_metadata(self._meta(target)), tables)
         for seg in self._segments:
             if not seg.parquet:
                 seg.path.unlink(missing_ok=True)

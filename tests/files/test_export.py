@@ -110,7 +110,7 @@ def test_failed_export_leaves_no_partial_file(fresh: Sandbox, tmp_path: Path) ->
 
 def test_unknown_suffix_is_refused_before_sending() -> None:
     with pytest.raises(errors.UsageError):
-        milekit.export("tasks", "x.xlsx", client=milekit.Client("t0ken-1234", "http://127.0.0.1:9"))
+        milekit.export("tasks", "x.xls", client=milekit.Client("t0ken-1234", "http://127.0.0.1:9"))
 
 
 def test_duplicates_across_pages_dropped_by_real_id(tmp_path: Path) -> None:
