@@ -28,7 +28,7 @@ from milekit.reads.children import child_frame, children
 from milekit.reads.flat import flatten, unflatten
 from milekit.reads.frames import custom_columns, flow_columns, frame
 from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame() ...)
-from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, VIEW_HELPERS
+from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, TABLE_HELPERS, VIEW_HELPERS
 from milekit.reads.objects import get
 from milekit.reads.views import view
 from milekit.types import registry
@@ -98,4 +98,5 @@ __all__ = [
     *RESOURCE_HELPERS,
     *CHILD_HELPERS,
     *VIEW_HELPERS,
+    *TABLE_HELPERS,
 ]

@@ -48,6 +48,8 @@ CHILD_HELPERS: dict[str, str] = {f"{name}_frame": name for name in registry.CHIL
 
 #: helper name -> view (``milekit.types.registry.VIEWS``)
 VIEW_HELPERS: dict[str, str] = {f"{name}_frame": name for name in registry.VIEWS}
+#: helper name -> resource read as a pyarrow.Table: the default resource's (tasks_table())
+TABLE_HELPERS: dict[str, str] = {f"{registry.DEFAULT_RESOURCE}_table": registry.DEFAULT_RESOURCE}
 
 #: each view helper's doctest: (setup lines, the call's arguments, the check, its result)
 VIEW_EXAMPLES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
@@ -151,9 +153,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from milekit.reads.children import child_frame
-from milekit.reads.frames import frame
+from milekit.reads.frames import Backend, frame
 from milekit.reads.views import view
 from milekit.wire.client import Client
 from milekit.wire.errors import IncompleteReadError
@@ -264,6 +267,7 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         "    flatten: bool = False,",
         "    split_coordinates: bool = False,",
         "    resume: IncompleteReadError | None = None,",
+        '    dtype_backend: Backend = "numpy_nullable",',
     ]
     ind = "    "
     doc: list[str] = [
@@ -302,7 +306,8 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
     doc += _wrap(
         "Options: ``client``, ``progress``, ``limit`` (rows per request, at most "
         f"{spec.max_limit}), ``flatten``, ``split_coordinates``, ``resume`` (finish a read "
-        "that lost pages: ``resume=err``): see ``milekit.frame``.",
+        'that lost pages: ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every '
+        "column an ArrowDtype): see ``milekit.frame``.",
         ind,
     )
     doc.append("")
@@ -312,7 +317,7 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
     given = f"_given(dict({args}))" if args else "{}"
     lines = [f"def {helper}(", *params, ") -> pd.DataFrame:", body_doc]
     lines += [
-        "    return frame(",
+        "    df: pd.DataFrame = frame(",
         f"        {spec.name!r},",
         "        client=client,",
         "        progress=progress,",
@@ -320,10 +325,57 @@ def resource_helper(helper: str, spec: ResourceSpec) -> str:
         "        flatten=flatten,",
         "        split_coordinates=split_coordinates,",
         "        resume=resume,",
+        "        dtype_backend=dtype_backend,",
         f"        **{given},",
         "    )",
+        "    return df",
     ]
     return "\n".join(lines) + "\n"
+
+
+def table_helper(helper: str, spec: ResourceSpec) -> str:
+    """``<resource>_table()``: the resource as a pyarrow.Table (``frame(to="arrow")``)."""
+    noun = NOUNS.get(spec.name, spec.name)
+    doc = [
+        f'Every {noun} as a ``pyarrow.Table``: ``milekit.frame({spec.name!r}, to="arrow")``.',
+        "",
+        *_doc_example(
+            f"milekit.{helper}(client=c, progress=False)",
+            "df.num_rows, df.column_names[0]",
+            f"(10, {spec.id_field!r})",
+        ),
+        "",
+        *_wrap(
+            "The columns and their Arrow types are those of the frame (the id a column); "
+            "no pandas object or Python value is built. Filters: those of "
+            f"``{_helper_of(spec.name)}``.",
+            "    ",
+        ),
+    ]
+    return (
+        "\n".join(
+            [
+                f"def {helper}(",
+                "    *,",
+                "    client: Client | None = None,",
+                "    progress: bool | None = None,",
+                "    limit: int | None = None,",
+                "    **filters: Any,",
+                ") -> pa.Table:",
+                _docstring(doc, "    "),
+                "    table: pa.Table = frame(",
+                f'        {spec.name!r}, client=client, progress=progress, limit=limit, to="arrow",',
+                "        **filters,",
+                "    )",
+                "    return table",
+            ]
+        )
+        + "\n"
+    )
+
+
+def _helper_of(name: str) -> str:
+    return next(h for h, n in RESOURCE_HELPERS.items() if n == name)
 
 
 def child_helper(helper: str, child: ChildSpec) -> str:
@@ -476,10 +528,14 @@ def generate() -> str:
         parts.append(child_helper(helper, registry.get_child(name)))
     for helper, name in VIEW_HELPERS.items():
         parts.append(view_helper(helper, registry.get_view(name)))
-    names = {**RESOURCE_HELPERS, **CHILD_HELPERS, **VIEW_HELPERS}
+    for helper, name in TABLE_HELPERS.items():
+        parts.append(table_helper(helper, registry.get(name)))
+    names = {**RESOURCE_HELPERS, **CHILD_HELPERS, **VIEW_HELPERS, **TABLE_HELPERS}
+    TABLES = ["RESOURCE_HELPERS", "CHILD_HELPERS", "VIEW_HELPERS", "TABLE_HELPERS"]
     table = "\n".join(f"    {h!r}: {n!r}," for h, n in RESOURCE_HELPERS.items())
     ctable = "\n".join(f"    {h!r}: {n!r}," for h, n in CHILD_HELPERS.items())
     vtable = "\n".join(f"    {h!r}: {n!r}," for h, n in VIEW_HELPERS.items())
+    ttable = "\n".join(f"    {h!r}: {n!r}," for h, n in TABLE_HELPERS.items())
     parts.append(
         "#: helper name -> resource\n"
         f"RESOURCE_HELPERS: dict[str, str] = {{\n{table}\n}}\n\n"
@@ -487,7 +543,9 @@ def generate() -> str:
         f"CHILD_HELPERS: dict[str, str] = {{\n{ctable}\n}}\n\n"
         "#: helper name -> view\n"
         f"VIEW_HELPERS: dict[str, str] = {{\n{vtable}\n}}\n\n"
-        f"__all__ = {sorted(['RESOURCE_HELPERS', 'CHILD_HELPERS', 'VIEW_HELPERS', *names])!r}\n"
+        "#: helper name -> resource, read as a pyarrow.Table\n"
+        f"TABLE_HELPERS: dict[str, str] = {{\n{ttable}\n}}\n\n"
+        f"__all__ = {sorted([*TABLES, *names])!r}\n"
     )
     return ruff_format("\n\n".join(parts), OUTPUT)
 

@@ -76,7 +76,7 @@ def to_excel(
     """
     tz = check_zone(tz)
     meta = df.attrs.get("milekit") or {}
-    name = sheet or str(meta.get("resource") or meta.get("view") or "data")
+    name = sheet or str(meta.get("resource") or meta.get("view") or "Sheet1")
     sheets = [(name, _table_of(df))]
     for child in _child_names(meta, df, children):
         from milekit.reads.children import children as child_frame
@@ -190,7 +190,7 @@ def _finish(ws: Any, width: int, rows: int) -> None:
 def _sheet_title(title: str) -> str:
     """Excel's rules: at most 31 characters, none of ``[]:*?/\\``."""
     clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
-    return clean[:31] or "data"
+    return clean[:31] or "Sheet1"
 
 
 def _letter(i: int) -> str:

@@ -102,7 +102,7 @@ class Sink:
         *,
         spill_dir: Path,
         empty_schema: pa.Schema | None = None,
-        sheet: str = "data",
+        sheet: str = "Sheet1",
         tz: str = "UTC",
     ) -> None:
         self.sheet, self.tz = sheet, tz

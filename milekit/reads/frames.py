@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 import pandas as pd
@@ -36,6 +36,11 @@ from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
 from milekit.wire.errors import MileWarning, UsageError
 from milekit.writes.diff import remember
+
+#: what a read returns (``frame(to=...)``)
+Output = Literal["pandas", "arrow", "polars"]
+#: how a pandas frame holds its columns (``frame(dtype_backend=...)``)
+Backend = Literal["numpy_nullable", "pyarrow"]
 
 
 @contextmanager
@@ -292,6 +297,7 @@ def iter_tables(
         yield page.table
 
 
+@overload
 def frame(
     resource: str = registry.DEFAULT_RESOURCE,
     *,
@@ -301,8 +307,57 @@ def frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: errors.IncompleteReadError | None = None,
+    to: Literal["pandas"] = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
     **filters: Any,
-) -> pd.DataFrame:
+) -> pd.DataFrame: ...
+
+
+@overload
+def frame(
+    resource: str = registry.DEFAULT_RESOURCE,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    resume: errors.IncompleteReadError | None = None,
+    to: Literal["arrow"],
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> pa.Table: ...
+
+
+@overload
+def frame(
+    resource: str = registry.DEFAULT_RESOURCE,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    resume: errors.IncompleteReadError | None = None,
+    to: Literal["polars"],
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> Any: ...
+
+
+def frame(
+    resource: str = registry.DEFAULT_RESOURCE,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    resume: errors.IncompleteReadError | None = None,
+    to: Output = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> Any:
     """Every row of ``resource`` matching ``filters``, as a typed DataFrame indexed by id.
 
     >>> import milekit
@@ -326,6 +381,11 @@ def frame(
         resume: the :class:`~milekit.wire.errors.IncompleteReadError` of an earlier read of the
             same list: only its missing pages are fetched, and the frame holds every row
             (its filters are the earlier read's; give none, or the same).
+        to: ``"pandas"`` (a DataFrame), ``"arrow"`` (a ``pyarrow.Table``, the id a
+            column, built without any pandas or Python objects) or ``"polars"`` (a Polars
+            DataFrame, from that table without a copy).
+        dtype_backend: ``"numpy_nullable"`` (``Int64``, ``string``, ``category`` …) or
+            ``"pyarrow"``: every column an ``ArrowDtype`` over the Arrow table, no copy.
         filters: the resource's list filters, checked before anything is sent.
 
     Every documented field gets its registry type (``schema`` module); tasks' custom flow
@@ -347,6 +407,7 @@ def frame(
         )
     spec = registry.get(resource)
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
+    out = _Out(to, dtype_backend, flatten, split_coordinates)
     earlier: list[Page] = []
     if resume is not None:
         params, limit, earlier = _resumed(spec, params, limit, resume)
@@ -357,15 +418,15 @@ def frame(
         try:
             for p in iter_pages(
                 spec.listing, spec.rows, params, client=client, progress=progress, limit=limit,
-                cells=True, plan=ahead, resume=resume, lookahead=None,
+                cells=out.cells, plan=ahead, resume=resume, lookahead=None,
             ):  # fmt: skip
                 if p.table.num_columns:
                     pages.append(p)
         except errors.IncompleteReadError as e:
-            e.partial = _assemble(spec, params, ahead, pages, flatten, split_coordinates)
+            e.partial = _assemble(spec, params, ahead, pages, out)
             e.state = _ReadState(spec.name, params, limit, pages)
             raise
-        return _assemble(spec, params, ahead, pages, flatten, split_coordinates)
+        return _assemble(spec, params, ahead, pages, out)
 
 
 def _other_rows(
@@ -432,21 +493,47 @@ def _resumed(
     return dict(state.params), state.limit, list(state.pages)
 
 
+@dataclass(frozen=True)
+class _Out:
+    """What a read returns: the output kind and how a pandas frame is built."""
+
+    to: Output = "pandas"
+    backend: Backend = "numpy_nullable"
+    flatten: bool = False
+    split_coordinates: bool = False
+
+    def __post_init__(self) -> None:
+        if self.to not in ("pandas", "arrow", "polars"):
+            raise UsageError(f"to= is 'pandas', 'arrow' or 'polars', not {self.to!r}")
+        if self.backend not in ("numpy_nullable", "pyarrow"):
+            raise UsageError(
+                f"dtype_backend= is 'numpy_nullable' or 'pyarrow', not {self.backend!r}"
+            )
+        if self.to != "pandas" and (self.flatten or self.split_coordinates):
+            raise UsageError("flatten= and split_coordinates= shape pandas frames: use to='pandas'")
+
+    @property
+    def cells(self) -> bool:
+        """Whether pages keep Python values of nested columns (numpy-backed pandas only)."""
+        return self.to == "pandas" and self.backend == "numpy_nullable"
+
+
 def _assemble(
     spec: ResourceSpec,
     params: Mapping[str, str],
     ahead: PlanAhead,
     pages: list[Page],
-    flatten: bool,
-    split_coordinates: bool,
-) -> pd.DataFrame:
-    """The typed frame of ``pages`` (in page order; repeated ids dropped)."""
+    out: _Out,
+) -> Any:
+    """The typed frame (or table) of ``pages`` (in page order; repeated ids dropped)."""
     pages = sorted(pages, key=lambda p: p.number)
     plan = ahead.plan()
     ahead.warn()
     rows = plan.rows
     tables = [p.table for p in pages]
     table = schema.unify(tables) if tables else empty_table(rows, plan.columns)
+    if out.to != "pandas" or out.backend == "pyarrow":
+        return _arrow_output(spec, params, plan, _first_of_each(table, rows.id_field), out)
     cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
     with ThreadPoolExecutor(
         CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
@@ -460,8 +547,46 @@ def _assemble(
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
     remember(df, table, spec)  # the snapshot milekit.diff/push compare edits against
-    if flatten or split_coordinates:
-        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=rows)
+    if out.flatten or out.split_coordinates:
+        df = _flat.flatten(df, objects=out.flatten, coordinates=out.split_coordinates, rows=rows)
+    return df
+
+
+def _first_of_each(table: pa.Table, id_field: str) -> pa.Table:
+    """``table`` without the later rows of a repeated id (offset pagination while data
+    changes)."""
+    if not _may_repeat(table, id_field) or id_field not in table.column_names:
+        return table
+    seen: set[Any] = set()
+    keep = []
+    for i, v in enumerate(table.column(id_field).to_pylist()):
+        if v not in seen:
+            seen.add(v)
+            keep.append(i)
+    return table.take(pa.array(keep, pa.int64()))
+
+
+def _arrow_output(
+    spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, table: pa.Table, out: _Out
+) -> Any:
+    """The read as an Arrow table, a Polars frame or an ArrowDtype-backed pandas frame;
+    the frame's attrs travel in the table's metadata (``milekit.attrs``)."""
+    attrs = frame_attrs(spec, params, plan, table.column_names)
+    table = table.replace_schema_metadata(
+        {b"milekit.resource": spec.name.encode(), b"milekit.attrs": orjson.dumps(attrs)}
+    )
+    if out.to == "arrow":
+        return table
+    if out.to == "polars":
+        try:
+            import polars as pl
+        except ImportError:
+            raise UsageError("to='polars' needs Polars: pip install polars") from None
+        return pl.from_arrow(table)
+    df = table.to_pandas(types_mapper=pd.ArrowDtype)
+    if spec.id_field in df.columns:
+        df = df.set_index(spec.id_field)
+    df.attrs["milekit"] = attrs
     return df
 
 

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from milekit.reads.children import child_frame
-from milekit.reads.frames import frame
+from milekit.reads.frames import Backend, frame
 from milekit.reads.views import view
 from milekit.wire.client import Client
 from milekit.wire.errors import IncompleteReadError
@@ -55,6 +56,7 @@ def tasks_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every task as a typed DataFrame indexed by ``_id`` (``GET /tasks``).
 
@@ -88,7 +90,8 @@ def tasks_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
@@ -113,7 +116,7 @@ def tasks_frame(
     boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
     ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "tasks",
         client=client,
         progress=progress,
@@ -121,6 +124,7 @@ def tasks_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 fields=fields,
@@ -141,6 +145,7 @@ def tasks_frame(
             )
         ),
     )
+    return df
 
 
 def tasks_gallery_frame(
@@ -165,6 +170,7 @@ def tasks_gallery_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every task with photos (the gallery) as a typed DataFrame indexed by ``_id`` (``GET /tasks-gallery``).
 
@@ -205,7 +211,8 @@ def tasks_gallery_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
     ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
@@ -230,7 +237,7 @@ def tasks_gallery_frame(
     boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
     ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "tasks_gallery",
         client=client,
         progress=progress,
@@ -238,6 +245,7 @@ def tasks_gallery_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 fields=fields,
@@ -257,6 +265,7 @@ def tasks_gallery_frame(
             )
         ),
     )
+    return df
 
 
 def task_schedules_frame(
@@ -276,6 +285,7 @@ def task_schedules_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every task schedule as a typed DataFrame indexed by ``_id`` (``GET /task/schedules``).
 
@@ -302,7 +312,8 @@ def task_schedules_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``periode`` category, ``flow``
     string, ``flowId`` string, ``task`` object, ``assignee`` object, ``startTime``
@@ -311,7 +322,7 @@ def task_schedules_frame(
     string, ``updatedBy`` string, ``createdBy`` string, ``updatedTime`` datetime64[us, UTC],
     ``createdTime`` datetime64[us, UTC], ``frequency`` category, ``interval`` Int64.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "task_schedules",
         client=client,
         progress=progress,
@@ -319,6 +330,7 @@ def task_schedules_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -333,6 +345,7 @@ def task_schedules_frame(
             )
         ),
     )
+    return df
 
 
 def activities_frame(
@@ -349,6 +362,7 @@ def activities_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every activity (workflow master task) as a typed DataFrame indexed by ``_id`` (``GET /activities``).
 
@@ -370,7 +384,8 @@ def activities_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``workflowId`` string, ``workflow``
     object, ``organizationId`` string, ``hubId`` string, ``hub`` object, ``status``
@@ -380,7 +395,7 @@ def activities_frame(
     ``subStatus`` string, ``startTime`` datetime64[us, UTC], ``endTime`` datetime64[us,
     UTC], ``createdFrom`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "activities",
         client=client,
         progress=progress,
@@ -388,6 +403,7 @@ def activities_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 sort=sort,
@@ -399,6 +415,7 @@ def activities_frame(
             )
         ),
     )
+    return df
 
 
 def location_histories_frame(
@@ -420,6 +437,7 @@ def location_histories_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every location-history point as a typed DataFrame indexed by ``_id`` (``GET /location-histories``).
 
@@ -450,7 +468,8 @@ def location_histories_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
     Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
@@ -460,7 +479,7 @@ def location_histories_frame(
     string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
     ``createdFrom`` string, ``data`` object.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "location_histories",
         client=client,
         progress=progress,
@@ -468,6 +487,7 @@ def location_histories_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 email=email,
@@ -484,6 +504,7 @@ def location_histories_frame(
             )
         ),
     )
+    return df
 
 
 def flows_frame(
@@ -498,6 +519,7 @@ def flows_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every flow as a typed DataFrame indexed by ``_id`` (``GET /flows``).
 
@@ -518,7 +540,8 @@ def flows_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
     ``pages`` object, ``configurations`` object, ``isDefault`` boolean, ``orderIndex``
@@ -526,7 +549,7 @@ def flows_frame(
     datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``deletedTime`` datetime64[us,
     UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "flows",
         client=client,
         progress=progress,
@@ -534,10 +557,12 @@ def flows_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(sort_by=sort_by, sort_order=sort_order, fields=fields, permission=permission)
         ),
     )
+    return df
 
 
 def flow_logs_frame(
@@ -551,6 +576,7 @@ def flow_logs_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every flow change log entry as a typed DataFrame indexed by ``_id`` (``GET /flow-logs``).
 
@@ -569,14 +595,15 @@ def flow_logs_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``flowId`` string, ``action`` category,
     ``changedBy`` string, ``version`` Int64, ``rawData`` object, ``changeData`` object,
     ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
     datetime64[us, UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "flow_logs",
         client=client,
         progress=progress,
@@ -584,8 +611,10 @@ def flow_logs_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(sortOrder=sortOrder, action=action, flowId=flowId)),
     )
+    return df
 
 
 def flow_fields_frame(
@@ -597,6 +626,7 @@ def flow_fields_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every flow's field list as a typed DataFrame indexed by ``_id`` (``GET /flow-fields``).
 
@@ -612,11 +642,12 @@ def flow_fields_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``flowName`` string, ``fields`` object.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "flow_fields",
         client=client,
         progress=progress,
@@ -624,8 +655,10 @@ def flow_fields_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(fieldType=fieldType)),
     )
+    return df
 
 
 def automations_frame(
@@ -644,6 +677,7 @@ def automations_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every automation as a typed DataFrame indexed by ``_id`` (``GET /automations``).
 
@@ -672,7 +706,8 @@ def automations_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``event`` category,
     ``automationType`` category, ``dataType`` category, ``automationDetails`` object,
@@ -680,7 +715,7 @@ def automations_frame(
     datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``createdBy`` string,
     ``updatedBy`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "automations",
         client=client,
         progress=progress,
@@ -688,6 +723,7 @@ def automations_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 q=q,
@@ -701,6 +737,7 @@ def automations_frame(
             )
         ),
     )
+    return df
 
 
 def automation_logs_frame(
@@ -718,6 +755,7 @@ def automation_logs_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every automation log entry as a typed DataFrame indexed by ``_id`` (``GET /automation-log``).
 
@@ -743,7 +781,8 @@ def automation_logs_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``finishRequestTime`` datetime64[us, UTC],
     ``automationEvent`` string, ``attempt`` Int64, ``automationId`` string, ``timestamp``
@@ -755,7 +794,7 @@ def automation_logs_frame(
     ``isSuccess`` string, ``@version`` string, ``referenceId`` string, ``responseTime``
     string, ``automationType`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "automation_logs",
         client=client,
         progress=progress,
@@ -763,6 +802,7 @@ def automation_logs_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -775,6 +815,7 @@ def automation_logs_frame(
             )
         ),
     )
+    return df
 
 
 def data_frame(
@@ -795,6 +836,7 @@ def data_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every data-source record as a typed DataFrame indexed by ``_id`` (``GET /data``).
 
@@ -825,14 +867,15 @@ def data_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``dataId`` string, ``dataTypeId`` string, ``hubId``
     string, ``organizationId`` string, ``limitUser`` object, ``data_type`` object,
     ``createdBy`` string, ``updatedBy`` string, ``updatedTime`` datetime64[us, UTC],
     ``createdTime`` datetime64[us, UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "data",
         client=client,
         progress=progress,
@@ -840,6 +883,7 @@ def data_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 data_type=data_type,
@@ -855,6 +899,7 @@ def data_frame(
             )
         ),
     )
+    return df
 
 
 def data_types_frame(
@@ -867,6 +912,7 @@ def data_types_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every data type as a typed DataFrame indexed by ``_id`` (``GET /data-types``).
 
@@ -885,14 +931,15 @@ def data_types_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``fields`` object, ``limitUser``
     boolean, ``commonData`` boolean, ``createdBy`` string, ``updatedBy`` string,
     ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
     datetime64[us, UTC], ``providerConfig`` object, ``provider`` category.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "data_types",
         client=client,
         progress=progress,
@@ -900,8 +947,10 @@ def data_types_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(fields=fields, provider=provider)),
     )
+    return df
 
 
 def vehicles_frame(
@@ -918,6 +967,7 @@ def vehicles_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every vehicle as a typed DataFrame indexed by ``_id`` (``GET /vehicles``).
 
@@ -941,7 +991,8 @@ def vehicles_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``assignee`` string, ``speed``
     Int64, ``fixedCost`` Int64, ``tags`` object, ``oddEven`` category, ``workingTime``
@@ -949,7 +1000,7 @@ def vehicles_frame(
     ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
     datetime64[us, UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "vehicles",
         client=client,
         progress=progress,
@@ -957,6 +1008,7 @@ def vehicles_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -968,6 +1020,7 @@ def vehicles_frame(
             )
         ),
     )
+    return df
 
 
 def routing_results_frame(
@@ -986,6 +1039,7 @@ def routing_results_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every routing result as a typed DataFrame indexed by ``_id`` (``GET /results``).
 
@@ -1012,7 +1066,8 @@ def routing_results_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``configuration`` object, ``name`` string,
     ``routingDate`` date32[day][pyarrow], ``resultCode`` string, ``result`` object,
@@ -1023,7 +1078,7 @@ def routing_results_frame(
     ``dispatchStatus`` string, ``dispatchMessage`` string, ``isShown`` boolean,
     ``totalResultHistories`` Int64, ``configurationId`` string, ``resultTotal`` object.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "routing_results",
         client=client,
         progress=progress,
@@ -1031,6 +1086,7 @@ def routing_results_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1044,6 +1100,7 @@ def routing_results_frame(
             )
         ),
     )
+    return df
 
 
 def users_frame(
@@ -1060,6 +1117,7 @@ def users_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every user as a typed DataFrame indexed by ``_id`` (``GET /users``).
 
@@ -1083,7 +1141,8 @@ def users_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``email`` string, ``language``
     category, ``firstLogin`` boolean, ``lastLogin`` datetime64[us, UTC], ``passwordExpired``
@@ -1093,7 +1152,7 @@ def users_frame(
     datetime64[us, UTC], ``provider`` string, ``activationCode`` string, ``onboardingStep``
     object, ``phoneNumber`` string, ``dynamicVisitTime`` object.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "users",
         client=client,
         progress=progress,
@@ -1101,10 +1160,12 @@ def users_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(hubId=hubId, roleId=roleId, teamId=teamId, status=status, fields=fields, q=q)
         ),
     )
+    return df
 
 
 def locked_members_frame(
@@ -1115,6 +1176,7 @@ def locked_members_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every locked member as a typed DataFrame indexed by ``email`` (``GET /members/locked``).
 
@@ -1128,11 +1190,12 @@ def locked_members_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``email`` string, ``attempt`` Int64, ``ttl`` Int64.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "locked_members",
         client=client,
         progress=progress,
@@ -1140,8 +1203,10 @@ def locked_members_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **{},
     )
+    return df
 
 
 def teams_frame(
@@ -1153,6 +1218,7 @@ def teams_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every team as a typed DataFrame indexed by ``_id`` (``GET /teams``).
 
@@ -1169,13 +1235,14 @@ def teams_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``totalUser`` Int64, ``hubId``
     string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
     datetime64[us, UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "teams",
         client=client,
         progress=progress,
@@ -1183,8 +1250,10 @@ def teams_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(hubId=hubId)),
     )
+    return df
 
 
 def roles_frame(
@@ -1195,6 +1264,7 @@ def roles_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every role as a typed DataFrame indexed by ``_id`` (``GET /roles``).
 
@@ -1208,7 +1278,8 @@ def roles_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``isAdmin`` boolean, ``isDefault``
     boolean, ``permissions`` object, ``permissionList`` object, ``permissionDetails``
@@ -1216,7 +1287,7 @@ def roles_frame(
     datetime64[us, UTC], ``createdTime`` datetime64[us, UTC], ``isDeleted`` boolean,
     ``permission`` object.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "roles",
         client=client,
         progress=progress,
@@ -1224,8 +1295,10 @@ def roles_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **{},
     )
+    return df
 
 
 def hubs_frame(
@@ -1242,6 +1315,7 @@ def hubs_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every hub as a typed DataFrame indexed by ``_id`` (``GET /hubs``).
 
@@ -1264,14 +1338,15 @@ def hubs_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``name`` string, ``address`` string, ``lat``
     Float64, ``lng`` Float64, ``country`` object, ``countryCode`` string, ``organizationId``
     string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
     ``deleteAccess`` boolean.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "hubs",
         client=client,
         progress=progress,
@@ -1279,10 +1354,12 @@ def hubs_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(name=name, q=q, sortBy=sortBy, sortOrder=sortOrder, fields=fields, byUser=byUser)
         ),
     )
+    return df
 
 
 def export_configs_frame(
@@ -1296,6 +1373,7 @@ def export_configs_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every export config as a typed DataFrame indexed by ``_id`` (``GET /export-configs``).
 
@@ -1313,13 +1391,14 @@ def export_configs_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
     ``description`` string, ``flowIds`` object, ``fields`` object, ``updatedTime``
     datetime64[us, UTC], ``createdTime`` datetime64[us, UTC], ``collection`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "export_configs",
         client=client,
         progress=progress,
@@ -1327,8 +1406,10 @@ def export_configs_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(collection=collection, name=name, sortOrder=sortOrder)),
     )
+    return df
 
 
 def export_logs_frame(
@@ -1345,6 +1426,7 @@ def export_logs_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every export log entry as a typed DataFrame indexed by ``_id`` (``GET /tasks/export-log``).
 
@@ -1367,14 +1449,15 @@ def export_logs_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``dataType`` category,
     ``dataName`` string, ``status`` category, ``requestAt`` datetime64[us, UTC],
     ``completedAt`` datetime64[us, UTC], ``email`` string, ``fileUrl`` string, ``fileType``
     string, ``totalRecords`` Int64, ``errorMessage`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "export_logs",
         client=client,
         progress=progress,
@@ -1382,6 +1465,7 @@ def export_logs_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 sortBy=sortBy,
@@ -1393,6 +1477,7 @@ def export_logs_frame(
             )
         ),
     )
+    return df
 
 
 def import_monitoring_frame(
@@ -1408,6 +1493,7 @@ def import_monitoring_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every import record as a typed DataFrame indexed by ``_id`` (``GET /import-monitoring``).
 
@@ -1428,7 +1514,8 @@ def import_monitoring_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``organizationId`` string, ``inputType`` string,
     ``hubId`` string, ``filename`` string, ``totalRows`` Int64, ``totalValid`` Int64,
@@ -1441,7 +1528,7 @@ def import_monitoring_frame(
     ``createdTime`` datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``type``
     string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "import_monitoring",
         client=client,
         progress=progress,
@@ -1449,12 +1536,14 @@ def import_monitoring_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 type=type, status=status, dataTypeId=dataTypeId, sortBy=sortBy, sortOrder=sortOrder
             )
         ),
     )
+    return df
 
 
 def plugins_frame(
@@ -1469,6 +1558,7 @@ def plugins_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every plugin as a typed DataFrame indexed by ``id`` (``GET /plugins``).
 
@@ -1487,7 +1577,8 @@ def plugins_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 100),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``id`` string, ``name`` string, ``description`` string,
     ``resourceFile`` string, ``icon`` string, ``organizationId`` string, ``resourceUrl``
@@ -1495,7 +1586,7 @@ def plugins_frame(
     ``updatedTime`` datetime64[us, UTC], ``organizationName`` string, ``isUsed`` boolean,
     ``customModuleId`` string.
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "plugins",
         client=client,
         progress=progress,
@@ -1503,8 +1594,10 @@ def plugins_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(q=q, sortBy=sortBy, sortOrder=sortOrder, status=status)),
     )
+    return df
 
 
 def app_integrations_frame(
@@ -1517,6 +1610,7 @@ def app_integrations_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every app integration as a typed DataFrame indexed by ``_id`` (``GET /app-integrations``).
 
@@ -1533,13 +1627,14 @@ def app_integrations_frame(
 
     Options: ``client``, ``progress``, ``limit`` (rows per request, at most 1000),
     ``flatten``, ``split_coordinates``, ``resume`` (finish a read that lost pages:
-    ``resume=err``): see ``milekit.frame``.
+    ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
+    ``milekit.frame``.
 
     Documented columns: ``_id`` string, ``integrationType`` string, ``azureAuthUrl`` string,
     ``azureCert`` string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC],
     ``createdTime`` datetime64[us, UTC].
     """
-    return frame(
+    df: pd.DataFrame = frame(
         "app_integrations",
         client=client,
         progress=progress,
@@ -1547,8 +1642,10 @@ def app_integrations_frame(
         flatten=flatten,
         split_coordinates=split_coordinates,
         resume=resume,
+        dtype_backend=dtype_backend,
         **_given(dict(integrationType=integrationType, sortOrder=sortOrder)),
     )
+    return df
 
 
 def task_histories_frame(
@@ -2490,6 +2587,35 @@ def public_task_frame(
     )
 
 
+def tasks_table(
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    **filters: Any,
+) -> pa.Table:
+    """Every task as a ``pyarrow.Table``: ``milekit.frame('tasks', to="arrow")``.
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     df = milekit.tasks_table(client=c, progress=False)
+    >>> df.num_rows, df.column_names[0]
+    (10, '_id')
+
+    The columns and their Arrow types are those of the frame (the id a column); no pandas
+    object or Python value is built. Filters: those of ``tasks_frame``.
+    """
+    table: pa.Table = frame(
+        "tasks",
+        client=client,
+        progress=progress,
+        limit=limit,
+        to="arrow",
+        **filters,
+    )
+    return table
+
+
 #: helper name -> resource
 RESOURCE_HELPERS: dict[str, str] = {
     "tasks_frame": "tasks",
@@ -2543,9 +2669,15 @@ VIEW_HELPERS: dict[str, str] = {
     "public_task_frame": "public_task",
 }
 
+#: helper name -> resource, read as a pyarrow.Table
+TABLE_HELPERS: dict[str, str] = {
+    "tasks_table": "tasks",
+}
+
 __all__ = [
     "CHILD_HELPERS",
     "RESOURCE_HELPERS",
+    "TABLE_HELPERS",
     "VIEW_HELPERS",
     "activities_frame",
     "app_integrations_frame",
@@ -2581,6 +2713,7 @@ __all__ = [
     "task_schedules_frame",
     "tasks_frame",
     "tasks_gallery_frame",
+    "tasks_table",
     "tasks_tracking_frame",
     "teams_frame",
     "users_frame",

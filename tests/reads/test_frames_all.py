@@ -163,6 +163,7 @@ def test_helper_signature_is_the_resource_filters(helper: str) -> None:
     params = inspect.signature(fn).parameters
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
     options = {"client", "progress", "limit", "flatten", "split_coordinates", "resume"}
+    options |= {"dtype_backend"}
     extra = {"data_type"} if spec.name == "data" else set()
     assert set(params) == set(spec.filters) | options | extra
     doc = inspect.getdoc(fn) or ""

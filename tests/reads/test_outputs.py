@@ -1,0 +1,78 @@
+"""Frames in the backend the user works in: an Arrow table, a Polars frame, or pandas with
+ArrowDtype columns, each with the values and types of the default frame."""
+
+from __future__ import annotations
+
+import orjson
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import milekit
+from milekit.sandbox import Sandbox
+from milekit.types import schema
+
+
+@pytest.fixture(scope="module")
+def reads(sandbox: Sandbox) -> dict[str, object]:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        return {
+            "pandas": milekit.tasks_frame(client=c, progress=False),
+            "arrow": milekit.tasks_table(client=c, progress=False),
+            "polars": milekit.frame("tasks", client=c, progress=False, to="polars"),
+            "pyarrow": milekit.tasks_frame(client=c, progress=False, dtype_backend="pyarrow"),
+        }
+
+
+def test_tasks_table_is_the_frame_as_arrow(reads: dict[str, object]) -> None:
+    df, table = reads["pandas"], reads["arrow"]
+    assert isinstance(df, pd.DataFrame) and isinstance(table, pa.Table)
+    assert table.column_names == [df.index.name, *df.columns]
+    back = schema.to_pandas(table.replace_schema_metadata(None), index="_id")
+    df0 = df.copy()
+    df0.attrs = {}
+    pd.testing.assert_frame_equal(back, df0)
+    assert pa.types.is_timestamp(table.schema.field("createdTime").type)
+    assert table.schema.field("createdTime").type.tz == "UTC"
+    assert pa.types.is_dictionary(table.schema.field("status").type)
+    attrs = orjson.loads(table.schema.metadata[b"milekit.attrs"])
+    assert (
+        attrs["resource"] == "tasks"
+        and attrs["custom_columns"] == df.attrs["milekit"]["custom_columns"]
+    )
+
+
+def test_polars_output(reads: dict[str, object]) -> None:
+    df, frame = reads["pandas"], reads["polars"]
+    assert isinstance(frame, pl.DataFrame) and frame.height == len(df)
+    assert frame.schema["status"] == pl.Categorical
+    assert frame.schema["createdTime"] == pl.Datetime("us", "UTC")
+    assert frame.schema["waitingTime"] == pl.Int64
+    assert frame["_id"].to_list() == list(df.index)
+    done = frame.filter(pl.col("status") == "DONE").height
+    assert done == int((df["status"] == "DONE").sum())
+
+
+def test_pyarrow_backend_gives_arrow_dtypes_with_the_same_values(reads: dict[str, object]) -> None:
+    df, arrowed = reads["pandas"], reads["pyarrow"]
+    assert isinstance(arrowed, pd.DataFrame)
+    assert all(isinstance(d, pd.ArrowDtype) for d in arrowed.dtypes)
+    assert arrowed.index.name == "_id" and list(arrowed.columns) == list(df.columns)
+    assert arrowed["waitingTime"].sum() == df["waitingTime"].sum()
+    assert list(arrowed.index) == list(df.index)
+    created = arrowed["createdTime"].astype("datetime64[us, UTC]")
+    assert (created.to_numpy() == df["createdTime"].to_numpy()).all()
+    assert arrowed.attrs["milekit"]["resource"] == "tasks"
+
+
+@pytest.mark.parametrize(
+    "bad", [{"to": "excel"}, {"dtype_backend": "numpy"}, {"to": "arrow", "flatten": True}]
+)
+def test_bad_output_options_are_refused_before_anything_is_sent(
+    fresh: Sandbox, bad: dict[str, object]
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        with pytest.raises(milekit.errors.UsageError):
+            milekit.frame("tasks", client=c, **bad)  # type: ignore[call-overload]
+    assert list(fresh.app.request_log) == []
