@@ -364,8 +364,8 @@ def table_helper(helper: str, spec: ResourceSpec) -> str:
                 ") -> pa.Table:",
                 _docstring(doc, "    "),
                 "    table: pa.Table = frame(",
-                f'        {spec.name!r}, client=client, progress=progress, limit=limit, to="arrow",',
-                "        **filters,",
+                f"        {spec.name!r},",
+                '        client=client, progress=progress, limit=limit, to="arrow", **filters,',
                 "    )",
                 "    return table",
             ]
