@@ -216,7 +216,7 @@ def _filters(query: Filters) -> list[str]:
 
 def _columns_doc(rows: RowSchema) -> list[str]:
     dtypes = dtypes_of(rows)
-    items = [f"``{n}`` {t}" for n, t in dtypes.items() if n not in rows.secret_fields]
+    items = [f"``{n}`` ``{t}``" for n, t in dtypes.items() if n not in rows.secret_fields]
     text = "Documented columns: " + ", ".join(items) + "."
     return textwrap.wrap(text, 88, break_on_hyphens=False)
 

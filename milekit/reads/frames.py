@@ -685,7 +685,8 @@ def flow_columns(df: pd.DataFrame) -> dict[str, list[str]]:
     >>> import milekit
     >>> with milekit.Sandbox(tasks=60) as sb, milekit.Client(sb.token, sb.url) as c:
     ...     df = milekit.tasks_frame(client=c, progress=False)
-    >>> milekit.flow_columns(df)["Delivery"][:3]
+    >>> delivery = milekit.flow_columns(df)["Delivery"]
+    >>> delivery[:3]
     ['receiverName', 'receiverPhone', 'packageWeight']
     """
     meta = df.attrs.get("milekit") or {}

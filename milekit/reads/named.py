@@ -93,28 +93,32 @@ def tasks_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
-    ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
-    ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
-    ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
-    object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
-    string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
-    category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
-    datetime64[us, UTC], ``endTime`` datetime64[us, UTC], ``createdTime`` datetime64[us,
-    UTC], ``updatedTime`` datetime64[us, UTC], ``assignedTime`` datetime64[us, UTC],
-    ``doneTime`` datetime64[us, UTC], ``openTaskTime`` datetime64[us, UTC],
-    ``expectedDoneTime`` datetime64[us, UTC], ``hub`` object, ``assignedTo`` object,
-    ``assignedVehicle`` object, ``organization`` object, ``workflow`` object, ``geoLock``
-    object, ``histories`` object, ``deviceInformation`` object, ``orderIndex`` Int64,
-    ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
-    Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
-    time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
-    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
-    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
-    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
-    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
+    ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
+    ``idLocal`` ``string``, ``routingResultId`` ``string``, ``parentTaskId`` ``string``,
+    ``parentId`` ``string``, ``assignedVehicleId`` ``string``, ``workflowId`` ``string``,
+    ``title`` ``string``, ``content`` ``string``, ``label`` ``object``, ``status``
+    ``category``, ``subStatus`` ``string``, ``assignee`` ``object``, ``subId`` ``object``,
+    ``assignedBy`` ``string``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``doneBy`` ``string``, ``createdFrom`` ``category``, ``doneFrom`` ``category``,
+    ``taskType`` ``category``, ``geoLockTrigger`` ``category``, ``autoSplit`` ``category``,
+    ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``assignedTime`` ``datetime64[us, UTC]``, ``doneTime`` ``datetime64[us, UTC]``,
+    ``openTaskTime`` ``datetime64[us, UTC]``, ``expectedDoneTime`` ``datetime64[us, UTC]``,
+    ``hub`` ``object``, ``assignedTo`` ``object``, ``assignedVehicle`` ``object``,
+    ``organization`` ``object``, ``workflow`` ``object``, ``geoLock`` ``object``,
+    ``histories`` ``object``, ``deviceInformation`` ``object``, ``orderIndex`` ``Int64``,
+    ``waitingTime`` ``Int64``, ``duration`` ``Int64``, ``distance`` ``Int64``,
+    ``routePlannedOrder`` ``Int64``, ``idleDuration`` ``Int64``, ``doneOrder`` ``Int64``,
+    ``travelDuration`` ``Float64``, ``eta`` ``time64[us][pyarrow]``, ``etd``
+    ``time64[us][pyarrow]``, ``expectedCoordinate`` ``string``, ``createdCoordinate``
+    ``string``, ``doneCoordinate`` ``string``, ``travelDistance`` ``Float64``,
+    ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
+    ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
+    ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
+    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     df: pd.DataFrame = frame(
         "tasks",
@@ -214,28 +218,32 @@ def tasks_gallery_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
-    ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
-    ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
-    ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
-    object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
-    string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
-    category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
-    datetime64[us, UTC], ``endTime`` datetime64[us, UTC], ``createdTime`` datetime64[us,
-    UTC], ``updatedTime`` datetime64[us, UTC], ``assignedTime`` datetime64[us, UTC],
-    ``doneTime`` datetime64[us, UTC], ``openTaskTime`` datetime64[us, UTC],
-    ``expectedDoneTime`` datetime64[us, UTC], ``hub`` object, ``assignedTo`` object,
-    ``assignedVehicle`` object, ``organization`` object, ``workflow`` object, ``geoLock``
-    object, ``histories`` object, ``deviceInformation`` object, ``orderIndex`` Int64,
-    ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
-    Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
-    time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
-    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
-    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
-    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
-    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
+    ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
+    ``idLocal`` ``string``, ``routingResultId`` ``string``, ``parentTaskId`` ``string``,
+    ``parentId`` ``string``, ``assignedVehicleId`` ``string``, ``workflowId`` ``string``,
+    ``title`` ``string``, ``content`` ``string``, ``label`` ``object``, ``status``
+    ``category``, ``subStatus`` ``string``, ``assignee`` ``object``, ``subId`` ``object``,
+    ``assignedBy`` ``string``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``doneBy`` ``string``, ``createdFrom`` ``category``, ``doneFrom`` ``category``,
+    ``taskType`` ``category``, ``geoLockTrigger`` ``category``, ``autoSplit`` ``category``,
+    ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``assignedTime`` ``datetime64[us, UTC]``, ``doneTime`` ``datetime64[us, UTC]``,
+    ``openTaskTime`` ``datetime64[us, UTC]``, ``expectedDoneTime`` ``datetime64[us, UTC]``,
+    ``hub`` ``object``, ``assignedTo`` ``object``, ``assignedVehicle`` ``object``,
+    ``organization`` ``object``, ``workflow`` ``object``, ``geoLock`` ``object``,
+    ``histories`` ``object``, ``deviceInformation`` ``object``, ``orderIndex`` ``Int64``,
+    ``waitingTime`` ``Int64``, ``duration`` ``Int64``, ``distance`` ``Int64``,
+    ``routePlannedOrder`` ``Int64``, ``idleDuration`` ``Int64``, ``doneOrder`` ``Int64``,
+    ``travelDuration`` ``Float64``, ``eta`` ``time64[us][pyarrow]``, ``etd``
+    ``time64[us][pyarrow]``, ``expectedCoordinate`` ``string``, ``createdCoordinate``
+    ``string``, ``doneCoordinate`` ``string``, ``travelDistance`` ``Float64``,
+    ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
+    ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
+    ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
+    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     df: pd.DataFrame = frame(
         "tasks_gallery",
@@ -315,12 +323,14 @@ def task_schedules_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``periode`` category, ``flow``
-    string, ``flowId`` string, ``task`` object, ``assignee`` object, ``startTime``
-    date32[day][pyarrow], ``endTime`` date32[day][pyarrow], ``schedules`` object,
-    ``timeSchedules`` object, ``logExecuted`` object, ``hubId`` string, ``organizationId``
-    string, ``updatedBy`` string, ``createdBy`` string, ``updatedTime`` datetime64[us, UTC],
-    ``createdTime`` datetime64[us, UTC], ``frequency`` category, ``interval`` Int64.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``periode`` ``category``,
+    ``flow`` ``string``, ``flowId`` ``string``, ``task`` ``object``, ``assignee``
+    ``object``, ``startTime`` ``date32[day][pyarrow]``, ``endTime``
+    ``date32[day][pyarrow]``, ``schedules`` ``object``, ``timeSchedules`` ``object``,
+    ``logExecuted`` ``object``, ``hubId`` ``string``, ``organizationId`` ``string``,
+    ``updatedBy`` ``string``, ``createdBy`` ``string``, ``updatedTime`` ``datetime64[us,
+    UTC]``, ``createdTime`` ``datetime64[us, UTC]``, ``frequency`` ``category``,
+    ``interval`` ``Int64``.
     """
     df: pd.DataFrame = frame(
         "task_schedules",
@@ -387,13 +397,14 @@ def activities_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``workflowId`` string, ``workflow``
-    object, ``organizationId`` string, ``hubId`` string, ``hub`` object, ``status``
-    category, ``tasks`` object, ``subId`` object, ``taskType`` category, ``createdBy``
-    string, ``updatedBy`` string, ``createdTime`` datetime64[us, UTC], ``updatedTime``
-    datetime64[us, UTC], ``flow`` string, ``title`` string, ``assignee`` object,
-    ``subStatus`` string, ``startTime`` datetime64[us, UTC], ``endTime`` datetime64[us,
-    UTC], ``createdFrom`` string.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``workflowId`` ``string``,
+    ``workflow`` ``object``, ``organizationId`` ``string``, ``hubId`` ``string``, ``hub``
+    ``object``, ``status`` ``category``, ``tasks`` ``object``, ``subId`` ``object``,
+    ``taskType`` ``category``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``flow`` ``string``, ``title`` ``string``, ``assignee`` ``object``, ``subStatus``
+    ``string``, ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdFrom`` ``string``.
     """
     df: pd.DataFrame = frame(
         "activities",
@@ -471,13 +482,14 @@ def location_histories_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
-    Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
-    Float64, ``duration`` Int64, ``notes`` string, ``eventName`` category, ``isLatest``
-    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Float64,
-    ``finish`` object, ``organizationId`` string, ``updatedBy`` string, ``createdBy``
-    string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
-    ``createdFrom`` string, ``data`` object.
+    Documented columns: ``_id`` ``string``, ``taskId`` ``string``, ``email`` ``string``,
+    ``lat`` ``Float64``, ``lon`` ``Float64``, ``speed`` ``Int64``, ``distance`` ``Int64``,
+    ``distanceToDest`` ``Float64``, ``duration`` ``Int64``, ``notes`` ``string``,
+    ``eventName`` ``category``, ``isLatest`` ``boolean``, ``time`` ``Int64``, ``startTime``
+    ``datetime64[us, UTC]``, ``trackedTime`` ``Float64``, ``finish`` ``object``,
+    ``organizationId`` ``string``, ``updatedBy`` ``string``, ``createdBy`` ``string``,
+    ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``,
+    ``createdFrom`` ``string``, ``data`` ``object``.
     """
     df: pd.DataFrame = frame(
         "location_histories",
@@ -543,11 +555,11 @@ def flows_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
-    ``pages`` object, ``configurations`` object, ``isDefault`` boolean, ``orderIndex``
-    Int64, ``version`` Int64, ``createdBy`` string, ``updatedBy`` string, ``createdTime``
-    datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``deletedTime`` datetime64[us,
-    UTC].
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``name``
+    ``string``, ``pages`` ``object``, ``configurations`` ``object``, ``isDefault``
+    ``boolean``, ``orderIndex`` ``Int64``, ``version`` ``Int64``, ``createdBy`` ``string``,
+    ``updatedBy`` ``string``, ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime``
+    ``datetime64[us, UTC]``, ``deletedTime`` ``datetime64[us, UTC]``.
     """
     df: pd.DataFrame = frame(
         "flows",
@@ -598,10 +610,10 @@ def flow_logs_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``flowId`` string, ``action`` category,
-    ``changedBy`` string, ``version`` Int64, ``rawData`` object, ``changeData`` object,
-    ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``flowId`` ``string``, ``action`` ``category``,
+    ``changedBy`` ``string``, ``version`` ``Int64``, ``rawData`` ``object``, ``changeData``
+    ``object``, ``organizationId`` ``string``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``.
     """
     df: pd.DataFrame = frame(
         "flow_logs",
@@ -645,7 +657,7 @@ def flow_fields_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``flowName`` string, ``fields`` object.
+    Documented columns: ``_id`` ``string``, ``flowName`` ``string``, ``fields`` ``object``.
     """
     df: pd.DataFrame = frame(
         "flow_fields",
@@ -709,11 +721,11 @@ def automations_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``event`` category,
-    ``automationType`` category, ``dataType`` category, ``automationDetails`` object,
-    ``rules`` object, ``organizationId`` string, ``isActive`` boolean, ``createdTime``
-    datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``createdBy`` string,
-    ``updatedBy`` string.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``event`` ``category``,
+    ``automationType`` ``category``, ``dataType`` ``category``, ``automationDetails``
+    ``object``, ``rules`` ``object``, ``organizationId`` ``string``, ``isActive``
+    ``boolean``, ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us,
+    UTC]``, ``createdBy`` ``string``, ``updatedBy`` ``string``.
     """
     df: pd.DataFrame = frame(
         "automations",
@@ -784,15 +796,16 @@ def automation_logs_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``finishRequestTime`` datetime64[us, UTC],
-    ``automationEvent`` string, ``attempt`` Int64, ``automationId`` string, ``timestamp``
-    datetime64[us, UTC], ``name`` string, ``response`` string, ``automationUrl`` string,
-    ``automationDetails`` string, ``severity`` string, ``statusCode`` Int64,
-    ``startRequestTime`` datetime64[us, UTC], ``delayTime`` string, ``automationName``
-    string, ``@timestamp`` datetime64[us, UTC], ``request`` string, ``dispatchAt``
-    datetime64[us, UTC], ``dataType`` string, ``env`` string, ``organizationId`` string,
-    ``isSuccess`` string, ``@version`` string, ``referenceId`` string, ``responseTime``
-    string, ``automationType`` string.
+    Documented columns: ``_id`` ``string``, ``finishRequestTime`` ``datetime64[us, UTC]``,
+    ``automationEvent`` ``string``, ``attempt`` ``Int64``, ``automationId`` ``string``,
+    ``timestamp`` ``datetime64[us, UTC]``, ``name`` ``string``, ``response`` ``string``,
+    ``automationUrl`` ``string``, ``automationDetails`` ``string``, ``severity`` ``string``,
+    ``statusCode`` ``Int64``, ``startRequestTime`` ``datetime64[us, UTC]``, ``delayTime``
+    ``string``, ``automationName`` ``string``, ``@timestamp`` ``datetime64[us, UTC]``,
+    ``request`` ``string``, ``dispatchAt`` ``datetime64[us, UTC]``, ``dataType`` ``string``,
+    ``env`` ``string``, ``organizationId`` ``string``, ``isSuccess`` ``string``,
+    ``@version`` ``string``, ``referenceId`` ``string``, ``responseTime`` ``string``,
+    ``automationType`` ``string``.
     """
     df: pd.DataFrame = frame(
         "automation_logs",
@@ -870,10 +883,11 @@ def data_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``dataId`` string, ``dataTypeId`` string, ``hubId``
-    string, ``organizationId`` string, ``limitUser`` object, ``data_type`` object,
-    ``createdBy`` string, ``updatedBy`` string, ``updatedTime`` datetime64[us, UTC],
-    ``createdTime`` datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``dataId`` ``string``, ``dataTypeId``
+    ``string``, ``hubId`` ``string``, ``organizationId`` ``string``, ``limitUser``
+    ``object``, ``data_type`` ``object``, ``createdBy`` ``string``, ``updatedBy``
+    ``string``, ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us,
+    UTC]``.
     """
     df: pd.DataFrame = frame(
         "data",
@@ -934,10 +948,11 @@ def data_types_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``fields`` object, ``limitUser``
-    boolean, ``commonData`` boolean, ``createdBy`` string, ``updatedBy`` string,
-    ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC], ``providerConfig`` object, ``provider`` category.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``fields`` ``object``,
+    ``limitUser`` ``boolean``, ``commonData`` ``boolean``, ``createdBy`` ``string``,
+    ``updatedBy`` ``string``, ``organizationId`` ``string``, ``updatedTime``
+    ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``, ``providerConfig``
+    ``object``, ``provider`` ``category``.
     """
     df: pd.DataFrame = frame(
         "data_types",
@@ -994,11 +1009,11 @@ def vehicles_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``assignee`` string, ``speed``
-    Int64, ``fixedCost`` Int64, ``tags`` object, ``oddEven`` category, ``workingTime``
-    object, ``breakTime`` object, ``capacity`` object, ``hubs`` object, ``hubId`` string,
-    ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``assignee`` ``string``,
+    ``speed`` ``Int64``, ``fixedCost`` ``Int64``, ``tags`` ``object``, ``oddEven``
+    ``category``, ``workingTime`` ``object``, ``breakTime`` ``object``, ``capacity``
+    ``object``, ``hubs`` ``object``, ``hubId`` ``string``, ``organizationId`` ``string``,
+    ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``.
     """
     df: pd.DataFrame = frame(
         "vehicles",
@@ -1069,14 +1084,16 @@ def routing_results_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``configuration`` object, ``name`` string,
-    ``routingDate`` date32[day][pyarrow], ``resultCode`` string, ``result`` object,
-    ``summary`` object, ``status`` category, ``message`` string, ``hubCoordinate`` string,
-    ``hubId`` string, ``organizationId`` string, ``countryCode`` string, ``user`` object,
-    ``createdBy`` string, ``createdFrom`` string, ``finishTime`` datetime64[us, UTC],
-    ``createdTime`` datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC],
-    ``dispatchStatus`` string, ``dispatchMessage`` string, ``isShown`` boolean,
-    ``totalResultHistories`` Int64, ``configurationId`` string, ``resultTotal`` object.
+    Documented columns: ``_id`` ``string``, ``configuration`` ``object``, ``name``
+    ``string``, ``routingDate`` ``date32[day][pyarrow]``, ``resultCode`` ``string``,
+    ``result`` ``object``, ``summary`` ``object``, ``status`` ``category``, ``message``
+    ``string``, ``hubCoordinate`` ``string``, ``hubId`` ``string``, ``organizationId``
+    ``string``, ``countryCode`` ``string``, ``user`` ``object``, ``createdBy`` ``string``,
+    ``createdFrom`` ``string``, ``finishTime`` ``datetime64[us, UTC]``, ``createdTime``
+    ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``, ``dispatchStatus``
+    ``string``, ``dispatchMessage`` ``string``, ``isShown`` ``boolean``,
+    ``totalResultHistories`` ``Int64``, ``configurationId`` ``string``, ``resultTotal``
+    ``object``.
     """
     df: pd.DataFrame = frame(
         "routing_results",
@@ -1144,13 +1161,14 @@ def users_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``email`` string, ``language``
-    category, ``firstLogin`` boolean, ``lastLogin`` datetime64[us, UTC], ``passwordExpired``
-    boolean, ``status`` category, ``lockExpiry`` datetime64[us, UTC], ``teamId`` object,
-    ``roleId`` string, ``role`` object, ``hubId`` object, ``organizationId`` string,
-    ``organization`` object, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC], ``provider`` string, ``activationCode`` string, ``onboardingStep``
-    object, ``phoneNumber`` string, ``dynamicVisitTime`` object.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``email`` ``string``,
+    ``language`` ``category``, ``firstLogin`` ``boolean``, ``lastLogin`` ``datetime64[us,
+    UTC]``, ``passwordExpired`` ``boolean``, ``status`` ``category``, ``lockExpiry``
+    ``datetime64[us, UTC]``, ``teamId`` ``object``, ``roleId`` ``string``, ``role``
+    ``object``, ``hubId`` ``object``, ``organizationId`` ``string``, ``organization``
+    ``object``, ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us,
+    UTC]``, ``provider`` ``string``, ``activationCode`` ``string``, ``onboardingStep``
+    ``object``, ``phoneNumber`` ``string``, ``dynamicVisitTime`` ``object``.
     """
     df: pd.DataFrame = frame(
         "users",
@@ -1193,7 +1211,7 @@ def locked_members_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``email`` string, ``attempt`` Int64, ``ttl`` Int64.
+    Documented columns: ``email`` ``string``, ``attempt`` ``Int64``, ``ttl`` ``Int64``.
     """
     df: pd.DataFrame = frame(
         "locked_members",
@@ -1238,9 +1256,9 @@ def teams_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``totalUser`` Int64, ``hubId``
-    string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``totalUser`` ``Int64``,
+    ``hubId`` ``string``, ``organizationId`` ``string``, ``updatedTime`` ``datetime64[us,
+    UTC]``, ``createdTime`` ``datetime64[us, UTC]``.
     """
     df: pd.DataFrame = frame(
         "teams",
@@ -1281,11 +1299,11 @@ def roles_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``isAdmin`` boolean, ``isDefault``
-    boolean, ``permissions`` object, ``permissionList`` object, ``permissionDetails``
-    object, ``passwordPolicyId`` string, ``organizationId`` string, ``updatedTime``
-    datetime64[us, UTC], ``createdTime`` datetime64[us, UTC], ``isDeleted`` boolean,
-    ``permission`` object.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``isAdmin`` ``boolean``,
+    ``isDefault`` ``boolean``, ``permissions`` ``object``, ``permissionList`` ``object``,
+    ``permissionDetails`` ``object``, ``passwordPolicyId`` ``string``, ``organizationId``
+    ``string``, ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us,
+    UTC]``, ``isDeleted`` ``boolean``, ``permission`` ``object``.
     """
     df: pd.DataFrame = frame(
         "roles",
@@ -1341,10 +1359,10 @@ def hubs_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``address`` string, ``lat``
-    Float64, ``lng`` Float64, ``country`` object, ``countryCode`` string, ``organizationId``
-    string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
-    ``deleteAccess`` boolean.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``address`` ``string``,
+    ``lat`` ``Float64``, ``lng`` ``Float64``, ``country`` ``object``, ``countryCode``
+    ``string``, ``organizationId`` ``string``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``deleteAccess`` ``boolean``.
     """
     df: pd.DataFrame = frame(
         "hubs",
@@ -1394,9 +1412,10 @@ def export_configs_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``name`` string,
-    ``description`` string, ``flowIds`` object, ``fields`` object, ``updatedTime``
-    datetime64[us, UTC], ``createdTime`` datetime64[us, UTC], ``collection`` string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``name``
+    ``string``, ``description`` ``string``, ``flowIds`` ``object``, ``fields`` ``object``,
+    ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``,
+    ``collection`` ``string``.
     """
     df: pd.DataFrame = frame(
         "export_configs",
@@ -1452,10 +1471,11 @@ def export_logs_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``dataType`` category,
-    ``dataName`` string, ``status`` category, ``requestAt`` datetime64[us, UTC],
-    ``completedAt`` datetime64[us, UTC], ``email`` string, ``fileUrl`` string, ``fileType``
-    string, ``totalRecords`` Int64, ``errorMessage`` string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``dataType``
+    ``category``, ``dataName`` ``string``, ``status`` ``category``, ``requestAt``
+    ``datetime64[us, UTC]``, ``completedAt`` ``datetime64[us, UTC]``, ``email`` ``string``,
+    ``fileUrl`` ``string``, ``fileType`` ``string``, ``totalRecords`` ``Int64``,
+    ``errorMessage`` ``string``.
     """
     df: pd.DataFrame = frame(
         "export_logs",
@@ -1517,16 +1537,17 @@ def import_monitoring_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``inputType`` string,
-    ``hubId`` string, ``filename`` string, ``totalRows`` Int64, ``totalValid`` Int64,
-    ``totalInvalid`` Int64, ``status`` category, ``fileTemplate`` string,
-    ``fileFailedImported`` string, ``dataTypeId`` string, ``dataTypeName`` string,
-    ``flowId`` string, ``flowName`` string, ``visitTypeId`` string, ``visitTypeName``
-    string, ``routeConfigId`` string, ``routeConfigName`` string, ``errorMessage`` string,
-    ``processedAt`` datetime64[us, UTC], ``processingDuration`` Int64, ``totalChunks``
-    Int64, ``processedChunks`` Int64, ``createdBy`` string, ``updatedBy`` string,
-    ``createdTime`` datetime64[us, UTC], ``updatedTime`` datetime64[us, UTC], ``type``
-    string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``inputType``
+    ``string``, ``hubId`` ``string``, ``filename`` ``string``, ``totalRows`` ``Int64``,
+    ``totalValid`` ``Int64``, ``totalInvalid`` ``Int64``, ``status`` ``category``,
+    ``fileTemplate`` ``string``, ``fileFailedImported`` ``string``, ``dataTypeId``
+    ``string``, ``dataTypeName`` ``string``, ``flowId`` ``string``, ``flowName`` ``string``,
+    ``visitTypeId`` ``string``, ``visitTypeName`` ``string``, ``routeConfigId`` ``string``,
+    ``routeConfigName`` ``string``, ``errorMessage`` ``string``, ``processedAt``
+    ``datetime64[us, UTC]``, ``processingDuration`` ``Int64``, ``totalChunks`` ``Int64``,
+    ``processedChunks`` ``Int64``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``type`` ``string``.
     """
     df: pd.DataFrame = frame(
         "import_monitoring",
@@ -1580,11 +1601,11 @@ def plugins_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``id`` string, ``name`` string, ``description`` string,
-    ``resourceFile`` string, ``icon`` string, ``organizationId`` string, ``resourceUrl``
-    string, ``createdBy`` string, ``updatedBy`` string, ``createdTime`` datetime64[us, UTC],
-    ``updatedTime`` datetime64[us, UTC], ``organizationName`` string, ``isUsed`` boolean,
-    ``customModuleId`` string.
+    Documented columns: ``id`` ``string``, ``name`` ``string``, ``description`` ``string``,
+    ``resourceFile`` ``string``, ``icon`` ``string``, ``organizationId`` ``string``,
+    ``resourceUrl`` ``string``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``organizationName`` ``string``, ``isUsed`` ``boolean``, ``customModuleId`` ``string``.
     """
     df: pd.DataFrame = frame(
         "plugins",
@@ -1630,9 +1651,9 @@ def app_integrations_frame(
     ``resume=err``), ``dtype_backend`` (``"pyarrow"``: every column an ArrowDtype): see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``integrationType`` string, ``azureAuthUrl`` string,
-    ``azureCert`` string, ``organizationId`` string, ``updatedTime`` datetime64[us, UTC],
-    ``createdTime`` datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``integrationType`` ``string``, ``azureAuthUrl``
+    ``string``, ``azureCert`` ``string``, ``organizationId`` ``string``, ``updatedTime``
+    ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``.
     """
     df: pd.DataFrame = frame(
         "app_integrations",
@@ -2160,8 +2181,8 @@ def tasks_tracking_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``email`` string, ``doneTask`` Int64, ``ongoingTask`` Int64,
-    ``distance`` Float64, ``duration`` Int64.
+    Documented columns: ``email`` ``string``, ``doneTask`` ``Int64``, ``ongoingTask``
+    ``Int64``, ``distance`` ``Float64``, ``duration`` ``Int64``.
     """
     return view(
         "tasks_tracking",
@@ -2211,13 +2232,14 @@ def location_tracking_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``taskId`` string, ``email`` string, ``lat``
-    Float64, ``lon`` Float64, ``speed`` Int64, ``distance`` Int64, ``distanceToDest``
-    Float64, ``duration`` Int64, ``notes`` string, ``eventName`` category, ``isLatest``
-    boolean, ``time`` Int64, ``startTime`` datetime64[us, UTC], ``trackedTime`` Float64,
-    ``finish`` object, ``organizationId`` string, ``updatedBy`` string, ``createdBy``
-    string, ``updatedTime`` datetime64[us, UTC], ``createdTime`` datetime64[us, UTC],
-    ``createdFrom`` string, ``data`` object.
+    Documented columns: ``_id`` ``string``, ``taskId`` ``string``, ``email`` ``string``,
+    ``lat`` ``Float64``, ``lon`` ``Float64``, ``speed`` ``Int64``, ``distance`` ``Int64``,
+    ``distanceToDest`` ``Float64``, ``duration`` ``Int64``, ``notes`` ``string``,
+    ``eventName`` ``category``, ``isLatest`` ``boolean``, ``time`` ``Int64``, ``startTime``
+    ``datetime64[us, UTC]``, ``trackedTime`` ``Float64``, ``finish`` ``object``,
+    ``organizationId`` ``string``, ``updatedBy`` ``string``, ``createdBy`` ``string``,
+    ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``,
+    ``createdFrom`` ``string``, ``data`` ``object``.
     """
     return view(
         "location_tracking",
@@ -2260,13 +2282,14 @@ def workflow_activities_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``workflowId`` string, ``workflow``
-    object, ``organizationId`` string, ``hubId`` string, ``hub`` object, ``status``
-    category, ``tasks`` object, ``subId`` object, ``taskType`` category, ``createdBy``
-    string, ``updatedBy`` string, ``createdTime`` datetime64[us, UTC], ``updatedTime``
-    datetime64[us, UTC], ``flow`` string, ``title`` string, ``assignee`` object,
-    ``subStatus`` string, ``startTime`` datetime64[us, UTC], ``endTime`` datetime64[us,
-    UTC], ``createdFrom`` string.
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``workflowId`` ``string``,
+    ``workflow`` ``object``, ``organizationId`` ``string``, ``hubId`` ``string``, ``hub``
+    ``object``, ``status`` ``category``, ``tasks`` ``object``, ``subId`` ``object``,
+    ``taskType`` ``category``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``flow`` ``string``, ``title`` ``string``, ``assignee`` ``object``, ``subStatus``
+    ``string``, ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdFrom`` ``string``.
     """
     return view(
         "workflow_activities",
@@ -2304,11 +2327,11 @@ def routing_result_history_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``resultId`` string, ``action`` string,
-    ``description`` string, ``visits`` object, ``vehicleFrom`` string, ``vehicleTo`` string,
-    ``createdFrom`` string, ``createdType`` string, ``createdBy`` string, ``version`` Int64,
-    ``organizationId`` string, ``createdTime`` datetime64[us, UTC], ``updatedTime``
-    datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``resultId`` ``string``, ``action`` ``string``,
+    ``description`` ``string``, ``visits`` ``object``, ``vehicleFrom`` ``string``,
+    ``vehicleTo`` ``string``, ``createdFrom`` ``string``, ``createdType`` ``string``,
+    ``createdBy`` ``string``, ``version`` ``Int64``, ``organizationId`` ``string``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``.
     """
     return view(
         "routing_result_history",
@@ -2355,17 +2378,19 @@ def flow_components_view_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``flowId`` string, ``flowName`` string, ``id`` string, ``component``
-    string, ``title`` string, ``inputType`` string, ``default`` string, ``value`` string,
-    ``routeAs`` string, ``showAs`` string, ``isRequired`` boolean, ``visible`` boolean,
-    ``useUnit`` boolean, ``units`` object, ``useGeoLock`` boolean, ``radius`` Int64,
-    ``geoLockTrigger`` string, ``useGeocode`` boolean, ``geocodeAs`` string, ``onSelect``
-    object, ``options`` object, ``min`` Int64, ``max`` Int64, ``categories`` object,
-    ``watermark`` boolean, ``addNew`` boolean, ``addNewType`` string, ``addNewData`` object,
-    ``addNewValidationType`` string, ``addNewValidation`` string, ``masterItems`` object,
-    ``masterCosts`` object, ``costs`` object, ``useDataSource`` boolean, ``autoStart``
-    boolean, ``reset`` boolean, ``unpausable`` boolean, ``maxDuration`` Int64, ``preValue``
-    string.
+    Documented columns: ``flowId`` ``string``, ``flowName`` ``string``, ``id`` ``string``,
+    ``component`` ``string``, ``title`` ``string``, ``inputType`` ``string``, ``default``
+    ``string``, ``value`` ``string``, ``routeAs`` ``string``, ``showAs`` ``string``,
+    ``isRequired`` ``boolean``, ``visible`` ``boolean``, ``useUnit`` ``boolean``, ``units``
+    ``object``, ``useGeoLock`` ``boolean``, ``radius`` ``Int64``, ``geoLockTrigger``
+    ``string``, ``useGeocode`` ``boolean``, ``geocodeAs`` ``string``, ``onSelect``
+    ``object``, ``options`` ``object``, ``min`` ``Int64``, ``max`` ``Int64``, ``categories``
+    ``object``, ``watermark`` ``boolean``, ``addNew`` ``boolean``, ``addNewType``
+    ``string``, ``addNewData`` ``object``, ``addNewValidationType`` ``string``,
+    ``addNewValidation`` ``string``, ``masterItems`` ``object``, ``masterCosts`` ``object``,
+    ``costs`` ``object``, ``useDataSource`` ``boolean``, ``autoStart`` ``boolean``,
+    ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration`` ``Int64``,
+    ``preValue`` ``string``.
     """
     return view(
         "flow_components_view",
@@ -2403,16 +2428,18 @@ def flow_fields_by_name_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``id`` string, ``component`` string, ``title`` string, ``inputType``
-    string, ``default`` string, ``value`` string, ``routeAs`` string, ``showAs`` string,
-    ``isRequired`` boolean, ``visible`` boolean, ``useUnit`` boolean, ``units`` object,
-    ``useGeoLock`` boolean, ``radius`` Int64, ``geoLockTrigger`` string, ``useGeocode``
-    boolean, ``geocodeAs`` string, ``onSelect`` object, ``options`` object, ``min`` Int64,
-    ``max`` Int64, ``categories`` object, ``watermark`` boolean, ``addNew`` boolean,
-    ``addNewType`` string, ``addNewData`` object, ``addNewValidationType`` string,
-    ``addNewValidation`` string, ``masterItems`` object, ``masterCosts`` object, ``costs``
-    object, ``useDataSource`` boolean, ``autoStart`` boolean, ``reset`` boolean,
-    ``unpausable`` boolean, ``maxDuration`` Int64, ``preValue`` string, ``flowName`` string.
+    Documented columns: ``id`` ``string``, ``component`` ``string``, ``title`` ``string``,
+    ``inputType`` ``string``, ``default`` ``string``, ``value`` ``string``, ``routeAs``
+    ``string``, ``showAs`` ``string``, ``isRequired`` ``boolean``, ``visible`` ``boolean``,
+    ``useUnit`` ``boolean``, ``units`` ``object``, ``useGeoLock`` ``boolean``, ``radius``
+    ``Int64``, ``geoLockTrigger`` ``string``, ``useGeocode`` ``boolean``, ``geocodeAs``
+    ``string``, ``onSelect`` ``object``, ``options`` ``object``, ``min`` ``Int64``, ``max``
+    ``Int64``, ``categories`` ``object``, ``watermark`` ``boolean``, ``addNew`` ``boolean``,
+    ``addNewType`` ``string``, ``addNewData`` ``object``, ``addNewValidationType``
+    ``string``, ``addNewValidation`` ``string``, ``masterItems`` ``object``, ``masterCosts``
+    ``object``, ``costs`` ``object``, ``useDataSource`` ``boolean``, ``autoStart``
+    ``boolean``, ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration``
+    ``Int64``, ``preValue`` ``string``, ``flowName`` ``string``.
     """
     return view(
         "flow_fields_by_name",
@@ -2450,28 +2477,32 @@ def flow_task_template_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
-    ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
-    ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
-    ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
-    object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
-    string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
-    category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
-    datetime64[us, UTC], ``endTime`` datetime64[us, UTC], ``createdTime`` datetime64[us,
-    UTC], ``updatedTime`` datetime64[us, UTC], ``assignedTime`` datetime64[us, UTC],
-    ``doneTime`` datetime64[us, UTC], ``openTaskTime`` datetime64[us, UTC],
-    ``expectedDoneTime`` datetime64[us, UTC], ``hub`` object, ``assignedTo`` object,
-    ``assignedVehicle`` object, ``organization`` object, ``workflow`` object, ``geoLock``
-    object, ``histories`` object, ``deviceInformation`` object, ``orderIndex`` Int64,
-    ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
-    Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
-    time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
-    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
-    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
-    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
-    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
+    ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
+    ``idLocal`` ``string``, ``routingResultId`` ``string``, ``parentTaskId`` ``string``,
+    ``parentId`` ``string``, ``assignedVehicleId`` ``string``, ``workflowId`` ``string``,
+    ``title`` ``string``, ``content`` ``string``, ``label`` ``object``, ``status``
+    ``category``, ``subStatus`` ``string``, ``assignee`` ``object``, ``subId`` ``object``,
+    ``assignedBy`` ``string``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``doneBy`` ``string``, ``createdFrom`` ``category``, ``doneFrom`` ``category``,
+    ``taskType`` ``category``, ``geoLockTrigger`` ``category``, ``autoSplit`` ``category``,
+    ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``assignedTime`` ``datetime64[us, UTC]``, ``doneTime`` ``datetime64[us, UTC]``,
+    ``openTaskTime`` ``datetime64[us, UTC]``, ``expectedDoneTime`` ``datetime64[us, UTC]``,
+    ``hub`` ``object``, ``assignedTo`` ``object``, ``assignedVehicle`` ``object``,
+    ``organization`` ``object``, ``workflow`` ``object``, ``geoLock`` ``object``,
+    ``histories`` ``object``, ``deviceInformation`` ``object``, ``orderIndex`` ``Int64``,
+    ``waitingTime`` ``Int64``, ``duration`` ``Int64``, ``distance`` ``Int64``,
+    ``routePlannedOrder`` ``Int64``, ``idleDuration`` ``Int64``, ``doneOrder`` ``Int64``,
+    ``travelDuration`` ``Float64``, ``eta`` ``time64[us][pyarrow]``, ``etd``
+    ``time64[us][pyarrow]``, ``expectedCoordinate`` ``string``, ``createdCoordinate``
+    ``string``, ``doneCoordinate`` ``string``, ``travelDistance`` ``Float64``,
+    ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
+    ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
+    ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
+    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     return view(
         "flow_task_template",
@@ -2505,16 +2536,18 @@ def me_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``name`` string, ``email`` string, ``language``
-    category, ``firstLogin`` boolean, ``lastLogin`` datetime64[us, UTC], ``passwordExpired``
-    boolean, ``status`` category, ``lockExpiry`` datetime64[us, UTC], ``teamId`` object,
-    ``roleId`` string, ``role`` object, ``hubId`` object, ``organizationId`` string,
-    ``organization`` object, ``updatedTime`` datetime64[us, UTC], ``createdTime``
-    datetime64[us, UTC], ``provider`` string, ``activationCode`` string, ``onboardingStep``
-    object, ``phoneNumber`` string, ``dynamicVisitTime`` object, ``phone_number`` string,
-    ``organization_id`` string, ``role_id`` string, ``hub_id`` object, ``team_id`` object,
-    ``is_deleted`` boolean, ``first_login`` boolean, ``created_at`` datetime64[us, UTC],
-    ``updated_at`` datetime64[us, UTC].
+    Documented columns: ``_id`` ``string``, ``name`` ``string``, ``email`` ``string``,
+    ``language`` ``category``, ``firstLogin`` ``boolean``, ``lastLogin`` ``datetime64[us,
+    UTC]``, ``passwordExpired`` ``boolean``, ``status`` ``category``, ``lockExpiry``
+    ``datetime64[us, UTC]``, ``teamId`` ``object``, ``roleId`` ``string``, ``role``
+    ``object``, ``hubId`` ``object``, ``organizationId`` ``string``, ``organization``
+    ``object``, ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us,
+    UTC]``, ``provider`` ``string``, ``activationCode`` ``string``, ``onboardingStep``
+    ``object``, ``phoneNumber`` ``string``, ``dynamicVisitTime`` ``object``,
+    ``phone_number`` ``string``, ``organization_id`` ``string``, ``role_id`` ``string``,
+    ``hub_id`` ``object``, ``team_id`` ``object``, ``is_deleted`` ``boolean``,
+    ``first_login`` ``boolean``, ``created_at`` ``datetime64[us, UTC]``, ``updated_at``
+    ``datetime64[us, UTC]``.
     """
     return view(
         "me",
@@ -2553,29 +2586,33 @@ def public_task_frame(
     Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
     ``milekit.frame``.
 
-    Documented columns: ``_id`` string, ``organizationId`` string, ``flow`` string,
-    ``flowId`` string, ``hubId`` string, ``refId`` string, ``idLocal`` string,
-    ``routingResultId`` string, ``parentTaskId`` string, ``parentId`` string,
-    ``assignedVehicleId`` string, ``workflowId`` string, ``title`` string, ``content``
-    string, ``label`` object, ``status`` category, ``subStatus`` string, ``assignee``
-    object, ``subId`` object, ``assignedBy`` string, ``createdBy`` string, ``updatedBy``
-    string, ``doneBy`` string, ``createdFrom`` category, ``doneFrom`` category, ``taskType``
-    category, ``geoLockTrigger`` category, ``autoSplit`` category, ``startTime``
-    datetime64[us, UTC], ``endTime`` datetime64[us, UTC], ``createdTime`` datetime64[us,
-    UTC], ``updatedTime`` datetime64[us, UTC], ``assignedTime`` datetime64[us, UTC],
-    ``doneTime`` datetime64[us, UTC], ``openTaskTime`` datetime64[us, UTC],
-    ``expectedDoneTime`` datetime64[us, UTC], ``hub`` object, ``assignedTo`` object,
-    ``assignedVehicle`` object, ``organization`` object, ``workflow`` object, ``geoLock``
-    object, ``histories`` object, ``deviceInformation`` object, ``orderIndex`` Int64,
-    ``waitingTime`` Int64, ``duration`` Int64, ``distance`` Int64, ``routePlannedOrder``
-    Int64, ``idleDuration`` Int64, ``doneOrder`` Int64, ``travelDuration`` Float64, ``eta``
-    time64[us][pyarrow], ``etd`` time64[us][pyarrow], ``expectedCoordinate`` string,
-    ``createdCoordinate`` string, ``doneCoordinate`` string, ``travelDistance`` Float64,
-    ``visitGroupPriority`` Int64, ``inLocation`` datetime64[us, UTC], ``outLocation``
-    datetime64[us, UTC], ``useGeoLock`` boolean, ``isSample`` boolean, ``isLastDoneOrder``
-    boolean, ``isDeleted`` boolean, ``appVersion`` string, ``splitNumber`` string,
-    ``visitGroup`` string, ``useVisitGroup`` string, ``vehicleSubHubDistanceLimit`` string,
-    ``listItem`` object, ``taskComponentDetail`` object, ``location`` object.
+    Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
+    ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
+    ``idLocal`` ``string``, ``routingResultId`` ``string``, ``parentTaskId`` ``string``,
+    ``parentId`` ``string``, ``assignedVehicleId`` ``string``, ``workflowId`` ``string``,
+    ``title`` ``string``, ``content`` ``string``, ``label`` ``object``, ``status``
+    ``category``, ``subStatus`` ``string``, ``assignee`` ``object``, ``subId`` ``object``,
+    ``assignedBy`` ``string``, ``createdBy`` ``string``, ``updatedBy`` ``string``,
+    ``doneBy`` ``string``, ``createdFrom`` ``category``, ``doneFrom`` ``category``,
+    ``taskType`` ``category``, ``geoLockTrigger`` ``category``, ``autoSplit`` ``category``,
+    ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
+    ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``,
+    ``assignedTime`` ``datetime64[us, UTC]``, ``doneTime`` ``datetime64[us, UTC]``,
+    ``openTaskTime`` ``datetime64[us, UTC]``, ``expectedDoneTime`` ``datetime64[us, UTC]``,
+    ``hub`` ``object``, ``assignedTo`` ``object``, ``assignedVehicle`` ``object``,
+    ``organization`` ``object``, ``workflow`` ``object``, ``geoLock`` ``object``,
+    ``histories`` ``object``, ``deviceInformation`` ``object``, ``orderIndex`` ``Int64``,
+    ``waitingTime`` ``Int64``, ``duration`` ``Int64``, ``distance`` ``Int64``,
+    ``routePlannedOrder`` ``Int64``, ``idleDuration`` ``Int64``, ``doneOrder`` ``Int64``,
+    ``travelDuration`` ``Float64``, ``eta`` ``time64[us][pyarrow]``, ``etd``
+    ``time64[us][pyarrow]``, ``expectedCoordinate`` ``string``, ``createdCoordinate``
+    ``string``, ``doneCoordinate`` ``string``, ``travelDistance`` ``Float64``,
+    ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
+    ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
+    ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
+    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``string``, ``vehicleSubHubDistanceLimit`` ``string``, ``listItem`` ``object``,
+    ``taskComponentDetail`` ``object``, ``location`` ``object``.
     """
     return view(
         "public_task",

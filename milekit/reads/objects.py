@@ -186,7 +186,8 @@ def get(
         resource: a registry name (``tasks``, ``hubs``, ``users`` …).
         id: an id or a list of ids (one row each, in that order).
         client: default the one from :func:`milekit.use` / the environment.
-        flatten, split_coordinates: as in :func:`milekit.frame`.
+        flatten: as in :func:`milekit.frame`.
+        split_coordinates: as in :func:`milekit.frame`.
         keys: instead of ``id``, the other detail paths: ``data_type`` + ``data_id``
             (``GET /data/type/{name}/{dataId}``), with ``hub_id`` too
             (``/data/hub/{hubId}/type/{name}/{dataId}``) for data records;
