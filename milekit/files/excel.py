@@ -27,7 +27,7 @@ import datetime as dt
 import os
 import tempfile
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,27 +61,27 @@ def check_zone(tz: str) -> str:
 
 
 def to_excel(
-    df: pd.DataFrame,
+    df: pd.DataFrame | Mapping[str, pd.DataFrame],
     path: str | os.PathLike[str],
     *,
     tz: str = "UTC",
     sheet: str | None = None,
     children: bool | Sequence[str] = False,
 ) -> Path:
-    """Write a milekit frame (its index as the first column) to an .xlsx workbook.
+    """Write a milekit frame (its index as the first column) to an .xlsx workbook, or
+    several frames (``{"sheet name": df, ...}``), one sheet each, in that order.
 
     ``children=True`` (or a list of child-table names, ``milekit.children``) adds a sheet
     per child table of the frame's resource, each row keyed by its parent's id.
     The file appears atomically (written beside it, then renamed).
     """
     tz = check_zone(tz)
-    meta = df.attrs.get("milekit") or {}
-    name = sheet or str(meta.get("resource") or meta.get("view") or "Sheet1")
-    sheets = [(name, _table_of(df))]
-    for child in _child_names(meta, df, children):
-        from milekit.reads.children import children as child_frame
-
-        sheets.append((child, _table_of(child_frame(df, child))))
+    if isinstance(df, Mapping):
+        if children:
+            raise UsageError("children= goes with one frame; give child tables as sheets")
+        sheets = [(str(name), _table_of(frame)) for name, frame in df.items()]
+    else:
+        sheets = _sheets_of(df, sheet, children)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".milekit-", suffix=".xlsx", dir=target.parent or ".")
     os.close(fd)
@@ -91,6 +91,19 @@ def to_excel(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def _sheets_of(
+    df: pd.DataFrame, sheet: str | None, children: bool | Sequence[str]
+) -> list[tuple[str, pa.Table]]:
+    meta = df.attrs.get("milekit") or {}
+    name = sheet or str(meta.get("resource") or meta.get("view") or "Sheet1")
+    sheets = [(name, _table_of(df))]
+    for child in _child_names(meta, df, children):
+        from milekit.reads.children import children as child_frame
+
+        sheets.append((child, _table_of(child_frame(df, child))))
+    return sheets
 
 
 def _table_of(df: pd.DataFrame) -> pa.Table:

@@ -198,3 +198,40 @@ def test_edit_and_push_lands_every_edit_but_the_deleted_row(run: Callable[[str],
     checks = r.value("read-back")
     assert len(checks) == 5 and all(checks.values()), checks
     assert "assign" in r.text("history")
+
+
+def test_daily_reports_write_one_workbook_with_typed_sheets_and_totals(
+    run: Callable[[str], Run],
+) -> None:
+    """04-daily-reports.ipynb: four reports for one hub and day, plotted where a person
+    would rather look, and one workbook whose sheets, types and totals match them."""
+    import datetime as dt
+
+    import openpyxl
+
+    r = run("04-daily-reports.ipynb")
+    assert r.text("pick").startswith("Jakarta Hub 2026-")
+    assert r.has("delivery-plot", "image/png") and r.has("routing-plot", "image/png")
+    path, done, routes, shifts, vehicles = r.text("workbook").split()
+    wb = openpyxl.load_workbook(r.work / path)
+    assert wb.sheetnames == ["Delivery", "Routing", "Shifts", "Vehicles"]
+    delivery = wb["Delivery"]
+    header = [c.value for c in delivery[1]]
+    assert header[:4] == ["worker", "done", "late", "on_time_rate"]
+    done_cells = [row[1] for row in delivery.iter_rows(min_row=2, values_only=True)]
+    assert all(isinstance(v, int) for v in done_cells) and sum(done_cells) == int(done) > 0
+    assert wb["Routing"].max_row - 1 == int(routes) > 0
+    load = [row[1] for row in wb["Routing"].iter_rows(min_row=2, values_only=True)]
+    assert all(isinstance(v, float) and 0 <= v <= 100 for v in load)  # "7.7%" made a number
+    shift = wb["Shifts"]
+    assert [c.value for c in shift[1]][:3] == [
+        "worker",
+        "start (Asia/Jakarta)",
+        "finish (Asia/Jakarta)",
+    ]
+    assert shift.max_row - 1 == int(shifts) > 0
+    assert all(isinstance(shift.cell(row=2, column=i).value, dt.datetime) for i in (2, 3))
+    master = wb["Vehicles"]
+    assert master.max_row - 1 == int(vehicles) > 0
+    assert "max_weight" in [c.value for c in master[1]]
+    assert master.freeze_panes == "B2" and master.auto_filter.ref
