@@ -52,6 +52,8 @@ def child(mode: str, url: str, token: str, out: str) -> None:
     extra: dict[str, Any] = {}
     if mode == "export":
         rows = milekit.export("tasks", out, client=client, progress=False).rows
+    elif mode == "xlsx":
+        rows = milekit.export("tasks", out, client=client, progress=False, tz="Asia/Jakarta").rows
     elif mode == "sync":
         rows = milekit.sync("tasks", out, client=client, progress=False).rows
         wall_first = time.perf_counter() - t0
@@ -99,7 +101,8 @@ MODES = ("frame+to_parquet", "export", "sync")
 def measure(sb: SandboxProcess, mode: str, tasks: int) -> dict[str, Any]:
     time.sleep(1.2)  # a fresh rate window
     with tempfile.TemporaryDirectory(prefix="milekit-bench-") as d:
-        out = str(Path(d) / ("lake" if mode == "sync" else "x.parquet"))
+        name = {"sync": "lake", "xlsx": "x.xlsx"}.get(mode, "x.parquet")
+        out = str(Path(d) / name)
         proc = subprocess.run(
             [sys.executable, str(HERE), "--child", mode, sb.url, sb.token, out],
             capture_output=True,
@@ -124,13 +127,29 @@ def run_size(tasks: int) -> dict[str, dict[str, Any]]:
         return {mode: measure(sb, mode, tasks) for mode in MODES}
 
 
+def excel(small: int, large: int) -> None:
+    """``export("tasks", "x.xlsx")`` at two sizes: rows/s and whether memory stays flat."""
+    runs = {}
+    for size in (small, large):
+        with SandboxProcess(tasks=size, rate_limit=100, latency=0.0) as sb:
+            runs[size] = measure(sb, "xlsx", size)
+    ratio = runs[large]["peak_rss_mb"] / runs[small]["peak_rss_mb"]
+    print(f"xlsx peak({large:,}) / peak({small:,}) = {ratio:.2f}")
+    write_result("bench_export_xlsx", {"runs": {str(k): v for k, v in runs.items()},
+                                       "peak_ratio_large_over_small": ratio})  # fmt: skip
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:6])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="50k vs 200k tasks")
+    ap.add_argument("--xlsx", action="store_true", help="Excel export only: 20k vs 80k tasks")
     args = ap.parse_args()
+    if args.xlsx:
+        excel(20_000, 80_000)
+        return
     small, large = (50_000, 200_000) if args.quick else (200_000, 1_000_000)
     runs = {size: run_size(size) for size in (small, large)}
     rows = []
