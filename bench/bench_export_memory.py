@@ -145,10 +145,10 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="50k vs 200k tasks")
-    ap.add_argument("--xlsx", action="store_true", help="Excel export only: 20k vs 80k tasks")
+    ap.add_argument("--xlsx", action="store_true", help="Excel export only: 50k vs 200k tasks")
     args = ap.parse_args()
     if args.xlsx:
-        excel(20_000, 80_000)
+        excel(50_000, 200_000)
         return
     small, large = (50_000, 200_000) if args.quick else (200_000, 1_000_000)
     runs = {size: run_size(size) for size in (small, large)}

@@ -163,7 +163,7 @@ def _write_sheets(
                 ws = _new_sheet(wb, name if part == 1 else f"{name} ({part})", columns)
                 used = 1
             chunk = table.slice(at, MAX_ROWS - used)
-            for row in columns.rows(chunk, ws):
+            for row in columns.rows(chunk):
                 ws.append(row)
             used += chunk.num_rows
             at += chunk.num_rows
@@ -239,22 +239,15 @@ class _Columns:
             self.converters.append(convert)
             self.widths.append(20.0 if fmt else min(max(len(label) + 2, 10), 40))
 
-    def rows(self, table: pa.Table, ws: Any) -> Iterator[list[Any]]:
-        from openpyxl.cell import WriteOnlyCell
-
+    def rows(self, table: pa.Table) -> Iterator[tuple[Any, ...]]:
+        """The table's rows as cell values (openpyxl gives datetimes, dates and times
+        their number formats: ``yyyy-mm-dd h:mm:ss``, ``yyyy-mm-dd``, ``h:mm:ss``)."""
         cols = []
         for (path, _), convert in zip(self.fields, self.converters, strict=True):
             col = _column_at(table, path)
             cols.append(convert(col) if col is not None else [None] * table.num_rows)
-        styled = [i for i, fmt in enumerate(self.formats) if fmt]
-        for values in zip(*cols, strict=True) if cols else ():
-            row = list(values)
-            for i in styled:
-                if row[i] is not None:
-                    cell = WriteOnlyCell(ws, value=row[i])
-                    cell.number_format = self.formats[i]
-                    row[i] = cell
-            yield row
+        if cols:
+            yield from zip(*cols, strict=True)
 
 
 def _flat_fields(s: pa.Schema) -> list[tuple[tuple[str, ...], pa.Field]]:
