@@ -56,6 +56,8 @@ from milekit.wire.errors import UsageError
 __all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
 
 STATE_FILE = "_milekit_sync.json"
+#: held while a run works on the lake (readers skip ``_`` files)
+LOCK_FILE = "_milekit_sync.lock"
 PART_FILE = "part-0.parquet"
 #: the Hive partition column: the month (UTC) of the row's ``Changes.created`` time
 PARTITION = "created_month"
@@ -158,22 +160,43 @@ def sync(
     if not isinstance(overlap, dt.timedelta) or overlap < dt.timedelta(0):
         raise UsageError(f"overlap must be a duration of zero or more, got {overlap!r}")
     lake = Path(path)
-    state = check_lake(lake, spec, params)
     client = client or get_client()
-    lake.mkdir(parents=True, exist_ok=True)
-    before, t0 = client.stats.requests, time.perf_counter()
-    run = _Run(spec, lake, client, params, progress)
-    mode: Mode
-    if spec.changes is None:
-        mode, counts = "snapshot", run.snapshot()
-    elif full or state is None or not (state.complete and state.partitioned and state.high_water):
-        mode, counts = "full", run.full(state)
-    else:
-        mode, counts = "incremental", run.incremental(state, overlap)
+    check_lake(lake, spec, params)  # a directory that is not this lake is left untouched
+    with _exclusive(lake):
+        state = check_lake(lake, spec, params)  # again: as the last run left it
+        before, t0 = client.stats.requests, time.perf_counter()
+        run = _Run(spec, lake, client, params, progress)
+        mode: Mode
+        if spec.changes is None:
+            mode, counts = "snapshot", run.snapshot()
+        elif (
+            full or state is None or not (state.complete and state.partitioned and state.high_water)
+        ):
+            mode, counts = "full", run.full(state)
+        else:
+            mode, counts = "incremental", run.incremental(state, overlap)
     return SyncResult(
         spec.name, lake, mode, *counts, requests=client.stats.requests - before,
         seconds=time.perf_counter() - t0,
     )  # fmt: skip
+
+
+@contextmanager
+def _exclusive(lake: Path) -> Iterator[None]:
+    """One run per lake at a time (two overlapping cron runs would each replace what the
+    other wrote): a second run is a LakeError at once, before anything is sent."""
+    import filelock
+
+    lake.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(lake / LOCK_FILE), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise LakeError(f"another milekit.sync is running on {lake}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def check_lake(lake: Path, spec: ResourceSpec, params: Mapping[str, str]) -> LakeState | None:

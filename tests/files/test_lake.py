@@ -303,3 +303,20 @@ def test_what_a_killed_writer_left_is_invisible_and_swept(
     ).fetchall() == [(300,)]
     milekit.sync("tasks", lake, client=c, progress=False)
     assert not half.exists() and not (lake / ".milekit-tmp-dead").exists()
+
+
+def test_a_second_run_on_the_same_lake_is_refused_while_one_runs(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """Two overlapping cron runs would each replace what the other wrote: the second is a
+    LakeError at once, before anything is sent."""
+    import filelock
+
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    sent = _sent(fresh)
+    with filelock.FileLock(str(lake / lake_mod.LOCK_FILE)):  # a run in another process
+        with pytest.raises(milekit.LakeError, match=r"another milekit\.sync is running"):
+            milekit.sync("tasks", lake, client=c, progress=False)
+    assert _sent(fresh) == sent
+    assert milekit.sync("tasks", lake, client=c, progress=False).mode == "incremental"
