@@ -1,5 +1,5 @@
 """The reliability suite's remaining parts: a sandbox killed mid-push, bad input refused
-before anything is sent (the table the README shows), and the token on redirects.
+before anything is sent (the table docs/performance.md shows), and the token on redirects.
 
 The fault reads are in ``test_read_faults.py``, the fault push in ``test_push_faults.py``,
 Ctrl-C in ``test_push_interrupt.py``, four processes in ``test_limiter_wire.py``; the long
@@ -120,7 +120,7 @@ def _new_row(df: pd.DataFrame) -> pd.DataFrame:
     return row
 
 
-#: (what is wrong, the call, the error class): the README's table of bad input
+#: (what is wrong, the call, the error class): the table of bad input in docs/performance.md
 BAD_INPUT: list[tuple[str, Callable[[milekit.Client, pd.DataFrame], Any], type[Exception]]] = [
     ("unknown resource", lambda c, df: milekit.frame("taskz", client=c), errors.UsageError),
     ("misspelt filter", lambda c, df: milekit.frame("tasks", client=c, stauts="DONE"),
