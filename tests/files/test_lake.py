@@ -320,3 +320,38 @@ def test_a_second_run_on_the_same_lake_is_refused_while_one_runs(
             milekit.sync("tasks", lake, client=c, progress=False)
     assert _sent(fresh) == sent
     assert milekit.sync("tasks", lake, client=c, progress=False).mode == "incremental"
+
+
+@pytest.mark.slow
+def test_a_process_killed_mid_run_leaves_a_readable_lake_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL, not an exception: a real `milekit sync` process killed at several moments
+    of its first and of a later run; each time the lake reads without a repeated id, and
+    a last run brings it equal to the API."""
+    import signal
+    import subprocess
+    import sys
+
+    with Sandbox(tasks=4000, latency=0.02) as sb:
+        lake = tmp_path / "tasks"
+        env = dict(os.environ, MILEAPP_TOKEN=sb.token, MILEKIT_LIMITER="process")
+        cmd = [sys.executable, "-m", "milekit", "sync", "tasks", str(lake), "--base-url", sb.url,
+               "--no-progress"]  # fmt: skip
+        for delay in (0.4, 0.9, 1.3, 1.6, 2.0, 2.4):
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            if lake.exists():
+                _readable_without_repeats(lake)
+            if delay == 1.6:  # then a later (incremental) run is killed too
+                assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
+                for tid in _open_ids(sb, "ONGOING")[:20]:
+                    _finish(sb, tid)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        with milekit.Client(sb.token, sb.url, limiter="process") as c:
+            _same_as_api(lake, c)
