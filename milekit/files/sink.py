@@ -77,11 +77,18 @@ class Segment:
             yield pa.ipc.open_file(src).read_all()
 
     def ids(self, id_field: str) -> list[Any]:
+        """The rows' ids in order (None for a row without one)."""
         if self.parquet:
-            col = pq.read_table(str(self.path), columns=[id_field])[id_field]
+            f = pq.ParquetFile(str(self.path))
+            if id_field not in f.schema_arrow.names:
+                return [None] * f.metadata.num_rows
+            col = f.read(columns=[id_field])[id_field]
         else:
             with pa.memory_map(str(self.path)) as src:
-                col = pa.ipc.open_file(src).read_all().column(id_field)
+                table = pa.ipc.open_file(src).read_all()
+            if id_field not in table.column_names:
+                return [None] * table.num_rows
+            col = table.column(id_field)
         return list(col.to_pylist())
 
 
@@ -218,8 +225,10 @@ class Sink:
 
 
 def _id_hashes(table: pa.Table, id_field: str) -> Hashes:
+    """One hash per row (the row count of the page is its length): of the id, or of the
+    row's position when the page has no id column (a candidate never confirmed, below)."""
     if id_field not in table.column_names:
-        return np.empty(0, dtype=np.int64)
+        return np.arange(table.num_rows, dtype=np.int64)
     ids = table.column(id_field).to_pylist()
     return np.fromiter((hash(x) for x in ids), dtype=np.int64, count=len(ids))
 
@@ -245,6 +254,8 @@ def _keep_masks(segments: list[Segment], hashes: list[Hashes], id_field: str) ->
         if s not in ids_cache:
             ids_cache[s] = segments[s].ids(id_field)
         rid = ids_cache[s][pos - offsets[s]]
+        if rid is None:
+            continue  # a row without an id repeats nothing
         if rid not in seen:
             seen.add(rid)
             continue

@@ -111,3 +111,17 @@ def test_row_groups_are_whole_whatever_the_page_size(
     s.finish()
     meta = pq.ParquetFile(s.path).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 4]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_pages_without_the_id_column_are_counted_and_kept(tmp_path: Path, fmt: str) -> None:
+    """Rows are counted per page, not per id hash: a page without the id column (a
+    projection that leaves it out) still counts its rows, and none is taken for a repeat."""
+    s = _sink(tmp_path, fmt)
+    s.write(_page(["a", "b"]))
+    s.write(_page(["x", "y", "z"]).drop_columns(["_id"]))
+    s.write(_page(["b", "c"]))  # "b" again: the one real repeat
+    s.write(_page(["u", "v", "w"]).drop_columns(["_id"]))  # rows without ids never repeat
+    assert s.rows_in == 10
+    done = s.finish()
+    assert (done.rows, done.duplicates_dropped) == (9, 1)
