@@ -39,7 +39,7 @@ import pyarrow as pa
 from _common import table, write_result
 from bench_parse import fetch_pages
 
-from milekit.reads.frames import _first_of_each, gc_paused
+from milekit.reads.frames import gc_paused, one_per_id
 from milekit.types import registry, schema
 
 TASKS = registry.TASKS
@@ -52,9 +52,7 @@ def floor(bodies: list[bytes]) -> Any:
 def arrow(bodies: list[bytes]) -> pa.Table:
     parser = schema.PageParser(TASKS.rows, TASKS.listing)
     t = schema.unify([parser.parse(b)[0] for b in bodies])
-    return _first_of_each(t, TASKS.id_field).replace_schema_metadata(
-        {b"milekit.resource": b"tasks"}
-    )
+    return one_per_id(t, TASKS.id_field).replace_schema_metadata({b"milekit.resource": b"tasks"})
 
 
 def polars(bodies: list[bytes]) -> Any:

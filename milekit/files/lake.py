@@ -46,7 +46,7 @@ from milekit._version import __version__
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import empty_table, iter_tables, read_plan
+from milekit.reads.frames import empty_table, iter_tables, one_per_id, read_plan
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
@@ -381,7 +381,7 @@ class _Run:
         fetched = sum(t.num_rows for t in tables)
         if not tables:
             return 0, empty_table(self.plan.rows, self.plan.columns)
-        return fetched, _last_per_id(schema.unify(tables), self.spec.id_field)
+        return fetched, one_per_id(schema.unify(tables), self.spec.id_field, keep="last")
 
 
 class _Router:
@@ -470,18 +470,6 @@ def _high_water(table: pa.Table, by: str) -> str | None:
 
 def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _last_per_id(table: pa.Table, id_field: str) -> pa.Table:
-    """One row per id, the last read (the lists of one run can overlap)."""
-    ids = table.column(id_field).to_pylist()
-    seen: set[Any] = set()
-    keep = []
-    for i in range(len(ids) - 1, -1, -1):
-        if ids[i] not in seen:
-            seen.add(ids[i])
-            keep.append(i)
-    return table.take(pa.array(keep[::-1], pa.int64())) if len(keep) < len(ids) else table
 
 
 def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:

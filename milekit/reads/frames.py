@@ -533,7 +533,7 @@ def _assemble(
     tables = [p.table for p in pages]
     table = schema.unify(tables) if tables else empty_table(rows, plan.columns)
     if out.to != "pandas" or out.backend == "pyarrow":
-        return _arrow_output(spec, params, plan, _first_of_each(table, rows.id_field), out)
+        return _arrow_output(spec, params, plan, one_per_id(table, rows.id_field), out)
     cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
     with ThreadPoolExecutor(
         CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
@@ -552,18 +552,27 @@ def _assemble(
     return df
 
 
-def _first_of_each(table: pa.Table, id_field: str) -> pa.Table:
-    """``table`` without the later rows of a repeated id (offset pagination while data
-    changes)."""
-    if not _may_repeat(table, id_field) or id_field not in table.column_names:
+def one_per_id(
+    table: pa.Table, id_field: str, keep: Literal["first", "last"] = "first"
+) -> pa.Table:
+    """``table`` with one row per id, the ``keep`` one of each (offset pagination while the
+    data changes repeats rows; the lists of one sync run overlap); the order is kept.
+
+    >>> t = pa.table({"_id": ["a", "b", "a"], "n": [1, 2, 3]})
+    >>> [one_per_id(t, "_id", keep)["n"].to_pylist() for keep in ("first", "last")]
+    [[1, 2], [2, 3]]
+    """
+    if id_field not in table.column_names or not _may_repeat(table, id_field):
         return table
+    ids = table.column(id_field).to_pylist()
+    order = range(len(ids)) if keep == "first" else range(len(ids) - 1, -1, -1)
     seen: set[Any] = set()
-    keep = []
-    for i, v in enumerate(table.column(id_field).to_pylist()):
-        if v not in seen:
-            seen.add(v)
-            keep.append(i)
-    return table.take(pa.array(keep, pa.int64()))
+    chosen = []
+    for i in order:
+        if ids[i] not in seen:
+            seen.add(ids[i])
+            chosen.append(i)
+    return table.take(pa.array(sorted(chosen), pa.int64()))
 
 
 def _arrow_output(
