@@ -43,7 +43,15 @@ from milekit.files.excel import check_zone
 from milekit.files.sink import Format, Sink
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import ReadPlan, empty_table, frame_attrs, iter_tables, read_plan
+from milekit.reads.frames import (
+    ATTRS_KEY,
+    RESOURCE_KEY,
+    ReadPlan,
+    empty_table,
+    frame_attrs,
+    iter_tables,
+    read_plan,
+)
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client
@@ -52,8 +60,8 @@ from milekit.wire.errors import UsageError
 
 F = FieldType
 SIDECAR_SUFFIX = ".schema.json"
-#: the footer key of the frame's ``df.attrs["milekit"]`` (its snapshot token left out)
-ATTRS_KEY = b"milekit.attrs"
+#: the footer key of the index column of milekit's files
+INDEX_KEY = b"milekit.index"
 
 
 @dataclass(frozen=True)
@@ -144,17 +152,25 @@ def file_metadata(
     and pandas' own (so plain ``pd.read_parquet`` restores the index and the dtypes)."""
 
     def meta(s: pa.Schema) -> dict[bytes, bytes]:
-        out = {
-            b"milekit.resource": spec.name.encode(),
-            b"milekit.index": spec.id_field.encode(),
-            b"milekit.version": __version__.encode(),
-            b"pandas": schema.pandas_metadata(s, spec.id_field),
-        }
-        if attrs is not None:
-            out[ATTRS_KEY] = orjson.dumps(attrs(s.names))
-        return out
+        return footer(s, spec.name, spec.id_field, attrs(s.names) if attrs is not None else None)
 
     return meta
+
+
+def footer(
+    s: pa.Schema, resource: str, index: str, attrs: Mapping[str, Any] | None = None
+) -> dict[bytes, bytes]:
+    """The footer of a milekit Parquet file of schema ``s``: the resource, the index
+    column ("" for none), milekit's version, pandas' own entry and the frame's attrs."""
+    out = {
+        RESOURCE_KEY: resource.encode(),
+        INDEX_KEY: index.encode(),
+        b"milekit.version": __version__.encode(),
+        b"pandas": schema.pandas_metadata(s, index or None),
+    }
+    if attrs is not None:
+        out[ATTRS_KEY] = orjson.dumps(attrs, default=str)
+    return out
 
 
 def frame_attrs_of(spec: registry.ResourceSpec, params: Mapping[str, str], plan: ReadPlan) -> Attrs:
@@ -182,7 +198,7 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     table = pq.read_table(str(path))
     meta = table.schema.metadata or {}
-    index = meta.get(b"milekit.index", b"").decode() or _pandas_index(meta, table.column_names)
+    index = meta.get(INDEX_KEY, b"").decode() or _pandas_index(meta, table.column_names)
     df = schema.to_pandas(table.replace_schema_metadata(None), index=index)
     if ATTRS_KEY in meta:
         df.attrs["milekit"] = orjson.loads(meta[ATTRS_KEY])
@@ -218,13 +234,7 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
     index = df.index.name if isinstance(df.index.name, str) else ""
     table = schema.enum_ordered(schema.from_pandas(df))
     kept = {k: v for k, v in meta.items() if k != "snapshot"}  # a token of this process
-    file_meta = {
-        b"milekit.resource": name.encode(),
-        b"milekit.index": index.encode(),
-        b"milekit.version": __version__.encode(),
-        b"pandas": schema.pandas_metadata(table.schema, index or None),
-        ATTRS_KEY: orjson.dumps(kept, default=str),
-    }
+    file_meta = footer(table.schema, name, index, kept)
     pq.write_table(table.replace_schema_metadata(file_meta), str(path), compression="zstd")
     return Path(path)
 

@@ -46,7 +46,7 @@ from milekit._version import __version__
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import empty_table, iter_tables, one_per_id, read_plan
+from milekit.reads.frames import RESOURCE_KEY, empty_table, iter_tables, one_per_id, read_plan
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
@@ -241,8 +241,8 @@ def _check_files(lake: Path, state: LakeState, files: dict[str, Path], spec: Res
         if not loose and name not in state.partitions and name not in state.pending:
             problems.append(f"{name} is not recorded")
         meta = pq.read_schema(str(f)).metadata or {}
-        if meta.get(b"milekit.resource", spec.name.encode()) != spec.name.encode():
-            problems.append(f"{name} holds {meta[b'milekit.resource'].decode()}")
+        if meta.get(RESOURCE_KEY, spec.name.encode()) != spec.name.encode():
+            problems.append(f"{name} holds {meta[RESOURCE_KEY].decode()}")
     if problems:
         raise LakeError(
             f"{lake / STATE_FILE} does not match the dataset: " + "; ".join(problems[:5])

@@ -37,6 +37,11 @@ from milekit.wire.context import get_client
 from milekit.wire.errors import MileWarning, UsageError
 from milekit.writes.diff import remember
 
+#: the metadata key of the frame's ``df.attrs["milekit"]`` in a table or a file's footer
+#: (its snapshot token left out)
+ATTRS_KEY = b"milekit.attrs"
+#: the metadata key of the resource a table or file holds
+RESOURCE_KEY = b"milekit.resource"
 #: what a read returns (``frame(to=...)``)
 Output = Literal["pandas", "arrow", "polars"]
 #: how a pandas frame holds its columns (``frame(dtype_backend=...)``)
@@ -582,7 +587,7 @@ def _arrow_output(
     the frame's attrs travel in the table's metadata (``milekit.attrs``)."""
     attrs = frame_attrs(spec, params, plan, table.column_names)
     table = table.replace_schema_metadata(
-        {b"milekit.resource": spec.name.encode(), b"milekit.attrs": orjson.dumps(attrs)}
+        {RESOURCE_KEY: spec.name.encode(), ATTRS_KEY: orjson.dumps(attrs)}
     )
     if out.to == "arrow":
         return table
