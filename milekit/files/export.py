@@ -47,7 +47,6 @@ from milekit.reads.frames import (
     ATTRS_KEY,
     RESOURCE_KEY,
     ReadPlan,
-    empty_table,
     frame_attrs,
     iter_tables,
     read_plan,
@@ -118,10 +117,9 @@ def export(
     tmpdir = Path(tempfile.mkdtemp(prefix=".milekit-export-", dir=target.parent))
     try:
         out = tmpdir / ("out." + fmt)
-        empty = empty_table(plan.rows, plan.columns).schema  # the columns there would have been
         meta = file_metadata(spec, frame_attrs_of(spec, params, plan))
-        sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir, empty_schema=empty,
-                    sheet=spec.name, tz=tz)  # fmt: skip
+        sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir,
+                    empty_schema=plan.empty().schema, sheet=spec.name, tz=tz)  # fmt: skip
         pages = 0
         for table in iter_tables(
             spec, params, client=client, progress=progress, limit=limit, plan=plan

@@ -321,9 +321,6 @@ class _Run:
         assert self.spec.changes is not None
         return self.spec.changes
 
-    def empty_schema(self) -> pa.Schema:
-        return empty_table(self.plan.rows, self.plan.columns).schema
-
     def _done(self, state: LakeState, written: Mapping[str, int], high: str | None) -> None:
         state.partitions = dict(sorted(written.items()))
         state.complete, state.pending = True, []
@@ -380,7 +377,7 @@ class _Run:
             tables.extend(t for t in self.tables(query) if t.num_rows)
         fetched = sum(t.num_rows for t in tables)
         if not tables:
-            return 0, empty_table(self.plan.rows, self.plan.columns)
+            return 0, self.plan.empty()
         return fetched, one_per_id(schema.unify(tables), self.spec.id_field, keep="last")
 
 
@@ -389,7 +386,7 @@ class _Router:
 
     def __init__(self, run: _Run, tmp: Path, by: str | None) -> None:
         self.lake, self.spec, self.tmp, self.by = run.lake, run.spec, tmp, by
-        self.empty, self.meta = run.empty_schema(), run.meta
+        self.empty, self.meta = run.plan.empty().schema, run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
 

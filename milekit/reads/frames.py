@@ -100,6 +100,10 @@ class ReadPlan:
     definitions: custom.Definitions | None
     groups: tuple[str, ...]  #: the flows / data types the filters select
 
+    def empty(self) -> pa.Table:
+        """The table of no rows: the columns a read by this plan would have had."""
+        return empty_table(self.rows, self.columns)
+
 
 class DefinitionsWarning(MileWarning):
     """The flows / data types could not be read: custom columns are typed from the data."""
@@ -536,7 +540,7 @@ def _assemble(
     ahead.warn()
     rows = plan.rows
     tables = [p.table for p in pages]
-    table = schema.unify(tables) if tables else empty_table(rows, plan.columns)
+    table = schema.unify(tables) if tables else plan.empty()
     if out.to != "pandas" or out.backend == "pyarrow":
         return _arrow_output(spec, params, plan, one_per_id(table, rows.id_field), out)
     cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
