@@ -54,7 +54,6 @@ class _Waits:
     def __init__(self, client: Client | None) -> None:
         self.client = client
         self.throttled0 = self._throttled()
-        self.limited0 = client.stats.rate_limited if client is not None else 0
         self.stats0 = client.stats.copy() if client is not None else None
 
     def _throttled(self) -> float:
@@ -62,12 +61,12 @@ class _Waits:
         return float(getattr(limiter, "throttled", 0.0)) if limiter is not None else 0.0
 
     def postfix(self) -> dict[str, str]:
-        if self.client is None:
+        if self.client is None or self.stats0 is None:
             return {}
         out = {}
         if self.client.limiter is not None:
             out["rate wait"] = f"{self._throttled() - self.throttled0:.1f}s"
-        limited = self.client.stats.rate_limited - self.limited0
+        limited = self.client.stats.rate_limited - self.stats0.rate_limited
         if limited:
             out["429s"] = str(limited)
         return out
