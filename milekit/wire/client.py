@@ -38,7 +38,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -212,12 +212,12 @@ class Stats:
         {'requests': '2', '429s': '1', 'retries': '0', 'limiter wait': '0.0s', 'back-off': '0.0s'}
         """
         statuses = {k: v - earlier.by_status.get(k, 0) for k, v in self.by_status.items()}
-        return Stats(
-            self.requests - earlier.requests, self.retries - earlier.retries,
-            self.rate_limited - earlier.rate_limited, self.retry_wait - earlier.retry_wait,
-            self.backoff_wait - earlier.backoff_wait, self.limiter_wait - earlier.limiter_wait,
-            self.pacing_wait - earlier.pacing_wait, {k: v for k, v in statuses.items() if v},
-        )  # fmt: skip
+        counts = {
+            f.name: getattr(self, f.name) - getattr(earlier, f.name)
+            for f in fields(self)
+            if f.name != "by_status"
+        }
+        return Stats(**counts, by_status={k: v for k, v in statuses.items() if v})
 
     def summary(self) -> dict[str, str]:
         """The figures a progress bar ends with: requests, 429s, retries, waits."""
