@@ -92,8 +92,12 @@ class Pacer:
         now = self._clock()
         with self._lock:
             self._sends.append(now)
-            while self._sends and self._sends[0] <= now - 1.0:
-                self._sends.popleft()
+            self._forget_before(now - 1.0)
+
+    def _forget_before(self, t: float) -> None:
+        """Drop the sends at or before ``t`` (the lock held): what is left is the last second's."""
+        while self._sends and self._sends[0] <= t:
+            self._sends.popleft()
 
     def throttled(self) -> None:
         """A 429 although the limiter let the request through: slow down."""
@@ -101,8 +105,7 @@ class Pacer:
         with self._lock:
             if now - self._cut < self.cooldown:
                 return  # the same crowding: requests already in flight
-            while self._sends and self._sends[0] <= now - 1.0:
-                self._sends.popleft()
+            self._forget_before(now - 1.0)
             measured = float(len(self._sends))
             current = self._rate if self._rate is not None else self.ceiling
             # a client that sent little in the last second (it just started, or waited)
