@@ -44,7 +44,6 @@ __all__ = ["MAX_ROWS", "to_excel", "write_workbook"]
 
 #: rows of one Excel sheet, the header row included
 MAX_ROWS = 1_048_576
-_FORMATS = {"datetime": "yyyy-mm-dd hh:mm:ss", "time": "hh:mm:ss", "date": "yyyy-mm-dd"}
 Converter = Callable[[pa.ChunkedArray], list[Any]]
 
 
@@ -217,27 +216,22 @@ def _letter(i: int) -> str:
 
 class _Columns:
     """How each column of a schema becomes Excel cells: objects flattened into
-    ``parent.child`` columns, a converter and a number format per column."""
+    ``parent.child`` columns, a header, the API type for its comment, a width and a
+    converter per column."""
 
     def __init__(self, s: pa.Schema, tz: str) -> None:
-        self.tz = tz
         self.fields = _flat_fields(s)
         self.header: list[str] = []
         self.kinds: list[str] = []
         self.widths: list[float] = []
-        self.formats: list[str | None] = []
         self.converters: list[Converter] = []
         for path, f in self.fields:
-            label, fmt, convert = _column_plan(".".join(path), f, tz)
-            ft = schema.meta_of(f)[0]
-            kind = (ft or FieldType.STRING).value + (
-                f", {tz}" if fmt == _FORMATS["datetime"] else ""
-            )
+            label, temporal, convert = _column_plan(".".join(path), f, tz)
+            kind = (schema.meta_of(f)[0] or FieldType.STRING).value
             self.header.append(label)
-            self.kinds.append(kind)
-            self.formats.append(fmt)
+            self.kinds.append(kind + (f", {tz}" if temporal == "datetime" else ""))
             self.converters.append(convert)
-            self.widths.append(20.0 if fmt else min(max(len(label) + 2, 10), 40))
+            self.widths.append(20.0 if temporal else min(max(len(label) + 2, 10), 40))
 
     def rows(self, table: pa.Table) -> Iterator[tuple[Any, ...]]:
         """The table's rows as cell values (openpyxl gives datetimes, dates and times
@@ -278,14 +272,16 @@ def _column_at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray | None
 
 
 def _column_plan(label: str, f: pa.Field, tz: str) -> tuple[str, str | None, Converter]:
-    """The header, the number format and the converter of one leaf column."""
+    """The header, the kind of time the column holds (``datetime``, ``time``, ``date``, or
+    None; openpyxl gives such cells their number formats) and the converter of one leaf
+    column."""
     t = f.type
     if pa.types.is_timestamp(t):
-        return f"{label} ({tz})", _FORMATS["datetime"], lambda c: _local(c, tz)
+        return f"{label} ({tz})", "datetime", lambda c: _local(c, tz)
     if pa.types.is_time(t):
-        return label, _FORMATS["time"], _plain
+        return label, "time", _plain
     if pa.types.is_date(t):
-        return label, _FORMATS["date"], _plain
+        return label, "date", _plain
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return label, None, _joined
     if pa.types.is_dictionary(t):
