@@ -198,8 +198,12 @@ def _show_warning(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    warnings.showwarning = _show_warning
-    args = _parser().parse_args(argv)
+    with warnings.catch_warnings():  # one-line warnings for this command only
+        warnings.showwarning = _show_warning
+        return _run(_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "demo":
             return demo(tasks=args.tasks, out=Path(args.out))
