@@ -59,6 +59,14 @@ import pyarrow.compute as pc
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 from milekit.wire.errors import MileWarning
 
+try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
+    from milekit.types import _pagejson
+
+    #: Whether this install has the C page decoder (``milekit.types._pagejson``).
+    NATIVE = True
+except ImportError:  # pragma: no cover - a build without a C compiler
+    NATIVE = False
+
 F = FieldType
 META = b"milekit"
 
@@ -381,6 +389,16 @@ _RAW: dict[FieldType, pa.DataType] = {
 }
 
 
+#: The C decoder's kind codes for the raw types of documented fields (see pagejson.c).
+_NATIVE_KIND: dict[pa.DataType, int] = {
+    pa.bool_(): 1,
+    pa.int64(): 2,
+    pa.float64(): 3,
+    pa.string(): 4,
+    pa.list_(pa.string()): 5,
+}
+
+
 class FastPathMiss(Exception):
     """This page cannot go through Arrow's JSON reader; use the Python path."""
 
@@ -401,25 +419,34 @@ def _has_timestamp(t: pa.DataType) -> bool:
 
 
 class PageParser:
-    """Parses raw list pages with Arrow's JSON reader (C++, releases the GIL).
+    """Parses raw list pages into typed Arrow tables, without Python objects per value.
 
-    Documented fields are read with their raw JSON types and typed with Arrow compute;
-    the rest are inferred. Arrow would infer date-like text as timestamps (dropping the
-    original spelling), so such columns are re-read as text; the set of those is learnt
-    once per parser and shared by the threads. Anything the reader refuses (a field whose
-    JSON type changes within the page, an unexpected envelope) raises :class:`FastPathMiss`.
+    The C decoder (``_pagejson``, yyjson) reads the page into Arrow columns; what it
+    refuses, and every page on an install without it, goes to Arrow's JSON reader (C++).
+    Both release the GIL. Documented fields are read with their raw JSON types and typed
+    with Arrow compute; the rest are inferred. Arrow's reader would infer date-like text
+    as timestamps (dropping the original spelling), so such columns are re-read as text;
+    the set of those is learnt once per parser and shared by the threads. Anything neither
+    takes (a field whose JSON type changes within the page, an unexpected envelope)
+    raises :class:`FastPathMiss`.
     """
 
     def __init__(
-        self, schema: RowSchema, listing: Listing, columns: Iterable[str] | None = None
+        self,
+        schema: RowSchema,
+        listing: Listing,
+        columns: Iterable[str] | None = None,
+        native: bool = NATIVE,
     ) -> None:
         import threading
 
         self.schema = schema
         self.listing = listing
         self.columns = list(columns) if columns is not None else None
+        self.native = native and NATIVE
         self._all = {f.name: f for f in schema.fields}
         self._known = {n: f for n, f in self._all.items() if f.type in _RAW}
+        self._hints = tuple((n, _NATIVE_KIND[_RAW[f.type]]) for n, f in self._known.items())
         self._text: dict[str, pa.DataType] = {}
         self._lock = threading.Lock()
         self._read_schema: pa.Schema | None = None  #: built once per change of ``_text``
@@ -437,44 +464,58 @@ class PageParser:
 
     def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
         """Raw page bytes -> (typed table, total, last_page)."""
-        import pyarrow.json as pj
-
         if self.listing.shape != "laravel" or not self.listing.envelope:
             raise FastPathMiss("not a Laravel paginator")
+        rows, total, last = (self.native and self._decode(content)) or self._read(content)
+        return self._typed(rows), total, last
+
+    def _decode(self, content: bytes) -> tuple[pa.Table, int | None, int | None] | None:
+        """The C decoder's raw table, or None where it refuses the page."""
+        try:
+            caps = _pagejson.decode(content, self.listing.envelope, PAGE_ROWS, self._hints)
+        except ValueError:
+            return None  # Arrow's reader decides: it takes some pages this decoder refuses
+        batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
+        return pa.Table.from_batches([batch]), caps[2], caps[3]
+
+    def _read(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
+        """Arrow's JSON reader's raw table (date-like text kept as text)."""
         for _ in range(3):
             try:
-                raw = pj.read_json(
-                    pa.BufferReader(content),
-                    read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 64),
-                    parse_options=pj.ParseOptions(
-                        explicit_schema=self._schema(), newlines_in_values=True
-                    ),
-                )
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                env = self._envelope(content)
+                rows = pa.Table.from_struct_array(env.field(PAGE_ROWS).flatten())
+            except pa.ArrowException as e:
+                # refusals, and the reader's own slips: a list of objects whose first item
+                # is null and whose numbers widen fails to concatenate (pyarrow 26)
                 raise FastPathMiss(str(e)) from None
-            if raw.num_rows != 1:
-                raise FastPathMiss("more than one JSON document")
-            env = raw.column(self.listing.envelope).combine_chunks()
-            if not pa.types.is_struct(env.type) or env.null_count:
-                raise FastPathMiss("no paginator")
-            data = env.field(PAGE_ROWS)
-            if data.null_count:
-                raise FastPathMiss("no data list")
-            rows = pa.Table.from_struct_array(data.flatten())
             stamped = {
                 f.name: _detimestamp(f.type)
                 for f in rows.schema
                 if f.name not in self._known and _has_timestamp(f.type)
             }
-            if stamped:
-                with self._lock:
-                    self._text.update(stamped)
-                    self._read_schema = None
-                continue
-            total = _scalar_int(env, "total")
-            last = _scalar_int(env, "last_page")
-            return self._typed(rows), total, last
+            if not stamped:
+                return rows, _scalar_int(env, "total"), _scalar_int(env, "last_page")
+            with self._lock:
+                self._text.update(stamped)
+                self._read_schema = None
         raise FastPathMiss("timestamp inference did not settle")
+
+    def _envelope(self, content: bytes) -> pa.StructArray:
+        import pyarrow.json as pj
+
+        raw = pj.read_json(
+            pa.BufferReader(content),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 64),
+            parse_options=pj.ParseOptions(explicit_schema=self._schema(), newlines_in_values=True),
+        )
+        if raw.num_rows != 1:
+            raise FastPathMiss("more than one JSON document")
+        env = raw.column(self.listing.envelope).combine_chunks()
+        if not pa.types.is_struct(env.type) or env.null_count:
+            raise FastPathMiss("no paginator")
+        if env.field(PAGE_ROWS).null_count:
+            raise FastPathMiss("no data list")
+        return env
 
     def _field(self, name: str, t: pa.DataType, got: FieldType, enum: Sequence[str]) -> pa.Field:
         """The typed column's field, made once per parser (pages repeat them)."""

@@ -1,0 +1,630 @@
+/* milekit.types._pagejson: one list page's JSON -> Arrow columns, without Python objects.
+
+   decode(content, envelope, rows_key, hints) parses the page with yyjson (vendored,
+   MIT) and builds one Arrow column per key of the row objects, the way Arrow's own JSON
+   reader infers them (first appearance order; int promoted to float; objects as structs,
+   arrays as lists; a key missing from a row is null), except that text stays text (no
+   timestamp inference). `hints` fixes the raw type of documented fields, as the reader's
+   explicit schema does. The columns leave through the Arrow C data interface as two
+   PyCapsules ("arrow_schema", "arrow_array") of one struct array whose children are the
+   columns. The GIL is released while parsing and building.
+
+   Whatever this decoder does not take (a key whose JSON type changes, an integer past
+   int64, a row that is not an object, an unexpected envelope) is a ValueError: the
+   caller falls back to Arrow's reader, so refusing is always safe. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yyjson.h"
+
+/* ---- the Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html) */
+#define ARROW_FLAG_NULLABLE 2
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+/* ---- growable buffers ---------------------------------------------------------------- */
+typedef struct {
+    uint8_t *p;
+    int64_t len, cap;
+} buf_t;
+
+static int buf_grow(buf_t *b, int64_t need) {
+    if (need <= b->cap) return 0;
+    int64_t cap = b->cap ? b->cap : 64;
+    while (cap < need) cap *= 2;
+    uint8_t *p = realloc(b->p, (size_t)cap);
+    if (!p) return -1;
+    memset(p + b->cap, 0, (size_t)(cap - b->cap)); /* bitmaps rely on zeroed growth */
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(buf_t *b, const void *src, int64_t n) {
+    if (buf_grow(b, b->len + n)) return -1;
+    if (n) memcpy(b->p + b->len, src, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static int bit_put(buf_t *b, int64_t i, int on) {
+    if (buf_grow(b, i / 8 + 1)) return -1;
+    if (b->len < i / 8 + 1) b->len = i / 8 + 1;
+    if (on) b->p[i / 8] |= (uint8_t)(1u << (i % 8));
+    return 0;
+}
+
+/* ---- column builders ------------------------------------------------------------------- */
+enum { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR, K_LIST, K_STRUCT };
+
+typedef struct col {
+    int kind;
+    int fixed; /* the kind came from a hint: never changes */
+    int64_t len, nulls;
+    buf_t valid, data, offs;
+    struct col *item; /* K_LIST */
+    struct col **kids; /* K_STRUCT */
+    char **names;
+    size_t *nlens;
+    int64_t *follow; /* per child: the child whose key came next in the last object */
+    int64_t nkids, capkids, first, prev;
+} col_t;
+
+typedef struct {
+    const char *error; /* static text, set once */
+} ctx_t;
+
+static void col_free(col_t *c) {
+    if (!c) return;
+    free(c->valid.p);
+    free(c->data.p);
+    free(c->offs.p);
+    col_free(c->item);
+    for (int64_t i = 0; i < c->nkids; i++) {
+        col_free(c->kids[i]);
+        free(c->names[i]);
+    }
+    free(c->kids);
+    free(c->names);
+    free(c->nlens);
+    free(c->follow);
+    free(c);
+}
+
+static col_t *col_new(int64_t nulls) {
+    col_t *c = calloc(1, sizeof(col_t));
+    if (c) {
+        c->len = c->nulls = nulls;
+        c->first = c->prev = -1;
+    }
+    return c;
+}
+
+static int offs_put(col_t *c, int64_t v) {
+    if (v > INT32_MAX) return -1;
+    int32_t o = (int32_t)v;
+    return buf_put(&c->offs, &o, 4);
+}
+
+/* A column of `len` nulls so far becomes `kind`: its buffers are laid out for them. */
+static int materialize(col_t *c, int kind) {
+    int64_t n = c->len;
+    c->kind = kind;
+    if (buf_grow(&c->valid, n / 8 + 1)) return -1;
+    c->valid.len = (n + 7) / 8;
+    switch (kind) {
+    case K_BOOL:
+        if (buf_grow(&c->data, n / 8 + 1)) return -1;
+        c->data.len = (n + 7) / 8;
+        return 0;
+    case K_INT:
+    case K_FLOAT:
+        if (buf_grow(&c->data, n * 8 + 8)) return -1;
+        c->data.len = n * 8; /* zeroed by buf_grow */
+        return 0;
+    case K_STR:
+    case K_LIST:
+        if (buf_grow(&c->offs, (n + 1) * 4)) return -1;
+        c->offs.len = (n + 1) * 4;
+        if (kind == K_LIST && !(c->item = col_new(0))) return -1;
+        return 0;
+    default:
+        return 0; /* K_STRUCT: children come as keys appear */
+    }
+}
+
+static int append_null(col_t *c) {
+    int64_t i = c->len;
+    switch (c->kind) {
+    case K_NULL:
+        break;
+    case K_BOOL:
+        if (bit_put(&c->valid, i, 0) || bit_put(&c->data, i, 0)) return -1;
+        break;
+    case K_INT:
+    case K_FLOAT: {
+        int64_t zero = 0;
+        if (bit_put(&c->valid, i, 0) || buf_put(&c->data, &zero, 8)) return -1;
+        break;
+    }
+    case K_STR:
+        if (bit_put(&c->valid, i, 0) || offs_put(c, c->data.len)) return -1;
+        break;
+    case K_LIST:
+        if (bit_put(&c->valid, i, 0) || offs_put(c, c->item->len)) return -1;
+        break;
+    case K_STRUCT:
+        if (bit_put(&c->valid, i, 0)) return -1;
+        for (int64_t k = 0; k < c->nkids; k++)
+            if (append_null(c->kids[k])) return -1;
+        break;
+    }
+    c->len++;
+    c->nulls++;
+    return 0;
+}
+
+static col_t *kid_add(col_t *c, const char *name, size_t nlen, int64_t nulls) {
+    if (c->nkids == c->capkids) {
+        int64_t cap = c->capkids ? c->capkids * 2 : 16;
+        col_t **kids = realloc(c->kids, (size_t)cap * sizeof(col_t *));
+        if (kids) c->kids = kids;
+        char **names = realloc(c->names, (size_t)cap * sizeof(char *));
+        if (names) c->names = names;
+        size_t *nlens = realloc(c->nlens, (size_t)cap * sizeof(size_t));
+        if (nlens) c->nlens = nlens;
+        int64_t *follow = realloc(c->follow, (size_t)cap * sizeof(int64_t));
+        if (follow) c->follow = follow;
+        if (!kids || !names || !nlens || !follow) return NULL;
+        c->capkids = cap;
+    }
+    char *copy = malloc(nlen + 1);
+    col_t *kid = col_new(nulls);
+    if (!copy || !kid) {
+        free(copy);
+        col_free(kid);
+        return NULL;
+    }
+    memcpy(copy, name, nlen);
+    copy[nlen] = 0;
+    c->kids[c->nkids] = kid;
+    c->names[c->nkids] = copy;
+    c->nlens[c->nkids] = nlen;
+    c->follow[c->nkids] = -1;
+    c->nkids++;
+    return kid;
+}
+
+static int append_value(ctx_t *x, col_t *c, yyjson_val *v);
+
+/* The child for `key`. Objects of one column mostly repeat the previous one's key order,
+   so the child that followed the previous key last time is tried first; a miss searches. */
+static col_t *kid_for(col_t *c, const char *key, size_t klen) {
+    int64_t guess = c->prev < 0 ? c->first : c->follow[c->prev];
+    int64_t i = guess;
+    if (i < 0 || c->nlens[i] != klen || memcmp(c->names[i], key, klen) != 0) {
+        for (i = 0; i < c->nkids; i++)
+            if (c->nlens[i] == klen && memcmp(c->names[i], key, klen) == 0) break;
+        if (i == c->nkids && !kid_add(c, key, klen, c->len)) return NULL;
+        if (c->prev < 0)
+            c->first = i;
+        else
+            c->follow[c->prev] = i;
+    }
+    c->prev = i;
+    return c->kids[i];
+}
+
+static int append_object(ctx_t *x, col_t *c, yyjson_val *obj) {
+    int64_t row = c->len;
+    c->prev = -1;
+    yyjson_obj_iter it = yyjson_obj_iter_with(obj);
+    yyjson_val *key;
+    while ((key = yyjson_obj_iter_next(&it))) {
+        col_t *kid = kid_for(c, unsafe_yyjson_get_str(key), unsafe_yyjson_get_len(key));
+        if (!kid) return -1;
+        if (kid->len != row) {
+            x->error = "a key repeats within one object";
+            return -1;
+        }
+        if (append_value(x, kid, yyjson_obj_iter_get_val(key))) return -1;
+    }
+    for (int64_t k = 0; k < c->nkids; k++)
+        if (c->kids[k]->len == row && append_null(c->kids[k])) return -1;
+    return bit_put(&c->valid, row, 1);
+}
+
+static int kind_of(ctx_t *x, yyjson_val *v) {
+    switch (yyjson_get_type(v)) {
+    case YYJSON_TYPE_BOOL:
+        return K_BOOL;
+    case YYJSON_TYPE_STR:
+        return K_STR;
+    case YYJSON_TYPE_ARR:
+        return K_LIST;
+    case YYJSON_TYPE_OBJ:
+        return K_STRUCT;
+    case YYJSON_TYPE_NUM:
+        if (yyjson_is_real(v)) return K_FLOAT;
+        if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX) {
+            x->error = "an integer past int64";
+            return -1;
+        }
+        return K_INT;
+    default:
+        x->error = "an unexpected JSON value";
+        return -1;
+    }
+}
+
+/* The column takes a value of kind `vk`: a column of nulls becomes that kind, an integer
+   column becomes float on the first float (as Arrow's inference does); anything else that
+   changes kind is refused. */
+static int settle_kind(ctx_t *x, col_t *c, int vk) {
+    if (c->kind == vk || (c->kind == K_FLOAT && vk == K_INT)) return 0;
+    if (c->kind == K_NULL && !c->fixed) return materialize(c, vk);
+    if (c->kind == K_INT && vk == K_FLOAT && !c->fixed) {
+        int64_t *iv = (int64_t *)c->data.p;
+        double *dv = (double *)c->data.p;
+        for (int64_t i = 0; i < c->len; i++) dv[i] = (double)iv[i];
+        c->kind = K_FLOAT;
+        return 0;
+    }
+    x->error = "a field's JSON type changes within the page";
+    return -1;
+}
+
+static int append_value(ctx_t *x, col_t *c, yyjson_val *v) {
+    if (yyjson_is_null(v)) return append_null(c);
+    int vk = kind_of(x, v);
+    if (vk < 0 || settle_kind(x, c, vk)) return -1;
+    int64_t i = c->len;
+    switch (c->kind) {
+    case K_BOOL:
+        if (bit_put(&c->data, i, yyjson_get_bool(v))) return -1;
+        break;
+    case K_INT: {
+        int64_t n = yyjson_is_sint(v) ? yyjson_get_sint(v) : (int64_t)yyjson_get_uint(v);
+        if (buf_put(&c->data, &n, 8)) return -1;
+        break;
+    }
+    case K_FLOAT: {
+        double d = yyjson_get_num(v);
+        if (buf_put(&c->data, &d, 8)) return -1;
+        break;
+    }
+    case K_STR:
+        if (buf_put(&c->data, unsafe_yyjson_get_str(v), (int64_t)unsafe_yyjson_get_len(v)) ||
+            offs_put(c, c->data.len))
+            return -1;
+        break;
+    case K_LIST: {
+        yyjson_arr_iter it = yyjson_arr_iter_with(v);
+        yyjson_val *e;
+        while ((e = yyjson_arr_iter_next(&it)))
+            if (append_value(x, c->item, e)) return -1;
+        if (offs_put(c, c->item->len)) return -1;
+        break;
+    }
+    case K_STRUCT:
+        if (append_object(x, c, v)) return -1;
+        c->len++;
+        return 0; /* append_object set the validity bit */
+    }
+    if (bit_put(&c->valid, i, 1)) return -1;
+    c->len++;
+    return 0;
+}
+
+/* ---- export: builders -> ArrowSchema/ArrowArray trees ------------------------------------ */
+static void release_schema(struct ArrowSchema *s) {
+    for (int64_t i = 0; i < s->n_children; i++) {
+        if (s->children[i]->release) s->children[i]->release(s->children[i]);
+        free(s->children[i]);
+    }
+    free(s->children);
+    free((void *)s->name);
+    s->release = NULL;
+}
+
+static void release_array(struct ArrowArray *a) {
+    for (int64_t i = 0; i < a->n_children; i++) {
+        if (a->children[i]->release) a->children[i]->release(a->children[i]);
+        free(a->children[i]);
+    }
+    free(a->children);
+    for (int64_t i = 0; i < a->n_buffers; i++) free((void *)a->buffers[i]);
+    free(a->buffers);
+    a->release = NULL;
+}
+
+static const char *FORMATS[] = {"n", "b", "l", "g", "u", "+l", "+s"};
+
+static char *dup_name(const char *name, size_t len) {
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, name, len);
+        s[len] = 0;
+    }
+    return s;
+}
+
+/* Moves `c`'s buffers into `a`/`s` (c keeps none of them). Returns -1 on no memory; what
+   was filled is released by the caller through the root's release callbacks. */
+static int export_col(col_t *c, const char *name, size_t nlen, struct ArrowSchema *s,
+                      struct ArrowArray *a) {
+    int64_t nchild = c->kind == K_LIST ? 1 : c->kind == K_STRUCT ? c->nkids : 0;
+    int64_t nbuf = c->kind == K_NULL ? 0 : c->kind == K_STR ? 3 : c->kind == K_STRUCT ? 1 : 2;
+    memset(s, 0, sizeof *s);
+    memset(a, 0, sizeof *a);
+    s->format = FORMATS[c->kind];
+    s->flags = ARROW_FLAG_NULLABLE;
+    s->release = release_schema;
+    a->release = release_array;
+    a->length = c->len;
+    a->null_count = c->nulls;
+    if (!(s->name = dup_name(name, nlen))) return -1;
+    a->buffers = calloc((size_t)(nbuf ? nbuf : 1), sizeof(void *));
+    s->children = calloc((size_t)(nchild ? nchild : 1), sizeof(void *));
+    a->children = calloc((size_t)(nchild ? nchild : 1), sizeof(void *));
+    if (!a->buffers || !s->children || !a->children) return -1;
+    a->n_buffers = nbuf;
+    if (nbuf) {
+        /* every buffer is non-null: an empty column still gets a (zeroed) allocation */
+        if (buf_grow(&c->valid, 8) || buf_grow(&c->data, 8) || buf_grow(&c->offs, 8)) return -1;
+        a->buffers[0] = c->valid.p;
+        c->valid.p = NULL;
+        buf_t *second = (c->kind == K_STR || c->kind == K_LIST) ? &c->offs : &c->data;
+        if (nbuf > 1) {
+            a->buffers[1] = second->p;
+            second->p = NULL;
+        }
+        if (nbuf > 2) {
+            a->buffers[2] = c->data.p;
+            c->data.p = NULL;
+        }
+    }
+    for (int64_t i = 0; i < nchild; i++) {
+        s->children[i] = malloc(sizeof(struct ArrowSchema));
+        a->children[i] = malloc(sizeof(struct ArrowArray));
+        if (!s->children[i] || !a->children[i]) {
+            free(s->children[i]);
+            free(a->children[i]);
+            s->children[i] = NULL;
+            a->children[i] = NULL;
+            return -1;
+        }
+        s->n_children = a->n_children = i + 1;
+        int rc = c->kind == K_LIST
+                     ? export_col(c->item, "item", 4, s->children[i], a->children[i])
+                     : export_col(c->kids[i], c->names[i], c->nlens[i], s->children[i],
+                                  a->children[i]);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+/* ---- the page ------------------------------------------------------------------------------ */
+typedef struct {
+    const char *name;
+    size_t len;
+    int kind;
+} hint_t;
+
+typedef struct {
+    col_t *rows;
+    int has_total, has_last;
+    int64_t total, last;
+} page_t;
+
+static int number_of(yyjson_val *obj, const char *key, int64_t *out) {
+    yyjson_val *v = yyjson_obj_get(obj, key);
+    if (!v || !yyjson_is_num(v)) return 0;
+    *out = yyjson_is_real(v) ? (int64_t)yyjson_get_real(v)
+           : yyjson_is_sint(v) ? yyjson_get_sint(v)
+                               : (int64_t)yyjson_get_uint(v);
+    return 1;
+}
+
+static int hinted_rows(col_t *rows, const hint_t *hints, Py_ssize_t nhints) {
+    for (Py_ssize_t i = 0; i < nhints; i++) {
+        col_t *kid = kid_add(rows, hints[i].name, hints[i].len, 0);
+        if (!kid) return -1;
+        int kind = hints[i].kind;
+        if (materialize(kid, kind)) return -1;
+        kid->fixed = 1;
+        if (kind == K_LIST) {
+            if (materialize(kid->item, K_STR)) return -1;
+            kid->item->fixed = 1;
+        }
+    }
+    return 0;
+}
+
+static int decode_page(ctx_t *x, const char *data, size_t size, const char *envelope,
+                       const char *rows_key, const hint_t *hints, Py_ssize_t nhints,
+                       page_t *out) {
+    yyjson_read_err err;
+    yyjson_doc *doc = yyjson_read_opts((char *)data, size, 0, NULL, &err);
+    if (!doc) {
+        x->error = "not JSON";
+        return -1;
+    }
+    int rc = -1;
+    yyjson_val *env = yyjson_obj_get(yyjson_doc_get_root(doc), envelope);
+    yyjson_val *list = env ? yyjson_obj_get(env, rows_key) : NULL;
+    if (!yyjson_is_obj(env) || !yyjson_is_arr(list)) {
+        x->error = "no paginator";
+        goto done;
+    }
+    out->has_total = number_of(env, "total", &out->total);
+    out->has_last = number_of(env, "last_page", &out->last);
+    if (!(out->rows = col_new(0)) || materialize(out->rows, K_STRUCT) ||
+        hinted_rows(out->rows, hints, nhints))
+        goto done;
+    yyjson_arr_iter it = yyjson_arr_iter_with(list);
+    yyjson_val *row;
+    while ((row = yyjson_arr_iter_next(&it))) {
+        if (!yyjson_is_obj(row)) {
+            x->error = "a row that is not an object";
+            goto done;
+        }
+        if (append_value(x, out->rows, row)) goto done;
+    }
+    rc = 0;
+done:
+    yyjson_doc_free(doc);
+    return rc;
+}
+
+/* ---- Python ------------------------------------------------------------------------------- */
+static void schema_capsule_free(PyObject *cap) {
+    struct ArrowSchema *s = PyCapsule_GetPointer(cap, "arrow_schema");
+    if (s && s->release) s->release(s);
+    free(s);
+}
+
+static void array_capsule_free(PyObject *cap) {
+    struct ArrowArray *a = PyCapsule_GetPointer(cap, "arrow_array");
+    if (a && a->release) a->release(a);
+    free(a);
+}
+
+/* `fast` is a PySequence_Fast of (name, kind) tuples; the names stay borrowed from it. */
+static int read_hints(PyObject *fast, hint_t **out, Py_ssize_t *n) {
+    *n = PySequence_Fast_GET_SIZE(fast);
+    *out = calloc((size_t)(*n ? *n : 1), sizeof(hint_t));
+    if (!*out) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        const char *name;
+        Py_ssize_t len;
+        int kind;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "s#i", &name, &len, &kind))
+            goto fail;
+        if (kind < K_BOOL || kind > K_LIST) {
+            PyErr_SetString(PyExc_ValueError, "unknown hint kind");
+            goto fail;
+        }
+        (*out)[i].name = name;
+        (*out)[i].len = (size_t)len;
+        (*out)[i].kind = kind;
+    }
+    return 0;
+fail:
+    free(*out);
+    *out = NULL;
+    return -1;
+}
+
+static PyObject *export_page(page_t *page) {
+    struct ArrowSchema *s = malloc(sizeof *s);
+    struct ArrowArray *a = malloc(sizeof *a);
+    PyObject *cs = NULL, *ca = NULL;
+    if (!s || !a) {
+        free(s);
+        free(a);
+        return PyErr_NoMemory();
+    }
+    int rc = export_col(page->rows, "", 0, s, a);
+    cs = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
+    if (!cs) {
+        release_schema(s);
+        free(s);
+        release_array(a);
+        free(a);
+        return NULL;
+    }
+    ca = PyCapsule_New(a, "arrow_array", array_capsule_free);
+    if (!ca) {
+        Py_DECREF(cs);
+        release_array(a);
+        free(a);
+        return NULL;
+    }
+    if (rc) {
+        Py_DECREF(cs);
+        Py_DECREF(ca);
+        return PyErr_NoMemory();
+    }
+    PyObject *total = page->has_total ? PyLong_FromLongLong(page->total) : Py_NewRef(Py_None);
+    PyObject *last = page->has_last ? PyLong_FromLongLong(page->last) : Py_NewRef(Py_None);
+    return Py_BuildValue("(NNNN)", cs, ca, total, last);
+}
+
+static PyObject *decode(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer content;
+    const char *envelope, *rows_key;
+    PyObject *hint_seq, *hold = NULL;
+    if (!PyArg_ParseTuple(args, "y*ssO", &content, &envelope, &rows_key, &hint_seq)) return NULL;
+    hint_t *hints = NULL;
+    Py_ssize_t nhints = 0;
+    hold = PySequence_Fast(hint_seq, "hints must be a sequence of (name, kind)");
+    if (!hold || read_hints(hold, &hints, &nhints)) {
+        Py_XDECREF(hold);
+        PyBuffer_Release(&content);
+        return NULL;
+    }
+    ctx_t x = {NULL};
+    page_t page = {0};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS;
+    rc = decode_page(&x, content.buf, (size_t)content.len, envelope, rows_key, hints, nhints,
+                     &page);
+    Py_END_ALLOW_THREADS;
+    free(hints);
+    Py_DECREF(hold);
+    PyBuffer_Release(&content);
+    PyObject *result = NULL;
+    if (rc == 0)
+        result = export_page(&page);
+    else if (x.error)
+        PyErr_SetString(PyExc_ValueError, x.error);
+    else
+        PyErr_NoMemory();
+    col_free(page.rows);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"decode", decode, METH_VARARGS,
+     "decode(content, envelope, rows_key, hints) -> (schema capsule, array capsule, total, "
+     "last_page)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_pagejson", "One list page's JSON -> Arrow columns (C, yyjson).", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__pagejson(void) { return PyModule_Create(&module); }

@@ -1,0 +1,333 @@
+"""The C page decoder (``milekit.types._pagejson``) against Arrow's JSON reader.
+
+Both read a list page into the raw table that ``PageParser`` types; the decoder must give
+the typed table Arrow's reader gives (pages from every paginated resource of the sandbox,
+the shapes real answers take, and seeded random pages), and refuse, never mistype, what
+it does not take: the reader then decides.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import milekit
+from milekit.types import registry, schema
+from milekit.wire import envelope
+
+pytestmark = pytest.mark.skipif(
+    not schema.NATIVE and not os.environ.get("MILEKIT_REQUIRE_NATIVE"),
+    reason="built without a C compiler: pages take Arrow's reader",
+)
+
+TASKS = registry.TASKS
+
+
+def test_the_decoder_is_built_where_ci_requires_it() -> None:
+    # .ci/run sets MILEKIT_REQUIRE_NATIVE: a silently skipped C build must fail there
+    assert schema.NATIVE
+
+
+def _page(rows: list[Any], **envelope: Any) -> bytes:
+    body = {"current_page": 1, "last_page": 3, "total": 2500, "data": rows, **envelope}
+    return orjson.dumps({"status": True, "tasks": body})
+
+
+def _both(content: bytes, spec: registry.ResourceSpec = TASKS) -> tuple[Any, Any]:
+    """(native outcome, Arrow reader outcome): a (table, total, last) or the exception."""
+    out = []
+    for native in (True, False):
+        parser = schema.PageParser(spec.rows, spec.listing, native=native)
+        try:
+            out.append(parser.parse(content))
+        except schema.FastPathMiss as e:
+            out.append(e)
+    return out[0], out[1]
+
+
+def _assert_same(content: bytes, spec: registry.ResourceSpec = TASKS) -> Any:
+    native, arrow = _both(content, spec)
+    if isinstance(arrow, Exception):
+        if not isinstance(native, Exception):  # then it must read as the Python path reads
+            _assert_as_python_reads(content, native[0], spec)
+        return None
+    assert not isinstance(native, Exception), native
+    assert native[1:] == arrow[1:]
+    # custom fields come in the order they first appear; Arrow's reader moves the ones it
+    # re-reads as text (date-like) ahead of the others
+    assert sorted(native[0].column_names) == sorted(arrow[0].column_names)
+    theirs = arrow[0].select(native[0].column_names)
+    assert native[0].schema.equals(theirs.schema, check_metadata=True), (
+        native[0].schema,
+        theirs.schema,
+    )
+    assert native[0].equals(theirs)
+    return native
+
+
+def _assert_as_python_reads(content: bytes, table: pa.Table, spec: registry.ResourceSpec) -> None:
+    rows = envelope.list_page(orjson.loads(content), spec.listing, 1).rows
+    slow = schema.to_pandas(schema.rows_to_table(rows, spec.rows))
+    fast = schema.to_pandas(table)
+    assert set(fast.columns) == set(slow.columns)
+    pd.testing.assert_frame_equal(fast, slow[fast.columns])
+
+
+def _decoder_refuses(content: bytes) -> bool:
+    hints = schema.PageParser(TASKS.rows, TASKS.listing)._hints
+    try:
+        schema._pagejson.decode(content, TASKS.listing.envelope, "data", hints)
+    except ValueError:
+        return True
+    return False
+
+
+# --- real pages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, s in registry.RESOURCES.items() if s.list_shape == "laravel" and s.list_path]
+)
+def test_pages_of_every_paginated_resource_read_the_same(name: str, client: milekit.Client) -> None:
+    spec = registry.get(name)
+    params = {spec.limit_param: spec.max_limit, spec.page_param: 1}
+    content = client.request("GET", spec.list_path, params=params, raw=True).content
+    _assert_same(content, spec)
+
+
+def test_a_full_task_page_reads_the_same_and_through_the_decoder(
+    client: milekit.Client,
+) -> None:
+    content = client.request("GET", "/tasks", params={"limit": 1000}, raw=True).content
+    got = _assert_same(content)
+    assert got is not None and got[0].num_rows == 1000
+    assert not _decoder_refuses(content)
+
+
+# --- the shapes values take ----------------------------------------------------------------
+
+
+def test_text_escapes_and_unicode_survive() -> None:
+    odd = ['quote " and \\ slash', "tab\tnew\nline", "nul\u0000inside", "emoji 😀 ok", "é", ""]
+    rows = [{"_id": str(i), "title": s, "note": s} for i, s in enumerate(odd)]
+    got = _assert_same(_page(rows))
+    assert got[0].column("title").to_pylist() == odd
+    assert got[0].column("note").to_pylist() == odd
+
+
+def test_keys_that_come_late_in_other_orders_or_not_at_all() -> None:
+    rows = [
+        {"_id": "a", "title": "x"},
+        {"title": "y", "_id": "b", "extra": 1, "obj": {"k": 1}},
+        {"obj": {"j": "late", "k": None}, "_id": "c"},
+        {"_id": "d", "extra": None, "obj": None, "later": [1, 2]},
+    ]
+    got = _assert_same(_page(rows))
+    t = got[0]
+    assert t.column("extra").to_pylist() == [None, 1, None, None]
+    assert t.column("obj").to_pylist() == [
+        None,
+        {"k": 1, "j": None},
+        {"k": None, "j": "late"},
+        None,
+    ]
+
+
+def test_numbers_widen_as_arrow_widens_them() -> None:
+    big, small = 2**63 - 1, -(2**63)
+    rows = [
+        {"_id": "a", "n": 1, "deep": {"v": 1}, "xs": [1, 2], "limits": big},
+        {"_id": "b", "n": 2.5, "deep": {"v": 1e300}, "xs": [3.5], "limits": small},
+        {"_id": "c", "n": -3, "deep": {"v": -0.0}, "xs": [], "limits": 0},
+    ]
+    t = _assert_same(_page(rows))[0]
+    assert t.column("n").to_pylist() == [1.0, 2.5, -3.0]
+    assert t.column("limits").to_pylist() == [big, small, 0]
+
+
+def test_empty_things() -> None:
+    rows = [
+        {"_id": "a", "empty": {}, "none": [], "nulls": [None, None], "allnull": None},
+        {"_id": "b", "empty": {}, "none": [], "nulls": [], "allnull": None},
+    ]
+    _assert_same(_page(rows))
+    _assert_same(_page([]))
+
+
+def test_lists_of_objects_with_varying_keys() -> None:
+    rows = [
+        {"_id": "a", "items": [{"name": "x", "qty": 1}, {"qty": 2, "sku": "s"}]},
+        {"_id": "b", "items": [{"name": None}, {"name": "y", "qty": 3.5, "tags": ["t"]}]},
+        {"_id": "c", "items": None},
+    ]
+    _assert_same(_page(rows))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}],  # a type that changes
+        [{"_id": "a", "x": True}, {"_id": "b", "x": 1}],
+        [{"_id": "a", "x": {"k": 1}}, {"_id": "b", "x": [1]}],
+        [{"_id": "a", "title": 5}],  # a documented text field holding a number
+        [{"_id": "a", "orderIndex": 1.5}],  # a documented integer holding a float
+        [{"_id": "a", "label": [1, 2]}],  # a documented list of text holding numbers
+        [{"_id": "a", "x": 2**64 - 1}],  # past int64
+        [{"_id": "a"}, 5],  # a row that is not an object
+    ],
+)
+def test_what_the_decoder_refuses_the_reader_decides(rows: list[Any]) -> None:
+    content = _page(rows)
+    assert _decoder_refuses(content)
+    _assert_same(content)
+
+
+def test_a_page_arrows_reader_trips_over_is_read() -> None:
+    # pyarrow 26's reader fails with ArrowIndexError (not a refusal) on a list of objects
+    # whose first item is null and whose numbers widen; that escaped as a crash of the read
+    content = _page([{"_id": "a", "items": [None, {"q": -4.97}, {"q": -9}]}])
+    with pytest.raises(schema.FastPathMiss):  # the Python path reads it (frames)
+        schema.PageParser(TASKS.rows, TASKS.listing, native=False).parse(content)
+    got = schema.PageParser(TASKS.rows, TASKS.listing).parse(content)[0]
+    assert got.column("items").to_pylist() == [[None, {"q": -4.97}, {"q": -9.0}]]
+
+
+def test_a_null_row_reads_as_arrow_reads_it() -> None:
+    _assert_same(_page([{"_id": "a", "x": 1}, None]))
+
+
+def test_a_key_twice_in_one_object_is_refused_not_doubled() -> None:
+    content = b'{"tasks": {"total": 1, "data": [{"_id": "a", "x": 1, "x": 2}]}}'
+    assert _decoder_refuses(content)
+    _assert_same(content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b'{"tasks": {"data": [{"_id": "a"}',  # cut off
+        b'{"tasks": {"data": [{"_id": "a"}]}} {"tasks": {}}',  # two documents
+        b'{"tasks": null}',
+        b'{"tasks": {"data": null}}',
+        b'{"other": {"data": []}}',
+        b'{"tasks": {"data": [{"_id": NaN}]}}',
+    ],
+)
+def test_broken_pages_are_refused(content: bytes) -> None:
+    assert _decoder_refuses(content)
+    native, arrow = _both(content)
+    assert isinstance(native, schema.FastPathMiss) and isinstance(arrow, schema.FastPathMiss)
+
+
+def test_text_that_is_not_utf8_is_left_to_the_reader() -> None:
+    # yyjson validates UTF-8 (Arrow's reader does not): the page reads as it did before
+    content = b'{"tasks": {"data": [{"_id": "\xff"}]}}'
+    assert _decoder_refuses(content)
+    _assert_same(content)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "want"),
+    [
+        ({"total": 7, "last_page": 2}, (7, 2)),
+        ({"total": 7.0, "last_page": None}, (7, None)),
+        ({"total": "7", "last_page": True}, (None, None)),
+    ],
+)
+def test_totals_read_as_the_reader_reads_them(
+    envelope: dict[str, Any], want: tuple[Any, Any]
+) -> None:
+    got = _assert_same(_page([{"_id": "a"}], **envelope))
+    assert got[1:] == want
+
+
+# --- random pages ---------------------------------------------------------------------------
+
+_SCALARS = {
+    "int": lambda r: r.randint(-(10**12), 10**12),
+    "float": lambda r: r.uniform(-1e6, 1e6),
+    "num": lambda r: r.choice([r.randint(-9, 9), r.uniform(-9, 9)]),
+    "text": lambda r: r.choice(["", "a", "Jakarta", 'ü"\\', "2026-10-29T11:58:37+00:00", "12:30"]),
+    "bool": lambda r: r.random() < 0.5,
+}
+
+
+def _value(r: random.Random, kind: str, depth: int = 0) -> Any:
+    if r.random() < 0.15:
+        return None
+    if kind in _SCALARS:
+        return _SCALARS[kind](r)
+    if kind.startswith("list:"):
+        return [_value(r, kind[5:], depth + 1) for _ in range(r.randint(0, 3))]
+    keys = kind.split(":", 1)[1].split(",")  # "obj:a=int,b=text"
+    out = {}
+    for k in keys:
+        name, sub = k.split("=", 1)
+        if r.random() < 0.8:
+            out[name] = _value(r, sub, depth + 1)
+    return out
+
+
+_KINDS = [
+    "int",
+    "float",
+    "num",
+    "text",
+    "bool",
+    "list:text",
+    "list:num",
+    "obj:a=int,b=text",
+    "list:obj:q=num",
+]
+_KNOWN = {"title": "text", "orderIndex": "int", "travelDuration": "num", "isDeleted": "bool"}
+
+
+def _random_page(seed: int) -> bytes:
+    r = random.Random(seed)
+    columns = {f"c{i}": r.choice(_KINDS) for i in range(r.randint(1, 12))}
+    columns.update({k: v for k, v in _KNOWN.items() if r.random() < 0.5})
+    rows: list[Any] = []
+    for i in range(r.randint(0, 40)):
+        row = {"_id": f"id{i}"}
+        names = list(columns)
+        r.shuffle(names) if r.random() < 0.3 else None
+        for name in names:
+            if r.random() < 0.85:
+                row[name] = _value(r, columns[name])
+        if r.random() < 0.03:  # now and then a value of another type
+            row[r.choice(names)] = r.choice([1, "x", True, [1], {"z": 1}])
+        rows.append(row)
+    return _page(rows)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_random_pages_read_the_same(seed: int) -> None:
+    _assert_same(_random_page(seed))
+
+
+def test_threads_decode_at_once(client: milekit.Client) -> None:
+    # the decoder runs without the GIL: pages parsed by several threads stay whole
+    content = client.request("GET", "/tasks", params={"limit": 500}, raw=True).content
+    parser = schema.PageParser(TASKS.rows, TASKS.listing)
+    want = parser.parse(content)[0]
+    got: list[pa.Table] = []
+
+    def work() -> None:
+        for _ in range(10):
+            got.append(parser.parse(content)[0])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 40 and all(t.equals(want) for t in got)
