@@ -6,8 +6,10 @@ spends, whatever the cores), each output is built the way ``milekit.frame`` buil
 
 - floor: ``orjson.loads`` of every page (decoding the JSON into Python objects, nothing
   typed: what any client pays at least);
-- ``to="arrow"``: Arrow parse and typing per page, ``schema.unify``, the repeated-id check,
-  the table with its metadata (``tasks_table()``);
+- ``to="arrow"``: the C decoder's parse and typing per page, ``schema.unify``, the
+  repeated-id check, the table with its metadata (``tasks_table()``);
+- the same through Arrow's JSON reader, as an install without a C compiler reads (and as
+  milekit read before the decoder);
 - ``to="polars"``: the same table, then ``pl.from_arrow``;
 - ``dtype_backend="pyarrow"``: the same table, then ``to_pandas(types_mapper=ArrowDtype)``;
 - pandas (the default): per page the parse and the Python cells of nested columns, then
@@ -49,10 +51,14 @@ def floor(bodies: list[bytes]) -> Any:
     return [orjson.loads(b) for b in bodies]
 
 
-def arrow(bodies: list[bytes]) -> pa.Table:
-    parser = schema.PageParser(TASKS.rows, TASKS.listing)
+def arrow(bodies: list[bytes], native: bool = True) -> pa.Table:
+    parser = schema.PageParser(TASKS.rows, TASKS.listing, native=native)
     t = schema.unify([parser.parse(b)[0] for b in bodies])
     return one_per_id(t, TASKS.id_field).replace_schema_metadata({b"milekit.resource": b"tasks"})
+
+
+def arrow_reader(bodies: list[bytes]) -> pa.Table:
+    return arrow(bodies, native=False)
 
 
 def polars(bodies: list[bytes]) -> Any:
@@ -78,6 +84,7 @@ def pandas_default(bodies: list[bytes]) -> pd.DataFrame:
 OUTPUTS: dict[str, Callable[[list[bytes]], Any]] = {
     "orjson.loads (floor)": floor,
     'to="arrow"': arrow,
+    'to="arrow" through Arrow\'s JSON reader (no C decoder)': arrow_reader,
     'to="polars"': polars,
     'dtype_backend="pyarrow"': pandas_arrow,
     "pandas (default)": pandas_default,

@@ -135,5 +135,8 @@ def test_the_declared_license_ships_and_the_build_backend_understands_it() -> No
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta["project"]["license"] == "MIT"
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
-    assert meta["project"]["license-files"] == ["LICENSE"]
+    # milekit's own, and yyjson's (MIT), vendored for the C page decoder
+    licenses = meta["project"]["license-files"]
+    assert licenses == ["LICENSE", "milekit/types/native/LICENSE.yyjson"]
+    assert "Permission is hereby granted" in (ROOT / licenses[1]).read_text()
     assert "setuptools>=77" in meta["build-system"]["requires"]

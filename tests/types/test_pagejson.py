@@ -331,3 +331,34 @@ def test_threads_decode_at_once(client: milekit.Client) -> None:
     for t in threads:
         t.join()
     assert len(got) == 40 and all(t.equals(want) for t in got)
+
+
+_WITHOUT_DECODER = """
+import importlib.abc, sys
+
+class NoCompiler(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "milekit.types._pagejson":
+            raise ImportError("built without a C compiler")
+        return None
+
+sys.meta_path.insert(0, NoCompiler())
+import milekit
+from milekit.sandbox import Sandbox
+from milekit.types import schema
+
+with Sandbox(tasks=300) as sb, milekit.Client(sb.token, sb.url, limiter="process") as c:
+    df = milekit.tasks_frame(client=c, progress=False)
+print(schema.NATIVE, len(df), str(df["createdTime"].dtype), str(df["status"].dtype))
+"""
+
+
+def test_an_install_without_the_decoder_reads_through_arrows_reader() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_DECODER], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "300", "datetime64[us,", "UTC]", "category"]
