@@ -170,19 +170,19 @@ def test_lists_of_objects_with_varying_keys() -> None:
     _assert_same(_page(rows))
 
 
-@pytest.mark.parametrize(
-    "rows",
-    [
-        [{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}],  # a type that changes
-        [{"_id": "a", "x": True}, {"_id": "b", "x": 1}],
-        [{"_id": "a", "x": {"k": 1}}, {"_id": "b", "x": [1]}],
-        [{"_id": "a", "title": 5}],  # a documented text field holding a number
-        [{"_id": "a", "orderIndex": 1.5}],  # a documented integer holding a float
-        [{"_id": "a", "label": [1, 2]}],  # a documented list of text holding numbers
-        [{"_id": "a", "x": 2**64 - 1}],  # past int64
-        [{"_id": "a"}, 5],  # a row that is not an object
-    ],
-)
+_REFUSED: list[list[Any]] = [
+    [{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}],  # a type that changes
+    [{"_id": "a", "x": True}, {"_id": "b", "x": 1}],
+    [{"_id": "a", "x": {"k": 1}}, {"_id": "b", "x": [1]}],
+    [{"_id": "a", "title": 5}],  # a documented text field holding a number
+    [{"_id": "a", "orderIndex": 1.5}],  # a documented integer holding a float
+    [{"_id": "a", "label": [1, 2]}],  # a documented list of text holding numbers
+    [{"_id": "a", "x": 2**64 - 1}],  # past int64
+    [{"_id": "a"}, 5],  # a row that is not an object
+]
+
+
+@pytest.mark.parametrize("rows", _REFUSED)
 def test_what_the_decoder_refuses_the_reader_decides(rows: list[Any]) -> None:
     content = _page(rows)
     assert _decoder_refuses(content)
@@ -291,19 +291,19 @@ _KINDS = [
 _KNOWN = {"title": "text", "orderIndex": "int", "travelDuration": "num", "isDeleted": "bool"}
 
 
-def _random_page(seed: int) -> bytes:
+def _random_page(seed: int, most: int = 40, odd: float = 0.03) -> bytes:
     r = random.Random(seed)
     columns = {f"c{i}": r.choice(_KINDS) for i in range(r.randint(1, 12))}
     columns.update({k: v for k, v in _KNOWN.items() if r.random() < 0.5})
     rows: list[Any] = []
-    for i in range(r.randint(0, 40)):
+    for i in range(r.randint(0, most)):
         row = {"_id": f"id{i}"}
         names = list(columns)
         r.shuffle(names) if r.random() < 0.3 else None
         for name in names:
             if r.random() < 0.85:
                 row[name] = _value(r, columns[name])
-        if r.random() < 0.03:  # now and then a value of another type
+        if r.random() < odd:  # now and then a value of another type
             row[r.choice(names)] = r.choice([1, "x", True, [1], {"z": 1}])
         rows.append(row)
     return _page(rows)
@@ -362,3 +362,66 @@ def test_an_install_without_the_decoder_reads_through_arrows_reader() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "300", "datetime64[us,", "UTC]", "category"]
+
+
+_UNDER_SANITIZERS = """
+import importlib.machinery, importlib.util, sys
+spec = importlib.util.spec_from_file_location(
+    "milekit.types._pagejson",
+    sys.argv[1],
+    loader=importlib.machinery.ExtensionFileLoader("milekit.types._pagejson", sys.argv[1]),
+)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.modules["milekit.types._pagejson"] = module
+sys.path.insert(0, sys.argv[2])
+import test_pagejson as T
+from milekit.types import schema
+assert schema._pagejson is module
+for seed in range(2000):
+    T._assert_same(T._random_page(seed))
+for seed in range(20):  # buffers that grow many times, past every power of two
+    page = T._random_page(seed, most=5000, odd=0)
+    assert not T._decoder_refuses(page)
+    T._assert_same(page)
+for rows in T._REFUSED:
+    assert T._decoder_refuses(T._page(rows))
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_decoder_under_address_and_undefined_behaviour_sanitizers(tmp_path: Any) -> None:
+    # every buffer write, offset and release of the C decoder checked on 2,000 random pages
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("gcc is needed for the sanitizers")
+    libs = [
+        subprocess.run([cc, f"-print-file-name={n}"], capture_output=True, text=True).stdout
+        for n in ("libasan.so", "libubsan.so")
+    ]
+    native = Path(schema.__file__).parent / "native"
+    built = tmp_path / ("_pagejson" + sysconfig.get_config_var("EXT_SUFFIX"))
+    flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-O1", "-g"]
+    compile_ = [cc, "-shared", "-fPIC", *flags, f"-I{sysconfig.get_paths()['include']}"]
+    compile_ += [f"-I{native}", str(native / "pagejson.c"), str(native / "yyjson.c")]
+    subprocess.run([*compile_, "-o", str(built)], check=True, timeout=300)
+    env = {
+        **os.environ,
+        "LD_PRELOAD": " ".join(lib.strip() for lib in libs),
+        "ASAN_OPTIONS": "detect_leaks=0",  # CPython itself keeps memory until exit
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _UNDER_SANITIZERS, str(built), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]

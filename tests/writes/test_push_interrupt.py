@@ -56,6 +56,18 @@ def _patched(sb: Sandbox) -> Counter[str]:
     return Counter(w["id"] for w in sb.store.write_log if w["method"] == "PATCH")
 
 
+def _settled(sb: Sandbox, quiet: float = 1.5, limit: float = 30.0) -> set[str]:
+    """The tasks written once no new write has come for ``quiet`` seconds (a fixed sleep
+    ran out on a loaded machine before the requests in flight had landed)."""
+    seen, since, start = set(_patched(sb)), time.monotonic(), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() - start < limit:
+        time.sleep(0.05)
+        now = set(_patched(sb))
+        if now != seen:
+            seen, since = now, time.monotonic()
+    return seen
+
+
 def test_ctrl_c_gives_a_result_and_a_journal_push_finishes_without_doubles(
     slow: Sandbox, tmp_path: Path
 ) -> None:
@@ -78,8 +90,7 @@ def test_ctrl_c_gives_a_result_and_a_journal_push_finishes_without_doubles(
         counts = result.counts
         assert counts["ok"] + counts["unknown"] + counts["skipped"] == 1000
         assert counts["unknown"] > 0 and counts["skipped"] > 0  # in flight, and never sent
-        time.sleep(1.5)  # the requests in flight land (their answers go to the journal)
-        landed = set(_patched(slow))
+        landed = _settled(slow)  # the requests in flight land (answers go to the journal)
         ok = set(status.index[status == "ok"])
         unknown = set(status.index[status == "unknown"])
         assert ok <= landed <= ok | unknown  # nothing that was not sent was applied
@@ -149,7 +160,9 @@ def test_a_killed_push_is_read_back_not_resent(slow: Sandbox, tmp_path: Path) ->
     assert arrived.wait(60), proc.communicate()
     proc.kill()  # SIGKILL: no report, no late answer in the journal
     proc.communicate(timeout=60)
-    time.sleep(1.5)  # the write lands on the server all the same
+    deadline = time.monotonic() + 30  # the write lands on the server all the same
+    while sum(_patched(slow).values()) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.05)
     journal = Path(f"{edits}.journal.jsonl").read_text().splitlines()
     assert {orjson.loads(x)["status"] for x in journal[1:]} == {"sent"}
     proc = _cli(slow, str(edits), "--original", str(snap))
