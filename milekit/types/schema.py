@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,8 +63,9 @@ from milekit.wire.errors import MileWarning
 try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
     from milekit.types import _pagejson
 
-    #: Whether this install has the C page decoder (``milekit.types._pagejson``).
-    NATIVE = True
+    #: Whether pages go through the C page decoder (``milekit.types._pagejson``): built,
+    #: and not turned off with ``MILEKIT_NATIVE=0`` (an escape hatch; same frames).
+    NATIVE = os.environ.get("MILEKIT_NATIVE", "1") != "0"
 except ImportError:  # pragma: no cover - a build without a C compiler
     NATIVE = False
 

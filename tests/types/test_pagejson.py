@@ -333,7 +333,7 @@ def test_threads_decode_at_once(client: milekit.Client) -> None:
     assert len(got) == 40 and all(t.equals(want) for t in got)
 
 
-_WITHOUT_DECODER = """
+_NO_COMPILER = """
 import importlib.abc, sys
 
 class NoCompiler(importlib.abc.MetaPathFinder):
@@ -343,6 +343,9 @@ class NoCompiler(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NoCompiler())
+"""
+
+_READ = """
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.types import schema
@@ -353,12 +356,15 @@ print(schema.NATIVE, len(df), str(df["createdTime"].dtype), str(df["status"].dty
 """
 
 
-def test_an_install_without_the_decoder_reads_through_arrows_reader() -> None:
+@pytest.mark.parametrize("how", ["built without a compiler", "MILEKIT_NATIVE=0"])
+def test_without_the_decoder_pages_go_through_arrows_reader(how: str) -> None:
     import subprocess
     import sys
 
+    code = _READ if how == "MILEKIT_NATIVE=0" else _NO_COMPILER + _READ
+    env = {**os.environ, "MILEKIT_NATIVE": "0" if how == "MILEKIT_NATIVE=0" else "1"}
     out = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_DECODER], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "300", "datetime64[us,", "UTC]", "category"]
