@@ -20,6 +20,10 @@
 
 #include "yyjson.h"
 
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
+
 /* ---- the Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html) */
 #define ARROW_FLAG_NULLABLE 2
 
@@ -462,6 +466,14 @@ typedef struct {
 
 static slot_t slots[SLOTS];
 static PyThread_type_lock slots_lock;
+static uint64_t pages_done; /* under slots_lock */
+
+/* The column buffers of a page are malloc'd in whichever fetching thread parsed it, and
+   freed when its table dies, in another: glibc spreads them over one arena per thread, and
+   the free space they leave stays resident (+90 MB at 1M tasks, growing with the pages,
+   measured). Every TRIM_EVERY pages, glibc is asked to give it back (~1.5 ms a call; the
+   export's peak at 1M tasks went from 664-671 to 596-601 MB, Arrow's reader: 570-575). */
+#define TRIM_EVERY 64
 
 static slot_t slot_take(size_t need) {
     slot_t got = {NULL, 0};
@@ -480,8 +492,9 @@ static slot_t slot_take(size_t need) {
 }
 
 static void slot_give(slot_t s) {
+    PyThread_acquire_lock(slots_lock, WAIT_LOCK);
+    int trim = ++pages_done % TRIM_EVERY == 0;
     if (s.cap <= KEEP_MAX) {
-        PyThread_acquire_lock(slots_lock, WAIT_LOCK);
         int small = 0;
         for (int i = 1; i < SLOTS; i++)
             if (slots[i].cap < slots[small].cap) small = i; /* an empty slot has cap 0 */
@@ -490,9 +503,14 @@ static void slot_give(slot_t s) {
             slots[small] = s;
             s = out;
         }
-        PyThread_release_lock(slots_lock);
     }
+    PyThread_release_lock(slots_lock);
     free(s.p);
+#ifdef __GLIBC__
+    if (trim) malloc_trim(0);
+#else
+    (void)trim;
+#endif
 }
 
 /* ---- the page ------------------------------------------------------------------------------ */
