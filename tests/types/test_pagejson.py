@@ -299,7 +299,8 @@ def _random_page(seed: int, most: int = 40, odd: float = 0.03) -> bytes:
     for i in range(r.randint(0, most)):
         row = {"_id": f"id{i}"}
         names = list(columns)
-        r.shuffle(names) if r.random() < 0.3 else None
+        if r.random() < 0.3:  # keys in another order than the rows before
+            r.shuffle(names)
         for name in names:
             if r.random() < 0.85:
                 row[name] = _value(r, columns[name])
