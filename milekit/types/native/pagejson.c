@@ -149,28 +149,26 @@ static int offs_put(col_t *c, int64_t v) {
     return buf_put(&c->offs, &o, 4);
 }
 
-/* A column of `len` nulls so far becomes `kind`: its buffers are laid out for them. */
+/* A column of `len` nulls so far becomes `kind`: its buffers are laid out for them, with
+   room for the length it is expected to reach. */
 static int materialize(col_t *c, int kind) {
     int64_t n = c->len, e = c->expect > n ? c->expect : n;
     c->kind = kind;
     if (buf_reserve(&c->valid, e / 8 + 1)) return -1;
-    if (kind == K_BOOL && buf_reserve(&c->data, e / 8 + 1)) return -1;
-    if ((kind == K_INT || kind == K_FLOAT) && buf_reserve(&c->data, e * 8 + 8)) return -1;
-    if ((kind == K_STR || kind == K_LIST) && buf_reserve(&c->offs, (e + 1) * 4)) return -1;
-    c->valid.len = (n + 7) / 8;
+    c->valid.len = (n + 7) / 8; /* zeroed by buf_reserve, as all below: n nulls */
     switch (kind) {
     case K_BOOL:
-        if (buf_grow(&c->data, n / 8 + 1)) return -1;
+        if (buf_reserve(&c->data, e / 8 + 1)) return -1;
         c->data.len = (n + 7) / 8;
         return 0;
     case K_INT:
     case K_FLOAT:
-        if (buf_grow(&c->data, n * 8 + 8)) return -1;
-        c->data.len = n * 8; /* zeroed by buf_grow */
+        if (buf_reserve(&c->data, e * 8 + 8)) return -1;
+        c->data.len = n * 8;
         return 0;
     case K_STR:
     case K_LIST:
-        if (buf_grow(&c->offs, (n + 1) * 4)) return -1;
+        if (buf_reserve(&c->offs, (e + 1) * 4)) return -1;
         c->offs.len = (n + 1) * 4;
         if (kind == K_LIST && !(c->item = col_new(0))) return -1;
         return 0;
@@ -210,7 +208,8 @@ static int append_null(col_t *c) {
     return 0;
 }
 
-static col_t *kid_add(col_t *c, const char *name, size_t nlen, int64_t nulls) {
+/* A new child: null in every row so far, as long as `c` is. */
+static col_t *kid_add(col_t *c, const char *name, size_t nlen) {
     if (c->nkids == c->capkids) {
         int64_t cap = c->capkids ? c->capkids * 2 : 16;
         col_t **kids = realloc(c->kids, (size_t)cap * sizeof(col_t *));
@@ -225,7 +224,7 @@ static col_t *kid_add(col_t *c, const char *name, size_t nlen, int64_t nulls) {
         c->capkids = cap;
     }
     char *copy = malloc(nlen + 1);
-    col_t *kid = col_new(nulls);
+    col_t *kid = col_new(c->len);
     if (!copy || !kid) {
         free(copy);
         col_free(kid);
@@ -252,7 +251,7 @@ static col_t *kid_for(col_t *c, const char *key, size_t klen) {
     if (i < 0 || c->nlens[i] != klen || memcmp(c->names[i], key, klen) != 0) {
         for (i = 0; i < c->nkids; i++)
             if (c->nlens[i] == klen && memcmp(c->names[i], key, klen) == 0) break;
-        if (i == c->nkids && !kid_add(c, key, klen, c->len)) return NULL;
+        if (i == c->nkids && !kid_add(c, key, klen)) return NULL;
         if (c->prev < 0)
             c->first = i;
         else
@@ -537,7 +536,7 @@ static int number_of(yyjson_val *obj, const char *key, int64_t *out) {
 
 static int hinted_rows(col_t *rows, const hint_t *hints, Py_ssize_t nhints) {
     for (Py_ssize_t i = 0; i < nhints; i++) {
-        col_t *kid = kid_add(rows, hints[i].name, hints[i].len, 0);
+        col_t *kid = kid_add(rows, hints[i].name, hints[i].len);
         if (!kid) return -1;
         int kind = hints[i].kind;
         if (materialize(kid, kind)) return -1;
