@@ -386,6 +386,15 @@ static void release_array(struct ArrowArray *a) {
 
 static const char *FORMATS[] = {"n", "b", "l", "g", "u", "+l", "+s"};
 
+/* The buffer's memory, now the array's; never null: an empty buffer gets a (zeroed)
+   allocation. */
+static void *taken(buf_t *b) {
+    if (buf_grow(b, 8)) return NULL;
+    void *p = b->p;
+    b->p = NULL;
+    return p;
+}
+
 static char *dup_name(const char *name, size_t len) {
     char *s = malloc(len + 1);
     if (s) {
@@ -415,21 +424,10 @@ static int export_col(col_t *c, const char *name, size_t nlen, struct ArrowSchem
     a->children = calloc((size_t)(nchild ? nchild : 1), sizeof(void *));
     if (!a->buffers || !s->children || !a->children) return -1;
     a->n_buffers = nbuf;
-    if (nbuf) {
-        /* every buffer is non-null: an empty column still gets a (zeroed) allocation */
-        if (buf_grow(&c->valid, 8) || buf_grow(&c->data, 8) || buf_grow(&c->offs, 8)) return -1;
-        a->buffers[0] = c->valid.p;
-        c->valid.p = NULL;
-        buf_t *second = (c->kind == K_STR || c->kind == K_LIST) ? &c->offs : &c->data;
-        if (nbuf > 1) {
-            a->buffers[1] = second->p;
-            second->p = NULL;
-        }
-        if (nbuf > 2) {
-            a->buffers[2] = c->data.p;
-            c->data.p = NULL;
-        }
-    }
+    buf_t *order[3] = {&c->valid, c->kind == K_STR || c->kind == K_LIST ? &c->offs : &c->data,
+                       &c->data};
+    for (int64_t i = 0; i < nbuf; i++)
+        if (!(a->buffers[i] = taken(order[i]))) return -1;
     for (int64_t i = 0; i < nchild; i++) {
         s->children[i] = malloc(sizeof(struct ArrowSchema));
         a->children[i] = malloc(sizeof(struct ArrowArray));
