@@ -833,8 +833,8 @@ def pandas_metadata(s: pa.Schema, index: str | None) -> bytes:
     >>> meta["index_columns"], [c["numpy_type"] for c in meta["columns"]]
     (['_id'], ['Int64', 'string'])
     """
-    empty = to_pandas(s.remove_metadata().empty_table(), index=index if index in s.names else None)
     keep = index is not None and index in s.names
+    empty = to_pandas(s.remove_metadata().empty_table(), index=index if keep else None)
     got = pa.Schema.from_pandas(empty, preserve_index=keep).metadata[b"pandas"]
     return bytes(got)
 
