@@ -163,11 +163,15 @@ def test_a_killed_push_is_read_back_not_resent(slow: Sandbox, tmp_path: Path) ->
     deadline = time.monotonic() + 30  # the write lands on the server all the same
     while sum(_patched(slow).values()) < 1000 and time.monotonic() < deadline:
         time.sleep(0.05)
+    # ... unless the kill came before its whole body was sent (seen on a loaded machine):
+    # then the server never applied it, and the read-back must find that and send it once
+    landed = sum(_patched(slow).values()) == 1000
     journal = Path(f"{edits}.journal.jsonl").read_text().splitlines()
     assert {orjson.loads(x)["status"] for x in journal[1:]} == {"sent"}
     proc = _cli(slow, str(edits), "--original", str(snap))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, (out, err)
-    assert "ok 1,000" in out and "0 write requests" in out  # read back, found applied
+    writes = "0 write requests" if landed else "1 write requests"
+    assert "ok 1,000" in out and writes in out, out  # read back: found applied, or not
     assert re.search(r"\+ [1-9]\d* reads", out), out
     assert max(_patched(slow).values()) == 1 and sum(_patched(slow).values()) == 1000
