@@ -29,7 +29,7 @@ from milekit.notebook.progress import page_progress
 from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.filters import encode_filters
-from milekit.types import registry, schema
+from milekit.types import limits, registry, schema
 from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope, errors
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
@@ -254,14 +254,7 @@ def iter_pages(
 
     def parse(resp: Response, number: int) -> Page:
         parser, typed, cols = parser_for()
-        try:
-            table, total, last = parser.parse(resp.content)
-            page = Page(number, [], total, last, table=table)
-        except schema.FastPathMiss:
-            body = orjson.loads(resp.content) if resp.content else None
-            page = envelope.list_page(body, listing, number)
-            page.table = schema.rows_to_table(_without(page.rows, rows.secret_fields), typed, cols)
-            page.rows = []  # the Arrow copy is all we keep
+        page = parse_page(parser, typed, cols, resp.content, number)
         page.table = _drop(page.table, rows.secret_fields)
         if cells:
             page.cells = schema.python_cells(page.table)
@@ -272,6 +265,66 @@ def iter_pages(
             listing, params, limit=limit, parse=parse, on_page=bar, resume=resume,
             lookahead=lookahead,
         )  # fmt: skip
+
+
+#: What a malformed answer can raise from the readers and converters (a crash of the
+#: process is kept out by the page limits, docs/performance.md): each becomes a
+#: ResponseError naming the page, so the rest of the read is kept and ``resume=`` works.
+_MALFORMED = (
+    ValueError, TypeError, ArithmeticError, LookupError, RecursionError, NotImplementedError,
+    pa.ArrowException,
+)  # fmt: skip
+
+
+def parse_page(
+    parser: schema.PageParser,
+    typed: RowSchema,
+    columns: Sequence[str] | None,
+    content: bytes,
+    number: int,
+) -> Page:
+    """One raw list page -> a typed page, or :class:`~milekit.wire.errors.ResponseError`
+    naming the page, whatever the bytes are.
+
+    >>> from milekit.types.registry import TASKS
+    >>> parser = schema.PageParser(TASKS.rows, TASKS.listing)
+    >>> parse_page(parser, TASKS.rows, None, b"null", 2)
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.ResponseError: page 2 of tasks: the answer is not a JSON object
+    """
+    name = parser.listing.name
+    try:
+        return _parsed(parser, typed, columns, content, number)
+    except (errors.MileError, limits.PageLimitError) as e:
+        raise errors.ResponseError(f"page {number} of {name}: {_message(e)}") from e
+    except _MALFORMED as e:
+        why = f"{type(e).__name__}: {str(e)[:200]}"
+        raise errors.ResponseError(f"page {number} of {name} cannot be read ({why})") from e
+
+
+def _message(e: Exception) -> str:
+    return e.message if isinstance(e, errors.MileError) else str(e)
+
+
+def _parsed(
+    parser: schema.PageParser,
+    typed: RowSchema,
+    columns: Sequence[str] | None,
+    content: bytes,
+    number: int,
+) -> Page:
+    """One raw page -> a typed page: the parser's fast paths, else ``orjson`` and Python."""
+    try:
+        table, total, last = parser.parse(content)
+        return Page(number, [], total, last, table=table)
+    except schema.FastPathMiss as miss:
+        if not miss.checked:
+            limits.check_page(content)
+    page = envelope.list_page(orjson.loads(content), parser.listing, number)
+    page.table = schema.rows_to_table(_without(page.rows, typed.secret_fields), typed, columns)
+    page.rows = []  # the Arrow copy is all we keep
+    return page
 
 
 def _without(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit.types.limits import PageLimitError, check_page, page_number
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 from milekit.wire.errors import MileWarning
 
@@ -319,7 +320,7 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
             arr, got = _nested(values)
             return arr, got if got != F.ARRAY_STRING else F.ARRAY_OBJECT
         if t == F.ARRAY_STRING:
-            return pa.array(values, pa.list_(pa.string())), t
+            return _text_lists(values), t
         if t == F.BOOLEAN:
             return pa.array(values, pa.bool_()), t
         if t in (F.INTEGER, F.FLOAT):
@@ -330,7 +331,7 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
                     return pa.array(values, target), t
             inferred = pa.array(values)
             return pc.cast(inferred, target, safe=True), t  # 5.0 -> 5 ok, 5.5 -> error
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, OverflowError) as e:
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as e:
         arr, got = infer(values.to_pylist() if isinstance(values, pa.Array) else values)
         warnings.warn(
             f"column {f.name!r}: values do not fit {t.value} ({e}); kept as {got.value}",
@@ -339,6 +340,14 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
         )
         return arr, got
     raise AssertionError(t)  # pragma: no cover
+
+
+def _text_lists(values: Sequence[Any] | pa.Array) -> pa.Array:
+    """A list-of-text field; one text sent where a list was documented is a list of one
+    item (Arrow would take the text as a sequence of characters)."""
+    if not isinstance(values, pa.Array) and any(isinstance(v, str) for v in values):
+        values = [[v] if isinstance(v, str) else v for v in values]
+    return pa.array(values, pa.list_(pa.string()))
 
 
 def rows_to_table(
@@ -402,7 +411,14 @@ _NATIVE_KIND: dict[pa.DataType, int] = {
 
 
 class FastPathMiss(Exception):
-    """This page cannot go through Arrow's JSON reader; use the Python path."""
+    """This page cannot go through Arrow's JSON reader; use the Python path.
+
+    ``checked``: the page already passed :func:`~milekit.types.limits.check_page`.
+    """
+
+    def __init__(self, why: str, checked: bool = False) -> None:
+        super().__init__(why)
+        self.checked = checked
 
 
 def _detimestamp(t: pa.DataType) -> pa.DataType:
@@ -465,22 +481,36 @@ class PageParser:
             return self._read_schema
 
     def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
-        """Raw page bytes -> (typed table, total, last_page)."""
+        """Raw page bytes -> (typed table, total, last_page).
+
+        A page the C decoder does not take must pass :func:`~milekit.types.limits.check_page`
+        before Arrow's reader (or the caller's Python path) is given it; a page that breaks
+        a limit raises :class:`~milekit.types.limits.PageLimitError`.
+        """
         if self.listing.shape != "laravel" or not self.listing.envelope:
             raise FastPathMiss("not a Laravel paginator")
-        rows, total, last = (self.native and self._decode(content)) or self._read(content)
-        return self._typed(rows), total, last
+        got = self.native and self._decode(content)
+        if not got:
+            check_page(content)
+            got = self._read(content)
+        rows, total, last = got
+        return self._typed(rows), page_number(total, "total"), page_number(last, "last_page")
 
-    def _decode(self, content: bytes) -> tuple[pa.Table, int | None, int | None] | None:
+    def _decode(self, content: bytes) -> tuple[pa.Table, Any, Any] | None:
         """The C decoder's raw table, or None where it refuses the page."""
         try:
             caps = _pagejson.decode(content, self.listing.envelope, PAGE_ROWS, self._hints)
+        except getattr(_pagejson, "PageError", PageLimitError) as e:  # TODO after merge
+            raise PageLimitError(str(e)) from None  # no reader may have it
         except ValueError:
             return None  # Arrow's reader decides: it takes some pages this decoder refuses
-        batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
+        try:
+            batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
+        except pa.ArrowException:
+            return None  # (nesting Arrow will not import): the limits decide, then the reader
         return pa.Table.from_batches([batch]), caps[2], caps[3]
 
-    def _read(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
+    def _read(self, content: bytes) -> tuple[pa.Table, Any, Any]:
         """Arrow's JSON reader's raw table (date-like text kept as text)."""
         for _ in range(3):
             try:
@@ -489,18 +519,18 @@ class PageParser:
             except pa.ArrowException as e:
                 # refusals, and the reader's own slips: a list of objects whose first item
                 # is null and whose numbers widen fails to concatenate (pyarrow 26)
-                raise FastPathMiss(str(e)) from None
+                raise FastPathMiss(str(e), checked=True) from None
             stamped = {
                 f.name: _detimestamp(f.type)
                 for f in rows.schema
                 if f.name not in self._known and _has_timestamp(f.type)
             }
             if not stamped:
-                return rows, _scalar_int(env, "total"), _scalar_int(env, "last_page")
+                return rows, _scalar(env, "total"), _scalar(env, "last_page")
             with self._lock:
                 self._text.update(stamped)
                 self._read_schema = None
-        raise FastPathMiss("timestamp inference did not settle")
+        raise FastPathMiss("timestamp inference did not settle", checked=True)
 
     def _envelope(self, content: bytes) -> pa.StructArray:
         import pyarrow.json as pj
@@ -511,12 +541,12 @@ class PageParser:
             parse_options=pj.ParseOptions(explicit_schema=self._schema(), newlines_in_values=True),
         )
         if raw.num_rows != 1:
-            raise FastPathMiss("more than one JSON document")
+            raise FastPathMiss("more than one JSON document", checked=True)
         env = raw.column(self.listing.envelope).combine_chunks()
         if not pa.types.is_struct(env.type) or env.null_count:
-            raise FastPathMiss("no paginator")
+            raise FastPathMiss("no paginator", checked=True)
         if env.field(PAGE_ROWS).null_count:
-            raise FastPathMiss("no data list")
+            raise FastPathMiss("no data list", checked=True)
         return env
 
     def _field(self, name: str, t: pa.DataType, got: FieldType, enum: Sequence[str]) -> pa.Field:
@@ -598,12 +628,11 @@ def _convert_together(
     return out
 
 
-def _scalar_int(struct: pa.StructArray, name: str) -> int | None:
+def _scalar(struct: pa.StructArray, name: str) -> Any:
     try:
-        v = struct.field(name)[0].as_py()
+        return struct.field(name)[0].as_py()
     except KeyError:
         return None
-    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
@@ -612,7 +641,7 @@ def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
     if t == F.JSON and pa.types.is_nested(col.type):
         # Arrow read free-form objects as structs, filling every row with every key any
         # row has: the original objects are lost. Only the Python path keeps them.
-        raise FastPathMiss(f"{f.name}: free-form JSON objects")
+        raise FastPathMiss(f"{f.name}: free-form JSON objects", checked=True)
     if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
         return _kind_of_inferred(col, json=t == F.JSON)
     if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):

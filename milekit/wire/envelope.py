@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from milekit.types.limits import PageLimitError, page_number
 from milekit.types.registry import PAGE_ROWS, Listing, ListShape
 from milekit.wire import errors
 
@@ -96,7 +97,12 @@ def _laravel(inner: Any, top: Any) -> Got:
     if isinstance(inner, dict) and PAGE_ROWS in inner and not is_paginator(inner):
         inner = inner[PAGE_ROWS]
     if is_paginator(inner):
-        return _rows(inner[PAGE_ROWS]), _int(inner.get("total")), _int(inner.get("last_page")), None
+        return (
+            _rows(inner[PAGE_ROWS]),
+            _int(inner.get("total"), "total"),
+            _int(inner.get("last_page"), "last_page"),
+            None,
+        )
     if isinstance(inner, list):
         return _rows(inner), None, None, None
     return None
@@ -114,7 +120,12 @@ def _activity(inner: Any, top: Any) -> Got:
         inner = inner[PAGE_ROWS]
     if not isinstance(inner, dict) or _ACTIVITY_ROWS not in inner:
         return None
-    return _rows(inner[_ACTIVITY_ROWS]), _int(inner.get("total")), _int(inner.get("lastPage")), None
+    return (
+        _rows(inner[_ACTIVITY_ROWS]),
+        _int(inner.get("total"), "total"),
+        _int(inner.get("lastPage"), "lastPage"),
+        None,
+    )
 
 
 def _elastic(inner: Any, top: Any) -> Got:
@@ -130,7 +141,7 @@ def _elastic(inner: Any, top: Any) -> Got:
     total = top.get("total") if isinstance(top, dict) else None
     if isinstance(total, dict):
         total = total.get("value")
-    return rows, _int(total), None, None
+    return rows, _int(total, "total"), None, None
 
 
 def _gallery(inner: Any, top: Any) -> Got:
@@ -162,11 +173,11 @@ def _rows(rows: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _int(v: Any) -> int | None:
+def _int(v: Any, name: str) -> int | None:
     try:
-        return int(v) if v is not None and not isinstance(v, bool) else None
-    except (TypeError, ValueError):
-        return None
+        return page_number(v, name)
+    except PageLimitError as e:
+        raise errors.ResponseError(str(e)) from None
 
 
 def _keys(body: Any) -> str:
