@@ -9,6 +9,7 @@ should be given it); never a crash, never a silently cut name or a wrapped numbe
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from typing import Any
@@ -17,7 +18,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
+import milekit
 from milekit.types import registry, schema
+
+from .test_pagejson import _random_page
 
 pytestmark = pytest.mark.skipif(
     not schema.NATIVE and not os.environ.get("MILEKIT_REQUIRE_NATIVE"),
@@ -25,6 +29,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 TASKS = registry.TASKS
+MAX_DEPTH: int = schema._pagejson.MAX_DEPTH if schema.NATIVE else 32
+MAX_COLUMNS: int = schema._pagejson.MAX_COLUMNS if schema.NATIVE else 4096
+_HINTS = schema.PageParser(TASKS.rows, TASKS.listing)._hints
 
 
 def _decode(content: bytes) -> tuple[pa.RecordBatch, Any, Any]:
@@ -288,3 +295,97 @@ def test_deep_values_outside_the_rows_are_left_alone_when_the_page_reads() -> No
     deep = b"[" * 1000 + b"]" * 1000
     content = b'{"tasks": {"data": [{"_id": "a"}], "links": ' + deep + b"}}"
     assert _decode(content)[0].num_rows == 1
+
+
+# --- mutated pages: decoded and imported, or refused; never a crash ---------------------------
+
+_NUMBERS = [b"1e19", b"-1e19", b"1e400", b"-1e400", b"18446744073709551616"]
+_NUMBERS += [b"-9223372036854775809", b"9" * 30, b"1e-400", b"-0", b"0.5", b"NaN", b"-", b"1e"]
+
+
+def _mutant(r: random.Random, page: bytes) -> bytes:
+    """`page` with one to three seeded mutations, of the kinds hostile pages take."""
+    for _ in range(r.choice([1, 1, 1, 2, 3])):
+        at = r.randrange(len(page) + 1)
+        how = r.randrange(10)
+        if how == 0:  # cut off
+            page = page[:at]
+        elif how == 1:  # bytes flipped
+            flipped = bytearray(page)
+            for _ in range(r.randint(1, 4)):
+                if flipped:
+                    flipped[r.randrange(len(flipped))] = r.randrange(256)
+            page = bytes(flipped)
+        elif how == 2:  # brackets and quotes
+            page = page[:at] + bytes(r.choices(b'[]{}",:', k=r.randint(1, 6))) + page[at:]
+        elif how == 3:  # NULs, escaped or raw
+            page = page[:at] + r.choice([b"\\u0000", b"\x00", b'"\\u0000": 1,']) + page[at:]
+        elif how == 4:  # a key repeated right after an object opens
+            brace = page.find(b"{", at)
+            key = r.choice([b'"_id": 1, ', b'"data": [], ', b'"total": 5, ', b'"tasks": {}, '])
+            page = page[: brace + 1] + key + page[brace + 1 :] if brace >= 0 else page
+        elif how == 5:  # nested deep, around the boundary or far past it
+            k = r.choice([MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 5, 3000])
+            page = _at_value(page, at, b"[" * k + b"]" * k)
+        elif how == 6:  # an object of many keys
+            n = r.choice([10, MAX_COLUMNS - 1, MAX_COLUMNS + 1])
+            page = _at_value(page, at, _wide_row(n))
+        elif how == 7:  # huge, tiny and broken numbers, in the rows and the envelope
+            number = r.choice(_NUMBERS)
+            for key in (b'"total": ', b'"last_page": '):
+                if r.random() < 0.5 and key in page:
+                    start = page.index(key) + len(key)
+                    end = start + len(page[start:]) - len(page[start:].lstrip(b"-0123456789."))
+                    page = page[:start] + number + page[end:]
+            page = _at_value(page, at, number)
+        elif how == 8:  # many rows, each with its own key
+            rows = b",".join(b'{"k%d": %d}' % (i, i) for i in range(r.choice([50, 3000])))
+            page = _at_value(page, at, b"[" + rows + b"]")
+        else:  # a slice of the page copied elsewhere
+            end = min(len(page), at + r.randint(1, 200))
+            there = r.randrange(len(page) + 1)
+            page = page[:there] + page[at:end] + page[there:]
+    return page
+
+
+def _at_value(page: bytes, at: int, value: bytes) -> bytes:
+    """`value` in place of the value after the first ':' from `at` on (or at `at`)."""
+    colon = page.find(b":", at)
+    if colon < 0:
+        return page[:at] + value + page[at:]
+    end = colon + 1
+    while end < len(page) and page[end] not in b",}]":
+        end += 1
+    return page[: colon + 1] + value + page[end:]
+
+
+def decode_or_refuse(page: bytes) -> str:
+    """'read', 'ValueError' or 'PageError'; capsules must import into a valid batch."""
+    hints = _HINTS
+    try:
+        caps = schema._pagejson.decode(page, "tasks", "data", hints)
+    except schema._pagejson.PageError:
+        return "PageError"
+    except ValueError:
+        return "ValueError"
+    batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
+    batch.validate(full=True)
+    for total in caps[2:]:
+        assert total is None or type(total) in (int, float)
+    return "read"
+
+
+def mutation_fuzz(pages: list[bytes], count: int, seed: int = 0) -> dict[str, int]:
+    """`count` seeded mutants of `pages` through the decoder: how each ended."""
+    r = random.Random(seed)
+    seen = {"read": 0, "ValueError": 0, "PageError": 0}
+    for _ in range(count):
+        seen[decode_or_refuse(_mutant(r, r.choice(pages)))] += 1
+    return seen
+
+
+def test_mutated_pages_are_read_or_refused(client: milekit.Client) -> None:
+    pages = [client.request("GET", "/tasks", params={"limit": 20}, raw=True).content]
+    pages += [_random_page(seed) for seed in range(10)]
+    seen = mutation_fuzz(pages, 400)
+    assert all(seen.values()), seen  # every outcome happens: the mutations reach each
