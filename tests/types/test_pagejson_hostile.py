@@ -291,6 +291,16 @@ def test_a_deep_page_that_is_not_json_is_a_page_error() -> None:
         _decode(inside_text)
 
 
+@pytest.mark.parametrize(
+    ("after", "why"),
+    [(b'{"note\\u0000x": 1}', "NUL"), (_keys_over_two_rows(5000), "distinct keys")],
+)
+def test_a_page_yyjson_refuses_but_a_reader_takes_is_checked_too(after: bytes, why: str) -> None:
+    # text that is not UTF-8 (Arrow's reader takes it) with what no reader should have
+    with pytest.raises(schema._pagejson.PageError, match=why):
+        _decode(_rows_page(b'{"_id": "\xff"}, ' + after))
+
+
 def test_deep_values_outside_the_rows_are_left_alone_when_the_page_reads() -> None:
     deep = b"[" * 1000 + b"]" * 1000
     content = b'{"tasks": {"data": [{"_id": "a"}], "links": ' + deep + b"}}"

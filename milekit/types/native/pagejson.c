@@ -766,8 +766,12 @@ static int rows_of(ctx_t *x, yyjson_doc *doc, const char *envelope, const char *
     return 0;
 }
 
+#define LENIENT (YYJSON_READ_ALLOW_INVALID_UNICODE | YYJSON_READ_ALLOW_INF_AND_NAN)
+
 /* A refused page (x->error set, not fatal) becomes a PageError where a reader should not
-   have it either. The root sits 3 containers above a row (root, envelope, rows). */
+   have it either: `doc` is the page read as it is, or leniently when it is not JSON (NULL
+   when not even that: its brackets are counted). The root sits 3 containers above a row
+   (root, envelope, rows). */
 static void recheck(ctx_t *x, yyjson_doc *doc, const char *data, size_t size) {
     ctx_t y = {NULL, 0, 0, x->budget};
     if (!doc) {
@@ -799,7 +803,11 @@ static int decode_page(ctx_t *x, const char *data, size_t size, const char *enve
     if (rc) {
         col_free(out->rows); /* before the recheck builds its own */
         out->rows = NULL;
-        if (x->error && !x->fatal) recheck(x, doc, data, size);
+        if (x->error && !x->fatal) {
+            /* text that is not UTF-8, NaN: not JSON to yyjson, a page to Arrow's reader */
+            if (!doc) doc = yyjson_read_opts((char *)data, size, LENIENT, &alc, &err);
+            recheck(x, doc, data, size);
+        }
     }
     yyjson_doc_free(doc);
     slot_give(buf);
