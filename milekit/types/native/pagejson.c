@@ -15,14 +15,16 @@
 
    A page no reader should be given is a PageError (not a ValueError): a value nested more
    than MAX_DEPTH containers below the row (Arrow's reader overflows the C stack on deep
-   nesting, and Arrow's C-data import refuses more than 64 levels), more than MAX_COLUMNS
+   nesting, and Arrow's C-data import refuses more than 63 levels), more than MAX_COLUMNS
    distinct keys in one object column, a key holding a NUL (Arrow's C schema names end at
    the first NUL), or columns that would hold more than CELLS_FLOOR + CELLS_PER_BYTE cells
    per byte of the page (a sparse page's columns are dense: every key seen once is a
    column as long as its object column, null elsewhere). When the decoder refuses a page
-   with a ValueError, the rest of it is walked once more for these (shape_of) before the
-   reader is let near it. So memory and time stay within a small constant of the page's
-   size, and the recursion (append_value, export_col, col_free) within MAX_DEPTH frames.
+   with a ValueError, the whole page is walked once more for these (shape_of; re-read
+   leniently if yyjson found it not JSON, its brackets counted if even that fails) before
+   a reader is let near it. So memory and time stay within a small constant of the page's
+   size, and the recursion (append_value, shape_of, export_col, col_free) within MAX_DEPTH
+   frames. Keys are found through a hash index per object column (kid_for), not a search.
 
    In the envelope the last of a repeated key wins (as orjson reads it; Arrow's reader
    refuses the page). total and last_page go back to Python as they are: an int for a JSON
@@ -44,10 +46,10 @@
    MAX_DEPTH: containers (arrays, objects) nested in a row's field, the field's own counted.
    Each is one level of the exported Arrow schema, below the root struct (level 0) and above
    a possible null item (an empty list's): at most MAX_DEPTH + 1 levels where pyarrow's
-   import takes 63 (tests/types/test_pagejson_hostile.py checks the boundary); real pages
-   nest 3-5 deep. MAX_COLUMNS: distinct keys of one object column (the sandbox's widest, a
+   import takes 63 (tests/types/test_pagejson_hostile.py checks the boundary); the sandbox's
+   deepest rows nest 6. MAX_COLUMNS: distinct keys of one object column (the sandbox's widest, a
    task row, has 81). CELLS_*: the column slots (values and nulls) a page may fill, each at
-   most 8 bytes and a bit: a normal page fills under one per 8 bytes. */
+   most 8 bytes and a bit: the sandbox's pages fill at most 0.063 per byte. */
 #define MAX_DEPTH 32
 #define MAX_COLUMNS 4096
 #define CELLS_FLOOR ((int64_t)1 << 20)
