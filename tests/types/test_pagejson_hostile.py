@@ -149,7 +149,7 @@ def test_keys_spread_over_rows_count_as_one_column() -> None:
 
 
 def test_a_sparse_page_is_refused_before_its_columns_outgrow_it() -> None:
-    # 20,000 rows, each with its own key: 0.4 MB of JSON, and without a bound 3 GB of
+    # 20,000 rows, each with its own key: 0.34 MB of JSON, and without a bound 3.1 GB of
     # columns (every key a column as long as the page, null elsewhere)
     rows = b",".join(b'{"k%d": 1}' % i for i in range(20_000))
     with pytest.raises(schema._pagejson.PageError, match="cells per byte"):
