@@ -3,6 +3,16 @@
 from collections.abc import Sequence
 from typing import Any
 
+#: Containers (arrays, objects) a row's field may nest, its own counted.
+MAX_DEPTH: int
+#: Distinct keys one object column (the rows, or any object field) may have.
+MAX_COLUMNS: int
+
+class PageError(Exception):
+    """A page no reader should be given (too deep, too many keys, a NUL in a key, columns
+    far larger than the page). Not a ValueError: a ValueError means "Arrow's reader may
+    take it"."""
+
 def decode(
     content: bytes, envelope: str, rows_key: str, hints: Sequence[tuple[str, int]]
-) -> tuple[Any, Any, int | None, int | None]: ...
+) -> tuple[Any, Any, int | float | None, int | float | None]: ...

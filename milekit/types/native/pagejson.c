@@ -11,18 +11,51 @@
 
    Whatever this decoder does not take (a key whose JSON type changes, an integer past
    int64, a row that is not an object, an unexpected envelope) is a ValueError: the
-   caller falls back to Arrow's reader, so refusing is always safe. */
+   caller falls back to Arrow's reader, so refusing is always safe.
+
+   A page no reader should be given is a PageError (not a ValueError): a value nested more
+   than MAX_DEPTH containers below the row (Arrow's reader overflows the C stack on deep
+   nesting, and Arrow's C-data import refuses more than 63 levels), more than MAX_COLUMNS
+   distinct keys in one object column, a key holding a NUL (Arrow's C schema names end at
+   the first NUL), or columns that would hold more than CELLS_FLOOR + CELLS_PER_BYTE cells
+   per byte of the page (a sparse page's columns are dense: every key seen once is a
+   column as long as its object column, null elsewhere). When the decoder refuses a page
+   with a ValueError, the whole page is walked once more for these (shape_of; re-read
+   leniently if yyjson found it not JSON, its brackets counted if even that fails) before
+   a reader is let near it. So memory and time stay within a small constant of the page's
+   size, and the recursion (append_value, shape_of, export_col, col_free) within MAX_DEPTH
+   frames. Keys are found through a hash index per object column (kid_for), not a search.
+
+   In the envelope the last of a repeated key wins (as orjson reads it; Arrow's reader
+   refuses the page). total and last_page go back to Python as they are: an int for a JSON
+   integer, a float for a real, None otherwise; the caller validates them. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "yyjson.h"
 
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
 #endif
+
+/* ---- limits (module constants MAX_DEPTH and MAX_COLUMNS) ----------------------------------
+   MAX_DEPTH: containers (arrays, objects) nested in a row's field, the field's own counted.
+   Each is one level of the exported Arrow schema, below the root struct (level 0) and above
+   a possible null item (an empty list's): at most MAX_DEPTH + 1 levels where pyarrow's
+   import takes 63 (tests/types/test_pagejson_hostile.py checks the boundary); the sandbox's
+   deepest rows nest 6. MAX_COLUMNS: distinct keys of one object column (the sandbox's widest, a
+   task row, has 81). CELLS_*: the column slots (values and nulls) a page may fill, each at
+   most 8 bytes and a bit: the sandbox's pages fill at most 0.063 per byte. */
+#define MAX_DEPTH 32
+#define MAX_COLUMNS 4096
+#define CELLS_FLOOR ((int64_t)1 << 20)
+#define CELLS_PER_BYTE 4
+#define STR_(n) #n
+#define STR(n) STR_(n)
 
 /* ---- the Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html) */
 #define ARROW_FLAG_NULLABLE 2
@@ -109,13 +142,41 @@ typedef struct col {
     char **names;
     size_t *nlens;
     int64_t *follow; /* per child: the child whose key came next in the last object */
+    int32_t *index;  /* the children by key: open addressing, child + 1 (0: empty) */
+    int64_t icap;    /* slots of index: a power of two, at least twice nkids */
     int64_t expect;  /* the length this column will reach, when known (a row's fields) */
     int64_t nkids, capkids, first, prev;
 } col_t;
 
 typedef struct {
     const char *error; /* static text, set once */
+    int fatal;         /* the error is a PageError: no reader should be given the page */
+    int64_t cells;     /* column slots filled or promised so far */
+    int64_t budget;    /* ... and at most (CELLS_FLOOR + CELLS_PER_BYTE per byte) */
 } ctx_t;
+
+static int refuse(ctx_t *x, const char *why) {
+    if (!x->error) x->error = why;
+    return -1;
+}
+
+static int forbid(ctx_t *x, const char *why) {
+    if (!x->error) {
+        x->error = why;
+        x->fatal = 1;
+    }
+    return -1;
+}
+
+static const char TOO_DEEP[] = "a value nested deeper than " STR(MAX_DEPTH) " levels";
+
+/* `n` more column slots (values or nulls): each costs memory, and time to fill. */
+static int charge(ctx_t *x, int64_t n) {
+    x->cells += n;
+    if (x->cells <= x->budget) return 0;
+    return forbid(x, "a page whose columns would take more than " STR(CELLS_PER_BYTE)
+                     " cells per byte of it");
+}
 
 static void col_free(col_t *c) {
     if (!c) return;
@@ -131,6 +192,7 @@ static void col_free(col_t *c) {
     free(c->names);
     free(c->nlens);
     free(c->follow);
+    free(c->index);
     free(c);
 }
 
@@ -177,7 +239,7 @@ static int materialize(col_t *c, int kind) {
     }
 }
 
-static int append_null(col_t *c) {
+static int append_null(ctx_t *x, col_t *c) {
     int64_t i = c->len;
     switch (c->kind) {
     case K_NULL:
@@ -199,8 +261,9 @@ static int append_null(col_t *c) {
         break;
     case K_STRUCT:
         if (bit_put(&c->valid, i, 0)) return -1;
+        if (!c->expect && charge(x, c->nkids)) return -1; /* else paid when each was added */
         for (int64_t k = 0; k < c->nkids; k++)
-            if (append_null(c->kids[k])) return -1;
+            if (append_null(x, c->kids[k])) return -1;
         break;
     }
     c->len++;
@@ -208,21 +271,73 @@ static int append_null(col_t *c) {
     return 0;
 }
 
-/* A new child: null in every row so far, as long as `c` is. */
-static col_t *kid_add(col_t *c, const char *name, size_t nlen) {
-    if (c->nkids == c->capkids) {
-        int64_t cap = c->capkids ? c->capkids * 2 : 16;
-        col_t **kids = realloc(c->kids, (size_t)cap * sizeof(col_t *));
-        if (kids) c->kids = kids;
-        char **names = realloc(c->names, (size_t)cap * sizeof(char *));
-        if (names) c->names = names;
-        size_t *nlens = realloc(c->nlens, (size_t)cap * sizeof(size_t));
-        if (nlens) c->nlens = nlens;
-        int64_t *follow = realloc(c->follow, (size_t)cap * sizeof(int64_t));
-        if (follow) c->follow = follow;
-        if (!kids || !names || !nlens || !follow) return NULL;
-        c->capkids = cap;
+/* ---- the children of a struct column, by key ---------------------------------------------- */
+static uint64_t hash_seed; /* set once at import: key orders that collide are not foreseeable */
+
+static uint64_t key_hash(const char *key, size_t klen) {
+    uint64_t h = 0xcbf29ce484222325u ^ hash_seed; /* FNV-1a */
+    for (size_t i = 0; i < klen; i++) h = (h ^ (uint8_t)key[i]) * 0x100000001b3u;
+    return h ^ (h >> 32);
+}
+
+static void index_put(col_t *c, int64_t kid) {
+    uint64_t mask = (uint64_t)c->icap - 1;
+    uint64_t h = key_hash(c->names[kid], c->nlens[kid]) & mask;
+    while (c->index[h]) h = (h + 1) & mask;
+    c->index[h] = (int32_t)(kid + 1);
+}
+
+/* Room in the index for one more child (the table stays at most half full). */
+static int index_room(col_t *c) {
+    if (2 * (c->nkids + 1) <= c->icap) return 0;
+    int64_t cap = c->icap ? c->icap * 2 : 32;
+    int32_t *index = calloc((size_t)cap, sizeof(int32_t));
+    if (!index) return -1;
+    free(c->index);
+    c->index = index;
+    c->icap = cap;
+    for (int64_t k = 0; k < c->nkids; k++) index_put(c, k);
+    return 0;
+}
+
+static int64_t index_find(const col_t *c, const char *key, size_t klen) {
+    if (!c->icap) return -1;
+    uint64_t mask = (uint64_t)c->icap - 1;
+    for (uint64_t h = key_hash(key, klen) & mask;; h = (h + 1) & mask) {
+        int64_t k = (int64_t)c->index[h] - 1;
+        if (k < 0 || (c->nlens[k] == klen && memcmp(c->names[k], key, klen) == 0)) return k;
     }
+}
+
+static int kid_room(col_t *c) {
+    if (c->nkids < c->capkids) return 0;
+    int64_t cap = c->capkids ? c->capkids * 2 : 16;
+    col_t **kids = realloc(c->kids, (size_t)cap * sizeof(col_t *));
+    if (kids) c->kids = kids;
+    char **names = realloc(c->names, (size_t)cap * sizeof(char *));
+    if (names) c->names = names;
+    size_t *nlens = realloc(c->nlens, (size_t)cap * sizeof(size_t));
+    if (nlens) c->nlens = nlens;
+    int64_t *follow = realloc(c->follow, (size_t)cap * sizeof(int64_t));
+    if (follow) c->follow = follow;
+    if (!kids || !names || !nlens || !follow) return -1;
+    c->capkids = cap;
+    return 0;
+}
+
+/* A new child: null in every row so far, as long as `c` is. */
+static col_t *kid_add(ctx_t *x, col_t *c, const char *name, size_t nlen) {
+    if (memchr(name, 0, nlen)) {
+        forbid(x, "a key contains a NUL character");
+        return NULL;
+    }
+    if (c->nkids >= MAX_COLUMNS) {
+        forbid(x, "more than " STR(MAX_COLUMNS) " distinct keys in one object column");
+        return NULL;
+    }
+    /* a struct's fields are as long as it is; those of a row's reach the rows' count */
+    if (charge(x, c->expect > c->len ? c->expect : c->len)) return NULL;
+    if (kid_room(c) || index_room(c)) return NULL;
     char *copy = malloc(nlen + 1);
     col_t *kid = col_new(c->len);
     if (!copy || !kid) {
@@ -232,26 +347,28 @@ static col_t *kid_add(col_t *c, const char *name, size_t nlen) {
     }
     memcpy(copy, name, nlen);
     copy[nlen] = 0;
-    kid->expect = c->expect; /* a struct's fields are as long as it is */
+    kid->expect = c->expect;
     c->kids[c->nkids] = kid;
     c->names[c->nkids] = copy;
     c->nlens[c->nkids] = nlen;
     c->follow[c->nkids] = -1;
+    index_put(c, c->nkids);
     c->nkids++;
     return kid;
 }
 
-static int append_value(ctx_t *x, col_t *c, yyjson_val *v);
-
 /* The child for `key`. Objects of one column mostly repeat the previous one's key order,
-   so the child that followed the previous key last time is tried first; a miss searches. */
-static col_t *kid_for(col_t *c, const char *key, size_t klen) {
+   so the child that followed the previous key last time is tried first; a miss looks the
+   key up in the index. */
+static col_t *kid_for(ctx_t *x, col_t *c, const char *key, size_t klen) {
     int64_t guess = c->prev < 0 ? c->first : c->follow[c->prev];
     int64_t i = guess;
     if (i < 0 || c->nlens[i] != klen || memcmp(c->names[i], key, klen) != 0) {
-        for (i = 0; i < c->nkids; i++)
-            if (c->nlens[i] == klen && memcmp(c->names[i], key, klen) == 0) break;
-        if (i == c->nkids && !kid_add(c, key, klen)) return NULL;
+        i = index_find(c, key, klen);
+        if (i < 0) {
+            if (!kid_add(x, c, key, klen)) return NULL;
+            i = c->nkids - 1;
+        }
         if (c->prev < 0)
             c->first = i;
         else
@@ -261,22 +378,24 @@ static col_t *kid_for(col_t *c, const char *key, size_t klen) {
     return c->kids[i];
 }
 
-static int append_object(ctx_t *x, col_t *c, yyjson_val *obj) {
+/* ---- values ------------------------------------------------------------------------------- */
+static int append_value(ctx_t *x, col_t *c, yyjson_val *v, int depth);
+
+/* `obj` at `depth` (a row: 0) into the struct column `c`. */
+static int append_object(ctx_t *x, col_t *c, yyjson_val *obj, int depth) {
     int64_t row = c->len;
     c->prev = -1;
     yyjson_obj_iter it = yyjson_obj_iter_with(obj);
     yyjson_val *key;
     while ((key = yyjson_obj_iter_next(&it))) {
-        col_t *kid = kid_for(c, unsafe_yyjson_get_str(key), unsafe_yyjson_get_len(key));
+        col_t *kid = kid_for(x, c, unsafe_yyjson_get_str(key), unsafe_yyjson_get_len(key));
         if (!kid) return -1;
-        if (kid->len != row) {
-            x->error = "a key repeats within one object";
-            return -1;
-        }
-        if (append_value(x, kid, yyjson_obj_iter_get_val(key))) return -1;
+        if (kid->len != row) return refuse(x, "a key repeats within one object");
+        if (append_value(x, kid, yyjson_obj_iter_get_val(key), depth + 1)) return -1;
     }
+    if (!c->expect && charge(x, c->nkids)) return -1; /* else paid when each was added */
     for (int64_t k = 0; k < c->nkids; k++)
-        if (c->kids[k]->len == row && append_null(c->kids[k])) return -1;
+        if (c->kids[k]->len == row && append_null(x, c->kids[k])) return -1;
     return bit_put(&c->valid, row, 1);
 }
 
@@ -292,14 +411,11 @@ static int kind_of(ctx_t *x, yyjson_val *v) {
         return K_STRUCT;
     case YYJSON_TYPE_NUM:
         if (yyjson_is_real(v)) return K_FLOAT;
-        if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX) {
-            x->error = "an integer past int64";
-            return -1;
-        }
+        if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX)
+            return refuse(x, "an integer past int64");
         return K_INT;
     default:
-        x->error = "an unexpected JSON value";
-        return -1;
+        return refuse(x, "an unexpected JSON value");
     }
 }
 
@@ -316,14 +432,16 @@ static int settle_kind(ctx_t *x, col_t *c, int vk) {
         c->kind = K_FLOAT;
         return 0;
     }
-    x->error = "a field's JSON type changes within the page";
-    return -1;
+    return refuse(x, "a field's JSON type changes within the page");
 }
 
-static int append_value(ctx_t *x, col_t *c, yyjson_val *v) {
-    if (yyjson_is_null(v)) return append_null(c);
+/* `v`, `depth` containers below the row (a row's field: 1), into the column `c`. */
+static int append_value(ctx_t *x, col_t *c, yyjson_val *v, int depth) {
+    if (yyjson_is_null(v)) return append_null(x, c);
     int vk = kind_of(x, v);
-    if (vk < 0 || settle_kind(x, c, vk)) return -1;
+    if (vk < 0) return -1;
+    if (vk >= K_LIST && depth > MAX_DEPTH) return forbid(x, TOO_DEEP);
+    if (settle_kind(x, c, vk)) return -1;
     int64_t i = c->len;
     switch (c->kind) {
     case K_BOOL:
@@ -345,20 +463,69 @@ static int append_value(ctx_t *x, col_t *c, yyjson_val *v) {
             return -1;
         break;
     case K_LIST: {
+        if (charge(x, (int64_t)yyjson_arr_size(v))) return -1;
         yyjson_arr_iter it = yyjson_arr_iter_with(v);
         yyjson_val *e;
         while ((e = yyjson_arr_iter_next(&it)))
-            if (append_value(x, c->item, e)) return -1;
+            if (append_value(x, c->item, e, depth + 1)) return -1;
         if (offs_put(c, c->item->len)) return -1;
         break;
     }
     case K_STRUCT:
-        if (append_object(x, c, v)) return -1;
+        if (append_object(x, c, v, depth)) return -1;
         c->len++;
         return 0; /* append_object set the validity bit */
     }
     if (bit_put(&c->valid, i, 1)) return -1;
     c->len++;
+    return 0;
+}
+
+/* After a page was refused (a ValueError), its shape alone, as a reader would build its
+   columns (the keys of every object column, the nesting, the slots), for what no reader
+   should be given. `c` takes both children and an item: kinds do not matter here. */
+static int shape_of(ctx_t *x, col_t *c, yyjson_val *v, int depth) {
+    int arr = yyjson_is_arr(v);
+    if (!arr && !yyjson_is_obj(v)) return 0;
+    if (depth > MAX_DEPTH) return forbid(x, TOO_DEEP);
+    if (arr) {
+        if (!c->item && !(c->item = col_new(0))) return -1;
+        if (charge(x, (int64_t)yyjson_arr_size(v))) return -1;
+        yyjson_arr_iter it = yyjson_arr_iter_with(v);
+        yyjson_val *e;
+        while ((e = yyjson_arr_iter_next(&it)))
+            if (shape_of(x, c->item, e, depth + 1)) return -1;
+        return 0;
+    }
+    c->prev = -1;
+    yyjson_obj_iter it = yyjson_obj_iter_with(v);
+    yyjson_val *key;
+    while ((key = yyjson_obj_iter_next(&it))) {
+        col_t *kid = kid_for(x, c, unsafe_yyjson_get_str(key), unsafe_yyjson_get_len(key));
+        if (!kid || shape_of(x, kid, yyjson_obj_iter_get_val(key), depth + 1)) return -1;
+    }
+    return charge(x, c->nkids);
+}
+
+/* The deepest nesting of brackets outside strings, up to `limit` + 1: for a page that is
+   not JSON to yyjson, which a reader may still try (and overflow its stack on). */
+static int brackets_deeper_than(const char *p, size_t n, int limit) {
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > limit) return 1;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
     return 0;
 }
 
@@ -517,24 +684,51 @@ typedef struct {
     int kind;
 } hint_t;
 
+/* A number of the envelope as JSON wrote it: none (absent, or not a number), an integer
+   (signed or past INT64_MAX) or a real. Never cast: Python validates it. */
+typedef struct {
+    enum { N_NONE, N_SINT, N_UINT, N_REAL } kind;
+    int64_t i;
+    uint64_t u;
+    double d;
+} num_t;
+
 typedef struct {
     col_t *rows;
-    int has_total, has_last;
-    int64_t total, last;
+    num_t total, last;
 } page_t;
 
-static int number_of(yyjson_val *obj, const char *key, int64_t *out) {
-    yyjson_val *v = yyjson_obj_get(obj, key);
-    if (!v || !yyjson_is_num(v)) return 0;
-    *out = yyjson_is_real(v) ? (int64_t)yyjson_get_real(v)
-           : yyjson_is_sint(v) ? yyjson_get_sint(v)
-                               : (int64_t)yyjson_get_uint(v);
-    return 1;
+/* The value of the last `key` in `obj` (a key repeated: the last wins, as orjson reads it),
+   or NULL. */
+static yyjson_val *last_of(yyjson_val *obj, const char *key) {
+    yyjson_val *got = NULL, *k;
+    size_t klen = strlen(key);
+    yyjson_obj_iter it = yyjson_obj_iter_with(obj);
+    while ((k = yyjson_obj_iter_next(&it)))
+        if (unsafe_yyjson_get_len(k) == klen && !memcmp(unsafe_yyjson_get_str(k), key, klen))
+            got = yyjson_obj_iter_get_val(k);
+    return got;
 }
 
-static int hinted_rows(col_t *rows, const hint_t *hints, Py_ssize_t nhints) {
+static num_t number_of(yyjson_val *obj, const char *key) {
+    num_t n = {N_NONE, 0, 0, 0.0};
+    yyjson_val *v = last_of(obj, key);
+    if (yyjson_is_real(v)) {
+        n.kind = N_REAL;
+        n.d = yyjson_get_real(v);
+    } else if (yyjson_is_sint(v)) {
+        n.kind = N_SINT;
+        n.i = yyjson_get_sint(v);
+    } else if (yyjson_is_uint(v)) {
+        n.kind = N_UINT;
+        n.u = yyjson_get_uint(v);
+    }
+    return n;
+}
+
+static int hinted_rows(ctx_t *x, col_t *rows, const hint_t *hints, Py_ssize_t nhints) {
     for (Py_ssize_t i = 0; i < nhints; i++) {
-        col_t *kid = kid_add(rows, hints[i].name, hints[i].len);
+        col_t *kid = kid_add(x, rows, hints[i].name, hints[i].len);
         if (!kid) return -1;
         int kind = hints[i].kind;
         if (materialize(kid, kind)) return -1;
@@ -547,47 +741,76 @@ static int hinted_rows(col_t *rows, const hint_t *hints, Py_ssize_t nhints) {
     return 0;
 }
 
+static int64_t budget_for(size_t size) {
+    return CELLS_FLOOR + CELLS_PER_BYTE * (int64_t)size;
+}
+
+/* The rows of a parsed page into out->rows. */
+static int rows_of(ctx_t *x, yyjson_doc *doc, const char *envelope, const char *rows_key,
+                   const hint_t *hints, Py_ssize_t nhints, page_t *out) {
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    yyjson_val *env = yyjson_is_obj(root) ? last_of(root, envelope) : NULL;
+    yyjson_val *list = yyjson_is_obj(env) ? last_of(env, rows_key) : NULL;
+    if (!yyjson_is_arr(list)) return refuse(x, "no paginator");
+    out->total = number_of(env, "total");
+    out->last = number_of(env, "last_page");
+    if (!(out->rows = col_new(0))) return -1;
+    out->rows->expect = (int64_t)yyjson_arr_size(list);
+    if (charge(x, out->rows->expect) || materialize(out->rows, K_STRUCT) ||
+        hinted_rows(x, out->rows, hints, nhints))
+        return -1;
+    yyjson_arr_iter it = yyjson_arr_iter_with(list);
+    yyjson_val *row;
+    while ((row = yyjson_arr_iter_next(&it))) {
+        if (!yyjson_is_obj(row)) return refuse(x, "a row that is not an object");
+        if (append_value(x, out->rows, row, 0)) return -1;
+    }
+    return 0;
+}
+
+#define LENIENT (YYJSON_READ_ALLOW_INVALID_UNICODE | YYJSON_READ_ALLOW_INF_AND_NAN)
+
+/* A refused page (x->error set, not fatal) becomes a PageError where a reader should not
+   have it either: `doc` is the page read as it is, or leniently when it is not JSON (NULL
+   when not even that: its brackets are counted). The root sits 3 containers above a row
+   (root, envelope, rows). */
+static void recheck(ctx_t *x, yyjson_doc *doc, const char *data, size_t size) {
+    ctx_t y = {NULL, 0, 0, x->budget};
+    if (!doc) {
+        if (brackets_deeper_than(data, size, MAX_DEPTH + 4)) forbid(&y, TOO_DEEP);
+    } else {
+        col_t *root = col_new(0);
+        if (root) shape_of(&y, root, yyjson_doc_get_root(doc), -3);
+        col_free(root);
+    }
+    if (y.fatal) {
+        x->error = y.error;
+        x->fatal = 1;
+    }
+}
+
 static int decode_page(ctx_t *x, const char *data, size_t size, const char *envelope,
                        const char *rows_key, const hint_t *hints, Py_ssize_t nhints,
                        page_t *out) {
     yyjson_read_err err;
     yyjson_alc alc;
+    x->budget = budget_for(size);
     slot_t buf = slot_take(yyjson_read_max_memory_usage(size, 0));
     if (!buf.p || !yyjson_alc_pool_init(&alc, buf.p, buf.cap)) {
         slot_give(buf);
         return -1; /* no memory */
     }
     yyjson_doc *doc = yyjson_read_opts((char *)data, size, 0, &alc, &err);
-    if (!doc) {
-        slot_give(buf);
-        x->error = "not JSON";
-        return -1;
-    }
-    int rc = -1;
-    yyjson_val *env = yyjson_obj_get(yyjson_doc_get_root(doc), envelope);
-    yyjson_val *list = env ? yyjson_obj_get(env, rows_key) : NULL;
-    if (!yyjson_is_obj(env) || !yyjson_is_arr(list)) {
-        x->error = "no paginator";
-        goto done;
-    }
-    out->has_total = number_of(env, "total", &out->total);
-    out->has_last = number_of(env, "last_page", &out->last);
-    if (!(out->rows = col_new(0))) goto done;
-    out->rows->expect = (int64_t)yyjson_arr_size(list);
-    if (materialize(out->rows, K_STRUCT) ||
-        hinted_rows(out->rows, hints, nhints))
-        goto done;
-    yyjson_arr_iter it = yyjson_arr_iter_with(list);
-    yyjson_val *row;
-    while ((row = yyjson_arr_iter_next(&it))) {
-        if (!yyjson_is_obj(row)) {
-            x->error = "a row that is not an object";
-            goto done;
+    int rc = doc ? rows_of(x, doc, envelope, rows_key, hints, nhints, out) : refuse(x, "not JSON");
+    if (rc) {
+        col_free(out->rows); /* before the recheck builds its own */
+        out->rows = NULL;
+        if (x->error && !x->fatal) {
+            /* text that is not UTF-8, NaN: not JSON to yyjson, a page to Arrow's reader */
+            if (!doc) doc = yyjson_read_opts((char *)data, size, LENIENT, &alc, &err);
+            recheck(x, doc, data, size);
         }
-        if (append_value(x, out->rows, row)) goto done;
     }
-    rc = 0;
-done:
     yyjson_doc_free(doc);
     slot_give(buf);
     return rc;
@@ -635,6 +858,21 @@ fail:
     return -1;
 }
 
+static PyObject *PageError; /* _pagejson.PageError */
+
+static PyObject *number_to_python(const num_t *n) {
+    switch (n->kind) {
+    case N_SINT:
+        return PyLong_FromLongLong(n->i);
+    case N_UINT:
+        return PyLong_FromUnsignedLongLong(n->u);
+    case N_REAL:
+        return PyFloat_FromDouble(n->d);
+    default:
+        return Py_NewRef(Py_None);
+    }
+}
+
 static PyObject *export_page(page_t *page) {
     struct ArrowSchema *s = malloc(sizeof *s);
     struct ArrowArray *a = malloc(sizeof *a);
@@ -665,8 +903,14 @@ static PyObject *export_page(page_t *page) {
         Py_DECREF(ca);
         return PyErr_NoMemory();
     }
-    PyObject *total = page->has_total ? PyLong_FromLongLong(page->total) : Py_NewRef(Py_None);
-    PyObject *last = page->has_last ? PyLong_FromLongLong(page->last) : Py_NewRef(Py_None);
+    PyObject *total = number_to_python(&page->total);
+    PyObject *last = total ? number_to_python(&page->last) : NULL;
+    if (!last) {
+        Py_DECREF(cs);
+        Py_DECREF(ca);
+        Py_XDECREF(total);
+        return NULL;
+    }
     return Py_BuildValue("(NNNN)", cs, ca, total, last);
 }
 
@@ -684,7 +928,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
         PyBuffer_Release(&content);
         return NULL;
     }
-    ctx_t x = {NULL};
+    ctx_t x = {NULL, 0, 0, 0};
     page_t page = {0};
     int rc;
     Py_BEGIN_ALLOW_THREADS;
@@ -698,7 +942,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     if (rc == 0)
         result = export_page(&page);
     else if (x.error)
-        PyErr_SetString(PyExc_ValueError, x.error);
+        PyErr_SetString(x.fatal ? PageError : PyExc_ValueError, x.error);
     else
         PyErr_NoMemory();
     col_free(page.rows);
@@ -719,5 +963,24 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__pagejson(void) {
     if (!slots_lock && !(slots_lock = PyThread_allocate_lock())) return PyErr_NoMemory();
-    return PyModule_Create(&module);
+    if (!hash_seed) /* differs per process (address space layout, time) */
+        hash_seed = ((uint64_t)(uintptr_t)&hash_seed * 0x9e3779b97f4a7c15u) ^ (uint64_t)time(NULL);
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    if (!PageError &&
+        !(PageError = PyErr_NewExceptionWithDoc(
+              "milekit.types._pagejson.PageError",
+              "A page no reader should be given: nesting deeper than MAX_DEPTH, more than "
+              "MAX_COLUMNS keys in one object column, a key holding a NUL, or columns far "
+              "larger than the page.",
+              PyExc_Exception, NULL)))
+        goto fail;
+    if (PyModule_AddObjectRef(m, "PageError", PageError) ||
+        PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) ||
+        PyModule_AddIntConstant(m, "MAX_COLUMNS", MAX_COLUMNS))
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
 }
