@@ -350,8 +350,9 @@ def _finish(ws: Any, width: int, rows: int) -> None:
 
 
 def _sheet_title(title: str) -> str:
-    """Excel's rules: at most 31 characters, none of ``[]:*?/\\``."""
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
+    """Excel's rules: at most 31 characters, none of ``[]:*?/\\`` (nor a control
+    character, which would make the workbook unreadable XML)."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in ILLEGAL.sub("_", title))
     return clean[:31] or "Sheet1"
 
 

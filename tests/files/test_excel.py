@@ -309,3 +309,18 @@ def test_duplicate_column_names_are_refused_naming_them(tmp_path: Path) -> None:
     with pytest.raises(milekit.errors.UsageError, match=r"'hub.name'"):
         milekit.to_excel(nested, tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sheet_name_with_a_control_character_still_opens(tmp_path: Path) -> None:
+    path = milekit.to_excel({"hub\u0007a": pd.DataFrame({"x": [1]})}, tmp_path / "x.xlsx")
+    assert openpyxl.load_workbook(path).sheetnames == ["hub_a"]
+
+
+def test_an_export_with_text_beyond_the_cell_limit_leaves_no_file(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        (tid,) = _retitle(c, ["x" * 40_000])
+        with pytest.raises(milekit.errors.UsageError, match=rf"'title'.*{tid}.*40,000"):
+            milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
+    assert list(tmp_path.iterdir()) == []
