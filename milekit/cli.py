@@ -74,6 +74,8 @@ def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     e.add_argument("resource", help="the resource to export (see the list above)")
     e.add_argument("-o", "--output", required=True, help="file.parquet, file.csv or file.xlsx")
     e.add_argument("--tz", default="UTC", help="Excel: the zone datetimes are written in (UTC)")
+    e.add_argument("--csv-safe", action="store_true",
+                   help="CSV: quote text cells spreadsheets run as formulas (= + - @)")  # fmt: skip
     e.add_argument("--status", help="tasks: UNASSIGNED, ONGOING or DONE")
     e.add_argument("--flow", help="tasks: flow names, comma-separated")
     e.add_argument("--hub-id", dest="hubId", help="only this hub's rows")
@@ -256,6 +258,7 @@ def _export(args: argparse.Namespace) -> int:
     with client:
         info = milekit.export(
             args.resource, args.output, client=client, limit=args.limit, tz=args.tz,
+            csv_safe=args.csv_safe,
             progress=False if args.no_progress else None, **filters,
         )  # fmt: skip
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")

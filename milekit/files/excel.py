@@ -19,17 +19,39 @@ its header, filter and frozen panes, so nothing is refused late or dropped
 (:data:`MAX_ROWS`). Workbooks are written with openpyxl's write-only mode, row by row:
 memory stays flat whatever the number of rows. Each header cell carries a comment with the
 column's API type.
+
+A file people open never runs what a task's text says, and never loses a value quietly:
+
+- every text cell (data, header, flattened object, child sheet) is stored as text, never as
+  a formula or an error value: ``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, ``@SUM(...)``,
+  ``+1+1``, ``-2+3`` and ``#N/A`` show exactly as sent; those starting with ``= + - @``,
+  TAB or CR are also marked "quote prefix", so editing the cell in Excel keeps it text;
+- control characters Excel cannot hold (``ILLEGAL_CHARACTERS_RE``: all below U+0020 but tab,
+  line feed and carriage return) become U+FFFD, with one :class:`ControlCharacterWarning`
+  per workbook naming the columns and counts;
+- values Excel cannot hold as numbers are written as text: integers beyond ±2**53
+  (:data:`MAX_EXACT_INT`) as their digits, ``inf``/``-inf``/``nan``, decimals a double
+  would round, bytes as hex, durations as ISO 8601 (``P0DT1H0M2S``), periods as ``2026-01``;
+- datetimes without a zone are written as given (wall-clock, never shifted; their header
+  names no zone);
+- text longer than a cell's 32,767 characters (:data:`MAX_TEXT`) and duplicate column names
+  are refused with a :class:`~milekit.wire.errors.UsageError` naming the column (and row):
+  the file never appears.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 import tempfile
+import warnings
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pandas as pd
@@ -38,13 +60,35 @@ import pyarrow.compute as pc
 
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
-from milekit.wire.errors import UsageError
+from milekit.wire.errors import MileWarning, UsageError, caller_stacklevel
 
-__all__ = ["MAX_ROWS", "to_excel", "write_workbook"]
+__all__ = [
+    "MAX_EXACT_INT",
+    "MAX_ROWS",
+    "MAX_TEXT",
+    "ControlCharacterWarning",
+    "to_excel",
+    "write_workbook",
+]
 
 #: rows of one Excel sheet, the header row included
 MAX_ROWS = 1_048_576
+#: characters of one Excel cell
+MAX_TEXT = 32_767
+#: integers beyond ±this lose digits as Excel numbers (doubles): they are written as text
+MAX_EXACT_INT = 2**53
+#: first characters that make a spreadsheet take typed text for a formula (OWASP)
+FORMULA_START = frozenset("=+-@\t\r")
+#: what Excel cannot hold in a cell (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE)
+ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+#: texts openpyxl would store as Excel error values (openpyxl.cell.cell.ERROR_CODES)
+ERROR_TEXTS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 Converter = Callable[[pa.ChunkedArray], list[Any]]
+
+
+class ControlCharacterWarning(MileWarning):
+    """Text held characters an Excel cell cannot (control characters other than tab,
+    line feed and carriage return): they were written as U+FFFD, the rest kept."""
 
 
 def check_zone(tz: str) -> str:
@@ -106,8 +150,76 @@ def _sheets_of(
 
 
 def _table_of(df: pd.DataFrame) -> pa.Table:
+    """The frame (its named index first) as an Arrow table whose every column Excel can
+    be given: pandas kinds with no Excel or milekit type become text first, and datetimes
+    without a zone stay without one (``from_pandas`` would take them for UTC)."""
     flat = df.reset_index() if df.index.name is not None else df
-    return schema.from_pandas(flat)
+    _check_unique([str(c) for c in flat.columns])
+    naive = [str(n) for n in flat.columns if _is_naive(flat[n])]
+    changed = {n: r for n in flat.columns if (r := _excel_ready(flat[n])) is not flat[n]}
+    if changed:
+        flat = flat.copy()
+        for n, r in changed.items():
+            flat[n] = r
+    table = schema.from_pandas(flat)
+    for name in naive:
+        i = table.schema.get_field_index(name)
+        f = table.schema.field(i)
+        naked = pa.timestamp("us")  # the UTC-typed digits are the wall-clock ones given
+        table = table.set_column(i, f.with_type(naked), table.column(i).cast(naked))
+    return table
+
+
+def _check_unique(names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for n in names:
+        (twice if n in seen else seen).add(n)
+    if twice:
+        raise UsageError(
+            f"duplicate column names {sorted(twice)}: an Excel header names each column once; "
+            "rename them first"
+        )
+
+
+def _is_naive(s: pd.Series[Any]) -> bool:
+    return pd.api.types.is_datetime64_dtype(s.dtype) and not isinstance(s.dtype, pd.DatetimeTZDtype)
+
+
+def _excel_ready(s: pd.Series[Any]) -> pd.Series[Any]:
+    """One column with its pandas kinds that have no Excel (or milekit) type as text:
+    durations as ISO 8601, periods as ``2026-01``, bytes as hex; uint64 kept exact."""
+    if pd.api.types.is_timedelta64_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
+        return _texts_of(s)
+    if pd.api.types.is_object_dtype(s.dtype) and any(_is_odd(v) for v in s):
+        return _texts_of(s)
+    if s.dtype == "uint64":  # beyond int64 from_pandas refuses: keep it unsigned
+        return s.astype(pd.ArrowDtype(pa.uint64()))
+    return s
+
+
+def _is_odd(v: Any) -> bool:
+    return isinstance(v, (bytes, bytearray, memoryview, dt.timedelta, pd.Period))
+
+
+def _texts_of(s: pd.Series[Any]) -> pd.Series[Any]:
+    out = [None if _is_missing(v) else _odd_text(v) for v in s]
+    return pd.Series(out, index=s.index, name=s.name, dtype=object)
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (pd.api.types.is_scalar(v) and bool(pd.isna(v)))
+
+
+def _odd_text(v: Any) -> Any:
+    """A value Excel cannot take as it is, as text; anything else as it is."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, dt.timedelta):
+        return str(pd.Timedelta(v).isoformat())
+    if isinstance(v, pd.Period):
+        return str(v)
+    return v
 
 
 def _child_names(meta: dict[str, Any], df: pd.DataFrame, wanted: bool | Sequence[str]) -> list[str]:
@@ -129,27 +241,53 @@ def write_workbook(
     tz: str = "UTC",
     on_rows: Callable[[int], None] | None = None,
 ) -> int:
-    """Write sheets of ``(name, schema, tables)`` to ``path``, streaming; rows written."""
+    """Write sheets of ``(name, schema, tables)`` to ``path``, streaming; rows written.
+
+    Gives one :class:`ControlCharacterWarning` when text had characters Excel cannot hold.
+    """
     import openpyxl
 
     wb = openpyxl.Workbook(write_only=True)
     total = 0
-    for name, s, tables in sheets:
-        total += _write_sheets(wb, name, s, tables, tz, on_rows)
+    replaced: dict[str, int] = {}
+    try:
+        for name, s, tables in sheets:
+            total += _write_sheets(wb, name, _Columns(s, tz, replaced), tables, on_rows)
+    except BaseException:
+        _discard(wb)
+        raise
     wb.save(str(path))
+    if replaced:
+        counts = ", ".join(f"{k}: {n} cell{'s' * (n > 1)}" for k, n in replaced.items())
+        warnings.warn(
+            f"characters Excel cannot hold (control characters) were written as U+FFFD in {counts}",
+            ControlCharacterWarning,
+            stacklevel=caller_stacklevel(),
+        )
     return total
+
+
+def _discard(wb: Any) -> None:
+    """Close a write-only workbook that will not be saved: its sheets' streams, and
+    their temporary files."""
+    for ws in wb.worksheets:
+        writer = ws._writer
+        try:
+            ws.close()
+        except Exception:  # a stream broken by the error being raised
+            pass
+        if writer is not None:
+            Path(writer.out).unlink(missing_ok=True)
 
 
 def _write_sheets(
     wb: Any,
     name: str,
-    s: pa.Schema,
+    columns: _Columns,
     tables: Iterable[pa.Table],
-    tz: str,
     on_rows: Callable[[int], None] | None,
 ) -> int:
     """One logical sheet, continued on ``name (2)`` … past Excel's row limit."""
-    columns = _Columns(s, tz)
     part, used, total = 1, MAX_ROWS, 0
     ws: Any = None
     for table in tables:
@@ -162,7 +300,7 @@ def _write_sheets(
                 ws = _new_sheet(wb, name if part == 1 else f"{name} ({part})", columns)
                 used = 1
             chunk = table.slice(at, MAX_ROWS - used)
-            for row in columns.rows(chunk):
+            for row in columns.rows(chunk, _Place(ws, used + 1)):
                 ws.append(row)
             used += chunk.num_rows
             at += chunk.num_rows
@@ -176,7 +314,6 @@ def _write_sheets(
 
 
 def _new_sheet(wb: Any, title: str, columns: _Columns) -> Any:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
 
@@ -185,7 +322,7 @@ def _new_sheet(wb: Any, title: str, columns: _Columns) -> Any:
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     cells = []
     for text, kind in zip(columns.header, columns.kinds, strict=True):
-        cell = WriteOnlyCell(ws, value=text)
+        cell = _text_cell(ws, text)
         cell.font, cell.fill = bold, fill
         cell.comment = Comment(kind, "milekit")
         cells.append(cell)
@@ -195,13 +332,27 @@ def _new_sheet(wb: Any, title: str, columns: _Columns) -> Any:
     return ws
 
 
+def _text_cell(ws: Any, text: str) -> Any:
+    """A cell holding ``text`` as text, whatever it starts with: never a formula or an
+    error value; one a spreadsheet would take for a formula when typed is also marked
+    "quote prefix" (what Excel does for ``'=1+1``), so editing it keeps it text."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    if text[:1] in FORMULA_START:
+        cell.quotePrefix = True
+    return cell
+
+
 def _finish(ws: Any, width: int, rows: int) -> None:
     ws.auto_filter.ref = f"A1:{_letter(max(width, 1) - 1)}{max(rows, 1)}"
 
 
 def _sheet_title(title: str) -> str:
-    """Excel's rules: at most 31 characters, none of ``[]:*?/\\``."""
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
+    """Excel's rules: at most 31 characters, none of ``[]:*?/\\`` (nor a control
+    character, which would make the workbook unreadable XML)."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in ILLEGAL.sub("_", title))
     return clean[:31] or "Sheet1"
 
 
@@ -214,34 +365,78 @@ def _letter(i: int) -> str:
     return out
 
 
+class _Place(NamedTuple):
+    """Where a chunk of rows goes: its sheet and the sheet row of its first row."""
+
+    ws: Any
+    row: int
+
+
 class _Columns:
     """How each column of a schema becomes Excel cells: objects flattened into
-    ``parent.child`` columns, a header, the API type for its comment, a width and a
-    converter per column."""
+    ``parent.child`` columns, a header, the API type for its comment, a width, a plan per
+    column, and ``replaced`` counting per column the cells whose control characters were
+    replaced (shared by the sheets of one workbook)."""
 
-    def __init__(self, s: pa.Schema, tz: str) -> None:
+    def __init__(self, s: pa.Schema, tz: str, replaced: dict[str, int]) -> None:
         self.fields = _flat_fields(s)
+        self.replaced = replaced
         self.header: list[str] = []
         self.kinds: list[str] = []
         self.widths: list[float] = []
-        self.converters: list[Converter] = []
+        self.plans: list[_Plan] = []
         for path, f in self.fields:
-            label, temporal, convert = _column_plan(".".join(path), f, tz)
+            plan = _column_plan(".".join(path), f, tz)
+            label = self._clean(plan.label, plan.label)
             kind = (schema.meta_of(f)[0] or FieldType.STRING).value
             self.header.append(label)
-            self.kinds.append(kind + (f", {tz}" if temporal == "datetime" else ""))
-            self.converters.append(convert)
-            self.widths.append(20.0 if temporal else min(max(len(label) + 2, 10), 40))
+            self.kinds.append(kind + (f", {plan.zone}" if plan.zone else ""))
+            self.plans.append(plan)
+            self.widths.append(20.0 if plan.temporal else min(max(len(label) + 2, 10), 40))
+        _check_unique(self.header)
 
-    def rows(self, table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    def rows(self, table: pa.Table, at: _Place) -> Iterator[tuple[Any, ...]]:
         """The table's rows as cell values (openpyxl gives datetimes, dates and times
         their number formats: ``yyyy-mm-dd h:mm:ss``, ``yyyy-mm-dd``, ``h:mm:ss``)."""
         cols = []
-        for (path, _), convert in zip(self.fields, self.converters, strict=True):
+        for (path, _), plan, label in zip(self.fields, self.plans, self.header, strict=True):
             col = _column_at(table, path)
-            cols.append(convert(col) if col is not None else [None] * table.num_rows)
+            values = plan.convert(col) if col is not None else [None] * table.num_rows
+            cols.append(self._texts(values, label, table, at) if plan.text else values)
         if cols:
             yield from zip(*cols, strict=True)
+
+    def _texts(self, values: list[Any], label: str, table: pa.Table, at: _Place) -> list[Any]:
+        """The column's strings as Excel holds them: control characters replaced, cells a
+        spreadsheet would take for formulas or errors as text cells, too long refused."""
+        for i, v in enumerate(values):  # the converter's own list: changed in place
+            if type(v) is not str or not v:
+                continue
+            text = v if v.isprintable() else self._clean(v, label)
+            if len(text) > MAX_TEXT:
+                raise UsageError(self._too_long(label, table, at, i, len(text)))
+            if text[0] in FORMULA_START or text in ERROR_TEXTS:
+                values[i] = _text_cell(at.ws, text)
+            elif text is not v:
+                values[i] = text
+        return values
+
+    def _clean(self, text: str, label: str) -> str:
+        clean, n = ILLEGAL.subn("\ufffd", text)
+        if n:
+            self.replaced[label] = self.replaced.get(label, 0) + 1
+        return clean
+
+    def _too_long(self, label: str, table: pa.Table, at: _Place, i: int, size: int) -> str:
+        first = _column_at(table, self.fields[0][0]) if self.fields else None
+        key = first[i].as_py() if first is not None else None
+        who = f" ({self.header[0]} {key!r})" if key is not None else ""
+        return (
+            f"column {label!r}, sheet {at.ws.title!r} row {at.row + i:,}{who}: "
+            f"{size:,} characters, and an Excel cell holds at most {MAX_TEXT:,}. Nothing "
+            "was written; export to .parquet or .csv (no such limit), or shorten or drop "
+            "the column first to write the rest knowingly"
+        )
 
 
 def _flat_fields(s: pa.Schema) -> list[tuple[tuple[str, ...], pa.Field]]:
@@ -271,32 +466,97 @@ def _column_at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray | None
     return col
 
 
-def _column_plan(label: str, f: pa.Field, tz: str) -> tuple[str, str | None, Converter]:
-    """The header, the kind of time the column holds (``datetime``, ``time``, ``date``, or
-    None; openpyxl gives such cells their number formats) and the converter of one leaf
-    column."""
+class _Plan(NamedTuple):
+    """How one leaf column is written: its header, the kind of time it holds
+    (``datetime``, ``time``, ``date`` or None: openpyxl gives such cells their number
+    formats), the zone its header and comment name, its converter, and whether its cells
+    may hold any text (those are checked one by one)."""
+
+    label: str
+    temporal: str | None
+    zone: str | None
+    convert: Converter
+    text: bool
+
+
+def _column_plan(label: str, f: pa.Field, tz: str) -> _Plan:
+    """The plan of one leaf column, by its Arrow type."""
     t = f.type
-    if pa.types.is_timestamp(t):
-        return f"{label} ({tz})", "datetime", lambda c: _local(c, tz)
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return _Plan(f"{label} ({tz})", "datetime", tz, lambda c: _local(c, tz), False)
+    if pa.types.is_timestamp(t):  # no zone: wall-clock times, written as given
+        return _Plan(label, "datetime", None, _plain, False)
     if pa.types.is_time(t):
-        return label, "time", _plain
+        return _Plan(label, "time", None, _plain, False)
     if pa.types.is_date(t):
-        return label, "date", _plain
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return label, None, _joined
+        return _Plan(label, "date", None, _plain, False)
     if pa.types.is_dictionary(t):
-        return label, None, lambda c: c.cast(t.value_type).to_pylist()
-    if pa.types.is_null(t):
-        return label, None, lambda c: [None] * len(c)
-    if pa.types.is_struct(t) or pa.types.is_map(t):
-        return label, None, _json
-    if pa.types.is_decimal(t):
-        return label, None, lambda c: [None if v is None else float(v) for v in c.to_pylist()]
-    return label, None, _plain
+        inner = _column_plan(label, pa.field(f.name, t.value_type), tz)
+        return inner._replace(convert=lambda c: inner.convert(c.cast(t.value_type)))
+    return _Plan(label, None, None, *_VALUE_PLANS.get(_kind(t), (_plain, True)))
+
+
+def _kind(t: pa.DataType) -> str:
+    """The family of a non-temporal Arrow type that decides how its cells are written."""
+    return next((name for name, test in _KINDS if test(t)), "text")
+
+
+_KINDS: tuple[tuple[str, Callable[[pa.DataType], bool]], ...] = (
+    ("list", lambda t: pa.types.is_list(t) or pa.types.is_large_list(t)),
+    ("null", pa.types.is_null),
+    ("json", lambda t: pa.types.is_struct(t) or pa.types.is_map(t)),
+    ("decimal", pa.types.is_decimal),
+    ("integer", pa.types.is_integer),
+    ("float", pa.types.is_floating),
+    ("bytes", lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t)),
+    ("bytes", pa.types.is_fixed_size_binary),
+    ("duration", pa.types.is_duration),
+    ("boolean", pa.types.is_boolean),
+)
 
 
 def _plain(col: pa.ChunkedArray) -> list[Any]:
     return list(col.to_pylist())
+
+
+def _nulls(col: pa.ChunkedArray) -> list[None]:
+    return [None] * len(col)
+
+
+def _integers(col: pa.ChunkedArray) -> list[int | str | None]:
+    """Integers; those beyond ±2**53, which a double (an Excel number) would round, as
+    their digits."""
+    values = list(col.to_pylist())
+    low, high = (v.as_py() for v in pc.min_max(col).values())
+    if low is None or (-MAX_EXACT_INT <= low and high <= MAX_EXACT_INT):
+        return values
+    return [str(v) if v is not None and abs(v) > MAX_EXACT_INT else v for v in values]
+
+
+def _floats(col: pa.ChunkedArray) -> list[float | str | None]:
+    """Floats; ``inf``, ``-inf`` and ``nan`` (no Excel number) as that text."""
+    values = list(col.to_pylist())
+    if pc.all(pc.is_finite(col)).as_py() is not False:
+        return values
+    return [v if v is None or math.isfinite(v) else str(v) for v in values]
+
+
+def _decimals(col: pa.ChunkedArray) -> list[float | str | None]:
+    """Decimals as numbers when a double holds them exactly, else as their digits."""
+    out: list[float | str | None] = []
+    for v in col.to_pylist():
+        f = None if v is None else float(v)
+        out.append(f if v is None or Decimal(repr(f)) == v else str(v))
+    return out
+
+
+def _hex(col: pa.ChunkedArray) -> list[str | None]:
+    return [None if v is None else bytes(v).hex() for v in col.to_pylist()]
+
+
+def _durations(col: pa.ChunkedArray) -> list[str | None]:
+    """Durations as ISO 8601 text (``P0DT1H0M2S``): an Excel time of day stops at 24h."""
+    return [None if v is None else str(pd.Timedelta(v).isoformat()) for v in col.to_pylist()]
 
 
 def _local(col: pa.ChunkedArray, tz: str) -> list[dt.datetime | None]:
@@ -320,3 +580,18 @@ def _joined(col: pa.ChunkedArray) -> list[str | None]:
 
 def _json(col: pa.ChunkedArray) -> list[str | None]:
     return [None if v is None else orjson.dumps(v, default=str).decode() for v in col.to_pylist()]
+
+
+#: converter and "may hold any text" per kind of column (:func:`_kind`)
+_VALUE_PLANS: dict[str, tuple[Converter, bool]] = {
+    "list": (_joined, True),
+    "null": (_nulls, False),
+    "json": (_json, True),
+    "decimal": (_decimals, False),
+    "integer": (_integers, False),
+    "float": (_floats, False),
+    "bytes": (_hex, False),
+    "duration": (_durations, False),
+    "boolean": (_plain, False),
+    "text": (_plain, True),
+}

