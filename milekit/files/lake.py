@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -495,7 +496,7 @@ class _Router:
             final.parent.mkdir(parents=True, exist_ok=True)
             self.sinks[name] = Sink(
                 _tmp_name(final), "parquet", self.spec.id_field, self.meta,
-                spill_dir=self.tmp, empty_schema=self.empty,
+                spill_dir=_spill_dir(self.tmp), empty_schema=self.empty,
             )  # fmt: skip
         return self.sinks[name]
 
@@ -523,6 +524,12 @@ def _recount(lake: Path, state: LakeState) -> None:
             state.partitions[name] = pq.read_metadata(str(f)).num_rows
         else:
             state.partitions.pop(name, None)
+
+
+def _spill_dir(scratch: Path) -> Path:
+    """A sink's own directory in the run's scratch: every partition's spills have the same
+    names (``.part-0.parquet.tmp.000001.arrow``), one directory would mix them."""
+    return Path(tempfile.mkdtemp(dir=scratch))
 
 
 def _tmp_name(final: Path) -> Path:
@@ -599,7 +606,7 @@ def _rewrite(
     if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
         return None
     final.parent.mkdir(parents=True, exist_ok=True)
-    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=tmp)
+    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=_spill_dir(tmp))
     if final.exists():
         drop = pa.array(list(changed | gone), pa.string())
         for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):

@@ -491,3 +491,22 @@ def test_a_process_killed_mid_run_leaves_a_readable_lake_the_next_run_completes(
         assert done.returncode == 0, done.stderr
         with milekit.Client(sb.token, sb.url, limiter="process") as c:
             _same_as_api(lake, c)
+
+
+def test_two_partitions_whose_columns_change_mid_read_keep_their_own_rows(
+    tmp_path: Path,
+) -> None:
+    """A key first seen on page 2 in one month and another first seen on page 3 in
+    another: both partition files are rewritten from spills, which shared one file name
+    in the run's scratch directory (the second sink's spill replaced the first's)."""
+    with Sandbox(tasks=2500) as sb, milekit.Client(sb.token, sb.url, limiter="process") as c:
+        ops = []
+        for page, key in ((2, "extraKey"), (3, "otherKey")):
+            got = c.request("GET", "/tasks", params={"limit": 1000, "page": page})
+            for t in got.body["tasks"]["data"]:
+                doc = dict(sb.store.get("tasks", t["_id"]) or {}, **{key: f"{key} {page}"})
+                ops.append(Op("put", "tasks", t["_id"], doc))
+        sb.store.apply(ops, "POST", "/field-app/keys")
+        res = milekit.sync("tasks", tmp_path / "tasks", client=c, progress=False)
+        assert res.rows == 2500 and len(res.partitions_written) >= 2
+        _same_as_api(tmp_path / "tasks", c)
