@@ -441,7 +441,10 @@ def frame(
             DataFrame, from that table without a copy).
         dtype_backend: ``"numpy_nullable"`` (``Int64``, ``string``, ``category`` …) or
             ``"pyarrow"``: every column an ``ArrowDtype`` over the Arrow table, no copy.
-        filters: the resource's list filters, checked before anything is sent.
+        filters: the resource's list filters, checked before anything is sent. A
+            ``fields=`` name the resource does not document is a UsageError, except that
+            tasks (and data-source records) also have custom fields: such a name is looked
+            up in their definitions (``GET /flows``, read first then, before any page).
 
     Every documented field gets its registry type (``schema`` module); tasks' custom flow
     columns (and data-source records' data-type fields) are typed from their definitions
