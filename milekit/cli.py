@@ -254,15 +254,41 @@ def _export(args: argparse.Namespace) -> int:
     }
     filters.update(_key_values(args.filter))
     format_of(Path(args.output), None)  # fail fast on a bad suffix
+    before = _stamp(Path(args.output))
     client = milekit.Client(base_url=args.base_url, profile=args.profile)
-    with client:
-        info = milekit.export(
-            args.resource, args.output, client=client, limit=args.limit, tz=args.tz,
-            csv_safe=args.csv_safe,
-            progress=False if args.no_progress else None, **filters,
-        )  # fmt: skip
+    try:
+        with client:
+            info = milekit.export(
+                args.resource, args.output, client=client, limit=args.limit, tz=args.tz,
+                csv_safe=args.csv_safe,
+                progress=False if args.no_progress else None, **filters,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"milekit: export interrupted (Ctrl-C): {_left(Path(args.output), before)}",
+              file=sys.stderr)  # fmt: skip
+        return 130
     print(f"wrote {info.rows} {args.resource} x {info.columns} columns to {info.path}")
     return 0
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file from another one written in its place (None: no file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _left(path: Path, before: tuple[int, int, int] | None) -> str:
+    """What an interrupted export left at ``path`` (it writes a temporary and renames it
+    into place at the very end, so there is never a partial file)."""
+    now = _stamp(path)
+    if now is not None and now != before:
+        return f"{path} was written just before"
+    if before is None:
+        return f"{path} was not written (no partial file is left)"
+    return f"{path} was not written (the earlier file of that name is untouched)"
 
 
 def _key_values(items: Sequence[str]) -> dict[str, str]:
@@ -279,14 +305,24 @@ def _sync(args: argparse.Namespace) -> int:
     import datetime as dt
 
     import milekit
+    from milekit.files.lake import STATE_FILE
 
     filters = _key_values(args.filter)
     overlap = dt.timedelta(minutes=args.overlap_minutes)
-    with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
-        result = milekit.sync(
-            args.resource, args.directory, client=client, full=args.full, overlap=overlap,
-            progress=False if args.no_progress else None, **filters,
+    first = not (Path(args.directory) / STATE_FILE).exists()
+    try:
+        with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
+            result = milekit.sync(
+                args.resource, args.directory, client=client, full=args.full, overlap=overlap,
+                progress=False if args.no_progress else None, **filters,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        left = (
+            "it was a first run: nothing of it is left" if first
+            else f"{args.directory} stays readable; run the same command again to complete it"
         )  # fmt: skip
+        print(f"milekit: sync interrupted (Ctrl-C): {left}", file=sys.stderr)
+        return 130
     print(result)
     return 0
 

@@ -21,6 +21,14 @@ Every file appears by a rename (a partition is never half-written), and the stat
 ``_milekit_sync.json`` is written last: a run killed at any moment leaves a readable
 dataset, and the next run reads again from the marks of the last completed run and
 replaces rows by id, so nothing is lost or doubled.
+
+A run records in the state file every name it is about to write (a partition file, whose
+temporary is the same name hidden, and its scratch directory) before it creates it; the
+next run removes what a killed one left among those names only, and no other file: a
+Parquet file the lake did not write is never removed nor counted, it is a
+:class:`LakeError` before anything is sent. A first run that fails (a dead server, a full
+disk, Ctrl-C) removes everything it wrote, its directory too when it made it: a retry
+reads everything again anyway.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +76,8 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 DEFAULT_OVERLAP = dt.timedelta(hours=1)
 _TMP = ".milekit-tmp-"
 Mode = Literal["full", "incremental", "snapshot"]
+#: fetched, written, deleted, rows, partitions written, partitions skipped
+Counts = tuple[int, int, int, int, tuple[str, ...], int]
 
 
 class LakeError(UsageError):
@@ -116,7 +127,9 @@ class LakeState:
     high_water: str | None = None  #: the newest ``created`` time in the lake (ISO, UTC)
     last_run: str | None = None  #: when the last completed run started (ISO, UTC)
     partitions: dict[str, int] = field(default_factory=dict)  #: file -> rows
-    pending: list[str] = field(default_factory=list)  #: files a run may have replaced
+    #: files a run may have replaced or written, recorded before it makes them
+    pending: list[str] = field(default_factory=list)
+    scratch: str | None = None  #: the scratch directory a run made (recorded before)
     milekit: str = __version__
 
     def save(self, lake: Path) -> None:
@@ -153,7 +166,10 @@ def sync(
     the list's own and must stay the same from run to run.
 
     Raises :class:`LakeError` before anything is sent when ``path`` holds another
-    resource's lake, other Parquet files, or a state file its files do not match.
+    resource's lake, other Parquet files, or a state file its files do not match. A first
+    run that fails (or is interrupted) leaves nothing of the lake behind; a later one
+    leaves it readable, as the last completed run left it or partly updated, and the next
+    run completes it.
     """
     spec = registry.get(resource)
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
@@ -162,29 +178,58 @@ def sync(
     lake = Path(path)
     client = client or get_client()
     check_lake(lake, spec, params)  # a directory that is not this lake is left untouched
-    with _exclusive(lake):
-        state = check_lake(lake, spec, params)  # again: as the last run left it
-        before, t0 = client.stats.requests, time.perf_counter()
-        run = _Run(spec, lake, client, params, progress)
-        mode: Mode
-        if spec.changes is None:
-            mode, counts = "snapshot", run.snapshot()
-        elif (
-            full or state is None or not (state.complete and state.partitioned and state.high_water)
-        ):
-            mode, counts = "full", run.full(state)
-        else:
-            mode, counts = "incremental", run.incremental(state, overlap)
+    before, t0 = client.stats.requests, time.perf_counter()
+    made, first = _outermost_missing(lake), False
+    try:
+        with _exclusive(lake):
+            state = check_lake(lake, spec, params)  # again: as the last run left it
+            first = state is None
+            run = _Run(spec, lake, client, params, progress, state)
+            try:
+                mode, counts = run.go(full, overlap)
+            except (Exception, KeyboardInterrupt):
+                run.abandon(first)
+                raise
+    except (Exception, KeyboardInterrupt):
+        if first:
+            _remove_dirs(lake, made)
+        raise
     return SyncResult(
         spec.name, lake, mode, *counts, requests=client.stats.requests - before,
         seconds=time.perf_counter() - t0,
     )  # fmt: skip
 
 
+def _outermost_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (None: it exists)."""
+    made, p = None, path.absolute()
+    while not p.exists():
+        made, p = p, p.parent
+    return made
+
+
+def _remove_dirs(lake: Path, made: Path | None) -> None:
+    """After a failed first run: its lock file, and the directories it made if empty."""
+    (lake / LOCK_FILE).unlink(missing_ok=True)
+    p = lake.absolute()
+    while made is not None:
+        try:
+            p.rmdir()
+        except OSError:
+            return  # something else is in it: it stays
+        if p == made:
+            return
+        p = p.parent
+
+
 @contextmanager
 def _exclusive(lake: Path) -> Iterator[None]:
     """One run per lake at a time (two overlapping cron runs would each replace what the
-    other wrote): a second run is a LakeError at once, before anything is sent."""
+    other wrote): a second run is a LakeError at once, before anything is sent.
+
+    The lock file stays after a run (removing it while another process may be opening it
+    would let two runs hold "the" lock), except after a failed first run, which removes
+    all it made (a first run racing another first run on a new directory is not covered)."""
     import filelock
 
     lake.mkdir(parents=True, exist_ok=True)
@@ -227,18 +272,17 @@ def check_lake(lake: Path, spec: ResourceSpec, params: Mapping[str, str]) -> Lak
 
 def _check_files(lake: Path, state: LakeState, files: dict[str, Path], spec: ResourceSpec) -> None:
     """Every file the state records holds the rows it says, and no other file is there
-    (except the ones a killed run may have been replacing)."""
-    loose = "*" in state.pending
+    (except the ones a killed run recorded it may have been writing)."""
     problems = []
     for name, rows in state.partitions.items():
-        if loose or name in state.pending:
+        if name in state.pending:
             continue
         if name not in files:
             problems.append(f"{name} is missing")
         elif pq.read_metadata(str(files[name])).num_rows != rows:
             problems.append(f"{name} does not hold the {rows:,} rows recorded")
     for name, f in files.items():
-        if not loose and name not in state.partitions and name not in state.pending:
+        if name not in state.partitions and name not in state.pending:
             problems.append(f"{name} is not recorded")
         meta = pq.read_schema(str(f)).metadata or {}
         if meta.get(RESOURCE_KEY, spec.name.encode()) != spec.name.encode():
@@ -271,13 +315,56 @@ class _Run:
         client: Client,
         params: Mapping[str, str],
         progress: bool | None,
+        old: LakeState | None,
     ) -> None:
         self.spec, self.lake, self.client, self.params = spec, lake, client, dict(params)
-        self.progress = progress
+        self.progress, self.old = progress, old
+        self.state: LakeState | None = None  #: what this run recorded, once it writes
+        if old is not None:
+            _sweep(lake, old)  # what a killed run left, of the names it recorded
         self.plan = read_plan(spec, self.params, client)
         self.meta = file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
         self.started = dt.datetime.now(dt.UTC)
-        _sweep(lake)
+
+    def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
+        """Run as a snapshot, a full or an incremental read: the mode and its counts."""
+        old = self.old
+        if self.spec.changes is None:
+            return "snapshot", self.snapshot()
+        if full or old is None or not (old.complete and old.partitioned and old.high_water):
+            return "full", self.full()
+        return "incremental", self.incremental(old, overlap)
+
+    @contextmanager
+    def _writing(self, state: LakeState) -> Iterator[Path]:
+        """``state`` saved with its scratch directory's name, then that directory."""
+        self.state = state
+        state.scratch = f"{_TMP}{uuid.uuid4().hex[:12]}"
+        state.save(self.lake)
+        tmp = self.lake / state.scratch
+        tmp.mkdir()
+        try:
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def claim(self, name: str) -> None:
+        """Record partition file ``name`` before its temporary is made."""
+        assert self.state is not None
+        if name not in self.state.pending:
+            self.state.pending.append(name)
+            self.state.save(self.lake)
+
+    def abandon(self, first: bool) -> None:
+        """After a failed run: its temporaries removed; after a failed first run, all the
+        files it wrote too (with the state file, nothing of the lake remains)."""
+        if self.state is None:
+            return
+        _sweep(self.lake, self.state)
+        if first:
+            for name in self.state.pending:
+                _remove(self.lake / name)
+            (self.lake / STATE_FILE).unlink(missing_ok=True)
 
     def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
@@ -285,31 +372,31 @@ class _Run:
             self.spec, params, client=self.client, progress=self.progress, plan=self.plan
         )
 
-    def snapshot(self) -> tuple[int, int, int, int, tuple[str, ...], int]:
+    def snapshot(self) -> Counts:
         """A full read into one file, replaced by a rename."""
-        state = LakeState(self.spec.name, self.params, partitioned=False, pending=["*"])
-        state.save(self.lake)
-        with _scratch(self.lake) as tmp:
+        pending = sorted({PART_FILE, *_recorded(self.old)})
+        state = LakeState(self.spec.name, self.params, partitioned=False, pending=pending)
+        with self._writing(state) as tmp:
             router = _Router(self, tmp, by=None)
             fetched = router.feed(self.tables())
             written = router.finish()
-        for stale in set(_data_files(self.lake)) - set(written):
+        for stale in set(state.pending) - set(written):
             _remove(self.lake / stale)
         self._done(state, written, None)
         rows = sum(written.values())
         return fetched, rows, 0, rows, tuple(written), 0
 
-    def full(self, old: LakeState | None) -> tuple[int, int, int, int, tuple[str, ...], int]:
+    def full(self) -> Counts:
         """Everything read again; every partition replaced, ones no row fell in removed."""
-        changes = self._changes()
-        state = LakeState(self.spec.name, self.params, partitioned=True, pending=["*"])
+        changes, old = self._changes(), self.old
+        state = LakeState(self.spec.name, self.params, partitioned=True)
         state.partitions = dict(old.partitions) if old else {}
-        state.save(self.lake)
-        with _scratch(self.lake) as tmp:
+        state.pending = _recorded(old)  # new partitions are added as they come (claim)
+        with self._writing(state) as tmp:
             router = _Router(self, tmp, by=changes.created)
             fetched = router.feed(self.tables())
             written = router.finish()
-        gone = set(_data_files(self.lake)) - set(written)
+        gone = {g for g in set(state.pending) - set(written) if (self.lake / g).exists()}
         deleted = sum(pq.read_metadata(str(self.lake / g)).num_rows for g in gone)
         for g in gone:
             _remove(self.lake / g)
@@ -323,14 +410,12 @@ class _Run:
 
     def _done(self, state: LakeState, written: Mapping[str, int], high: str | None) -> None:
         state.partitions = dict(sorted(written.items()))
-        state.complete, state.pending = True, []
+        state.complete, state.pending, state.scratch = True, [], None
         state.high_water = max(filter(None, (high, state.high_water)), default=None)
         state.last_run = _iso(self.started)
         state.save(self.lake)
 
-    def incremental(
-        self, state: LakeState, overlap: dt.timedelta
-    ) -> tuple[int, int, int, int, tuple[str, ...], int]:
+    def incremental(self, state: LakeState, overlap: dt.timedelta) -> Counts:
         """Only what can have changed since the last completed run (docs/lake.md)."""
         changes = self._changes()
         _recount(self.lake, state)
@@ -341,9 +426,8 @@ class _Run:
         by_part = _split(changed, changes.created)
         touched = sorted(set(by_part) | set(deleted.values()))
         state.pending = touched
-        state.save(self.lake)
         rows, replaced = dict(state.partitions), []
-        with _scratch(self.lake) as tmp:
+        with self._writing(state) as tmp:
             for name in touched:
                 gone = {i for i, p in deleted.items() if p == name}
                 n = _rewrite(self.lake / name, self, tmp, by_part.get(name), ids, gone)
@@ -385,7 +469,7 @@ class _Router:
     """Page tables into one sink per partition file, in bounded memory."""
 
     def __init__(self, run: _Run, tmp: Path, by: str | None) -> None:
-        self.lake, self.spec, self.tmp, self.by = run.lake, run.spec, tmp, by
+        self.run, self.lake, self.spec, self.tmp, self.by = run, run.lake, run.spec, tmp, by
         self.empty, self.meta = run.plan.empty().schema, run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
@@ -407,11 +491,12 @@ class _Router:
 
     def _sink(self, name: str) -> Sink:
         if name not in self.sinks:
+            self.run.claim(name)
             final = self.lake / name
             final.parent.mkdir(parents=True, exist_ok=True)
             self.sinks[name] = Sink(
                 _tmp_name(final), "parquet", self.spec.id_field, self.meta,
-                spill_dir=self.tmp, empty_schema=self.empty,
+                spill_dir=_spill_dir(self.tmp), empty_schema=self.empty,
             )  # fmt: skip
         return self.sinks[name]
 
@@ -426,6 +511,11 @@ class _Router:
         return written
 
 
+def _recorded(old: LakeState | None) -> list[str]:
+    """The files the last run left or may have written: the ones a new run may replace."""
+    return sorted({*old.partitions, *old.pending}) if old is not None else []
+
+
 def _recount(lake: Path, state: LakeState) -> None:
     """The rows of the files a killed run may have replaced, as they are now."""
     for name in state.pending:
@@ -434,6 +524,12 @@ def _recount(lake: Path, state: LakeState) -> None:
             state.partitions[name] = pq.read_metadata(str(f)).num_rows
         else:
             state.partitions.pop(name, None)
+
+
+def _spill_dir(scratch: Path) -> Path:
+    """A sink's own directory in the run's scratch: every partition's spills have the same
+    names (``.part-0.parquet.tmp.000001.arrow``), one directory would mix them."""
+    return Path(tempfile.mkdtemp(dir=scratch))
 
 
 def _tmp_name(final: Path) -> Path:
@@ -510,7 +606,7 @@ def _rewrite(
     if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
         return None
     final.parent.mkdir(parents=True, exist_ok=True)
-    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=tmp)
+    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=_spill_dir(tmp))
     if final.exists():
         drop = pa.array(list(changed | gone), pa.string())
         for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
@@ -552,27 +648,22 @@ def _decoded(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-@contextmanager
-def _scratch(lake: Path) -> Iterator[Path]:
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP, dir=lake))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _sweep(lake: Path) -> None:
-    """Remove what a killed run left: scratch directories and unrenamed files."""
-    for d in lake.glob(_TMP + "*"):
-        shutil.rmtree(d, ignore_errors=True)
-    for f in lake.rglob(".*.tmp"):
-        f.unlink(missing_ok=True)
+def _sweep(lake: Path, state: LakeState) -> None:
+    """Remove what a killed run left of the names it recorded in ``state``: its scratch
+    directory and the temporaries of its files (and nothing else, item 5)."""
+    (lake / f".{STATE_FILE}.tmp").unlink(missing_ok=True)
+    scratch = state.scratch
+    if scratch and scratch.startswith(_TMP) and Path(scratch).name == scratch:
+        shutil.rmtree(lake / scratch, ignore_errors=True)
+    for name in state.pending:
+        _remove(_tmp_name(lake / name))
 
 
 def _remove(file: Path) -> None:
     file.unlink(missing_ok=True)
-    if file.parent.name.startswith(PARTITION + "=") and not any(file.parent.iterdir()):
-        file.parent.rmdir()
+    folder = file.parent
+    if folder.name.startswith(PARTITION + "=") and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def read_lake(path: str | os.PathLike[str]) -> pd.DataFrame:

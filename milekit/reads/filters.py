@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -37,7 +37,7 @@ import pandas as pd
 from milekit.types.registry import CustomFields, Filters, RowSchema
 from milekit.wire.errors import UsageError
 
-__all__ = ["encode_filters", "encode_time"]
+__all__ = ["encode_filters", "encode_time", "unknown_fields"]
 
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 _SORT_BY = ("sortBy", "sort_by", "sort")
@@ -130,14 +130,34 @@ def _encode_value(query: Filters, rows: RowSchema, key: str, value: Any) -> str:
 
 
 def _projection(rows: RowSchema, value: Any) -> str:
+    """``fields=`` as sent: documented names (or, where rows carry custom keys, names the
+    read plan checks against the custom fields' definitions), the id first."""
     names = value.split(",") if isinstance(value, str) else list(value)
     names = [n.strip() for n in names if n.strip()]
     secret = [n for n in names if n in rows.secret_fields]
     if secret:
         raise ValueError(f"{', '.join(secret)} is a secret and is never read")
+    unknown = [n for n in names if n not in rows]
+    if unknown and not rows.dynamic_fields:
+        raise ValueError(unknown_fields(rows, unknown))
     if rows.id_field and rows.id_field not in names:
         names.insert(0, rows.id_field)
     return ",".join(names)
+
+
+def unknown_fields(rows: RowSchema, unknown: list[str], custom: Iterable[str] = ()) -> str:
+    """What a projection naming fields the resource does not have is told.
+
+    >>> from milekit.types import registry
+    >>> unknown_fields(registry.get("hubs").rows, ["nope"])[:43]
+    "unknown field 'nope' for hubs; its fields: "
+    """
+    s = "s" if len(unknown) > 1 else ""
+    names = ", ".join(repr(n) for n in unknown)
+    known = [n for n in rows.field_names if n not in rows.secret_fields]
+    text = f"unknown field{s} {names} for {rows.name}; its fields: {', '.join(known)}"
+    extra = sorted(set(custom) - set(known))
+    return text + (f"; its custom fields: {', '.join(extra)}" if extra else "")
 
 
 def _enum(allowed: tuple[str, ...], value: Any) -> str:

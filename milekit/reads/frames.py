@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import gc
+import numbers
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 from milekit.notebook.progress import page_progress
 from milekit.reads import custom
 from milekit.reads import flat as _flat
-from milekit.reads.filters import encode_filters
+from milekit.reads.filters import encode_filters, unknown_fields
 from milekit.types import limits, registry, schema
 from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope, errors
@@ -152,6 +153,39 @@ def _projection(params: Mapping[str, str]) -> tuple[str, ...] | None:
     return tuple(params["fields"].split(",")) if "fields" in params else None
 
 
+def check_limit(limit: object) -> None:
+    """``limit=`` is rows per page: None (the list's most) or a whole number of at least 1
+    (more than the list's ``max_limit`` is lowered to it); else a UsageError, before
+    anything is sent.
+
+    >>> check_limit(0)
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: limit= is rows per page, a whole number of at least 1 ...
+    """
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
+        raise UsageError(
+            f"limit= is rows per page, a whole number of at least 1 (default and most: the "
+            f"list's maximum), got {limit!r}"
+        )
+
+
+def _check_projection(
+    spec: ResourceSpec, projection: tuple[str, ...] | None, defs: custom.Definitions
+) -> None:
+    """A ``fields=`` name neither documented nor a custom field of any group (flow, data
+    type) is a UsageError: the API would leave it out and the column be all nulls."""
+    if projection is None:
+        return
+    names = {n for group in defs.raw.values() for n in group}
+    names |= {f.name for group in defs.groups.values() for f in group}
+    unknown = [n for n in projection if n not in spec.rows and n not in names]
+    if unknown:
+        raise UsageError(unknown_fields(spec.rows, unknown, names))
+
+
 def read_plan(spec: ResourceSpec, params: Mapping[str, str], client: Client) -> ReadPlan:
     """The plan for reading ``spec`` with ``params``: where the resource has custom columns
     (``spec.custom``), those of the selected groups (flows, data types), typed from their
@@ -166,7 +200,8 @@ def _plan_from(
 ) -> ReadPlan:
     projection = _projection(params)
     if defs is None or spec.custom is None:
-        return ReadPlan(spec.rows, projection, None, ())
+        return ReadPlan(spec.rows, projection, None, ())  # unreadable definitions: accepted
+    _check_projection(spec, projection, defs)
     groups = tuple(custom.selected_groups(spec.custom, params, defs))
     extra = defs.fields_for(groups, spec.field_names)
     columns = projection if projection is not None else tuple(f.name for f in extra) or None
@@ -177,6 +212,10 @@ class PlanAhead:
     """:func:`read_plan` with its definitions request (``GET /flows``) sent beside page
     1's, instead of one round trip before it: the plan is needed only once page 1 is
     parsed. A failed definitions read warns in :meth:`warn`, from the caller's thread.
+
+    A ``fields=`` projection naming undocumented fields is checked against the
+    definitions before page 1 is sent (they are read first then): a name that is no
+    custom field either is a UsageError.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
@@ -193,10 +232,15 @@ class PlanAhead:
         self._lock = threading.Lock()
         self._future: Future[tuple[custom.Definitions | None, errors.MileError | None]] | None
         self._future = None
-        if spec.custom is not None and _needs_definitions(spec, _projection(params)):
-            pool = ThreadPoolExecutor(1, thread_name_prefix="milekit-plan")
-            self._future = pool.submit(_definitions_or_error, spec.custom, client)
-            pool.shutdown(wait=False)
+        if spec.custom is None or not _needs_definitions(spec, _projection(params)):
+            return
+        if _projection(params) is not None:  # names to check before a page is sent
+            defs, self._error = _definitions_or_error(spec.custom, client)
+            self._plan = _plan_from(spec, self._params, defs)
+            return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="milekit-plan")
+        self._future = pool.submit(_definitions_or_error, spec.custom, client)
+        pool.shutdown(wait=False)
 
     def plan(self) -> ReadPlan:
         """The plan (waits for the definitions; any thread may ask, once or often)."""
@@ -237,6 +281,7 @@ def iter_pages(
     (its definitions are read while page 1 is on the wire). Secret keys
     (``rows.secret_fields``) are dropped from every page before anything else sees them.
     """
+    check_limit(limit)
     if columns is None and "fields" in params:
         columns = params["fields"].split(",")
     parsers: list[tuple[schema.PageParser, RowSchema, Sequence[str] | None]] = []
@@ -435,7 +480,8 @@ def frame(
             this with their own keyword filters.
         client: default the one from :func:`milekit.use` / the environment.
         progress: a progress bar (default: when in a terminal or notebook).
-        limit: rows per request (default and maximum: the resource's ``max_limit``).
+        limit: rows per request, a whole number of at least 1 (default and maximum: the
+            resource's ``max_limit``; more is lowered to it).
         flatten: object columns become ``parent.child`` columns, typed from the registry
             (:func:`milekit.flatten`; :func:`milekit.unflatten` reverses it).
         split_coordinates: ``"lat,lng"`` text columns become float ``<col>.lat`` /
@@ -448,7 +494,10 @@ def frame(
             DataFrame, from that table without a copy).
         dtype_backend: ``"numpy_nullable"`` (``Int64``, ``string``, ``category`` …) or
             ``"pyarrow"``: every column an ``ArrowDtype`` over the Arrow table, no copy.
-        filters: the resource's list filters, checked before anything is sent.
+        filters: the resource's list filters, checked before anything is sent. A
+            ``fields=`` name the resource does not document is a UsageError, except that
+            tasks (and data-source records) also have custom fields: such a name is looked
+            up in their definitions (``GET /flows``, read first then, before any page).
 
     Every documented field gets its registry type (``schema`` module); tasks' custom flow
     columns (and data-source records' data-type fields) are typed from their definitions
@@ -461,6 +510,7 @@ def frame(
     with ``err.partial`` (a frame of every row that did arrive) and ``resume=err`` to
     fetch only the rest.
     """
+    check_limit(limit)
     if resource not in registry.RESOURCES and (
         resource in registry.VIEWS or resource in registry.CHILDREN
     ):

@@ -313,6 +313,7 @@ def connect_redis(url: str) -> Any:
             "a Redis limiter URL is redis://host[:port][/db] or rediss://..., "
             f"got {redact_url(url)!r}"
         )
+    _check_db(url)
     import redis
 
     try:
@@ -333,6 +334,28 @@ def connect_redis(url: str) -> Any:
             f"the rate limiter needs Redis or Valkey 6+, {redact_url(url)} runs {version}"
         )
     return conn
+
+
+def _check_db(url: str) -> None:
+    """The db of a Redis URL (``/3`` or ``?db=3``) is a non-negative whole number: redis-py
+    takes one it cannot read (``/x``) for db 0, silently.
+
+    >>> _check_db("redis://localhost:6379/x")
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: the db of a Redis limiter URL is a non-negative whole ...
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    given = [parts.path[1:]] if parts.path not in ("", "/") else []
+    given += parse_qs(parts.query, keep_blank_values=True).get("db", [])
+    bad = [db for db in given if not (db.isascii() and db.isdigit())]
+    if bad:
+        raise UsageError(
+            "the db of a Redis limiter URL is a non-negative whole number "
+            f"(redis://host:6379/0), got {bad[0]!r} in {redact_url(url)!r}"
+        )
 
 
 def redact_url(url: str) -> str:

@@ -119,6 +119,11 @@ def test_nothing_changed_rewrites_only_the_open_tasks_partitions(
     _same_as_api(lake, c)
 
 
+class _Killed(BaseException):
+    """A kill at a rename, in process: unlike Ctrl-C (a KeyboardInterrupt a run cleans up
+    after), nothing catches it, as nothing runs after a SIGKILL."""
+
+
 @pytest.mark.parametrize("first_run", [True, False])
 def test_a_run_killed_at_any_rename_leaves_a_readable_lake_the_next_run_completes(
     fresh: Sandbox,
@@ -145,13 +150,13 @@ def test_a_run_killed_at_any_rename_leaves_a_readable_lake_the_next_run_complete
             nonlocal calls
             calls += 1
             if calls == _n:
-                raise KeyboardInterrupt("killed")
+                raise _Killed
             real_replace(src, dst)
 
         monkeypatch.setattr(lake_mod.os, "replace", dies)
         try:
             milekit.sync("tasks", lake, client=c, progress=False)
-        except KeyboardInterrupt:
+        except _Killed:
             kills += 1
             monkeypatch.setattr(lake_mod.os, "replace", real_replace)
             _readable_without_repeats(lake)
@@ -286,23 +291,154 @@ def test_location_histories_are_a_snapshot_because_late_points_are_back_dated(
     pd.testing.assert_frame_equal(got, want)
 
 
+_KILL_AT_RENAME = """
+import os, signal, sys
+import milekit
+n, real, calls = int(sys.argv[3]), os.replace, [0]
+def dies(src, dst):
+    calls[0] += 1
+    if calls[0] == n:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+os.replace = dies
+with milekit.Client(os.environ["MILEAPP_TOKEN"], sys.argv[1], limiter="process") as c:
+    milekit.sync("tasks", sys.argv[2], client=c, progress=False, full=True)
+"""
+
+
+def _killed_at_rename(sb: Sandbox, lake: Path, n: int) -> None:
+    """A full `sync` run in another process, SIGKILLed at its ``n``-th rename: nothing of
+    it runs after (no ``finally``), as when a machine or a cron timeout kills it."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MILEAPP_TOKEN=sb.token)
+    cmd = [sys.executable, "-c", _KILL_AT_RENAME, sb.url, str(lake), str(n)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+
+
+def _hidden(lake: Path) -> set[Path]:
+    return {p for p in lake.rglob(".*")}
+
+
 def test_what_a_killed_writer_left_is_invisible_and_swept(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
-    """A process killed while writing leaves a half file beside the final name and a
-    scratch directory: no engine reads them, and the next run removes them."""
+    """A process killed while writing leaves half files beside the final names and a
+    scratch directory: no engine reads them, and the next run removes them, and only
+    them (item 5: it removed every hidden ``*.tmp`` file and ``.milekit-tmp-*`` folder)."""
     lake = tmp_path / "tasks"
-    res = milekit.sync("tasks", lake, client=c, progress=False)
-    part = lake / res.partitions_written[0]
-    half = part.with_name(".part-0.parquet.tmp")
-    half.write_bytes(part.read_bytes()[:1000])  # a torn write
-    (lake / ".milekit-tmp-dead").mkdir()
+    milekit.sync("tasks", lake, client=c, progress=False)
+    _killed_at_rename(fresh, lake, 3)
+    left = _hidden(lake)
+    assert any(p.name == ".part-0.parquet.tmp" for p in left)
+    assert any(p.name.startswith(".milekit-tmp-") for p in left)
+    mine = [lake / ".notes.tmp", lake / ".milekit-tmp-mine", lake / ".milekit-tmp-mine" / "x"]
+    mine[1].mkdir()
+    mine[0].write_text("a person's own")
+    mine[2].write_text("a person's own")
     assert _readable_without_repeats(lake) == 300
     assert duckdb.sql(
         f"select count(*) from read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
     ).fetchall() == [(300,)]
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.rows == 300 and res.deleted == 0
+    assert _hidden(lake) == set(mine[:2]) and mine[2].exists()
+    _same_as_api(lake, c)
+
+
+def test_hidden_files_the_lake_did_not_write_are_left_alone(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    mine = [
+        lake / ".notes.tmp",
+        (lake / res.partitions_written[0]).with_name(".draft.parquet.tmp"),
+        lake / ".milekit-tmp-mine",
+    ]
+    mine[0].write_text("a person's own")
+    mine[1].write_text("a person's own")
+    mine[2].mkdir()
+    for full in (False, True):
+        milekit.sync("tasks", lake, client=c, progress=False, full=full)
+    assert all(p.exists() for p in mine) and mine[0].read_text() == "a person's own"
+
+
+@pytest.mark.parametrize("where", [".", "created_month"])
+def test_a_parquet_file_placed_in_a_killed_runs_lake_is_refused_not_deleted(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, where: str
+) -> None:
+    """Item 5: after a killed full run the next one took every Parquet file in the lake
+    for its own, removed a person's file and counted its rows as deleted tasks."""
+    lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False)
-    assert not half.exists() and not (lake / ".milekit-tmp-dead").exists()
+    _killed_at_rename(fresh, lake, 3)
+    folder = lake if where == "." else sorted(lake.glob("created_month=*"))[-1]
+    mine = folder / "mine.parquet"
+    milekit.export("tasks", mine, client=c, progress=False, status="DONE")
+    kept = mine.read_bytes()
+    sent = _sent(fresh)
+    with pytest.raises(milekit.LakeError, match=r"mine\.parquet is not recorded"):
+        milekit.sync("tasks", lake, client=c, progress=False)
+    assert _sent(fresh) == sent and mine.read_bytes() == kept
+    mine.rename(tmp_path / "mine.parquet")  # its owner moves it out
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.rows == 300 and res.deleted == 0
+    _same_as_api(lake, c)
+
+
+def _dead_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    return f"http://127.0.0.1:{port}/api/v3"
+
+
+def test_a_first_run_against_a_dead_server_leaves_nothing(fresh: Sandbox, tmp_path: Path) -> None:
+    """Item B: connection refused left an empty lake directory with its lock file."""
+    dead = milekit.Client(
+        fresh.token, _dead_url(), limiter=None, retry=milekit.RetryPolicy(attempts=1)
+    )
+    with dead, pytest.raises(milekit.errors.TransportError):
+        milekit.sync("tasks", tmp_path / "new" / "tasks", client=dead, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a directory made for the lake stays, as it was
+    with dead, pytest.raises(milekit.errors.TransportError):
+        milekit.sync("tasks", empty, client=dead, progress=False)
+    assert list(tmp_path.iterdir()) == [empty] and list(empty.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [OSError, KeyboardInterrupt])
+def test_a_first_run_that_fails_while_writing_leaves_nothing(
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: type[BaseException],
+) -> None:
+    """A disk that fills up (or Ctrl-C) at the third rename of a first run, some
+    partitions already in place: what the run wrote is removed; a retry reads everything
+    again anyway, it needs nothing of it."""
+    real_replace, calls = os.replace, 0
+
+    def fails(src: str, dst: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise error("no space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(lake_mod.os, "replace", fails)
+    with pytest.raises(error):
+        milekit.sync("tasks", tmp_path / "tasks", client=c, progress=False)
+    monkeypatch.setattr(lake_mod.os, "replace", real_replace)
+    assert list(tmp_path.iterdir()) == []
+    assert milekit.sync("tasks", tmp_path / "tasks", client=c, progress=False).rows == 300
 
 
 def test_a_second_run_on_the_same_lake_is_refused_while_one_runs(
@@ -355,3 +491,22 @@ def test_a_process_killed_mid_run_leaves_a_readable_lake_the_next_run_completes(
         assert done.returncode == 0, done.stderr
         with milekit.Client(sb.token, sb.url, limiter="process") as c:
             _same_as_api(lake, c)
+
+
+def test_two_partitions_whose_columns_change_mid_read_keep_their_own_rows(
+    tmp_path: Path,
+) -> None:
+    """A key first seen on page 2 in one month and another first seen on page 3 in
+    another: both partition files are rewritten from spills, which shared one file name
+    in the run's scratch directory (the second sink's spill replaced the first's)."""
+    with Sandbox(tasks=2500) as sb, milekit.Client(sb.token, sb.url, limiter="process") as c:
+        ops = []
+        for page, key in ((2, "extraKey"), (3, "otherKey")):
+            got = c.request("GET", "/tasks", params={"limit": 1000, "page": page})
+            for t in got.body["tasks"]["data"]:
+                doc = dict(sb.store.get("tasks", t["_id"]) or {}, **{key: f"{key} {page}"})
+                ops.append(Op("put", "tasks", t["_id"], doc))
+        sb.store.apply(ops, "POST", "/field-app/keys")
+        res = milekit.sync("tasks", tmp_path / "tasks", client=c, progress=False)
+        assert res.rows == 2500 and len(res.partitions_written) >= 2
+        _same_as_api(tmp_path / "tasks", c)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,8 +14,9 @@ import pyarrow as pa
 import pytest
 
 import milekit
+from milekit.reads.frames import iter_tables
 from milekit.sandbox import Sandbox
-from milekit.types import schema
+from milekit.types import registry, schema
 from milekit.types.registry import TASKS
 from milekit.wire import errors
 
@@ -299,3 +301,45 @@ def test_gc_paused_leaves_a_process_frozen_heap_alone() -> None:
         assert made and gc.isenabled()
         """
     )
+
+
+@pytest.mark.parametrize("limit", [-5, 0, True, 2.5, "100"])
+def test_a_limit_that_is_not_a_positive_count_is_refused_before_any_request(
+    fresh: Sandbox, limit: Any
+) -> None:
+    """Item 12: ``limit=-5`` was sent (``limit=-5`` on the wire), 0 silently meant the
+    default. ``limit`` is rows per page: a whole number of at least 1."""
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        for resource in ("tasks", "hubs", "task_histories"):
+            with pytest.raises(errors.UsageError, match=r"limit= is rows per page"):
+                milekit.frame(resource, client=c, progress=False, limit=limit)
+        with pytest.raises(errors.UsageError, match=r"limit= is rows per page"):
+            next(iter_tables(registry.get("hubs"), {}, client=c, progress=False, limit=limit))
+        assert c.stats.requests == 0 and list(fresh.app.request_log) == []
+
+
+def test_limit_above_the_most_allowed_is_lowered_to_it(fresh: Sandbox) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        assert len(milekit.frame("hubs", client=c, progress=False, limit=10**6)) > 0
+    assert all("limit=1000" in r.query for r in fresh.app.request_log if "hubs" in r.path)
+
+
+def test_an_unknown_field_is_refused_before_the_list_is_read(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    """Item 12: ``fields="nope"`` gave a column of nulls. A field neither documented nor a
+    custom (flow) field is a UsageError naming it and the resource's fields; a flow's
+    field (``codAmount``) is a field. Tasks' custom fields are only known from the flows
+    (``GET /flows``): that read comes first then, no page of the list is sent."""
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        with pytest.raises(errors.UsageError, match=r"'nope'.*hubs.* name") as e:
+            milekit.frame("hubs", client=c, progress=False, fields="name,nope")
+        assert "'name'" not in str(e.value).split(";")[0]  # only the unknown is named
+        with pytest.raises(errors.UsageError, match=r"'nope', 'nope2'.*title.*codAmount"):
+            milekit.tasks_frame(client=c, progress=False, fields=["title", "nope", "nope2"])
+        with pytest.raises(errors.UsageError, match=r"'nope'"):
+            milekit.export("tasks", tmp_path / "x.parquet", client=c, progress=False, fields="nope")
+        assert list(tmp_path.iterdir()) == []
+        assert not [r for r in fresh.app.request_log if r.path.endswith(("/tasks", "/hubs"))]
+        df = milekit.tasks_frame(client=c, progress=False, fields="title,codAmount")
+        assert list(df.columns) == ["title", "codAmount"]

@@ -85,11 +85,29 @@ def test_a_redis_that_stops_answering_stops_the_requests(fresh: Sandbox, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "url", ["redis:/nohost", "http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0", "sqlit"]
-)
+    "url",
+    ["redis:/nohost", "http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0", "sqlit",
+     "redis://127.0.0.1:6379/x", "redis://127.0.0.1:6379/-1", "redis://127.0.0.1:6379/0/1",
+     "redis://127.0.0.1:6379/1.5", "redis://127.0.0.1:6379/ 1", "redis://127.0.0.1:6379?db=x"],
+)  # fmt: skip
 def test_a_malformed_limiter_is_a_usage_error(fresh: Sandbox, url: str) -> None:
     with pytest.raises(errors.UsageError):
         milekit.Client(fresh.token, fresh.url, limiter=url)
+    assert list(fresh.app.request_log) == []
+
+
+def test_a_db_that_is_not_a_number_is_refused_not_taken_for_0(
+    fresh: Sandbox, redis_server: str
+) -> None:
+    """Item 12: redis-py ignores a db it cannot read as a number (``/x`` meant db 0), so
+    two configurations meant to be apart would share one window."""
+    base = redis_server.rsplit("/", 1)[0] if redis_server.count("/") > 2 else redis_server
+    for db in ("/x", "/-1", "/0/1"):
+        with pytest.raises(errors.UsageError, match="db") as e:
+            RateLimiter.redis(f"{base}{db}", "x")
+        assert "a non-negative whole number" in str(e.value)
+    RateLimiter.redis(f"{base}/3", "x").close()  # a number is a db
+    RateLimiter.redis(f"{base}/", "x").close()  # none given: 0
     assert list(fresh.app.request_log) == []
 
 

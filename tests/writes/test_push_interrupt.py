@@ -175,3 +175,43 @@ def test_a_killed_push_is_read_back_not_resent(slow: Sandbox, tmp_path: Path) ->
     assert "ok 1,000" in out and writes in out, out  # read back: found applied, or not
     assert re.search(r"\+ [1-9]\d* reads", out), out
     assert max(_patched(slow).values()) == 1 and sum(_patched(slow).values()) == 1000
+
+
+def _torn(journal: Path) -> None:
+    """What a push killed while appending a line leaves: the line's first bytes, no
+    newline (the file is flushed line by line, so a kill cuts at most the last one)."""
+    last = journal.read_bytes().splitlines()[-1]
+    with journal.open("ab") as f:
+        f.write(last[: len(last) // 2])
+
+
+def test_a_journal_stays_usable_after_any_number_of_interruptions(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    # item 11: a torn last line was tolerated once, the next push appended onto it, and
+    # the push after that refused the journal ("line N is not a journal line")
+    journal = tmp_path / "push.journal.jsonl"
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+        for round in range(4):
+            if round:
+                _torn(journal)
+            df.loc[df.index[round], "title"] = f"edited in round {round}"
+            res = milekit.push(df, client=c, progress=False, journal=journal)
+            assert res.ok and "patch: ok 1\n" in f"{res}\n", res
+    lines = journal.read_bytes().split(b"\n")
+    assert lines[-1] == b""  # the file ends with a whole line
+    done = [orjson.loads(x) for x in lines[1:-1]]
+    assert [x["key"] for x in done if x["status"] == "ok"] == list(df.index[:4])
+    assert {x["status"] for x in done} == {"sent", "ok"}  # the torn fragments are gone
+
+
+def test_a_journal_whose_header_was_cut_short_starts_again(tmp_path: Path) -> None:
+    from milekit.writes.push.journal import PushJournal
+
+    path = tmp_path / "push.journal.jsonl"
+    path.write_bytes(b'{"kind":"milekit-pu')  # killed while the first push wrote its header
+    PushJournal(path, "tasks").record("a1", "patch", "h", "sent")
+    PushJournal(path, "tasks").record("a1", "patch", "h", "ok")
+    assert PushJournal(path, "tasks").last("a1") is not None
+    assert orjson.loads(path.read_bytes().splitlines()[0])["kind"] == "milekit-push-journal"

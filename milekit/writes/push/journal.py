@@ -23,6 +23,9 @@ returned. The next push with the same journal:
   create that may have landed (it has no id to read back);
 * sends every other row as usual.
 
+A push killed while appending leaves a line cut short: it is skipped on load and cut off
+before the next push appends, so the journal stays readable after any number of kills.
+
 "The same write" is the row (its id, or its label for a row to create) with the same
 action and body (a hash of it): a row edited again since is a new write.
 """
@@ -131,7 +134,7 @@ class PushJournal:
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         out = bytearray()
         with self._lock:
-            if not self.path.exists() or self.path.stat().st_size == 0:
+            if _mend_tail(self.path) == 0:
                 header = {"kind": KIND, "version": 1, "resource": self.resource}
                 out += orjson.dumps(header) + b"\n"
             for key, action, hash, status, new_id, message in rows:
@@ -145,7 +148,6 @@ class PushJournal:
                 old = self._entries.get(key)
                 kept = new_id or (old.id if old is not None else None)
                 self._entries[key] = Entry(key, action, hash, status, kept, at)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("ab") as f:  # open per batch: a late answer needs no handle
                 f.write(bytes(out))
                 f.flush()
@@ -153,3 +155,29 @@ class PushJournal:
 
     def __repr__(self) -> str:
         return f"PushJournal({str(self.path)!r}, {self.resource!r}, rows={len(self._entries)})"
+
+
+def _mend_tail(path: Path) -> int:
+    """Make ``path`` end with a whole line before anything is appended; its size after.
+
+    A process killed while appending leaves the start of a line without its newline.
+    Appended onto, that fragment would glue to the next line and make a line in the middle
+    that no load can read (item 11). So the fragment is cut off (its write's outcome is
+    unknown, as when it is skipped on load); a whole record that only lacks its newline
+    is kept and given one. Any number of interruptions leaves a journal every load reads.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0 or (f.seek(size - 1), f.read(1))[1] == b"\n":
+            return size
+        f.seek(0)
+        data = f.read()
+        start = data.rfind(b"\n") + 1
+        try:
+            orjson.loads(data[start:])
+        except orjson.JSONDecodeError:
+            f.truncate(start)  # the fragment of a line cut short
+            return start
+        f.write(b"\n")  # a whole line that only lost its newline
+        return size + 1
