@@ -68,13 +68,19 @@ MAX_PAGES = 100_000
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the client retries: within a time budget per request, not a fixed count.
+    """How the client retries: within a time budget, not a fixed count.
 
     A request is sent again while the time spent on it (its attempts plus the waits
     between them) stays within ``budget`` seconds; ``attempts`` optionally caps the count
     too. Waits grow exponentially from ``backoff`` up to ``max_backoff``, with jitter;
     a ``Retry-After`` answer is honoured instead (one longer than ``max_retry_after``
     raises at once).
+
+    The pages of a read (:meth:`Client.pages`, every frame) also share one budget: once
+    none of them has been answered for ``budget`` seconds (a 5xx or no answer at all; a
+    429 is an answer), they all stop retrying, and a read whose server has gone away ends
+    then with :class:`~milekit.wire.errors.IncompleteReadError` (``resume=`` reads the
+    rest), not after a budget per page.
 
     >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 2.0 + RetryPolicy().jitter
     True
@@ -83,7 +89,9 @@ class RetryPolicy:
     """
 
     attempts: int | None = None  #: total attempts, the first included (None: budget only)
-    budget: float = 120.0  #: seconds one request may take, retries and waits included
+    #: seconds one request may take, retries and waits included; also how long the pages
+    #: of a read keep retrying once none is answered
+    budget: float = 120.0
     backoff: float = 0.5  #: first delay, doubled each attempt
     max_backoff: float = 30.0
     max_retry_after: float = 120.0  #: a longer Retry-After raises instead of blocking
@@ -487,18 +495,29 @@ class Client:
         Retries stay within the policy's time budget; a 429 also holds back every other
         request of this client for the wait it asks for (note 33).
         """
+        return self._send(method, path, params, json, retry or self.retry, raw, _Tries())
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        policy: RetryPolicy,
+        raw: bool,
+        tries: _Tries,
+    ) -> Response:
+        """:meth:`request`'s retry loop (``tries.read``: the read it fetches a page of)."""
         self._check_token(method, path)
         method = method.upper()
-        policy = retry or self.retry
         data, headers = _body(json)
         url = self.url(path)
         urlpath = urlsplit(url).path
-        tries = _Tries()
         while True:
             tries.attempt += 1
             tries.spent += self._gate.wait(self._clock, self._sleep, self.stats, self._stats_lock)
             tries.spent += self._paced()
-            t0 = time.monotonic()
+            sent_at, t0 = self._clock(), time.monotonic()
             try:
                 r = self.session.request(
                     method, url, params=params, data=data, headers=headers,
@@ -507,6 +526,7 @@ class Client:
                 _read_body(r)
             except requests.RequestException as e:
                 tries.spent += time.monotonic() - t0
+                tries.failed(max(sent_at, self._gate.until))
                 sent = _may_have_been_sent(e)
                 exc = errors.TransportError(
                     f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
@@ -520,21 +540,39 @@ class Client:
             tries.spent += elapsed
             self._count(r.status_code)
             if r.status_code < 400:
+                tries.answered(self._clock())
                 self._gate.clear()
                 if self.pacer is not None:
                     self.pacer.succeeded()
                 body = None if raw else _decode(r)
                 return Response(r.status_code, body, r.content, r.headers, elapsed, tries.attempt)
-            err = self._error(r, method, urlpath)
-            if r.status_code == 429:
-                self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
-                if self.pacer is not None and not (self.limiter and self.limiter.was_full()):
-                    self.pacer.throttled()  # someone else spent the budget: slow down
-            if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
-                policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
-            ):
+            if self._answered_retry(r, method, urlpath, policy, tries, sent_at):
                 continue
-            raise err
+
+    def _answered_retry(
+        self,
+        r: requests.Response,
+        method: str,
+        urlpath: str,
+        policy: RetryPolicy,
+        tries: _Tries,
+        sent_at: float,
+    ) -> bool:
+        """An error answer: True after waiting for the retry, else the error is raised."""
+        err = self._error(r, method, urlpath)
+        if r.status_code >= 500:
+            tries.failed(max(sent_at, self._gate.until))  # a rate-limit hold does not count
+        else:  # a 429 too: the server is there, it only asks us to wait
+            tries.answered(self._clock())
+        if r.status_code == 429:
+            self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
+            if self.pacer is not None and not (self.limiter and self.limiter.was_full()):
+                self.pacer.throttled()  # someone else spent the budget: slow down
+        if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
+            policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
+        ):
+            return True
+        raise err
 
     def _paced(self) -> float:
         """Wait for the adaptive pacer's turn (none unless 429s slowed it); seconds waited."""
@@ -654,9 +692,12 @@ class Client:
             return False
         with self._rng_lock:
             delay = policy.delay(tries.attempt, self._rng, retry_after)
-        held = self._gate.remaining(self._clock())  # a 429's pause, waited before sending
+        now = self._clock()
+        held = self._gate.remaining(now)  # a 429's pause, waited before sending
         if not policy.retries(tries.attempt, tries.spent, max(delay, held)):
             return False
+        if tries.read is not None and not tries.read.allows(now, delay):
+            return False  # the read's server has not answered for its whole budget
         own = delay if delay > held else 0.0
         with self._stats_lock:
             self.stats.retries += 1
@@ -699,7 +740,11 @@ class Client:
 
         A page that still fails after its retries does not stop the others: every page
         that can be read is yielded, then :class:`~milekit.wire.errors.IncompleteReadError`
-        says which pages are missing (``resume=`` that error reads only those).
+        says which pages are missing (``resume=`` that error reads only those). The pages
+        share one retry budget (the client's ``RetryPolicy.budget``): once none has been
+        answered for that long they stop retrying, and once :data:`STALL_PAGES` pages in a
+        row got no answer no new page is started, so a read whose server has gone away
+        ends about ``budget`` seconds after its first failure, however long the list.
 
         Args:
             resource: a registry name or listing.
@@ -727,7 +772,8 @@ class Client:
         size = min(limit or listing.max_limit, listing.max_limit)
         if listing.paginated:
             base[listing.limit_param] = size  # ``pageSize`` for activities
-        fetch = self._fetcher(listing, base, parse, transform, on_page)
+        deadline = _ReadDeadline(listing.name, self.retry.budget)
+        fetch = self._fetcher(listing, base, parse, transform, on_page, deadline)
         if resume is not None:
             yield from self._resumed(listing, fetch, resume, size, max_pages, lookahead)
             return
@@ -740,7 +786,8 @@ class Client:
             yield from self._walk(listing, first, fetch, size, max_pages)
             return
         _check_pages(listing, last, max_pages)
-        yield from self._many(listing, fetch, list(range(2, last + 1)), last, max_pages, lookahead)
+        todo = list(range(2, last + 1))
+        yield from self._many(listing, fetch, todo, last, max_pages, lookahead)
 
     def _fetcher(
         self,
@@ -749,7 +796,8 @@ class Client:
         parse: Callable[[Response, int], Page] | None,
         transform: Callable[[Page], Page] | None,
         on_page: Callable[[Page], None] | None,
-    ) -> Callable[[int], Page]:
+        deadline: _ReadDeadline,
+    ) -> _Fetch:
         # Parsing is CPU work: as many at a time as there are cores, so the fetching
         # threads do not thrash the GIL and the caches while they wait on the wire.
         parsing = threading.BoundedSemaphore(CPU_WORKERS)
@@ -758,7 +806,8 @@ class Client:
             q = dict(base)
             if listing.paginated:
                 q[listing.page_param] = n
-            resp = self.request("GET", listing.path, params=q, raw=parse is not None)
+            tries = _Tries(read=deadline, page=n)
+            resp = self._send("GET", listing.path, q, None, self.retry, parse is not None, tries)
             with parsing:
                 page = parse(resp, n) if parse else envelope.list_page(resp.body, listing, n)
             # the raw body is parsed now: a 200-page read would otherwise hold every page's
@@ -770,12 +819,12 @@ class Client:
                 on_page(page)
             return page
 
-        return fetch
+        return _Fetch(fetch, deadline)
 
     def _resumed(
         self,
         listing: Listing,
-        fetch: Callable[[int], Page],
+        fetch: _Fetch,
         resume: errors.IncompleteReadError,
         size: int,
         max_pages: int,
@@ -794,7 +843,7 @@ class Client:
     def _many(
         self,
         listing: Listing,
-        fetch: Callable[[int], Page],
+        fetch: _Fetch,
         todo: list[int],
         last: int,
         max_pages: int,
@@ -803,7 +852,8 @@ class Client:
         """Pages ``todo`` fetched concurrently, yielded in order; then the missing ones."""
         if not todo:
             return
-        window = _Window(todo, last, max(1, min(self.max_workers, len(todo))), lookahead)
+        workers = max(1, min(self.max_workers, len(todo)))
+        window = _Window(todo, last, workers, lookahead, fetch.deadline)
         failures: dict[int, errors.MileError] = {}
         with ThreadPoolExecutor(window.workers, thread_name_prefix="milekit-page") as pool:
             try:
@@ -814,6 +864,8 @@ class Client:
                         yield page
                     elif n in failures:
                         window.skip()
+                    elif not window.running:  # stalled: the server is gone, start no page
+                        failures.update(window.abandon(listing))
                     else:
                         for m, got in window.wait():
                             if isinstance(got, errors.MileError):
@@ -831,7 +883,7 @@ class Client:
     def _walk(
         listing: Listing,
         first: Page,
-        fetch: Callable[[int], Page],
+        fetch: _Fetch,
         size: int,
         max_pages: int,
         seen: int = 0,
@@ -869,12 +921,20 @@ class _Window:
     """The pages of a concurrent read: which to submit, which are in flight, which are
     done and waiting to be yielded in order (at most ``lookahead`` past the oldest)."""
 
-    def __init__(self, todo: list[int], last: int, workers: int, lookahead: int | None) -> None:
+    def __init__(
+        self,
+        todo: list[int],
+        last: int,
+        workers: int,
+        lookahead: int | None,
+        deadline: _ReadDeadline,
+    ) -> None:
         self.queue = deque(todo)  #: not yet submitted, ascending
         self.order = deque(todo)  #: not yet yielded (nor skipped), ascending
         self.last = last
         self.workers = workers
         self.lookahead = lookahead
+        self.deadline = deadline
         self.running: dict[Future[Page], int] = {}
         self.done: dict[int, Page] = {}
 
@@ -885,6 +945,8 @@ class _Window:
         head = self.order[0]
         while self.queue and len(self.running) < self.workers * 2:
             if self.lookahead is not None and self.queue[0] >= head + self.lookahead:
+                return
+            if self.deadline.stalled:  # pages in a row got no answer: wait for those
                 return
             n = self.queue.popleft()
             self.running[pool.submit(fetch, n)] = n
@@ -917,9 +979,37 @@ class _Window:
         self.order.extend(new)
         self.last = last
 
+    def abandon(self, listing: Listing) -> dict[int, errors.MileError]:
+        """The pages not yet started, each with the error that says why it never will."""
+        gone = list(self.queue)
+        self.queue.clear()
+        log.warning(
+            "%s: %d pages in a row got no answer, and none since: %d pages not requested "
+            "(resume=err reads them)", listing.name, STALL_PAGES, len(gone),
+        )  # fmt: skip
+        err = errors.TransportError(
+            f"not requested: {STALL_PAGES} pages in a row got no answer (a 5xx or none at "
+            "all) and nothing answered until they gave up; the server seems gone",
+            method="GET",
+            url=listing.path,
+            sent=False,
+        )
+        return dict.fromkeys(gone, err)
+
     def cancel(self) -> None:
         for f in self.running:
             f.cancel()
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    """How a read gets page ``n`` (call it), and the deadline its pages share."""
+
+    get: Callable[[int], Page]
+    deadline: _ReadDeadline
+
+    def __call__(self, n: int) -> Page:
+        return self.get(n)
 
 
 def _page_count(first: Page, size: int) -> int | None:
@@ -1012,10 +1102,96 @@ def _fetch_or_incomplete(
 @dataclass
 class _Tries:
     """One request's attempts so far, and the seconds they took (its own waits included;
-    measured per request, so threads waiting at once do not spend each other's budget)."""
+    measured per request, so threads waiting at once do not spend each other's budget);
+    for a page of a read, the read's shared deadline and the page's number."""
 
     attempt: int = 0
     spent: float = 0.0
+    read: _ReadDeadline | None = None
+    page: int = 0
+
+    def failed(self, since: float) -> None:
+        if self.read is not None:
+            self.read.failed(since, self.page)
+
+    def answered(self, now: float) -> None:
+        if self.read is not None:
+            self.read.answered(now)
+
+
+#: pages in a row that got no answer but a 5xx or none at all (nothing answered since): the
+#: server is taken for gone and no new page of the read is started
+STALL_PAGES = 4
+
+
+class _ReadDeadline:
+    """One read's retry budget, shared by all its pages (not a budget per page).
+
+    The read keeps retrying its pages while the server answered (anything but a 5xx: a
+    429 is an answer too, a rate-limit hold is not the server going away) within the last
+    ``budget`` seconds; a failure then starts the clock, any answer stops it. Once
+    :data:`STALL_PAGES` pages in a row failed with no answer since, no new page is
+    started: the pages in flight retry until the deadline, and if the server is back by
+    then the read goes on, else it ends with what it received.
+
+    >>> d = _ReadDeadline("tasks", budget=3.0)
+    >>> d.failed(since=10.0, page=4); d.allows(now=12.0, delay=0.5)
+    True
+    >>> d.allows(now=12.8, delay=0.5), d.stalled
+    (False, False)
+    >>> for n in (5, 6, 7):
+    ...     d.failed(since=13.0, page=n)
+    >>> d.stalled
+    True
+    >>> d.answered(now=14.0); d.allows(now=16.0, delay=0.5), d.stalled
+    (True, False)
+    """
+
+    def __init__(self, name: str, budget: float) -> None:
+        self.name = name
+        self.budget = budget
+        self._answered_at = -math.inf
+        self._failing_since: float | None = None
+        self._failing: set[int] = set()  #: pages failed since the last answer
+        self._warned = False
+        self._lock = threading.Lock()
+
+    def answered(self, now: float) -> None:
+        with self._lock:
+            self._answered_at = max(self._answered_at, now)
+            self._failing_since = None
+            self._failing.clear()
+
+    def failed(self, since: float, page: int) -> None:
+        """An attempt of ``page`` got a 5xx or no answer at all: the server has not
+        answered it ``since`` then (when it was sent, or when the client's rate-limit hold
+        it was sent before ends: a hold the server asked for does not count)."""
+        with self._lock:
+            if self._failing_since is None:
+                # an answer that came after this attempt was sent proves the server was
+                # there then: the clock starts at the later of the two
+                self._failing_since = max(since, self._answered_at)
+            self._failing.add(page)
+
+    @property
+    def stalled(self) -> bool:
+        """Did the last :data:`STALL_PAGES` pages tried all fail, with no answer since?"""
+        return len(self._failing) >= STALL_PAGES
+
+    def allows(self, now: float, delay: float) -> bool:
+        """May a page be sent again ``delay`` seconds after ``now``?"""
+        since = self._failing_since
+        if since is None or now + delay - since <= self.budget:
+            return True
+        with self._lock:
+            warn, self._warned = not self._warned, True
+        if warn:
+            log.warning(
+                "%s: no answer for %.1fs (RetryPolicy.budget=%gs): the read stops retrying; "
+                "the rows received are kept (err.partial), resume=err reads the rest",
+                self.name, now - since, self.budget,
+            )  # fmt: skip
+        return False
 
 
 class _Backoff:
@@ -1058,6 +1234,11 @@ class _Backoff:
 
     def remaining(self, now: float) -> float:
         return max(0.0, self._until - now)
+
+    @property
+    def until(self) -> float:
+        """When the pause ends (in the past when there is none)."""
+        return self._until
 
     def wait(
         self,

@@ -4,8 +4,11 @@ a read that still loses pages keeps what it received and finishes with ``resume=
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
-from urllib.parse import parse_qs
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
@@ -13,6 +16,7 @@ import pytest
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
+from milekit.wire.client import STALL_PAGES, Page
 from tests.conftest import SleepRecorder
 
 
@@ -136,3 +140,127 @@ def _expected(sb: Sandbox) -> set[str]:
     if key not in _EXPECTED:
         _EXPECTED[key] = {t["_id"] for t in sb.store.values("tasks")}
     return _EXPECTED[key]
+
+
+#: a small budget, for reads that do not really wait (an injected sleep)
+_SMALL = milekit.RetryPolicy(budget=3.0)
+#: at most this many retries of one request fit in 3 s: its waits are at least 0.25, 0.5,
+#: 1 and 2 s (half of each exponential step), 3.75 s for a fourth
+_RETRIES_IN_SMALL = 3
+
+
+def _most_pages_tried(c: milekit.Client) -> int:
+    """Pages a read with ``c`` tries once its server is gone, however long the list: those
+    in flight when the last answer came, then new ones until STALL_PAGES failed in a row
+    (and those in flight then). A fake sleep lets the first give up while earlier pages
+    are still being answered, hence twice the pages in flight."""
+    return 2 * (2 * c.max_workers) + STALL_PAGES
+
+
+def test_a_read_whose_server_went_away_stops_within_one_budget(big: Sandbox) -> None:
+    """Issue 20 item 6: every page spent a budget of its own, 16-32 pages at a time, so a
+    read of a server that had gone away retried for minutes. Here every request from
+    page 11 on is dropped: the pages then in flight retry within one budget, few new
+    pages are started, and the read ends with what it received; ``resume=`` finishes it."""
+    big.faults.clear()
+    big.app.request_log.clear()
+    for n in range(11, 101):  # 5,000 tasks at 50 a page: pages 1-10 answer, 11-100 do not
+        big.faults.add(drop=True, times=None, query=f"page={n}&")
+    with milekit.Client(
+        big.token, big.url, limiter="process", retry=_SMALL, max_workers=2, sleep=SleepRecorder()
+    ) as c:
+        with pytest.raises(errors.IncompleteReadError) as ei:
+            milekit.tasks_frame(client=c, progress=False, limit=50)
+        err = ei.value
+        tried = {_page_of(r.query) for r in big.app.request_log if r.status == 0}
+        assert len(tried) <= _most_pages_tried(c), sorted(tried)  # not the 90 pages left
+        assert c.stats.retries <= len(tried) * _RETRIES_IN_SMALL, c.stats.retries
+        assert err.missing == tuple(range(11, 101))
+        assert isinstance(err.cause, errors.TransportError)
+    big.faults.clear()
+    with milekit.Client(big.token, big.url, limiter="process") as c:  # the server is back
+        full = milekit.tasks_frame(client=c, progress=False, limit=50)
+        done = milekit.tasks_frame(client=c, progress=False, resume=err)
+    assert list(err.partial.index) == list(full.index[:500])  # pages 1-10, all kept
+    pd.testing.assert_frame_equal(done, full)
+
+
+def test_a_stopped_server_ends_the_read_and_resume_reads_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sandbox stops after page 5 arrived (connections refused from then on): the
+    read gives up within one budget, every retry and the end logged; started again on the
+    same port, ``resume=`` reads the rest and nothing is lost or doubled."""
+    caplog.set_level(logging.INFO, logger="milekit")
+    db = tmp_path / "org.sqlite"
+    sb = Sandbox(tasks=5000, db=db, rate_limit=None)
+    port = urlsplit(sb.start()).port
+    every = sorted(t["_id"] for t in sb.store.values("tasks"))
+    got: list[Page] = []
+    try:
+        with milekit.Client(
+            sb.token, sb.url, limiter=None, retry=_SMALL, max_workers=2, sleep=SleepRecorder()
+        ) as c:
+            with pytest.raises(errors.IncompleteReadError) as ei:
+                for page in c.pages("tasks", limit=50):
+                    got.append(page)
+                    if len(got) == 5:
+                        sb.stop()
+            assert c.stats.retries <= _most_pages_tried(c) * _RETRIES_IN_SMALL, c.stats.retries
+            assert len(got) + len(ei.value.missing) == 100
+            assert isinstance(ei.value.cause, errors.TransportError)
+            logged = [r.getMessage() for r in caplog.records]
+            assert sum(m.startswith("retrying in") for m in logged) == c.stats.retries
+            assert any("resume=err" in m for m in logged)  # the give-up, a warning
+            assert sb.token not in caplog.text
+            back = Sandbox(db=db, rate_limit=None)
+            back.start(port=port)
+            got += c.pages("tasks", limit=50, resume=ei.value)
+    finally:
+        sb.stop()
+    back.stop()
+    ids = [r["_id"] for p in got for r in p.rows]
+    assert sorted(ids) == every  # none lost, none doubled
+
+
+def test_the_budget_is_the_reads_not_a_sum_over_its_pages(big: Sandbox) -> None:
+    """Twenty pages each meet one 500: their waits add up to more than the budget, but
+    each was answered again soon after, so the read completes (real waits: the clock
+    then counts concurrent waits once)."""
+    big.faults.clear()
+    for n in range(1, 21):  # 5,000 tasks at 250 a page
+        big.faults.add(status=500, times=1, query=f"page={n}&")
+    policy = milekit.RetryPolicy(budget=2.0)
+    with milekit.Client(big.token, big.url, limiter="process", retry=policy, max_workers=4) as c:
+        df = milekit.tasks_frame(client=c, progress=False, limit=250)
+        assert c.stats.retries == 20 and c.stats.retry_wait > policy.budget
+    big.faults.clear()
+    pd.testing.assert_frame_equal(df, _clean_read(big, limit=250))
+
+
+def test_a_server_back_within_the_budget_lets_the_read_go_on(tmp_path: Path) -> None:
+    """The sandbox stops after page 5 arrived and is back a second later on the same
+    port: the pages in flight retried meanwhile (no new page was started), and the read
+    completes (real waits: the restart takes real time)."""
+    db = tmp_path / "org.sqlite"
+    sb = Sandbox(tasks=2000, db=db, rate_limit=None)
+    port = urlsplit(sb.start()).port
+    every = sorted(t["_id"] for t in sb.store.values("tasks"))
+    back = Sandbox(db=db, rate_limit=None)
+    restart = threading.Timer(1.0, back.start, kwargs={"port": port})
+    got: list[Page] = []
+    policy = milekit.RetryPolicy(budget=10.0)
+    try:
+        with milekit.Client(sb.token, sb.url, limiter=None, retry=policy, max_workers=2) as c:
+            for page in c.pages("tasks", limit=50):
+                got.append(page)
+                if len(got) == 5:
+                    sb.stop()
+                    restart.start()
+            assert c.stats.retries > 0  # the outage was met
+    finally:
+        restart.join()
+        sb.stop()
+        back.stop()
+    ids = [r["_id"] for p in got for r in p.rows]
+    assert sorted(ids) == every  # none lost, none doubled
