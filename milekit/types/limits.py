@@ -1,10 +1,10 @@
 """The limits a list page is held to before any JSON reader sees it.
 
 >>> check_page(b'{"tasks": {"data": [{"title": "a \\\\"quoted\\\\" [title]"}]}}')
->>> check_page(b'{"tasks": {"data": [{"d": ' + b"[" * 60 + b"]" * 60 + b"}]}}")
+>>> check_page(b'{"tasks": {"data": [{"d": ' + b"[" * 40 + b"]" * 40 + b"}]}}")
 Traceback (most recent call last):
 ...
-milekit.types.limits.PageLimitError: a value nested deeper than 48 levels
+milekit.types.limits.PageLimitError: a value nested deeper than 32 levels
 
 A server, a proxy or an attacker can send a page that is valid JSON and still takes a
 reader down: nested ten thousand levels deep (Arrow's JSON reader overflows its stack and
@@ -17,9 +17,12 @@ Python object per value (numpy over the raw bytes, Arrow's hash for the key coun
 
 The limits (docs/performance.md, "Limits a page is held to"):
 
-- nesting: at most :data:`MAX_DEPTH` levels of objects and lists, the page's root being
-  level 1 (a row of a list page is level 4: root, paginator, ``data`` list, row);
-- keys: at most :data:`MAX_KEYS` distinct object keys in one page (every level counted);
+- nesting: at most :data:`MAX_DEPTH` levels of objects and lists in a row's field (36
+  from the page's root: root, paginator, ``data`` list and row come first);
+- keys: at most :data:`MAX_KEYS` distinct object keys in one page (every level counted),
+  and no more cells than 2**20 plus :data:`CELLS_PER_BYTE` per byte of the page, taking
+  every key for a column and every object for a row of it (a sparse page's columns
+  would otherwise outgrow it a thousandfold);
 - text: the page is UTF-8 (JSON's only encoding), its root is a JSON object, no key holds
   a NUL character (``\\u0000``; Arrow's column names cannot) and no number is ``NaN`` or
   ``Infinity`` (not JSON, though Arrow's reader takes them).
@@ -33,13 +36,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MAX_DEPTH", "MAX_KEYS", "PageLimitError", "check_page", "page_number"]
+__all__ = ["CELLS_PER_BYTE", "MAX_DEPTH", "MAX_KEYS", "PageLimitError", "check_page", "page_number"]
 
-#: Deepest nesting a page may have, from its root. Arrow imports at most 64 levels of
-#: nested columns, and a row's fields sit three levels down; real task pages reach 6.
-MAX_DEPTH = 48
+#: Deepest nesting of a value in a row's field (the field's own array or object counted),
+#: as the C decoder counts it (``_pagejson.MAX_DEPTH``): Arrow imports at most 64 levels of
+#: nested columns; the deepest real rows nest 6. From the page's root that is 4 more
+#: (root, paginator, ``data`` list, row).
+MAX_DEPTH = 32
+_ROOT = 4
 #: Most distinct object keys one page may use (a real task page of 1,000 rows: ~120).
 MAX_KEYS = 4096
+#: Most cells (one per column per object) a page's columns may take: every key a column,
+#: every object a row of it, each filled with nulls where it lacks the key. As the C
+#: decoder bounds it: 2**20 plus 4 per byte of the page.
+CELLS_PER_BYTE, _CELLS_FLOOR = 4, 2**20
 
 _IS_WHITESPACE = np.zeros(256, np.bool_)
 _IS_WHITESPACE[[ord(c) for c in " \t\r\n"]] = True
@@ -63,8 +73,9 @@ def check_page(content: bytes) -> None:
         raise PageLimitError("the answer is not a JSON object")
     raw = np.frombuffer(content, np.uint8)
     quotes = _string_quotes(raw, has_escapes=b"\\" in content)
-    _check_depth(raw, quotes)
-    _check_keys(content, raw, quotes)
+    opens = _check_depth(raw, quotes)
+    objects = int(np.count_nonzero(raw[opens] == ord("{")))
+    _check_keys(content, raw, quotes, objects)
     _check_numbers(content, raw, quotes)
 
 
@@ -83,16 +94,18 @@ def _string_quotes(raw: np.ndarray, has_escapes: bool) -> np.ndarray:
     return np.asarray(np.setdiff1d(quotes, after[(run & 1) == 1], assume_unique=True))
 
 
-def _check_depth(raw: np.ndarray, quotes: np.ndarray) -> None:
+def _check_depth(raw: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """The positions of the opening brackets outside strings; refused past the depth."""
     # "[" and "{" are 0x5B and 0x7B, "]" and "}" 0x5D and 0x7D: one OR folds each pair
     folded = raw | 0x20
     opens, closes = (_outside(np.flatnonzero(folded == c), quotes) for c in (0x7B, 0x7D))
-    if len(opens) <= MAX_DEPTH:
-        return
+    if len(opens) <= MAX_DEPTH + _ROOT:
+        return opens
     # the depth just inside each opening bracket: openers so far minus closers before it
     depth = np.arange(1, len(opens) + 1) - np.searchsorted(closes, opens)
-    if int(depth.max()) > MAX_DEPTH:
+    if int(depth.max()) > MAX_DEPTH + _ROOT:
         raise PageLimitError(f"a value nested deeper than {MAX_DEPTH} levels")
+    return opens
 
 
 def _outside(at: np.ndarray, quotes: np.ndarray) -> np.ndarray:
@@ -100,12 +113,12 @@ def _outside(at: np.ndarray, quotes: np.ndarray) -> np.ndarray:
     return np.asarray(at[(np.searchsorted(quotes, at) & 1) == 0])
 
 
-def _check_keys(content: bytes, raw: np.ndarray, quotes: np.ndarray) -> None:
+def _check_keys(content: bytes, raw: np.ndarray, quotes: np.ndarray, objects: int) -> None:
     nuls = _nul_escapes(content, raw)
     if len(nuls) and _is_key(raw, quotes)[_string_of(nuls, quotes)].any():
         raise PageLimitError("a key contains a NUL character")
-    if len(quotes) < 2 * (MAX_KEYS + 1):
-        return  # fewer strings than the limit has keys
+    if len(quotes) < 2:
+        return
     # every string as one value of a binary array over the page's own bytes (no copy):
     # string i runs from just after quote i to its closing quote (included)
     offsets = (quotes + 1).astype(np.int32 if len(raw) < 2**31 else np.int64)
@@ -117,6 +130,10 @@ def _check_keys(content: bytes, raw: np.ndarray, quotes: np.ndarray) -> None:
     count = pc.count_distinct(keys).as_py()
     if count > MAX_KEYS:
         raise PageLimitError(f"more than {MAX_KEYS} distinct keys in one page ({count})")
+    if count * objects > _CELLS_FLOOR + CELLS_PER_BYTE * len(raw):
+        raise PageLimitError(
+            f"a page whose columns would take more than {CELLS_PER_BYTE} cells per byte of it"
+        )
 
 
 def _is_key(raw: np.ndarray, quotes: np.ndarray) -> np.ndarray:

@@ -500,7 +500,7 @@ class PageParser:
         """The C decoder's raw table, or None where it refuses the page."""
         try:
             caps = _pagejson.decode(content, self.listing.envelope, PAGE_ROWS, self._hints)
-        except getattr(_pagejson, "PageError", PageLimitError) as e:  # TODO after merge
+        except _pagejson.PageError as e:
             raise PageLimitError(str(e)) from None  # no reader may have it
         except ValueError:
             return None  # Arrow's reader decides: it takes some pages this decoder refuses

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import milekit
@@ -149,11 +150,15 @@ def test_a_hostile_page_ends_in_a_milekit_error_never_a_crash(
         assert got["resumed"] is True, got
 
 
-def test_the_page_limits_are_the_documented_ones() -> None:
+def test_the_page_limits_are_the_decoders_and_the_documented_ones() -> None:
     from pathlib import Path
 
+    if schema.NATIVE:  # the checks before Arrow's reader hold pages to the decoder's limits
+        assert limits.MAX_DEPTH == schema._pagejson.MAX_DEPTH
+        assert limits.MAX_KEYS == schema._pagejson.MAX_COLUMNS
     doc = (Path(__file__).parents[2] / "docs" / "performance.md").read_text()
     assert f"{limits.MAX_DEPTH} levels" in doc and f"{limits.MAX_KEYS:,} distinct keys" in doc
+    assert f"{limits.CELLS_PER_BYTE} cells per byte" in doc
 
 
 def _served(sb: Sandbox, rows: bytes) -> None:
@@ -163,27 +168,28 @@ def _served(sb: Sandbox, rows: bytes) -> None:
                   query="page=2&", times=None)  # fmt: skip
 
 
-@pytest.mark.parametrize("native", [True, False], ids=["decoder", "no-decoder"])
-def test_an_object_in_an_integer_field_costs_that_column_only(
-    fresh: Sandbox, native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(schema, "NATIVE", native)
+def _read(sb: Sandbox) -> pd.DataFrame:
+    with milekit.Client(sb.token, sb.url, limiter=None) as c:
+        return milekit.tasks_frame(client=c, limit=10, progress=False)
+
+
+@pytest.fixture(params=[True, False], ids=["decoder", "no-decoder"])
+def native(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    monkeypatch.setattr(schema, "NATIVE", request.param)
+    return bool(request.param)
+
+
+def test_an_object_in_an_integer_field_costs_that_column_only(fresh: Sandbox, native: bool) -> None:
     _served(fresh, b'{"_id":"o1","title":"kept","orderIndex":{"x":1},"duration":5}')
-    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
-        with pytest.warns(schema.MileTypeWarning, match="orderIndex") as caught:
-            df = milekit.tasks_frame(client=c, limit=10, progress=False)
+    with pytest.warns(schema.MileTypeWarning, match="orderIndex") as caught:
+        df = _read(fresh)
     assert len(df) == 291 and df.loc["o1", "title"] == "kept"
     assert df.loc["o1", "duration"] == 5 and str(df["duration"].dtype) == "Int64"
     assert json.loads(df.loc["o1", "orderIndex"]) == {"x": 1}  # the value kept, as text
     assert sum(w.category is schema.MileTypeWarning for w in caught) == 1
 
 
-@pytest.mark.parametrize("native", [True, False], ids=["decoder", "no-decoder"])
-def test_a_list_of_text_sent_as_one_string_is_one_item(
-    fresh: Sandbox, native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(schema, "NATIVE", native)
+def test_a_list_of_text_sent_as_one_string_is_one_item(fresh: Sandbox, native: bool) -> None:
     _served(fresh, b'{"_id":"l1","label":"Return"},{"_id":"l2","label":["A","B"]}')
-    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
-        df = milekit.tasks_frame(client=c, limit=10, progress=False)
+    df = _read(fresh)
     assert df.loc["l1", "label"] == ["Return"] and df.loc["l2", "label"] == ["A", "B"]

@@ -402,6 +402,14 @@ for rows in T._REFUSED:
 pages = [open(p, "rb").read() for p in sys.argv[4:]] + [T._random_page(s) for s in range(20)]
 seen = H.mutation_fuzz(pages, 3000, seed=1)
 assert all(seen.values()), seen
+# the whole parse path (decoder, page limits, Arrow's reader, orjson) on mutated task pages,
+# decoder on and off: the rows the plain orjson path reads, or a milekit error
+import orjson
+from tests.types import page_fuzz as P
+rows = orjson.loads(pages[0])["tasks"]["data"]
+for native in (True, False):
+    counts = P.check(P.fuzz(rows, seed=3, count=1000), native)
+    assert counts["same rows"] > 50 and counts["milekit error"] > 50, counts
 print("ok")
 """
 
@@ -411,7 +419,8 @@ def test_the_decoder_under_address_and_undefined_behaviour_sanitizers(
     tmp_path: Any, client: milekit.Client
 ) -> None:
     # every buffer write, offset and release of the C decoder checked on 2,020 random pages
-    # and 3,000 mutated ones (cut, flipped, nested deep, many keys, NULs, huge numbers)
+    # and 3,000 mutated ones (cut, flipped, nested deep, many keys, NULs, huge numbers);
+    # then 2 x 1,000 mutated task pages through the whole parse path (page_fuzz.py)
     import shutil
     import subprocess
     import sys
