@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,22 @@ def test_the_hint_is_on_the_exception_for_python_users(fresh: Sandbox) -> None:
     assert any("/api/v3" in note for note in ei.value.__notes__)
 
 
+def _interrupted(cmd: list[str], env: dict[str, str], started: Callable[[], bool]) -> list[str]:
+    """Run ``cmd``, send it Ctrl-C once ``started()``; it exits 130: its stderr lines."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (stdout, stderr)
+    return stderr.strip().splitlines()
+
+
 @pytest.mark.parametrize("existed", [False, True])
 def test_ctrl_c_during_an_export_says_so_and_what_it_left(
     fresh: Sandbox, tmp_path: Path, existed: bool
@@ -83,9 +100,6 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
     """Item 12: Ctrl-C printed nothing. It prints one line saying the export was
     interrupted and that the target was not written (no partial file; an earlier file
     of that name untouched), and exits 130."""
-    import signal
-    import time
-
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "tasks.parquet"
     if existed:
@@ -94,16 +108,10 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
     env = {"MILEAPP_TOKEN": fresh.token, "PATH": "", "HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "milekit", "export", "tasks", "-o", str(out), "--limit", "10",
            "--no-progress", "--base-url", fresh.url]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(r.path == "/api/v3/tasks" for r in list(fresh.app.request_log)):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (stdout, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("milekit: export interrupted"), stderr
+    lines = _interrupted(
+        cmd, env, lambda: any(r.path == "/api/v3/tasks" for r in list(fresh.app.request_log))
+    )
+    assert len(lines) == 1 and lines[0].startswith("milekit: export interrupted"), lines
     assert str(out) in lines[0] and "not written" in lines[0]
     assert ("earlier file" in lines[0]) is existed
     assert [p.name for p in out.parent.iterdir()] == (["tasks.parquet"] if existed else [])
@@ -115,9 +123,6 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
 def test_ctrl_c_during_a_sync_says_so_and_what_it_left(
     fresh: Sandbox, tmp_path: Path, first: bool
 ) -> None:
-    import signal
-    import time
-
     lake = tmp_path / "out" / "tasks"
     env = {"MILEAPP_TOKEN": fresh.token, "PATH": "", "HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "milekit", "sync", "tasks", str(lake), "--no-progress",
@@ -126,16 +131,8 @@ def test_ctrl_c_during_a_sync_says_so_and_what_it_left(
         assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
     fresh.faults.latency = 0.5
     sent = len(fresh.app.request_log)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while len(fresh.app.request_log) == sent:  # the run is reading
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (stdout, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("milekit: sync interrupted"), stderr
+    lines = _interrupted(cmd, env, lambda: len(fresh.app.request_log) > sent)  # reading
+    assert len(lines) == 1 and lines[0].startswith("milekit: sync interrupted"), lines
     if first:
         assert "nothing of it is left" in lines[0] and not (tmp_path / "out").exists()
     else:

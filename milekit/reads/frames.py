@@ -340,36 +340,22 @@ def parse_page(
     """
     name = parser.listing.name
     try:
-        return _parsed(parser, typed, columns, content, number)
+        try:
+            table, total, last = parser.parse(content)
+            return Page(number, [], total, last, table=table)
+        except schema.FastPathMiss as miss:  # Python's path: orjson, then the rows typed
+            if not miss.checked:
+                limits.check_page(content)
+        page = envelope.list_page(orjson.loads(content), parser.listing, number)
+        page.table = schema.rows_to_table(_without(page.rows, typed.secret_fields), typed, columns)
+        page.rows = []  # the Arrow copy is all we keep
+        return page
     except (errors.MileError, limits.PageLimitError) as e:
-        raise errors.ResponseError(f"page {number} of {name}: {_message(e)}") from e
+        message = e.message if isinstance(e, errors.MileError) else str(e)
+        raise errors.ResponseError(f"page {number} of {name}: {message}") from e
     except _MALFORMED as e:
         why = f"{type(e).__name__}: {str(e)[:200]}"
         raise errors.ResponseError(f"page {number} of {name} cannot be read ({why})") from e
-
-
-def _message(e: Exception) -> str:
-    return e.message if isinstance(e, errors.MileError) else str(e)
-
-
-def _parsed(
-    parser: schema.PageParser,
-    typed: RowSchema,
-    columns: Sequence[str] | None,
-    content: bytes,
-    number: int,
-) -> Page:
-    """One raw page -> a typed page: the parser's fast paths, else ``orjson`` and Python."""
-    try:
-        table, total, last = parser.parse(content)
-        return Page(number, [], total, last, table=table)
-    except schema.FastPathMiss as miss:
-        if not miss.checked:
-            limits.check_page(content)
-    page = envelope.list_page(orjson.loads(content), parser.listing, number)
-    page.table = schema.rows_to_table(_without(page.rows, typed.secret_fields), typed, columns)
-    page.rows = []  # the Arrow copy is all we keep
-    return page
 
 
 def _without(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
