@@ -47,6 +47,7 @@ from milekit.reads.frames import (
     ATTRS_KEY,
     RESOURCE_KEY,
     ReadPlan,
+    empty_table,
     frame_attrs,
     iter_tables,
     read_plan,
@@ -210,10 +211,40 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     table = pq.read_table(str(path))
     meta = table.schema.metadata or {}
     index = meta.get(INDEX_KEY, b"").decode() or _pandas_index(meta, table.column_names)
+    table = _typed_nulls(table, _documented(_resource_of(meta)))
     df = schema.to_pandas(table.replace_schema_metadata(None), index=index)
     if ATTRS_KEY in meta:
         df.attrs["milekit"] = orjson.loads(meta[ATTRS_KEY])
     return df
+
+
+def _resource_of(meta: Mapping[bytes, bytes]) -> str:
+    """The resource a file holds: milekit's footer, else the frame's attrs pandas' own
+    writer kept (``df.to_parquet``)."""
+    if RESOURCE_KEY in meta:
+        return meta[RESOURCE_KEY].decode()
+    try:
+        attrs = orjson.loads(meta.get(b"PANDAS_ATTRS", b"{}")).get("milekit") or {}
+        return str(attrs.get("resource") or attrs.get("view") or "")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+
+
+def _typed_nulls(table: pa.Table, documented: pa.Schema | None) -> pa.Table:
+    """Columns without a value and without milekit's type (a plain pandas file of a frame
+    on a quiet day) take their documented API type: an empty Object column stays one."""
+    if documented is None:
+        return table
+    fields, changed = list(table.schema), False
+    for i, f in enumerate(fields):
+        known = documented.field(f.name) if f.name in documented.names else None
+        if pa.types.is_null(f.type) and not (f.metadata or {}).get(schema.META) and known:
+            fields[i], changed = f.with_metadata(known.metadata), True
+    if not changed:
+        return table
+    # the types are the same, only the fields' metadata changes: no cast (Arrow's cast
+    # of a struct column with nulls can build an invalid array, pyarrow 26)
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))
 
 
 def _pandas_index(meta: Mapping[bytes, bytes], columns: Sequence[str]) -> str | None:
@@ -243,11 +274,18 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
     else:
         name = str(meta.get("resource") or meta.get("view") or registry.DEFAULT_RESOURCE)
     index = df.index.name if isinstance(df.index.name, str) else ""
-    table = schema.enum_ordered(schema.from_pandas(df))
+    table = schema.enum_ordered(schema.from_pandas(df, _documented(name)))
     kept = {k: v for k, v in meta.items() if k != "snapshot"}  # a token of this process
     file_meta = footer(table.schema, name, index, kept)
     pq.write_table(table.replace_schema_metadata(file_meta), str(path), compression="zstd")
     return Path(path)
+
+
+def _documented(name: str) -> pa.Schema | None:
+    """The documented columns of a resource, view or child table (their API types: an
+    all-null Object column is not taken for text); None for a name of none of them."""
+    spec = registry.RESOURCES.get(name) or registry.VIEWS.get(name) or registry.CHILDREN.get(name)
+    return empty_table(spec.rows).schema if spec is not None and spec.rows else None
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:

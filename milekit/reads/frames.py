@@ -95,8 +95,8 @@ class ReadPlan:
     """
 
     rows: RowSchema
-    #: columns forced onto every page: the ``fields=`` projection, else the custom columns
-    #: of the selected groups (present in the frame even where no row has a value)
+    #: columns forced onto every page: the ``fields=`` projection, else every documented
+    #: and custom column (present in the frame even where no row has a value)
     columns: tuple[str, ...] | None
     definitions: custom.Definitions | None
     groups: tuple[str, ...]  #: the flows / data types the filters select
@@ -200,12 +200,22 @@ def _plan_from(
 ) -> ReadPlan:
     projection = _projection(params)
     if defs is None or spec.custom is None:
-        return ReadPlan(spec.rows, projection, None, ())  # unreadable definitions: accepted
+        # unreadable definitions: custom names in a projection are accepted
+        return ReadPlan(spec.rows, _every(spec.rows, projection), None, ())
     _check_projection(spec, projection, defs)
     groups = tuple(custom.selected_groups(spec.custom, params, defs))
-    extra = defs.fields_for(groups, spec.field_names)
-    columns = projection if projection is not None else tuple(f.name for f in extra) or None
-    return ReadPlan(spec.rows.extended(extra), columns, defs, groups)
+    rows = spec.rows.extended(defs.fields_for(groups, spec.field_names))
+    return ReadPlan(rows, _every(rows, projection), defs, groups)
+
+
+def _every(rows: RowSchema, projection: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The columns every page of a read carries, whatever its rows hold: the ``fields=``
+    projection, else every documented and custom field (a quiet day's report has the
+    same columns as a busy day's); never a secret."""
+    names = list(projection) if projection is not None else list(rows.field_names)
+    if rows.id_field and rows.id_field not in names:
+        names.insert(0, rows.id_field)
+    return tuple(n for n in names if n not in rows.secret_fields)
 
 
 class PlanAhead:
@@ -220,7 +230,7 @@ class PlanAhead:
     >>> import milekit
     >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
     ...     ahead = PlanAhead(registry.TASKS, {"flow": "Pickup"}, c)
-    ...     ahead.plan().columns
+    ...     ahead.plan().columns[-3:]
     ('senderName', 'parcelCount', 'pickupNotes')
     """
 

@@ -342,6 +342,21 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
     raise AssertionError(t)  # pragma: no cover
 
 
+def typed_nulls(f: Field | None, n: int) -> tuple[pa.Array, FieldType]:
+    """``n`` nulls of a column, typed as its field says (an unknown column: untyped text),
+    the same on every parse path.
+
+    >>> from milekit.types.registry import Field
+    >>> [str(typed_nulls(Field("t", ft), 2)[0].type) for ft in (F.DATETIME, F.OBJECT)]
+    ['timestamp[us, tz=UTC]', 'null']
+    """
+    if f is None:
+        return pa.nulls(n), F.STRING
+    if f.type in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):  # no values to tell their keys
+        return pa.nulls(n), f.type
+    return convert([None] * n, f)
+
+
 def _text_lists(values: Sequence[Any] | pa.Array) -> pa.Array:
     """A list-of-text field; one text sent where a list was documented is a list of one
     item (Arrow would take the text as a sequence of characters)."""
@@ -372,14 +387,15 @@ def rows_to_table(
     for name in names:
         values = [r.get(name) for r in rows]
         f = schema.get(name)
-        if f is not None and name not in forced and all(v is None for v in values):
-            continue  # documented, and null on every row of this page: nothing to type
-        if f is not None:
+        if f is not None and all(v is None for v in values):
+            if name not in forced:
+                continue  # documented, and null on every row of this page: nothing to type
+            arr, got = typed_nulls(f, len(values))
+        elif f is not None:
             arr, got = convert(values, f)
-            enum = f.enum if got == F.ENUM else ()
         else:
             arr, got = infer(values)
-            enum = ()
+        enum = f.enum if f is not None and got == F.ENUM else ()
         arrays.append(arr)
         fields.append(pa.field(name, arr.type, metadata=field_meta(got, enum)))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -563,29 +579,26 @@ class PageParser:
         arrays: list[pa.Array] = []
         fields: list[pa.Field] = []
         have = set(rows.column_names)
-        order = [n for n in self.schema.field_names if n in have]
+        order = [n for n in self.schema.field_names if n in have or n in forced]
         order += [n for n in rows.column_names if n not in known]
-        order += [n for n in forced if n not in have]
+        order += [n for n in self.columns or () if n not in have and n not in known]
         together = _convert_together(rows, known, forced)
         for name in order:
+            f = known.get(name)
             if name not in have:
-                arr: pa.Array = pa.nulls(rows.num_rows)
-                got = known[name].type if name in known else F.STRING
-                enum = known[name].enum if name in known else ()
-                arrays.append(arr)
-                fields.append(pa.field(name, arr.type, metadata=field_meta(got, ())))
-                continue
-            chunked = rows.column(name)
-            col = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
-            if name in known:
-                f = known[name]
-                if name not in forced and col.null_count == len(col):
-                    continue
-                arr, got = together[name] if name in together else _type_arrow(col, f)
-                enum = f.enum if got == F.ENUM else ()
+                arr, got = typed_nulls(f, rows.num_rows)
             else:
-                arr, got = _kind_of_inferred(col)
-                enum = ()
+                chunked = rows.column(name)
+                col = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+                if f is None:
+                    arr, got = _kind_of_inferred(col)
+                elif col.null_count < len(col):
+                    arr, got = together[name] if name in together else _type_arrow(col, f)
+                elif name in forced:
+                    arr, got = typed_nulls(f, rows.num_rows)
+                else:
+                    continue  # documented, null on every row, not asked for: nothing to type
+            enum = f.enum if f is not None and got == F.ENUM else ()
             arrays.append(arr)
             fields.append(self._field(name, arr.type, got, enum))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -970,9 +983,9 @@ def column_to_pandas(
         if t.tz is None:
             s = s.dt.tz_localize("UTC")
         return s.astype("datetime64[us, UTC]").array
-    if pa.types.is_null(t):
-        dtype = _PANDAS_MAPPER.get(_SCALAR_ARROW.get(ft or F.STRING, pa.string()), object)
-        return pd.array([None] * len(col), dtype=dtype)
+    if pa.types.is_null(t):  # a column no row has a value in: the dtype of its API type
+        at = _SCALAR_ARROW.get(ft or F.STRING) if ft not in (F.OBJECT, F.ARRAY_OBJECT) else None
+        return pd.array([None] * len(col), dtype=_PANDAS_MAPPER.get(at, object))
     mapped = _PANDAS_MAPPER.get(t)
     if mapped is not None:
         return col.to_pandas(types_mapper=_PANDAS_MAPPER.get).array
