@@ -4,6 +4,7 @@ a hint for a base URL without /api/v3, warnings as one readable line."""
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -140,3 +141,45 @@ def test_ctrl_c_during_a_sync_says_so_and_what_it_left(
         fresh.faults.latency = 0.0
         with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
             assert milekit.sync("tasks", lake, client=c, progress=False).rows == 300
+
+
+def test_an_export_to_a_refused_port_says_so_in_one_line(tmp_path: Path) -> None:
+    """Issue 21 item 3: ~110 s of silence, then a raw urllib3 line. Now: one sentence
+    naming the host and what was tried, exit 1, nothing written."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    token = "a-token-that-stays-secret"
+    env = {"MILEAPP_TOKEN": token, "PATH": "", "HOME": str(tmp_path)}
+    out = tmp_path / "t.parquet"
+    cmd = [sys.executable, "-m", "milekit", "export", "tasks", "-o", str(out),
+           "--base-url", f"http://127.0.0.1:{port}/api/v3"]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(
+        f"milekit: could not connect to 127.0.0.1:{port} (connection refused) after 3 attempts in "
+    )
+    assert lines[0].endswith("; is the base URL right?")
+    assert token not in r.stderr + r.stdout and not out.exists()
+
+
+def test_an_export_to_a_name_that_does_not_resolve_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_such_name(host: object, *args: object, **kw: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")  # nothing sent
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    monkeypatch.setenv("MILEAPP_TOKEN", "a-token-that-stays-secret")
+    monkeypatch.setenv("MILEKIT_LIMITER", "process")
+    args = ["export", "tasks", "-o", str(tmp_path / "t.csv"), "--no-progress"]
+    with pytest.raises(SystemExit) as ei:
+        main([*args, "--base-url", "https://apiweb.mile.invalid/api/v3"])
+    said = str(ei.value.code)
+    assert said.startswith(
+        "milekit: could not connect to apiweb.mile.invalid:443 (the name apiweb.mile.invalid "
+        "does not resolve) after 3 attempts in "
+    ), said

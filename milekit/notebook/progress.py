@@ -7,7 +7,9 @@ nothing when output is not interactive.
 
 A read's bar counts rows against the paginator's ``total`` and shows how long the read
 was held back by the rate limit (``rate wait``: wall-clock seconds the client's limiter
-made requests wait) and how many 429 answers came back, if any. When the read ends, the
+made requests wait), how many 429 answers came back and how many requests were retried,
+if any: a retry shows at once, with its reason (``retrying: connection refused``), while
+the bar still waits at ``0 rows``. When the read ends, the
 bar shows its figures from ``client.stats``: requests, 429s, retries, the time requests
 waited for the limiter (summed over threads) and in back-off, and the adaptive pacer's
 waits if it slowed down. ``enabled=None`` (every
@@ -69,6 +71,9 @@ class _Waits:
         limited = self.client.stats.rate_limited - self.stats0.rate_limited
         if limited:
             out["429s"] = str(limited)
+        retries = self.client.stats.retries - self.stats0.retries
+        if retries:
+            out["retries"] = str(retries)
         return out
 
     def final(self) -> dict[str, str]:
@@ -89,6 +94,19 @@ def page_progress(
     bar: Any = new_bar(what, " rows") if show else None
     waits = _Waits(client)
 
+    def retrying(attempt: int, delay: float, why: str) -> None:
+        if bar is None:
+            return
+        with lock:
+            postfix = waits.postfix()
+            postfix["retrying"] = f"{_reason(why)} (attempt {attempt} in {delay:.1f}s)"
+            bar.set_postfix(postfix, refresh=True)
+
+    watching = client is not None and bar is not None
+    if watching:
+        assert client is not None
+        client.on_retry.append(retrying)
+
     def update(page: Page) -> None:
         if bar is None:
             return
@@ -103,6 +121,9 @@ def page_progress(
     try:
         yield update
     finally:
+        if watching:
+            assert client is not None
+            client.on_retry.remove(retrying)
         if bar is not None:
             bar.set_postfix(waits.final(), refresh=False)
             bar.close()
@@ -129,6 +150,21 @@ def rows_progress(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _reason(why: str) -> str:
+    """The short reason of a retry, for the bar: what is in the last parentheses
+    (``connection refused``), else the status after the path (``503 ...``).
+
+    >>> _reason("GET /api/v3/tasks: could not connect to h:1 (connection refused)")
+    'connection refused'
+    >>> _reason("GET /api/v3/tasks: 503 Service Unavailable (GET /api/v3/tasks)")
+    '503 Service Unavailable'
+    """
+    text = why.split(": ", 1)[-1]
+    if text.startswith("could not connect") and text.endswith(")") and "(" in text:
+        return text[text.rindex("(") + 1 : -1]
+    return text.split(" (", 1)[0][:40]
 
 
 def _rows(page: Page) -> int:

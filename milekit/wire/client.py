@@ -22,16 +22,25 @@ Writes (POST/PUT/PATCH/DELETE) are retried only when the server provably did not
 them: a 429, a 503 that carries ``Retry-After``, or a connection that was never
 established. A timeout or a dropped connection after sending raises
 :class:`~milekit.wire.errors.TransportError` with ``sent=True``; the caller decides.
+
+A connection that cannot be made to a host that has never answered the client (refused,
+a name that does not resolve, unreachable, no answer within the connect timeout) is
+tried as often as :data:`FIRST_CONTACT` allows (three attempts within 10 s), then raises
+:class:`~milekit.wire.errors.ConnectError` naming the host: a wrong base URL fails fast.
+Once the host has answered anything, the patient retries of the client's
+:class:`RetryPolicy` apply.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import hashlib
 import logging
 import math
 import os
 import random
+import socket
 import threading
 import time
 import warnings
@@ -45,7 +54,12 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 from requests_ratelimiter import LimiterAdapter
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+)
 
 from milekit._version import __version__
 from milekit.types import registry
@@ -111,6 +125,13 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+#: how a connection that cannot be made is retried while the host has never answered the
+#: client: a few quick attempts within 10 s (each expected to take as long as the one
+#: before), then :class:`~milekit.wire.errors.ConnectError`; the client's policy still
+#: caps it (``retry=False`` tries once)
+FIRST_CONTACT = RetryPolicy(attempts=3, budget=10.0, backoff=0.5, max_backoff=2.0)
+#: seconds to wait for a connection, and for an answer on it
+DEFAULT_TIMEOUT = (5.0, 120.0)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -264,7 +285,8 @@ class Client:
             comes before ``MILEAPP_BASE_URL``: a token goes to the host it was issued for.
         profile: which remembered credential; default ``MILEAPP_PROFILE``, else
             ``"default"``. Naming it here also puts it before ``MILEAPP_TOKEN``.
-        timeout: ``(connect, read)`` seconds.
+        timeout: ``(connect, read)`` seconds: how long to wait for a connection to be
+            made, and then for each answer (default ``(5, 120)``).
         limiter: ``"shared"`` (also spelt ``"sqlite"``: all processes of this user on this
             machine share the 100 req/s budget per host; the default), a
             ``redis://host:6379/0`` (or ``rediss://``) URL (every process on every machine
@@ -289,7 +311,7 @@ class Client:
         token: str | Secret | None = None,
         base_url: str | None = None,
         *,
-        timeout: tuple[float, float] = (10.0, 120.0),
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         limiter: LimiterArg | Literal["default"] = "default",
         retry: RetryPolicy | bool = True,
         adaptive: bool = True,
@@ -309,7 +331,7 @@ class Client:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise errors.UsageError(f"base_url must be an http(s) URL, got {self.base_url!r}")
-        self.timeout = timeout
+        self.timeout = _timeouts(timeout)
         self.retry = RetryPolicy() if retry is True else NO_RETRY if retry is False else retry
         self.max_workers = max_workers
         if clock is None and sleep is not time.sleep:
@@ -322,6 +344,11 @@ class Client:
         self._rng_lock = threading.Lock()
         self.stats = Stats()
         self._stats_lock = threading.Lock()
+        #: has the host answered anything yet (until then a connection that cannot be made
+        #: fails fast: :data:`FIRST_CONTACT`)
+        self.reached = False
+        #: called as ``fn(attempt, delay, why)`` before each retry's wait (progress bars)
+        self.on_retry: list[Callable[[int, float, str], None]] = []
         self._own_limiter = not isinstance(limiter, RateLimiter)
         self.limiter: RateLimiter | None = self._limiter(limiter, parts.netloc)
         self.session = self._session(max(10, max_workers + 4))
@@ -383,6 +410,7 @@ class Client:
             with requests.Session() as s:
                 s.trust_env = False
                 r = s.get(self.url("/user"), auth=BearerAuth(self._token), timeout=self.timeout)
+            self.reached = True
         except requests.RequestException as e:
             raise errors.TransportError(f"GET /user (the organisation): {redact(str(e))}") from None
         if r.status_code >= 400:
@@ -525,17 +553,11 @@ class Client:
                 )  # fmt: skip
                 _read_body(r)
             except requests.RequestException as e:
-                tries.spent += time.monotonic() - t0
+                took = time.monotonic() - t0
+                tries.spent += took
                 tries.failed(max(sent_at, self._gate.until))
-                sent = _may_have_been_sent(e)
-                exc = errors.TransportError(
-                    f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
-                )
-                if (method in IDEMPOTENT or not sent) and self._retry(
-                    policy, tries, None, f"{method} {urlpath}: {exc.message}"
-                ):
-                    continue
-                raise exc from None
+                self._unanswered_retry(e, method, urlpath, policy, tries, took)
+                continue  # it waited for the retry (or raised)
             elapsed = time.monotonic() - t0
             tries.spent += elapsed
             self._count(r.status_code)
@@ -548,6 +570,45 @@ class Client:
                 return Response(r.status_code, body, r.content, r.headers, elapsed, tries.attempt)
             if self._answered_retry(r, method, urlpath, policy, tries, sent_at):
                 continue
+
+    def _unanswered_retry(
+        self,
+        e: requests.RequestException,
+        method: str,
+        urlpath: str,
+        policy: RetryPolicy,
+        tries: _Tries,
+        took: float,
+    ) -> None:
+        """No answer: return after waiting for the retry, else raise the error. While
+        the host has never answered, a connection that cannot be made is retried only as
+        :data:`FIRST_CONTACT` allows, then :class:`~milekit.wire.errors.ConnectError`."""
+        host, port = self._host_port()
+        reason = None if self.reached else _unreachable(e, self.timeout[0], host)
+        if reason is not None:
+            why = f"{method} {urlpath}: could not connect to {host}:{port} ({reason})"
+            # the next attempt is expected to take as long as this one: a connect timeout
+            # is not tried again unless it fits in the budget too
+            if self._retry(_first_contact(policy), tries, None, why, expect=took):
+                return
+            raise errors.ConnectError(
+                host, port, reason, attempts=tries.attempt, elapsed=tries.spent,
+                method=method, url=urlpath,
+            ) from None  # fmt: skip
+        sent = _may_have_been_sent(e)
+        exc = errors.TransportError(
+            f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
+        )
+        if (method in IDEMPOTENT or not sent) and self._retry(
+            policy, tries, None, f"{method} {urlpath}: {exc.message}"
+        ):
+            return
+        raise exc from None
+
+    def _host_port(self) -> tuple[str, int]:
+        """The host and port requests go to (never the URL's user or password)."""
+        parts = urlsplit(self.base_url)
+        return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
     def _answered_retry(
         self,
@@ -653,6 +714,7 @@ class Client:
         )
 
     def _count(self, status: int) -> None:
+        self.reached = True  # the host answers: from now on its failures are patient
         with self._stats_lock:
             self.stats.requests += 1
             self.stats.count(status)
@@ -685,16 +747,22 @@ class Client:
             return self._rng.uniform(low, high)
 
     def _retry(
-        self, policy: RetryPolicy, tries: _Tries, retry_after: float | None, why: str
+        self,
+        policy: RetryPolicy,
+        tries: _Tries,
+        retry_after: float | None,
+        why: str,
+        expect: float = 0.0,
     ) -> bool:
-        """Wait before the next attempt and say yes, or say no (the budget is spent)."""
+        """Wait before the next attempt and say yes, or say no (the budget is spent;
+        ``expect``: seconds the next attempt is expected to take, within the budget too)."""
         if retry_after is not None and retry_after > policy.max_retry_after:
             return False
         with self._rng_lock:
             delay = policy.delay(tries.attempt, self._rng, retry_after)
         now = self._clock()
         held = self._gate.remaining(now)  # a 429's pause, waited before sending
-        if not policy.retries(tries.attempt, tries.spent, max(delay, held)):
+        if not policy.retries(tries.attempt, tries.spent + expect, max(delay, held)):
             return False
         if tries.read is not None and not tries.read.allows(now, delay):
             return False  # the read's server has not answered for its whole budget
@@ -705,6 +773,8 @@ class Client:
         log.info(
             "retrying in %.2fs (attempt %d): %s", max(delay, held), tries.attempt + 1, redact(why)
         )
+        for watch in list(self.on_retry):
+            watch(tries.attempt + 1, max(delay, held), redact(why))
         if own > 0:
             self._sleep(own)
             tries.spent += own
@@ -1313,6 +1383,71 @@ def _read_body(r: requests.Response) -> None:
         raise requests.exceptions.ConnectionError(e, response=r) from e
     r._content = content  # what requests' own .content would have cached
     r._content_consumed = True  # type: ignore[attr-defined]
+
+
+def _timeouts(timeout: Any) -> tuple[float, float]:
+    """``(connect, read)`` seconds, checked.
+
+    >>> _timeouts((3, 60))
+    (3.0, 60.0)
+    """
+    ok = isinstance(timeout, tuple | list) and len(timeout) == 2
+    if ok and all(isinstance(t, int | float) and not isinstance(t, bool) for t in timeout):
+        if all(0 < t < math.inf for t in timeout):
+            return float(timeout[0]), float(timeout[1])
+    raise errors.UsageError(
+        f"timeout is (connect, read) seconds, two positive numbers; got {timeout!r}"
+    )
+
+
+def _first_contact(policy: RetryPolicy) -> RetryPolicy:
+    """:data:`FIRST_CONTACT`, within the client's own policy (``retry=False``: once)."""
+    cap = FIRST_CONTACT.attempts or 1
+    attempts = cap if policy.attempts is None else min(policy.attempts, cap)
+    budget = min(policy.budget, FIRST_CONTACT.budget)
+    return replace(FIRST_CONTACT, attempts=attempts, budget=budget)
+
+
+#: what the errno of a connection that could not be made means, in words
+_CONNECT_ERRNO = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ETIMEDOUT: "the connection timed out",
+}
+#: resolver answers that say the name does not exist (not a resolver that failed)
+_NO_SUCH_NAME = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+
+
+def _unreachable(e: requests.RequestException, connect: float, host: str) -> str | None:
+    """Why no connection could be made, in words (None: one was, the failure came later).
+
+    >>> _unreachable(requests.exceptions.ConnectTimeout(), 5.0, "h")
+    'no answer to the connection within 5 s'
+    >>> _unreachable(requests.exceptions.ReadTimeout(), 5.0, "h") is None
+    True
+    """
+    inner = e.args[0] if e.args else None
+    reason = getattr(inner, "reason", inner)
+    cause = getattr(reason, "__cause__", None)
+    if isinstance(e, requests.exceptions.ConnectTimeout) or (
+        isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError)
+    ):  # urllib3's NewConnectionError is a ConnectTimeoutError too
+        return f"no answer to the connection within {connect:g} s"
+    if not isinstance(e, requests.exceptions.ConnectionError):
+        return None
+    if isinstance(reason, NameResolutionError):
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
+            return f"the name {host} does not resolve"
+        said = cause.strerror if isinstance(cause, OSError) and cause.strerror else "failed"
+        return f"the name {host} could not be looked up: {said}"
+    if not isinstance(reason, NewConnectionError):
+        return None
+    if isinstance(cause, OSError) and cause.errno in _CONNECT_ERRNO:
+        return _CONNECT_ERRNO[cause.errno]
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return "the connection could not be made"
 
 
 def _may_have_been_sent(e: requests.RequestException) -> bool:

@@ -19,6 +19,7 @@ True
     │   ├── RateLimitError       429  (.retry_after)
     │   └── ServerError          5xx  (500, 502, 503, 504)
     ├── TransportError           no HTTP answer: refused, reset, timed out
+    │   └── ConnectError         the host was never reached (refused, no such name, ...)
     ├── LimiterUnavailableError  the shared limiter's Redis cannot be used (nothing sent)
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
     ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
@@ -74,6 +75,61 @@ class TransportError(MileError):
         self.method = method
         self.url = redact(url)
         self.sent = sent
+
+
+class ConnectError(TransportError):
+    """No connection could be made to a host that has never answered this client (refused,
+    a name that does not resolve, unreachable, no answer to the connection): raised after a
+    few quick attempts, not after the patient retries meant for a server that went away.
+
+    ``host`` and ``port`` say where, ``reason`` what happened, ``attempts`` and ``elapsed``
+    (seconds) what was tried. Nothing was sent (``sent`` is False).
+
+    >>> e = ConnectError("127.0.0.1", 9, "connection refused", attempts=3, elapsed=1.24)
+    >>> str(e)[:54]
+    'could not connect to 127.0.0.1:9 (connection refused) '
+    >>> str(e)[54:]
+    'after 3 attempts in 1.2 s; is the base URL right?'
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        reason: str,
+        *,
+        attempts: int,
+        elapsed: float,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''} in {elapsed:.1f} s"
+        super().__init__(
+            f"could not connect to {where} ({reason}) after {tried}; is the base URL right?",
+            method=method,
+            url=url,
+            sent=False,
+        )
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.attempts = attempts
+        self.elapsed = elapsed
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_connect,
+            (self.host, self.port, self.reason, self.attempts, self.elapsed, self.method, self.url),
+        )
+
+
+def _rebuild_connect(
+    host: str, port: int, reason: str, attempts: int, elapsed: float, method: str, url: str
+) -> ConnectError:
+    return ConnectError(
+        host, port, reason, attempts=attempts, elapsed=elapsed, method=method, url=url
+    )
 
 
 class LimiterUnavailableError(MileError):

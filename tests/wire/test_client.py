@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 import pytest
@@ -12,7 +14,7 @@ import pytest
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
-from milekit.wire.client import RetryPolicy, parse_retry_after
+from milekit.wire.client import DEFAULT_TIMEOUT, FIRST_CONTACT, RetryPolicy, parse_retry_after
 from tests.conftest import SleepRecorder
 
 TOKEN = "sandbox-token"
@@ -192,19 +194,152 @@ def test_dropped_connection_on_get_is_retried(fresh: Sandbox, recorder: SleepRec
         assert c.request("GET", "/tasks", params={"limit": 1}).attempts == 3
 
 
-def test_connection_refused_is_retried_even_for_writes(recorder: SleepRecorder) -> None:
+def _refused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()  # nothing listens there now
+    s.close()
+    return port
+
+
+def test_connection_refused_is_retried_even_for_writes(recorder: SleepRecorder) -> None:
+    """Once the host has answered, a refused connection gets the patient retries (a
+    server that went away may come back), writes too: nothing was sent."""
+    sb = Sandbox(tasks=3)
+    sb.start()
     policy = RetryPolicy(budget=30.0)
-    c = milekit.Client(
-        TOKEN, f"http://127.0.0.1:{port}/api/v3", limiter=None, sleep=recorder, retry=policy
-    )
+    c = milekit.Client(sb.token, sb.url, limiter=None, sleep=recorder, retry=policy)
+    try:
+        c.request("GET", "/tasks", params={"limit": 1})  # the host answers once
+    finally:
+        sb.stop()  # nothing listens there now
     with c, pytest.raises(errors.TransportError) as ei:
         c.request("POST", "/task", json={"flow": "x"})
+    assert not isinstance(ei.value, errors.ConnectError)
     assert ei.value.sent is False
     assert len(recorder.calls) >= 4 and sum(recorder.calls) <= 30.0
+
+
+# --- a host that cannot be reached fails fast (issue 21 item 3) ------------------------------
+
+
+def test_a_refused_port_fails_fast_naming_the_host(
+    recorder: SleepRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    # before: 19 retries over ~110 s, then "ConnectionError: HTTPConnectionPool(...)"
+    caplog.set_level(logging.INFO, logger="milekit")
+    port = _refused_port()
+    secret = "s3cr3t-t0ken-value-123"
+    url = f"http://127.0.0.1:{port}/api/v3"
+    with milekit.Client(secret, url, limiter=None, sleep=recorder) as c:
+        with pytest.raises(errors.ConnectError) as ei:
+            c.request("GET", "/tasks")
+    err = ei.value
+    assert isinstance(err, errors.TransportError) and err.sent is False
+    assert (err.host, err.port, err.reason, err.attempts) == (
+        "127.0.0.1", port, "connection refused", 3,
+    )  # fmt: skip
+    assert str(err).startswith(
+        f"could not connect to 127.0.0.1:{port} (connection refused) after 3 attempts in "
+    )
+    assert str(err).endswith("; is the base URL right?")
+    assert len(recorder.calls) == 2 and err.elapsed <= 10.0  # the waits included
+    assert c.stats.retries == 2
+    retried = [r for r in caplog.records if r.getMessage().startswith("retrying in")]
+    assert len(retried) == 2 and all(r.levelno == logging.INFO for r in retried)
+    assert all("(connection refused)" in r.getMessage() for r in retried)
+    assert secret not in caplog.text + repr(err) + str(err)
+
+
+def test_a_name_that_does_not_resolve_fails_fast(
+    recorder: SleepRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+
+    def no_such_name(host: object, *args: object, **kw: object) -> object:
+        looked_up.append(str(host))  # nothing leaves the machine
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    url = "https://apiweb.mile.invalid/api/v3"
+    with milekit.Client(TOKEN, url, limiter=None, sleep=recorder) as c:
+        with pytest.raises(errors.ConnectError) as ei:
+            c.request("GET", "/tasks")
+    assert str(ei.value) == (
+        "could not connect to apiweb.mile.invalid:443 (the name apiweb.mile.invalid does not "
+        f"resolve) after 3 attempts in {ei.value.elapsed:.1f} s; is the base URL right?"
+    )
+    assert looked_up == ["apiweb.mile.invalid"] * 3 and ei.value.elapsed <= 10.0
+
+
+@contextmanager
+def _no_handshake() -> Iterator[int]:
+    """A loopback port that never completes a handshake: a listening socket whose backlog
+    is full (the kernel drops further SYNs), so a connect waits for its timeout."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        pending = [socket.socket() for _ in range(4)]
+        try:
+            for s in pending:
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+            yield port
+        finally:
+            for s in pending:
+                s.close()
+
+
+def test_a_connection_nobody_accepts_waits_the_connect_timeout_not_the_read_timeout(
+    recorder: SleepRecorder,
+) -> None:
+    """Each attempt waits the connect timeout (0.2 s here), not the read timeout (real
+    waits: 3 x 0.2 s)."""
+    with _no_handshake() as port:
+        url = f"http://127.0.0.1:{port}/api/v3"
+        c = milekit.Client(TOKEN, url, limiter=None, sleep=recorder, timeout=(0.2, 600.0))
+        with c, pytest.raises(errors.ConnectError) as ei:
+            c.request("GET", "/tasks")
+    assert ei.value.reason == "no answer to the connection within 0.2 s"
+    assert ei.value.attempts == 3
+
+
+def test_a_connect_timeout_is_tried_again_only_if_it_fits_in_the_budget(
+    recorder: SleepRecorder,
+) -> None:
+    """The next attempt is expected to take as long as the last: a 0.3 s connect timeout
+    within a 0.5 s budget is tried once (with the default 5 s and 10 s: once, so a host
+    that never answers the handshake fails within 10 s)."""
+    policy = RetryPolicy(budget=0.5, backoff=0.01, jitter=0.0)
+    with _no_handshake() as port:
+        url = f"http://127.0.0.1:{port}/api/v3"
+        c = milekit.Client(
+            TOKEN, url, limiter=None, sleep=recorder, retry=policy, timeout=(0.3, 600.0)
+        )
+        with c, pytest.raises(errors.ConnectError) as ei:
+            c.request("GET", "/tasks")
+    assert ei.value.attempts == 1 and recorder.calls == []
+    assert FIRST_CONTACT.budget == 10.0 and DEFAULT_TIMEOUT[0] == 5.0
+
+
+def test_timeouts_are_connect_and_read_apart() -> None:
+    with milekit.Client(TOKEN, "http://127.0.0.1:9/api/v3", limiter=None) as c:
+        assert c.timeout == (5.0, 120.0)
+    with milekit.Client(TOKEN, "http://127.0.0.1:9/api/v3", limiter=None, timeout=(2, 30)) as c:
+        assert c.timeout == (2.0, 30.0)
+    for bad in [5, (0, 30), (5, None), (1, 2, 3), (5, float("inf"))]:
+        with pytest.raises(errors.UsageError, match="timeout is"):
+            milekit.Client(TOKEN, "http://127.0.0.1:9", limiter=None, timeout=bad)  # type: ignore[arg-type]
+
+
+def test_retry_false_tries_a_first_contact_once(recorder: SleepRecorder) -> None:
+    url = f"http://127.0.0.1:{_refused_port()}/api/v3"
+    with milekit.Client(TOKEN, url, limiter=None, sleep=recorder, retry=False) as c:
+        with pytest.raises(errors.ConnectError) as ei:
+            c.request("GET", "/tasks")
+    assert ei.value.attempts == 1 and recorder.calls == []
 
 
 def test_a_429_holds_back_every_request_of_the_client(

@@ -5,6 +5,7 @@ a read that still loses pages keeps what it received and finishes with ``resume=
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit.notebook import progress
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
 from milekit.wire.client import STALL_PAGES, Page
@@ -264,3 +266,76 @@ def test_a_server_back_within_the_budget_lets_the_read_go_on(tmp_path: Path) -> 
         back.stop()
     ids = [r["_id"] for p in got for r in p.rows]
     assert sorted(ids) == every  # none lost, none doubled
+
+
+# --- a host that cannot be reached fails fast (issue 21 item 3) ------------------------------
+
+
+def _refused_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return f"http://127.0.0.1:{port}/api/v3"
+
+
+def _fails_fast(c: milekit.Client, err: errors.ConnectError, sleeps: SleepRecorder) -> None:
+    """Each request of the read (page 1, and what the read looks up beside it) was tried
+    three times, its waits within the first contact's 10 s: not ~110 s of retries."""
+    assert err.reason == "connection refused" and err.attempts == 3
+    assert str(err).startswith(f"could not connect to 127.0.0.1:{err.port} (connection refused)")
+    assert err.elapsed <= 10.0
+    assert c.stats.requests == 0 and c.stats.retries <= 2 * 2  # two requests at most
+    assert all(s <= 2.25 for s in sleeps.calls)
+
+
+def test_a_frame_read_of_a_refused_port_fails_fast() -> None:
+    sleeps = SleepRecorder()
+    with milekit.Client("a-token-1234", _refused_url(), limiter="process", sleep=sleeps) as c:
+        with pytest.raises(errors.ConnectError) as ei:
+            milekit.tasks_frame(client=c, progress=False)
+        _fails_fast(c, ei.value, sleeps)
+
+
+def test_an_export_to_a_refused_port_fails_fast_and_writes_nothing(tmp_path: Path) -> None:
+    sleeps = SleepRecorder()
+    out = tmp_path / "tasks.parquet"
+    with milekit.Client("a-token-1234", _refused_url(), limiter="process", sleep=sleeps) as c:
+        with pytest.raises(errors.ConnectError) as ei:
+            milekit.export("tasks", out, client=c, progress=False)
+        _fails_fast(c, ei.value, sleeps)
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Bar:
+    """What a progress bar was shown (``progress.new_bar`` replaced: no terminal here)."""
+
+    def __init__(self) -> None:
+        self.postfixes: list[dict[str, str]] = []
+        self.total: int | None = None
+
+    def set_postfix(self, postfix: dict[str, str], refresh: bool = True) -> None:
+        self.postfixes.append(dict(postfix))
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_retries_show_on_the_progress_bar_while_it_waits_at_0_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bar = _Bar()
+    monkeypatch.setattr(progress, "new_bar", lambda *a, **k: bar)
+    with milekit.Client("a-token-1234", _refused_url(), limiter=None, sleep=SleepRecorder()) as c:
+        with pytest.raises(errors.ConnectError):
+            with progress.page_progress("tasks", enabled=True, client=c) as update:
+                list(c.pages("tasks", on_page=update))
+        assert c.on_retry == []  # the bar stopped watching
+    shown = [p["retrying"] for p in bar.postfixes if "retrying" in p]
+    assert shown[0].startswith("connection refused (attempt 2 in ")
+    assert shown[1].startswith("connection refused (attempt 3 in ")
+    assert bar.postfixes[1]["retries"] == "2"
+    assert bar.postfixes[-1]["retries"] == "2"  # the figures the bar ends with
