@@ -423,13 +423,14 @@ def child_helper(helper: str, child: ChildSpec) -> str:
         *params,
         ") -> pd.DataFrame:",
         body_doc,
-        "    return child_frame(",
+        "    df: pd.DataFrame = child_frame(",
         f"        {child.name!r},",
         "        client=client,",
         "        progress=progress,",
         "        limit=limit,",
         f"        **{given},",
         "    )",
+        "    return df",
     ]
     return "\n".join(lines) + "\n"
 
@@ -503,7 +504,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         *params,
         ") -> pd.DataFrame:",
         body_doc,
-        "    return view(",
+        "    df: pd.DataFrame = view(",
         f"        {v.name!r},",
         "        client=client,",
         "        progress=progress,",
@@ -511,6 +512,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         "        split_coordinates=split_coordinates,",
         f"        **_given(dict({', '.join(named)})),",
         "    )",
+        "    return df",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1721,7 +1721,7 @@ def task_histories_frame(
     * ``timeFrom``: range start, 'Y-m-d H:i:s' (UTC) or a datetime (naive = UTC)
     * ``timeTo``: range end, 'Y-m-d H:i:s' (UTC) or a datetime (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "task_histories",
         client=client,
         progress=progress,
@@ -1746,6 +1746,7 @@ def task_histories_frame(
             )
         ),
     )
+    return df
 
 
 def flow_components_frame(
@@ -1786,7 +1787,7 @@ def flow_components_frame(
       multiples to show in the response using a…
     * ``permission``: Parameter used to display flows based on permissions
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "flow_components",
         client=client,
         progress=progress,
@@ -1795,6 +1796,7 @@ def flow_components_frame(
             dict(sort_by=sort_by, sort_order=sort_order, fields=fields, permission=permission)
         ),
     )
+    return df
 
 
 def routing_result_routes_frame(
@@ -1844,7 +1846,7 @@ def routing_result_routes_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_routes",
         client=client,
         progress=progress,
@@ -1862,6 +1864,7 @@ def routing_result_routes_frame(
             )
         ),
     )
+    return df
 
 
 def routing_result_visits_frame(
@@ -1909,7 +1912,7 @@ def routing_result_visits_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_visits",
         client=client,
         progress=progress,
@@ -1927,6 +1930,7 @@ def routing_result_visits_frame(
             )
         ),
     )
+    return df
 
 
 def routing_result_dropped_frame(
@@ -1973,7 +1977,7 @@ def routing_result_dropped_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_dropped",
         client=client,
         progress=progress,
@@ -1991,6 +1995,7 @@ def routing_result_dropped_frame(
             )
         ),
     )
+    return df
 
 
 def vehicle_working_times_frame(
@@ -2029,7 +2034,7 @@ def vehicle_working_times_frame(
       according to selected field
     * ``sortOrder``: sortOrder is to decide ascending or descending order
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "vehicle_working_times",
         client=client,
         progress=progress,
@@ -2045,6 +2050,7 @@ def vehicle_working_times_frame(
             )
         ),
     )
+    return df
 
 
 def vehicle_capacities_frame(
@@ -2083,7 +2089,7 @@ def vehicle_capacities_frame(
       according to selected field
     * ``sortOrder``: sortOrder is to decide ascending or descending order
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "vehicle_capacities",
         client=client,
         progress=progress,
@@ -2099,6 +2105,7 @@ def vehicle_capacities_frame(
             )
         ),
     )
+    return df
 
 
 def data_type_fields_frame(
@@ -2130,13 +2137,14 @@ def data_type_fields_frame(
     * ``provider``: Filter by provider type; one or more of internal, external-api (any
       case).
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "data_type_fields",
         client=client,
         progress=progress,
         limit=limit,
         **_given(dict(fields=fields, provider=provider)),
     )
+    return df
 
 
 def tasks_tracking_frame(
@@ -2184,7 +2192,7 @@ def tasks_tracking_frame(
     Documented columns: ``email`` ``string``, ``doneTask`` ``Int64``, ``ongoingTask``
     ``Int64``, ``distance`` ``Float64``, ``duration`` ``Int64``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "tasks_tracking",
         client=client,
         progress=progress,
@@ -2202,6 +2210,7 @@ def tasks_tracking_frame(
             )
         ),
     )
+    return df
 
 
 def location_tracking_frame(
@@ -2241,7 +2250,7 @@ def location_tracking_frame(
     ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``,
     ``createdFrom`` ``string``, ``data`` ``object``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "location_tracking",
         client=client,
         progress=progress,
@@ -2249,6 +2258,7 @@ def location_tracking_frame(
         split_coordinates=split_coordinates,
         **_given(dict(token=token)),
     )
+    return df
 
 
 def workflow_activities_frame(
@@ -2291,7 +2301,7 @@ def workflow_activities_frame(
     ``string``, ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
     ``createdFrom`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "workflow_activities",
         client=client,
         progress=progress,
@@ -2299,6 +2309,7 @@ def workflow_activities_frame(
         split_coordinates=split_coordinates,
         **_given(dict(workflow_id=workflow_id, status=status)),
     )
+    return df
 
 
 def routing_result_history_frame(
@@ -2333,7 +2344,7 @@ def routing_result_history_frame(
     ``createdBy`` ``string``, ``version`` ``Int64``, ``organizationId`` ``string``,
     ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "routing_result_history",
         client=client,
         progress=progress,
@@ -2341,6 +2352,7 @@ def routing_result_history_frame(
         split_coordinates=split_coordinates,
         **_given(dict(result_id=result_id)),
     )
+    return df
 
 
 def flow_components_view_frame(
@@ -2392,7 +2404,7 @@ def flow_components_view_frame(
     ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration`` ``Int64``,
     ``preValue`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_components_view",
         client=client,
         progress=progress,
@@ -2400,6 +2412,7 @@ def flow_components_view_frame(
         split_coordinates=split_coordinates,
         **_given(dict(fieldType=fieldType, flowId=flowId, fields=fields, isMerge=isMerge)),
     )
+    return df
 
 
 def flow_fields_by_name_frame(
@@ -2441,7 +2454,7 @@ def flow_fields_by_name_frame(
     ``boolean``, ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration``
     ``Int64``, ``preValue`` ``string``, ``flowName`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_fields_by_name",
         client=client,
         progress=progress,
@@ -2449,6 +2462,7 @@ def flow_fields_by_name_frame(
         split_coordinates=split_coordinates,
         **_given(dict(flow_name=flow_name)),
     )
+    return df
 
 
 def flow_task_template_frame(
@@ -2504,7 +2518,7 @@ def flow_task_template_frame(
     ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_task_template",
         client=client,
         progress=progress,
@@ -2512,6 +2526,7 @@ def flow_task_template_frame(
         split_coordinates=split_coordinates,
         **_given(dict(flow_name=flow_name)),
     )
+    return df
 
 
 def me_frame(
@@ -2549,7 +2564,7 @@ def me_frame(
     ``first_login`` ``boolean``, ``created_at`` ``datetime64[us, UTC]``, ``updated_at``
     ``datetime64[us, UTC]``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "me",
         client=client,
         progress=progress,
@@ -2557,6 +2572,7 @@ def me_frame(
         split_coordinates=split_coordinates,
         **_given(dict()),
     )
+    return df
 
 
 def public_task_frame(
@@ -2614,7 +2630,7 @@ def public_task_frame(
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``, ``listItem`` ``object``,
     ``taskComponentDetail`` ``object``, ``location`` ``object``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "public_task",
         client=client,
         progress=progress,
@@ -2622,6 +2638,7 @@ def public_task_frame(
         split_coordinates=split_coordinates,
         **_given(dict(task_id=task_id)),
     )
+    return df
 
 
 def tasks_table(
