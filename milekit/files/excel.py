@@ -116,8 +116,12 @@ def to_excel(
 
     ``children=True`` (or a list of child-table names, ``milekit.children``) adds a sheet
     per child table of the frame's resource, each row keyed by its parent's id.
-    The file appears atomically (written beside it, then renamed).
+    The file appears atomically (written beside it, then renamed); its directory must
+    exist (else a UsageError naming it).
     """
+    from milekit.files.export import check_directory
+
+    target = check_directory(Path(path))
     tz = check_zone(tz)
     if isinstance(df, Mapping):
         if children:
@@ -125,7 +129,6 @@ def to_excel(
         sheets = [(str(name), _table_of(frame)) for name, frame in df.items()]
     else:
         sheets = _sheets_of(df, sheet, children)
-    target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".milekit-", suffix=".xlsx", dir=target.parent or ".")
     os.close(fd)
     try:
