@@ -321,6 +321,10 @@ def _new_sheet(wb: Any, title: str, columns: _Columns) -> Any:
     from openpyxl.styles import Font, PatternFill
 
     ws = wb.create_sheet(_sheet_title(title))
+    # openpyxl's write-only sheets write no <dimension> (the size is not known when the
+    # top of the sheet is streamed): a placeholder as long as the longest range is
+    # written now, and overwritten with the used range when the sheet is done (_finish)
+    ws.calculate_dimension = lambda: _WIDEST
     ws.freeze_panes = "B2"
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     cells = []
@@ -348,8 +352,30 @@ def _text_cell(ws: Any, text: str) -> Any:
     return cell
 
 
+#: the widest used range of a sheet: the placeholder of each sheet's ``<dimension>``
+_WIDEST = "A1:XFD1048576"
+
+
 def _finish(ws: Any, width: int, rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{_letter(max(width, 1) - 1)}{max(rows, 1)}"
+    """Close a finished sheet (its filter set) and record its used range in its
+    ``<dimension>`` (what readers such as openpyxl's read-only mode size a sheet by)."""
+    used = f"A1:{_letter(max(width, 1) - 1)}{max(rows, 1)}"
+    ws.auto_filter.ref = used
+    ws.close()  # the sheet's XML is complete in its temporary file; the workbook zips it
+    _record_dimension(Path(ws._writer.out), used)
+
+
+def _record_dimension(sheet_xml: Path, used: str) -> None:
+    """Overwrite the placeholder range in a sheet's ``<dimension ref=...>`` (in its first
+    bytes) with ``used``, padded with spaces inside the tag (valid XML), in place."""
+    placeholder = f'ref="{_WIDEST}"'.encode()
+    with sheet_xml.open("r+b") as f:
+        head = f.read(8192)
+        at = head.find(placeholder)
+        if at < 0:  # pragma: no cover - an openpyxl that writes no <dimension> at all
+            return
+        f.seek(at)
+        f.write(f'ref="{used}"'.encode().ljust(len(placeholder)))
 
 
 def _sheet_title(title: str) -> str:
