@@ -159,7 +159,10 @@ def _table_of(df: pd.DataFrame) -> pa.Table:
     flat = df.reset_index() if df.index.name is not None else df
     _check_unique([str(c) for c in flat.columns])
     naive = [str(n) for n in flat.columns if _is_naive(flat[n])]
-    changed = {n: r for n in flat.columns if (r := _excel_ready(flat[n])) is not flat[n]}
+    lists = _lists_of_text(df)
+    changed = {
+        n: r for n in flat.columns if (r := _excel_ready(flat[n], n in lists)) is not flat[n]
+    }
     if changed:
         flat = flat.copy()
         for n, r in changed.items():
@@ -189,9 +192,25 @@ def _is_naive(s: pd.Series[Any]) -> bool:
     return pd.api.types.is_datetime64_dtype(s.dtype) and not isinstance(s.dtype, pd.DatetimeTZDtype)
 
 
-def _excel_ready(s: pd.Series[Any]) -> pd.Series[Any]:
+def _lists_of_text(df: pd.DataFrame) -> set[str]:
+    """The frame's Array of String columns, by the registry entry it was read from (a
+    resource, view or child table; none for another frame)."""
+    meta = df.attrs.get("milekit") or {}
+    name = str(meta.get("resource") or meta.get("view") or meta.get("child") or "")
+    spec = registry.RESOURCES.get(name) or registry.VIEWS.get(name) or registry.CHILDREN.get(name)
+    if spec is None or spec.rows is None:
+        return set()
+    return {f.name for f in spec.rows.fields if f.type == FieldType.ARRAY_STRING}
+
+
+def _excel_ready(s: pd.Series[Any], list_of_text: bool = False) -> pd.Series[Any]:
     """One column with its pandas kinds that have no Excel (or milekit) type as text:
-    durations as ISO 8601, periods as ``2026-01``, bytes as hex; uint64 kept exact."""
+    durations as ISO 8601, periods as ``2026-01``, bytes as hex; uint64 kept exact. In a
+    ``list_of_text`` column a lone string (``df.loc[mask, "label"] = "Return"``) is the
+    one-item list it stands for, as the API and push take it."""
+    if list_of_text and pd.api.types.is_object_dtype(s.dtype):
+        if any(isinstance(v, str) for v in s):
+            return s.map(lambda v: [v] if isinstance(v, str) else v)
     if pd.api.types.is_timedelta64_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
         return _texts_of(s)
     if pd.api.types.is_object_dtype(s.dtype) and any(_is_odd(v) for v in s):

@@ -374,3 +374,23 @@ def test_to_excel_records_each_sheets_dimension(tasks: pd.DataFrame, tmp_path: P
     assert dims == _used_ranges(path)
     assert dims["small"] == "A1:A4" and dims["none"].endswith("1")
     assert dims["tasks"].endswith(str(len(tasks) + 1))
+
+
+def test_a_lone_string_in_a_list_column_is_a_one_item_list_in_to_excel(
+    tasks: pd.DataFrame, tmp_path: Path
+) -> None:
+    """``df.loc[mask, "label"] = "Return"`` puts a str where the frame holds lists: the
+    workbook shows it as the one-item list it stands for, and the other rows' lists stay
+    joined (not JSON because the column became mixed)."""
+    edited = tasks.copy()
+    mask = edited["status"] == "DONE"
+    edited.loc[mask, "label"] = "Return"
+    assert {type(v) for v in edited.loc[mask, "label"]} == {str}  # what pandas does
+    path = milekit.to_excel(edited, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["tasks"]
+    header = [c.value for c in ws[1]]
+    col = header.index("label")
+    got = {r[0]: r[col] for r in ws.iter_rows(min_row=2, values_only=True)}
+    for tid, labels in edited["label"].items():
+        want = labels if isinstance(labels, str) else ", ".join(labels)
+        assert got[tid] == (want or None), (tid, labels, got[tid])

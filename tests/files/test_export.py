@@ -322,3 +322,26 @@ def test_tz_is_refused_for_files_that_keep_the_zone(
               "--base-url", fresh.url])  # fmt: skip
     assert list(fresh.app.request_log) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lone_string_in_a_list_column_is_a_one_item_list_in_files_and_pushes(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    """``df.loc[mask, "label"] = "Return"`` leaves a str in an Array of String column
+    (pandas assigns it as it is): to_parquet, milekit.diff and push take it as
+    ``["Return"]``, as the API does."""
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        df = milekit.tasks_frame(client=c, progress=False, limit=1000)
+        mask = df["status"] == "DONE"
+        df.loc[mask, "label"] = "Return"
+        path = milekit.to_parquet(df, tmp_path / "edited.parquet")
+        back = milekit.read_parquet(path)
+        assert pa.types.is_list(pa.parquet.read_schema(path).field("label").type)
+        assert all(v == ["Return"] for v in back.loc[mask, "label"])
+        assert all(isinstance(v, list) for v in back.loc[~mask, "label"])
+        changes = milekit.diff(df)
+        assert len(changes) and all(v == ["Return"] for v in changes["new"])
+        result = milekit.push(df, client=c, progress=False)
+        assert result.ok
+        again = milekit.tasks_frame(client=c, progress=False, limit=1000)
+    assert all(v == ["Return"] for v in again.loc[mask[mask].index, "label"])
