@@ -1689,6 +1689,7 @@ def task_histories_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """A task's change history (note 37): one row per element of ``histories`` in every task,
     keyed by ``taskId``.
@@ -1701,7 +1702,7 @@ def task_histories_frame(
 
     Columns: ``taskId``, ``_id``, ``action``, ``notes``, ``changeData``, ``createdAt``.
     Reads ``GET /tasks`` asking for the array with ``fields=``; from a tasks frame you have:
-    ``milekit.children(df, 'histories')``.
+    ``milekit.children(df, 'histories')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of tasks (checked before anything is sent):
 
@@ -1726,6 +1727,7 @@ def task_histories_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 fields=fields,
@@ -1758,6 +1760,7 @@ def flow_components_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of every flow page; their ids are task keys (note 41): one row per
     element of ``pages.components`` in every flow, keyed by ``flowId``.
@@ -1776,7 +1779,7 @@ def flow_components_frame(
     ``addNewValidation``, ``masterItems``, ``masterCosts``, ``costs``, ``useDataSource``,
     ``autoStart``, ``reset``, ``unpausable``, ``maxDuration``, ``preValue``. Reads ``GET
     /flows`` asking for the array with ``fields=``; from a flows frame you have:
-    ``milekit.children(df, 'components')``.
+    ``milekit.children(df, 'components')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of flows (checked before anything is sent):
 
@@ -1792,6 +1795,7 @@ def flow_components_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(sort_by=sort_by, sort_order=sort_order, fields=fields, permission=permission)
         ),
@@ -1812,6 +1816,7 @@ def routing_result_routes_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One planned route per vehicle (note 46): one row per element of ``result.routing`` in
     every routing result, keyed by ``resultId``.
@@ -1829,7 +1834,8 @@ def routing_result_routes_frame(
     ``assignee``, ``totalTravelTime``, ``vehicleTags``, ``isOddEven``, ``oddEven``,
     ``breakTime``, ``weightPercentage``, ``totalVisitTime``, ``totalWaitingTime``,
     ``totalSpentTime``. Reads ``GET /results`` asking for the array with ``fields=``; from a
-    routing_results frame you have: ``milekit.children(df, 'routing')``.
+    routing_results frame you have: ``milekit.children(df, 'routing')``. ``dtype_backend``:
+    see ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1851,6 +1857,7 @@ def routing_result_routes_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1880,6 +1887,7 @@ def routing_result_visits_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every stop of every route, hub stops included (note 46: store trips as a table): one row
     per element of ``result.routing.trips`` in every routing result, keyed by ``resultId``.
@@ -1895,7 +1903,7 @@ def routing_result_visits_frame(
     ``coordinate``, ``etd``, ``visitTime``, ``travelTime``, ``distance``, ``allowOddEven``,
     ``etaStr``, ``etdStr``, ``visitName``, ``address``, ``tags``, ``timeWindow``. Reads
     ``GET /results`` asking for the array with ``fields=``; from a routing_results frame you
-    have: ``milekit.children(df, 'trips')``.
+    have: ``milekit.children(df, 'trips')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1917,6 +1925,7 @@ def routing_result_visits_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1946,6 +1955,7 @@ def routing_result_dropped_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Visits the optimiser could not place, with the reason (note 46): one row per element of
     ``result.dropped`` in every routing result, keyed by ``resultId``.
@@ -1960,7 +1970,8 @@ def routing_result_dropped_frame(
     ``timeWindow``, ``timeWindows``, ``visitTime``, ``id``, ``name``, ``address``,
     ``reason``, ``assignedVehicleId``, ``visitId``, ``visitName``, ``weight``, ``volume``.
     Reads ``GET /results`` asking for the array with ``fields=``; from a routing_results
-    frame you have: ``milekit.children(df, 'dropped')``.
+    frame you have: ``milekit.children(df, 'dropped')``. ``dtype_backend``: see
+    ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1982,6 +1993,7 @@ def routing_result_dropped_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -2009,6 +2021,7 @@ def vehicle_working_times_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Working hours (an object per vehicle in data, an array in the schema; note 11): one row
     per element of ``workingTime`` in every vehicle, keyed by ``vehicleId``.
@@ -2021,6 +2034,7 @@ def vehicle_working_times_frame(
 
     Columns: ``vehicleId``, ``startTime``, ``endTime``, ``multiday``. Reads ``GET
     /vehicles`` ; from a vehicles frame you have: ``milekit.children(df, 'workingTime')``.
+    ``dtype_backend``: see ``milekit.frame``.
 
     Filters of vehicles (checked before anything is sent):
 
@@ -2039,6 +2053,7 @@ def vehicle_working_times_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2064,6 +2079,7 @@ def vehicle_capacities_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (note 45): one row
     per element of ``capacity`` in every vehicle, keyed by ``vehicleId``.
@@ -2075,7 +2091,8 @@ def vehicle_capacities_frame(
     ['vehicleId']
 
     Columns: ``vehicleId``, ``constraint``, ``min``, ``max``. Reads ``GET /vehicles`` ; from
-    a vehicles frame you have: ``milekit.children(df, 'capacity')``.
+    a vehicles frame you have: ``milekit.children(df, 'capacity')``. ``dtype_backend``: see
+    ``milekit.frame``.
 
     Filters of vehicles (checked before anything is sent):
 
@@ -2094,6 +2111,7 @@ def vehicle_capacities_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2115,6 +2133,7 @@ def data_type_fields_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The fields of every data type (note 43): one row per element of ``fields`` in every data
     type, keyed by ``dataTypeId``.
@@ -2129,6 +2148,7 @@ def data_type_fields_frame(
     ``description``, ``inputType``, ``default``, ``show``, ``optionData``, ``type``,
     ``required``, ``format``. Reads ``GET /data-types`` asking for the array with
     ``fields=``; from a data_types frame you have: ``milekit.children(df, 'fields')``.
+    ``dtype_backend``: see ``milekit.frame``.
 
     Filters of data_types (checked before anything is sent):
 
@@ -2142,6 +2162,7 @@ def data_type_fields_frame(
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(dict(fields=fields, provider=provider)),
     )
     return df
@@ -2161,6 +2182,7 @@ def tasks_tracking_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Per-worker productivity in one hub and time range: one row per worker (note 37, no
     envelope, note 3); the totals are in df.attrs['milekit']['summary'] (``GET
@@ -2186,8 +2208,8 @@ def tasks_tracking_frame(
     * ``email``: one worker's e-mail
     * ``isSnapToRoute``: 1: snap-to-road distances instead of straight lines
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``email`` ``string``, ``doneTask`` ``Int64``, ``ongoingTask``
     ``Int64``, ``distance`` ``Float64``, ``duration`` ``Int64``.
@@ -2198,6 +2220,7 @@ def tasks_tracking_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2221,6 +2244,7 @@ def location_tracking_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The location-history points behind one public tracking token (note 40) (``GET
     /location-history/tracking/{token}``).
@@ -2238,8 +2262,8 @@ def location_tracking_frame(
 
     ``token``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``taskId`` ``string``, ``email`` ``string``,
     ``lat`` ``Float64``, ``lon`` ``Float64``, ``speed`` ``Int64``, ``distance`` ``Int64``,
@@ -2256,6 +2280,7 @@ def location_tracking_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(token=token)),
     )
     return df
@@ -2270,6 +2295,7 @@ def workflow_activities_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The activities of one workflow (note 39) (``GET /activities/workflow/{workflow_id}``).
 
@@ -2289,8 +2315,8 @@ def workflow_activities_frame(
 
     * ``status``: UNASSIGNED, ONGOING or DONE (one or more, any case).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``name`` ``string``, ``workflowId`` ``string``,
     ``workflow`` ``object``, ``organizationId`` ``string``, ``hubId`` ``string``, ``hub``
@@ -2307,6 +2333,7 @@ def workflow_activities_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(workflow_id=workflow_id, status=status)),
     )
     return df
@@ -2320,6 +2347,7 @@ def routing_result_history_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The edit history of one routing result (note 46) (``GET /result/{result_id}/history``).
 
@@ -2335,8 +2363,8 @@ def routing_result_history_frame(
 
     ``result_id``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``resultId`` ``string``, ``action`` ``string``,
     ``description`` ``string``, ``visits`` ``object``, ``vehicleFrom`` ``string``,
@@ -2350,6 +2378,7 @@ def routing_result_history_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(result_id=result_id)),
     )
     return df
@@ -2366,6 +2395,7 @@ def flow_components_view_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of the flows the filters pick, one row per component (note 41)
     (``GET /flow-components``).
@@ -2387,8 +2417,8 @@ def flow_components_view_frame(
     * ``fields``: CSV of component ids
     * ``isMerge``: 1: the components of the flows merged
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``flowId`` ``string``, ``flowName`` ``string``, ``id`` ``string``,
     ``component`` ``string``, ``title`` ``string``, ``inputType`` ``string``, ``default``
@@ -2410,6 +2440,7 @@ def flow_components_view_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(fieldType=fieldType, flowId=flowId, fields=fields, isMerge=isMerge)),
     )
     return df
@@ -2423,6 +2454,7 @@ def flow_fields_by_name_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of one flow, by the flow's name (note 41) (``GET
     /flow/{flow_name}/fields``).
@@ -2438,8 +2470,8 @@ def flow_fields_by_name_frame(
 
     ``flow_name``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``id`` ``string``, ``component`` ``string``, ``title`` ``string``,
     ``inputType`` ``string``, ``default`` ``string``, ``value`` ``string``, ``routeAs``
@@ -2460,6 +2492,7 @@ def flow_fields_by_name_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(flow_name=flow_name)),
     )
     return df
@@ -2473,6 +2506,7 @@ def flow_task_template_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """A ready-made create-task body for one flow (note 41): one row typed like tasks, the
     flow's components typed from the flow (``GET /flow/{flow_name}/task``).
@@ -2488,8 +2522,8 @@ def flow_task_template_frame(
 
     ``flow_name``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
     ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
@@ -2524,6 +2558,7 @@ def flow_task_template_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(flow_name=flow_name)),
     )
     return df
@@ -2536,6 +2571,7 @@ def me_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The signed-in user (note 47; milekit.whoami() is the same as an object) (``GET /user``).
 
@@ -2548,8 +2584,8 @@ def me_frame(
     A typed DataFrame indexed by ``_id``, typed like ``users`` (the same dtype for the same
     column).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``name`` ``string``, ``email`` ``string``,
     ``language`` ``category``, ``firstLogin`` ``boolean``, ``lastLogin`` ``datetime64[us,
@@ -2570,6 +2606,7 @@ def me_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict()),
     )
     return df
@@ -2583,6 +2620,7 @@ def public_task_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One task's public tracking view (note 37): the task's public keys, its list items, the
     assignees' last locations (``GET /task/public/{task_id}``).
@@ -2599,8 +2637,8 @@ def public_task_frame(
 
     ``task_id``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
     ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
@@ -2636,6 +2674,7 @@ def public_task_frame(
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(task_id=task_id)),
     )
     return df

@@ -159,3 +159,12 @@ def test_bad_options_of_views_and_child_tables_are_refused_before_anything_is_se
             else:
                 milekit.child_frame(name, client=c, progress=False, **kw)
     assert len(quiet.app.request_log) == before
+
+
+def test_the_view_and_child_helpers_take_dtype_backend(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        me = milekit.me_frame(client=c, dtype_backend="pyarrow")
+        caps = milekit.vehicle_capacities_frame(client=c, progress=False, dtype_backend="pyarrow")
+    for df in (me, caps):
+        assert len(df) and all(isinstance(d, pd.ArrowDtype) for d in df.dtypes), df.dtypes
+    assert me.index.name == "_id" and caps.attrs["milekit"]["child"] == "vehicle_capacities"
