@@ -487,7 +487,8 @@ def frame(
             (its filters are the earlier read's; give none, or the same).
         to: ``"pandas"`` (a DataFrame), ``"arrow"`` (a ``pyarrow.Table``, the id a
             column, built without any pandas or Python objects) or ``"polars"`` (a Polars
-            DataFrame, from that table without a copy).
+            DataFrame, from that table without a copy). Views and child tables too
+            (a view's index is then the table's first column).
         dtype_backend: ``"numpy_nullable"`` (``Int64``, ``string``, ``category`` …) or
             ``"pyarrow"``: every column an ``ArrowDtype`` over the Arrow table, no copy.
         filters: the resource's list filters, checked before anything is sent. A
