@@ -73,7 +73,7 @@ def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )  # fmt: skip
     e.add_argument("resource", help="the resource to export (see the list above)")
     e.add_argument("-o", "--output", required=True, help="file.parquet, file.csv or file.xlsx")
-    e.add_argument("--tz", default="UTC", help="Excel: the zone datetimes are written in (UTC)")
+    e.add_argument("--tz", help=".xlsx only: the zone datetimes are written in (default UTC)")
     e.add_argument("--csv-safe", action="store_true",
                    help="CSV: quote text cells spreadsheets run as formulas (= + - @)")  # fmt: skip
     e.add_argument("--status", help="tasks: UNASSIGNED, ONGOING or DONE")

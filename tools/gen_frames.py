@@ -387,6 +387,7 @@ def child_helper(helper: str, child: ChildSpec) -> str:
         "    client: Client | None = None,",
         "    progress: bool | None = None,",
         "    limit: int | None = None,",
+        '    dtype_backend: Backend = "numpy_nullable",',
     ]
     ind = "    "
     check = "list(df.columns[:1])"
@@ -406,7 +407,7 @@ def child_helper(helper: str, child: ChildSpec) -> str:
         f"``GET {parent.list_path}`` "
         + ("asking for the array with ``fields=``" if "fields" in parent.filters else "")
         + f"; from a {parent.name} frame you have: ``milekit.children(df, "
-        f"{child.path[-1]!r})``.",
+        f"{child.path[-1]!r})``. ``dtype_backend``: see ``milekit.frame``.",
         ind,
     )
     doc.append("")
@@ -423,13 +424,15 @@ def child_helper(helper: str, child: ChildSpec) -> str:
         *params,
         ") -> pd.DataFrame:",
         body_doc,
-        "    return child_frame(",
+        "    df: pd.DataFrame = child_frame(",
         f"        {child.name!r},",
         "        client=client,",
         "        progress=progress,",
         "        limit=limit,",
+        "        dtype_backend=dtype_backend,",
         f"        **{given},",
         "    )",
+        "    return df",
     ]
     return "\n".join(lines) + "\n"
 
@@ -452,6 +455,7 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         "    flatten: bool = False,",
         "    split_coordinates: bool = False,",
         "    resume: IncompleteReadError | None = None,",
+        '    dtype_backend: Backend = "numpy_nullable",',
     ]
     ind = "    "
     setup, args, check, expect = VIEW_EXAMPLES[v.name]
@@ -490,8 +494,8 @@ def view_helper(helper: str, v: ViewSpec) -> str:
             doc += _wrap(f"* ``{n}``{req}: {_filter_doc(query, rows, n)}", ind, "  ")
         doc.append("")
     doc += _wrap(
-        "Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see "
-        "``milekit.frame``.",
+        "Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``, "
+        "``dtype_backend``: see ``milekit.frame``.",
         ind,
     )
     doc.append("")
@@ -503,14 +507,16 @@ def view_helper(helper: str, v: ViewSpec) -> str:
         *params,
         ") -> pd.DataFrame:",
         body_doc,
-        "    return view(",
+        "    df: pd.DataFrame = view(",
         f"        {v.name!r},",
         "        client=client,",
         "        progress=progress,",
         "        flatten=flatten,",
         "        split_coordinates=split_coordinates,",
+        "        dtype_backend=dtype_backend,",
         f"        **_given(dict({', '.join(named)})),",
         "    )",
+        "    return df",
     ]
     return "\n".join(lines) + "\n"
 

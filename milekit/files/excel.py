@@ -116,8 +116,12 @@ def to_excel(
 
     ``children=True`` (or a list of child-table names, ``milekit.children``) adds a sheet
     per child table of the frame's resource, each row keyed by its parent's id.
-    The file appears atomically (written beside it, then renamed).
+    The file appears atomically (written beside it, then renamed); its directory must
+    exist (else a UsageError naming it).
     """
+    from milekit.files.export import check_directory
+
+    target = check_directory(Path(path))
     tz = check_zone(tz)
     if isinstance(df, Mapping):
         if children:
@@ -125,7 +129,6 @@ def to_excel(
         sheets = [(str(name), _table_of(frame)) for name, frame in df.items()]
     else:
         sheets = _sheets_of(df, sheet, children)
-    target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".milekit-", suffix=".xlsx", dir=target.parent or ".")
     os.close(fd)
     try:
@@ -156,7 +159,10 @@ def _table_of(df: pd.DataFrame) -> pa.Table:
     flat = df.reset_index() if df.index.name is not None else df
     _check_unique([str(c) for c in flat.columns])
     naive = [str(n) for n in flat.columns if _is_naive(flat[n])]
-    changed = {n: r for n in flat.columns if (r := _excel_ready(flat[n])) is not flat[n]}
+    lists = _lists_of_text(df)
+    changed = {
+        n: r for n in flat.columns if (r := _excel_ready(flat[n], n in lists)) is not flat[n]
+    }
     if changed:
         flat = flat.copy()
         for n, r in changed.items():
@@ -186,9 +192,25 @@ def _is_naive(s: pd.Series[Any]) -> bool:
     return pd.api.types.is_datetime64_dtype(s.dtype) and not isinstance(s.dtype, pd.DatetimeTZDtype)
 
 
-def _excel_ready(s: pd.Series[Any]) -> pd.Series[Any]:
+def _lists_of_text(df: pd.DataFrame) -> set[str]:
+    """The frame's Array of String columns, by the registry entry it was read from (a
+    resource, view or child table; none for another frame)."""
+    meta = df.attrs.get("milekit") or {}
+    name = str(meta.get("resource") or meta.get("view") or meta.get("child") or "")
+    spec = registry.RESOURCES.get(name) or registry.VIEWS.get(name) or registry.CHILDREN.get(name)
+    if spec is None or spec.rows is None:
+        return set()
+    return {f.name for f in spec.rows.fields if f.type == FieldType.ARRAY_STRING}
+
+
+def _excel_ready(s: pd.Series[Any], list_of_text: bool = False) -> pd.Series[Any]:
     """One column with its pandas kinds that have no Excel (or milekit) type as text:
-    durations as ISO 8601, periods as ``2026-01``, bytes as hex; uint64 kept exact."""
+    durations as ISO 8601, periods as ``2026-01``, bytes as hex; uint64 kept exact. In a
+    ``list_of_text`` column a lone string (``df.loc[mask, "label"] = "Return"``) is the
+    one-item list it stands for, as the API and push take it."""
+    if list_of_text and pd.api.types.is_object_dtype(s.dtype):
+        if any(isinstance(v, str) for v in s):
+            return s.map(lambda v: [v] if isinstance(v, str) else v)
     if pd.api.types.is_timedelta64_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
         return _texts_of(s)
     if pd.api.types.is_object_dtype(s.dtype) and any(_is_odd(v) for v in s):
@@ -318,6 +340,10 @@ def _new_sheet(wb: Any, title: str, columns: _Columns) -> Any:
     from openpyxl.styles import Font, PatternFill
 
     ws = wb.create_sheet(_sheet_title(title))
+    # openpyxl's write-only sheets write no <dimension> (the size is not known when the
+    # top of the sheet is streamed): a placeholder as long as the longest range is
+    # written now, and overwritten with the used range when the sheet is done (_finish)
+    ws.calculate_dimension = lambda: _WIDEST
     ws.freeze_panes = "B2"
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     cells = []
@@ -345,8 +371,30 @@ def _text_cell(ws: Any, text: str) -> Any:
     return cell
 
 
+#: the widest used range of a sheet: the placeholder of each sheet's ``<dimension>``
+_WIDEST = "A1:XFD1048576"
+
+
 def _finish(ws: Any, width: int, rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{_letter(max(width, 1) - 1)}{max(rows, 1)}"
+    """Close a finished sheet (its filter set) and record its used range in its
+    ``<dimension>`` (what readers such as openpyxl's read-only mode size a sheet by)."""
+    used = f"A1:{_letter(max(width, 1) - 1)}{max(rows, 1)}"
+    ws.auto_filter.ref = used
+    ws.close()  # the sheet's XML is complete in its temporary file; the workbook zips it
+    _record_dimension(Path(ws._writer.out), used)
+
+
+def _record_dimension(sheet_xml: Path, used: str) -> None:
+    """Overwrite the placeholder range in a sheet's ``<dimension ref=...>`` (in its first
+    bytes) with ``used``, padded with spaces inside the tag (valid XML), in place."""
+    placeholder = f'ref="{_WIDEST}"'.encode()
+    with sheet_xml.open("r+b") as f:
+        head = f.read(8192)
+        at = head.find(placeholder)
+        if at < 0:  # pragma: no cover - an openpyxl that writes no <dimension> at all
+            return
+        f.seek(at)
+        f.write(f'ref="{used}"'.encode().ljust(len(placeholder)))
 
 
 def _sheet_title(title: str) -> str:

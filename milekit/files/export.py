@@ -89,6 +89,48 @@ def format_of(path: Path, fmt: str | None) -> Format:
     )
 
 
+def check_directory(path: Path) -> Path:
+    """``path`` if the directory it goes in exists, else a UsageError naming it: an output
+    file never creates directories on the way (a mistyped path would be made silently).
+
+    >>> check_directory(Path("/does/not/exist/x.parquet"))
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: the directory /does/not/exist does not exist: ...
+    """
+    parent = path.parent
+    if not parent.exists():
+        raise UsageError(
+            f"the directory {parent} does not exist: create it first (milekit writes the "
+            f"file {path.name}, never the directories on its way)"
+        )
+    if not parent.is_dir():
+        raise UsageError(f"{parent} is not a directory: {path.name} cannot be written in it")
+    return path
+
+
+def check_tz(tz: str | None, fmt: Format) -> str:
+    """The zone an ``.xlsx`` workbook's datetimes are written in (default UTC); ``tz=``
+    for any other format is a UsageError (Parquet and CSV keep UTC instants with their
+    zone: there is nothing to convert).
+
+    >>> check_tz(None, "xlsx"), check_tz("Asia/Jakarta", "xlsx")
+    ('UTC', 'Asia/Jakarta')
+    >>> check_tz("Asia/Jakarta", "parquet")
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: tz= is for .xlsx workbooks (Excel has no time zones); ...
+    """
+    if fmt == "xlsx":
+        return check_zone(tz or "UTC")
+    if tz is not None:
+        raise UsageError(
+            f"tz= is for .xlsx workbooks (Excel has no time zones); a {fmt} file keeps "
+            "datetimes as UTC instants with their zone: convert after reading instead"
+        )
+    return "UTC"
+
+
 def export(
     resource: str,
     path: str | os.PathLike[str],
@@ -97,7 +139,7 @@ def export(
     format: str | None = None,
     progress: bool | None = None,
     limit: int | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     csv_safe: bool = False,
     **filters: Any,
 ) -> ExportResult:
@@ -107,22 +149,25 @@ def export(
     never leaves half a file under the target name. An ``.xlsx`` workbook holds datetimes
     in ``tz`` (default UTC; :func:`milekit.to_excel` says how cells are written; text is
     always written as text, never as a formula) and continues on further sheets past
-    Excel's 1,048,576 rows.
+    Excel's 1,048,576 rows; ``tz=`` with Parquet or CSV (which keep UTC instants with
+    their zone) is a UsageError.
+
+    The directory the file goes in must exist (else a UsageError naming it, before
+    anything is sent): no directory is ever created on the way.
 
     ``csv_safe=True`` (CSV only) quotes text cells a spreadsheet would run as a formula
     (starting with ``= + - @`` TAB or CR, OWASP's advice) with a leading ``'``: the file
     is then for people to open; :func:`read_csv` takes the quotes off again.
     """
     spec = registry.get(resource)
-    target = Path(path)
+    target = check_directory(Path(path))
     fmt = format_of(target, format)
-    tz = check_zone(tz)
+    tz = check_tz(tz, fmt)
     if csv_safe and fmt != "csv":
         raise UsageError(f"csv_safe= is for .csv files; {fmt} cells are never formulas")
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
     client = client or get_client()
     plan = read_plan(spec, params, client)  # custom columns typed from their definitions
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".milekit-export-", dir=target.parent))
     try:
         out = tmpdir / ("out." + fmt)
@@ -267,7 +312,9 @@ def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | N
     index (``milekit.read_parquet`` restores both).
 
     ``resource`` defaults to the frame's own (a view's name for view frames), else tasks.
+    The directory the file goes in must exist (else a UsageError naming it).
     """
+    check_directory(Path(path))
     meta = df.attrs.get("milekit") or {}
     if resource is not None:
         name = registry.get(resource).name

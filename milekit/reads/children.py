@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, overload
 
 import pandas as pd
+import pyarrow as pa
 
+from milekit.reads.frames import Backend, Out, Output
 from milekit.types import registry, schema
 from milekit.types.registry import ChildSpec
 from milekit.wire.client import Client
@@ -151,6 +153,15 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
     >>> list(caps.columns), str(caps["max"].dtype)
     (['vehicleId', 'constraint', 'min', 'max'], 'Int64')
     """
+    table, child, attrs = _child_table(df, name, resource)
+    out: pd.DataFrame = Out().deliver(table, child.name, attrs)
+    return out
+
+
+def _child_table(
+    df: pd.DataFrame, name: str, resource: str | None
+) -> tuple[pa.Table, ChildSpec, dict[str, Any]]:
+    """The typed table of :func:`children`, its child table and its attrs."""
     meta = df.attrs.get("milekit") or {}
     resource = resource or meta.get("resource")
     child = _resolve(name, resource)
@@ -180,9 +191,7 @@ def children(df: pd.DataFrame, name: str, *, resource: str | None = None) -> pd.
     assert child.rows is not None  # the registry fills it in
     rows = rows_of(child, docs)
     table = schema.rows_to_table(rows, child.rows, child.rows.field_names)
-    out = schema.to_pandas(table)
-    out.attrs["milekit"] = {"child": child.name, "parent": parent.name}
-    return out
+    return table, child, {"child": child.name, "parent": parent.name}
 
 
 def _root_column(df: pd.DataFrame, child: ChildSpec) -> tuple[str, int]:
@@ -198,30 +207,82 @@ def _root_column(df: pd.DataFrame, child: ChildSpec) -> tuple[str, int]:
     )
 
 
+@overload
 def child_frame(
     name: str,
     *,
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Literal["pandas"] = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
     **filters: Any,
-) -> pd.DataFrame:
+) -> pd.DataFrame: ...
+
+
+@overload
+def child_frame(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Literal["arrow"],
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> pa.Table: ...
+
+
+@overload
+def child_frame(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Output,
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> Any: ...
+
+
+def child_frame(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    limit: int | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Output = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
+    **filters: Any,
+) -> Any:
     """Read the parent resource and return its child table ``name``.
 
     ``filters`` are the parent's list filters (``child_frame("task_histories",
     status="DONE")``). When the parent's list takes ``fields=``, only the parent id and
     the array are asked for (which also brings arrays the list leaves out by default,
-    such as tasks' ``histories``, note 14).
+    such as tasks' ``histories``, note 14). ``to``, ``dtype_backend``, ``flatten`` and
+    ``split_coordinates`` are :func:`milekit.frame`'s, checked before anything is sent.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
     ...     comps = milekit.child_frame("flow_components", client=c, progress=False)
-    >>> sorted(set(comps["inputType"]))[:3]
-    ['boolean', 'coordinate', 'date']
+    ...     caps = milekit.child_frame("vehicle_capacities", client=c, to="arrow")
+    >>> sorted(set(comps["inputType"]))[:3], caps.column_names[:2]
+    (['boolean', 'coordinate', 'date'], ['vehicleId', 'constraint'])
     """
     from milekit.reads.frames import frame
     from milekit.wire.context import get_client
 
+    out = Out(to, dtype_backend, flatten, split_coordinates)
     child = registry.get_child(name)
     parent = registry.get(child.parent)
     if "fields" in parent.filters:
@@ -239,7 +300,8 @@ def child_frame(
         docs = client.concurrently(lambda i: client.read_object(parent, i), list(df.index))
         df = df.copy()
         df[root] = _cells([d.get(root) for d in docs])
-    return children(df, child.name, resource=parent.name)
+    table, child, attrs = _child_table(df, child.name, parent.name)
+    return out.deliver(table, child.name, attrs, None, child.rows)
 
 
 def _cells(values: list[Any]) -> Any:

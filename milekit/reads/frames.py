@@ -487,7 +487,8 @@ def frame(
             (its filters are the earlier read's; give none, or the same).
         to: ``"pandas"`` (a DataFrame), ``"arrow"`` (a ``pyarrow.Table``, the id a
             column, built without any pandas or Python objects) or ``"polars"`` (a Polars
-            DataFrame, from that table without a copy).
+            DataFrame, from that table without a copy). Views and child tables too
+            (a view's index is then the table's first column).
         dtype_backend: ``"numpy_nullable"`` (``Int64``, ``string``, ``category`` …) or
             ``"pyarrow"``: every column an ``ArrowDtype`` over the Arrow table, no copy.
         filters: the resource's list filters, checked before anything is sent. A
@@ -507,15 +508,13 @@ def frame(
     fetch only the rest.
     """
     check_limit(limit)
+    out = Out(to, dtype_backend, flatten, split_coordinates)
     if resource not in registry.RESOURCES and (
         resource in registry.VIEWS or resource in registry.CHILDREN
     ):
-        return _other_rows(
-            resource, client, progress, limit, flatten, split_coordinates, resume, filters
-        )
+        return _other_rows(resource, client, progress, limit, out, resume, filters)
     spec = registry.get(resource)
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)
-    out = _Out(to, dtype_backend, flatten, split_coordinates)
     earlier: list[Page] = []
     if resume is not None:
         params, limit, earlier = _resumed(spec, params, limit, resume)
@@ -542,31 +541,27 @@ def _other_rows(
     client: Client | None,
     progress: bool | None,
     limit: int | None,
-    flatten: bool,
-    split_coordinates: bool,
+    out: Out,
     resume: errors.IncompleteReadError | None,
     filters: dict[str, Any],
-) -> pd.DataFrame:
+) -> Any:
     """:func:`frame` of a view (:func:`milekit.view`) or a child table
-    (:func:`milekit.child_frame`)."""
+    (:func:`milekit.child_frame`), with the same output options."""
     if resume is not None:
         raise UsageError(f"resume= continues a read of a resource's list, not of {name}")
+    options: dict[str, Any] = {
+        "to": out.to, "dtype_backend": out.backend, "flatten": out.flatten,
+        "split_coordinates": out.split_coordinates,
+    }  # fmt: skip
     if name in registry.VIEWS:
         if limit is not None:
             raise UsageError(f"{name} is a view: it takes no limit=")
         from milekit.reads.views import view
 
-        return view(
-            name, client=client, progress=progress, flatten=flatten,
-            split_coordinates=split_coordinates, **filters,
-        )  # fmt: skip
+        return view(name, client=client, progress=progress, **options, **filters)
     from milekit.reads.children import child_frame
 
-    df = child_frame(name, client=client, progress=progress, limit=limit, **filters)
-    if flatten or split_coordinates:
-        rows = registry.CHILDREN[name].rows
-        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=rows)
-    return df
+    return child_frame(name, client=client, progress=progress, limit=limit, **options, **filters)
 
 
 @dataclass(frozen=True)
@@ -602,8 +597,18 @@ def _resumed(
 
 
 @dataclass(frozen=True)
-class _Out:
-    """What a read returns: the output kind and how a pandas frame is built."""
+class Out:
+    """What a read returns: the output kind and how a pandas frame is built; checked
+    when made (a bad option is a UsageError before anything is sent). Resources, views
+    and child tables all end in :meth:`deliver`.
+
+    >>> Out("arrow").deliver(pa.table({"k": ["a"]}), "me", {"view": "me"}).column_names
+    ['k']
+    >>> Out("excel")
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: to= is 'pandas', 'arrow' or 'polars', not 'excel'
+    """
 
     to: Output = "pandas"
     backend: Backend = "numpy_nullable"
@@ -625,13 +630,58 @@ class _Out:
         """Whether pages keep Python values of nested columns (numpy-backed pandas only)."""
         return self.to == "pandas" and self.backend == "numpy_nullable"
 
+    def deliver(
+        self,
+        table: pa.Table,
+        name: str,
+        attrs: dict[str, Any],
+        index: str | None = None,
+        rows: RowSchema | None = None,
+    ) -> Any:
+        """The finished typed ``table`` of ``name`` (a resource, view or child table) as
+        asked: a pandas frame indexed by ``index`` with ``attrs``, flattened by ``rows``;
+        else :meth:`arrow`."""
+        if not self.cells:
+            return self.arrow(table, name, attrs, index)
+        df = schema.to_pandas(table, index=index)
+        df.attrs["milekit"] = attrs
+        return self.shaped(df, rows)
+
+    def shaped(self, df: pd.DataFrame, rows: RowSchema | None) -> pd.DataFrame:
+        """``df`` flattened as asked (``flatten=``, ``split_coordinates=``)."""
+        if not (self.flatten or self.split_coordinates):
+            return df
+        objects, coordinates = self.flatten, self.split_coordinates
+        return _flat.flatten(df, objects=objects, coordinates=coordinates, rows=rows)
+
+    def arrow(self, table: pa.Table, name: str, attrs: dict[str, Any], index: str | None) -> Any:
+        """The read as an Arrow table, a Polars frame or an ArrowDtype-backed pandas
+        frame (indexed by ``index``); the frame's attrs travel in the table's metadata
+        (``milekit.attrs``), its name in ``milekit.resource``."""
+        table = table.replace_schema_metadata(
+            {RESOURCE_KEY: name.encode(), ATTRS_KEY: orjson.dumps(attrs)}
+        )
+        if self.to == "arrow":
+            return table
+        if self.to == "polars":
+            try:
+                import polars as pl
+            except ImportError:
+                raise UsageError("to='polars' needs Polars: pip install polars") from None
+            return pl.from_arrow(table)
+        df = table.to_pandas(types_mapper=pd.ArrowDtype)
+        if index is not None and index in df.columns:
+            df = df.set_index(index)
+        df.attrs["milekit"] = attrs
+        return df
+
 
 def _assemble(
     spec: ResourceSpec,
     params: Mapping[str, str],
     ahead: PlanAhead,
     pages: list[Page],
-    out: _Out,
+    out: Out,
 ) -> Any:
     """The typed frame (or table) of ``pages`` (in page order; repeated ids dropped)."""
     pages = sorted(pages, key=lambda p: p.number)
@@ -640,8 +690,9 @@ def _assemble(
     rows = plan.rows
     tables = [p.table for p in pages]
     table = schema.unify(tables) if tables else plan.empty()
-    if out.to != "pandas" or out.backend == "pyarrow":
-        return _arrow_output(spec, params, plan, one_per_id(table, rows.id_field), out)
+    if not out.cells:
+        attrs = frame_attrs(spec, params, plan, table.column_names)
+        return out.arrow(one_per_id(table, rows.id_field), spec.name, attrs, spec.id_field)
     cells = schema.join_cells(tables, [p.cells for p in pages], table.schema)
     with ThreadPoolExecutor(
         CPU_WORKERS if table.num_rows >= _PARALLEL_ROWS else 1, "milekit-frame"
@@ -655,9 +706,7 @@ def _assemble(
         df = df[~df.index.duplicated(keep="first")]
     df.attrs["milekit"] = _attrs(spec, params, plan, df)
     remember(df, table, spec)  # the snapshot milekit.diff/push compare edits against
-    if out.flatten or out.split_coordinates:
-        df = _flat.flatten(df, objects=out.flatten, coordinates=out.split_coordinates, rows=rows)
-    return df
+    return out.shaped(df, rows)
 
 
 def one_per_id(
@@ -681,30 +730,6 @@ def one_per_id(
             seen.add(ids[i])
             chosen.append(i)
     return table.take(pa.array(sorted(chosen), pa.int64()))
-
-
-def _arrow_output(
-    spec: ResourceSpec, params: Mapping[str, str], plan: ReadPlan, table: pa.Table, out: _Out
-) -> Any:
-    """The read as an Arrow table, a Polars frame or an ArrowDtype-backed pandas frame;
-    the frame's attrs travel in the table's metadata (``milekit.attrs``)."""
-    attrs = frame_attrs(spec, params, plan, table.column_names)
-    table = table.replace_schema_metadata(
-        {RESOURCE_KEY: spec.name.encode(), ATTRS_KEY: orjson.dumps(attrs)}
-    )
-    if out.to == "arrow":
-        return table
-    if out.to == "polars":
-        try:
-            import polars as pl
-        except ImportError:
-            raise UsageError("to='polars' needs Polars: pip install polars") from None
-        return pl.from_arrow(table)
-    df = table.to_pandas(types_mapper=pd.ArrowDtype)
-    if spec.id_field in df.columns:
-        df = df.set_index(spec.id_field)
-    df.attrs["milekit"] = attrs
-    return df
 
 
 #: frames from this many rows on are converted column by column on all cores

@@ -1689,6 +1689,7 @@ def task_histories_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """A task's change history (note 37): one row per element of ``histories`` in every task,
     keyed by ``taskId``.
@@ -1701,7 +1702,7 @@ def task_histories_frame(
 
     Columns: ``taskId``, ``_id``, ``action``, ``notes``, ``changeData``, ``createdAt``.
     Reads ``GET /tasks`` asking for the array with ``fields=``; from a tasks frame you have:
-    ``milekit.children(df, 'histories')``.
+    ``milekit.children(df, 'histories')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of tasks (checked before anything is sent):
 
@@ -1721,11 +1722,12 @@ def task_histories_frame(
     * ``timeFrom``: range start, 'Y-m-d H:i:s' (UTC) or a datetime (naive = UTC)
     * ``timeTo``: range end, 'Y-m-d H:i:s' (UTC) or a datetime (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "task_histories",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 fields=fields,
@@ -1746,6 +1748,7 @@ def task_histories_frame(
             )
         ),
     )
+    return df
 
 
 def flow_components_frame(
@@ -1757,6 +1760,7 @@ def flow_components_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of every flow page; their ids are task keys (note 41): one row per
     element of ``pages.components`` in every flow, keyed by ``flowId``.
@@ -1775,7 +1779,7 @@ def flow_components_frame(
     ``addNewValidation``, ``masterItems``, ``masterCosts``, ``costs``, ``useDataSource``,
     ``autoStart``, ``reset``, ``unpausable``, ``maxDuration``, ``preValue``. Reads ``GET
     /flows`` asking for the array with ``fields=``; from a flows frame you have:
-    ``milekit.children(df, 'components')``.
+    ``milekit.children(df, 'components')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of flows (checked before anything is sent):
 
@@ -1786,15 +1790,17 @@ def flow_components_frame(
       multiples to show in the response using a…
     * ``permission``: Parameter used to display flows based on permissions
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "flow_components",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(sort_by=sort_by, sort_order=sort_order, fields=fields, permission=permission)
         ),
     )
+    return df
 
 
 def routing_result_routes_frame(
@@ -1810,6 +1816,7 @@ def routing_result_routes_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One planned route per vehicle (note 46): one row per element of ``result.routing`` in
     every routing result, keyed by ``resultId``.
@@ -1827,7 +1834,8 @@ def routing_result_routes_frame(
     ``assignee``, ``totalTravelTime``, ``vehicleTags``, ``isOddEven``, ``oddEven``,
     ``breakTime``, ``weightPercentage``, ``totalVisitTime``, ``totalWaitingTime``,
     ``totalSpentTime``. Reads ``GET /results`` asking for the array with ``fields=``; from a
-    routing_results frame you have: ``milekit.children(df, 'routing')``.
+    routing_results frame you have: ``milekit.children(df, 'routing')``. ``dtype_backend``:
+    see ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1844,11 +1852,12 @@ def routing_result_routes_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_routes",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1862,6 +1871,7 @@ def routing_result_routes_frame(
             )
         ),
     )
+    return df
 
 
 def routing_result_visits_frame(
@@ -1877,6 +1887,7 @@ def routing_result_visits_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Every stop of every route, hub stops included (note 46: store trips as a table): one row
     per element of ``result.routing.trips`` in every routing result, keyed by ``resultId``.
@@ -1892,7 +1903,7 @@ def routing_result_visits_frame(
     ``coordinate``, ``etd``, ``visitTime``, ``travelTime``, ``distance``, ``allowOddEven``,
     ``etaStr``, ``etdStr``, ``visitName``, ``address``, ``tags``, ``timeWindow``. Reads
     ``GET /results`` asking for the array with ``fields=``; from a routing_results frame you
-    have: ``milekit.children(df, 'trips')``.
+    have: ``milekit.children(df, 'trips')``. ``dtype_backend``: see ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1909,11 +1920,12 @@ def routing_result_visits_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_visits",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1927,6 +1939,7 @@ def routing_result_visits_frame(
             )
         ),
     )
+    return df
 
 
 def routing_result_dropped_frame(
@@ -1942,6 +1955,7 @@ def routing_result_dropped_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Visits the optimiser could not place, with the reason (note 46): one row per element of
     ``result.dropped`` in every routing result, keyed by ``resultId``.
@@ -1956,7 +1970,8 @@ def routing_result_dropped_frame(
     ``timeWindow``, ``timeWindows``, ``visitTime``, ``id``, ``name``, ``address``,
     ``reason``, ``assignedVehicleId``, ``visitId``, ``visitName``, ``weight``, ``volume``.
     Reads ``GET /results`` asking for the array with ``fields=``; from a routing_results
-    frame you have: ``milekit.children(df, 'dropped')``.
+    frame you have: ``milekit.children(df, 'dropped')``. ``dtype_backend``: see
+    ``milekit.frame``.
 
     Filters of routing_results (checked before anything is sent):
 
@@ -1973,11 +1988,12 @@ def routing_result_dropped_frame(
     * ``dateFrom``: Retrieves results starting from this date onwards (naive = UTC)
     * ``dateTo``: Retrieves results up to this specified date (naive = UTC)
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "routing_result_dropped",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 resultCode=resultCode,
@@ -1991,6 +2007,7 @@ def routing_result_dropped_frame(
             )
         ),
     )
+    return df
 
 
 def vehicle_working_times_frame(
@@ -2004,6 +2021,7 @@ def vehicle_working_times_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Working hours (an object per vehicle in data, an array in the schema; note 11): one row
     per element of ``workingTime`` in every vehicle, keyed by ``vehicleId``.
@@ -2016,6 +2034,7 @@ def vehicle_working_times_frame(
 
     Columns: ``vehicleId``, ``startTime``, ``endTime``, ``multiday``. Reads ``GET
     /vehicles`` ; from a vehicles frame you have: ``milekit.children(df, 'workingTime')``.
+    ``dtype_backend``: see ``milekit.frame``.
 
     Filters of vehicles (checked before anything is sent):
 
@@ -2029,11 +2048,12 @@ def vehicle_working_times_frame(
       according to selected field
     * ``sortOrder``: sortOrder is to decide ascending or descending order
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "vehicle_working_times",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2045,6 +2065,7 @@ def vehicle_working_times_frame(
             )
         ),
     )
+    return df
 
 
 def vehicle_capacities_frame(
@@ -2058,6 +2079,7 @@ def vehicle_capacities_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One row per capacity constraint: {"weight": {"min": 10, "max": 1000}} (note 45): one row
     per element of ``capacity`` in every vehicle, keyed by ``vehicleId``.
@@ -2069,7 +2091,8 @@ def vehicle_capacities_frame(
     ['vehicleId']
 
     Columns: ``vehicleId``, ``constraint``, ``min``, ``max``. Reads ``GET /vehicles`` ; from
-    a vehicles frame you have: ``milekit.children(df, 'capacity')``.
+    a vehicles frame you have: ``milekit.children(df, 'capacity')``. ``dtype_backend``: see
+    ``milekit.frame``.
 
     Filters of vehicles (checked before anything is sent):
 
@@ -2083,11 +2106,12 @@ def vehicle_capacities_frame(
       according to selected field
     * ``sortOrder``: sortOrder is to decide ascending or descending order
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "vehicle_capacities",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2099,6 +2123,7 @@ def vehicle_capacities_frame(
             )
         ),
     )
+    return df
 
 
 def data_type_fields_frame(
@@ -2108,6 +2133,7 @@ def data_type_fields_frame(
     client: Client | None = None,
     progress: bool | None = None,
     limit: int | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The fields of every data type (note 43): one row per element of ``fields`` in every data
     type, keyed by ``dataTypeId``.
@@ -2122,6 +2148,7 @@ def data_type_fields_frame(
     ``description``, ``inputType``, ``default``, ``show``, ``optionData``, ``type``,
     ``required``, ``format``. Reads ``GET /data-types`` asking for the array with
     ``fields=``; from a data_types frame you have: ``milekit.children(df, 'fields')``.
+    ``dtype_backend``: see ``milekit.frame``.
 
     Filters of data_types (checked before anything is sent):
 
@@ -2130,13 +2157,15 @@ def data_type_fields_frame(
     * ``provider``: Filter by provider type; one or more of internal, external-api (any
       case).
     """
-    return child_frame(
+    df: pd.DataFrame = child_frame(
         "data_type_fields",
         client=client,
         progress=progress,
         limit=limit,
+        dtype_backend=dtype_backend,
         **_given(dict(fields=fields, provider=provider)),
     )
+    return df
 
 
 def tasks_tracking_frame(
@@ -2153,6 +2182,7 @@ def tasks_tracking_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """Per-worker productivity in one hub and time range: one row per worker (note 37, no
     envelope, note 3); the totals are in df.attrs['milekit']['summary'] (``GET
@@ -2178,18 +2208,19 @@ def tasks_tracking_frame(
     * ``email``: one worker's e-mail
     * ``isSnapToRoute``: 1: snap-to-road distances instead of straight lines
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``email`` ``string``, ``doneTask`` ``Int64``, ``ongoingTask``
     ``Int64``, ``distance`` ``Float64``, ``duration`` ``Int64``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "tasks_tracking",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(
             dict(
                 hubId=hubId,
@@ -2202,6 +2233,7 @@ def tasks_tracking_frame(
             )
         ),
     )
+    return df
 
 
 def location_tracking_frame(
@@ -2212,6 +2244,7 @@ def location_tracking_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The location-history points behind one public tracking token (note 40) (``GET
     /location-history/tracking/{token}``).
@@ -2229,8 +2262,8 @@ def location_tracking_frame(
 
     ``token``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``taskId`` ``string``, ``email`` ``string``,
     ``lat`` ``Float64``, ``lon`` ``Float64``, ``speed`` ``Int64``, ``distance`` ``Int64``,
@@ -2241,14 +2274,16 @@ def location_tracking_frame(
     ``updatedTime`` ``datetime64[us, UTC]``, ``createdTime`` ``datetime64[us, UTC]``,
     ``createdFrom`` ``string``, ``data`` ``object``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "location_tracking",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(token=token)),
     )
+    return df
 
 
 def workflow_activities_frame(
@@ -2260,6 +2295,7 @@ def workflow_activities_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The activities of one workflow (note 39) (``GET /activities/workflow/{workflow_id}``).
 
@@ -2279,8 +2315,8 @@ def workflow_activities_frame(
 
     * ``status``: UNASSIGNED, ONGOING or DONE (one or more, any case).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``name`` ``string``, ``workflowId`` ``string``,
     ``workflow`` ``object``, ``organizationId`` ``string``, ``hubId`` ``string``, ``hub``
@@ -2291,14 +2327,16 @@ def workflow_activities_frame(
     ``string``, ``startTime`` ``datetime64[us, UTC]``, ``endTime`` ``datetime64[us, UTC]``,
     ``createdFrom`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "workflow_activities",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(workflow_id=workflow_id, status=status)),
     )
+    return df
 
 
 def routing_result_history_frame(
@@ -2309,6 +2347,7 @@ def routing_result_history_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The edit history of one routing result (note 46) (``GET /result/{result_id}/history``).
 
@@ -2324,8 +2363,8 @@ def routing_result_history_frame(
 
     ``result_id``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``resultId`` ``string``, ``action`` ``string``,
     ``description`` ``string``, ``visits`` ``object``, ``vehicleFrom`` ``string``,
@@ -2333,14 +2372,16 @@ def routing_result_history_frame(
     ``createdBy`` ``string``, ``version`` ``Int64``, ``organizationId`` ``string``,
     ``createdTime`` ``datetime64[us, UTC]``, ``updatedTime`` ``datetime64[us, UTC]``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "routing_result_history",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(result_id=result_id)),
     )
+    return df
 
 
 def flow_components_view_frame(
@@ -2354,6 +2395,7 @@ def flow_components_view_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of the flows the filters pick, one row per component (note 41)
     (``GET /flow-components``).
@@ -2375,8 +2417,8 @@ def flow_components_view_frame(
     * ``fields``: CSV of component ids
     * ``isMerge``: 1: the components of the flows merged
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``flowId`` ``string``, ``flowName`` ``string``, ``id`` ``string``,
     ``component`` ``string``, ``title`` ``string``, ``inputType`` ``string``, ``default``
@@ -2392,14 +2434,16 @@ def flow_components_view_frame(
     ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration`` ``Int64``,
     ``preValue`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_components_view",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(fieldType=fieldType, flowId=flowId, fields=fields, isMerge=isMerge)),
     )
+    return df
 
 
 def flow_fields_by_name_frame(
@@ -2410,6 +2454,7 @@ def flow_fields_by_name_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The form components of one flow, by the flow's name (note 41) (``GET
     /flow/{flow_name}/fields``).
@@ -2425,8 +2470,8 @@ def flow_fields_by_name_frame(
 
     ``flow_name``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``id`` ``string``, ``component`` ``string``, ``title`` ``string``,
     ``inputType`` ``string``, ``default`` ``string``, ``value`` ``string``, ``routeAs``
@@ -2441,14 +2486,16 @@ def flow_fields_by_name_frame(
     ``boolean``, ``reset`` ``boolean``, ``unpausable`` ``boolean``, ``maxDuration``
     ``Int64``, ``preValue`` ``string``, ``flowName`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_fields_by_name",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(flow_name=flow_name)),
     )
+    return df
 
 
 def flow_task_template_frame(
@@ -2459,6 +2506,7 @@ def flow_task_template_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """A ready-made create-task body for one flow (note 41): one row typed like tasks, the
     flow's components typed from the flow (``GET /flow/{flow_name}/task``).
@@ -2474,8 +2522,8 @@ def flow_task_template_frame(
 
     ``flow_name``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
     ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
@@ -2504,14 +2552,16 @@ def flow_task_template_frame(
     ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "flow_task_template",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(flow_name=flow_name)),
     )
+    return df
 
 
 def me_frame(
@@ -2521,6 +2571,7 @@ def me_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """The signed-in user (note 47; milekit.whoami() is the same as an object) (``GET /user``).
 
@@ -2533,8 +2584,8 @@ def me_frame(
     A typed DataFrame indexed by ``_id``, typed like ``users`` (the same dtype for the same
     column).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``name`` ``string``, ``email`` ``string``,
     ``language`` ``category``, ``firstLogin`` ``boolean``, ``lastLogin`` ``datetime64[us,
@@ -2549,14 +2600,16 @@ def me_frame(
     ``first_login`` ``boolean``, ``created_at`` ``datetime64[us, UTC]``, ``updated_at``
     ``datetime64[us, UTC]``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "me",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict()),
     )
+    return df
 
 
 def public_task_frame(
@@ -2567,6 +2620,7 @@ def public_task_frame(
     flatten: bool = False,
     split_coordinates: bool = False,
     resume: IncompleteReadError | None = None,
+    dtype_backend: Backend = "numpy_nullable",
 ) -> pd.DataFrame:
     """One task's public tracking view (note 37): the task's public keys, its list items, the
     assignees' last locations (``GET /task/public/{task_id}``).
@@ -2583,8 +2637,8 @@ def public_task_frame(
 
     ``task_id``: one value, or a list (one read each, concurrently; the rows together).
 
-    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``: see
-    ``milekit.frame``.
+    Options: ``client``, ``progress``, ``flatten``, ``split_coordinates``,
+    ``dtype_backend``: see ``milekit.frame``.
 
     Documented columns: ``_id`` ``string``, ``organizationId`` ``string``, ``flow``
     ``string``, ``flowId`` ``string``, ``hubId`` ``string``, ``refId`` ``string``,
@@ -2614,14 +2668,16 @@ def public_task_frame(
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``, ``listItem`` ``object``,
     ``taskComponentDetail`` ``object``, ``location`` ``object``.
     """
-    return view(
+    df: pd.DataFrame = view(
         "public_task",
         client=client,
         progress=progress,
         flatten=flatten,
         split_coordinates=split_coordinates,
+        dtype_backend=dtype_backend,
         **_given(dict(task_id=task_id)),
     )
+    return df
 
 
 def tasks_table(

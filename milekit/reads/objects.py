@@ -100,15 +100,21 @@ def without_secrets(docs: list[dict[str, Any]], secrets: Iterable[str]) -> list[
     return [{k: v for k, v in r.items() if k not in keys} for r in docs]
 
 
+def to_table(
+    docs: list[dict[str, Any]], rows: RowSchema, index: str | None, columns: Sequence[str]
+) -> pa.Table:
+    """The typed table of ``docs``: ``index`` first, then ``columns`` (forced), then the
+    rest."""
+    if docs:
+        return schema.rows_to_table(docs, rows, [*([index] if index else []), *columns])
+    return empty_table(rows) if index else schema.rows_to_table([], rows, rows.field_names)
+
+
 def to_frame(
     docs: list[dict[str, Any]], rows: RowSchema, index: str | None, columns: Sequence[str]
 ) -> tuple[pd.DataFrame, pa.Table]:
     """The typed frame (and its table) of ``docs``, indexed by ``index``."""
-    forced = [*([index] if index else []), *columns] if docs else None
-    if docs:
-        table = schema.rows_to_table(docs, rows, forced)
-    else:
-        table = empty_table(rows) if index else schema.rows_to_table([], rows, rows.field_names)
+    table = to_table(docs, rows, index, columns)
     return schema.to_pandas(table, index=index), table
 
 

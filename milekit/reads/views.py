@@ -16,16 +16,15 @@ how its answer holds the rows, its row schema and filters) and read by :func:`vi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 import pandas as pd
 import pyarrow as pa
 
-from milekit.reads import flat as _flat
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import empty_table, iter_pages
-from milekit.reads.objects import combos, to_frame, typed_for_rows, without_secrets
+from milekit.reads.frames import Backend, Out, Output, empty_table, iter_pages, one_per_id
+from milekit.reads.objects import combos, to_table, typed_for_rows, without_secrets
 from milekit.types import registry, schema
 from milekit.types.registry import Listing, RowSchema, ViewSpec, fill_path
 from milekit.wire import envelope, errors
@@ -88,7 +87,7 @@ def _rows_of(v: ViewSpec, body: Any, path: str) -> tuple[list[dict[str, Any]], d
 def _paged(
     v: ViewSpec, listing: Listing, rows: RowSchema, every: list[dict[str, Any]],
     query: Mapping[str, str], client: Client, progress: bool | None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pa.Table:  # fmt: skip
     """A ``paged`` view: the pages of ``like``'s listing at each filled-in path."""
     tables: list[pa.Table] = []
     for c in every:
@@ -96,16 +95,13 @@ def _paged(
         pages = iter_pages(one, rows, query, client=client, progress=progress)
         tables += [p.table for p in pages if p.table.num_columns]
     table = schema.unify(tables) if tables else empty_table(rows)
-    df = schema.to_pandas(table, index=v.index)
-    if v.index and df.index.has_duplicates:
-        df = df[~df.index.duplicated(keep="first")]
-    return df
+    return one_per_id(table, v.index) if v.index else table
 
 
 def _answers(
     v: ViewSpec, rows: RowSchema, every: list[dict[str, Any]],
     query: Mapping[str, str], client: Client,
-) -> tuple[pd.DataFrame, RowSchema, dict[str, Any]]:  # fmt: skip
+) -> tuple[pa.Table, RowSchema, dict[str, Any]]:  # fmt: skip
     """Any other view: one GET per filled-in path, its rows by the view's shape."""
     paths = [fill_path(v.path, c) for c in every]
     bodies = client.concurrently(
@@ -125,8 +121,49 @@ def _answers(
     fields = like.custom if v.custom and like is not None else None
     typed, extra, _, _ = typed_for_rows(rows, fields, docs, client)
     lead = [c for c, _ in v.carry] + [c for c, _ in v.path_columns if c != v.index]
-    df, _ = to_frame(docs, typed, v.index, [*lead, *extra])
-    return df, typed, summary
+    return to_table(docs, typed, v.index, [*lead, *extra]), typed, summary
+
+
+@overload
+def view(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Literal["pandas"] = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
+    **params: Any,
+) -> pd.DataFrame: ...
+
+
+@overload
+def view(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Literal["arrow"],
+    dtype_backend: Backend = "numpy_nullable",
+    **params: Any,
+) -> pa.Table: ...
+
+
+@overload
+def view(
+    name: str,
+    *,
+    client: Client | None = None,
+    progress: bool | None = None,
+    flatten: bool = False,
+    split_coordinates: bool = False,
+    to: Output,
+    dtype_backend: Backend = "numpy_nullable",
+    **params: Any,
+) -> Any: ...
 
 
 def view(
@@ -136,21 +173,28 @@ def view(
     progress: bool | None = None,
     flatten: bool = False,
     split_coordinates: bool = False,
+    to: Output = "pandas",
+    dtype_backend: Backend = "numpy_nullable",
     **params: Any,
-) -> pd.DataFrame:
+) -> Any:
     """The view ``name`` (:data:`milekit.types.registry.VIEWS`) as a typed frame; what
     :func:`milekit.frame` reads for a view's name.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
     ...     comps = milekit.view("flow_fields_by_name", flow_name="Pickup", client=c)
-    >>> comps.index.tolist(), str(comps["visible"].dtype)
-    (['senderName', 'parcelCount', 'pickupNotes'], 'boolean')
+    ...     me = milekit.view("me", client=c, to="arrow")
+    >>> comps.index.tolist(), str(comps["visible"].dtype), me.num_rows
+    (['senderName', 'parcelCount', 'pickupNotes'], 'boolean', 1)
 
     ``params`` are the view's path parameters (``flow_name``, ``result_id`` …; each one
     value, or a list: one read each, concurrently, the rows together) and its query
     filters (checked before anything is sent; the ones the API requires must be given).
+    ``to``, ``dtype_backend``, ``flatten`` and ``split_coordinates`` are
+    :func:`milekit.frame`'s (an Arrow table or Polars frame keeps the index as its first
+    column).
     """
+    out = Out(to, dtype_backend, flatten, split_coordinates)
     v = registry.get_view(name)
     assert v.rows is not None and v.query is not None  # the registry fills them in
     path_values = {p: params.pop(p) for p in v.path_params if p in params}
@@ -170,15 +214,12 @@ def view(
     summary: dict[str, Any] = {}
     typed = v.rows
     if v.listing is not None:
-        df = _paged(v, v.listing, v.rows, every, query, client, progress)
+        table = _paged(v, v.listing, v.rows, every, query, client, progress)
     else:
-        df, typed, summary = _answers(v, v.rows, every, query, client)
+        table, typed, summary = _answers(v, v.rows, every, query, client)
     meta: dict[str, Any] = {"view": v.name, "path": v.path, "filters": dict(query)}
     if len(every) == 1 and every[0]:
         meta["params"] = {k: str(x) for k, x in every[0].items()}
     if summary:
         meta["summary"] = orjson.loads(orjson.dumps(summary))
-    df.attrs["milekit"] = meta
-    if flatten or split_coordinates:
-        df = _flat.flatten(df, objects=flatten, coordinates=split_coordinates, rows=typed)
-    return df
+    return out.deliver(table, v.name, meta, v.index, typed)

@@ -324,3 +324,73 @@ def test_an_export_with_text_beyond_the_cell_limit_leaves_no_file(
         with pytest.raises(milekit.errors.UsageError, match=rf"'title'.*{tid}.*40,000"):
             milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- every sheet records its used range (<dimension>, issue 21 item 9) ----------------------
+
+
+def _dimensions(path: Path) -> dict[str, str]:
+    """{sheet title: the ``ref`` of its ``<dimension>`` element ("" when missing)}, read
+    from the workbook's XML itself."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml").decode()
+        titles = re.findall(r'<sheet [^>]*name="([^"]*)"', book)
+        out = {}
+        for i, title in enumerate(titles, 1):
+            head = z.read(f"xl/worksheets/sheet{i}.xml")[:4096].decode(errors="replace")
+            found = re.search(r'<dimension ref="([^"]*)"\s*/>', head)
+            out[title] = found.group(1) if found else ""
+    return out
+
+
+def _used_ranges(path: Path) -> dict[str, str]:
+    """What openpyxl finds from the cells themselves (a full load)."""
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: ws.calculate_dimension() for ws in wb.worksheets}
+
+
+def test_the_streamed_export_records_each_sheets_dimension(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(excel, "MAX_ROWS", 1001)  # 1,000 rows and the header a sheet
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        info = milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False, limit=700)
+    dims = _dimensions(info.path)
+    assert dims == _used_ranges(info.path)
+    last = [ref.split(":")[1] for ref in dims.values()]
+    assert [ref.rstrip("0123456789") for ref in last] == [last[0].rstrip("0123456789")] * 3
+    assert [int(ref[len(ref.rstrip("0123456789")) :]) for ref in last] == [1001, 1001, 501]
+    ro = openpyxl.load_workbook(info.path, read_only=True)  # read-only mode trusts it
+    assert [ro[n].max_row for n in ro.sheetnames] == [1001, 1001, 501]
+
+
+def test_to_excel_records_each_sheets_dimension(tasks: pd.DataFrame, tmp_path: Path) -> None:
+    frames = {"tasks": tasks, "none": tasks.iloc[:0], "small": pd.DataFrame({"n": [1, 2, 3]})}
+    path = milekit.to_excel(frames, tmp_path / "t.xlsx")
+    dims = _dimensions(path)
+    assert dims == _used_ranges(path)
+    assert dims["small"] == "A1:A4" and dims["none"].endswith("1")
+    assert dims["tasks"].endswith(str(len(tasks) + 1))
+
+
+def test_a_lone_string_in_a_list_column_is_a_one_item_list_in_to_excel(
+    tasks: pd.DataFrame, tmp_path: Path
+) -> None:
+    """``df.loc[mask, "label"] = "Return"`` puts a str where the frame holds lists: the
+    workbook shows it as the one-item list it stands for, and the other rows' lists stay
+    joined (not JSON because the column became mixed)."""
+    edited = tasks.copy()
+    mask = edited["status"] == "DONE"
+    edited.loc[mask, "label"] = "Return"
+    assert {type(v) for v in edited.loc[mask, "label"]} == {str}  # what pandas does
+    path = milekit.to_excel(edited, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["tasks"]
+    header = [c.value for c in ws[1]]
+    col = header.index("label")
+    got = {r[0]: r[col] for r in ws.iter_rows(min_row=2, values_only=True)}
+    for tid, labels in edited["label"].items():
+        want = labels if isinstance(labels, str) else ", ".join(labels)
+        assert got[tid] == (want or None), (tid, labels, got[tid])

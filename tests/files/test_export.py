@@ -272,3 +272,76 @@ def test_cli_export_csv_safe(
     assert main([*args, "--no-progress"]) == 0
     assert _csv_cells(out, "title")[tid] == "'=1+1"
     assert milekit.read_csv(out).loc[tid, "title"] == "=1+1"
+
+
+# --- what the user gave is checked before anything is sent (issue 21 item 9) --------------
+
+
+@pytest.mark.parametrize("name", ["x.parquet", "x.csv", "x.xlsx"])
+def test_export_into_a_missing_directory_is_refused_before_sending(
+    fresh: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    missing = tmp_path / "does" / "not" / "exist"
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        with pytest.raises(errors.UsageError, match="does not exist") as e:
+            milekit.export("tasks", missing / name, client=c, progress=False)
+    assert str(missing) in str(e.value)
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    with pytest.raises(SystemExit, match="does not exist") as exit_:
+        main(["export", "tasks", "-o", str(missing / name), "--base-url", fresh.url])
+    assert str(missing) in str(exit_.value)
+    assert not (tmp_path / "does").exists()  # no directory made on the way
+    assert list(fresh.app.request_log) == []
+
+
+def test_to_parquet_and_to_excel_refuse_a_missing_directory(tmp_path: Path) -> None:
+    df = pd.DataFrame({"n": [1, 2]})
+    missing = tmp_path / "nowhere"
+    with pytest.raises(errors.UsageError, match="does not exist"):
+        milekit.to_parquet(df, missing / "x.parquet")
+    with pytest.raises(errors.UsageError, match="does not exist"):
+        milekit.to_excel(df, missing / "x.xlsx")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(errors.UsageError, match="not a directory"):
+        milekit.to_parquet(df, tmp_path / "file" / "x.parquet")
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("name", ["x.parquet", "x.csv"])
+def test_tz_is_refused_for_files_that_keep_the_zone(
+    fresh: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        with pytest.raises(errors.UsageError, match=r"tz= is for \.xlsx"):
+            milekit.export("tasks", tmp_path / name, client=c, tz="Asia/Jakarta")
+        with pytest.raises(errors.UsageError, match=r"tz= is for \.xlsx"):
+            milekit.export("tasks", tmp_path / name, client=c, tz="UTC")
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    with pytest.raises(SystemExit, match=r"tz= is for \.xlsx|--tz is for \.xlsx"):
+        main(["export", "tasks", "-o", str(tmp_path / name), "--tz", "Asia/Jakarta",
+              "--base-url", fresh.url])  # fmt: skip
+    assert list(fresh.app.request_log) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lone_string_in_a_list_column_is_a_one_item_list_in_files_and_pushes(
+    fresh: Sandbox, tmp_path: Path
+) -> None:
+    """``df.loc[mask, "label"] = "Return"`` leaves a str in an Array of String column
+    (pandas assigns it as it is): to_parquet, milekit.diff and push take it as
+    ``["Return"]``, as the API does."""
+    with milekit.Client(fresh.token, fresh.url, limiter=None) as c:
+        df = milekit.tasks_frame(client=c, progress=False, limit=1000)
+        mask = df["status"] == "DONE"
+        df.loc[mask, "label"] = "Return"
+        path = milekit.to_parquet(df, tmp_path / "edited.parquet")
+        back = milekit.read_parquet(path)
+        assert pa.types.is_list(pa.parquet.read_schema(path).field("label").type)
+        assert all(v == ["Return"] for v in back.loc[mask, "label"])
+        assert all(isinstance(v, list) for v in back.loc[~mask, "label"])
+        changes = milekit.diff(df)
+        assert len(changes) and all(v == ["Return"] for v in changes["new"])
+        result = milekit.push(df, client=c, progress=False)
+        assert result.ok
+        again = milekit.tasks_frame(client=c, progress=False, limit=1000)
+    assert all(v == ["Return"] for v in again.loc[mask[mask].index, "label"])

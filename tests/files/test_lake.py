@@ -216,6 +216,7 @@ def test_a_lake_of_another_resource_is_refused_before_anything_is_sent(
 def test_parquet_files_not_written_by_sync_are_never_touched(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
+    (tmp_path / "mine").mkdir()  # export() creates no directories
     milekit.export("tasks", tmp_path / "mine" / "tasks.parquet", client=c, progress=False)
     with pytest.raises(milekit.LakeError, match=r"no _milekit_sync\.json"):
         milekit.sync("tasks", tmp_path / "mine", client=c, progress=False)

@@ -9,6 +9,7 @@ import inspect
 import json
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -235,3 +236,39 @@ def test_daily_reports_write_one_workbook_with_typed_sheets_and_totals(
     assert master.max_row - 1 == int(vehicles) > 0
     assert "max_weight" in [c.value for c in master[1]]
     assert master.freeze_panes == "B2" and master.auto_filter.ref
+
+
+def _ignored_by_git(paths: list[str]) -> list[str]:
+    """Those of ``paths`` (relative to the checkout) that .gitignore leaves out."""
+    git = shutil.which("git")
+    assert git is not None, "git is not installed"
+    got = subprocess.run(
+        [git, "-C", str(ROOT), "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(paths), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert got.returncode in (0, 1), got.stderr  # 1: none of them is ignored
+    return got.stdout.splitlines()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_what_a_notebook_writes_is_ignored_by_git(path: Path, run: Callable[[str], Run]) -> None:
+    """Run in notebooks/, a notebook leaves nothing git would list as untracked: each file
+    it writes (beside the notebook itself) is one .gitignore names."""
+    r = run(path.name)
+    written = sorted(
+        "notebooks/" + p.relative_to(r.work).as_posix()
+        for p in r.work.rglob("*")
+        if p.is_file() and p.name != path.name and ".ipynb_checkpoints" not in p.parts
+    )
+    assert sorted(_ignored_by_git(written)) == written
+
+
+def test_the_daily_report_goes_where_the_notebook_says(run: Callable[[str], Run]) -> None:
+    """The workbook is written under the notebook's ``OUT_DIR`` (set at the top), not
+    beside the notebook."""
+    r = run("04-daily-reports.ipynb")
+    first = next(c for c in r.nb.cells if c.cell_type == "code")
+    assert re.search(r"^OUT_DIR = ", first.source, re.MULTILINE), "no OUT_DIR at the top"
+    path = Path(r.text("workbook").split()[0])
+    assert path.parts[0] == "output" and (r.work / path).is_file()
+    assert not (r.work / "daily-report.xlsx").exists()

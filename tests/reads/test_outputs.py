@@ -3,6 +3,8 @@ ArrowDtype columns, each with the values and types of the default frame."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 import pandas as pd
 import polars as pl
@@ -11,7 +13,7 @@ import pytest
 
 import milekit
 from milekit.sandbox import Sandbox
-from milekit.types import schema
+from milekit.types import registry, schema
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +78,93 @@ def test_bad_output_options_are_refused_before_anything_is_sent(
         with pytest.raises(milekit.errors.UsageError):
             milekit.frame("tasks", client=c, **bad)  # type: ignore[call-overload]
     assert list(fresh.app.request_log) == []
+
+
+# --- views and child tables: the same options, the same output step (issue 21 item 6) ------
+
+
+def _other_params(sb: Sandbox, name: str) -> dict[str, object]:
+    if name == "workflow_activities":
+        return {"workflow_id": sb.store.values("activities")[0]["workflowId"]}
+    return {"flow_name": "Pickup"} if name == "flow_fields_by_name" else {}
+
+
+#: views of each shape (one object, rows, groups, a paged list) and child tables
+OTHERS = [
+    "me",
+    "flow_fields_by_name",
+    "flow_components_view",
+    "workflow_activities",
+    "task_histories",
+    "vehicle_capacities",
+]
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_views_and_child_tables_honour_to_and_dtype_backend(sandbox: Sandbox, name: str) -> None:
+    kw = _other_params(sandbox, name)
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        df = milekit.frame(name, client=c, progress=False, **kw)
+        table = milekit.frame(name, client=c, progress=False, to="arrow", **kw)
+        polars = milekit.frame(name, client=c, progress=False, to="polars", **kw)
+        arrowed = milekit.frame(name, client=c, progress=False, dtype_backend="pyarrow", **kw)
+    assert isinstance(df, pd.DataFrame) and len(df) > 0
+    assert isinstance(table, pa.Table), type(table)
+    index = [df.index.name] if df.index.name is not None else []
+    assert table.column_names == [*index, *df.columns]
+    back = schema.to_pandas(table.replace_schema_metadata(None), index=df.index.name)
+    plain = df.copy()
+    plain.attrs = {}
+    pd.testing.assert_frame_equal(back, plain)
+    assert orjson.loads(table.schema.metadata[b"milekit.attrs"]) == df.attrs["milekit"]
+    assert table.schema.metadata[b"milekit.resource"] == name.encode()
+    assert isinstance(polars, pl.DataFrame), type(polars)
+    assert polars.columns == table.column_names and polars.height == len(df)
+    assert isinstance(arrowed, pd.DataFrame)
+    assert all(isinstance(d, pd.ArrowDtype) for d in arrowed.dtypes), arrowed.dtypes
+    assert list(arrowed.columns) == list(df.columns) and arrowed.index.name == df.index.name
+    assert list(arrowed.index) == list(df.index)
+    assert arrowed.attrs["milekit"] == df.attrs["milekit"]
+
+
+@pytest.fixture(scope="module")
+def quiet() -> Iterator[Sandbox]:
+    """A sandbox of this module's own, whose request log the refusals must leave empty."""
+    with Sandbox(tasks=10) as sb:
+        yield sb
+
+
+OPTION = r"to=|dtype_backend=|flatten="
+BAD = [
+    {"to": "nonsense"},
+    {"dtype_backend": "x"},
+    {"to": "arrow", "flatten": True},
+    {"to": "polars", "split_coordinates": True},
+]
+
+
+@pytest.mark.parametrize("bad", BAD, ids=lambda b: ",".join(f"{k}={v}" for k, v in b.items()))
+@pytest.mark.parametrize("name", ["me", "flow_fields_by_name", "task_histories"])
+def test_bad_options_of_views_and_child_tables_are_refused_before_anything_is_sent(
+    quiet: Sandbox, name: str, bad: dict[str, object]
+) -> None:
+    kw = {**_other_params(quiet, name), **bad}
+    before = len(quiet.app.request_log)
+    with milekit.Client(quiet.token, quiet.url, limiter=None) as c:
+        with pytest.raises(milekit.errors.UsageError, match=OPTION):
+            milekit.frame(name, client=c, progress=False, **kw)  # type: ignore[call-overload]
+        with pytest.raises(milekit.errors.UsageError, match=OPTION):
+            if name in registry.VIEWS:
+                milekit.view(name, client=c, progress=False, **kw)
+            else:
+                milekit.child_frame(name, client=c, progress=False, **kw)
+    assert len(quiet.app.request_log) == before
+
+
+def test_the_view_and_child_helpers_take_dtype_backend(sandbox: Sandbox) -> None:
+    with milekit.Client(sandbox.token, sandbox.url, limiter="process") as c:
+        me = milekit.me_frame(client=c, dtype_backend="pyarrow")
+        caps = milekit.vehicle_capacities_frame(client=c, progress=False, dtype_backend="pyarrow")
+    for df in (me, caps):
+        assert len(df) and all(isinstance(d, pd.ArrowDtype) for d in df.dtypes), df.dtypes
+    assert me.index.name == "_id" and caps.attrs["milekit"]["child"] == "vehicle_capacities"
