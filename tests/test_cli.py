@@ -105,7 +105,9 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
     out = tmp_path / "out" / "tasks.parquet"
     if existed:
         out.write_bytes(b"an earlier export")
-    fresh.faults.latency = 0.3  # every page a while on the wire
+    fresh.faults.latency = (
+        1.5  # every page a while on the wire (a loaded machine is slow to signal)
+    )
     env = {"MILEAPP_TOKEN": fresh.token, "PATH": "", "HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "milekit", "export", "tasks", "-o", str(out), "--limit", "10",
            "--no-progress", "--base-url", fresh.url]  # fmt: skip
@@ -130,7 +132,7 @@ def test_ctrl_c_during_a_sync_says_so_and_what_it_left(
            "--base-url", fresh.url]  # fmt: skip
     if not first:
         assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
-    fresh.faults.latency = 0.5
+    fresh.faults.latency = 1.5  # the run still reading when Ctrl-C lands, on a loaded machine too
     sent = len(fresh.app.request_log)
     lines = _interrupted(cmd, env, lambda: len(fresh.app.request_log) > sent)  # reading
     assert len(lines) == 1 and lines[0].startswith("milekit: sync interrupted"), lines
