@@ -324,3 +324,87 @@ def test_an_export_with_text_beyond_the_cell_limit_leaves_no_file(
         with pytest.raises(milekit.errors.UsageError, match=rf"'title'.*{tid}.*40,000"):
             milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- reading a workbook back (issue 21, item 5) ------------------------------------------------
+
+
+def _edit_like_a_person(path: Path, edits: dict[tuple[str, str], Any]) -> None:
+    """Open the workbook with openpyxl, set cells by (id, header), save it (as a person
+    would in a spreadsheet: typed values, a cleared cell)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    header = _header(ws)
+    rows = {r[0].value: r[0].row for r in ws.iter_rows(min_row=2, max_col=1)}
+    for (rid, label), value in edits.items():
+        ws.cell(rows[rid], header.index(label) + 1).value = value
+    wb.save(path)
+
+
+def _person_edits(ids: list[str]) -> dict[tuple[str, str], Any]:
+    return {
+        (ids[0], "startTime (Asia/Jakarta)"): dt.datetime(2027, 3, 1, 9, 30),  # a date cell
+        (ids[1], "waitingTime"): 42,  # a number
+        (ids[2], "label"): "Fragile, COD",  # a list cell
+        (ids[3], "content"): None,  # a cleared cell
+    }
+
+
+def _check_server(sb: Sandbox, ids: list[str]) -> None:
+    docs = [sb.store.get("tasks", i) for i in ids]
+    start = pd.Timestamp(docs[0]["startTime"])
+    assert start == pd.Timestamp("2027-03-01 09:30", tz="Asia/Jakarta")  # 02:30 UTC
+    assert docs[1]["waitingTime"] == 42
+    assert docs[2]["label"] == ["Fragile", "COD"]
+    assert docs[3].get("content") is None
+
+
+def test_a_workbook_edited_by_a_person_pushes_back(fresh: Sandbox, tmp_path: Path) -> None:
+    # before: there was no way to read a workbook back (milekit.read_excel did not exist)
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        path = milekit.export(
+            "tasks", tmp_path / "tasks.xlsx", client=c, progress=False, tz="Asia/Jakarta"
+        ).path
+        back = milekit.read_excel(path)
+        assert milekit.push(back, client=c, dry_run=True, progress=False).plan.cells == 0
+        ids = [str(i) for i in back.index[:4]]
+        _edit_like_a_person(path, _person_edits(ids))
+        edited = milekit.read_excel(path)
+        assert str(edited["waitingTime"].dtype) == "Int64"
+        before = len(fresh.store.write_log)
+        r = milekit.push(edited, client=c, progress=False)
+    assert r.ok and r.counts["ok"] == 4 and r.counts["unchanged"] == len(back) - 4, r
+    assert sorted(str(w["id"]) for w in fresh.store.write_log[before:]) == sorted(ids)
+    _check_server(fresh, ids)
+
+
+def test_cli_pushes_an_edited_workbook(
+    fresh: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # before: "tasks.xlsx.schema.json is missing" (the workbook was read as a CSV)
+    from milekit.cli import main
+
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+    path = milekit.to_excel(df, tmp_path / "tasks.xlsx", tz="Asia/Jakarta")
+    ids = [str(i) for i in df.index[:4]]
+    _edit_like_a_person(path, _person_edits(ids))
+    args = ["push", "tasks", str(path), "--base-url", fresh.url, "--no-journal"]
+    assert main(args) == 0
+    assert "ok 4" in capsys.readouterr().out
+    _check_server(fresh, ids)
+
+
+def test_a_workbook_reads_back_as_the_frame(tasks: pd.DataFrame, tmp_path: Path) -> None:
+    path = milekit.to_excel(tasks, tmp_path / "t.xlsx", tz="Asia/Jakarta")
+    back = milekit.read_excel(path)
+    assert back.index.name == "_id" and list(back.index) == list(tasks.index)
+    assert back.dtypes.to_dict() == tasks.dtypes.to_dict()
+    for name in ("startTime", "updatedTime", "title", "waitingTime", "eta", "status"):
+        assert back[name].equals(tasks[name]), name
+    assert back["hub"].tolist() == tasks["hub"].tolist()  # objects folded back
+    assert back.attrs["milekit"]["resource"] == "tasks"

@@ -58,12 +58,43 @@ def against_server(
     has_stamp = bool(stamp) and stamp in edited.columns
     if not has_stamp and not overwrite:
         raise UsageError(_unchecked(spec))
-    keep = [str(c) for c in edited.columns if c != idf and writable(spec, str(c))]
+    keep = [str(c) for c in edited.columns if c == idf or writable(spec, str(c))]
     mine = edited[keep]
     asked = edited[[*keep, stamp]] if has_stamp else mine
     server = fetch_original(asked, spec.name, client=client)
     stale = _stale(edited[stamp], server[stamp]) if has_stamp else {}
-    return ServerBase(mine, server[keep], stale)
+    data = [c for c in keep if c != idf]
+    if mine.index.name != idf:  # ids in a column: compare by them
+        return ServerBase(mine, server[data], stale)
+    return ServerBase(_blanks_as_server(mine, server), server[data], stale)
+
+
+def _blanks_as_server(mine: pd.DataFrame, server: pd.DataFrame) -> pd.DataFrame:
+    """Blank cells the server holds otherwise: a missing value, ``""`` and ``[]`` are one
+    empty cell in a spreadsheet (and the same for the API), so a file's blank where the
+    server has another blank is not an edit."""
+    if mine.index.has_duplicates or not server.index.is_unique:
+        return mine  # refused later (duplicate ids), with every other problem
+    now = server.reindex(mine.index)
+    out = mine.copy()
+    for c in mine.columns:
+        if c not in now.columns:
+            continue
+        ours, theirs = mine[c].tolist(), now[c].tolist()
+        pairs = list(zip(ours, theirs, strict=True))
+        swap = [_blank(a) and _blank(b) and not _same_blank(a, b) for a, b in pairs]
+        if any(swap):
+            values = [b if m else a for a, b, m in zip(ours, theirs, swap, strict=True)]
+            out[c] = pd.Series(values, index=mine.index, dtype=mine[c].dtype)
+    return out
+
+
+def _blank(v: Any) -> bool:
+    return is_missing(v) or (isinstance(v, str | list) and len(v) == 0)
+
+
+def _same_blank(a: Any, b: Any) -> bool:
+    return (is_missing(a) and is_missing(b)) or (type(a) is type(b) and not is_missing(a))
 
 
 def _unchecked(spec: ResourceSpec) -> str:
