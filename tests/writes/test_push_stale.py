@@ -136,3 +136,14 @@ def test_a_row_edited_both_in_the_file_and_on_the_server_is_a_conflict(
     assert r.frame.at[both, "status"] == "conflict" and written(fresh, before) == []
     assert fresh.store.get("tasks", both)["content"] == THEIRS
     assert isinstance(r.frame, pd.DataFrame)
+
+
+def test_delete_without_the_original_is_refused(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    path = milekit.export("tasks", tmp_path / "t.parquet", client=c, progress=False).path
+    edited = milekit.read_parquet(path).iloc[1:]
+    before = len(fresh.store.write_log)
+    with pytest.raises(UsageError, match="delete=True needs original="):
+        milekit.push(edited, client=c, delete=True, progress=False)
+    assert written(fresh, before) == []

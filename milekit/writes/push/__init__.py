@@ -38,6 +38,7 @@ The package: :mod:`~milekit.writes.push.model` (the state: one
 :class:`~milekit.writes.push.model.RowPlan` per row), :mod:`~milekit.writes.push.plan`,
 :mod:`~milekit.writes.push.validate`, :mod:`~milekit.writes.push.send` (with Ctrl-C),
 :mod:`~milekit.writes.push.reconcile`, :mod:`~milekit.writes.push.result`,
+:mod:`~milekit.writes.push.server` (a frame without a snapshot against the server),
 :mod:`~milekit.writes.push.journal` and :mod:`~milekit.writes.push.run` (one push, start
 to end).
 """
@@ -153,6 +154,11 @@ def push(
     client = client or get_client()
     stale: dict[str, str] = {}
     if original is None and lookup(edited) is None:  # a file: compared with the server
+        if delete:
+            raise UsageError(
+                "delete=True needs original= (the frame or file as fetched): compared with "
+                "the server, rows missing from this frame are not known. Nothing was sent"
+            )
         name = resource or resource_of(edited) or registry.DEFAULT_RESOURCE
         base = against_server(edited, registry.get(name), client, overwrite=overwrite)
         edited, original, stale = base.edited, base.original, base.stale
