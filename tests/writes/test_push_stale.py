@@ -147,3 +147,20 @@ def test_delete_without_the_original_is_refused(
     with pytest.raises(UsageError, match="delete=True needs original="):
         milekit.push(edited, client=c, delete=True, progress=False)
     assert written(fresh, before) == []
+
+
+def test_ids_in_a_column_and_a_row_deleted_on_the_server(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    path, theirs, mine = stale_file(c, tmp_path)
+    edited = milekit.read_parquet(path)
+    gone = str(edited.index[8])
+    c.request("DELETE", f"/task/{gone}")
+    edited.loc[gone, "content"] = MINE
+    before = len(fresh.store.write_log)
+    r = milekit.push(edited.reset_index(), client=c, create=True, progress=False)
+    assert sorted(written(fresh, before)) == sorted(mine)  # ids in a column: the same check
+    status = r.frame["status"]
+    assert set(status[status == "conflict"].index) == {*theirs, gone}
+    assert "deleted on the server" in r.frame.at[gone, "message"]
+    assert "not created again" in r.frame.at[gone, "message"]

@@ -65,13 +65,16 @@ def plan_rows(
 
 def _stale_message(ctx: Context, changes: Changes, k: int) -> str:
     """Why a row changed on the server since the file was read is not sent, and its cells."""
+    why = ctx.stale[str(changes.ids[k])]
+    if k not in changes.cells:  # the server no longer has it
+        return f"{why}: not created again; overwrite=True creates it"
     cells = []
     for c, (server, mine) in changes.cells[k].items():
         ft = changes.ftypes[c][0]
         old = "?" if server is UNKNOWN else brief(server, ft)
         cells.append(f"{c} (server {old}, file {brief(mine, ft)})")
     return (
-        f"changed on the server since the file was read ({ctx.stale[str(changes.ids[k])]}): "
+        f"changed on the server since the file was read ({why}): "
         f"not sent; the file differs in {'; '.join(cells)}. overwrite=True writes the "
         "file's values"
     )

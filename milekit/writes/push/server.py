@@ -53,7 +53,8 @@ def against_server(
     from milekit.writes.push import fetch_original
 
     idf, stamp = spec.id_field, spec.updated
-    if id_values(edited, idf) is None:
+    ids = id_values(edited, idf)
+    if ids is None:
         raise UsageError(f"the frame has no {idf!r} index or column")
     has_stamp = bool(stamp) and stamp in edited.columns
     if not has_stamp and not overwrite:
@@ -62,7 +63,7 @@ def against_server(
     mine = edited[keep]
     asked = edited[[*keep, stamp]] if has_stamp else mine
     server = fetch_original(asked, spec.name, client=client)
-    stale = _stale(edited[stamp], server[stamp]) if has_stamp else {}
+    stale = _stale(ids, edited[stamp], server[stamp]) if has_stamp else {}
     data = [c for c in keep if c != idf]
     if mine.index.name != idf:  # ids in a column: compare by them
         return ServerBase(mine, server[data], stale)
@@ -111,14 +112,19 @@ def _unchecked(spec: ResourceSpec) -> str:
     )
 
 
-def _stale(mine: pd.Series[Any], server: pd.Series[Any]) -> dict[str, str]:
-    """id -> "updatedTime file X, server Y" for the rows whose stamp moved."""
+def _stale(ids: list[str | None], mine: pd.Series[Any], server: pd.Series[Any]) -> dict[str, str]:
+    """id -> how the row's stamp moved since the file was read ("updatedTime file X,
+    server Y"), for the rows the server changed or deleted since."""
     now = dict(zip(_ids(server), server.tolist(), strict=True))
     out: dict[str, str] = {}
-    for i, v in zip(_ids(mine), mine.tolist(), strict=True):
-        if i is None or i not in now:
-            continue  # a row to create
-        a, b = _instant(v), _instant(now[i])
+    for i, v in zip(ids, mine.tolist(), strict=True):
+        a = _instant(v)
+        if i is None or (i not in now and a is None):
+            continue  # a row to create (never read from the server)
+        if i not in now:
+            out[i] = f"deleted on the server; {mine.name} in the file {_shown(a)}"
+            continue
+        b = _instant(now[i])
         if a is None or b is None or abs(a - b) > STAMP_TOLERANCE_US:
             out[i] = f"{mine.name} file {_shown(a)}, server {_shown(b)}"
     return out
