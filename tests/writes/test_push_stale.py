@@ -164,3 +164,24 @@ def test_ids_in_a_column_and_a_row_deleted_on_the_server(
     assert set(status[status == "conflict"].index) == {*theirs, gone}
     assert "deleted on the server" in r.frame.at[gone, "message"]
     assert "not created again" in r.frame.at[gone, "message"]
+
+
+def test_cli_overwrite_writes_them_and_says_what_it_reverts(
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    path, theirs, mine = stale_file(c, tmp_path)
+    args = ["push", "tasks", str(path), "--base-url", fresh.url, "--no-journal", "--overwrite"]
+    before = len(fresh.store.write_log)
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would revert 5 cells in 5 rows" in out and f"{theirs[0]} title" in out
+    assert written(fresh, before) == []
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "ok 8" in out and "overwrote 5 cells" in out
+    assert sorted(written(fresh, before)) == sorted(theirs + mine)

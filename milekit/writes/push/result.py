@@ -224,6 +224,11 @@ class PushResult:
         for action, row in self._table().iterrows():
             parts = ", ".join(f"{s} {int(v):,}" for s, v in row.items() if v)
             lines.append(f"  {action}: {parts}")
+        if self.plan.reverted:  # overwrite=True, asked for
+            lines.append(
+                f"  overwrote {len(self.plan.reverted):,} cells changed on the server since "
+                "the file was read (plan.reverts lists them)"
+            )
         bad = self.failed()
         if len(bad):
             lines.append(f"  not ok (first {min(5, len(bad))} of {len(bad):,}):")
