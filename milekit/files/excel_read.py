@@ -216,11 +216,16 @@ def _text(v: Any) -> str:
 
 
 def _number(text: str) -> Any:
+    """A number written as text (integers beyond 2**53 are: kept exact) or typed so."""
+    clean = text.strip().replace(",", "")
     try:
-        f = float(text.replace(",", ""))
+        return int(clean)
+    except ValueError:
+        pass
+    try:
+        return float(clean)
     except ValueError:
         return text  # not a number: push names the cell
-    return int(f) if f.is_integer() and "." not in text else f
 
 
 def _instant(v: Any, zone: str | None) -> Any:

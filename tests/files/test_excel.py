@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import milekit
-from milekit.files import excel
+from milekit.files import excel, excel_read
 from milekit.sandbox import Sandbox
 
 
@@ -408,3 +408,17 @@ def test_a_workbook_reads_back_as_the_frame(tasks: pd.DataFrame, tmp_path: Path)
         assert back[name].equals(tasks[name]), name
     assert back["hub"].tolist() == tasks["hub"].tolist()  # objects folded back
     assert back.attrs["milekit"]["resource"] == "tasks"
+
+
+def test_what_a_cell_cannot_hold_is_not_taken_for_an_edit(fresh: Sandbox, tmp_path: Path) -> None:
+    # before: the U+FFFD written for a control character went back as an edit of the title
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        first = str(milekit.tasks_frame(client=c, progress=False).index[0])
+        c.request("PATCH", f"/task/{first}", json={"title": "bell\x07 in the title"})
+        with pytest.warns(excel.ControlCharacterWarning):
+            path = milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False).path
+        back = milekit.read_excel(path)
+        assert back.at[first, "title"] == "bell\ufffd in the title"
+        plan = milekit.push(back, client=c, dry_run=True, progress=False).plan
+    assert plan.cells == 0 and plan.conflicts == 0
+    assert excel_read._number("9007199254740993") == 2**53 + 1  # digits kept exact

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from milekit.files.excel import ILLEGAL
 from milekit.types.encode import canonical, is_missing
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
@@ -71,9 +72,9 @@ def against_server(
 
 
 def _blanks_as_server(mine: pd.DataFrame, server: pd.DataFrame) -> pd.DataFrame:
-    """Blank cells the server holds otherwise: a missing value, ``""`` and ``[]`` are one
-    empty cell in a spreadsheet (and the same for the API), so a file's blank where the
-    server has another blank is not an edit."""
+    """Cells that are the server's value as a spreadsheet holds it take the server's: a
+    missing value, ``""`` and ``[]`` are one empty cell (and the same for the API), and
+    control characters a cell cannot hold were written as U+FFFD; neither is an edit."""
     if mine.index.has_duplicates or not server.index.is_unique:
         return mine  # refused later (duplicate ids), with every other problem
     now = server.reindex(mine.index)
@@ -82,12 +83,19 @@ def _blanks_as_server(mine: pd.DataFrame, server: pd.DataFrame) -> pd.DataFrame:
         if c not in now.columns:
             continue
         ours, theirs = mine[c].tolist(), now[c].tolist()
-        pairs = list(zip(ours, theirs, strict=True))
-        swap = [_blank(a) and _blank(b) and not _same_blank(a, b) for a, b in pairs]
+        swap = [_as_written(a, b) for a, b in zip(ours, theirs, strict=True)]
         if any(swap):
             values = [b if m else a for a, b, m in zip(ours, theirs, swap, strict=True)]
             out[c] = pd.Series(values, index=mine.index, dtype=mine[c].dtype)
     return out
+
+
+def _as_written(mine: Any, server: Any) -> bool:
+    """Is ``mine`` the server's value as a spreadsheet holds it (a blank for a blank,
+    U+FFFD for the control characters a cell cannot hold)?"""
+    if isinstance(mine, str) and isinstance(server, str) and mine != server:
+        return ILLEGAL.sub("\ufffd", server) == mine
+    return _blank(mine) and _blank(server) and not _same_blank(mine, server)
 
 
 def _blank(v: Any) -> bool:
