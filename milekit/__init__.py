@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
 from milekit.files.excel import to_excel
+from milekit.files.excel_read import read_excel
 from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
 from milekit.files.lake import LakeError, SyncResult, read_lake, sync
 from milekit.notebook.signin import Identity, login, logout, whoami
@@ -87,6 +88,7 @@ __all__ = [
     "push",
     "read_csv",
     "read_lake",
+    "read_excel",
     "read_parquet",
     "sync",
     "to_excel",

@@ -10,7 +10,7 @@ Commands::
     milekit demo                       the sandbox end to end: fetch, summarise, export
     milekit export tasks -o tasks.parquet [--status DONE] [-F key=value ...]
     milekit sync tasks lake/tasks      keep a Parquet lake up to date (reads only what changed)
-    milekit push tasks edits.parquet [--dry-run] [--original snapshot.parquet]
+    milekit push tasks edits.parquet [--dry-run] [--original snapshot.parquet] [--overwrite]
     milekit sandbox --port 8765        serve the offline MileApp until Ctrl-C
     milekit login [--base-url URL]     ask for the token (hidden), check it, remember it
     milekit logout                     forget the remembered token
@@ -116,14 +116,23 @@ def _sync_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _push_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit push RESOURCE FILE [--original ...]"""
-    u = sub.add_parser("push", help="push an edited Parquet/CSV file back (changed cells only)")
+    u = sub.add_parser(
+        "push", help="push an edited Parquet/CSV/Excel file back (changed cells only)"
+    )
     u.add_argument("resource", help="the resource the file's rows belong to (tasks, hubs, ...)")
-    u.add_argument("file", help="the edited frame: .parquet (or .csv with its sidecar)")
+    u.add_argument(
+        "file", help="the edited frame: .parquet, .xlsx (as exported), or .csv with its sidecar"
+    )
     u.add_argument(
         "--original",
         help="the file as fetched (default: compare the writable columns with the server's "
-        "current rows)",
+        "current rows; rows changed there since the file was read are conflicts)",
     )
+    u.add_argument(
+        "--overwrite", action="store_true",
+        help="without --original: also write rows changed on the server since the file was "
+        "read (undoing those changes), and files without updatedTime to check",
+    )  # fmt: skip
     u.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
     u.add_argument("--replace", action="store_true", help="PUT whole rows instead of PATCH")
     u.add_argument("--create", action="store_true", help="create rows that have no known id")
@@ -327,7 +336,7 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_frame(path: str) -> Any:
+def _read_frame(path: str, resource: str) -> Any:
     import milekit
     from milekit.files.export import format_of
 
@@ -335,6 +344,8 @@ def _read_frame(path: str) -> Any:
     fmt = format_of(p, None)
     if not p.exists():
         raise UsageError(f"no such file: {path}")
+    if fmt == "xlsx":
+        return milekit.read_excel(p, resource)
     return milekit.read_parquet(p) if fmt == "parquet" else milekit.read_csv(p)
 
 
@@ -365,20 +376,14 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
+    """Without --original the file is compared with the server's current rows (its
+    writable columns), and rows the server changed since the file was read are held back
+    as conflicts unless --overwrite (:mod:`milekit.writes.push.server`)."""
     import milekit
-    from milekit.types import registry
-    from milekit.writes.push import fetch_original
 
-    edited = _read_frame(args.file)
-    original = _read_frame(args.original) if args.original else None
+    edited = _read_frame(args.file, args.resource)
+    original = _read_frame(args.original, args.resource) if args.original else None
     with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
-        if original is None:
-            # Compared with the server as it is now, the file is stale in the columns the
-            # server owns (updatedTime, status ...): only the writable ones are compared.
-            spec = registry.get(args.resource)
-            keep = [c for c in edited.columns if (f := spec.rows.get(c)) is None or f.writable]
-            edited = edited[keep]
-            original = fetch_original(edited, args.resource, client=client)
         result = milekit.push(
             edited,
             args.resource,
@@ -388,6 +393,7 @@ def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
             create=args.create,
             delete=args.delete,
             check_conflicts=args.check_conflicts,
+            overwrite=args.overwrite,
             client=client,
             journal=journal,
         )

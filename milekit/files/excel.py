@@ -58,6 +58,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit.files.inputs import as_frame
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.errors import MileWarning, UsageError, caller_stacklevel
@@ -104,7 +105,7 @@ def check_zone(tz: str) -> str:
 
 
 def to_excel(
-    df: pd.DataFrame | Mapping[str, pd.DataFrame],
+    df: pd.DataFrame | pa.Table | Mapping[str, pd.DataFrame] | Any,
     path: str | os.PathLike[str],
     *,
     tz: str = "UTC",
@@ -117,16 +118,21 @@ def to_excel(
     ``children=True`` (or a list of child-table names, ``milekit.children``) adds a sheet
     per child table of the frame's resource, each row keyed by its parent's id.
     The file appears atomically (written beside it, then renamed); its directory must
-    exist (else a UsageError naming it).
+    exist (else a UsageError naming it). Arrow tables, Polars frames and pyarrow-backed
+    pandas frames (what ``milekit.frame(to=...)`` returns) are written as the pandas frame
+    would be; anything else is a ``TypeError``. :func:`milekit.read_excel` reads the
+    workbook back.
     """
     from milekit.files.export import check_directory
 
     target = check_directory(Path(path))
     tz = check_zone(tz)
+    if not isinstance(df, Mapping | pd.DataFrame):  # pandas frames go as they are
+        df = as_frame(df, "to_excel")
     if isinstance(df, Mapping):
         if children:
             raise UsageError("children= goes with one frame; give child tables as sheets")
-        sheets = [(str(name), _table_of(frame)) for name, frame in df.items()]
+        sheets = [(str(n), _table_of(_pandas(f))) for n, f in df.items()]
     else:
         sheets = _sheets_of(df, sheet, children)
     fd, tmp = tempfile.mkstemp(prefix=".milekit-", suffix=".xlsx", dir=target.parent or ".")
@@ -137,6 +143,10 @@ def to_excel(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def _pandas(data: Any) -> pd.DataFrame:
+    return data if isinstance(data, pd.DataFrame) else as_frame(data, "to_excel")
 
 
 def _sheets_of(

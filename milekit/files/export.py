@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from milekit._version import __version__
 from milekit.files.excel import check_zone
+from milekit.files.inputs import as_frame
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
@@ -307,14 +308,19 @@ def _pandas_index(meta: Mapping[bytes, bytes], columns: Sequence[str]) -> str | 
     return None
 
 
-def to_parquet(df: pd.DataFrame, path: str | os.PathLike[str], resource: str | None = None) -> Path:
+def to_parquet(df: Any, path: str | os.PathLike[str], resource: str | None = None) -> Path:
     """Write a (possibly edited) milekit frame to Parquet, keeping its API types and its
     index (``milekit.read_parquet`` restores both).
 
-    ``resource`` defaults to the frame's own (a view's name for view frames), else tasks.
-    The directory the file goes in must exist (else a UsageError naming it).
+    ``df``: a pandas frame, or what ``milekit.frame(to="arrow"|"polars")``,
+    ``tasks_table()`` or ``dtype_backend="pyarrow"`` return (typed as the pandas frame
+    would be); anything else is a ``TypeError``. ``resource`` defaults to the frame's own
+    (a view's name for view frames), else tasks. The directory the file goes in must
+    exist (else a UsageError naming it).
     """
     check_directory(Path(path))
+    if not isinstance(df, pd.DataFrame):  # pandas frames (any dtypes) go as they are
+        df = as_frame(df, "to_parquet", resource)
     meta = df.attrs.get("milekit") or {}
     if resource is not None:
         name = registry.get(resource).name

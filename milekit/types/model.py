@@ -349,6 +349,9 @@ class ResourceSpec:
     filter_kinds: Mapping[str, FilterKind] = field(default_factory=dict)
     #: how to read only what changed since a time (None: a sync takes a full snapshot)
     changes: Changes | None = None
+    #: the read-only field the server stamps whenever a row changes ("" = none): a push of
+    #: a file checks each row's stamp against the server's before writing it
+    updated: str = ""
 
     @cached_property
     def rows(self) -> RowSchema:

@@ -409,6 +409,9 @@ _TIME_BY: dict[str, tuple[str, ...]] = {
 _CHANGES: dict[str, Changes] = {
     "tasks": Changes("createdTime", "doneTime", "status", ("UNASSIGNED", "ONGOING")),
 }
+#: The names of the field the server stamps whenever a row changes (a resource's
+#: ``updated``: a read-only datetime field of one of these names)
+_UPDATED = ("updatedTime", "updated_at")
 #: The kind of each filter that is not plain text, by its name: the contract spells a
 #: kind the same way wherever it appears (automation logs' dates are days, note 42); a
 #: list's sort-order parameter (``sort_params``) is a ``sort_order`` too.
@@ -440,6 +443,12 @@ def _kinds(filters: Iterable[str], sort_order: str | None) -> dict[str, FilterKi
     return kinds
 
 
+def _updated_field(spec: ResourceSpec) -> str:
+    """The read-only datetime field the server stamps on every change, or ""."""
+    stamps = (f.name for f in spec.fields if f.name in _UPDATED and f.type == F.DATETIME)
+    return next((n for n in stamps if not spec.field(n).writable), "")
+
+
 def _declared(spec: ResourceSpec) -> ResourceSpec:
     """``spec`` with its declared behaviour: custom columns, ``timeBy`` fields, filter kinds."""
     return dataclasses.replace(
@@ -447,6 +456,7 @@ def _declared(spec: ResourceSpec) -> ResourceSpec:
         custom=_CUSTOM.get(spec.name),
         time_by=_TIME_BY.get(spec.name, ()),
         changes=_CHANGES.get(spec.name),
+        updated=_updated_field(spec),
         filter_kinds=_kinds(spec.filters, spec.sort_params[1]),
     )
 

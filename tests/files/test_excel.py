@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import milekit
-from milekit.files import excel
+from milekit.files import excel, excel_read
 from milekit.sandbox import Sandbox
 
 
@@ -394,3 +394,101 @@ def test_a_lone_string_in_a_list_column_is_a_one_item_list_in_to_excel(
     for tid, labels in edited["label"].items():
         want = labels if isinstance(labels, str) else ", ".join(labels)
         assert got[tid] == (want or None), (tid, labels, got[tid])
+
+
+# --- reading a workbook back (issue 21, item 5) ------------------------------------------------
+
+
+def _edit_like_a_person(path: Path, edits: dict[tuple[str, str], Any]) -> None:
+    """Open the workbook with openpyxl, set cells by (id, header), save it (as a person
+    would in a spreadsheet: typed values, a cleared cell)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    header = _header(ws)
+    rows = {r[0].value: r[0].row for r in ws.iter_rows(min_row=2, max_col=1)}
+    for (rid, label), value in edits.items():
+        ws.cell(rows[rid], header.index(label) + 1).value = value
+    wb.save(path)
+
+
+def _person_edits(ids: list[str]) -> dict[tuple[str, str], Any]:
+    return {
+        (ids[0], "startTime (Asia/Jakarta)"): dt.datetime(2027, 3, 1, 9, 30),  # a date cell
+        (ids[1], "waitingTime"): 42,  # a number
+        (ids[2], "label"): "Fragile, COD",  # a list cell
+        (ids[3], "content"): None,  # a cleared cell
+    }
+
+
+def _check_server(sb: Sandbox, ids: list[str]) -> None:
+    docs = [sb.store.get("tasks", i) for i in ids]
+    start = pd.Timestamp(docs[0]["startTime"])
+    assert start == pd.Timestamp("2027-03-01 09:30", tz="Asia/Jakarta")  # 02:30 UTC
+    assert docs[1]["waitingTime"] == 42
+    assert docs[2]["label"] == ["Fragile", "COD"]
+    assert docs[3].get("content") is None
+
+
+def test_a_workbook_edited_by_a_person_pushes_back(fresh: Sandbox, tmp_path: Path) -> None:
+    # before: there was no way to read a workbook back (milekit.read_excel did not exist)
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        path = milekit.export(
+            "tasks", tmp_path / "tasks.xlsx", client=c, progress=False, tz="Asia/Jakarta"
+        ).path
+        back = milekit.read_excel(path)
+        assert milekit.push(back, client=c, dry_run=True, progress=False).plan.cells == 0
+        ids = [str(i) for i in back.index[:4]]
+        _edit_like_a_person(path, _person_edits(ids))
+        edited = milekit.read_excel(path)
+        assert str(edited["waitingTime"].dtype) == "Int64"
+        before = len(fresh.store.write_log)
+        r = milekit.push(edited, client=c, progress=False)
+    assert r.ok and r.counts["ok"] == 4 and r.counts["unchanged"] == len(back) - 4, r
+    assert sorted(str(w["id"]) for w in fresh.store.write_log[before:]) == sorted(ids)
+    _check_server(fresh, ids)
+
+
+def test_cli_pushes_an_edited_workbook(
+    fresh: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # before: "tasks.xlsx.schema.json is missing" (the workbook was read as a CSV)
+    from milekit.cli import main
+
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        df = milekit.tasks_frame(client=c, progress=False)
+    path = milekit.to_excel(df, tmp_path / "tasks.xlsx", tz="Asia/Jakarta")
+    ids = [str(i) for i in df.index[:4]]
+    _edit_like_a_person(path, _person_edits(ids))
+    args = ["push", "tasks", str(path), "--base-url", fresh.url, "--no-journal"]
+    assert main(args) == 0
+    assert "ok 4" in capsys.readouterr().out
+    _check_server(fresh, ids)
+
+
+def test_a_workbook_reads_back_as_the_frame(tasks: pd.DataFrame, tmp_path: Path) -> None:
+    path = milekit.to_excel(tasks, tmp_path / "t.xlsx", tz="Asia/Jakarta")
+    back = milekit.read_excel(path)
+    assert back.index.name == "_id" and list(back.index) == list(tasks.index)
+    assert back.dtypes.to_dict() == tasks.dtypes.to_dict()
+    for name in ("startTime", "updatedTime", "title", "waitingTime", "eta", "status"):
+        assert back[name].equals(tasks[name]), name
+    assert back["hub"].tolist() == tasks["hub"].tolist()  # objects folded back
+    assert back.attrs["milekit"]["resource"] == "tasks"
+
+
+def test_what_a_cell_cannot_hold_is_not_taken_for_an_edit(fresh: Sandbox, tmp_path: Path) -> None:
+    # before: the U+FFFD written for a control character went back as an edit of the title
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        first = str(milekit.tasks_frame(client=c, progress=False).index[0])
+        c.request("PATCH", f"/task/{first}", json={"title": "bell\x07 in the title"})
+        with pytest.warns(excel.ControlCharacterWarning):
+            path = milekit.export("tasks", tmp_path / "t.xlsx", client=c, progress=False).path
+        back = milekit.read_excel(path)
+        assert back.at[first, "title"] == "bell\ufffd in the title"
+        plan = milekit.push(back, client=c, dry_run=True, progress=False).plan
+    assert plan.cells == 0 and plan.conflicts == 0
+    assert excel_read._number("9007199254740993") == 2**53 + 1  # digits kept exact

@@ -15,7 +15,9 @@ How a push goes:
 
 1. **Diff** (:mod:`milekit.writes.diff`): the edited frame against the snapshot milekit took when
    it fetched the frame (or ``original=``): changed cells, rows without a known id, rows
-   missing from the frame.
+   missing from the frame. A frame with neither (a file read back) is compared with the
+   server's current rows, and rows the server changed since the file was read (their
+   ``updatedTime``) are held back as ``conflict`` (:mod:`~milekit.writes.push.server`).
 2. **Validate** everything before anything is sent, into one :class:`PushValidationError`
    listing every problem (:mod:`~milekit.writes.push.validate`).
 3. **Plan** requests from the registry: bulk endpoints where the resource has them
@@ -36,6 +38,7 @@ The package: :mod:`~milekit.writes.push.model` (the state: one
 :class:`~milekit.writes.push.model.RowPlan` per row), :mod:`~milekit.writes.push.plan`,
 :mod:`~milekit.writes.push.validate`, :mod:`~milekit.writes.push.send` (with Ctrl-C),
 :mod:`~milekit.writes.push.reconcile`, :mod:`~milekit.writes.push.result`,
+:mod:`~milekit.writes.push.server` (a frame without a snapshot against the server),
 :mod:`~milekit.writes.push.journal` and :mod:`~milekit.writes.push.run` (one push, start
 to end).
 """
@@ -43,14 +46,17 @@ to end).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from milekit.files.inputs import as_frame, resource_of
 from milekit.types import registry, schema
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
 from milekit.wire.errors import MileError, UsageError
-from milekit.writes.diff import snapshot_of
+from milekit.writes.diff import lookup, snapshot_of
 from milekit.writes.push.journal import PushJournal
 from milekit.writes.push.model import MAX_REQUEST_BYTES, Context, Options
 from milekit.writes.push.reconcile import Reader
@@ -63,6 +69,7 @@ from milekit.writes.push.result import (
     RequestRecord,
 )
 from milekit.writes.push.run import run
+from milekit.writes.push.server import against_server
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -78,7 +85,7 @@ __all__ = [
 
 
 def push(
-    edited: pd.DataFrame,
+    edited: pd.DataFrame | pa.Table | Any,
     resource: str | None = None,
     *,
     original: pd.DataFrame | None = None,
@@ -87,6 +94,7 @@ def push(
     create: bool = False,
     delete: bool = False,
     check_conflicts: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     client: Client | None = None,
     max_request_bytes: int = MAX_REQUEST_BYTES,
@@ -107,7 +115,11 @@ def push(
             frame indexed by ``_id`` with ``original=`` the frame as fetched.
         resource: the registry name (``"tasks"``, ``"hubs"`` …); default: the resource the
             frame was read from (its snapshot, or ``original``'s), else ``"tasks"``.
-        original: the snapshot to diff against when ``edited`` has none.
+        original: the snapshot to diff against when ``edited`` has none. A frame with
+            neither (read from a file) is compared with the server's current rows: rows
+            whose ``updatedTime`` on the server differs from the frame's (changed by
+            someone since the file was read) are ``conflict`` and not sent; a frame
+            without that column is refused unless ``overwrite=True``.
         dry_run: plan and validate, send nothing (only ``GET /flows`` when custom flow
             columns must be checked).
         replace: PUT whole rows (``flow`` and ``hubId`` required) instead of PATCHing cells.
@@ -118,6 +130,9 @@ def push(
         delete: DELETE rows of the snapshot missing from ``edited``; otherwise ``skipped``.
         check_conflicts: re-read the rows first; a row changed on the server since the
             snapshot (in a column being written) gets ``conflict`` and is not sent.
+        overwrite: for a frame compared with the server: write the rows changed on the
+            server since the file was read too (the plan's ``reverts`` lists the cells
+            this undoes), and push a frame that has no ``updatedTime`` to check.
         progress: a progress bar when someone is watching (terminal or notebook).
         client: default: :func:`milekit.get_client`.
         max_request_bytes: cap on one request body (chunks split below it).
@@ -126,13 +141,28 @@ def push(
             interruption sends no row twice (rows written are reported ``ok``, rows in
             doubt are read back first). The CLI keeps one beside the edits file.
 
-    Ctrl-C stops sending and raises :class:`PushInterrupted` (a ``KeyboardInterrupt``)
-    whose ``result`` says what was sent, what is unknown and what was not sent.
+    ``result.counts`` tells rows written (``ok``) from rows already as the server has them
+    (``unchanged``). Ctrl-C stops sending and raises :class:`PushInterrupted` (a
+    ``KeyboardInterrupt``) whose ``result`` says what was sent, what is unknown and what
+    was not sent.
     """
     if resource is not None:
         registry.get(resource)  # an unknown name fails before anything else
     if max_request_bytes < 1024:
         raise UsageError("max_request_bytes must be at least 1024")
+    edited = as_frame(edited, "push", resource)
+    client = client or get_client()
+    stale: dict[str, str] = {}
+    if original is None and lookup(edited) is None:  # a file: compared with the server
+        if delete:
+            raise UsageError(
+                "delete=True needs original= (the frame or file as fetched): compared with "
+                "the server, rows missing from this frame are not known. Nothing was sent"
+            )
+        name = resource or resource_of(edited) or registry.DEFAULT_RESOURCE
+        base = against_server(edited, registry.get(name), client, overwrite=overwrite)
+        edited, original, stale = base.edited, base.original, base.stale
+        resource = name
     snap, source = snapshot_of(edited, original, resource)
     spec = registry.get(resource or snap.resource)
     if snap.resource != spec.name:
@@ -150,9 +180,10 @@ def push(
         spec=spec,
         snapshot=snap,
         source=source,
-        options=Options(replace, create, delete, check_conflicts, max_request_bytes),
-        client=client or get_client(),
+        options=Options(replace, create, delete, check_conflicts, max_request_bytes, overwrite),
+        client=client,
         journal=PushJournal(journal, spec.name) if journal is not None else None,
+        stale=stale,
     )
     return run(ctx, only_rows=None, only_deletes=None, progress=progress, dry_run=dry_run)
 

@@ -1,9 +1,9 @@
 """A push's state: its options and context, and one :class:`RowPlan` per row.
 
->>> table = RowTable([RowPlan(0, "a", "patch"), RowPlan(1, "b", "none")])
+>>> table = RowTable([RowPlan(0, "a", "patch"), RowPlan(1, "b", "none", status="unchanged")])
 >>> table.settle(table[0], "ok", "updated", 200)
 >>> table.frame("_id")["status"].tolist()
-['ok', 'ok']
+['ok', 'unchanged']
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from milekit.writes.diff import Snapshot, SnapshotSource
 from milekit.writes.push.journal import PushJournal
 
 Action = Literal["patch", "put", "create", "delete", "none"]
-Status = Literal["ok", "failed", "skipped", "unknown", "conflict"]
-STATUSES: tuple[Status, ...] = ("ok", "failed", "skipped", "unknown", "conflict")
+#: ``ok``: written and acknowledged; ``unchanged``: the same as the server's, nothing sent
+Status = Literal["ok", "unchanged", "failed", "skipped", "unknown", "conflict"]
+STATUSES: tuple[Status, ...] = ("ok", "unchanged", "failed", "skipped", "unknown", "conflict")
 ACTIONS: tuple[Action, ...] = ("patch", "put", "create", "delete", "none")
 
 #: Default cap on one request body. MileApp documents 413 but no size; nginx, commonly in
@@ -43,6 +44,7 @@ class Options:
     delete: bool
     check_conflicts: bool
     max_request_bytes: int
+    overwrite: bool = False
 
 
 @dataclass
@@ -58,6 +60,9 @@ class Context:
     #: column -> (API type, enum) of the last comparison
     ftypes: dict[str, tuple[FieldType, tuple[str, ...]]] = field(default_factory=dict)
     journal: PushJournal | None = None
+    #: compared with the server's current rows (a file): id -> how the server changed the
+    #: row since the file was read (its ``updated`` stamp)
+    stale: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -89,8 +94,8 @@ class RowPlan:
 
     @property
     def to_write(self) -> bool:
-        """A row the push writes (not unchanged, not left alone)."""
-        return self.action != "none" and self.status != "skipped"
+        """A row the push writes (not unchanged, not left alone, not held as a conflict)."""
+        return self.action != "none" and self.status not in ("skipped", "conflict")
 
 
 class RowTable:

@@ -19,14 +19,15 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from milekit.types.encode import canonical_column, is_missing, wire
+from milekit.types.encode import canonical_column, display, is_missing, wire
 from milekit.types.registry import ResourceSpec
 from milekit.wire.client import estimate_seconds
 from milekit.wire.errors import UsageError
 from milekit.writes.diff import UNKNOWN, Changes
 from milekit.writes.push.journal import body_hash
 from milekit.writes.push.model import ACTIONS, Action, Context, RowPlan, RowTable
-from milekit.writes.push.result import Plan, PlannedRequest
+from milekit.writes.push.reconcile import brief
+from milekit.writes.push.result import Plan, PlannedRequest, Revert
 from milekit.writes.push.validate import Groups, groups_of_rows, writable
 
 WIRE_OVERHEAD = 64  #: bytes of the bulk envelope around the items
@@ -48,7 +49,9 @@ def plan_rows(
             if k in new and not ctx.options.create:
                 p.status, p.message = "skipped", _NO_ID
             elif p.action == "none":
-                p.message = "unchanged"
+                p.status, p.message = "unchanged", "unchanged"
+            elif p.id in ctx.stale and not ctx.options.overwrite:
+                p.status, p.message = "conflict", _stale_message(ctx, changes, k)
             rows.append(p)
     if changes.source != "derived":
         for i in changes.missing:
@@ -58,6 +61,37 @@ def plan_rows(
                     p.status, p.message = "skipped", _MISSING
                 rows.append(p)
     return RowTable(rows)
+
+
+def _stale_message(ctx: Context, changes: Changes, k: int) -> str:
+    """Why a row changed on the server since the file was read is not sent, and its cells."""
+    why = ctx.stale[str(changes.ids[k])]
+    if k not in changes.cells:  # the server no longer has it
+        return f"{why}: not created again; overwrite=True creates it"
+    cells = []
+    for c, (server, mine) in changes.cells[k].items():
+        ft = changes.ftypes[c][0]
+        old = "?" if server is UNKNOWN else brief(server, ft)
+        cells.append(f"{c} (server {old}, file {brief(mine, ft)})")
+    return (
+        f"changed on the server since the file was read ({why}): "
+        f"not sent; the file differs in {'; '.join(cells)}. overwrite=True writes the "
+        "file's values"
+    )
+
+
+def reverted_cells(ctx: Context, changes: Changes, writes: list[RowPlan]) -> list[Revert]:
+    """The cells the writes overwrite in rows changed on the server since the file was
+    read (``overwrite=True``): what the push undoes of someone else's work."""
+    out: list[Revert] = []
+    for p in writes:
+        if p.row < 0 or p.id is None or p.id not in ctx.stale:
+            continue
+        for c, (server, mine) in changes.cells.get(p.row, {}).items():
+            ft = changes.ftypes[c][0]
+            was = None if server is UNKNOWN else display(server, ft)
+            out.append(Revert(p.id, c, was, display(mine, ft)))
+    return out
 
 
 def _action(ctx: Context, changes: Changes, k: int, new: set[int]) -> Action:
@@ -150,7 +184,7 @@ def _snapshot_rows(changes: Changes, rows: list[int]) -> dict[int, dict[str, Any
 def make_plan(ctx: Context, table: RowTable, changes: Changes) -> Plan:
     """The plan: rows per action, rows left alone and why, the requests, the time."""
     counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
-    counts.update(Counter(p.action for p in table if p.status != "skipped"))
+    counts.update(Counter(p.action for p in table if p.to_write or p.action == "none"))
     reasons = Counter(
         "missing from the edited frame: pass delete=True to delete them"
         if p.message == _MISSING
@@ -169,6 +203,9 @@ def make_plan(ctx: Context, table: RowTable, changes: Changes) -> Plan:
     written = {p.row for p in writes}
     cells = {k: v for k, v in changes.cells.items() if k in written}
     return Plan(
+        conflicts=sum(1 for p in table if p.status == "conflict"),
+        reverted=reverted_cells(ctx, changes, writes),
+        id_field=ctx.spec.id_field,
         resource=ctx.spec.name,
         requests=requests,
         rows=counts,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -59,6 +59,16 @@ class PlannedRequest:
     bytes: int
 
 
+@dataclass(frozen=True)
+class Revert:
+    """A cell a push overwrites that the server changed since the file was read."""
+
+    id: str
+    column: str
+    server: Any  #: the server's value now (what is undone)
+    file: Any  #: the value written
+
+
 @dataclass
 class Plan:
     """What a push sends (or, after ``dry_run=True``, would send)."""
@@ -70,6 +80,12 @@ class Plan:
     estimated_seconds: float  #: lower bound at the client's rate budget
     rate: str
     cells: int  #: changed cells written
+    #: rows held back: changed on the server since the file was read (``overwrite=True``
+    #: writes them)
+    conflicts: int = 0
+    #: cells written over a value the server changed since the file was read
+    reverted: list[Revert] = field(default_factory=list)
+    id_field: str = "_id"
     _changes: Changes | None = field(default=None, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -81,6 +97,20 @@ class Plan:
             self._frame = self._changes.frame()
             self._changes = None
         return self._frame
+
+    @property
+    def reverts(self) -> pd.DataFrame:
+        """The cells this push writes over a value changed on the server since the file
+        was read (only with ``overwrite=True``): ``_id``, ``column``, ``server``, ``file``."""
+        r = self.reverted
+        return pd.DataFrame(
+            {
+                self.id_field: pd.array([x.id for x in r], dtype="string"),
+                "column": pd.array([x.column for x in r], dtype="string"),
+                "server": pd.Series([x.server for x in r], dtype=object),
+                "file": pd.Series([x.file for x in r], dtype=object),
+            }
+        )
 
     @property
     def total_requests(self) -> int:
@@ -100,6 +130,19 @@ class Plan:
             )
         for reason, n in self.skipped.items():
             lines.append(f"  skipped {n:,}: {reason}")
+        if self.conflicts:
+            lines.append(
+                f"  conflicts: {self.conflicts:,} rows changed on the server since the file was "
+                "read: not sent (overwrite=True writes them)"
+            )
+        if self.reverted:
+            rows = len({x.id for x in self.reverted})
+            lines.append(
+                f"  would revert {len(self.reverted):,} cells in {rows:,} rows changed on the "
+                "server since the file was read (plan.reverts lists them):"
+            )
+            for x in self.reverted[:5]:
+                lines.append(f"    {x.id} {x.column}: server {x.server!r} -> file {x.file!r}")
         lines.append(
             f"  estimated time: >= {self.estimated_seconds:.1f}s for {self.total_requests:,} "
             f"requests at {self.rate}"
@@ -181,6 +224,11 @@ class PushResult:
         for action, row in self._table().iterrows():
             parts = ", ".join(f"{s} {int(v):,}" for s, v in row.items() if v)
             lines.append(f"  {action}: {parts}")
+        if self.plan.reverted:  # overwrite=True, asked for
+            lines.append(
+                f"  overwrote {len(self.plan.reverted):,} cells changed on the server since "
+                "the file was read (plan.reverts lists them)"
+            )
         bad = self.failed()
         if len(bad):
             lines.append(f"  not ok (first {min(5, len(bad))} of {len(bad):,}):")

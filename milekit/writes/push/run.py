@@ -6,8 +6,8 @@
 ...     df.loc[df.index[:2], "title"] = "again"
 ...     first = milekit.push(df, client=c, progress=False)
 ...     second = milekit.push(df, client=c, progress=False)  # the snapshot moved on
->>> first.counts["ok"], len(first.requests), len(second.requests)
-(5, 1, 0)
+>>> first.counts["ok"], first.counts["unchanged"], len(first.requests), len(second.requests)
+(2, 3, 1, 0)
 """
 
 from __future__ import annotations
