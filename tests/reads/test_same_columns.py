@@ -120,5 +120,8 @@ def test_every_output_of_a_quiet_day_has_every_column(
             else:
                 import openpyxl
 
-                header = next(openpyxl.load_workbook(path, read_only=True).active.iter_rows())
-                assert len(header) == len(full) + 1
+                book = openpyxl.load_workbook(path, read_only=True)  # keeps the file open
+                try:
+                    assert len(next(book.active.iter_rows())) == len(full) + 1
+                finally:
+                    book.close()
