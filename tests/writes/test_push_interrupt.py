@@ -89,9 +89,9 @@ def test_ctrl_c_gives_a_result_and_a_journal_push_finishes_without_doubles(
         status = result.frame["status"]
         counts = result.counts
         assert counts["ok"] + counts["unknown"] + counts["skipped"] == 1000
-        # in flight, and (unless a loaded machine had sent every request before the fifth
-        # reached the server: seen once) never sent
-        assert counts["unknown"] > 0 and counts["skipped"] >= 0
+        # in flight (and mostly some never sent, unless a loaded machine had sent every
+        # request before the fifth reached the server: seen once)
+        assert counts["unknown"] > 0
         # the requests in flight land (answers go to the journal); four of 0.4 s each may be
         # served one after another on a loaded machine: wait out more than their sum
         landed = _settled(slow, quiet=3.0)
