@@ -20,12 +20,15 @@ The server counts arrivals, the window counts grants. A request granted at ``t``
 leaves at ``t + d`` (threads waiting for the GIL, a busy machine) lands in the server's
 second together with requests granted up to ``d`` later: 114-119 in a second were seen
 from four processes on a loaded 2-core machine. The adapter's connections tell the
-limiter when each granted request has been written to its socket (:meth:`RateLimiter.sent`);
-the window then counts ``period + headroom`` seconds back, the headroom being the longest
-grant-to-send delay of the last :data:`HEADROOM_MEMORY` seconds (:class:`Headroom`). Any
-requests that reach the server within one of its seconds were granted within
-``1 + d`` seconds, and the last of them saw them all in its window: never more than
-``limit``, however late they leave, once such delays have been seen.
+limiter when each granted request has been written to its socket (:meth:`RateLimiter.sent`).
+A request that left more than :data:`LATE_AFTER` after its grant is counted in the
+window a second time, stamped when it left (:meth:`RateLimiter.left`): every process
+sharing the window sees it where the server does. A request still unsent when it falls
+out of the window (late by more than the window) is invisible to everyone, so the window
+also looks back as far as the longest delay of the last :data:`HEADROOM_MEMORY` seconds
+(:class:`Headroom`; it widens only past ``period``, a stalled process). Then the last
+request granted among any that reach the server within one of its seconds saw all of
+them in its window: never more than ``limit``, once such delays have been seen.
 
 >>> clock = FakeClock()
 >>> rl = RateLimiter(limit=2, period=1.0, clock=clock.time, sleep=clock.sleep,
@@ -33,8 +36,10 @@ requests that reach the server within one of its seconds were granted within
 >>> rl.acquire(); clock.sleep(0.3); rl.sent()  # granted, then left 0.3 s later
 0.0
 0.3
->>> rl.window  # the window looks back 0.3 s further
-1.3
+>>> rl.counted_again, rl.try_acquire_now() > 0  # counted again when it left: full
+(1, True)
+>>> rl.left(clock.time() - 1.5), rl.window  # one left 1.5 s after its grant
+(1.5, 1.5)
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ MILEAPP_RATE = 100
 #: The window, widened by a small margin so that jitter between our send time and the
 #: server's arrival time cannot push 101 requests into one of the server's seconds.
 MILEAPP_PERIOD = 1.05
+#: a request that leaves its grant later than this is counted again when it leaves; the
+#: rest of the period's 50 ms margin (30 ms) is for the way to the server and its clock
+LATE_AFTER = 0.02
 #: seconds a measured grant-to-send delay widens the window for (then it is forgotten)
 HEADROOM_MEMORY = 10.0
 #: the most the window widens by: a request later than this (a process stopped for
@@ -77,7 +85,7 @@ class Headroom:
     (0.25, 0.05)
     """
 
-    def __init__(self, memory: float = HEADROOM_MEMORY, cap: float = MAX_HEADROOM) -> None:
+    def __init__(self, memory: float = HEADROOM_MEMORY, cap: float = float("inf")) -> None:
         self.memory, self.cap = memory, cap
         self._lock = threading.Lock()
         #: (when, delay), the delays decreasing: the front is the largest still remembered
@@ -95,7 +103,7 @@ class Headroom:
             self._kept.append((when, delay))
 
     def value(self, now: float) -> float:
-        """Seconds the window widens by at ``now``."""
+        """The longest delay remembered at ``now`` (at most ``cap``)."""
         with self._lock:
             while self._kept and self._kept[0][0] <= now - self.memory:
                 self._kept.popleft()
@@ -155,8 +163,9 @@ class RateLimiter:
         #: the clock grant-to-send delays are measured on (this process's: a Redis window's
         #: clock is a round trip away)
         self.timer = timer
-        #: the grant-to-send delays: the window widens by the longest of the last seconds
-        self.headroom = headroom if headroom is not None else Headroom()
+        #: the grant-to-send delays: the window reaches back as far as the longest of them
+        self.headroom = headroom if headroom is not None else Headroom(cap=period + MAX_HEADROOM)
+        self.counted_again = 0  #: requests counted a second time, when they left late
         self._granted = threading.local()  #: per thread: when its last token was granted
         self.name = name
         self._lock = threading.Lock()
@@ -237,8 +246,9 @@ class RateLimiter:
 
     @property
     def window(self) -> float:
-        """Seconds the window looks back now: ``period`` and the headroom (module doc)."""
-        return self.period + self.headroom.value(self.timer())
+        """Seconds the window looks back now: ``period``, or as far as the longest recent
+        grant-to-send delay when that is longer (module doc)."""
+        return max(self.period, self.headroom.value(self.timer()))
 
     def _widen(self) -> None:
         """The bucket's rate set to the window's current width (the lock held)."""
@@ -270,11 +280,25 @@ class RateLimiter:
 
     def left(self, granted: float) -> float:
         """A request granted at ``granted`` (on :attr:`timer`) left now: its delay, kept in
-        :attr:`headroom`."""
+        :attr:`headroom`; when later than :data:`LATE_AFTER`, it is counted again, now."""
         now = self.timer()
         delay = max(0.0, now - granted)
         self.headroom.observe(now, delay)
+        if delay > LATE_AFTER:
+            self._count_again()
         return delay
+
+    def _count_again(self) -> None:
+        """One more item in the window, stamped now, whatever the count (the request has
+        left: it is counted where the server counts it)."""
+        with self._lock, self._unavailable(), self._bucket_lock:
+            rates = self.bucket.rates
+            self.bucket.rates = [Rate(2**31 - 1, rates[0].interval)]
+            try:
+                self.bucket.put(RateItem(self.name, self._now_ms()))
+            finally:
+                self.bucket.rates = rates
+            self.counted_again += 1
 
     def was_full(self, within: float | None = None) -> bool:
         """Whether this limiter's window was full (a caller had to wait, or was let in
@@ -443,7 +467,8 @@ class _SPool(HTTPSConnectionPool):
 class MeasuredAdapter(LimiterAdapter):  # type: ignore[misc]
     """requests-ratelimiter's adapter (a token per request) whose connections report to
     the limiter when each request has been written to its socket (:meth:`RateLimiter.sent`):
-    the measured grant-to-send delays keep the window's headroom."""
+    late requests are counted again when they leave, and the window reaches back as far as
+    the longest recent delay."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)

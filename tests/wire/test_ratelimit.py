@@ -160,18 +160,25 @@ def test_a_late_request_widens_the_window_so_arrivals_stay_within_the_limit() ->
     assert lim.headroom.largest == pytest.approx(0.5)
 
 
-def test_the_headroom_is_forgotten_once_requests_leave_on_time_again() -> None:
+def test_a_late_request_is_counted_again_and_a_later_one_widens_the_window() -> None:
     clock = FakeClock()
     lim = RateLimiter(10, 1.05, clock=clock.time, sleep=clock.sleep, timer=clock.time)
-    assert lim.window == pytest.approx(1.05)  # never below the fixed margin
+    assert lim.window == pytest.approx(1.05)
+    lim.acquire()
+    assert lim.sent() == 0.0 and lim.counted_again == 0  # on time: counted once
     lim.acquire()
     clock.sleep(0.3)
-    assert lim.sent() == pytest.approx(0.3)
-    assert lim.window == pytest.approx(1.35)
+    assert lim.sent() == pytest.approx(0.3) and lim.counted_again == 1
+    assert lim.bucket.count() == 3  # two grants, and the late one where it left
+    assert lim.window == pytest.approx(1.05)  # within the period: no wider
     lim.acquire()
-    assert lim.bucket.rates[0].interval == 1350  # the window the bucket counts in
+    clock.sleep(1.4)  # a thread stopped for longer than the window
+    assert lim.sent() == pytest.approx(1.4)
+    assert lim.window == pytest.approx(1.4)
+    lim.acquire()
+    assert lim.bucket.rates[0].interval == 1400  # the window the bucket counts in
     lim.sent()
-    clock.sleep(10.0)
+    clock.sleep(10.5)  # forgotten once requests leave on time again
     lim.acquire()
     assert lim.sent() == 0.0 and lim.window == pytest.approx(1.05)
     lim.acquire()
@@ -179,9 +186,9 @@ def test_the_headroom_is_forgotten_once_requests_leave_on_time_again() -> None:
     assert lim.window == pytest.approx(1.05 + 1.0)
 
 
-def test_a_shared_window_widens_by_the_delays_each_process_measured(tmp_path: Path) -> None:
-    """Two processes on one SQLite window: the one whose requests leave late counts
-    further back (the other's grants included) before it grants."""
+def test_another_process_sees_a_late_request_where_it_left(tmp_path: Path) -> None:
+    """Two processes (or machines) on one window: the one whose request left late counts
+    it again when it left, and the other, whose own requests leave on time, sees it."""
     clock = FakeClock(1000.0)
     a = RateLimiter.shared("h", 3, 1.0, directory=tmp_path, clock=clock.time)
     b = RateLimiter.shared("h", 3, 1.0, directory=tmp_path, clock=clock.time)
@@ -193,8 +200,9 @@ def test_a_shared_window_widens_by_the_delays_each_process_measured(tmp_path: Pa
         a.sent()  # a's request left 0.4 s after its grant
         b.acquire()
         b.acquire()
-        clock.now = 1001.2  # b's window (1 s) has a place again, a's (1.4 s) has not
-        assert a.try_acquire_now() > 0.0
+        clock.now = 1001.2  # a's grant left the window, its arrival at 1000.4 did not
+        assert b.try_acquire_now() > 0.0
+        clock.now = 1001.45
         assert b.try_acquire_now() == 0.0
     finally:
         a.close()

@@ -171,7 +171,8 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
     Alone this run draws no 429; inside the whole suite on this shared 2-core machine a
     granted request can reach the sandbox more than the 50 ms margin late (a 429 appeared
     once): the retry loop absorbs it and at most two are tolerated, as in the SQLite
-    window's test. Pacing that adapts to them is the rest of issue 14.
+    window's test. Since issue 21 item 8 a request that leaves more than 20 ms after its
+    grant is counted again when it leaves: the window holds more items than requests.
     """
     with Sandbox(tasks=3000) as sb:
         script = textwrap.dedent(
@@ -180,7 +181,7 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
             c = milekit.Client({sb.token!r}, {sb.url!r}, limiter={redis_server!r},
                                max_workers=16)
             df = milekit.tasks_frame(client=c, progress=False, limit=50)
-            print(len(df), c.stats.rate_limited)
+            print(len(df), c.stats.rate_limited, c.limiter.counted_again)
             """
         )
         procs = []
@@ -202,8 +203,8 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
     assert [o[0] for o in outs] == ["3000"] * 4
     assert len(stamps) >= 4 * 61 + 1  # 60 pages and the flows each, the organisation
     assert len(lookups) == 1  # once, for all four
-    assert len(grants) == len(stamps)  # every request took a token of the one window
-    assert max_in_window(grants, 1.0) <= 100
+    # every request took a token of the one window; one that left late was counted again
+    assert len(grants) == len(stamps) + sum(int(o[2]) for o in outs)
     assert sum(int(o[1]) for o in outs) == rejected <= 2
     assert max_in_window(stamps, 1.0) <= 100 + rejected  # over 100 only by the refused
 
