@@ -145,12 +145,12 @@ def _late_batches(lim: RateLimiter, clock: FakeClock, measure: bool) -> list[flo
     return arrivals
 
 
-def test_a_late_request_widens_the_window_so_arrivals_stay_within_the_limit() -> None:
+def test_a_late_request_counts_where_it_left_so_arrivals_stay_within_the_limit() -> None:
     """Issue 21 item 8: a request granted in one window and sent late lands in the
     server's next second with that second's grants (114-119 a second seen from four
     processes on a busy machine). Without the measured delays the server counts 20 of a
-    limit of 10 in one second; with them the window widens by the delay and it never
-    counts more than 10."""
+    limit of 10 in one second; with them each late request is counted again when it
+    left, and the server never counts more than 10."""
     for measure, most in ((False, 20), (True, 10)):
         clock = FakeClock()
         lim = RateLimiter(10, 1.0, clock=clock.time, sleep=clock.sleep, timer=clock.time)
