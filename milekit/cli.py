@@ -314,11 +314,11 @@ def _sync(args: argparse.Namespace) -> int:
     import datetime as dt
 
     import milekit
-    from milekit.files.lake import STATE_FILE
+    from milekit.files.lake import has_state
 
     filters = _key_values(args.filter)
     overlap = dt.timedelta(minutes=args.overlap_minutes)
-    first = not (Path(args.directory) / STATE_FILE).exists()
+    first = not has_state(args.directory)
     try:
         with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
             result = milekit.sync(

@@ -11,19 +11,22 @@
 ('full', 40, 'incremental', True, True)
 
 The directory is a Hive-partitioned dataset (``created_month=2026-10/part-0.parquet``) that
-DuckDB, Polars, ``pyarrow.dataset`` and Spark read as it is; :func:`read_lake` gives the
-frame with the dtypes of ``tasks_frame()``. What a later run reads, and why that is every
-row that can have changed, is the resource's :class:`~milekit.types.model.Changes` in the
-registry, explained in docs/lake.md. Resources without one (no time filter) are written as
-one file per run, a full snapshot.
+DuckDB, Polars, ``pyarrow.dataset`` and Spark read as it is: it holds the partitions and
+nothing else. The run's own files (the state, the lock, files being written) are in a
+hidden folder beside it, ``.tasks.milekit/`` for ``lake/tasks`` (:func:`home_of`); a lake
+written by an older milekit, with its state inside, is moved to that layout by its next
+run. :func:`read_lake` gives the frame with the dtypes of ``tasks_frame()``. What a later
+run reads, and why that is every row that can have changed, is the resource's
+:class:`~milekit.types.model.Changes` in the registry, explained in docs/lake.md.
+Resources without one (no time filter) are written as one file per run, a full snapshot.
 
-Every file appears by a rename (a partition is never half-written), and the state file
-``_milekit_sync.json`` is written last: a run killed at any moment leaves a readable
-dataset, and the next run reads again from the marks of the last completed run and
+Every file is written in the folder beside and appears by a rename (a partition is never
+half-written), and the state file is written last: a run killed at any moment leaves a
+readable dataset, and the next run reads again from the marks of the last completed run and
 replaces rows by id, so nothing is lost or doubled.
 
-A run records in the state file every name it is about to write (a partition file, whose
-temporary is the same name hidden, and its scratch directory) before it creates it; the
+A run records in the state file every name it is about to write (a partition file, and
+its scratch directory beside the lake, where the files are written) before it creates it; the
 next run removes what a killed one left among those names only, and no other file: a
 Parquet file the lake did not write is never removed nor counted, it is a
 :class:`LakeError` before anything is sent. A first run that fails (a dead server, a full
@@ -34,13 +37,14 @@ reads everything again anyway.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -64,9 +68,15 @@ from milekit.wire.errors import UsageError
 
 __all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
 
-STATE_FILE = "_milekit_sync.json"
-#: held while a run works on the lake (readers skip ``_`` files)
-LOCK_FILE = "_milekit_sync.lock"
+#: the state file, in the lake's home beside it (:func:`home_of`)
+STATE_FILE = "state.json"
+#: held while a run works on the lake (in its home, beside it)
+LOCK_FILE = "lock"
+#: where a lake written by milekit 0.1 kept its state and lock: inside the dataset, where
+#: Polars refuses them; the next run moves them out (:func:`_migrate`)
+LEGACY_STATE_FILE = "_milekit_sync.json"
+LEGACY_LOCK_FILE = "_milekit_sync.lock"
+_LEGACY_TMP = ".milekit-tmp-"
 PART_FILE = "part-0.parquet"
 #: the Hive partition column: the month (UTC) of the row's ``Changes.created`` time
 PARTITION = "created_month"
@@ -74,7 +84,7 @@ PARTITION = "created_month"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 #: how far before its marks a later run reads again (clock skew, late-visible writes)
 DEFAULT_OVERLAP = dt.timedelta(hours=1)
-_TMP = ".milekit-tmp-"
+_TMP = "tmp-"
 Mode = Literal["full", "incremental", "snapshot"]
 #: fetched, written, deleted, rows, partitions written, partitions skipped
 Counts = tuple[int, int, int, int, tuple[str, ...], int]
@@ -133,13 +143,17 @@ class LakeState:
     milekit: str = __version__
 
     def save(self, lake: Path) -> None:
-        tmp = lake / f".{STATE_FILE}.tmp"
+        home = home_of(lake)
+        tmp = home / f"{STATE_FILE}.tmp"
         tmp.write_bytes(orjson.dumps(self.__dict__, option=orjson.OPT_INDENT_2))
-        os.replace(tmp, lake / STATE_FILE)
+        os.replace(tmp, home / STATE_FILE)
 
     @classmethod
     def load(cls, lake: Path) -> LakeState | None:
-        path = lake / STATE_FILE
+        """The state beside the lake, else one an older milekit left inside it."""
+        path = home_of(lake) / STATE_FILE
+        if not path.exists():
+            path = lake / LEGACY_STATE_FILE
         if not path.exists():
             return None
         try:
@@ -200,6 +214,51 @@ def sync(
     )  # fmt: skip
 
 
+def home_of(lake: Path) -> Path:
+    """Where a lake's own files are: a hidden folder beside it, so that the lake's folder
+    holds the dataset and nothing else (readers take every file in it for data).
+
+    >>> home_of(Path("/data/lake/tasks")).as_posix()
+    '/data/lake/.tasks.milekit'
+    """
+    full = Path(os.path.abspath(lake))
+    if not full.name:
+        raise LakeError(f"a lake is a folder inside another, not {lake}")
+    return full.parent / f".{full.name}.milekit"
+
+
+def has_state(path: str | os.PathLike[str]) -> bool:
+    """Whether a completed or interrupted run left a lake at ``path`` (its state file).
+
+    >>> has_state("no/such/lake")
+    False
+    """
+    lake = Path(path)
+    return (home_of(lake) / STATE_FILE).exists() or (lake / LEGACY_STATE_FILE).exists()
+
+
+def _migrate(lake: Path) -> None:
+    """A lake an older milekit wrote, its state and lock inside: what a killed run of it
+    left removed (its recorded names only), the state moved beside the lake."""
+    old = lake / LEGACY_STATE_FILE
+    if not old.exists():
+        return
+    home = home_of(lake)
+    if not (home / STATE_FILE).exists():
+        state = LakeState.load(lake)
+        assert state is not None
+        (lake / f".{LEGACY_STATE_FILE}.tmp").unlink(missing_ok=True)
+        scratch = state.scratch
+        if scratch and scratch.startswith(_LEGACY_TMP) and Path(scratch).name == scratch:
+            shutil.rmtree(lake / scratch, ignore_errors=True)
+        for name in state.pending:
+            _remove(_tmp_name(lake / name))
+        state.scratch = None
+        state.save(lake)
+    old.unlink()
+    (lake / LEGACY_LOCK_FILE).unlink(missing_ok=True)
+
+
 def _outermost_missing(path: Path) -> Path | None:
     """The outermost directory of ``path`` that does not exist yet (None: it exists)."""
     made, p = None, path.absolute()
@@ -209,8 +268,13 @@ def _outermost_missing(path: Path) -> Path | None:
 
 
 def _remove_dirs(lake: Path, made: Path | None) -> None:
-    """After a failed first run: its lock file, and the directories it made if empty."""
-    (lake / LOCK_FILE).unlink(missing_ok=True)
+    """After a failed first run: its lock file and home, and the directories it made if
+    empty."""
+    home = home_of(lake)
+    (home / LOCK_FILE).unlink(missing_ok=True)
+    (home / f"{STATE_FILE}.tmp").unlink(missing_ok=True)
+    with suppress(OSError):
+        home.rmdir()  # unless something else is in it
     p = lake.absolute()
     while made is not None:
         try:
@@ -233,12 +297,15 @@ def _exclusive(lake: Path) -> Iterator[None]:
     import filelock
 
     lake.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(lake / LOCK_FILE), timeout=0)
+    home = home_of(lake)
+    home.mkdir(exist_ok=True)
+    lock = filelock.FileLock(str(home / LOCK_FILE), timeout=0)
     try:
         lock.acquire()
     except filelock.Timeout:
         raise LakeError(f"another milekit.sync is running on {lake}") from None
     try:
+        _migrate(lake)
         yield
     finally:
         lock.release()
@@ -255,8 +322,9 @@ def check_lake(lake: Path, spec: ResourceSpec, params: Mapping[str, str]) -> Lak
     if state is None:
         if files:
             raise LakeError(
-                f"{lake} holds Parquet files but no {STATE_FILE}: it was not written by "
-                "milekit.sync (or its state file was removed); sync into a new directory"
+                f"{lake} holds Parquet files but no state file ({home_of(lake).name}/"
+                f"{STATE_FILE} beside it): it was not written by milekit.sync (or its state "
+                "file was removed); sync into a new directory"
             )
         return None
     if state.resource != spec.name:
@@ -289,7 +357,8 @@ def _check_files(lake: Path, state: LakeState, files: dict[str, Path], spec: Res
             problems.append(f"{name} holds {meta[RESOURCE_KEY].decode()}")
     if problems:
         raise LakeError(
-            f"{lake / STATE_FILE} does not match the dataset: " + "; ".join(problems[:5])
+            f"{home_of(lake) / STATE_FILE} does not match the dataset: "
+            + "; ".join(problems[:5])
             + " (sync with full=True into a new directory to rebuild it)"
         )  # fmt: skip
 
@@ -341,7 +410,7 @@ class _Run:
         self.state = state
         state.scratch = f"{_TMP}{uuid.uuid4().hex[:12]}"
         state.save(self.lake)
-        tmp = self.lake / state.scratch
+        tmp = home_of(self.lake) / state.scratch
         tmp.mkdir()
         try:
             yield tmp
@@ -364,7 +433,7 @@ class _Run:
         if first:
             for name in self.state.pending:
                 _remove(self.lake / name)
-            (self.lake / STATE_FILE).unlink(missing_ok=True)
+            (home_of(self.lake) / STATE_FILE).unlink(missing_ok=True)
 
     def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
@@ -495,7 +564,7 @@ class _Router:
             final = self.lake / name
             final.parent.mkdir(parents=True, exist_ok=True)
             self.sinks[name] = Sink(
-                _tmp_name(final), "parquet", self.spec.id_field, self.meta,
+                _scratch_name(self.tmp, name), "parquet", self.spec.id_field, self.meta,
                 spill_dir=_spill_dir(self.tmp), empty_schema=self.empty,
             )  # fmt: skip
         return self.sinks[name]
@@ -507,7 +576,7 @@ class _Router:
         written = {}
         for name, sink in self.sinks.items():
             written[name] = sink.finish().rows
-            os.replace(sink.path, self.lake / name)
+            _move(sink.path, self.lake / name)
         return written
 
 
@@ -532,9 +601,29 @@ def _spill_dir(scratch: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=scratch))
 
 
+def _scratch_name(scratch: Path, name: str) -> Path:
+    """Where partition file ``name`` is written before its rename: in the run's scratch
+    folder beside the lake (readers of the lake never see it)."""
+    return scratch / (name.replace("/", "~") + ".tmp")
+
+
 def _tmp_name(final: Path) -> Path:
-    """Where a file is written before its rename: hidden, and not ``*.parquet``."""
+    """Beside ``final``, hidden and not ``*.parquet``: where a file is copied before its
+    rename when the scratch folder is on another file system (the lake's folder is a mount
+    point), and where milekit 0.1 wrote every file."""
     return final.with_name(f".{final.name}.tmp")
+
+
+def _move(src: Path, final: Path) -> None:
+    """``src`` renamed to ``final`` (atomic); across file systems, copied beside first."""
+    try:
+        os.replace(src, final)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(src, _tmp_name(final))
+        os.replace(_tmp_name(final), final)
+        src.unlink()
 
 
 def _split(table: pa.Table, by: str | None) -> dict[str, pa.Table]:
@@ -606,7 +695,8 @@ def _rewrite(
     if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
         return None
     final.parent.mkdir(parents=True, exist_ok=True)
-    sink = Sink(_tmp_name(final), "parquet", spec.id_field, meta, spill_dir=_spill_dir(tmp))
+    name = final.relative_to(run.lake).as_posix()
+    sink = Sink(_scratch_name(tmp, name), "parquet", spec.id_field, meta, spill_dir=_spill_dir(tmp))
     if final.exists():
         drop = pa.array(list(changed | gone), pa.string())
         for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
@@ -616,7 +706,7 @@ def _rewrite(
         sink.write(add)
     rows = sink.finish().rows
     if rows:
-        os.replace(sink.path, final)
+        _move(sink.path, final)
     else:
         sink.path.unlink(missing_ok=True)
     return rows
@@ -651,10 +741,11 @@ def _decoded(table: pa.Table) -> pa.Table:
 def _sweep(lake: Path, state: LakeState) -> None:
     """Remove what a killed run left of the names it recorded in ``state``: its scratch
     directory and the temporaries of its files (and nothing else, item 5)."""
-    (lake / f".{STATE_FILE}.tmp").unlink(missing_ok=True)
+    home = home_of(lake)
+    (home / f"{STATE_FILE}.tmp").unlink(missing_ok=True)
     scratch = state.scratch
     if scratch and scratch.startswith(_TMP) and Path(scratch).name == scratch:
-        shutil.rmtree(lake / scratch, ignore_errors=True)
+        shutil.rmtree(home / scratch, ignore_errors=True)
     for name in state.pending:
         _remove(_tmp_name(lake / name))
 
@@ -674,7 +765,10 @@ def read_lake(path: str | os.PathLike[str]) -> pd.DataFrame:
     lake = Path(path)
     state = LakeState.load(lake)
     if state is None:
-        raise LakeError(f"{lake} has no {STATE_FILE}: not a lake written by milekit.sync")
+        raise LakeError(
+            f"{lake} has no state file ({home_of(lake).name}/{STATE_FILE} beside it): not a "
+            "lake written by milekit.sync"
+        )
     spec = registry.get(state.resource)
     tables = [pq.read_table(str(lake / name)) for name in sorted(state.partitions)]
     tables = [t.replace_schema_metadata(None) for t in tables]

@@ -14,7 +14,7 @@ Layers, outermost first::
        |              jittered exponential backoff, Retry-After honoured within a cap
     requests.Session(auth=BearerAuth)   -- token through an auth object, never a raw header
        |
-    LimiterAdapter(RateLimiter)         -- every attempt takes a token (100 req/s per org)
+    MeasuredAdapter(RateLimiter)        -- every attempt takes a token (100 req/s per org)
        |
     urllib3 (max_retries=0: its own retries would bypass the limiter)
 
@@ -53,7 +53,6 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
-from requests_ratelimiter import LimiterAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -68,7 +67,7 @@ from milekit.wire import credentials, envelope, errors
 from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
 from milekit.wire.pacing import Pacer
-from milekit.wire.ratelimit import MILEAPP_PERIOD, MILEAPP_RATE, RateLimiter
+from milekit.wire.ratelimit import MILEAPP_PERIOD, MILEAPP_RATE, MeasuredAdapter, RateLimiter
 
 T = TypeVar("T")
 
@@ -455,7 +454,7 @@ class Client:
             session.auth = BearerAuth(self._token)
         adapter: requests.adapters.HTTPAdapter
         if self.limiter is not None:
-            adapter = LimiterAdapter(
+            adapter = MeasuredAdapter(
                 limiter=_Counted(self.limiter, self),  # type: ignore[arg-type]  # try_acquire
                 per_host=False,
                 limit_statuses=(),

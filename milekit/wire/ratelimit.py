@@ -12,9 +12,34 @@ then lives in a SQLite file under the user cache directory, guarded by a file lo
 ``SQLiteBucket``). The in-process form uses pyrate-limiter's ``InMemoryBucket``.
 
 The limiter never sleeps by itself: it takes ``clock`` and ``sleep`` callables, so its
-tests drive a fake clock. It plugs into ``requests`` through requests-ratelimiter's
-``LimiterAdapter`` (see :mod:`milekit.wire.client`), below milekit's retry loop: every attempt,
-retries included, takes a token.
+tests drive a fake clock. It plugs into ``requests`` through :class:`MeasuredAdapter`
+(requests-ratelimiter's ``LimiterAdapter``, see :mod:`milekit.wire.client`), below
+milekit's retry loop: every attempt, retries included, takes a token.
+
+The server counts arrivals, the window counts grants. A request granted at ``t`` that
+leaves at ``t + d`` (threads waiting for the GIL, a busy machine) lands in the server's
+second together with requests granted up to ``d`` later: 114-119 in a second were seen
+from four processes on a loaded 2-core machine. The adapter's connections tell the
+limiter when each granted request has been written to its socket (:meth:`RateLimiter.sent`).
+A request that left more than :data:`LATE_AFTER` after its grant is counted in the
+window a second time, stamped when it left (:meth:`RateLimiter.left`): every process
+sharing the window sees it where the server does. A request still unsent when it falls
+out of the window (late by more than the window) is invisible to everyone, so the window
+also looks back as far as the longest delay of the last :data:`HEADROOM_MEMORY` seconds
+(:class:`Headroom`; it widens only past ``period``, a stalled process). Then the last
+request granted among any that reach the server within one of its seconds saw all of
+them in its window: never more than ``limit``, once such delays have been seen.
+
+>>> clock = FakeClock()
+>>> rl = RateLimiter(limit=2, period=1.0, clock=clock.time, sleep=clock.sleep,
+...                  timer=clock.time)
+>>> rl.acquire(); clock.sleep(0.3); rl.sent()  # granted, then left 0.3 s later
+0.0
+0.3
+>>> rl.counted_again, rl.try_acquire_now() > 0  # counted again when it left: full
+(1, True)
+>>> rl.left(clock.time() - 1.5), rl.window  # one left 1.5 s after its grant
+(1.5, 1.5)
 """
 
 from __future__ import annotations
@@ -22,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -29,6 +55,9 @@ from typing import Any
 
 from pyrate_limiter import InMemoryBucket, Rate, RateItem, RedisBucket, SQLiteBucket
 from pyrate_limiter.abstracts import AbstractBucket
+from requests_ratelimiter import LimiterAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from milekit.wire.errors import LimiterUnavailableError, UsageError
 
@@ -37,6 +66,48 @@ MILEAPP_RATE = 100
 #: The window, widened by a small margin so that jitter between our send time and the
 #: server's arrival time cannot push 101 requests into one of the server's seconds.
 MILEAPP_PERIOD = 1.05
+#: a request that leaves its grant later than this is counted again when it leaves; the
+#: rest of the period's 50 ms margin (30 ms) is for the way to the server and its clock
+LATE_AFTER = 0.02
+#: seconds a measured grant-to-send delay widens the window for (then it is forgotten)
+HEADROOM_MEMORY = 10.0
+#: the most the window widens by: a request later than this (a process stopped for
+#: seconds) is late whatever the window; the window never looks back more than
+#: ``period + MAX_HEADROOM``
+MAX_HEADROOM = 1.0
+
+
+class Headroom:
+    """The longest grant-to-send delay of the last ``memory`` seconds (a sliding maximum).
+
+    >>> h = Headroom(memory=10.0)
+    >>> h.observe(0.0, 0.25); h.observe(1.0, 0.05); h.value(5.0), h.value(10.5)
+    (0.25, 0.05)
+    """
+
+    def __init__(self, memory: float = HEADROOM_MEMORY, cap: float = float("inf")) -> None:
+        self.memory, self.cap = memory, cap
+        self._lock = threading.Lock()
+        #: (when, delay), the delays decreasing: the front is the largest still remembered
+        self._kept: deque[tuple[float, float]] = deque()
+        self.observed = 0
+        self.largest = 0.0  #: the longest delay ever measured (for reports)
+
+    def observe(self, when: float, delay: float) -> None:
+        """A request granted ``delay`` seconds before ``when`` left at ``when``."""
+        with self._lock:
+            self.observed += 1
+            self.largest = max(self.largest, delay)
+            while self._kept and self._kept[-1][1] <= delay:
+                self._kept.pop()
+            self._kept.append((when, delay))
+
+    def value(self, now: float) -> float:
+        """The longest delay remembered at ``now`` (at most ``cap``)."""
+        with self._lock:
+            while self._kept and self._kept[0][0] <= now - self.memory:
+                self._kept.popleft()
+            return min(self.cap, self._kept[0][1]) if self._kept else 0.0
 
 
 class FakeClock:
@@ -78,6 +149,8 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         name: str = "mileapp",
         keep_alive: Callable[[], None] | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        headroom: Headroom | None = None,
     ) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be >= 1 and period > 0")
@@ -87,6 +160,13 @@ class RateLimiter:
         self.bucket = bucket if bucket is not None else InMemoryBucket([self.rate])
         self.clock = clock
         self.sleep = sleep
+        #: the clock grant-to-send delays are measured on (this process's: a Redis window's
+        #: clock is a round trip away)
+        self.timer = timer
+        #: the grant-to-send delays: the window reaches back as far as the longest of them
+        self.headroom = headroom if headroom is not None else Headroom(cap=period + MAX_HEADROOM)
+        self.counted_again = 0  #: requests counted a second time, when they left late
+        self._granted = threading.local()  #: per thread: when its last token was granted
         self.name = name
         self._lock = threading.Lock()
         #: the lock a shared bucket takes around each admission (a file lock, reentrant
@@ -145,9 +225,13 @@ class RateLimiter:
         from earlier than it was granted and leave the window too soon (issue 12).
         """
         with self._lock, self._unavailable(), self._bucket_lock:
+            self._widen()
             now = self._now_ms()
+            at = self.timer()
             item = RateItem(self.name, now)
             if self.bucket.put(item):
+                self._granted.at = at
+                _last_grant.limiter = self
                 self._puts += 1
                 if self._puts % 500 == 0:
                     self.bucket.leak(now)
@@ -160,16 +244,72 @@ class RateLimiter:
             raise RuntimeError("rate limiter bucket cannot admit a single request")
         return max(wait_ms, 1) / 1000
 
+    @property
+    def window(self) -> float:
+        """Seconds the window looks back now: ``period``, or as far as the longest recent
+        grant-to-send delay when that is longer (module doc)."""
+        return max(self.period, self.headroom.value(self.timer()))
+
+    def _widen(self) -> None:
+        """The bucket's rate set to the window's current width (the lock held)."""
+        ms = max(1, round(self.window * 1000))
+        if self.bucket.rates[0].interval != ms:
+            self.bucket.rates = [Rate(self.limit, ms)]
+
+    @property
+    def granted_at(self) -> float | None:
+        """When this thread's last token was granted (on :attr:`timer`), until :meth:`sent`."""
+        at: float | None = getattr(self._granted, "at", None)
+        return at
+
+    def sent(self) -> float | None:
+        """The request this thread was last granted a token for has left (it was written
+        to its socket): its grant-to-send delay, which widens the window (module doc).
+        None when this thread holds no grant (already reported, or none).
+
+        >>> clock = FakeClock()
+        >>> rl = RateLimiter(5, 1.0, clock=clock.time, sleep=clock.sleep, timer=clock.time)
+        >>> rl.sent(), rl.acquire(), rl.sent(), rl.sent()
+        (None, 0.0, 0.0, None)
+        """
+        at = self.granted_at
+        if at is None:
+            return None
+        self._granted.at = None
+        return self.left(at)
+
+    def left(self, granted: float) -> float:
+        """A request granted at ``granted`` (on :attr:`timer`) left now: its delay, kept in
+        :attr:`headroom`; when later than :data:`LATE_AFTER`, it is counted again, now."""
+        now = self.timer()
+        delay = max(0.0, now - granted)
+        self.headroom.observe(now, delay)
+        if delay > LATE_AFTER:
+            self._count_again()
+        return delay
+
+    def _count_again(self) -> None:
+        """One more item in the window, stamped now, whatever the count (the request has
+        left: it is counted where the server counts it)."""
+        with self._lock, self._unavailable(), self._bucket_lock:
+            rates = self.bucket.rates
+            self.bucket.rates = [Rate(2**31 - 1, rates[0].interval)]
+            try:
+                self.bucket.put(RateItem(self.name, self._now_ms()))
+            finally:
+                self.bucket.rates = rates
+            self.counted_again += 1
+
     def was_full(self, within: float | None = None) -> bool:
         """Whether this limiter's window was full (a caller had to wait, or was let in
-        after waiting) in the last ``within`` seconds (default: one period): then a 429 is
+        after waiting) in the last ``within`` seconds (default: one window): then a 429 is
         milekit's own crowd arriving a little late, not someone else spending the budget.
 
         >>> rl = RateLimiter(1, 1.0, sleep=lambda s: None)
         >>> rl.was_full(), rl.acquire(), rl.try_acquire_now() > 0, rl.was_full()
         (False, 0.0, True, True)
         """
-        return time.monotonic() - self._full_at <= (self.period if within is None else within)
+        return time.monotonic() - self._full_at <= (self.window if within is None else within)
 
     @contextmanager
     def _unavailable(self) -> Iterator[None]:
@@ -289,6 +429,50 @@ class RateLimiter:
             else "in-process"
         )  # fmt: skip
         return f"RateLimiter({self.limit} per {self.period:g}s, {kind})"
+
+
+#: per thread: the limiter that granted its last token (the connection that sends the
+#: request tells it when the request left)
+_last_grant = threading.local()
+
+
+def _left() -> None:
+    """A request was written to its socket: the limiter that granted it is told."""
+    limiter: RateLimiter | None = getattr(_last_grant, "limiter", None)
+    if limiter is not None:
+        _last_grant.limiter = None
+        limiter.sent()
+
+
+class _Conn(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _left()
+
+
+class _SConn(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _left()
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Conn
+
+
+class _SPool(HTTPSConnectionPool):
+    ConnectionCls = _SConn
+
+
+class MeasuredAdapter(LimiterAdapter):  # type: ignore[misc]
+    """requests-ratelimiter's adapter (a token per request) whose connections report to
+    the limiter when each request has been written to its socket (:meth:`RateLimiter.sent`):
+    late requests are counted again when they leave, and the window reaches back as far as
+    the longest recent delay."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _SPool}
 
 
 #: Redis URL schemes a limiter accepts

@@ -7,10 +7,11 @@ import datetime as dt
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import orjson
 import pandas as pd
 import polars as pl
 import pyarrow.dataset as ds
@@ -45,6 +46,89 @@ def _readable_without_repeats(lake: Path) -> int:
     ids = table.column("_id").to_pylist()
     assert len(ids) == len(set(ids))
     return len(ids)
+
+
+def _duckdb_rows(where: str) -> int:
+    got = duckdb.sql(
+        f"select count(*), count(distinct created_month) from read_parquet('{where}', "
+        "hive_partitioning=true, union_by_name=true)"
+    ).fetchall()
+    assert got[0][1] >= 1  # the partition column is there
+    return int(got[0][0])
+
+
+def _polars_rows(lake: Path, lazy: bool) -> int:
+    frame = (
+        pl.scan_parquet(lake, hive_partitioning=True).collect()
+        if lazy
+        else pl.read_parquet(lake, hive_partitioning=True)
+    )
+    assert "created_month" in frame.columns
+    return frame.height
+
+
+def _pandas_rows(lake: Path) -> int:
+    frame = pd.read_parquet(lake)
+    assert "created_month" in frame.columns
+    return len(frame)
+
+
+#: every engine that installs here, reading the lake's folder as it is (issue 21 item 7:
+#: Polars refused the state file inside it); Spark needs a JVM: not tested (docs/lake.md)
+ENGINES: dict[str, Callable[[Path], int]] = {
+    "polars.scan_parquet": lambda lake: _polars_rows(lake, lazy=True),
+    "polars.read_parquet": lambda lake: _polars_rows(lake, lazy=False),
+    "duckdb folder": lambda lake: _duckdb_rows(str(lake)),
+    "duckdb glob": lambda lake: _duckdb_rows(f"{lake}/**/*.parquet"),
+    "pyarrow.dataset": lambda lake: ds.dataset(lake, partitioning="hive").count_rows(),
+    "pandas.read_parquet": _pandas_rows,
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_reads_the_lake_folder_as_it_is(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, engine: str
+) -> None:
+    """Issue 21 item 7: ``pl.scan_parquet("lake/tasks")`` failed on the state file in the
+    folder; the folder now holds the partitions and nothing else, after a first and a
+    later run, the state and lock beside it."""
+    lake = tmp_path / "lake" / "tasks"
+    for _ in range(2):
+        milekit.sync("tasks", lake, client=c, progress=False)
+        assert ENGINES[engine](lake) == 300
+    assert {p.name for p in lake.rglob("*") if p.is_file()} == {"part-0.parquet"}
+    assert all(p.parent.name.startswith("created_month=") for p in lake.rglob("*.parquet"))
+    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == [".tasks.milekit", "tasks"]
+    assert sorted(p.name for p in lake_mod.home_of(lake).iterdir()) == ["lock", "state.json"]
+
+
+def test_a_lake_with_its_state_inside_moves_it_beside_on_the_next_run(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """A lake written by milekit 0.1 (state and lock inside, and what a run killed then left:
+    a recorded scratch folder and a hidden temporary beside a partition) is read as it is,
+    and its next run moves the state beside it and removes the leftovers."""
+    lake = tmp_path / "tasks"
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    home = lake_mod.home_of(lake)
+    state = orjson.loads((home / "state.json").read_bytes())
+    part = res.partitions_written[0]
+    state.update(scratch=".milekit-tmp-0123456789ab", pending=[part])
+    (lake / "_milekit_sync.json").write_bytes(orjson.dumps(state))
+    (lake / "_milekit_sync.lock").touch()
+    (lake / ".milekit-tmp-0123456789ab").mkdir()
+    (lake / ".milekit-tmp-0123456789ab" / "x.arrow").write_bytes(b"half")
+    (lake / part).with_name(".part-0.parquet.tmp").write_bytes(b"half")
+    shutil.rmtree(home)
+    assert lake_mod.has_state(lake)
+    _same_as_api(lake, c)  # read_lake reads the old layout
+    for _ in range(2):
+        assert milekit.sync("tasks", lake, client=c, progress=False).mode == "incremental"
+    assert [p.name for p in lake.iterdir() if p.is_file() or p.name.startswith(".")] == []
+    assert sorted(p.name for p in home.iterdir()) == ["lock", "state.json"]
+    for engine, rows in ENGINES.items():
+        assert rows(lake) == 300, engine
+    _same_as_api(lake, c)
 
 
 def _finish(sb: Sandbox, task_id: str) -> None:
@@ -144,6 +228,7 @@ def test_a_run_killed_at_any_rename_leaves_a_readable_lake_the_next_run_complete
         lake = tmp_path / f"run{n}"
         if base.exists():
             shutil.copytree(base, lake)
+            shutil.copytree(lake_mod.home_of(base), lake_mod.home_of(lake))
         calls = 0
 
         def dies(src: str, dst: str, _n: int = n) -> None:
@@ -174,14 +259,14 @@ def test_a_read_that_fails_changes_nothing(
 ) -> None:
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False)
-    state = (lake / lake_mod.STATE_FILE).read_bytes()
+    state = (lake_mod.home_of(lake) / lake_mod.STATE_FILE).read_bytes()
     fresh.faults.add(status=500, times=None, path_prefix="/api/v3/tasks")
     quick = milekit.Client(
         fresh.token, fresh.url, limiter="process", retry=milekit.RetryPolicy(attempts=2)
     )
     with pytest.raises(milekit.MileError):
         milekit.sync("tasks", lake, client=quick, progress=False)
-    assert (lake / lake_mod.STATE_FILE).read_bytes() == state
+    assert (lake_mod.home_of(lake) / lake_mod.STATE_FILE).read_bytes() == state
     assert _readable_without_repeats(lake) == 300
 
 
@@ -218,7 +303,7 @@ def test_parquet_files_not_written_by_sync_are_never_touched(
 ) -> None:
     (tmp_path / "mine").mkdir()  # export() creates no directories
     milekit.export("tasks", tmp_path / "mine" / "tasks.parquet", client=c, progress=False)
-    with pytest.raises(milekit.LakeError, match=r"no _milekit_sync\.json"):
+    with pytest.raises(milekit.LakeError, match=r"no state file \(\.mine\.milekit/state\.json"):
         milekit.sync("tasks", tmp_path / "mine", client=c, progress=False)
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["tasks.parquet"]
 
@@ -326,26 +411,29 @@ def _hidden(lake: Path) -> set[Path]:
 def test_what_a_killed_writer_left_is_invisible_and_swept(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
-    """A process killed while writing leaves half files beside the final names and a
-    scratch directory: no engine reads them, and the next run removes them, and only
-    them (item 5: it removed every hidden ``*.tmp`` file and ``.milekit-tmp-*`` folder)."""
+    """A process killed while writing leaves half files and a scratch directory in the
+    lake's home beside it (item 5: the next run removed every hidden ``*.tmp`` file and
+    ``.milekit-tmp-*`` folder; issue 21 item 7: they were inside the dataset): the dataset
+    folder holds the partitions only, every engine reads it, and the next run removes what
+    the killed one left, and only that."""
     lake = tmp_path / "tasks"
+    home = lake_mod.home_of(lake)
     milekit.sync("tasks", lake, client=c, progress=False)
     _killed_at_rename(fresh, lake, 3)
-    left = _hidden(lake)
-    assert any(p.name == ".part-0.parquet.tmp" for p in left)
-    assert any(p.name.startswith(".milekit-tmp-") for p in left)
-    mine = [lake / ".notes.tmp", lake / ".milekit-tmp-mine", lake / ".milekit-tmp-mine" / "x"]
+    assert _hidden(lake) == set()
+    assert {p.name for p in lake.rglob("*") if p.is_file()} == {"part-0.parquet"}
+    scratch = [p for p in home.iterdir() if p.name.startswith("tmp-")]
+    assert scratch and any(p.suffix == ".tmp" for p in scratch[0].iterdir())
+    for engine, rows in ENGINES.items():
+        assert rows(lake) == 300, engine
+    mine = [lake / ".notes.tmp", home / "tmp-mine", home / "tmp-mine" / "x"]
     mine[1].mkdir()
     mine[0].write_text("a person's own")
     mine[2].write_text("a person's own")
-    assert _readable_without_repeats(lake) == 300
-    assert duckdb.sql(
-        f"select count(*) from read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
-    ).fetchall() == [(300,)]
     res = milekit.sync("tasks", lake, client=c, progress=False)
     assert res.rows == 300 and res.deleted == 0
-    assert _hidden(lake) == set(mine[:2]) and mine[2].exists()
+    assert _hidden(lake) == {mine[0]} and mine[2].exists()
+    assert sorted(p.name for p in home.iterdir()) == ["lock", "state.json", "tmp-mine"]
     _same_as_api(lake, c)
 
 
@@ -357,7 +445,7 @@ def test_hidden_files_the_lake_did_not_write_are_left_alone(
     mine = [
         lake / ".notes.tmp",
         (lake / res.partitions_written[0]).with_name(".draft.parquet.tmp"),
-        lake / ".milekit-tmp-mine",
+        lake_mod.home_of(lake) / "tmp-mine",
     ]
     mine[0].write_text("a person's own")
     mine[1].write_text("a person's own")
@@ -452,7 +540,8 @@ def test_a_second_run_on_the_same_lake_is_refused_while_one_runs(
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False)
     sent = _sent(fresh)
-    with filelock.FileLock(str(lake / lake_mod.LOCK_FILE)):  # a run in another process
+    held = lake_mod.home_of(lake) / lake_mod.LOCK_FILE
+    with filelock.FileLock(str(held)):  # a run in another process
         with pytest.raises(milekit.LakeError, match=r"another milekit\.sync is running"):
             milekit.sync("tasks", lake, client=c, progress=False)
     assert _sent(fresh) == sent

@@ -20,6 +20,7 @@ from milekit.sandbox import Sandbox
 from milekit.wire import errors
 from milekit.wire.ratelimit import RateLimiter
 from tests.conftest import running_redis
+from tests.wire.test_limiter_wire import late_readers
 from tests.wire.test_ratelimit import max_in_window
 
 
@@ -170,7 +171,8 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
     Alone this run draws no 429; inside the whole suite on this shared 2-core machine a
     granted request can reach the sandbox more than the 50 ms margin late (a 429 appeared
     once): the retry loop absorbs it and at most two are tolerated, as in the SQLite
-    window's test. Pacing that adapts to them is the rest of issue 14.
+    window's test. Since issue 21 item 8 a request that leaves more than 20 ms after its
+    grant is counted again when it leaves: the window holds more items than requests.
     """
     with Sandbox(tasks=3000) as sb:
         script = textwrap.dedent(
@@ -179,7 +181,7 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
             c = milekit.Client({sb.token!r}, {sb.url!r}, limiter={redis_server!r},
                                max_workers=16)
             df = milekit.tasks_frame(client=c, progress=False, limit=50)
-            print(len(df), c.stats.rate_limited)
+            print(len(df), c.stats.rate_limited, c.limiter.counted_again)
             """
         )
         procs = []
@@ -201,7 +203,26 @@ def test_four_machines_keep_together_to_100_a_second(tmp_path: Path, redis_serve
     assert [o[0] for o in outs] == ["3000"] * 4
     assert len(stamps) >= 4 * 61 + 1  # 60 pages and the flows each, the organisation
     assert len(lookups) == 1  # once, for all four
-    assert len(grants) == len(stamps)  # every request took a token of the one window
-    assert max_in_window(grants, 1.0) <= 100
+    # every request took a token of the one window; one that left late was counted again
+    assert len(grants) == len(stamps) + sum(int(o[2]) for o in outs)
     assert sum(int(o[1]) for o in outs) == rejected <= 2
     assert max_in_window(stamps, 1.0) <= 100 + rejected  # over 100 only by the refused
+
+
+@pytest.mark.slow
+def test_machines_whose_requests_leave_late_keep_the_server_within_100(
+    tmp_path: Path, redis_server: str
+) -> None:
+    """Issue 21 item 8: four processes sharing one Redis window on a busy 2-core machine
+    reached 114-119 requests in one second at the server (14-19 x 429 of their own). Here
+    four "machines" (their own cache directories) send half of their requests up to
+    0.5 s after the grant: each widens its window by the delays it measured, and the
+    server never counts more than 100 in a second, nor answers 429."""
+    with Sandbox(tasks=3000) as sb:
+        caches = [tmp_path / f"machine-{i}" for i in range(4)]
+        outs = late_readers(sb, redis_server, caches)
+        stamps = [r.t for r in sb.app.request_log]
+        rejected = sb.app.stats.rejected_429
+    assert [o[0] for o in outs] == ["3000"] * 4
+    assert max_in_window(stamps, 1.0) <= 100
+    assert rejected == 0 and [o[1] for o in outs] == ["0"] * 4
