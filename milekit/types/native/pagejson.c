@@ -161,6 +161,7 @@ typedef struct {
     yyjson_val *list;  /* the rows (an array) */
     int64_t cells;     /* column slots filled or promised so far */
     int64_t budget;    /* ... and at most (CELLS_FLOOR + CELLS_PER_BYTE per byte) */
+    int64_t rewalk;    /* keys looked at to rebuild demoted fields (within budget too) */
 } ctx_t;
 
 static int refuse(ctx_t *x, const char *why) {
@@ -418,16 +419,18 @@ static int append_json(ctx_t *x, col_t *c, yyjson_val *v, int depth) {
 }
 
 /* The row field `k` of the rows `c` becomes JSON text: its column is dropped and rebuilt
-   from the first `row` rows (each an object: checked as it was read). */
+   from the first `row` rows (each an object: checked as it was read). Each rebuild looks at
+   up to every key of those rows: past the budget (many fields demoted late in a long
+   page would cost rows x keys x fields), the page is refused instead, and a reader has it. */
 static int demote(ctx_t *x, col_t *c, int64_t k, int64_t row) {
+    x->rewalk += row * c->nkids;
+    if (x->rewalk > x->budget) return refuse(x, "too many fields do not fit a column");
     col_t *was = c->kids[k], *j = col_new(0);
     if (!j) return -1;
     j->expect = was->expect;
     j->fixed = 1;
     c->kids[k] = j;
     col_free(was);
-    x->error = NULL;
-    x->misfit = 0;
     if (materialize(j, K_JSON)) return -1;
     yyjson_arr_iter it = yyjson_arr_iter_with(x->list);
     yyjson_val *r;
@@ -455,7 +458,9 @@ static int append_object(ctx_t *x, col_t *c, yyjson_val *obj, int depth) {
             continue;
         }
         if (depth || !x->misfit) return -1; /* a misfit below a row's field: demote that */
-        x->cells = before - kid->charged;   /* the dropped column's cells are given back */
+        x->error = NULL;
+        x->misfit = 0;
+        x->cells = before - kid->charged; /* the dropped column's cells are given back */
         if (demote(x, c, c->prev, row)) return -1;
         kid = c->kids[c->prev];
         int64_t start = x->cells;
