@@ -707,7 +707,12 @@ def _type_arrow(
         # row has: the original objects are lost. Only the Python path keeps them.
         raise FastPathMiss(f"{f.name}: free-form JSON objects", checked=True)
     if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
-        return _kind_of_inferred(col, json=t == F.JSON)
+        arr, got = _kind_of_inferred(col, json=t == F.JSON)
+        if got == F.ARRAY_STRING:  # as convert() types them: lists are lists of objects
+            return arr, F.ARRAY_OBJECT
+        if got not in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):  # text, numbers (note 51): JSON
+            return _json_text(col.to_pylist()), F.JSON
+        return arr, got
     if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
         return convert(col, f, misfit)
     return col, t

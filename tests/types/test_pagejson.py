@@ -254,6 +254,19 @@ def test_a_field_that_does_not_fit_costs_that_column_not_the_page(
     _assert_same(content)  # and reads as the Python path reads it
 
 
+def test_an_object_field_holding_text_or_lists_of_text_reads_as_the_python_path() -> None:
+    # appVersion as old apps send it (note 51), hub as text, assignedTo as a list of text:
+    # JSON and Array of Object on every path (the fast ones said String, Array of String)
+    rows = [{"_id": "a", "appVersion": "3.14.2", "hub": "DC", "assignedTo": ["x"]},
+            {"_id": "b", "appVersion": None, "hub": "X", "assignedTo": None}]  # fmt: skip
+    content = _page(rows)
+    for native in (True, False):
+        table = schema.PageParser(TASKS.rows, TASKS.listing, native=native).parse(content)[0]
+        _assert_as_python_reads(content, table, TASKS, [])
+        types = [schema.meta_of(table.schema.field(n))[0] for n in ("appVersion", "assignedTo")]
+        assert types == [schema.F.JSON, schema.F.ARRAY_OBJECT]
+
+
 def test_several_fields_that_do_not_fit_leave_the_columns_alone() -> None:
     rows = [{"_id": "a", "x": 1, "title": 5, "n": 1}, {"_id": "b", "x": "s", "n": 2}] * 3
     content = _page(rows)
