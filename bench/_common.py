@@ -193,6 +193,13 @@ def _serve(kw: dict[str, Any]) -> None:
                     ),
                     flush=True,
                 )
+            elif cmd[0] == "mistype":  # mistype FIELD EVERY: text in FIELD on every EVERY-th
+                # task (before any read: the sandbox keeps each task's JSON once made)
+                field, every = cmd[1], int(cmd[2])
+                for i, task in enumerate(sb.store.values("tasks")):
+                    if i % every == 0:
+                        task[field] = f"{i} min"
+                print("{}", flush=True)
             elif cmd[0] == "quit":
                 break
     finally:

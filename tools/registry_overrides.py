@@ -264,7 +264,9 @@ FIELD_FIXES: dict[str, dict[str, Fix]] = {
         "visitGroupPriority": Fix("Integer", note="0-100, a number in data (note 22)"),
         "inLocation": Fix("Datetime", note="note 23"),
         "isDeleted": Fix("Boolean", add=True, note="on every real task (note 23)"),
-        "appVersion": Fix("String", add=True, note="on every real task (note 23)"),
+        "appVersion": Fix("Object", add=True, note="an object, {name, version} (note 51)"),
+        "appVersion.name": Fix("String", add=True, note='"5.21.3" (note 51)'),
+        "appVersion.version": Fix("Integer", add=True, note="521 (note 51)"),
         "outLocation": Fix("Datetime", note="note 23"),
         # note 11: geoLock is an object in the schema, a list in data
         "geoLock": Fix("Array of Object", note="an object in the schema, a list in data (note 11)"),

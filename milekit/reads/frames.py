@@ -357,7 +357,8 @@ def parse_page(
             if not miss.checked:
                 limits.check_page(content)
         page = envelope.list_page(orjson.loads(content), parser.listing, number)
-        page.table = schema.rows_to_table(_without(page.rows, typed.secret_fields), typed, columns)
+        rows = _without(page.rows, typed.secret_fields)
+        page.table = schema.rows_to_table(rows, typed, columns, misfit=parser.misfit)
         page.rows = []  # the Arrow copy is all we keep
         return page
     except (errors.MileError, limits.PageLimitError) as e:

@@ -117,7 +117,7 @@ def tasks_frame(
     ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
     ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
     ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
-    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``object``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     df: pd.DataFrame = frame(
@@ -242,7 +242,7 @@ def tasks_gallery_frame(
     ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
     ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
     ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
-    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``object``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     df: pd.DataFrame = frame(
@@ -2549,7 +2549,7 @@ def flow_task_template_frame(
     ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
     ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
     ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
-    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``object``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``.
     """
     df: pd.DataFrame = view(
@@ -2664,7 +2664,7 @@ def public_task_frame(
     ``visitGroupPriority`` ``Int64``, ``inLocation`` ``datetime64[us, UTC]``,
     ``outLocation`` ``datetime64[us, UTC]``, ``useGeoLock`` ``boolean``, ``isSample``
     ``boolean``, ``isLastDoneOrder`` ``boolean``, ``isDeleted`` ``boolean``, ``appVersion``
-    ``string``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
+    ``object``, ``splitNumber`` ``string``, ``visitGroup`` ``string``, ``useVisitGroup``
     ``string``, ``vehicleSubHubDistanceLimit`` ``string``, ``listItem`` ``object``,
     ``taskComponentDetail`` ``object``, ``location`` ``object``.
     """

@@ -702,7 +702,7 @@ class _TaskMaker:
         t["assignedBy"] = self.choice(("System", self.choice(self.dispatchers)["email"]))
         t["assignedTime"] = self.when(at)
         t["openTaskTime"] = self.when(max(st, at) + self.randrange(60, 1800))
-        t["appVersion"] = self.choice(_APP_VERSIONS)
+        t["appVersion"] = dict(self.choice(_APP_VERSIONS))
         t["deviceInformation"] = self.choice(_DEVICES)
         note = f"Assigned to {who['name']}"
         histories.append(self._history(at, "assign", note, {"assignee": assignees}))
@@ -884,7 +884,12 @@ NEW_TASK_KEYS: Doc = dict.fromkeys(
         "visitGroup",
     )
 ) | {"travelDistance": 0, "idleDuration": 0, "visitGroupPriority": 0}
-_APP_VERSIONS = ("3.12.0", "3.13.4", "3.14.2")
+#: real tasks name the app as an object (note 51)
+_APP_VERSIONS = (
+    {"name": "5.19.0", "version": 519},
+    {"name": "5.20.4", "version": 520},
+    {"name": "5.21.3", "version": 521},
+)
 _DEVICES = (
     {"os": "13", "brand": "samsung", "model": "SM-A145F"},
     {"os": "12", "brand": "xiaomi", "model": "Redmi 10C"},

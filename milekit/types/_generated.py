@@ -533,7 +533,16 @@ RESOURCES: dict[str, ResourceSpec] = {
                 doc="This key depends on doneOrder key, generated when task done by calculating distance between done tasks and distance between Hub to task if… (meters, a number in data (note 22))",
             ),
             Field("isDeleted", F.BOOLEAN, writable=False, doc="on every real task (note 23)"),
-            Field("appVersion", F.STRING, writable=False, doc="on every real task (note 23)"),
+            Field(
+                "appVersion",
+                F.OBJECT,
+                writable=False,
+                children=(
+                    Field("name", F.STRING, writable=False, doc='"5.21.3" (note 51)'),
+                    Field("version", F.INTEGER, writable=False, doc="521 (note 51)"),
+                ),
+                doc="an object, {name, version} (note 51)",
+            ),
             Field("taskType", F.ENUM, writable=False, enum=("activityMaster", "activityChild")),
             Field("subStatus", F.STRING, writable=False),
             Field("subId", F.ARRAY_STRING, writable=False),

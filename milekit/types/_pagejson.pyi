@@ -15,4 +15,6 @@ class PageError(Exception):
 
 def decode(
     content: bytes, envelope: str, rows_key: str, hints: Sequence[tuple[str, int]]
-) -> tuple[Any, Any, int | float | None, int | float | None]: ...
+) -> tuple[Any, Any, int | float | None, int | float | None, tuple[str, ...]]:
+    """(schema capsule, array capsule, total, last_page, demoted): ``demoted`` names the
+    row fields whose values did not fit one column, left as JSON text (one per value)."""

@@ -315,7 +315,12 @@ _TASK_TABLE += [
     Field("isSample", F.BOOLEAN),
     Field("isLastDoneOrder", F.BOOLEAN),
     Field("isDeleted", F.BOOLEAN, doc="on every real task (note 23)"),
-    Field("appVersion", F.STRING, doc="the mobile app that worked the task (note 23)"),
+    Field(
+        "appVersion",
+        F.OBJECT,
+        doc='the mobile app that worked the task: {"name": "5.21.3", "version": 521} (note 51)',
+        children=(Field("name", F.STRING), Field("version", F.INTEGER)),
+    ),
 ]
 _TASK_TABLE += [
     Field(n, F.STRING)

@@ -47,7 +47,7 @@ import itertools
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -102,6 +102,12 @@ _EMPTY: np.ndarray[Any, Any] = np.empty(0, dtype=object)
 
 class MileTypeWarning(MileWarning):
     """A column's values did not fit its documented type; it was kept in a wider one."""
+
+
+#: Told (column name, message) when a column's values do not fit its documented type:
+#: by default a :class:`MileTypeWarning` each time; a :class:`PageParser` warns once per
+#: column per read (:meth:`PageParser.misfit`).
+Misfit = Callable[[str, str], None]
 
 
 def field_meta(ftype: FieldType, enum: Sequence[str] = ()) -> dict[bytes, bytes]:
@@ -298,8 +304,20 @@ def infer(values: Sequence[Any]) -> tuple[pa.Array, FieldType]:
     return _text(values), F.STRING
 
 
-def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
-    """Values of a documented field -> (Arrow array, the API type it ended up as)."""
+def convert(
+    values: Sequence[Any] | pa.Array, f: Field, misfit: Misfit | None = None
+) -> tuple[pa.Array, FieldType]:
+    """Values of a documented field -> (Arrow array, the API type it ended up as).
+
+    Values that do not fit the field's type are kept in the narrowest type that holds them
+    all, and ``misfit`` is told (default: a :class:`MileTypeWarning`).
+
+    >>> from milekit.types.registry import Field
+    >>> said = []
+    >>> arr, got = convert([1, "two"], Field("n", F.INTEGER), lambda *a: said.append(a[0]))
+    >>> arr.to_pylist(), got, said
+    (['1', 'two'], <FieldType.STRING: 'String'>, ['n'])
+    """
     t = f.type
     try:
         if t == F.DATETIME:
@@ -333,11 +351,11 @@ def convert(values: Sequence[Any] | pa.Array, f: Field) -> tuple[pa.Array, Field
             return pc.cast(inferred, target, safe=True), t  # 5.0 -> 5 ok, 5.5 -> error
     except (pa.ArrowException, ValueError, TypeError, OverflowError) as e:
         arr, got = infer(values.to_pylist() if isinstance(values, pa.Array) else values)
-        warnings.warn(
-            f"column {f.name!r}: values do not fit {t.value} ({e}); kept as {got.value}",
-            MileTypeWarning,
-            stacklevel=3,
-        )
+        message = f"column {f.name!r}: values do not fit {t.value} ({e}); kept as {got.value}"
+        if misfit is None:
+            warnings.warn(message, MileTypeWarning, stacklevel=3)
+        else:
+            misfit(f.name, message)
         return arr, got
     raise AssertionError(t)  # pragma: no cover
 
@@ -368,13 +386,17 @@ def _text_lists(values: Sequence[Any] | pa.Array) -> pa.Array:
 
 
 def rows_to_table(
-    rows: Sequence[dict[str, Any]], schema: RowSchema, columns: Iterable[str] | None = None
+    rows: Sequence[dict[str, Any]],
+    schema: RowSchema,
+    columns: Iterable[str] | None = None,
+    misfit: Misfit | None = None,
 ) -> pa.Table:
     """One page of API rows -> an Arrow table typed by the registry.
 
     Columns: the documented fields present in the rows (in registry order), then the
     undocumented ones (custom flow fields) in order of first appearance. ``columns``
-    forces a set (e.g. a ``fields=`` projection), present or not.
+    forces a set (e.g. a ``fields=`` projection), present or not. ``misfit``: see
+    :func:`convert`.
     """
     present: dict[str, None] = {}
     for r in rows:
@@ -394,7 +416,7 @@ def rows_to_table(
                 continue  # documented, and null on every row of this page: nothing to type
             arr, got = typed_nulls(f, len(values))
         elif f is not None:
-            arr, got = convert(values, f)
+            arr, got = convert(values, f, misfit)
         else:
             arr, got = infer(values)
         enum = f.enum if f is not None and got == F.ENUM else ()
@@ -462,9 +484,15 @@ class PageParser:
     Both release the GIL. Documented fields are read with their raw JSON types and typed
     with Arrow compute; the rest are inferred. Arrow's reader would infer date-like text
     as timestamps (dropping the original spelling), so such columns are re-read as text;
-    the set of those is learnt once per parser and shared by the threads. Anything neither
-    takes (a field whose JSON type changes within the page, an unexpected envelope)
-    raises :class:`FastPathMiss`.
+    the set of those is learnt once per parser and shared by the threads. A row field
+    whose values do not fit one column (its JSON type changes within the page, a value of
+    another type than documented) costs that field alone: the decoder hands it over as
+    JSON text and it is typed from its values, as the Python path types it. Anything
+    neither takes (a row that is not an object, an unexpected envelope) raises
+    :class:`FastPathMiss`.
+
+    A parser serves one read: a column whose values do not fit its documented type is
+    told once per read (one :class:`MileTypeWarning` per column, :meth:`misfit`).
     """
 
     def __init__(
@@ -487,6 +515,15 @@ class PageParser:
         self._lock = threading.Lock()
         self._read_schema: pa.Schema | None = None  #: built once per change of ``_text``
         self._fields: dict[tuple[str, pa.DataType, FieldType, tuple[str, ...]], pa.Field] = {}
+        self._warned: set[str] = set()
+
+    def misfit(self, name: str, message: str) -> None:
+        """A :class:`MileTypeWarning` for column ``name``, the first time in this read."""
+        with self._lock:
+            if name in self._warned:
+                return
+            self._warned.add(name)
+        warnings.warn(message, MileTypeWarning, stacklevel=2)
 
     def _schema(self) -> pa.Schema:
         with self._lock:
@@ -510,12 +547,14 @@ class PageParser:
         got = self.native and self._decode(content)
         if not got:
             check_page(content)
-            got = self._read(content)
-        rows, total, last = got
-        return self._typed(rows), page_number(total, "total"), page_number(last, "last_page")
+            got = (*self._read(content), ())
+        rows, total, last, demoted = got
+        table = self._typed(rows, demoted)
+        return table, page_number(total, "total"), page_number(last, "last_page")
 
-    def _decode(self, content: bytes) -> tuple[pa.Table, Any, Any] | None:
-        """The C decoder's raw table, or None where it refuses the page."""
+    def _decode(self, content: bytes) -> tuple[pa.Table, Any, Any, tuple[str, ...]] | None:
+        """The C decoder's raw table (and the fields it left as JSON text), or None where it
+        refuses the page."""
         try:
             caps = _pagejson.decode(content, self.listing.envelope, PAGE_ROWS, self._hints)
         except _pagejson.PageError as e:
@@ -526,7 +565,7 @@ class PageParser:
             batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
         except pa.ArrowException:
             return None  # (nesting Arrow will not import): the limits decide, then the reader
-        return pa.Table.from_batches([batch]), caps[2], caps[3]
+        return pa.Table.from_batches([batch]), caps[2], caps[3], caps[4]
 
     def _read(self, content: bytes) -> tuple[pa.Table, Any, Any]:
         """Arrow's JSON reader's raw table (date-like text kept as text)."""
@@ -575,27 +614,37 @@ class PageParser:
             f = self._fields[key] = pa.field(name, t, metadata=field_meta(got, enum))
         return f
 
-    def _typed(self, rows: pa.Table) -> pa.Table:
+    def _typed(self, rows: pa.Table, demoted: Sequence[str] = ()) -> pa.Table:
         known = self._all
         forced = set(self.columns or ())
+        misfit = self.misfit
         arrays: list[pa.Array] = []
         fields: list[pa.Field] = []
         have = set(rows.column_names)
         order = [n for n in self.schema.field_names if n in have or n in forced]
         order += [n for n in rows.column_names if n not in known]
         order += [n for n in self.columns or () if n not in have and n not in known]
-        together = _convert_together(rows, known, forced)
+        batched = {n: f for n, f in known.items() if n not in demoted} if demoted else known
+        together = _convert_together(rows, batched, forced)
         for name in order:
             f = known.get(name)
             if name not in have:
                 arr, got = typed_nulls(f, rows.num_rows)
+            elif name in demoted:  # JSON text: typed from its values, as the Python path does
+                values = _json_cells(rows.column(name))
+                if f is None:
+                    arr, got = infer(values)
+                elif any(v is not None for v in values):
+                    arr, got = convert(values, f, misfit)
+                else:  # pragma: no cover - a field is demoted by a value
+                    arr, got = typed_nulls(f, rows.num_rows)
             else:
                 chunked = rows.column(name)
                 col = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
                 if f is None:
                     arr, got = _kind_of_inferred(col)
                 elif col.null_count < len(col):
-                    arr, got = together[name] if name in together else _type_arrow(col, f)
+                    arr, got = together[name] if name in together else _type_arrow(col, f, misfit)
                 elif name in forced:
                     arr, got = typed_nulls(f, rows.num_rows)
                 else:
@@ -650,7 +699,9 @@ def _scalar(struct: pa.StructArray, name: str) -> Any:
         return None
 
 
-def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
+def _type_arrow(
+    col: pa.Array, f: Field, misfit: Misfit | None = None
+) -> tuple[pa.Array, FieldType]:
     """A documented field read by Arrow (raw JSON type) -> its typed array."""
     t = f.type
     if t == F.JSON and pa.types.is_nested(col.type):
@@ -658,9 +709,14 @@ def _type_arrow(col: pa.Array, f: Field) -> tuple[pa.Array, FieldType]:
         # row has: the original objects are lost. Only the Python path keeps them.
         raise FastPathMiss(f"{f.name}: free-form JSON objects", checked=True)
     if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
-        return _kind_of_inferred(col, json=t == F.JSON)
+        arr, got = _kind_of_inferred(col, json=t == F.JSON)
+        if got == F.ARRAY_STRING:  # as convert() types them: lists are lists of objects
+            return arr, F.ARRAY_OBJECT
+        if got not in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):  # text, numbers (note 51): JSON
+            return _json_text(col.to_pylist()), F.JSON
+        return arr, got
     if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
-        return convert(col, f)
+        return convert(col, f, misfit)
     return col, t
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import warnings
 from typing import Any
 
 import orjson
@@ -41,23 +42,36 @@ def _page(rows: list[Any], **envelope: Any) -> bytes:
     return orjson.dumps({"status": True, "tasks": body})
 
 
+def _misfits(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The columns a MileTypeWarning was given for, in order."""
+    return [str(w.message).split("'")[1] for w in caught if w.category is schema.MileTypeWarning]
+
+
 def _both(content: bytes, spec: registry.ResourceSpec = TASKS) -> tuple[Any, Any]:
-    """(native outcome, Arrow reader outcome): a (table, total, last) or the exception."""
+    """(native outcome, Arrow reader outcome): a (table, total, last) or the exception.
+    The columns the native parse warned about are kept in ``_both.warned``."""
     out = []
     for native in (True, False):
         parser = schema.PageParser(spec.rows, spec.listing, native=native)
-        try:
-            out.append(parser.parse(content))
-        except (schema.FastPathMiss, PageLimitError) as e:
-            out.append(e)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out.append(parser.parse(content))
+            except (schema.FastPathMiss, PageLimitError) as e:
+                out.append(e)
+        if native:
+            _both.warned = _misfits(caught)  # type: ignore[attr-defined]
     return out[0], out[1]
 
 
 def _assert_same(content: bytes, spec: registry.ResourceSpec = TASKS) -> Any:
     native, arrow = _both(content, spec)
-    if isinstance(arrow, Exception):
+    demoted = () if isinstance(native, Exception) else _demoted(content, spec)
+    if isinstance(arrow, Exception) or demoted:
+        # the Python path is the reference for a field the decoder leaves as JSON text (the
+        # reader reads an integer past int64 as a float; the Python path keeps its digits)
         if not isinstance(native, Exception):  # then it must read as the Python path reads
-            _assert_as_python_reads(content, native[0], spec)
+            _assert_as_python_reads(content, native[0], spec, _both.warned)  # type: ignore[attr-defined]
         return None
     assert not isinstance(native, Exception), native
     assert native[1:] == arrow[1:]
@@ -73,21 +87,37 @@ def _assert_same(content: bytes, spec: registry.ResourceSpec = TASKS) -> Any:
     return native
 
 
-def _assert_as_python_reads(content: bytes, table: pa.Table, spec: registry.ResourceSpec) -> None:
+def _assert_as_python_reads(
+    content: bytes, table: pa.Table, spec: registry.ResourceSpec, warned: list[str]
+) -> None:
+    """The decoder's table types every column as the Python path does (the API types in
+    the metadata too), and warns about the same columns."""
     rows = envelope.list_page(orjson.loads(content), spec.listing, 1).rows
-    slow = schema.to_pandas(schema.rows_to_table(rows, spec.rows))
-    fast = schema.to_pandas(table)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        python = schema.rows_to_table(rows, spec.rows)
+    assert sorted(warned) == sorted(_misfits(caught))
+    slow, fast = schema.to_pandas(python), schema.to_pandas(table)
     assert set(fast.columns) == set(slow.columns)
     pd.testing.assert_frame_equal(fast, slow[fast.columns])
+    assert {f.name: schema.meta_of(f) for f in table.schema} == {
+        f.name: schema.meta_of(f) for f in python.schema
+    }
 
 
 def _decoder_refuses(content: bytes) -> bool:
-    hints = schema.PageParser(TASKS.rows, TASKS.listing)._hints
+    return _demoted(content) is None
+
+
+def _demoted(content: bytes, spec: registry.ResourceSpec = TASKS) -> tuple[str, ...] | None:
+    """The fields the decoder left as JSON text, or None if it refuses the page."""
+    hints = schema.PageParser(spec.rows, spec.listing)._hints
     try:
-        schema._pagejson.decode(content, TASKS.listing.envelope, "data", hints)
+        got = schema._pagejson.decode(content, spec.listing.envelope, "data", hints)
     except ValueError:
-        return True
-    return False
+        return None
+    demoted: tuple[str, ...] = got[4]
+    return demoted
 
 
 # --- real pages ---------------------------------------------------------------------------
@@ -172,13 +202,6 @@ def test_lists_of_objects_with_varying_keys() -> None:
 
 
 _REFUSED: list[list[Any]] = [
-    [{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}],  # a type that changes
-    [{"_id": "a", "x": True}, {"_id": "b", "x": 1}],
-    [{"_id": "a", "x": {"k": 1}}, {"_id": "b", "x": [1]}],
-    [{"_id": "a", "title": 5}],  # a documented text field holding a number
-    [{"_id": "a", "orderIndex": 1.5}],  # a documented integer holding a float
-    [{"_id": "a", "label": [1, 2]}],  # a documented list of text holding numbers
-    [{"_id": "a", "x": 2**64 - 1}],  # past int64
     [{"_id": "a"}, 5],  # a row that is not an object
 ]
 
@@ -188,6 +211,95 @@ def test_what_the_decoder_refuses_the_reader_decides(rows: list[Any]) -> None:
     content = _page(rows)
     assert _decoder_refuses(content)
     _assert_same(content)
+
+
+_OK = {"_id": "z", "title": "t", "orderIndex": 7, "label": ["L"], "hub": {"_id": "h", "lat": 1.5}}
+
+#: (rows, the one field that does not fit a column): that field alone leaves the columns
+_MISFITS: list[tuple[list[Any], str]] = [
+    ([{"_id": "a", "x": 1}, {"_id": "b", "x": "one"}], "x"),  # a type that changes
+    ([{"_id": "a", "x": True}, {"_id": "b", "x": 1}], "x"),
+    ([{"_id": "a", "x": {"k": 1}}, {"_id": "b", "x": [1]}], "x"),
+    ([{"_id": "a", "title": 5}], "title"),  # a documented text field holding a number
+    ([{"_id": "a", "orderIndex": 1.5}], "orderIndex"),  # a documented integer, a float
+    ([{"_id": "a", "orderIndex": 2.0}, _OK], "orderIndex"),  # ... a whole one
+    ([{"_id": "a", "label": [1, 2]}], "label"),  # a documented list of text holding numbers
+    ([{"_id": "a", "label": "one"}, _OK], "label"),  # ... a text (a list of one, note 21)
+    ([{"_id": "a", "x": 2**64 - 1}], "x"),  # past int64
+    ([_OK, {"_id": "a", "orderIndex": 2**64 - 1}], "orderIndex"),
+    ([_OK, _OK, {"_id": "a", "title": {"t": 1}}], "title"),  # at the last row
+    ([{"_id": "a", "title": ["t"]}, _OK, _OK], "title"),  # at the first row
+    ([_OK, {"_id": "a", "startTime": 1728463665}], "startTime"),  # epoch seconds (note 6)
+    ([_OK, {"_id": "a", "startTime": True}, _OK], "startTime"),
+    ([_OK, {"_id": "a", "eta": 830}], "eta"),
+    ([_OK, {"_id": "a", "status": 3}], "status"),
+    ([_OK, {"_id": "a", "isDeleted": "no"}], "isDeleted"),
+    ([_OK, {"_id": "a", "hub": {"_id": "h", "lat": "south"}}], "hub"),  # deep inside
+    ([{"_id": "a", "hub": {"_id": 5}}, _OK], "hub"),
+    ([_OK, {"_id": "a", "geoLock": [{"radius": 1}, {"radius": "far"}]}], "geoLock"),
+    ([{"_id": "a", "x": [{"k": [{"d": True}]}]}, {"_id": "b", "x": [{"k": [{"d": 0}]}]}], "x"),
+    ([_OK, {"_id": "a", "hub": "DC Cakung"}], "hub"),  # text where an object is documented
+    ([_OK, {"_id": "a", "appVersion": "3.14.2"}, {"_id": "b", "appVersion": {"name": "5.21.3"}}],
+     "appVersion"),
+    ([{"_id": "a", "x": 1, "y": "a"}, {"_id": "b", "x": 2.5, "y": 2}], "y"),  # x widens: fits
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rows", "field"), _MISFITS)
+def test_a_field_that_does_not_fit_costs_that_column_not_the_page(
+    rows: list[Any], field: str
+) -> None:
+    content = _page(rows)
+    assert _demoted(content) == (field,)  # the page itself is decoded
+    _assert_same(content)  # and reads as the Python path reads it
+
+
+def test_an_object_field_holding_text_or_lists_of_text_reads_as_the_python_path() -> None:
+    # appVersion as old apps send it (note 51), hub as text, assignedTo as a list of text:
+    # JSON and Array of Object on every path (the fast ones said String, Array of String)
+    rows = [{"_id": "a", "appVersion": "3.14.2", "hub": "DC", "assignedTo": ["x"]},
+            {"_id": "b", "appVersion": None, "hub": "X", "assignedTo": None}]  # fmt: skip
+    content = _page(rows)
+    for native in (True, False):
+        table = schema.PageParser(TASKS.rows, TASKS.listing, native=native).parse(content)[0]
+        _assert_as_python_reads(content, table, TASKS, [])
+        types = [schema.meta_of(table.schema.field(n))[0] for n in ("appVersion", "assignedTo")]
+        assert types == [schema.F.JSON, schema.F.ARRAY_OBJECT]
+
+
+def test_several_fields_that_do_not_fit_leave_the_columns_alone() -> None:
+    rows = [{"_id": "a", "x": 1, "title": 5, "n": 1}, {"_id": "b", "x": "s", "n": 2}] * 3
+    content = _page(rows)
+    assert _demoted(content) == ("title", "x")  # in column order (documented ones first)
+    _assert_same(content)
+
+
+def test_a_column_that_does_not_fit_is_told_once_per_read() -> None:
+    # one MileTypeWarning per column per read (a parser serves one read), not one per page
+    parser = schema.PageParser(TASKS.rows, TASKS.listing)
+    pages = [_page([_OK, {"_id": f"p{i}", "orderIndex": "soon", "eta": "noon"}]) for i in range(5)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = [parser.parse(p)[0] for p in pages]
+    assert sorted(_misfits(caught)) == ["eta", "orderIndex"]
+    assert all(t.column("orderIndex").to_pylist() == ["7", "soon"] for t in tables)
+    assert _demoted(pages[0]) == ("orderIndex",)  # eta is text: typed by Arrow, it falls back
+
+
+def test_a_misfit_in_a_page_the_decoder_refuses_is_told_once_per_read_too() -> None:
+    # the Python path (a key twice in a row: no decoder, no reader) warns through the parser
+    from milekit.reads import frames
+
+    parser = schema.PageParser(TASKS.rows, TASKS.listing)
+    page = b'{"tasks": {"total": 2, "data": [{"_id": "a", "orderIndex": "soon", "_id": "a"}]}}'
+    assert _decoder_refuses(page)
+    with pytest.raises(schema.FastPathMiss):
+        schema.PageParser(TASKS.rows, TASKS.listing, native=False).parse(page)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(3):
+            frames.parse_page(parser, TASKS.rows, None, page, n + 1)
+    assert _misfits(caught) == ["orderIndex"]
 
 
 def test_a_page_arrows_reader_trips_over_is_read() -> None:
@@ -398,6 +510,9 @@ for seed in range(20):  # buffers that grow many times, past every power of two
     T._assert_same(page)
 for rows in T._REFUSED:
     assert T._decoder_refuses(T._page(rows))
+for rows, field in T._MISFITS:
+    assert T._demoted(T._page(rows)) == (field,)
+    T._assert_same(T._page(rows))
 # hostile pages: real ones (sandbox, random) mutated; each read and imported, or refused
 pages = [open(p, "rb").read() for p in sys.argv[4:]] + [T._random_page(s) for s in range(20)]
 seen = H.mutation_fuzz(pages, 3000, seed=1)

@@ -1,5 +1,5 @@
 """Real answers, not only documented ones: a page shaped like a real ``GET /tasks`` answer
-(``data/real-tasks-page.json``, docs/api-notes.md notes 21-30) reads on the fast path with
+(``data/real-tasks-page.json``, docs/api-notes.md notes 21-30 and 51) reads on the fast path with
 no warning, every column in its proper dtype."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ EXPECTED = {
     "inLocation": "datetime64[us, UTC]",
     "outLocation": "datetime64[us, UTC]",
     "idleDuration": "Int64",
-    "appVersion": "string",
+    "appVersion": "object",  # {"name": "5.21.3", "version": 521} (note 51)
     "deviceInformation": "object",
     "createdCoordinate": "string",
     "geoLockTrigger": "category",
@@ -66,6 +66,7 @@ def test_a_real_page_reads_on_the_fast_path_without_warnings() -> None:
     assert first["deviceInformation"] == {"os": "12", "brand": "xiaomi", "model": "Redmi 10C"}
     assert pd.isna(df.iloc[4]["assignedTo"])  # unassigned: null (note 24)
     assert first["assignedVehicle"]["speed"] is None  # null, not text (note 30)
+    assert first["appVersion"] == {"name": "5.21.3", "version": 521}  # note 51
 
 
 def test_the_python_path_types_a_real_page_the_same(sandbox: Sandbox) -> None:
@@ -88,3 +89,23 @@ def test_tasks_frame_reads_a_real_answer_whole(fresh: Sandbox) -> None:
             df = milekit.tasks_frame(client=c, progress=False)
     assert len(df) == 6 and {c: str(df[c].dtype) for c in EXPECTED} == EXPECTED
     assert df["kota"].tolist()[:2] == ["Jakarta Timur", "Bekasi"]  # custom flow columns
+
+
+def test_a_mistyped_column_costs_one_warning_per_read_and_that_column_alone() -> None:
+    # a documented Integer sent as text on some rows of every page: the column falls back
+    # to text (its digits kept), told once for the read, not once per page (issue 21)
+    with Sandbox(tasks=2100) as sb:
+        for i, task in enumerate(sb.store.values("tasks")):
+            if i % 7 == 0:
+                task["waitingTime"] = f"{i} min"
+        with milekit.Client(sb.token, sb.url, limiter="process") as c:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = milekit.tasks_table(client=c, progress=False)
+    told = [str(w.message) for w in caught if w.category is schema.MileTypeWarning]
+    assert len(told) == 1 and "'waitingTime'" in told[0], told
+    assert table.num_rows == 2100
+    assert str(table.schema.field("waitingTime").type) == "string"
+    assert "0 min" in table.column("waitingTime").to_pylist()
+    assert str(table.schema.field("startTime").type) == "timestamp[us, tz=UTC]"
+    assert str(table.schema.field("orderIndex").type) == "int64"

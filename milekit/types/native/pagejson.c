@@ -9,9 +9,14 @@
    PyCapsules ("arrow_schema", "arrow_array") of one struct array whose children are the
    columns. The GIL is released while parsing and building.
 
-   Whatever this decoder does not take (a key whose JSON type changes, an integer past
-   int64, a row that is not an object, an unexpected envelope) is a ValueError: the
-   caller falls back to Arrow's reader, so refusing is always safe.
+   A row field whose values do not fit one column (its JSON type changes within the page,
+   even deep inside it; a value of another type than its hint; an integer past int64)
+   costs that field alone: the field becomes a column of JSON text (K_JSON, one text per
+   value, nulls null), rebuilt from the rows read so far, and its name goes back to Python,
+   which types it from the values as its Python path would. The rest of the page stays
+   columns. Whatever else this decoder does not take (a row that is not an object, a key
+   twice in one object, an unexpected envelope) is a ValueError: the caller falls back to
+   Arrow's reader, so refusing is always safe.
 
    A page no reader should be given is a PageError (not a ValueError): a value nested more
    than MAX_DEPTH containers below the row (Arrow's reader overflows the C stack on deep
@@ -130,14 +135,14 @@ static int bit_put(buf_t *b, int64_t i, int on) {
 }
 
 /* ---- column builders ------------------------------------------------------------------- */
-enum { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR, K_LIST, K_STRUCT };
+enum { K_NULL, K_BOOL, K_INT, K_FLOAT, K_STR, K_LIST, K_STRUCT, K_JSON };
 
 typedef struct col {
     int kind;
     int fixed; /* the kind came from a hint: never changes */
     int64_t len, nulls;
     buf_t valid, data, offs;
-    struct col *item; /* K_LIST */
+    struct col *item; /* K_LIST; K_JSON: the shape of its values, as a reader's columns */
     struct col **kids; /* K_STRUCT */
     char **names;
     size_t *nlens;
@@ -145,14 +150,18 @@ typedef struct col {
     int32_t *index;  /* the children by key: open addressing, child + 1 (0: empty) */
     int64_t icap;    /* slots of index: a power of two, at least twice nkids */
     int64_t expect;  /* the length this column will reach, when known (a row's fields) */
+    int64_t charged; /* a row's field: the cells its values charged (given back if demoted) */
     int64_t nkids, capkids, first, prev;
 } col_t;
 
 typedef struct {
     const char *error; /* static text, set once */
     int fatal;         /* the error is a PageError: no reader should be given the page */
+    int misfit;        /* the error is a value that does not fit its column: demote it */
+    yyjson_val *list;  /* the rows (an array) */
     int64_t cells;     /* column slots filled or promised so far */
     int64_t budget;    /* ... and at most (CELLS_FLOOR + CELLS_PER_BYTE per byte) */
+    int64_t rewalk;    /* keys looked at to rebuild demoted fields (within budget too) */
 } ctx_t;
 
 static int refuse(ctx_t *x, const char *why) {
@@ -164,6 +173,16 @@ static int forbid(ctx_t *x, const char *why) {
     if (!x->error) {
         x->error = why;
         x->fatal = 1;
+    }
+    return -1;
+}
+
+/* A value that does not fit the column it goes to: the row's field holding it is demoted
+   to JSON text (append_object), the page is not refused. */
+static int misfit(ctx_t *x, const char *why) {
+    if (!x->error) {
+        x->error = why;
+        x->misfit = 1;
     }
     return -1;
 }
@@ -230,6 +249,7 @@ static int materialize(col_t *c, int kind) {
         return 0;
     case K_STR:
     case K_LIST:
+    case K_JSON:
         if (buf_reserve(&c->offs, (e + 1) * 4)) return -1;
         c->offs.len = (n + 1) * 4;
         if (kind == K_LIST && !(c->item = col_new(0))) return -1;
@@ -254,6 +274,7 @@ static int append_null(ctx_t *x, col_t *c) {
         break;
     }
     case K_STR:
+    case K_JSON:
         if (bit_put(&c->valid, i, 0) || offs_put(c, c->data.len)) return -1;
         break;
     case K_LIST:
@@ -380,6 +401,45 @@ static col_t *kid_for(ctx_t *x, col_t *c, const char *key, size_t klen) {
 
 /* ---- values ------------------------------------------------------------------------------- */
 static int append_value(ctx_t *x, col_t *c, yyjson_val *v, int depth);
+static int shape_of(ctx_t *x, col_t *c, yyjson_val *v, int depth);
+
+/* `v` (not null) as JSON text into the K_JSON column `c`. Its shape is held to the limits
+   as the columns a reader would build for it (the Python path types it so). */
+static int append_json(ctx_t *x, col_t *c, yyjson_val *v, int depth) {
+    if (!c->item && !(c->item = col_new(0))) return -1;
+    if (shape_of(x, c->item, v, depth)) return -1;
+    size_t len = 0;
+    char *text = yyjson_val_write(v, 0, &len);
+    if (!text) return -1;
+    int rc = buf_put(&c->data, text, (int64_t)len);
+    free(text);
+    if (rc || offs_put(c, c->data.len) || bit_put(&c->valid, c->len, 1)) return -1;
+    c->len++;
+    return 0;
+}
+
+/* The row field `k` of the rows `c` becomes JSON text: its column is dropped and rebuilt
+   from the first `row` rows (each an object: checked as it was read). Each rebuild looks at
+   up to every key of those rows: past the budget (many fields demoted late in a long
+   page would cost rows x keys x fields), the page is refused instead, and a reader has it. */
+static int demote(ctx_t *x, col_t *c, int64_t k, int64_t row) {
+    x->rewalk += row * c->nkids;
+    if (x->rewalk > x->budget) return refuse(x, "too many fields do not fit a column");
+    col_t *was = c->kids[k], *j = col_new(0);
+    if (!j) return -1;
+    j->expect = was->expect;
+    j->fixed = 1;
+    c->kids[k] = j;
+    col_free(was);
+    if (materialize(j, K_JSON)) return -1;
+    yyjson_arr_iter it = yyjson_arr_iter_with(x->list);
+    yyjson_val *r;
+    for (int64_t i = 0; i < row && (r = yyjson_arr_iter_next(&it)); i++) {
+        yyjson_val *v = yyjson_obj_getn(r, c->names[k], c->nlens[k]);
+        if (v && !yyjson_is_null(v) ? append_json(x, j, v, 1) : append_null(x, j)) return -1;
+    }
+    return 0;
+}
 
 /* `obj` at `depth` (a row: 0) into the struct column `c`. */
 static int append_object(ctx_t *x, col_t *c, yyjson_val *obj, int depth) {
@@ -391,7 +451,21 @@ static int append_object(ctx_t *x, col_t *c, yyjson_val *obj, int depth) {
         col_t *kid = kid_for(x, c, unsafe_yyjson_get_str(key), unsafe_yyjson_get_len(key));
         if (!kid) return -1;
         if (kid->len != row) return refuse(x, "a key repeats within one object");
-        if (append_value(x, kid, yyjson_obj_iter_get_val(key), depth + 1)) return -1;
+        yyjson_val *v = yyjson_obj_iter_get_val(key);
+        int64_t before = x->cells;
+        if (append_value(x, kid, v, depth + 1) == 0) {
+            kid->charged += x->cells - before;
+            continue;
+        }
+        if (depth || !x->misfit) return -1; /* a misfit below a row's field: demote that */
+        x->error = NULL;
+        x->misfit = 0;
+        x->cells = before - kid->charged; /* the dropped column's cells are given back */
+        if (demote(x, c, c->prev, row)) return -1;
+        kid = c->kids[c->prev];
+        int64_t start = x->cells;
+        if (append_json(x, kid, v, depth + 1)) return -1;
+        kid->charged = x->cells - start;
     }
     if (!c->expect && charge(x, c->nkids)) return -1; /* else paid when each was added */
     for (int64_t k = 0; k < c->nkids; k++)
@@ -412,7 +486,7 @@ static int kind_of(ctx_t *x, yyjson_val *v) {
     case YYJSON_TYPE_NUM:
         if (yyjson_is_real(v)) return K_FLOAT;
         if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX)
-            return refuse(x, "an integer past int64");
+            return misfit(x, "an integer past int64");
         return K_INT;
     default:
         return refuse(x, "an unexpected JSON value");
@@ -432,12 +506,13 @@ static int settle_kind(ctx_t *x, col_t *c, int vk) {
         c->kind = K_FLOAT;
         return 0;
     }
-    return refuse(x, "a field's JSON type changes within the page");
+    return misfit(x, "a field's JSON type changes within the page");
 }
 
 /* `v`, `depth` containers below the row (a row's field: 1), into the column `c`. */
 static int append_value(ctx_t *x, col_t *c, yyjson_val *v, int depth) {
     if (yyjson_is_null(v)) return append_null(x, c);
+    if (c->kind == K_JSON) return append_json(x, c, v, depth);
     int vk = kind_of(x, v);
     if (vk < 0) return -1;
     if (vk >= K_LIST && depth > MAX_DEPTH) return forbid(x, TOO_DEEP);
@@ -551,7 +626,7 @@ static void release_array(struct ArrowArray *a) {
     a->release = NULL;
 }
 
-static const char *FORMATS[] = {"n", "b", "l", "g", "u", "+l", "+s"};
+static const char *FORMATS[] = {"n", "b", "l", "g", "u", "+l", "+s", "u"};
 
 /* The buffer's memory, now the array's; never null: an empty buffer gets a (zeroed)
    allocation. */
@@ -576,7 +651,10 @@ static char *dup_name(const char *name, size_t len) {
 static int export_col(col_t *c, const char *name, size_t nlen, struct ArrowSchema *s,
                       struct ArrowArray *a) {
     int64_t nchild = c->kind == K_LIST ? 1 : c->kind == K_STRUCT ? c->nkids : 0;
-    int64_t nbuf = c->kind == K_NULL ? 0 : c->kind == K_STR ? 3 : c->kind == K_STRUCT ? 1 : 2;
+    int64_t nbuf = c->kind == K_NULL                        ? 0
+                   : c->kind == K_STR || c->kind == K_JSON ? 3
+                   : c->kind == K_STRUCT                   ? 1
+                                                           : 2;
     memset(s, 0, sizeof *s);
     memset(a, 0, sizeof *a);
     s->format = FORMATS[c->kind];
@@ -591,7 +669,7 @@ static int export_col(col_t *c, const char *name, size_t nlen, struct ArrowSchem
     a->children = calloc((size_t)(nchild ? nchild : 1), sizeof(void *));
     if (!a->buffers || !s->children || !a->children) return -1;
     a->n_buffers = nbuf;
-    buf_t *order[3] = {&c->valid, c->kind == K_STR || c->kind == K_LIST ? &c->offs : &c->data,
+    buf_t *order[3] = {&c->valid, c->kind >= K_STR && c->kind != K_STRUCT ? &c->offs : &c->data,
                        &c->data};
     for (int64_t i = 0; i < nbuf; i++)
         if (!(a->buffers[i] = taken(order[i]))) return -1;
@@ -752,6 +830,7 @@ static int rows_of(ctx_t *x, yyjson_doc *doc, const char *envelope, const char *
     yyjson_val *env = yyjson_is_obj(root) ? last_of(root, envelope) : NULL;
     yyjson_val *list = yyjson_is_obj(env) ? last_of(env, rows_key) : NULL;
     if (!yyjson_is_arr(list)) return refuse(x, "no paginator");
+    x->list = list;
     out->total = number_of(env, "total");
     out->last = number_of(env, "last_page");
     if (!(out->rows = col_new(0))) return -1;
@@ -775,7 +854,7 @@ static int rows_of(ctx_t *x, yyjson_doc *doc, const char *envelope, const char *
    when not even that: its brackets are counted). The root sits 3 containers above a row
    (root, envelope, rows). */
 static void recheck(ctx_t *x, yyjson_doc *doc, const char *data, size_t size) {
-    ctx_t y = {NULL, 0, 0, x->budget};
+    ctx_t y = {.budget = x->budget};
     if (!doc) {
         if (brackets_deeper_than(data, size, MAX_DEPTH + 4)) forbid(&y, TOO_DEEP);
     } else {
@@ -873,18 +952,37 @@ static PyObject *number_to_python(const num_t *n) {
     }
 }
 
+/* The names of the row fields demoted to JSON text, in column order. */
+static PyObject *demoted_names(const col_t *rows) {
+    PyObject *out = PyList_New(0);
+    for (int64_t k = 0; out && k < rows->nkids; k++) {
+        if (rows->kids[k]->kind != K_JSON) continue;
+        PyObject *name = PyUnicode_DecodeUTF8(rows->names[k], (Py_ssize_t)rows->nlens[k], NULL);
+        if (!name || PyList_Append(out, name)) Py_CLEAR(out);
+        Py_XDECREF(name);
+    }
+    if (!out) return NULL;
+    PyObject *t = PyList_AsTuple(out);
+    Py_DECREF(out);
+    return t;
+}
+
 static PyObject *export_page(page_t *page) {
+    PyObject *demoted = demoted_names(page->rows);
+    if (!demoted) return NULL;
     struct ArrowSchema *s = malloc(sizeof *s);
     struct ArrowArray *a = malloc(sizeof *a);
     PyObject *cs = NULL, *ca = NULL;
     if (!s || !a) {
         free(s);
         free(a);
+        Py_DECREF(demoted);
         return PyErr_NoMemory();
     }
     int rc = export_col(page->rows, "", 0, s, a);
     cs = PyCapsule_New(s, "arrow_schema", schema_capsule_free);
     if (!cs) {
+        Py_DECREF(demoted);
         release_schema(s);
         free(s);
         release_array(a);
@@ -894,6 +992,7 @@ static PyObject *export_page(page_t *page) {
     ca = PyCapsule_New(a, "arrow_array", array_capsule_free);
     if (!ca) {
         Py_DECREF(cs);
+        Py_DECREF(demoted);
         release_array(a);
         free(a);
         return NULL;
@@ -901,6 +1000,7 @@ static PyObject *export_page(page_t *page) {
     if (rc) {
         Py_DECREF(cs);
         Py_DECREF(ca);
+        Py_DECREF(demoted);
         return PyErr_NoMemory();
     }
     PyObject *total = number_to_python(&page->total);
@@ -908,10 +1008,11 @@ static PyObject *export_page(page_t *page) {
     if (!last) {
         Py_DECREF(cs);
         Py_DECREF(ca);
+        Py_DECREF(demoted);
         Py_XDECREF(total);
         return NULL;
     }
-    return Py_BuildValue("(NNNN)", cs, ca, total, last);
+    return Py_BuildValue("(NNNNN)", cs, ca, total, last, demoted);
 }
 
 static PyObject *decode(PyObject *self, PyObject *args) {
@@ -928,7 +1029,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
         PyBuffer_Release(&content);
         return NULL;
     }
-    ctx_t x = {NULL, 0, 0, 0};
+    ctx_t x = {0};
     page_t page = {0};
     int rc;
     Py_BEGIN_ALLOW_THREADS;
@@ -952,7 +1053,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS,
      "decode(content, envelope, rows_key, hints) -> (schema capsule, array capsule, total, "
-     "last_page)"},
+     "last_page, names of the fields demoted to JSON text)"},
     {NULL, NULL, 0, NULL},
 };
 
