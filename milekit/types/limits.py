@@ -85,10 +85,11 @@ def _string_quotes(raw: np.ndarray, has_escapes: bool) -> np.ndarray:
     quotes = np.flatnonzero(raw == _QUOTE)
     if not has_escapes or not len(quotes):
         return quotes
-    slashes = np.flatnonzero(raw == _BACKSLASH)
-    after = quotes[np.isin(quotes - 1, slashes)]  # quotes right after a backslash
+    after = quotes[quotes > 0]
+    after = after[raw[after - 1] == _BACKSLASH]  # quotes right after a backslash
     if not len(after):
         return quotes
+    slashes = np.flatnonzero(raw == _BACKSLASH)
     starts = slashes[np.r_[0, np.flatnonzero(np.diff(slashes) != 1) + 1]]  # of each run
     run = after - starts[np.searchsorted(starts, after - 1, side="right") - 1]
     return np.asarray(np.setdiff1d(quotes, after[(run & 1) == 1], assume_unique=True))

@@ -450,6 +450,11 @@ _NATIVE_KIND: dict[pa.DataType, int] = {
 }
 
 
+#: why a page was not decoded in C: no decoder, or text yyjson does not take as JSON (its
+#: second pass then counted the brackets only: the page limits check the rest)
+_NO_DECODER, _NOT_JSON = "no decoder", "not JSON"
+
+
 class FastPathMiss(Exception):
     """This page cannot go through Arrow's JSON reader; use the Python path.
 
@@ -538,33 +543,38 @@ class PageParser:
     def parse(self, content: bytes) -> tuple[pa.Table, int | None, int | None]:
         """Raw page bytes -> (typed table, total, last_page).
 
-        A page the C decoder does not take must pass :func:`~milekit.types.limits.check_page`
-        before Arrow's reader (or the caller's Python path) is given it; a page that breaks
-        a limit raises :class:`~milekit.types.limits.PageLimitError`.
+        A page the C decoder refuses has been held to the page limits by the decoder
+        itself (its second pass); without the decoder, a page passes
+        :func:`~milekit.types.limits.check_page` before Arrow's reader (or the caller's
+        Python path) is given it. A page that breaks a limit raises
+        :class:`~milekit.types.limits.PageLimitError`.
         """
         if self.listing.shape != "laravel" or not self.listing.envelope:
             raise FastPathMiss("not a Laravel paginator")
-        got = self.native and self._decode(content)
-        if not got:
-            check_page(content)
+        got = self._decode(content) if self.native else _NO_DECODER
+        if isinstance(got, str):  # refused: why
+            if got in (_NO_DECODER, _NOT_JSON):  # the decoder did not read it through
+                check_page(content)
+            elif not content.lstrip()[:1] == b"{":  # (a `null` body kills Arrow's reader)
+                raise PageLimitError("the answer is not a JSON object")
             got = (*self._read(content), ())
         rows, total, last, demoted = got
         table = self._typed(rows, demoted)
         return table, page_number(total, "total"), page_number(last, "last_page")
 
-    def _decode(self, content: bytes) -> tuple[pa.Table, Any, Any, tuple[str, ...]] | None:
-        """The C decoder's raw table (and the fields it left as JSON text), or None where it
+    def _decode(self, content: bytes) -> tuple[pa.Table, Any, Any, tuple[str, ...]] | str:
+        """The C decoder's raw table (and the fields it left as JSON text), or why it
         refuses the page."""
         try:
             caps = _pagejson.decode(content, self.listing.envelope, PAGE_ROWS, self._hints)
         except _pagejson.PageError as e:
             raise PageLimitError(str(e)) from None  # no reader may have it
-        except ValueError:
-            return None  # Arrow's reader decides: it takes some pages this decoder refuses
+        except ValueError as e:
+            return str(e)  # Arrow's reader decides: it takes some pages this decoder refuses
         try:
             batch = pa.RecordBatch._import_from_c_capsule(caps[0], caps[1])
-        except pa.ArrowException:
-            return None  # (nesting Arrow will not import): the limits decide, then the reader
+        except pa.ArrowException as e:  # the decoder's depth limit keeps this away
+            raise PageLimitError(f"a page Arrow cannot import ({e})") from None
         return pa.Table.from_batches([batch]), caps[2], caps[3], caps[4]
 
     def _read(self, content: bytes) -> tuple[pa.Table, Any, Any]:
