@@ -34,10 +34,11 @@ from milekit.reads.objects import get
 from milekit.reads.views import view
 from milekit.types import registry
 from milekit.wire import errors
-from milekit.wire.client import Client, RetryPolicy
+from milekit.wire.client import Client
 from milekit.wire.context import get_client, use
 from milekit.wire.errors import IncompleteReadError, MileError, MileWarning
 from milekit.wire.ratelimit import RateLimiter
+from milekit.wire.retry import RetryPolicy
 from milekit.writes.diff import diff
 from milekit.writes.push import PushInterrupted, PushResult, PushValidationError, push
 

@@ -31,8 +31,9 @@ from milekit.notebook.progress import in_notebook
 from milekit.types.registry import PAGE_ROWS
 from milekit.wire import credentials, errors
 from milekit.wire.auth import Secret, redact
-from milekit.wire.client import DEFAULT_BASE_URL, NO_RETRY, Client
+from milekit.wire.client import DEFAULT_BASE_URL, Client
 from milekit.wire.context import get_client, use
+from milekit.wire.retry import NO_RETRY
 
 WHERE_TOKEN = "In MileApp, open Profile -> Access Token to create or copy your personal token."
 PROMPT = "MileApp personal access token (Profile -> Access Token; input hidden): "

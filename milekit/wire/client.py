@@ -10,8 +10,9 @@ True
 
 Layers, outermost first::
 
-    Client.request  -- retry loop: 429 / 502 / 503 / 504 / connection failures,
-       |              jittered exponential backoff, Retry-After honoured within a cap
+    Client.request  -- retry loop (the rules: milekit.wire.retry.RetryPolicy): a read
+       |              after 429, any 5xx and failed connections; jittered exponential
+       |              backoff, Retry-After honoured within a cap
     requests.Session(auth=BearerAuth)   -- token through an auth object, never a raw header
        |
     MeasuredAdapter(RateLimiter)        -- every attempt takes a token (100 req/s per org)
@@ -33,7 +34,6 @@ Once the host has answered anything, the patient retries of the client's
 
 from __future__ import annotations
 
-import email.utils
 import errno
 import hashlib
 import logging
@@ -68,89 +68,22 @@ from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
 from milekit.wire.pacing import Pacer
 from milekit.wire.ratelimit import MILEAPP_PERIOD, MILEAPP_RATE, MeasuredAdapter, RateLimiter
+from milekit.wire.retry import (
+    DEFAULT_TIMEOUT,
+    FIRST_CONTACT,
+    IDEMPOTENT,
+    NO_RETRY,
+    RetryPolicy,
+    parse_retry_after,
+)
 
 T = TypeVar("T")
 
 log = logging.getLogger("milekit")
 
 DEFAULT_BASE_URL = "https://apiweb.mile.app/api/v3"
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 #: pages a walk may take before it is taken for a server that ignores ``page``
 MAX_PAGES = 100_000
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How the client retries: within a time budget, not a fixed count.
-
-    A request is sent again while the time spent on it (its attempts plus the waits
-    between them) stays within ``budget`` seconds; ``attempts`` optionally caps the count
-    too. Waits grow exponentially from ``backoff`` up to ``max_backoff``, with jitter;
-    a ``Retry-After`` answer is honoured instead (one longer than ``max_retry_after``
-    raises at once).
-
-    The pages of a read (:meth:`Client.pages`, every frame) also share one budget: once
-    none of them has been answered for ``budget`` seconds (a 5xx or no answer at all; a
-    429 is an answer), they all stop retrying, and a read whose server has gone away ends
-    then with :class:`~milekit.wire.errors.IncompleteReadError` (``resume=`` reads the
-    rest), not after a budget per page.
-
-    >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 2.0 + RetryPolicy().jitter
-    True
-    >>> RetryPolicy(attempts=1).retries(attempt=1, spent=0.0, delay=0.1)
-    False
-    """
-
-    attempts: int | None = None  #: total attempts, the first included (None: budget only)
-    #: seconds one request may take, retries and waits included; also how long the pages
-    #: of a read keep retrying once none is answered
-    budget: float = 120.0
-    backoff: float = 0.5  #: first delay, doubled each attempt
-    max_backoff: float = 30.0
-    max_retry_after: float = 120.0  #: a longer Retry-After raises instead of blocking
-    jitter: float = 0.25  #: positive jitter, in seconds, added on top of every delay
-
-    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return retry_after + rng.uniform(0, self.jitter)
-        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-        return rng.uniform(base / 2, base) + rng.uniform(0, self.jitter)
-
-    def retries(self, attempt: int, spent: float, delay: float) -> bool:
-        """May attempt ``attempt + 1`` follow, ``spent`` seconds in, after ``delay``?"""
-        if self.attempts is not None and attempt >= self.attempts:
-            return False
-        return spent + delay <= self.budget
-
-
-NO_RETRY = RetryPolicy(attempts=1)
-#: how a connection that cannot be made is retried while the host has never answered the
-#: client: a few quick attempts within 10 s (each expected to take as long as the one
-#: before), then :class:`~milekit.wire.errors.ConnectError`; the client's policy still
-#: caps it (``retry=False`` tries once)
-FIRST_CONTACT = RetryPolicy(attempts=3, budget=10.0, backoff=0.5, max_backoff=2.0)
-#: seconds to wait for a connection, and for an answer on it
-DEFAULT_TIMEOUT = (5.0, 120.0)
-
-
-def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date).
-
-    >>> parse_retry_after("3"), parse_retry_after(None), parse_retry_after("soon")
-    (3.0, None, None)
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now())
 
 
 @dataclass
@@ -628,7 +561,7 @@ class Client:
             self._gate.hold(self._clock(), err.retry_after, self._rng_delay)
             if self.pacer is not None and not (self.limiter and self.limiter.was_full()):
                 self.pacer.throttled()  # someone else spent the budget: slow down
-        if self._should_retry(method, r.status_code, err.retry_after) and self._retry(
+        if policy.retryable(method, r.status_code, err.retry_after) and self._retry(
             policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
         ):
             return True
@@ -732,14 +665,6 @@ class Client:
                 f"under it (did you mean {self.base_url}{API_PATH}?)"
             )
         return err
-
-    @staticmethod
-    def _should_retry(method: str, status: int, retry_after: float | None) -> bool:
-        if status == 429:
-            return True  # the server refused it: nothing was applied
-        if status == 503 and retry_after is not None:
-            return True  # "come back later": not applied
-        return method in IDEMPOTENT and 500 <= status < 600  # a read: safe to repeat
 
     def _rng_delay(self, low: float, high: float) -> float:
         with self._rng_lock:

@@ -14,7 +14,7 @@ import pytest
 import milekit
 from milekit.sandbox import Sandbox
 from milekit.wire import errors
-from milekit.wire.client import DEFAULT_TIMEOUT, FIRST_CONTACT, RetryPolicy, parse_retry_after
+from milekit.wire.retry import DEFAULT_TIMEOUT, FIRST_CONTACT, RetryPolicy, parse_retry_after
 from tests.conftest import SleepRecorder
 
 TOKEN = "sandbox-token"
