@@ -89,10 +89,15 @@ def _string_quotes(raw: np.ndarray, has_escapes: bool) -> np.ndarray:
     after = after[raw[after - 1] == _BACKSLASH]  # quotes right after a backslash
     if not len(after):
         return quotes
-    slashes = np.flatnonzero(raw == _BACKSLASH)
-    starts = slashes[np.r_[0, np.flatnonzero(np.diff(slashes) != 1) + 1]]  # of each run
-    run = after - starts[np.searchsorted(starts, after - 1, side="right") - 1]
+    run = after - _run_start(np.flatnonzero(raw == _BACKSLASH), after - 1)
     return np.asarray(np.setdiff1d(quotes, after[(run & 1) == 1], assume_unique=True))
+
+
+def _run_start(slashes: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each backslash position ``at``, where its run of backslashes (``slashes``: all
+    of the page's) begins: an escape starts at an even distance from it."""
+    starts = slashes[np.r_[0, np.flatnonzero(np.diff(slashes) != 1) + 1]]
+    return np.asarray(starts[np.searchsorted(starts, at, side="right") - 1])
 
 
 def _check_depth(raw: np.ndarray, quotes: np.ndarray) -> np.ndarray:
@@ -156,11 +161,9 @@ def _nul_escapes(content: bytes, raw: np.ndarray) -> np.ndarray:
     if b"\\u0000" not in content:
         return np.empty(0, np.intp)
     slashes = np.flatnonzero(raw == _BACKSLASH)
-    slashes = slashes[slashes + 5 < len(raw)]
-    at = slashes[np.all(raw[slashes[:, None] + np.arange(1, 6)] == _U0000, axis=1)]
-    starts = slashes[np.r_[0, np.flatnonzero(np.diff(slashes) != 1) + 1]]
-    run = at - starts[np.searchsorted(starts, at, side="right") - 1]
-    return np.asarray(at[(run & 1) == 0])
+    fits = slashes[slashes + 5 < len(raw)]
+    at = fits[np.all(raw[fits[:, None] + np.arange(1, 6)] == _U0000, axis=1)]
+    return np.asarray(at[((at - _run_start(slashes, at)) & 1) == 0])
 
 
 def _string_of(at: np.ndarray, quotes: np.ndarray) -> np.ndarray:
