@@ -92,6 +92,26 @@ class ControlCharacterWarning(MileWarning):
     line feed and carriage return): they were written as U+FFFD, the rest kept."""
 
 
+def check_directory(path: Path) -> Path:
+    """``path`` if the directory it goes in exists, else a UsageError naming it: an output
+    file never creates directories on the way (a mistyped path would be made silently).
+
+    >>> check_directory(Path("/does/not/exist/x.parquet"))
+    Traceback (most recent call last):
+    ...
+    milekit.wire.errors.UsageError: the directory /does/not/exist does not exist: ...
+    """
+    parent = path.parent
+    if not parent.exists():
+        raise UsageError(
+            f"the directory {parent} does not exist: create it first (milekit writes the "
+            f"file {path.name}, never the directories on its way)"
+        )
+    if not parent.is_dir():
+        raise UsageError(f"{parent} is not a directory: {path.name} cannot be written in it")
+    return path
+
+
 def check_zone(tz: str) -> str:
     """``tz`` if it names a time zone (``UTC``, ``Asia/Jakarta``), else a UsageError."""
     if tz == "UTC":
@@ -123,8 +143,6 @@ def to_excel(
     would be; anything else is a ``TypeError``. :func:`milekit.read_excel` reads the
     workbook back.
     """
-    from milekit.files.export import check_directory
-
     target = check_directory(Path(path))
     tz = check_zone(tz)
     if not isinstance(df, Mapping | pd.DataFrame):  # pandas frames go as they are
@@ -207,10 +225,10 @@ def _lists_of_text(df: pd.DataFrame) -> set[str]:
     resource, view or child table; none for another frame)."""
     meta = df.attrs.get("milekit") or {}
     name = str(meta.get("resource") or meta.get("view") or meta.get("child") or "")
-    spec = registry.RESOURCES.get(name) or registry.VIEWS.get(name) or registry.CHILDREN.get(name)
-    if spec is None or spec.rows is None:
+    rows = registry.rows_of(name)
+    if rows is None:
         return set()
-    return {f.name for f in spec.rows.fields if f.type == FieldType.ARRAY_STRING}
+    return {f.name for f in rows.fields if f.type == FieldType.ARRAY_STRING}
 
 
 def _excel_ready(s: pd.Series[Any], list_of_text: bool = False) -> pd.Series[Any]:

@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
-from milekit.files.excel import check_zone
+from milekit.files.excel import check_directory, check_zone
 from milekit.files.inputs import as_frame
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
@@ -88,26 +88,6 @@ def format_of(path: Path, fmt: str | None) -> Format:
     raise UsageError(
         f"cannot tell the format of {str(path)!r}: use a .parquet, .csv or .xlsx suffix"
     )
-
-
-def check_directory(path: Path) -> Path:
-    """``path`` if the directory it goes in exists, else a UsageError naming it: an output
-    file never creates directories on the way (a mistyped path would be made silently).
-
-    >>> check_directory(Path("/does/not/exist/x.parquet"))
-    Traceback (most recent call last):
-    ...
-    milekit.wire.errors.UsageError: the directory /does/not/exist does not exist: ...
-    """
-    parent = path.parent
-    if not parent.exists():
-        raise UsageError(
-            f"the directory {parent} does not exist: create it first (milekit writes the "
-            f"file {path.name}, never the directories on its way)"
-        )
-    if not parent.is_dir():
-        raise UsageError(f"{parent} is not a directory: {path.name} cannot be written in it")
-    return path
 
 
 def check_tz(tz: str | None, fmt: Format) -> str:
@@ -257,7 +237,7 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     table = pq.read_table(str(path))
     meta = table.schema.metadata or {}
     index = meta.get(INDEX_KEY, b"").decode() or _pandas_index(meta, table.column_names)
-    table = _typed_nulls(table, _documented(_resource_of(meta)))
+    table = _documented_nulls(table, _documented(_resource_of(meta)))
     df = schema.to_pandas(table.replace_schema_metadata(None), index=index)
     if ATTRS_KEY in meta:
         df.attrs["milekit"] = orjson.loads(meta[ATTRS_KEY])
@@ -276,7 +256,7 @@ def _resource_of(meta: Mapping[bytes, bytes]) -> str:
         return ""
 
 
-def _typed_nulls(table: pa.Table, documented: pa.Schema | None) -> pa.Table:
+def _documented_nulls(table: pa.Table, documented: pa.Schema | None) -> pa.Table:
     """Columns without a value and without milekit's type (a plain pandas file of a frame
     on a quiet day) take their documented API type: an empty Object column stays one."""
     if documented is None:
@@ -337,8 +317,8 @@ def to_parquet(df: Any, path: str | os.PathLike[str], resource: str | None = Non
 def _documented(name: str) -> pa.Schema | None:
     """The documented columns of a resource, view or child table (their API types: an
     all-null Object column is not taken for text); None for a name of none of them."""
-    spec = registry.RESOURCES.get(name) or registry.VIEWS.get(name) or registry.CHILDREN.get(name)
-    return empty_table(spec.rows).schema if spec is not None and spec.rows else None
+    rows = registry.rows_of(name)
+    return empty_table(rows).schema if rows else None
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -789,6 +789,17 @@ NOT_FRAMES[("GET", "/file/view")] += (
 )
 
 
+def rows_of(name: str) -> RowSchema | None:
+    """The rows' schema of a resource, view or child table by its name (what a frame's
+    ``attrs`` or a file's footer records); None for any other name.
+
+    >>> rows_of("task_histories").name, rows_of("nope")
+    ('task_histories', None)
+    """
+    spec = RESOURCES.get(name) or VIEWS.get(name) or CHILDREN.get(name)
+    return spec.rows if spec is not None else None
+
+
 def get(name: str) -> ResourceSpec:
     """The spec of resource ``name``; a clear error listing the known ones otherwise.
 
