@@ -248,11 +248,7 @@ def _migrate(lake: Path) -> None:
         state = LakeState.load(lake)
         assert state is not None
         (lake / f".{LEGACY_STATE_FILE}.tmp").unlink(missing_ok=True)
-        scratch = state.scratch
-        if scratch and scratch.startswith(_LEGACY_TMP) and Path(scratch).name == scratch:
-            shutil.rmtree(lake / scratch, ignore_errors=True)
-        for name in state.pending:
-            _remove(_tmp_name(lake / name))
+        _remove_recorded(lake, state, lake, _LEGACY_TMP)
         state.scratch = None
         state.save(lake)
     old.unlink()
@@ -743,9 +739,15 @@ def _sweep(lake: Path, state: LakeState) -> None:
     directory and the temporaries of its files (and nothing else, item 5)."""
     home = home_of(lake)
     (home / f"{STATE_FILE}.tmp").unlink(missing_ok=True)
+    _remove_recorded(lake, state, home, _TMP)
+
+
+def _remove_recorded(lake: Path, state: LakeState, where: Path, prefix: str) -> None:
+    """The scratch folder ``state`` recorded (a plain name under ``where`` starting with
+    ``prefix``) and the temporaries of the files it was writing: nothing else."""
     scratch = state.scratch
-    if scratch and scratch.startswith(_TMP) and Path(scratch).name == scratch:
-        shutil.rmtree(home / scratch, ignore_errors=True)
+    if scratch and scratch.startswith(prefix) and Path(scratch).name == scratch:
+        shutil.rmtree(where / scratch, ignore_errors=True)
     for name in state.pending:
         _remove(_tmp_name(lake / name))
 
