@@ -576,3 +576,12 @@ def test_the_decoder_under_address_and_undefined_behaviour_sanitizers(
         timeout=600,
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_the_parser_knows_the_decoders_word_for_text_that_is_not_json() -> None:
+    # PageParser runs the page limits before Arrow's reader on exactly these refusals (the
+    # decoder's second pass could only count their brackets): the two must agree
+    for content in (b"not json", b'{"tasks": {"data": [{"_id": NaN}]}}', b'{"a": "\xff"}'):
+        with pytest.raises(ValueError) as refused:
+            schema._pagejson.decode(content, TASKS.listing.envelope, "data", [])
+        assert str(refused.value) == schema._NOT_JSON
