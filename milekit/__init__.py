@@ -16,10 +16,12 @@ envelopes), ``milekit.types`` (the registry, API types to Arrow/pandas, the API'
 stable names of the error tree and the registry.
 """
 
-import sys
 from typing import TYPE_CHECKING, Any
 
+from milekit import errors as errors
+from milekit import registry as registry
 from milekit._version import __version__
+from milekit.errors import IncompleteReadError, MileError, MileWarning
 from milekit.files.excel import to_excel
 from milekit.files.excel_read import read_excel
 from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
@@ -32,19 +34,12 @@ from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame(
 from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, TABLE_HELPERS, VIEW_HELPERS
 from milekit.reads.objects import get
 from milekit.reads.views import view
-from milekit.types import registry
-from milekit.wire import errors
 from milekit.wire.client import Client
 from milekit.wire.context import get_client, use
-from milekit.wire.errors import IncompleteReadError, MileError, MileWarning
 from milekit.wire.ratelimit import RateLimiter
 from milekit.wire.retry import RetryPolicy
 from milekit.writes.diff import diff
 from milekit.writes.push import PushInterrupted, PushResult, PushValidationError, push
-
-# the stable module paths of the error tree and the registry (``import milekit.errors``)
-sys.modules.setdefault("milekit.errors", errors)
-sys.modules.setdefault("milekit.registry", registry)
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milekit._version import __version__
-from milekit.wire.errors import MileError, UsageError
+from milekit.errors import MileError, UsageError
 
 if TYPE_CHECKING:
     from milekit.writes.push import PushResult

@@ -24,8 +24,8 @@ import pytest
 import requests
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
-from milekit.wire import errors
 from milekit.writes.push import PushValidationError
 
 ROOT = Path(__file__).resolve().parent.parent

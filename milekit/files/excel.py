@@ -35,7 +35,7 @@ A file people open never runs what a task's text says, and never loses a value q
 - datetimes without a zone are written as given (wall-clock, never shifted; their header
   names no zone);
 - text longer than a cell's 32,767 characters (:data:`MAX_TEXT`) and duplicate column names
-  are refused with a :class:`~milekit.wire.errors.UsageError` naming the column (and row):
+  are refused with a :class:`~milekit.errors.UsageError` naming the column (and row):
   the file never appears.
 """
 
@@ -58,10 +58,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit.errors import MileWarning, UsageError, caller_stacklevel
 from milekit.files.inputs import as_frame
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
-from milekit.wire.errors import MileWarning, UsageError, caller_stacklevel
 
 __all__ = [
     "MAX_EXACT_INT",
@@ -99,7 +99,7 @@ def check_directory(path: Path) -> Path:
     >>> check_directory(Path("/does/not/exist/x.parquet"))
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: the directory /does/not/exist does not exist: ...
+    milekit.errors.UsageError: the directory /does/not/exist does not exist: ...
     """
     parent = path.parent
     if not parent.exists():

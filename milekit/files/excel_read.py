@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 import orjson
 import pandas as pd
 
+from milekit.errors import UsageError
 from milekit.types import registry, schema
 from milekit.types.registry import Field, FieldType, ResourceSpec
-from milekit.wire.errors import UsageError
 
 F = FieldType
 _ZONED = re.compile(r"^(?P<name>.+) \((?P<zone>[^()]+)\)$")

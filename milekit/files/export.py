@@ -39,6 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
+from milekit.errors import UsageError
 from milekit.files.excel import check_directory, check_zone
 from milekit.files.inputs import as_frame
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
@@ -57,7 +58,6 @@ from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.wire.errors import UsageError
 
 F = FieldType
 SIDECAR_SUFFIX = ".schema.json"
@@ -100,7 +100,7 @@ def check_tz(tz: str | None, fmt: Format) -> str:
     >>> check_tz("Asia/Jakarta", "parquet")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: tz= is for .xlsx workbooks (Excel has no time zones); ...
+    milekit.errors.UsageError: tz= is for .xlsx workbooks (Excel has no time zones); ...
     """
     if fmt == "xlsx":
         return check_zone(tz or "UTC")

@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
+from milekit.errors import UsageError
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
@@ -64,7 +65,6 @@ from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.wire.errors import UsageError
 
 __all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from milekit import errors
 from milekit.notebook.progress import in_notebook
 from milekit.types.registry import PAGE_ROWS
-from milekit.wire import credentials, errors
+from milekit.wire import credentials
 from milekit.wire.auth import Secret, redact
 from milekit.wire.client import DEFAULT_BASE_URL, Client
 from milekit.wire.context import get_client, use
@@ -195,7 +196,7 @@ def login(
     """Sign in and make that client the default; returns who signed in.
 
     With ``token``: verify it (``GET /user``) and return the :class:`Identity`, or raise
-    the typed error (:class:`~milekit.wire.errors.AuthError`, ``TransportError``, ...) with a
+    the typed error (:class:`~milekit.errors.AuthError`, ``TransportError``, ...) with a
     note saying what to do. Without: in a notebook, show the sign-in form and return None
     (the form says who signed in); in a terminal, ask with ``getpass`` (or ``prompt``).
     ``remember=True`` keeps the token and base URL as ``profile`` (default
@@ -208,7 +209,7 @@ def login(
     ...     milekit.login(token="not-the-token", base_url=sb.url)
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.AuthError: 401 Unauthenticated. (GET /api/v3/user)
+    milekit.errors.AuthError: 401 Unauthenticated. (GET /api/v3/user)
     MileApp rejected the token (401 Unauthenticated.). Copy it again from Profile -> ...
     """
     name = credentials.profile_name(profile)

@@ -27,11 +27,11 @@ from typing import Any, Literal, overload
 import pandas as pd
 import pyarrow as pa
 
+from milekit.errors import UsageError
 from milekit.reads.frames import Backend, Out, Output
 from milekit.types import registry, schema
 from milekit.types.registry import ChildSpec
 from milekit.wire.client import Client
-from milekit.wire.errors import UsageError
 
 
 def _resolve(name: str, resource: str | None) -> ChildSpec:

@@ -14,7 +14,7 @@
 >>> encode_filters(tasks.query, tasks.rows, {"stauts": "DONE"})
 Traceback (most recent call last):
 ...
-milekit.wire.errors.UsageError: unknown filter for tasks: 'stauts' (did you mean 'status'?); ...
+milekit.errors.UsageError: unknown filter for tasks: 'stauts' (did you mean 'status'?); ...
 
 How a value is checked and sent is the filter's declared kind
 (:data:`~milekit.types.model.FilterKind`, in the registry); a filter naming an enumerated
@@ -34,8 +34,8 @@ from typing import Any
 
 import pandas as pd
 
+from milekit.errors import UsageError
 from milekit.types.registry import CustomFields, Filters, RowSchema
-from milekit.wire.errors import UsageError
 
 __all__ = ["encode_filters", "encode_time", "unknown_fields"]
 

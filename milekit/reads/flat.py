@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from milekit.errors import UsageError
 from milekit.types import registry, schema
 from milekit.types.registry import Field, FieldType, RowSchema
-from milekit.wire.errors import UsageError
 
 F = FieldType
 SEP = "."

@@ -26,16 +26,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit import errors
+from milekit.errors import MileWarning, UsageError
 from milekit.notebook.progress import page_progress
 from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.filters import encode_filters, unknown_fields
 from milekit.types import limits, registry, schema
 from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
-from milekit.wire import envelope, errors
+from milekit.wire import envelope
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
-from milekit.wire.errors import MileWarning, UsageError
 from milekit.writes.diff import remember
 
 #: the metadata key of the frame's ``df.attrs["milekit"]`` in a table or a file's footer
@@ -161,7 +162,7 @@ def check_limit(limit: object) -> None:
     >>> check_limit(0)
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: limit= is rows per page, a whole number of at least 1 ...
+    milekit.errors.UsageError: limit= is rows per page, a whole number of at least 1 ...
     """
     if limit is None:
         return
@@ -338,7 +339,7 @@ def parse_page(
     content: bytes,
     number: int,
 ) -> Page:
-    """One raw list page -> a typed page, or :class:`~milekit.wire.errors.ResponseError`
+    """One raw list page -> a typed page, or :class:`~milekit.errors.ResponseError`
     naming the page, whatever the bytes are.
 
     >>> from milekit.types.registry import TASKS
@@ -346,7 +347,7 @@ def parse_page(
     >>> parse_page(parser, TASKS.rows, None, b"null", 2)
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.ResponseError: page 2 of tasks: the answer is not a JSON object
+    milekit.errors.ResponseError: page 2 of tasks: the answer is not a JSON object
     """
     name = parser.listing.name
     try:
@@ -483,7 +484,7 @@ def frame(
             (:func:`milekit.flatten`; :func:`milekit.unflatten` reverses it).
         split_coordinates: ``"lat,lng"`` text columns become float ``<col>.lat`` /
             ``<col>.lng`` columns.
-        resume: the :class:`~milekit.wire.errors.IncompleteReadError` of an earlier read of the
+        resume: the :class:`~milekit.errors.IncompleteReadError` of an earlier read of the
             same list: only its missing pages are fetched, and the frame holds every row
             (its filters are the earlier read's; give none, or the same).
         to: ``"pandas"`` (a DataFrame), ``"arrow"`` (a ``pyarrow.Table``, the id a
@@ -504,7 +505,7 @@ def frame(
 
     A read survives what a network does to it: every page is retried (any 5xx, 429,
     dropped connections) within the client's time budget, and pages that still fail do
-    not stop the others. Then :class:`~milekit.wire.errors.IncompleteReadError` is raised,
+    not stop the others. Then :class:`~milekit.errors.IncompleteReadError` is raised,
     with ``err.partial`` (a frame of every row that did arrive) and ``resume=err`` to
     fetch only the rest.
     """
@@ -608,7 +609,7 @@ class Out:
     >>> Out("excel")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: to= is 'pandas', 'arrow' or 'polars', not 'excel'
+    milekit.errors.UsageError: to= is 'pandas', 'arrow' or 'polars', not 'excel'
     """
 
     to: Output = "pandas"

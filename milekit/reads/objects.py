@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from milekit.errors import UsageError
 from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.frames import custom_attrs, definitions_or_warn, empty_table
@@ -29,7 +30,6 @@ from milekit.types import registry, schema
 from milekit.types.registry import CustomFields, DetailForm, ResourceSpec, RowSchema, fill_path
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.wire.errors import UsageError
 from milekit.writes.diff import remember
 
 #: one key, or several (one row each, read concurrently)

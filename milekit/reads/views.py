@@ -22,15 +22,16 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
+from milekit import errors
+from milekit.errors import UsageError
 from milekit.reads.filters import encode_filters
 from milekit.reads.frames import Backend, Out, Output, empty_table, iter_pages, one_per_id
 from milekit.reads.objects import combos, to_table, typed_for_rows, without_secrets
 from milekit.types import registry, schema
 from milekit.types.registry import Listing, RowSchema, ViewSpec, fill_path
-from milekit.wire import envelope, errors
+from milekit.wire import envelope
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.wire.errors import UsageError
 
 
 def _descend(body: Any, keys: Sequence[str], path: str) -> Any:

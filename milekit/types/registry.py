@@ -809,7 +809,7 @@ def get(name: str) -> ResourceSpec:
     try:
         return RESOURCES[name]
     except KeyError:
-        from milekit.wire.errors import UsageError
+        from milekit.errors import UsageError
 
         raise UsageError(
             f"unknown resource {name!r}; known: {', '.join(sorted(RESOURCES))}"
@@ -825,7 +825,7 @@ def get_view(name: str) -> ViewSpec:
     try:
         return VIEWS[name]
     except KeyError:
-        from milekit.wire.errors import UsageError
+        from milekit.errors import UsageError
 
         raise UsageError(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}") from None
 
@@ -839,7 +839,7 @@ def get_child(name: str) -> ChildSpec:
     try:
         return CHILDREN[name]
     except KeyError:
-        from milekit.wire.errors import UsageError
+        from milekit.errors import UsageError
 
         raise UsageError(
             f"unknown child table {name!r}; known: {', '.join(sorted(CHILDREN))}"

@@ -57,9 +57,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit.errors import MileWarning
 from milekit.types.limits import PageLimitError, check_page, page_number
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
-from milekit.wire.errors import MileWarning
 
 try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
     from milekit.types import _pagejson

@@ -17,41 +17,13 @@ consults netrc when no auth is set).
 from __future__ import annotations
 
 import os
-import re
-import threading
-from typing import Any
 
 import requests
 
-MASK = "********"
-_BEARER = re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE)
-_known: set[str] = set()
-_known_lock = threading.Lock()
+from milekit.errors import UsageError
+from milekit.redaction import MASK, redact, remember
 
-
-def redact_json(value: Any) -> Any:
-    """``value`` (decoded JSON) with :func:`redact` applied to every string in it.
-
-    >>> redact_json({"a": ["Bearer xyz", 1]})
-    {'a': ['Bearer ********', 1]}
-    """
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_json(v) for v in value]
-    return value
-
-
-def redact(text: str) -> str:
-    """Remove every known token, and anything after ``Bearer``, from ``text``."""
-    if not text:
-        return text
-    for secret in tuple(_known):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return _BEARER.sub(r"\1" + MASK, text)
+__all__ = ["BearerAuth", "Secret", "redact", "token_from_env"]
 
 
 class Secret:
@@ -63,9 +35,7 @@ class Secret:
         value = value.strip()  # a pasted token often carries a newline
         _check(value)
         self.__value = value
-        if len(value) >= 6:
-            with _known_lock:
-                _known.add(value)
+        remember(value)
 
     def reveal(self) -> str:
         return self.__value
@@ -94,10 +64,8 @@ def _check(value: str) -> None:
     >>> _check("ab\x1bcd")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: the token holds a control character (at position 3 of 5): ...
+    milekit.errors.UsageError: the token holds a control character (at position 3 of 5): ...
     """
-    from milekit.wire.errors import UsageError
-
     if not value:
         raise UsageError("the token is empty")
     for i, ch in enumerate(value):

@@ -22,12 +22,12 @@ Layers, outermost first::
 Writes (POST/PUT/PATCH/DELETE) are retried only when the server provably did not apply
 them: a 429, a 503 that carries ``Retry-After``, or a connection that was never
 established. A timeout or a dropped connection after sending raises
-:class:`~milekit.wire.errors.TransportError` with ``sent=True``; the caller decides.
+:class:`~milekit.errors.TransportError` with ``sent=True``; the caller decides.
 
 A connection that cannot be made to a host that has never answered the client (refused,
 a name that does not resolve, unreachable, no answer within the connect timeout) is
 tried as often as :data:`FIRST_CONTACT` allows (three attempts within 10 s), then raises
-:class:`~milekit.wire.errors.ConnectError` naming the host: a wrong base URL fails fast.
+:class:`~milekit.errors.ConnectError` naming the host: a wrong base URL fails fast.
 Once the host has answered anything, the patient retries of the client's
 :class:`RetryPolicy` apply.
 """
@@ -60,10 +60,11 @@ from urllib3.exceptions import (
     NewConnectionError,
 )
 
+from milekit import errors
 from milekit._version import __version__
 from milekit.types import registry
 from milekit.types.registry import PAGE_ROWS, Listing, fill_path
-from milekit.wire import credentials, envelope, errors
+from milekit.wire import credentials, envelope
 from milekit.wire.auth import BearerAuth, Secret, redact, token_from_env
 from milekit.wire.credentials import DEFAULT_PROFILE
 from milekit.wire.pacing import Pacer
@@ -211,7 +212,7 @@ class Client:
     Args:
         token: personal access token. Default: ``MILEAPP_TOKEN``, else the remembered
             credential of the profile (see :mod:`milekit.wire.credentials`), else none: a
-            request then raises :class:`~milekit.wire.errors.AuthError` (nothing prompts).
+            request then raises :class:`~milekit.errors.AuthError` (nothing prompts).
         base_url: default ``MILEAPP_BASE_URL``, else ``https://apiweb.mile.app/api/v3``. A
             remembered token comes with the base URL it was remembered with, which then
             comes before ``MILEAPP_BASE_URL``: a token goes to the host it was issued for.
@@ -447,7 +448,7 @@ class Client:
         ...     c.request("GET", "/task/nope")
         Traceback (most recent call last):
         ...
-        milekit.wire.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
+        milekit.errors.NotFoundError: 404 Data not found (GET /api/v3/task/nope)
 
         A ``GET`` is sent again after a 429, any 5xx and a dropped or refused connection
         (reads are safe to repeat, note 32); a write only when the server provably did
@@ -514,7 +515,7 @@ class Client:
     ) -> None:
         """No answer: return after waiting for the retry, else raise the error. While
         the host has never answered, a connection that cannot be made is retried only as
-        :data:`FIRST_CONTACT` allows, then :class:`~milekit.wire.errors.ConnectError`."""
+        :data:`FIRST_CONTACT` allows, then :class:`~milekit.errors.ConnectError`."""
         host, port = self._host_port()
         reason = None if self.reached else _unreachable(e, self.timeout[0], host)
         if reason is not None:
@@ -597,8 +598,8 @@ class Client:
 
         ``key`` is the id for ``spec.detail_path``, or a mapping of ``path``'s parameters
         (``{"email": ...}`` for ``/user/email/{email}``). An object whose answer leaves its
-        id out gets the id it was read by. Raises :class:`~milekit.wire.errors.NotFoundError`
-        for an unknown id, :class:`~milekit.wire.errors.ResponseError` when the answer holds
+        id out gets the id it was read by. Raises :class:`~milekit.errors.NotFoundError`
+        for an unknown id, :class:`~milekit.errors.ResponseError` when the answer holds
         no object.
         """
         template = path or spec.detail_path
@@ -733,7 +734,7 @@ class Client:
         the repeats go by id.
 
         A page that still fails after its retries does not stop the others: every page
-        that can be read is yielded, then :class:`~milekit.wire.errors.IncompleteReadError`
+        that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
         says which pages are missing (``resume=`` that error reads only those). The pages
         share one retry budget (the client's ``RetryPolicy.budget``): once none has been
         answered for that long they stop retrying, and once :data:`STALL_PAGES` pages in a
@@ -749,7 +750,7 @@ class Client:
             parse: turns a raw answer (``body`` not decoded) into a page, in the fetching
                 thread (the page then keeps the response without its bytes); default:
                 decode JSON and unwrap the envelope.
-            max_pages: a walk that goes on longer raises :class:`~milekit.wire.errors.ResponseError`
+            max_pages: a walk that goes on longer raises :class:`~milekit.errors.ResponseError`
                 (a server that never answers a short page would otherwise loop forever).
             lookahead: how far fetching may run ahead of the oldest page not yet yielded.
             resume: an earlier read's error: fetch only the pages it missed.

@@ -15,7 +15,7 @@ Where the token goes: the OS keyring (through the ``keyring`` library) when a us
 backend is there, else ``credentials.json`` under the user's config directory
 (``platformdirs``; ``$XDG_CONFIG_HOME/milekit`` on Linux), created with mode 0600 in a
 0700 directory. A file that others can read or write, or a directory that others can
-write to, is refused with :class:`~milekit.wire.errors.CredentialsError` (as ssh refuses keys):
+write to, is refused with :class:`~milekit.errors.CredentialsError` (as ssh refuses keys):
 it is neither read nor replaced, so signing in again does not drop the profiles in it. The
 base URL of each profile (not a secret) is kept in that file in both cases.
 ``MILEKIT_CREDENTIALS=file`` or ``=keyring`` forces one place.
@@ -40,8 +40,8 @@ from typing import Any, Literal
 import orjson
 import platformdirs
 
+from milekit.errors import CredentialsError, MileWarning, UsageError
 from milekit.wire.auth import Secret
-from milekit.wire.errors import CredentialsError, MileWarning, UsageError
 
 log = logging.getLogger("milekit")
 
@@ -79,7 +79,7 @@ def profile_name(profile: str | None = None) -> str:
     >>> profile_name("a b")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: profile names are letters, digits, ... got 'a b'
+    milekit.errors.UsageError: profile names are letters, digits, ... got 'a b'
     """
     name = profile if profile is not None else os.environ.get("MILEAPP_PROFILE", "").strip()
     name = name or DEFAULT_PROFILE

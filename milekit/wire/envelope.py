@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from milekit import errors
 from milekit.types.limits import PageLimitError, page_number
 from milekit.types.registry import PAGE_ROWS, Listing, ListShape
-from milekit.wire import errors
 
 if TYPE_CHECKING:
     from milekit.wire.client import Page

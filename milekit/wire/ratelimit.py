@@ -59,7 +59,7 @@ from requests_ratelimiter import LimiterAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from milekit.wire.errors import LimiterUnavailableError, UsageError
+from milekit.errors import LimiterUnavailableError, UsageError
 
 #: The documented organisation-wide limit.
 MILEAPP_RATE = 100
@@ -487,7 +487,7 @@ def connect_redis(url: str) -> Any:
     >>> connect_redis("http://localhost:6379")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: a Redis limiter URL is redis://host[:port][/db] ...
+    milekit.errors.UsageError: a Redis limiter URL is redis://host[:port][/db] ...
     """
     from urllib.parse import urlsplit
 
@@ -527,7 +527,7 @@ def _check_db(url: str) -> None:
     >>> _check_db("redis://localhost:6379/x")
     Traceback (most recent call last):
     ...
-    milekit.wire.errors.UsageError: the db of a Redis limiter URL is a non-negative whole ...
+    milekit.errors.UsageError: the db of a Redis limiter URL is a non-negative whole ...
     """
     from urllib.parse import parse_qs, urlsplit
 

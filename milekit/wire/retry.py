@@ -47,7 +47,7 @@ class RetryPolicy:
     The pages of a read (``Client.pages``, every frame) also share one budget: once
     none of them has been answered for ``budget`` seconds (a 5xx or no answer at all; a
     429 is an answer), they all stop retrying, and a read whose server has gone away ends
-    then with :class:`~milekit.wire.errors.IncompleteReadError` (``resume=`` reads the
+    then with :class:`~milekit.errors.IncompleteReadError` (``resume=`` reads the
     rest), not after a budget per page.
 
     >>> RetryPolicy().delay(attempt=3, rng=random.Random(0)) <= 2.0 + RetryPolicy().jitter
@@ -98,7 +98,7 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 #: how a connection that cannot be made is retried while the host has never answered the
 #: client: a few quick attempts within 10 s (each expected to take as long as the one
-#: before), then :class:`~milekit.wire.errors.ConnectError`; the client's policy still
+#: before), then :class:`~milekit.errors.ConnectError`; the client's policy still
 #: caps it (``retry=False`` tries once)
 FIRST_CONTACT = RetryPolicy(attempts=3, budget=10.0, backoff=0.5, max_backoff=2.0)
 #: seconds to wait for a connection, and for an answer on it

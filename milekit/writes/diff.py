@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from milekit.errors import UsageError
 from milekit.types import registry, schema
 from milekit.types.encode import (
     canonical,
@@ -50,7 +51,6 @@ from milekit.types.encode import (
     is_missing,
 )
 from milekit.types.registry import FieldType, ResourceSpec
-from milekit.wire.errors import UsageError
 
 F = FieldType
 

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.cli import main
 from milekit.files.sink import Segment, _keep_masks
 from milekit.sandbox import Sandbox
-from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")

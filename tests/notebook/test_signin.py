@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 import milekit
+from milekit.errors import AuthError, NotFoundError, ResponseError, TransportError, UsageError
 from milekit.notebook.signin import Identity, LoginForm
 from milekit.sandbox import Sandbox
 from milekit.wire import credentials
 from milekit.wire.credentials import CredentialStore
-from milekit.wire.errors import AuthError, NotFoundError, ResponseError, TransportError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 

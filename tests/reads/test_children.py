@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.reads.children import rows_of
 from milekit.sandbox import Sandbox
 from milekit.types import registry
-from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")

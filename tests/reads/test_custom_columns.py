@@ -109,9 +109,9 @@ def test_projection_leaves_other_custom_columns_out(client: milekit.Client) -> N
 
 def test_flow_columns_needs_a_tasks_frame(client: milekit.Client) -> None:
     hubs = milekit.hubs_frame(client=client, progress=False)
-    with pytest.raises(milekit.wire.errors.UsageError, match="tasks frame"):
+    with pytest.raises(milekit.errors.UsageError, match="tasks frame"):
         milekit.flow_columns(hubs)
-    with pytest.raises(milekit.wire.errors.UsageError, match="no custom-column map"):
+    with pytest.raises(milekit.errors.UsageError, match="no custom-column map"):
         milekit.custom_columns(pd.DataFrame({"a": [1]}))
 
 

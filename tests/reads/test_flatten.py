@@ -159,7 +159,7 @@ def test_unflatten_without_the_record_needs_the_coordinates_named() -> None:
     assert unflatten(flat)["spot"].tolist() == [{"lat": -6.2, "lng": 106.8}]
     named = unflatten(flat, coordinates=["spot"])
     assert named["spot"].tolist() == ["-6.2,106.8"] and named["hub"].tolist() == [{"lat": 1.5}]
-    with pytest.raises(milekit.wire.errors.UsageError, match=r"'ghost\.lat'"):
+    with pytest.raises(milekit.errors.UsageError, match=r"'ghost\.lat'"):
         unflatten(flat, coordinates=["ghost"])
 
 

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.reads.frames import iter_tables
 from milekit.sandbox import Sandbox
 from milekit.types import registry, schema
 from milekit.types.registry import TASKS
-from milekit.wire import errors
 
 
 @pytest.fixture(scope="module")

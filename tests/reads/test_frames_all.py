@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.reads.frames import dtypes_of
 from milekit.sandbox import Sandbox
 from milekit.types import registry
 from milekit.types.registry import FieldType
-from milekit.wire import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 READABLE = sorted(registry.RESOURCES)

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import registry
-from milekit.wire import envelope, errors
+from milekit.wire import envelope
 
 
 def test_frame_reads_a_view_by_its_name_as_the_view_helper_does(client: milekit.Client) -> None:

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import registry
-from milekit.wire import errors
 
 DETAILED = sorted(n for n, s in registry.RESOURCES.items() if s.detail_path)
 

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from milekit import errors
 from milekit.reads import frames
 from milekit.types import registry, schema
-from milekit.wire import envelope, errors
+from milekit.wire import envelope
 
 SPEC = registry.TASKS
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import _generated as gen
 from milekit.types import registry
@@ -37,7 +38,6 @@ from milekit.types.registry import (
     get,
     get_child,
 )
-from milekit.wire import errors
 
 F = FieldType
 ROOT = Path(__file__).resolve().parents[2]

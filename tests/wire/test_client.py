@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
-from milekit.wire import errors
 from milekit.wire.retry import DEFAULT_TIMEOUT, FIRST_CONTACT, RetryPolicy, parse_retry_after
 from tests.conftest import SleepRecorder
 

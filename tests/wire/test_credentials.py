@@ -14,11 +14,11 @@ import keyring.errors
 import pytest
 
 import milekit
+from milekit.errors import AuthError, CredentialsError, UsageError
 from milekit.sandbox import Sandbox
 from milekit.wire import credentials
 from milekit.wire.auth import Secret
 from milekit.wire.credentials import CredentialStore, CredentialsWarning
-from milekit.wire.errors import AuthError, CredentialsError, UsageError
 
 TOKEN = "remembered-token-0123456789"
 

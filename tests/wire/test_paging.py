@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import registry
-from milekit.wire import errors
 from milekit.wire.client import PagingWarning
 
 

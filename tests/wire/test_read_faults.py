@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import milekit
+from milekit import errors
 from milekit.notebook import progress
 from milekit.sandbox import Sandbox
-from milekit.wire import errors
 from milekit.wire.client import STALL_PAGES, Page
 from tests.conftest import SleepRecorder
 

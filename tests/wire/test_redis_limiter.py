@@ -16,8 +16,8 @@ import pytest
 import redis
 
 import milekit
+from milekit import errors
 from milekit.sandbox import Sandbox
-from milekit.wire import errors
 from milekit.wire.ratelimit import RateLimiter
 from tests.conftest import running_redis
 from tests.wire.test_limiter_wire import late_readers

@@ -190,12 +190,12 @@ def test_derived_frames_and_frames_from_files(c: milekit.Client, tmp_path: Path)
     assert list(d["column"]) == ["title"]  # rows outside the subset are not "deleted"
     path = milekit.to_parquet(df, tmp_path / "snap.parquet")
     back = milekit.read_parquet(path)
-    with pytest.raises(milekit.wire.errors.UsageError, match="original="):
+    with pytest.raises(milekit.errors.UsageError, match="original="):
         milekit.diff(back)
     back.iloc[0, back.columns.get_loc("content")] = "from a file"
     d = milekit.diff(back, original=df)
     assert list(d["column"]) == ["content"]
-    with pytest.raises(milekit.wire.errors.UsageError, match="delete=True needs"):
+    with pytest.raises(milekit.errors.UsageError, match="delete=True needs"):
         milekit.push(sub, client=c, delete=True, progress=False)
 
 
@@ -221,7 +221,7 @@ def test_dry_run_sends_nothing(fresh: Sandbox, c: milekit.Client) -> None:
     assert plan.estimated_seconds >= 0 and "100 req/1.05s" in repr(plan)
     assert set(result.frame.loc[df.index[:250], "status"]) == {"skipped"}
     assert "dry run" in repr(result)
-    with pytest.raises(milekit.wire.errors.UsageError, match="dry run"):
+    with pytest.raises(milekit.errors.UsageError, match="dry run"):
         result.retry_failed()
     # the same push for real sends exactly the plan
     real = milekit.push(df, client=c, max_request_bytes=8_000, progress=False)
@@ -561,7 +561,7 @@ def test_push_an_edited_get_frame_of_a_resource_without_bulk(
     one = milekit.get("hubs", hid, client=c)
     one.at[hid, "name"] = "Renamed hub"
     wrong = r"holds hubs, not tasks: push\(df, 'hubs'\)"
-    with pytest.raises(milekit.wire.errors.UsageError, match=wrong):
+    with pytest.raises(milekit.errors.UsageError, match=wrong):
         milekit.push(one, "tasks", client=c, progress=False)
     assert writes(fresh) == []
     r = milekit.push(one, client=c, progress=False)  # the resource comes from the frame

@@ -14,8 +14,8 @@ import pytest
 
 import milekit
 from milekit.cli import main
+from milekit.errors import UsageError
 from milekit.sandbox import Sandbox
-from milekit.wire.errors import UsageError
 
 THEIRS = "changed by another user"
 MINE = "my edit"

@@ -51,11 +51,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from milekit.errors import MileError, UsageError
 from milekit.files.inputs import as_frame, resource_of
 from milekit.types import registry, schema
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.wire.errors import MileError, UsageError
 from milekit.writes.diff import lookup, snapshot_of
 from milekit.writes.push.journal import PushJournal
 from milekit.writes.push.model import MAX_REQUEST_BYTES, Context, Options

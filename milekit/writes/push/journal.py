@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from milekit.wire.errors import UsageError
+from milekit.errors import UsageError
 
 KIND = "milekit-push-journal"
 

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from milekit.errors import MileError, NotFoundError, TransportError
 from milekit.types.encode import canonical, coarse, wire
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire import envelope
 from milekit.wire.client import Client
-from milekit.wire.errors import MileError, NotFoundError, TransportError
 from milekit.writes.diff import UNKNOWN, column_type
 from milekit.writes.push.model import MAX_ROUNDS, Context, RowPlan, RowTable
 

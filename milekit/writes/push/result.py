@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from milekit.errors import UsageError
 from milekit.types.encode import is_missing
-from milekit.wire.errors import UsageError
 from milekit.writes.diff import Changes, Problem, group_problems
 from milekit.writes.push.model import STATUSES, Context, RowPlan
 

@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from milekit.wire import envelope
-from milekit.wire.errors import (
+from milekit.errors import (
     ApiError,
     MileError,
     PayloadTooLargeError,
     ResponseError,
     TransportError,
 )
+from milekit.wire import envelope
 from milekit.writes.push.model import BULK_IN_FLIGHT, MAX_ROUNDS, Context, RowPlan, RowTable
 from milekit.writes.push.plan import WIRE_OVERHEAD, Chunk, chunks
 from milekit.writes.push.reconcile import Reader, Reconciler

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from milekit.errors import UsageError
 from milekit.files.excel import ILLEGAL
 from milekit.types.encode import canonical, is_missing
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
-from milekit.wire.errors import UsageError
 from milekit.writes.diff import id_values
 from milekit.writes.push.validate import writable
 

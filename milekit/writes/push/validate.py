@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from milekit.errors import MileError
 from milekit.reads.custom import Definitions, read_definitions
 from milekit.types.encode import canonical, is_missing
 from milekit.types.registry import CustomFields, ResourceSpec
 from milekit.wire.client import Client
-from milekit.wire.errors import MileError
 from milekit.writes.diff import Changes, Problem
 from milekit.writes.push.model import Context, RowPlan
 

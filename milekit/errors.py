@@ -1,6 +1,6 @@
 """The one error tree of milekit.
 
->>> from milekit.wire.errors import NotFoundError, MileError
+>>> from milekit.errors import NotFoundError, MileError
 >>> issubclass(NotFoundError, MileError) and issubclass(NotFoundError, KeyError)
 True
 
@@ -28,7 +28,7 @@ True
 
 Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
 method and the URL path. None of them ever holds the token: the request's headers are not
-kept, and messages are passed through :func:`milekit.wire.auth.redact`.
+kept, and messages are passed through :func:`milekit.redaction.redact`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import os
 import sys
 from typing import Any
 
-from milekit.wire.auth import redact, redact_json
+from milekit.redaction import redact, redact_json
 
 
 class MileError(Exception):
@@ -336,8 +336,8 @@ def from_response(
     )
 
 
-#: the milekit package directory (this module sits in its wire/ subpackage)
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: the milekit package directory (this module sits at its top)
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # milekit/
 
 
 def caller_stacklevel() -> int:
