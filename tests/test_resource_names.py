@@ -8,7 +8,8 @@ anywhere else, with these exceptions, each for a reason:
 
 * ``reads/named.py`` is generated from the registry by ``tools/gen_frames.py`` (one helper
   per resource; ``tests/reads/test_frames_all.py`` fails when it is stale);
-* the sandbox's seed (``seed.py``, ``seed_extra.py``) creates each resource's demo data;
+* the sandbox's seed (the ``seed/`` package's ``base``, ``settings``, ``flows`` and
+  ``datasource``) creates each resource's demo data;
 * the sandbox's resource modules (``tasks``, ``flows``, ``settings``, ``datasource``,
   ``field_ops``, ``routing``, ``lookups``) are the server side: each emulates the
   controllers of its resources, which is behaviour per resource by nature. The sandbox's
@@ -32,8 +33,10 @@ EXEMPT = {
     "types/_generated.py",
     "types/model.py",
     "reads/named.py",
-    "sandbox/seed.py",
-    "sandbox/seed_extra.py",
+    "sandbox/seed/base.py",
+    "sandbox/seed/settings.py",
+    "sandbox/seed/flows.py",
+    "sandbox/seed/datasource.py",
     "sandbox/tasks.py",
     "sandbox/flows.py",
     "sandbox/settings.py",

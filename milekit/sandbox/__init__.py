@@ -5,8 +5,8 @@
 ...     sb.url.endswith("/api/v3"), sb.token
 (True, 'sandbox-token')
 
-Modules: :mod:`~milekit.sandbox.seed` and :mod:`~milekit.sandbox.seed_extra` (the
-deterministic demo organisation), :mod:`~milekit.sandbox.store` (documents, versions,
+Modules: :mod:`~milekit.sandbox.seed` (the deterministic demo organisation, a package
+of its own), :mod:`~milekit.sandbox.store` (documents, versions,
 write log, SQLite), :mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
 :mod:`~milekit.sandbox.common` (requests, responses, the route table, validation), the
 endpoints of :mod:`~milekit.sandbox.tasks`, :mod:`~milekit.sandbox.field_ops` (schedules,

@@ -51,7 +51,7 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import email_of, hub_of, user_by_email
-from milekit.sandbox.seed import activity_state
+from milekit.sandbox.seed.field_ops import activity_state
 from milekit.sandbox.settings import STORAGE, store_file
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
