@@ -31,7 +31,16 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from milekit.sandbox import datasource, field_ops, flows, routing, settings, tasks
+from milekit.sandbox import (
+    automations,
+    datasource,
+    exports,
+    field_ops,
+    flows,
+    routing,
+    settings,
+    tasks,
+)
 from milekit.sandbox.common import Ctx, ObjectIds
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.http import (
@@ -328,7 +337,7 @@ class SandboxApp:
     def _routes(self) -> list[Route]:
         """Every operation, from the resource modules (standard operations at the registry's
         paths, :func:`~milekit.sandbox.common.resource_routes`, then their own actions)."""
-        modules = (tasks, field_ops, flows, datasource, routing, settings)
+        modules = (tasks, field_ops, flows, automations, datasource, exports, routing, settings)
         return [route for module in modules for route in module.routes(self.ctx)]
 
 
