@@ -37,8 +37,10 @@ from milekit.sandbox import (
     exports,
     field_ops,
     flows,
+    location_history,
     routing,
     settings,
+    task_extras,
     tasks,
 )
 from milekit.sandbox.common import Ctx, ObjectIds
@@ -337,7 +339,18 @@ class SandboxApp:
     def _routes(self) -> list[Route]:
         """Every operation, from the resource modules (standard operations at the registry's
         paths, :func:`~milekit.sandbox.common.resource_routes`, then their own actions)."""
-        modules = (tasks, field_ops, flows, automations, datasource, exports, routing, settings)
+        modules = (
+            tasks,
+            field_ops,
+            location_history,
+            task_extras,
+            flows,
+            automations,
+            datasource,
+            exports,
+            routing,
+            settings,
+        )
         return [route for module in modules for route in module.routes(self.ctx)]
 
 
