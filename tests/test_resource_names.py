@@ -10,9 +10,11 @@ anywhere else, with these exceptions, each for a reason:
   per resource; ``tests/reads/test_frames_all.py`` fails when it is stale);
 * the sandbox's seed (the ``seed/`` package's ``base``, ``settings``, ``flows`` and
   ``datasource``) creates each resource's demo data;
-* the sandbox's resource modules (``tasks``, ``flows``, ``settings``, ``datasource``,
-  ``field_ops``, ``routing``, ``lookups``) are the server side: each emulates the
-  controllers of its resources, which is behaviour per resource by nature. The sandbox's
+* the sandbox's resource modules (``tasks``, ``flows``, ``automations``, ``settings``,
+  ``integrations``, ``files``, ``datasource``, ``exports``, ``field_ops``,
+  ``location_history``, ``task_extras``, ``routing``, ``lookups``) are the server side:
+  each emulates the controllers of its resources, which is behaviour per resource by
+  nature. The sandbox's
   generic layers (``http``, ``common``, ``store``, ``app``, ``server`` ...) are checked;
 * a module-level constant may hold a wire key that happens to spell a resource name
   (``PAGE_ROWS = "data"``, Laravel's rows key), so that every use reads as the key it is.
@@ -39,9 +41,15 @@ EXEMPT = {
     "sandbox/seed/datasource.py",
     "sandbox/tasks.py",
     "sandbox/flows.py",
+    "sandbox/automations.py",
     "sandbox/settings.py",
+    "sandbox/integrations.py",
+    "sandbox/files.py",
     "sandbox/datasource.py",
+    "sandbox/exports.py",
     "sandbox/field_ops.py",
+    "sandbox/location_history.py",
+    "sandbox/task_extras.py",
     "sandbox/routing.py",
     "sandbox/lookups.py",
 }

@@ -36,7 +36,9 @@ from milekit.sandbox import (
     datasource,
     exports,
     field_ops,
+    files,
     flows,
+    integrations,
     location_history,
     routing,
     settings,
@@ -350,6 +352,8 @@ class SandboxApp:
             exports,
             routing,
             settings,
+            integrations,
+            files,
         )
         return [route for module in modules for route in module.routes(self.ctx)]
 

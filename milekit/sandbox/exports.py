@@ -33,6 +33,7 @@ from milekit.sandbox.common import (
     sort_listed,
 )
 from milekit.sandbox.datasource import Records, field_kind
+from milekit.sandbox.files import STORAGE
 from milekit.sandbox.http import (
     BAD_REQUEST,
     HttpError,
@@ -50,7 +51,6 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import email_of
-from milekit.sandbox.settings import STORAGE
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 

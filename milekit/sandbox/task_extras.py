@@ -25,6 +25,7 @@ from milekit.sandbox.common import (
     paging,
     resource_routes,
 )
+from milekit.sandbox.files import store_file
 from milekit.sandbox.flows import components_of
 from milekit.sandbox.http import (
     HttpError,
@@ -38,7 +39,6 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import hub_of, user_by_email
-from milekit.sandbox.settings import store_file
 from milekit.sandbox.store import Doc
 from milekit.types.registry import RESOURCES
 
