@@ -427,7 +427,7 @@ class Records:
     def bulk_create(self, r: Request) -> Response:
         return Response(201, self._bulk_put(r, upsert=False))
 
-    def _match(self, item: Any) -> Doc | None:
+    def match(self, item: Any) -> Doc | None:
         """The record a bulk item means: by ``dataId`` + ``dataTypeId`` (+ ``hubId``)."""
         if not isinstance(item, dict):
             return None
@@ -449,7 +449,7 @@ class Records:
         taken: set[tuple[Any, ...]] = set()
         with self.ctx.store.lock:
             for item in items:
-                old = self._match(item) if upsert else None
+                old = self.match(item) if upsert else None
                 try:
                     doc = self.build(item, old, full=old is None, taken=taken)
                 except HttpError as e:
@@ -473,7 +473,7 @@ class Records:
         results: list[Doc] = []
         with self.ctx.store.lock:
             for item in items:
-                old = self._match(item)
+                old = self.match(item)
                 if old is None:
                     results.append({"status": False, "message": "Data not found"})
                     continue

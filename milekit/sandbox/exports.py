@@ -494,7 +494,7 @@ class Exports:
             _coerce(item, dtype)
             if hub_id is not None:
                 item.setdefault("hubId", hub_id)
-            old = self.records._match(item)
+            old = self.records.match(item)
             try:
                 doc = self.records.build(item, old, full=old is None, taken=taken)
             except HttpError as e:
