@@ -5,17 +5,20 @@
 ...     sb.url.endswith("/api/v3"), sb.token
 (True, 'sandbox-token')
 
-Modules: :mod:`~milekit.sandbox.seed` and :mod:`~milekit.sandbox.seed_extra` (the
-deterministic demo organisation), :mod:`~milekit.sandbox.store` (documents, versions,
-write log, SQLite), :mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
+Modules: :mod:`~milekit.sandbox.seed` (the deterministic demo organisation, a package
+of its own), :mod:`~milekit.sandbox.store` (documents, versions, write log, SQLite),
+:mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
 :mod:`~milekit.sandbox.common` (requests, responses, the route table, validation), the
 endpoints of :mod:`~milekit.sandbox.tasks`, :mod:`~milekit.sandbox.field_ops` (schedules,
-activities, location history, task extras), :mod:`~milekit.sandbox.flows` (flows,
-automations), :mod:`~milekit.sandbox.datasource` (data sources, exports, imports),
-:mod:`~milekit.sandbox.routing` (vehicles, routing) and :mod:`~milekit.sandbox.settings`
-(users, teams, roles, hubs, integrations, plugins, files); :mod:`~milekit.sandbox.app`
-(the WSGI app: auth, 406, 429, the route table's 404/405, 413) and
-:mod:`~milekit.sandbox.server` (:class:`Sandbox`).
+activities), :mod:`~milekit.sandbox.location_history`, :mod:`~milekit.sandbox.task_extras`
+(gallery, public view, tracking, photos), :mod:`~milekit.sandbox.flows`,
+:mod:`~milekit.sandbox.automations`, :mod:`~milekit.sandbox.datasource` (data types,
+records), :mod:`~milekit.sandbox.exports` (exports, imports), :mod:`~milekit.sandbox.routing`
+(vehicles, routing), :mod:`~milekit.sandbox.settings` (users, teams, roles, hubs),
+:mod:`~milekit.sandbox.integrations` (app integrations, plugins) and
+:mod:`~milekit.sandbox.files` (stored files); :mod:`~milekit.sandbox.app` (the WSGI app:
+auth, 406, 429, the route table's 404/405, 413) and :mod:`~milekit.sandbox.server`
+(:class:`Sandbox`).
 """
 
 from milekit.sandbox.app import LoggedRequest, SandboxApp, Stats

@@ -31,7 +31,20 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from milekit.sandbox import datasource, field_ops, flows, routing, settings, tasks
+from milekit.sandbox import (
+    automations,
+    datasource,
+    exports,
+    field_ops,
+    files,
+    flows,
+    integrations,
+    location_history,
+    routing,
+    settings,
+    task_extras,
+    tasks,
+)
 from milekit.sandbox.common import Ctx, ObjectIds
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.http import (
@@ -328,7 +341,20 @@ class SandboxApp:
     def _routes(self) -> list[Route]:
         """Every operation, from the resource modules (standard operations at the registry's
         paths, :func:`~milekit.sandbox.common.resource_routes`, then their own actions)."""
-        modules = (tasks, field_ops, flows, datasource, routing, settings)
+        modules = (
+            tasks,
+            field_ops,
+            location_history,
+            task_extras,
+            flows,
+            automations,
+            datasource,
+            exports,
+            routing,
+            settings,
+            integrations,
+            files,
+        )
         return [route for module in modules for route in module.routes(self.ctx)]
 
 

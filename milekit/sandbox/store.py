@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import orjson
 
-from milekit.sandbox.seed import Org
+from milekit.sandbox.seed.base import Org
 
 Doc = dict[str, Any]
 

@@ -42,7 +42,8 @@ from milekit.sandbox.http import (
     sort_key,
     truthy,
 )
-from milekit.sandbox.seed import NEW_TASK_KEYS, TASKS_TO, assigned_to
+from milekit.sandbox.seed.base import TASKS_TO
+from milekit.sandbox.seed.tasks import NEW_TASK_KEYS, assigned_to
 from milekit.sandbox.store import Doc, Op, Store
 from milekit.types.registry import RESOURCES, FieldType
 

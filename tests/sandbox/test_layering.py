@@ -21,14 +21,19 @@ LAYERS: dict[str, int] = {
     "xlsx": 0,
     "faults": 0,
     "seed": 0,
-    "seed_extra": 0,
     "store": 1,
     "common": 2,
     "tasks": 3,
     "flows": 3,
+    "automations": 3,
     "settings": 3,
+    "integrations": 3,
+    "files": 3,
     "datasource": 3,
+    "exports": 3,
     "field_ops": 3,
+    "location_history": 3,
+    "task_extras": 3,
     "routing": 3,
     "lookups": 3,
     "app": 4,
@@ -37,30 +42,78 @@ LAYERS: dict[str, int] = {
 }
 
 
+#: the seed package's modules, lowest first: the same rule inside it
+SEED_LAYERS: dict[str, int] = {
+    "base": 0,
+    "org": 1,
+    "tasks": 2,
+    "extras": 2,
+    "settings": 3,
+    "flows": 3,
+    "datasource": 3,
+    "field_ops": 3,
+    "routing": 3,
+    "build": 4,
+    "__init__": 5,
+}
+
+
+def _sources() -> dict[Path, str]:
+    """Every source file of the sandbox -> the layer name it counts under (a package's
+    files count as the package)."""
+    out = {p: p.stem for p in SANDBOX.glob("*.py")}
+    for init in SANDBOX.glob("*/__init__.py"):
+        out |= {p: init.parent.name for p in init.parent.rglob("*.py")}
+    return out
+
+
 def _imports(path: Path) -> set[str]:
     """The ``milekit.sandbox`` modules ``path`` imports (by their short name)."""
+    return _imported(path, "milekit.sandbox") & LAYERS.keys()
+
+
+def _imported(path: Path, package: str) -> set[str]:
+    """The modules of ``package`` that ``path`` imports, by their name inside it."""
+    depth = package.count(".") + 1
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "milekit.sandbox":
+            if node.module == package:
                 out |= {a.name for a in node.names}
-            elif node.module.startswith("milekit.sandbox."):
-                out.add(node.module.split(".")[2])
+            elif node.module.startswith(package + "."):
+                out.add(node.module.split(".")[depth])
         elif isinstance(node, ast.Import):
-            out |= {a.name.split(".")[2] for a in node.names if a.name.count(".") >= 2}
-    return out & LAYERS.keys()
+            out |= {
+                a.name.split(".")[depth]
+                for a in node.names
+                if a.name.startswith(package + ".") and a.name.count(".") >= depth
+            }
+    return out
 
 
 def test_every_sandbox_module_has_a_layer() -> None:
-    assert {p.stem for p in SANDBOX.glob("*.py")} == set(LAYERS)
+    assert set(_sources().values()) == set(LAYERS)
+    assert {p.stem for p in (SANDBOX / "seed").glob("*.py")} == set(SEED_LAYERS)
 
 
 def test_imports_only_go_down() -> None:
     upward = [
-        f"{p.stem} (layer {LAYERS[p.stem]}) imports {m} (layer {LAYERS[m]})"
-        for p in sorted(SANDBOX.glob("*.py"))
-        for m in sorted(_imports(p))
-        if LAYERS[m] > LAYERS[p.stem]
+        f"{p.name} of {name} (layer {LAYERS[name]}) imports {m} (layer {LAYERS[m]})"
+        for p, name in sorted(_sources().items())
+        for m in sorted(_imports(p) - {name})
+        if LAYERS[m] > LAYERS[name]
+    ]
+    assert upward == []
+
+
+def test_inside_the_seed_imports_only_go_down() -> None:
+    """base < org < tasks, extras < one module per group of documents < build < __init__."""
+    layer = SEED_LAYERS
+    upward = [
+        f"seed.{p.stem} (layer {layer[p.stem]}) imports seed.{m} (layer {layer[m]})"
+        for p in sorted((SANDBOX / "seed").glob("*.py"))
+        for m in sorted(_imported(p, "milekit.sandbox.seed") & layer.keys())
+        if layer[m] > layer[p.stem]
     ]
     assert upward == []
 

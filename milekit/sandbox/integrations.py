@@ -1,0 +1,374 @@
+"""Settings endpoints of the organisation's integrations: app integrations (single
+sign-on) and plugins (add-ons of the field app), both created from multipart forms.
+
+>>> from milekit.sandbox.app import SandboxApp
+>>> from milekit.sandbox.seed import build_org
+>>> from milekit.sandbox.store import Store
+>>> app = SandboxApp(Store(build_org(tasks=5)))
+>>> status, _, body = app.call("GET", "/api/v3/plugins")
+>>> status, [p["name"] for p in body["data"]["data"]]
+(200, ['Barcode Checker', 'COD Calculator', 'Route Helper', 'Signature Pad Pro'])
+
+Both list as Laravel paginators under ``data`` (notes 47-48); a plugin's update may come
+as Laravel's method spoofing (``POST`` with ``_method=PUT``). Their uploads are stored
+by :func:`~milekit.sandbox.files.store_file`. Paths, envelope keys, paging and sort
+parameters, id and required fields come from the registry.
+"""
+
+from __future__ import annotations
+
+from milekit.sandbox.common import (
+    Ctx,
+    listed,
+    paging,
+    resource_routes,
+    sort_listed,
+)
+from milekit.sandbox.files import store_file
+from milekit.sandbox.http import (
+    HttpError,
+    Request,
+    Response,
+    Route,
+    attribute,
+    csv,
+    is_object_id,
+    iso_micro,
+    sort_docs,
+)
+from milekit.sandbox.lookups import email_of
+from milekit.sandbox.store import Doc
+from milekit.types.registry import RESOURCES, ResourceSpec
+
+_FORBIDDEN = "You do not have permission to perform this action"
+
+
+def form_missing(spec: ResourceSpec, r: Request) -> str | None:
+    """The first of ``spec``'s required fields that is neither a form field nor a file of
+    a multipart request ``r`` (None when all are there)."""
+    for key in spec.required_on_create:
+        if not r.form.get(key) and key not in r.files:
+            return key
+    return None
+
+
+def routes(ctx: Ctx) -> list[Route]:
+    apps, plugins = AppIntegrations(ctx), Plugins(ctx)
+    return [
+        *resource_routes(
+            apps.spec,
+            list=apps.index,
+            detail=apps.get,
+            create=apps.create,
+            update=apps.update,
+            delete=apps.delete,
+        ),
+        *resource_routes(
+            plugins.spec,
+            list=plugins.index,
+            detail=plugins.get,
+            create=plugins.create,
+            update=plugins.update,
+            delete=plugins.delete,
+        ),
+        # Laravel's method spoofing of the plugin update (multipart with _method=PUT)
+        Route("POST", "/plugin/{id}", plugins.update_spoofed),
+    ]
+
+
+class AppIntegrations:
+    """Azure SAML SSO settings; created and updated with multipart forms (a certificate file)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.spec = RESOURCES["app_integrations"]
+
+    def index(self, r: Request) -> Response:
+        page, limit = paging(r.query, self.spec)
+        docs = self.ctx.store.values("app_integrations")
+        if r.query.get("integrationType"):
+            kinds = set(csv(r.query["integrationType"]))
+            docs = [d for d in docs if d.get("integrationType") in kinds]
+        docs = sort_listed(docs, r.query, self.spec, default_by="createdTime")
+        return listed(r, self.spec, docs, page, limit, message="Success.", code=True)
+
+    def get(self, r: Request) -> Response:
+        doc = self.ctx.get("app_integrations", r.params["id"])
+        return Response(
+            200,
+            {"status": True, "code": 200, "message": "Success.", self.spec.envelope_one: doc},
+        )
+
+    def _form(self, r: Request, iid: str) -> tuple[str, str, str]:
+        form = r.form or (r.body if isinstance(r.body, dict) else {})
+        kind = str(form.get("integrationType") or "azure")
+        if kind != "azure":
+            raise HttpError(400, "The selected integration type is invalid.")
+        url = form.get("azureAuthUrl")
+        if not url:
+            raise HttpError(400, "The azure auth url field is required.")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise HttpError(400, "The azure auth url must be a valid URL.")
+        cert = r.files.get("azureCert")
+        if cert is None:
+            raise HttpError(400, "The azure cert field is required.")
+        if not cert.filename.lower().endswith((".cer", ".crt", ".pem")):
+            raise HttpError(400, "The azure cert must be a file of type: cer, crt, pem.")
+        missing = form_missing(self.spec, r)
+        if missing is not None:
+            raise HttpError(400, f"The {attribute(missing)} field is required.")
+        cert_url = store_file(self.ctx, r, f"app-integrations/{iid}", cert.filename, cert.data)
+        return kind, url, cert_url
+
+    def create(self, r: Request) -> Response:
+        iid = self.ctx.new_id()
+        kind, url, cert_url = self._form(r, iid)
+        stamp = iso_micro(self.ctx.now())
+        doc = {
+            "_id": iid,
+            "integrationType": kind,
+            "azureAuthUrl": url,
+            "azureCert": cert_url,
+            "organizationId": self.ctx.org_id,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        self.ctx.put(r, "app_integrations", doc, r.form)
+        return Response(
+            201,
+            {
+                "status": True,
+                "code": 201,
+                "message": "Integration has been added successfully.",
+                self.spec.envelope_one: doc,
+            },
+        )
+
+    def update(self, r: Request) -> Response:
+        old = self.ctx.get("app_integrations", r.params["id"])
+        kind, url, cert_url = self._form(r, old["_id"])
+        doc = dict(
+            old,
+            integrationType=kind,
+            azureAuthUrl=url,
+            azureCert=cert_url,
+            updatedTime=iso_micro(self.ctx.now()),
+        )
+        self.ctx.put(r, "app_integrations", doc, r.form)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Integration has been updated successfully.",
+                self.spec.envelope_one: doc,
+            },
+        )
+
+    def delete(self, r: Request) -> Response:
+        old = self.ctx.get("app_integrations", r.params["id"])
+        self.ctx.remove(r, "app_integrations", old, r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "code": 200,
+                "message": "Integration has been deleted successfully.",
+                self.spec.envelope_one: old,
+            },
+        )
+
+
+# --- plugins ------------------------------------------------------------------------------
+
+_PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
+_PLUGIN_STATUS = ("active", "inactive", "draft")
+_PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
+
+
+class Plugins:
+    """Add-ons: documents keyed by ``id`` (the registry's ``id_field``, not ``_id``);
+    errors carry ``failedCode``."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.spec = RESOURCES["plugins"]
+
+    @staticmethod
+    def _err(status: int, message: str, code: str) -> HttpError:
+        return HttpError(status, message, extra={"failedCode": code})
+
+    def index(self, r: Request) -> Response:
+        q = r.query
+        page, limit = paging(q, self.spec, max_page=_PLUGIN_MAX_PAGE)
+        by_param, order_param = self.spec.sort_params
+        sort_by = (q.get(by_param) if by_param else None) or "createdTime"
+        if sort_by not in _PLUGIN_SORT:
+            raise self._err(
+                400, f"The selected {attribute(by_param or '')} is invalid.", "cmod-017"
+            )
+        order = q.get(order_param) if order_param else None
+        if (order or "desc").lower() not in ("asc", "desc"):
+            raise self._err(
+                400, f"The selected {attribute(order_param or '')} is invalid.", "cmod-017"
+            )
+        if q.get("status") and q["status"] not in _PLUGIN_STATUS:
+            raise self._err(400, "The selected status is invalid.", "cmod-017")
+        if len(q.get("q", "")) > 255:
+            raise self._err(400, "The q may not be greater than 255 characters.", "cmod-016")
+        docs = [
+            d
+            for d in self.ctx.store.values("plugins")
+            if d.get("organizationId") in (self.ctx.org_id, "system")
+        ]
+        if q.get("status"):
+            docs = [d for d in docs if d.get("status") == q["status"]]
+        if q.get("q"):
+            needle = q["q"].lower()
+            docs = [
+                d
+                for d in docs
+                if needle in d["name"].lower() or needle in str(d.get("description", "")).lower()
+            ]
+        docs = sort_docs(docs, sort_by, order, default_by="createdTime")
+        return listed(r, self.spec, docs, page, limit)
+
+    def _one(self, pid: str) -> Doc:
+        doc = self.ctx.store.get("plugins", pid) if is_object_id(pid) else None
+        if doc is None:
+            raise self._err(404, "Plugin not found", "cmod-033")
+        return doc
+
+    def get(self, r: Request) -> Response:
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Success",
+                self.spec.envelope_one: self._one(r.params["id"]),
+            },
+        )
+
+    def _name_desc(self, r: Request, old: Doc | None) -> tuple[str, str]:
+        form = r.form
+        name = form.get("name", "").strip()
+        if not name:
+            raise self._err(400, "The name field is required.", "cmod-001")
+        if not 3 <= len(name) <= 100:
+            raise self._err(400, "The name must be between 3 and 100 characters.", "cmod-016")
+        description = form.get("description", "")
+        if not description:
+            raise self._err(400, "The description field is required.", "cmod-001")
+        for d in self.ctx.store.values("plugins"):
+            key = self.spec.id_field
+            if d["name"].lower() == name.lower() and (old is None or d[key] != old[key]):
+                raise self._err(409, "The name has already been taken.", "cmod-031")
+        return name, description
+
+    def create(self, r: Request) -> Response:
+        name, description = self._name_desc(r, None)
+        js = r.files.get("resourceFile")
+        if js is None:
+            raise self._err(400, "The resource file field is required.", "cmod-001")
+        if not js.filename.lower().endswith(".js"):
+            raise self._err(415, "The resource file must be a file of type: js.", "cmod-015")
+        if len(js.data) > 5 * 1024 * 1024:
+            raise self._err(
+                413, "The resource file may not be greater than 5120 kilobytes.", "cmod-015"
+            )
+        if not js.data.strip():
+            raise self._err(422, "The resource file is empty.", "cmod-015")
+        icon = r.files.get("icon")
+        if icon is not None:
+            if not icon.filename.lower().endswith(".svg"):
+                raise self._err(415, "The icon must be a file of type: svg.", "cmod-015")
+            if len(icon.data) > 500 * 1024:
+                raise self._err(413, "The icon may not be greater than 500 kilobytes.", "cmod-015")
+        missing = form_missing(self.spec, r)
+        if missing is not None:
+            raise self._err(400, f"The {attribute(missing)} field is required.", "cmod-001")
+        pid = self.ctx.new_id()
+        stamp = iso_micro(self.ctx.now())
+        me = email_of(self.ctx)
+        doc = {
+            self.spec.id_field: pid,
+            "name": name,
+            "description": description,
+            "resourceFile": js.filename,
+            "icon": store_file(self.ctx, r, f"plugins/{pid}", icon.filename, icon.data)
+            if icon is not None
+            else None,
+            "organizationId": self.ctx.org_id,
+            "organizationName": self.ctx.store.meta["organization"]["name"],
+            "resourceUrl": store_file(self.ctx, r, f"plugins/{pid}", js.filename, js.data),
+            "isUsed": False,
+            "customModuleId": None,
+            "status": "draft",
+            "usageCount": 0,
+            "createdBy": me,
+            "updatedBy": None,
+            "createdTime": stamp,
+            "updatedTime": stamp,
+        }
+        self.ctx.put(r, "plugins", doc, r.form)
+        return Response(
+            201,
+            {
+                "status": True,
+                "message": "Plugin has been created successfully.",
+                self.spec.envelope_one: doc,
+            },
+        )
+
+    def _owned(self, pid: str) -> Doc:
+        doc = self._one(pid)
+        if doc.get("organizationId") != self.ctx.org_id:
+            raise self._err(403, _FORBIDDEN, "auth-003")
+        return doc
+
+    def update(self, r: Request) -> Response:
+        old = self._owned(r.params["id"])
+        if r.method == "PUT" and r.form.get("_method", "PUT").upper() != "PUT":
+            raise self._err(400, "The selected method is invalid.", "cmod-017")
+        name, description = self._name_desc(r, old)
+        doc = dict(
+            old,
+            name=name,
+            description=description,
+            updatedBy=email_of(self.ctx),
+            updatedTime=iso_micro(self.ctx.now()),
+        )
+        self.ctx.put(r, "plugins", doc, r.form)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Plugin has been updated successfully.",
+                self.spec.envelope_one: doc,
+            },
+        )
+
+    def update_spoofed(self, r: Request) -> Response:
+        """Laravel method spoofing: ``POST /plugin/{id}`` with ``_method=PUT``."""
+        if r.form.get("_method", "").upper() != "PUT":
+            raise HttpError(
+                405,
+                "The POST method is not supported for this route.",
+                [("Allow", "GET, PUT, DELETE")],
+            )
+        return self.update(r)
+
+    def delete(self, r: Request) -> Response:
+        old = self._owned(r.params["id"])
+        self.ctx.remove(r, "plugins", old, r.body)
+        return Response(
+            200,
+            {
+                "status": True,
+                "message": "Plugin has been deleted successfully.",
+                "data": {
+                    "deletedPluginId": old[self.spec.id_field],
+                    "deletedAt": iso_micro(self.ctx.now()),
+                },
+            },
+        )
