@@ -2,8 +2,8 @@
 
 >>> from milekit.redaction import redact, remember
 >>> remember("s3cret-token")
->>> redact("Authorization: Bearer abc; token=s3cret-token")
-'Authorization: Bearer ********; token=********'
+>>> redact("sent Bearer abc with token=s3cret-token")
+'sent Bearer ******** with token=********'
 
 The ground floor beside :mod:`milekit.errors`: every error message passes through
 :func:`redact`, and every :class:`milekit.wire.auth.Secret` made is remembered here.

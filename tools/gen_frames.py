@@ -155,11 +155,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from milekit.errors import IncompleteReadError
 from milekit.reads.children import child_frame
 from milekit.reads.frames import Backend, frame
 from milekit.reads.views import view
 from milekit.wire.client import Client
-from milekit.errors import IncompleteReadError
 
 #: one value, or several (sent as a comma-separated list)
 Text = str | Sequence[str]

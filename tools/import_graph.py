@@ -237,9 +237,13 @@ def class_lines(graph: Graph, module: str, name: str) -> int:
 
 def figures(graph: Graph) -> dict[str, object]:
     lines = {m: len(p.read_text(encoding="utf-8").splitlines()) for m, p in graph.modules.items()}
+    emulator = {m for m in graph.modules if room(m) == "milekit.sandbox"}
+    pairs = graph.pairs()
     return {
         "modules": len(graph.modules),
-        "arrows": len(graph.pairs()),
+        "arrows": len(pairs),
+        "modules outside the sandbox": len(graph.modules) - len(emulator),
+        "arrows outside the sandbox": len({(s, t) for s, t in pairs if s not in emulator}),
         "circles": circles(graph),
         "upward arrows": sorted({f"{a.source} -> {a.target}" for a in upward(graph)}),
         "imports inside functions": sorted({f"{a.source} -> {a.target}" for a in hidden(graph)}),

@@ -104,8 +104,10 @@ def test_ctrl_c_gives_a_result_and_a_journal_push_finishes_without_doubles(
     assert max(_patched(slow).values()) == 1  # no row written twice
     earlier = again.frame["message"].str.contains("by an earlier push", regex=False)
     # the rows in flight when Ctrl-C came landed later: the journal recorded their answer
-    # (the rows acknowledged before are unchanged now: their snapshot moved on)
-    assert set(again.frame.index[earlier]) == landed - ok
+    # (the rows acknowledged before are unchanged now: their snapshot moved on). A request
+    # may land after the quiet window on a loaded machine, so `landed` can fall short of
+    # what the journal holds, never exceed it; and only rows in flight can be "earlier".
+    assert landed - ok <= set(again.frame.index[earlier]) <= unknown
 
 
 def _cli(sb: Sandbox, *args: str) -> subprocess.Popen[str]:
