@@ -1,4 +1,5 @@
-"""One row per field type (milekit/types/kinds.py) and the C decoder's kind codes."""
+"""One row per field type (milekit/types/kinds.py), the C decoder's kind codes, and the
+registry built once into read-only mappings."""
 
 from __future__ import annotations
 
@@ -90,3 +91,21 @@ def test_the_c_decoders_kind_codes_come_from_the_c_module() -> None:
     rows = registry.RowSchema("xs", fields)
     hints = dict(schema.PageParser(rows, registry.TASKS.listing)._hints)
     assert hints == {f.name: codes[KINDS[f.type].native] for f in fields if KINDS[f.type].native}
+
+
+def test_the_registry_is_built_once_into_read_only_mappings() -> None:
+    assert registry.TASKS is registry.RESOURCES["tasks"]
+    assert registry.RESOURCES["tasks_gallery"].fields == registry.TASKS.fields
+    assert all(c.rows is not None for c in registry.CHILDREN.values())
+    assert all(v.rows is not None and v.query is not None for v in registry.VIEWS.values())
+    for mapping in (registry.RESOURCES, registry.CHILDREN, registry.VIEWS, registry.NOT_FRAMES):
+        with pytest.raises(TypeError):
+            mapping["x"] = None  # type: ignore[index]
+
+
+def test_overridden_replaces_a_resource_for_a_while() -> None:
+    small = dataclasses.replace(registry.TASKS, bulk_max=3)
+    with registry.overridden(tasks=small):
+        assert registry.get("tasks") is small and registry.RESOURCES["tasks"] is small
+        assert list(registry.RESOURCES).count("tasks") == 1
+    assert registry.get("tasks") is registry.TASKS
