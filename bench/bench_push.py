@@ -93,27 +93,26 @@ def run_milekit(sb: SandboxProcess, tasks: int) -> dict[str, Any]:
 def run_per_object(sb: SandboxProcess, rows: int) -> dict[str, Any]:
     """milekit.push where a resource has no bulk endpoint: one PATCH per row, paced by the
     client's limiter (the registry is patched to drop the bulk paths)."""
-    spec = registry.RESOURCES["tasks"]
-    registry.RESOURCES["tasks"] = dataclasses.replace(
-        spec, bulk_update_path=None, bulk_create_path=None, bulk_delete_path=None
+    no_bulk = dataclasses.replace(
+        registry.TASKS, bulk_update_path=None, bulk_create_path=None, bulk_delete_path=None
     )
-    client = milekit.Client(token=sb.token, base_url=sb.url, limiter="process")
-    try:
-        df = milekit.tasks_frame(client=client, progress=False)
-        ids = df.index[:rows]
-        df.loc[ids, "title"] = df.loc[ids, "title"] + " (one by one)"
-        settle()
-        before = sb.stats()
-        requests_before = client.stats.requests
-        t0 = time.perf_counter()
-        result = milekit.push(df, client=client, progress=False)
-        wall = time.perf_counter() - t0
-        after = sb.stats()
-        n_requests = client.stats.requests - requests_before
-        client_429 = client.stats.rate_limited
-    finally:
-        client.close()
-        registry.RESOURCES["tasks"] = spec
+    with registry.overridden(tasks=no_bulk):
+        client = milekit.Client(token=sb.token, base_url=sb.url, limiter="process")
+        try:
+            df = milekit.tasks_frame(client=client, progress=False)
+            ids = df.index[:rows]
+            df.loc[ids, "title"] = df.loc[ids, "title"] + " (one by one)"
+            settle()
+            before = sb.stats()
+            requests_before = client.stats.requests
+            t0 = time.perf_counter()
+            result = milekit.push(df, client=client, progress=False)
+            wall = time.perf_counter() - t0
+            after = sb.stats()
+            n_requests = client.stats.requests - requests_before
+            client_429 = client.stats.rate_limited
+        finally:
+            client.close()
     return {
         "rows": rows,
         "rows_ok": result.counts["ok"],  # written (unchanged rows count apart)

@@ -49,6 +49,8 @@ OUTPUT = ROOT / "milekit" / "types" / "_generated.py"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registry_overrides as ov  # noqa: E402  (tools/ is not a package)
 
+from milekit.types.model import FieldType  # noqa: E402  (the package's one list of types)
+
 METHODS = ("get", "post", "put", "patch", "delete")
 #: envelope keys that never hold the payload (note 1); ``total``/``params`` sit beside
 #: Elasticsearch hits, ``metadata``/``dataVersion`` beside the task paginator
@@ -66,34 +68,9 @@ PAGE_PARAMS = ("page",)
 LIMIT_PARAMS = ("limit", "pageSize")
 SORT_BY = ("sortBy", "sort_by", "sort")
 SORT_ORDER = ("sortOrder", "sort_order", "order")
-TYPES = (
-    "String",
-    "Integer",
-    "Float",
-    "Boolean",
-    "Datetime",
-    "Time",
-    "Date",
-    "Enum",
-    "Object",
-    "Array of String",
-    "Array of Object",
-    "JSON",
-)
-TYPE_CONST = {
-    "String": "F.STRING",
-    "Integer": "F.INTEGER",
-    "Float": "F.FLOAT",
-    "Boolean": "F.BOOLEAN",
-    "Datetime": "F.DATETIME",
-    "Time": "F.TIME",
-    "Date": "F.DATE",
-    "Enum": "F.ENUM",
-    "Object": "F.OBJECT",
-    "Array of String": "F.ARRAY_STRING",
-    "Array of Object": "F.ARRAY_OBJECT",
-    "JSON": "F.JSON",
-}
+#: The API's field types (``FieldType`` values), and the constant each is written as
+TYPES = tuple(t.value for t in FieldType)
+TYPE_CONST = {t.value: f"F.{t.name}" for t in FieldType}
 
 # Values as the note 6 lists them: ISO 8601 (any precision, zone or not),
 # 'Y-m-d H:i:s' (and 'Y-m-d H:i'), bare dates, times of day ('8:00:00' included).

@@ -61,6 +61,7 @@ import pyarrow.compute as pc
 from milekit.errors import MileWarning, UsageError, caller_stacklevel
 from milekit.files.inputs import as_frame
 from milekit.types import registry, schema
+from milekit.types.kinds import KINDS
 from milekit.types.registry import FieldType
 
 __all__ = [
@@ -228,7 +229,7 @@ def _lists_of_text(df: pd.DataFrame) -> set[str]:
     rows = registry.rows_of(name)
     if rows is None:
         return set()
-    return {f.name for f in rows.fields if f.type == FieldType.ARRAY_STRING}
+    return {f.name for f in rows.fields if KINDS[f.type].text_list}
 
 
 def _excel_ready(s: pd.Series[Any], list_of_text: bool = False) -> pd.Series[Any]:

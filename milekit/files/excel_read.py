@@ -34,6 +34,7 @@ import pandas as pd
 
 from milekit.errors import UsageError
 from milekit.types import registry, schema
+from milekit.types.kinds import KINDS
 from milekit.types.registry import Field, FieldType, ResourceSpec
 
 F = FieldType
@@ -164,29 +165,29 @@ def _document(row: Sequence[Any], columns: Sequence[_Column]) -> dict[str, Any]:
 
 def _api_value(v: Any, col: _Column) -> Any:
     """A cell as the API would send it for a column of ``col.type``."""
-    ft = col.type
-    if isinstance(v, str) and not v.strip() and ft not in (F.STRING, F.ENUM):
+    form = KINDS[col.type].sheet
+    if isinstance(v, str) and not v.strip() and form != "text":
         v = None
-    if ft == F.ARRAY_STRING:
+    if form == "list":
         return _list(v)
     if v is None:
         return None
-    if ft == F.DATETIME:
+    if form == "instant":
         return _instant(v, col.zone)
-    if ft == F.DATE:
+    if form == "date":
         return v.date().isoformat() if isinstance(v, dt.datetime) else _text(v)
-    if ft == F.TIME:
+    if form == "time":
         return v.time().isoformat() if isinstance(v, dt.datetime) else _text(v)
-    if ft in (F.OBJECT, F.ARRAY_OBJECT, F.JSON) and isinstance(v, str):
+    if form == "json" and isinstance(v, str):
         try:
             return orjson.loads(v)
         except orjson.JSONDecodeError:
             return v
-    if ft in (F.STRING, F.ENUM):
+    if form == "text":
         return _text(v)
-    if ft in (F.INTEGER, F.FLOAT) and isinstance(v, str):
+    if form == "number" and isinstance(v, str):
         return _number(v)
-    if ft == F.BOOLEAN and isinstance(v, str):
+    if form == "bool" and isinstance(v, str):
         return {"true": True, "false": False}.get(v.strip().lower(), v)
     return v
 

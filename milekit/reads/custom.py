@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from milekit.types import registry
+from milekit.types.kinds import KINDS
 from milekit.types.registry import CustomFields, Field, FieldType, ResourceSpec
 from milekit.wire.client import Client
 
@@ -130,7 +131,7 @@ def component_field(comp: Mapping[str, Any], *, group: str = "") -> Field | None
         return Field(cid, F.STRING, doc=f"{kind} URL{where}")
     if kind in _LIST_COMPONENTS:
         return Field(cid, F.ARRAY_OBJECT, doc=f"{kind} items{where}")
-    if fmt in INPUT_TYPES and INPUT_TYPES[fmt] in (F.DATE, F.TIME, F.DATETIME):
+    if fmt in INPUT_TYPES and KINDS[INPUT_TYPES[fmt]].temporal:
         return Field(cid, INPUT_TYPES[fmt], doc=f"{input_type} ({fmt}){where}")
     ftype = INPUT_TYPES.get(input_type)
     if ftype is None:

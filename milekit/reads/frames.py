@@ -33,7 +33,8 @@ from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.filters import encode_filters, unknown_fields
 from milekit.types import limits, registry, schema
-from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
+from milekit.types.kinds import KINDS
+from milekit.types.registry import CustomFields, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
@@ -847,14 +848,4 @@ def dtypes_of(rows: RowSchema) -> dict[str, str]:
     >>> dtypes_of(tasks)["startTime"], dtypes_of(tasks)["assignee"]
     ('datetime64[us, UTC]', 'object')
     """
-    names = {
-        FieldType.STRING: "string",
-        FieldType.INTEGER: "Int64",
-        FieldType.FLOAT: "Float64",
-        FieldType.BOOLEAN: "boolean",
-        FieldType.DATETIME: "datetime64[us, UTC]",
-        FieldType.TIME: "time64[us][pyarrow]",
-        FieldType.DATE: "date32[day][pyarrow]",
-        FieldType.ENUM: "category",
-    }
-    return {f.name: names.get(f.type, "object") for f in rows.fields}
+    return {f.name: str(KINDS[f.type].dtype) for f in rows.fields}

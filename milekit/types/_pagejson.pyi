@@ -7,6 +7,12 @@ from typing import Any
 MAX_DEPTH: int
 #: Distinct keys one object column (the rows, or any object field) may have.
 MAX_COLUMNS: int
+#: The kinds a hint may give a field (``milekit.types.kinds.Kind.native`` names them).
+KIND_BOOL: int
+KIND_INT: int
+KIND_FLOAT: int
+KIND_STRING: int
+KIND_LIST: int
 
 class PageError(Exception):
     """A page no reader should be given (too deep, too many keys, a NUL in a key, columns

@@ -18,12 +18,16 @@ contract by ``tools/gen_registry.py`` into :mod:`milekit.types._generated` (hand
 corrections, each citing its note in ``docs/api-notes.md``, live in
 ``tools/registry_overrides.py``); the package never reads the OpenAPI file at run time.
 
-Tasks keep their hand-written typing below (``TASKS``): field types follow the API's
-documented data types (docs/api-notes.md, notes 6 and 37) and MileApp's
-``components.schemas.Task``, corrected where real answers or the examples disagree
-(notes 21-24, 30; noted on each field). Their wire data (paths, envelopes,
-paging, bulk) comes from the contract like every other resource's; ``tests/test_registry``
-checks that the hand typing covers every field the contract documents.
+Tasks keep their hand-written typing (:mod:`milekit.types.task_fields`: the API's
+documented data types, notes 6 and 37, corrected where real answers disagree); their wire
+data (paths, envelopes, paging, bulk) comes from the contract like every other resource's;
+``tests/test_registry`` checks that the hand typing covers every field the contract
+documents.
+
+One function (``_build``) makes the registry from the contract's data, the task typing and
+the declared behaviour below; :data:`RESOURCES`, :data:`CHILDREN`, :data:`VIEWS` and
+:data:`NOT_FRAMES` are its read-only mappings (tests and benchmarks vary a resource with
+:func:`overridden`).
 
 Data model (:mod:`milekit.types.model`):
 
@@ -53,10 +57,15 @@ Data model (:mod:`milekit.types.model`):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections import ChainMap
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
+from milekit.errors import UsageError
 from milekit.types import _generated as _gen
 from milekit.types.model import (
     PAGE_ROWS,
@@ -78,6 +87,7 @@ from milekit.types.model import (
     ViewSpec,
     fill_path,
 )
+from milekit.types.task_fields import TASK_FIELDS, TASK_FILTERS
 
 __all__ = [
     "CHILDREN",
@@ -115,267 +125,6 @@ __all__ = [
 ]
 
 F = FieldType
-
-_DATETIME_FIELDS = (
-    "startTime",
-    "endTime",
-    "createdTime",
-    "updatedTime",
-    "assignedTime",
-    "doneTime",
-    "openTaskTime",
-    "expectedDoneTime",
-)
-
-_ID_FIELDS = (
-    "flowId",
-    "hubId",
-    "refId",
-    "idLocal",
-    "routingResultId",
-    "parentTaskId",
-    "parentId",
-    "assignedVehicleId",
-    "workflowId",
-)
-
-_READ_ONLY = {
-    "_id",
-    "organizationId",
-    "organization",
-    "hub",
-    "assignedTo",
-    "assignedBy",
-    "assignedTime",
-    "assignedVehicle",
-    "createdBy",
-    "createdFrom",
-    "createdTime",
-    "updatedBy",
-    "updatedTime",
-    "doneBy",
-    "doneTime",
-    "doneFrom",
-    "doneCoordinate",
-    "histories",
-    "deviceInformation",
-    "openTaskTime",
-    "status",
-    "subId",
-    "parentId",
-    "taskType",
-    "workflow",
-    "doneOrder",
-    "isLastDoneOrder",
-    "inLocation",
-    "outLocation",
-    "idleDuration",
-    "isSample",
-    "isDeleted",
-    "appVersion",
-    "travelDistance",
-}
-
-
-#: Task fields as data: OpenAPI ``components.schemas.Task`` + the note 37 dtype table
-_TASK_TABLE: list[Field] = [
-    Field("_id", F.STRING, doc="24-hex ObjectId"),
-    Field("organizationId", F.STRING),
-    Field("flow", F.STRING, doc="flow name"),
-]
-_TASK_TABLE += [Field(n, F.STRING) for n in _ID_FIELDS]
-_TASK_TABLE += [
-    Field("title", F.STRING),
-    Field("content", F.STRING),
-    Field("label", F.ARRAY_STRING, doc="a list in data; String in the docs (note 21)"),
-    Field("status", F.ENUM, enum=("UNASSIGNED", "ONGOING", "DONE")),
-    Field("subStatus", F.STRING),
-    Field("assignee", F.ARRAY_STRING, doc="user e-mails"),
-    Field("subId", F.ARRAY_STRING),
-    Field("assignedBy", F.STRING),
-    Field("createdBy", F.STRING),
-    Field("updatedBy", F.STRING),
-    Field("doneBy", F.STRING),
-    Field("createdFrom", F.ENUM, enum=("WEB", "API", "Automation", "Mobile")),
-    Field("doneFrom", F.ENUM, enum=("WEB", "MOBILE", "System")),
-    Field("taskType", F.ENUM, enum=("activityMaster", "activityChild")),
-    Field("geoLockTrigger", F.ENUM, enum=("onTaskStart", "onTaskDone")),
-    Field("autoSplit", F.ENUM, enum=("Equal", "Maximize")),
-]
-_TASK_TABLE += [Field(n, F.DATETIME) for n in _DATETIME_FIELDS]
-_TASK_TABLE += [
-    Field(
-        "hub",
-        F.OBJECT,
-        doc="on every real task, list items included (note 23)",
-        children=(
-            Field("_id", F.STRING),
-            Field("id", F.STRING, doc="the task schema says id, data says _id (note 9)"),
-            Field("name", F.STRING),
-            Field("lat", F.FLOAT),
-            Field("lng", F.FLOAT),
-        ),
-    ),
-    Field(
-        "assignedTo",
-        F.OBJECT,
-        doc="the assignee; null when unassigned (note 24)",
-        children=(
-            Field("_id", F.STRING),
-            Field("id", F.STRING),
-            Field("name", F.STRING),
-            Field("email", F.STRING),
-            Field("hubId", F.ARRAY_STRING),
-            Field("roleId", F.STRING),
-            Field("role", F.STRING, doc="the user's role name (note 24)"),
-            Field("firstLogin", F.BOOLEAN),
-        ),
-    ),
-    Field(
-        "assignedVehicle",
-        F.OBJECT,
-        children=(
-            Field("_id", F.STRING),
-            Field("id", F.STRING),
-            Field("name", F.STRING),
-            Field("assignee", F.STRING),
-            Field("speed", F.INTEGER, doc="null in data, typed string in the schema (note 30)"),
-            Field(
-                "workingTime",
-                F.OBJECT,
-                children=(
-                    Field("startTime", F.TIME, doc="time of day, '08:00' (note 6)"),
-                    Field("endTime", F.TIME, doc="time of day (note 6)"),
-                    Field("multiday", F.INTEGER),
-                ),
-            ),
-        ),
-    ),
-    Field(
-        "organization",
-        F.OBJECT,
-        doc="on every real task (note 23)",
-        children=(
-            Field("_id", F.STRING),
-            Field("id", F.STRING),
-            Field("name", F.STRING),
-            Field("email", F.STRING),
-        ),
-    ),
-    Field(
-        "workflow",
-        F.OBJECT,
-        children=(
-            Field("_id", F.STRING),
-            Field("name", F.STRING),
-            Field("organizationId", F.STRING),
-        ),
-    ),
-    Field(
-        "geoLock",
-        F.ARRAY_OBJECT,
-        doc="an object in the schema, a list in data (note 11)",
-        children=(Field("geoLocation", F.STRING), Field("radius", F.INTEGER)),
-    ),
-    Field(
-        "histories",
-        F.ARRAY_OBJECT,
-        children=(
-            Field("_id", F.STRING),
-            Field("action", F.STRING),
-            Field("notes", F.STRING),
-            Field("changeData", F.JSON),
-            Field("createdAt", F.DATETIME),
-        ),
-    ),
-    Field(
-        "deviceInformation",
-        F.OBJECT,
-        doc='an object such as {"os": "13"}; obj[] in the schema (note 23)',
-        children=(Field("os", F.STRING),),
-    ),
-    Field("orderIndex", F.INTEGER, doc="number in the schema; epoch-derived ints in data"),
-    Field("waitingTime", F.INTEGER),
-    Field("duration", F.INTEGER),
-    Field("distance", F.INTEGER),
-    Field("routePlannedOrder", F.INTEGER),
-    Field("idleDuration", F.INTEGER),
-    Field("doneOrder", F.INTEGER),
-    Field("travelDuration", F.FLOAT),
-    Field("eta", F.TIME, doc="string in the schema; a time of day ('08:34:00') in data"),
-    Field("etd", F.TIME),
-    Field("expectedCoordinate", F.STRING, doc='"lat,lng"'),
-    Field("createdCoordinate", F.STRING, doc='"lat,lng"'),
-    Field("doneCoordinate", F.STRING, doc='number in the schema, "lat,lng" in data'),
-    Field("travelDistance", F.FLOAT, doc="meters; typed String in the docs (note 22)"),
-    Field("visitGroupPriority", F.INTEGER, doc="0-100; typed String in the docs (note 22)"),
-    Field("inLocation", F.DATETIME, doc="entered the geo-lock radius (note 23)"),
-    Field("outLocation", F.DATETIME, doc="left the geo-lock radius (note 23)"),
-    Field("useGeoLock", F.BOOLEAN),
-    Field("isSample", F.BOOLEAN),
-    Field("isLastDoneOrder", F.BOOLEAN),
-    Field("isDeleted", F.BOOLEAN, doc="on every real task (note 23)"),
-    Field(
-        "appVersion",
-        F.OBJECT,
-        doc='the mobile app that worked the task: {"name": "5.21.3", "version": 521} (note 51)',
-        children=(Field("name", F.STRING), Field("version", F.INTEGER)),
-    ),
-]
-_TASK_TABLE += [
-    Field(n, F.STRING)
-    for n in (
-        "splitNumber",
-        "visitGroup",
-        "useVisitGroup",
-        "vehicleSubHubDistanceLimit",
-    )
-]
-
-
-def _task_fields() -> tuple[Field, ...]:
-    """The task fields, each writable unless the server sets it (``_READ_ONLY``)."""
-    return tuple(
-        Field(f.name, f.type, f.name not in _READ_ONLY, f.enum, f.children, f.doc)
-        for f in _TASK_TABLE
-    )
-
-
-TASK_FILTERS: dict[str, str] = {
-    "fields": "CSV projection, e.g. _id,title,status,startTime",
-    "flow": "CSV of flow names",
-    "flowId": "CSV of flow ids",
-    "status": "UNASSIGNED, ONGOING or DONE",
-    "hubId": "hub id",
-    "assignee": "user e-mail",
-    "doneBy": "name of the user who completed the task",
-    "active": "'true': only tasks whose start-end window contains now",
-    "isVisit": "'true': only tasks whose end time is still in the future",
-    "routingResultId": "tasks dispatched from that routing result",
-    "sortBy": "createdTime (default), orderIndex, startTime, doneTime, ...",
-    "sortOrder": "desc (default) or asc",
-    "timeBy": "createdTime, startTime or doneTime: which field timeFrom/timeTo apply to",
-    "timeFrom": "range start, 'Y-m-d H:i:s' (UTC) or a datetime",
-    "timeTo": "range end, 'Y-m-d H:i:s' (UTC) or a datetime",
-}
-
-#: Tasks: the contract's wire data (paths, envelopes, paging, bulk) with the hand typing.
-TASKS = dataclasses.replace(
-    _gen.RESOURCES["tasks"],
-    fields=_task_fields(),
-    # the documented filters minus cursor mode (lazyLoad/cursor: page is ignored and the
-    # answer's shape is not documented, note 35), with shorter docs
-    filters=TASK_FILTERS,
-    required_on_create=("flow", "hubId"),
-    # real list items carry hub, organizationId, orderIndex ... (note 23); not histories
-    detail_only=("histories",),
-)
-
-
-def _with_task_fields(spec: ResourceSpec) -> ResourceSpec:
-    """Resources whose items are tasks (the gallery) read them with the task typing."""
-    return dataclasses.replace(spec, fields=TASKS.fields)
-
 
 # --- declared behaviour: what generic code reads instead of naming a resource -------------
 
@@ -466,240 +215,244 @@ def _declared(spec: ResourceSpec) -> ResourceSpec:
     )
 
 
-#: Every registered resource by name.
-RESOURCES: dict[str, ResourceSpec] = {
-    name: _declared(TASKS if name == "tasks" else spec) for name, spec in _gen.RESOURCES.items()
-}
-RESOURCES["tasks_gallery"] = _with_task_fields(RESOURCES["tasks_gallery"])
-TASKS = RESOURCES["tasks"]
-#: The resource :func:`milekit.frame` reads and a frame without a known resource is
-#: taken to be (files saved by hand, frames built by the user): the API's main object.
-DEFAULT_RESOURCE = TASKS.name
-
-#: Child tables (arrays of objects inside resources) by name.
-CHILDREN: dict[str, ChildSpec] = dict(_gen.CHILDREN)
-CHILDREN["task_histories"] = dataclasses.replace(
-    CHILDREN["task_histories"], fields=TASKS.field("histories").children
-)
-
 #: All operations of the public API (144), in the contract's order.
 OPERATIONS: tuple[Operation, ...] = _gen.OPERATIONS
 
 #: Detail reads addressed by other keys than the id (:func:`milekit.get` keyword forms).
-DETAIL_FORMS: dict[str, tuple[DetailForm, ...]] = {
-    # note 45: by the data type's name and the record's primary key, optionally hub-scoped
-    "data": (
-        DetailForm("data", "/data/type/{data_type}/{data_id}"),
-        DetailForm("data", "/data/hub/{hub_id}/type/{data_type}/{data_id}"),
-    ),
-    # note 47: one user by e-mail
-    "users": (DetailForm("users", "/user/email/{email}"),),
-}
+DETAIL_FORMS: Mapping[str, tuple[DetailForm, ...]] = MappingProxyType(
+    {
+        # note 45: by the data type's name and the record's primary key, optionally hub-scoped
+        "data": (
+            DetailForm("data", "/data/type/{data_type}/{data_id}"),
+            DetailForm("data", "/data/hub/{hub_id}/type/{data_type}/{data_id}"),
+        ),
+        # note 47: one user by e-mail
+        "users": (DetailForm("users", "/user/email/{email}"),),
+    }
+)
 
 _S, _I, _FL, _DT = F.STRING, F.INTEGER, F.FLOAT, F.DATETIME
 
 #: The views (GET operations that are neither a list nor a detail read) read as frames,
 #: by name. Rows are typed like the resource (or child table) ``like``; the fields listed
 #: here are the view's own keys (reference sections cited on each).
-VIEWS: dict[str, ViewSpec] = {
-    v.name: v
-    for v in (
-        ViewSpec(
-            "tasks_tracking",
-            "/tasks/tracking",
-            "keyed",
-            "email",
-            key="email",
-            envelope=("counting",),
-            fields=(
-                Field("email", _S, False, doc="the worker's e-mail (the key of ``counting``)"),
-                Field("doneTask", _I, False),
-                Field("ongoingTask", _I, False),
-                Field("distance", _FL, False, doc="straight-line or snapped (isSnapToRoute)"),
-                Field("duration", _I, False),
+_VIEW_TABLE: tuple[ViewSpec, ...] = (
+    ViewSpec(
+        "tasks_tracking",
+        "/tasks/tracking",
+        "keyed",
+        "email",
+        key="email",
+        envelope=("counting",),
+        fields=(
+            Field("email", _S, False, doc="the worker's e-mail (the key of ``counting``)"),
+            Field("doneTask", _I, False),
+            Field("ongoingTask", _I, False),
+            Field("distance", _FL, False, doc="straight-line or snapped (isSnapToRoute)"),
+            Field("duration", _I, False),
+        ),
+        filters={
+            "hubId": "hub id",
+            "timeFrom": "range start, 'Y-m-d H:i:s' (UTC) or a datetime",
+            "timeTo": "range end, 'Y-m-d H:i:s' (UTC) or a datetime",
+            "timeBy": "createdTime (default), startTime or doneTime",
+            "createdFrom": "location source, e.g. mileAppField",
+            "email": "one worker's e-mail",
+            "isSnapToRoute": "1: snap-to-road distances instead of straight lines",
+        },
+        required=("hubId", "timeFrom", "timeTo"),
+        doc="per-worker productivity in one hub and time range: one row per worker "
+        "(note 37, no envelope, note 3); the totals are in df.attrs['milekit']['summary']",
+    ),
+    ViewSpec(
+        "location_tracking",
+        "/location-history/tracking/{token}",
+        "paged",
+        "_id",
+        like="location_histories",
+        doc="the location-history points behind one public tracking token (note 40)",
+    ),
+    ViewSpec(
+        "workflow_activities",
+        "/activities/workflow/{workflow_id}",
+        "paged",
+        "_id",
+        like="activities",
+        filters={"status": "UNASSIGNED, ONGOING or DONE"},
+        doc="the activities of one workflow (note 39)",
+    ),
+    ViewSpec(
+        "routing_result_history",
+        "/result/{result_id}/history",
+        "rows",
+        "_id",
+        envelope=("data",),
+        fields=(
+            Field("_id", _S, False),
+            Field("resultId", _S, False, doc="the routing result"),
+            Field("action", _S, False),
+            Field("description", _S, False),
+            Field(
+                "visits",
+                F.ARRAY_OBJECT,
+                False,
+                children=(Field("visitId", _S, False), Field("visitName", _S, False)),
             ),
-            filters={
-                "hubId": "hub id",
-                "timeFrom": "range start, 'Y-m-d H:i:s' (UTC) or a datetime",
-                "timeTo": "range end, 'Y-m-d H:i:s' (UTC) or a datetime",
-                "timeBy": "createdTime (default), startTime or doneTime",
-                "createdFrom": "location source, e.g. mileAppField",
-                "email": "one worker's e-mail",
-                "isSnapToRoute": "1: snap-to-road distances instead of straight lines",
-            },
-            required=("hubId", "timeFrom", "timeTo"),
-            doc="per-worker productivity in one hub and time range: one row per worker "
-            "(note 37, no envelope, note 3); the totals are in df.attrs['milekit']['summary']",
+            Field("vehicleFrom", _S, False),
+            Field("vehicleTo", _S, False),
+            Field("createdFrom", _S, False),
+            Field("createdType", _S, False),
+            Field("createdBy", _S, False),
+            Field("version", _I, False),
+            Field("organizationId", _S, False),
+            Field("createdTime", _DT, False),
+            Field("updatedTime", _DT, False),
         ),
-        ViewSpec(
-            "location_tracking",
-            "/location-history/tracking/{token}",
-            "paged",
-            "_id",
-            like="location_histories",
-            doc="the location-history points behind one public tracking token (note 40)",
+        path_columns=(("resultId", "result_id"),),
+        doc="the edit history of one routing result (note 46)",
+    ),
+    ViewSpec(
+        "flow_components_view",
+        "/flow-components",
+        "groups",
+        None,
+        like="flow_components",
+        envelope=("data",),
+        inner="fields",
+        carry=(("flowId", "_id"), ("flowName", "flowName")),
+        fields=(Field("flowId", _S, False), Field("flowName", _S, False)),
+        filters={
+            "fieldType": "routeAs, basicStructurData, structurData, image, "
+            "listItemData, reservedKey or all",
+            "flowId": "CSV of flow ids",
+            "fields": "CSV of component ids",
+            "isMerge": "1: the components of the flows merged",
+        },
+        doc="the form components of the flows the filters pick, one row per component (note 41)",
+    ),
+    ViewSpec(
+        "flow_fields_by_name",
+        "/flow/{flow_name}/fields",
+        "rows",
+        "id",
+        like="flow_components",
+        envelope=("flowFields",),
+        fields=(Field("flowName", _S, False),),
+        path_columns=(("flowName", "flow_name"),),
+        doc="the form components of one flow, by the flow's name (note 41)",
+    ),
+    ViewSpec(
+        "flow_task_template",
+        "/flow/{flow_name}/task",
+        "one",
+        "flow",
+        like="tasks",
+        envelope=("data", "bodyRequest"),
+        custom=True,
+        doc="a ready-made create-task body for one flow (note 41): one row typed like "
+        "tasks, the flow's components typed from the flow",
+    ),
+    ViewSpec(
+        "me",
+        "/user",
+        "one",
+        "_id",
+        like="users",
+        # notes 47, 3: no envelope; legacy snake_case keys beside the camelCase ones
+        fields=(
+            Field("phone_number", _S, False),
+            Field("organization_id", _S, False),
+            Field("role_id", _S, False),
+            Field("hub_id", F.ARRAY_STRING, False),
+            Field("team_id", F.ARRAY_STRING, False),
+            Field("is_deleted", F.BOOLEAN, False),
+            Field("first_login", F.BOOLEAN, False),
+            Field("created_at", _DT, False),
+            Field("updated_at", _DT, False),
         ),
-        ViewSpec(
-            "workflow_activities",
-            "/activities/workflow/{workflow_id}",
-            "paged",
-            "_id",
-            like="activities",
-            filters={"status": "UNASSIGNED, ONGOING or DONE"},
-            doc="the activities of one workflow (note 39)",
-        ),
-        ViewSpec(
-            "routing_result_history",
-            "/result/{result_id}/history",
-            "rows",
-            "_id",
-            envelope=("data",),
-            fields=(
-                Field("_id", _S, False),
-                Field("resultId", _S, False, doc="the routing result"),
-                Field("action", _S, False),
-                Field("description", _S, False),
-                Field(
-                    "visits",
-                    F.ARRAY_OBJECT,
-                    False,
-                    children=(Field("visitId", _S, False), Field("visitName", _S, False)),
+        doc="the signed-in user (note 47; milekit.whoami() is the same as an object)",
+    ),
+    ViewSpec(
+        "public_task",
+        "/task/public/{task_id}",
+        "one",
+        "_id",
+        like="tasks",
+        envelope=("data",),
+        inner="task",
+        path_columns=(("_id", "task_id"),),
+        fields=(
+            Field(
+                "listItem",
+                F.ARRAY_OBJECT,
+                False,
+                children=(
+                    Field("title", _S, False),
+                    Field("content", _S, False),
+                    Field("data", F.JSON, False),
+                    Field("qty", _FL, False),
+                    Field("unitPrice", _FL, False),
+                    Field("qtyProcessed", _FL, False),
                 ),
-                Field("vehicleFrom", _S, False),
-                Field("vehicleTo", _S, False),
-                Field("createdFrom", _S, False),
-                Field("createdType", _S, False),
-                Field("createdBy", _S, False),
-                Field("version", _I, False),
-                Field("organizationId", _S, False),
-                Field("createdTime", _DT, False),
-                Field("updatedTime", _DT, False),
             ),
-            path_columns=(("resultId", "result_id"),),
-            doc="the edit history of one routing result (note 46)",
-        ),
-        ViewSpec(
-            "flow_components_view",
-            "/flow-components",
-            "groups",
-            None,
-            like="flow_components",
-            envelope=("data",),
-            inner="fields",
-            carry=(("flowId", "_id"), ("flowName", "flowName")),
-            fields=(Field("flowId", _S, False), Field("flowName", _S, False)),
-            filters={
-                "fieldType": "routeAs, basicStructurData, structurData, image, "
-                "listItemData, reservedKey or all",
-                "flowId": "CSV of flow ids",
-                "fields": "CSV of component ids",
-                "isMerge": "1: the components of the flows merged",
-            },
-            doc="the form components of the flows the filters pick, one row per component "
-            "(note 41)",
-        ),
-        ViewSpec(
-            "flow_fields_by_name",
-            "/flow/{flow_name}/fields",
-            "rows",
-            "id",
-            like="flow_components",
-            envelope=("flowFields",),
-            fields=(Field("flowName", _S, False),),
-            path_columns=(("flowName", "flow_name"),),
-            doc="the form components of one flow, by the flow's name (note 41)",
-        ),
-        ViewSpec(
-            "flow_task_template",
-            "/flow/{flow_name}/task",
-            "one",
-            "flow",
-            like="tasks",
-            envelope=("data", "bodyRequest"),
-            custom=True,
-            doc="a ready-made create-task body for one flow (note 41): one row typed like "
-            "tasks, the flow's components typed from the flow",
-        ),
-        ViewSpec(
-            "me",
-            "/user",
-            "one",
-            "_id",
-            like="users",
-            # notes 47, 3: no envelope; legacy snake_case keys beside the camelCase ones
-            fields=(
-                Field("phone_number", _S, False),
-                Field("organization_id", _S, False),
-                Field("role_id", _S, False),
-                Field("hub_id", F.ARRAY_STRING, False),
-                Field("team_id", F.ARRAY_STRING, False),
-                Field("is_deleted", F.BOOLEAN, False),
-                Field("first_login", F.BOOLEAN, False),
-                Field("created_at", _DT, False),
-                Field("updated_at", _DT, False),
+            Field(
+                "taskComponentDetail",
+                F.ARRAY_OBJECT,
+                False,
+                children=(
+                    Field("id", _S, False),
+                    Field("inputType", _S, False),
+                    Field("component", _S, False),
+                ),
             ),
-            doc="the signed-in user (note 47; milekit.whoami() is the same as an object)",
-        ),
-        ViewSpec(
-            "public_task",
-            "/task/public/{task_id}",
-            "one",
-            "_id",
-            like="tasks",
-            envelope=("data",),
-            inner="task",
-            path_columns=(("_id", "task_id"),),
-            fields=(
-                Field(
-                    "listItem",
-                    F.ARRAY_OBJECT,
-                    False,
-                    children=(
-                        Field("title", _S, False),
-                        Field("content", _S, False),
-                        Field("data", F.JSON, False),
-                        Field("qty", _FL, False),
-                        Field("unitPrice", _FL, False),
-                        Field("qtyProcessed", _FL, False),
-                    ),
-                ),
-                Field(
-                    "taskComponentDetail",
-                    F.ARRAY_OBJECT,
-                    False,
-                    children=(
-                        Field("id", _S, False),
-                        Field("inputType", _S, False),
-                        Field("component", _S, False),
-                    ),
-                ),
-                Field(
-                    "location",
-                    F.ARRAY_OBJECT,
-                    False,
-                    doc="the assignees' last points; lat/lon are text in the answer",
-                    children=(
-                        Field("email", _S, False),
-                        Field("lat", _S, False),
-                        Field("lon", _S, False),
-                        Field("createdTime", _DT, False),
-                        Field(
-                            "user",
-                            F.OBJECT,
-                            False,
-                            children=(Field("name", _S, False), Field("phoneNumber", _S, False)),
-                        ),
+            Field(
+                "location",
+                F.ARRAY_OBJECT,
+                False,
+                doc="the assignees' last points; lat/lon are text in the answer",
+                children=(
+                    Field("email", _S, False),
+                    Field("lat", _S, False),
+                    Field("lon", _S, False),
+                    Field("createdTime", _DT, False),
+                    Field(
+                        "user",
+                        F.OBJECT,
+                        False,
+                        children=(Field("name", _S, False), Field("phoneNumber", _S, False)),
                     ),
                 ),
             ),
-            doc="one task's public tracking view (note 37): the task's public keys, its list "
-            "items, the assignees' last locations",
         ),
+        doc="one task's public tracking view (note 37): the task's public keys, its list "
+        "items, the assignees' last locations",
+    ),
+)
+
+
+# --- the build: contract + task typing + declared behaviour, once --------------------------
+
+
+def _tasks() -> ResourceSpec:
+    """Tasks: the contract's wire data (paths, envelopes, paging, bulk) with the hand typing."""
+    return dataclasses.replace(
+        _gen.RESOURCES["tasks"],
+        fields=TASK_FIELDS,
+        # the documented filters minus cursor mode (lazyLoad/cursor: page is ignored and
+        # the answer's shape is not documented, note 35), with shorter docs
+        filters=TASK_FILTERS,
+        required_on_create=("flow", "hubId"),
+        # real list items carry hub, organizationId, orderIndex ... (note 23); not histories
+        detail_only=("histories",),
     )
-}
 
 
-# --- the row schemas of child tables and views ------------------------------------------
+def _resources() -> dict[str, ResourceSpec]:
+    """Every resource with its declared behaviour; the gallery's items are typed as tasks."""
+    tasks = _tasks()
+    out = {name: _declared(tasks if name == "tasks" else s) for name, s in _gen.RESOURCES.items()}
+    out["tasks_gallery"] = dataclasses.replace(out["tasks_gallery"], fields=tasks.fields)
+    return out
 
 
 def _parent_field(spec: ResourceSpec, dotted: str) -> Field | None:
@@ -713,14 +466,13 @@ def _parent_field(spec: ResourceSpec, dotted: str) -> Field | None:
     return f
 
 
-def _child_rows(child: ChildSpec) -> RowSchema:
+def _child_rows(child: ChildSpec, parent: ResourceSpec) -> RowSchema:
     """A child table's rows: the parent-id column (``key``, typed like the parent's id),
     the carried columns (typed like their parent fields), ``keyed_by``, the element fields.
 
-    >>> _child_rows(CHILDREN["flow_components"]).field_names[:3]
+    >>> _child_rows(CHILDREN["flow_components"], RESOURCES["flows"]).field_names[:3]
     ('flowId', 'pageId', 'id')
     """
-    parent = RESOURCES[child.parent]
     pid = parent.rows.get(parent.id_field)
     fields = [Field(child.key, pid.type if pid else F.STRING, False, doc=f"{parent.name} id")]
     for column, dotted in child.carry:
@@ -734,59 +486,133 @@ def _child_rows(child: ChildSpec) -> RowSchema:
     return RowSchema(child.name, tuple(fields), child.key, doc=child.doc)
 
 
-CHILDREN = {name: dataclasses.replace(c, rows=_child_rows(c)) for name, c in CHILDREN.items()}
+def _children(resources: Mapping[str, ResourceSpec]) -> dict[str, ChildSpec]:
+    """The child tables with their row schemas (task histories typed as the tasks' field)."""
+    out = dict(_gen.CHILDREN)
+    histories = resources["tasks"].field("histories").children
+    out["task_histories"] = dataclasses.replace(out["task_histories"], fields=histories)
+    return {
+        name: dataclasses.replace(c, rows=_child_rows(c, resources[c.parent]))
+        for name, c in out.items()
+    }
+
 
 #: The fields a view's ``timeBy`` may name, for the views that take one
 _VIEW_TIME_BY: dict[str, tuple[str, ...]] = {"tasks_tracking": TASK_TIME_BY}
 
 
-def _view_rows(v: ViewSpec) -> RowSchema:
+def _view_rows(
+    v: ViewSpec, resources: Mapping[str, ResourceSpec], children: Mapping[str, ChildSpec]
+) -> RowSchema:
     """A view's rows: ``like``'s fields, the view's own added or overriding by name (and
     ``like``'s secrets, which are dropped).
 
-    >>> _view_rows(VIEWS["public_task"]).field("startTime").type.value
+    >>> VIEWS["public_task"].rows.field("startTime").type.value
     'Datetime'
     """
     base: tuple[Field, ...] = ()
     secrets: tuple[str, ...] = ()
-    if v.like in RESOURCES:
-        base, secrets = RESOURCES[v.like].fields, RESOURCES[v.like].secret_fields
-    elif v.like in CHILDREN:
-        base = CHILDREN[v.like].fields
+    like = v.like or ""
+    if like in resources:
+        base, secrets = resources[like].fields, resources[like].secret_fields
+    elif like in children:
+        base = children[like].fields
     mine = {f.name: f for f in v.fields}
     fields = [mine.pop(f.name, f) for f in base]
     fields = [*mine.values(), *fields] if v.shape == "groups" else [*fields, *mine.values()]
     return RowSchema(v.name, tuple(fields), v.index or "", secret_fields=secrets, doc=v.doc)
 
 
-def _with_rows(v: ViewSpec) -> ViewSpec:
-    like = RESOURCES.get(v.like or "")
+def _with_rows(
+    v: ViewSpec, resources: Mapping[str, ResourceSpec], children: Mapping[str, ChildSpec]
+) -> ViewSpec:
+    like = resources.get(v.like or "")
     sort = like.sort_params if like is not None else ("sortBy", "sortOrder")
     kinds = _kinds(v.filters, sort[1])
     query = Filters(v.name, v.filters, kinds, sort, _VIEW_TIME_BY.get(v.name, ()))
     listing = None
     if v.shape == "paged" and like is not None:
         listing = dataclasses.replace(like.listing, name=v.name, path=v.path)
-    return dataclasses.replace(v, rows=_view_rows(v), query=query, listing=listing)
+    rows = _view_rows(v, resources, children)
+    return dataclasses.replace(v, rows=rows, query=query, listing=listing)
 
 
-VIEWS = {name: _with_rows(v) for name, v in VIEWS.items()}
+def _not_frames(views: Iterable[ViewSpec]) -> dict[tuple[str, str], str]:
+    """``(method, path)`` of the GET operations that are not frames -> why (the generated
+    reasons of the views no longer apply: they are frames)."""
+
+    def norm(path: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
+
+    covered = {norm(v.path) for v in views}
+    out = {(m, p): why for (m, p), why in _gen.NOT_FRAMES.items() if norm(p) not in covered}
+    out[("GET", "/file/view")] += (
+        "; read it with milekit.Client.request('GET', '/file/view', params={'url': ...}, "
+        "raw=True) and its .content"
+    )
+    return out
 
 
-def _covered(path: str) -> bool:
-    norm = re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
-    return any(re.sub(r"\{[^}]*\}", "{}", v.path).rstrip("/") == norm for v in VIEWS.values())
+class _Built(NamedTuple):
+    resources: Mapping[str, ResourceSpec]
+    children: Mapping[str, ChildSpec]
+    views: Mapping[str, ViewSpec]
+    not_frames: Mapping[tuple[str, str], str]
 
 
-#: ``(method, path)`` of the GET operations that are not frames -> why (the generated
-#: reasons of the views above no longer apply: they are frames now).
-NOT_FRAMES: dict[tuple[str, str], str] = {
-    (m, p): why for (m, p), why in _gen.NOT_FRAMES.items() if not _covered(p)
-}
-NOT_FRAMES[("GET", "/file/view")] += (
-    "; read it with milekit.Client.request('GET', '/file/view', params={'url': ...}, raw=True)"
-    " and its .content"
-)
+#: Resources replaced for a while (:func:`overridden`): looked up before the built ones
+_OVERRIDES: dict[str, ResourceSpec] = {}
+
+
+def _build() -> _Built:
+    """The registry, built once: read-only mappings of the resources, child tables, views
+    and the GETs that are not frames."""
+    resources = _resources()
+    children = _children(resources)
+    views = {v.name: _with_rows(v, resources, children) for v in _VIEW_TABLE}
+    return _Built(
+        MappingProxyType(ChainMap(_OVERRIDES, resources)),
+        MappingProxyType(children),
+        MappingProxyType(views),
+        MappingProxyType(_not_frames(views.values())),
+    )
+
+
+_BUILT = _build()
+#: Every registered resource by name.
+RESOURCES: Mapping[str, ResourceSpec] = _BUILT.resources
+#: Tasks: the contract's wire data with the hand typing (:mod:`milekit.types.task_fields`)
+TASKS: ResourceSpec = RESOURCES["tasks"]
+#: The resource :func:`milekit.frame` reads and a frame without a known resource is
+#: taken to be (files saved by hand, frames built by the user): the API's main object.
+DEFAULT_RESOURCE = TASKS.name
+#: Child tables (arrays of objects inside resources) by name.
+CHILDREN: Mapping[str, ChildSpec] = _BUILT.children
+#: The views (GET operations that are neither a list nor a detail read) read as frames
+VIEWS: Mapping[str, ViewSpec] = _BUILT.views
+#: ``(method, path)`` of the GET operations that are not frames -> why
+NOT_FRAMES: Mapping[tuple[str, str], str] = _BUILT.not_frames
+
+
+@contextlib.contextmanager
+def overridden(**specs: ResourceSpec) -> Iterator[None]:
+    """For tests and benchmarks: resources replaced by name while the block runs (the
+    registry is read-only otherwise).
+
+    >>> with overridden(tasks=dataclasses.replace(TASKS, bulk_max=1)):
+    ...     RESOURCES["tasks"].bulk_max
+    1
+    >>> RESOURCES["tasks"].bulk_max == TASKS.bulk_max
+    True
+    """
+    saved = {n: _OVERRIDES[n] for n in specs if n in _OVERRIDES}
+    _OVERRIDES.update(specs)
+    try:
+        yield
+    finally:
+        for n in specs:
+            _OVERRIDES.pop(n, None)
+        _OVERRIDES.update(saved)
 
 
 def rows_of(name: str) -> RowSchema | None:
@@ -809,11 +635,8 @@ def get(name: str) -> ResourceSpec:
     try:
         return RESOURCES[name]
     except KeyError:
-        from milekit.errors import UsageError
-
-        raise UsageError(
-            f"unknown resource {name!r}; known: {', '.join(sorted(RESOURCES))}"
-        ) from None
+        known = ", ".join(sorted(RESOURCES))
+        raise UsageError(f"unknown resource {name!r}; known: {known}") from None
 
 
 def get_view(name: str) -> ViewSpec:
@@ -825,8 +648,6 @@ def get_view(name: str) -> ViewSpec:
     try:
         return VIEWS[name]
     except KeyError:
-        from milekit.errors import UsageError
-
         raise UsageError(f"unknown view {name!r}; known: {', '.join(sorted(VIEWS))}") from None
 
 
@@ -839,8 +660,5 @@ def get_child(name: str) -> ChildSpec:
     try:
         return CHILDREN[name]
     except KeyError:
-        from milekit.errors import UsageError
-
-        raise UsageError(
-            f"unknown child table {name!r}; known: {', '.join(sorted(CHILDREN))}"
-        ) from None
+        known = ", ".join(sorted(CHILDREN))
+        raise UsageError(f"unknown child table {name!r}; known: {known}") from None

@@ -1,5 +1,9 @@
-"""API data types -> Arrow -> pandas: one table per direction, applied from the registry.
+"""API data types -> Arrow -> pandas, applied from the registry: a page's rows typed into
+an Arrow table (the Python path, :func:`rows_to_table`, and the fast path,
+:class:`PageParser`), pages unified, and the frame made (:mod:`milekit.types.dtypes`).
+What each API type is in Arrow and pandas is its row in :data:`milekit.types.kinds.KINDS`.
 
+>>> import pandas as pd
 >>> import milekit.types.schema as S
 >>> from milekit.types.registry import TASKS
 >>> rows = [{"_id": "a", "status": "DONE", "startTime": "2024-10-07 07:44:18", "eta": "8:34"},
@@ -41,24 +45,42 @@ never a column of mixed Python types.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import itertools
 import os
-import re
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
 from typing import Any
 
-import numpy as np
-import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from milekit.errors import MileWarning
+from milekit.types.dtypes import (
+    cell_values,
+    column_to_pandas,
+    enum_ordered,
+    from_pandas,
+    join_cells,
+    json_cells,
+    none_for_na,
+    pandas_metadata,
+    python_cells,
+    series_to_arrow,
+    to_pandas,
+    to_python,
+)
+from milekit.types.kinds import KINDS, META, field_meta, meta_of
 from milekit.types.limits import PageLimitError, check_page, page_number
+from milekit.types.parse import (
+    has_empty_struct,
+    infer,
+    json_text,
+    parse_datetimes,
+    parse_time,
+    parse_times,
+    texts,
+)
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 
 try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
@@ -70,34 +92,39 @@ try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader wi
 except ImportError:  # pragma: no cover - a build without a C compiler
     NATIVE = False
 
+__all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
+    "META",
+    "NATIVE",
+    "FastPathMiss",
+    "MileTypeWarning",
+    "Misfit",
+    "PageParser",
+    "cell_values",
+    "column_to_pandas",
+    "conform",
+    "convert",
+    "enum_ordered",
+    "field_meta",
+    "from_pandas",
+    "infer",
+    "join_cells",
+    "meta_of",
+    "none_for_na",
+    "pandas_metadata",
+    "parse_datetimes",
+    "parse_time",
+    "parse_times",
+    "python_cells",
+    "rows_to_table",
+    "series_to_arrow",
+    "to_pandas",
+    "to_python",
+    "typed_nulls",
+    "unified_schema",
+    "unify",
+]
+
 F = FieldType
-META = b"milekit"
-
-_SCALAR_ARROW: dict[FieldType, pa.DataType] = {
-    F.STRING: pa.string(),
-    F.INTEGER: pa.int64(),
-    F.FLOAT: pa.float64(),
-    F.BOOLEAN: pa.bool_(),
-    F.DATETIME: pa.timestamp("us", tz="UTC"),
-    F.TIME: pa.time64("us"),
-    F.DATE: pa.date32(),
-    F.ENUM: pa.dictionary(pa.int32(), pa.string()),
-    F.ARRAY_STRING: pa.list_(pa.string()),
-    F.JSON: pa.string(),
-}
-
-_PANDAS_MAPPER: dict[pa.DataType, Any] = {
-    pa.string(): pd.StringDtype("pyarrow", na_value=pd.NA),
-    pa.large_string(): pd.StringDtype("pyarrow", na_value=pd.NA),
-    pa.int64(): pd.Int64Dtype(),
-    pa.float64(): pd.Float64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-    pa.time64("us"): pd.ArrowDtype(pa.time64("us")),
-    pa.date32(): pd.ArrowDtype(pa.date32()),
-}
-
-_NESTED = (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING, F.JSON)
-_EMPTY: np.ndarray[Any, Any] = np.empty(0, dtype=object)
 
 
 class MileTypeWarning(MileWarning):
@@ -108,200 +135,6 @@ class MileTypeWarning(MileWarning):
 #: by default a :class:`MileTypeWarning` each time; a :class:`PageParser` warns once per
 #: column per read (:meth:`PageParser.misfit`).
 Misfit = Callable[[str, str], None]
-
-
-def field_meta(ftype: FieldType, enum: Sequence[str] = ()) -> dict[bytes, bytes]:
-    return {META: orjson.dumps({"type": ftype.value, "enum": list(enum)})}
-
-
-def meta_of(f: pa.Field) -> tuple[FieldType | None, list[str]]:
-    """The API type recorded on an Arrow field (None for a foreign file)."""
-    raw = (f.metadata or {}).get(META)
-    if raw is None:
-        return None, []
-    ft, enum = _meta(raw)
-    return ft, list(enum)
-
-
-@functools.lru_cache(maxsize=1024)
-def _meta(raw: bytes) -> tuple[FieldType, tuple[str, ...]]:
-    d = orjson.loads(raw)
-    return FieldType(d["type"]), tuple(d.get("enum") or ())
-
-
-# --- values -> Arrow ---------------------------------------------------------------------
-
-_HAS_ZONE = r"(Z|z|[+-]\d{2}:?\d{2})$"
-_NAIVE = pa.timestamp("us")
-
-
-def parse_datetimes(values: Sequence[Any] | pa.Array) -> pa.Array:
-    """Every documented Datetime spelling -> ``timestamp[us, UTC]`` (naive = UTC).
-
-    >>> parse_datetimes(["2022-07-13 03:16:40", "2022-07-13T10:16:40.000+07:00", None,
-    ...                  1657682200, 1657682200000]).to_pylist()[0] == \
-            dt.datetime(2022, 7, 13, 3, 16, 40, tzinfo=dt.timezone.utc)
-    True
-    """
-    target = _SCALAR_ARROW[F.DATETIME]
-    if isinstance(values, pa.Array):
-        if pa.types.is_timestamp(values.type):
-            return (
-                values.cast(pa.timestamp("us")).cast(target)
-                if values.type.tz is None
-                else values.cast(target)
-            )
-        if not pa.types.is_string(values.type) and not pa.types.is_null(values.type):
-            return _parse_mixed_datetimes(values.to_pylist())
-        arr = values.cast(pa.string())
-    else:
-        if any(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            return _parse_mixed_datetimes(values)
-        arr = pa.array(values, pa.string())
-    # Arrow's ISO-8601 cast reads zoned text only into a zoned type and naive text (space or
-    # 'T', bare dates, minutes) only into a naive one: split by a zone test, never by a
-    # failing cast (an Arrow cast error costs ~1 ms, twenty times a cast of 1000 values).
-    zoned = pc.match_substring_regex(arr, _HAS_ZONE)
-    n_zoned = pc.sum(zoned).as_py() or 0
-    try:
-        if n_zoned == len(arr) - arr.null_count:
-            return pc.cast(arr, target)
-        naive = pc.cast(pc.if_else(zoned, None, arr) if n_zoned else arr, _NAIVE).cast(target)
-        if not n_zoned:
-            return naive
-        return pc.if_else(zoned, pc.cast(pc.if_else(zoned, arr, None), target), naive)
-    except pa.ArrowInvalid:
-        return _parse_mixed_datetimes(arr.to_pylist())
-
-
-def _parse_mixed_datetimes(values: Sequence[Any]) -> pa.Array:
-    out: list[Any] = []
-    for v in values:
-        if v is None or v == "":
-            out.append(None)
-        elif isinstance(v, bool):
-            raise ValueError(f"not a datetime: {v!r}")
-        elif isinstance(v, int | float):
-            seconds = v / 1000 if abs(v) >= 1e11 else v  # epoch ms vs s (note 6)
-            out.append(pd.Timestamp(seconds, unit="s", tz="UTC"))
-        else:
-            ts = pd.Timestamp(str(v))
-            out.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
-    return pa.array(out, _SCALAR_ARROW[F.DATETIME])
-
-
-_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*$")
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_time_text(v: str) -> dt.time:
-    m = _TIME.match(v)
-    if not m:
-        raise ValueError(f"not a time of day: {v!r}")
-    h, mi, s, frac = m.groups()
-    micro = int((frac or "0").ljust(6, "0"))
-    return dt.time(int(h), int(mi), int(s or 0), micro)
-
-
-def parse_time(v: Any) -> dt.time | None:
-    """``"8:00"``, ``"08:00"``, ``"08:00:00"``, ``"08:00:00.5"`` -> a time of day.
-
-    >>> parse_time("8:05"), parse_time("08:05:00") == parse_time("8:05")
-    (datetime.time(8, 5), True)
-    """
-    if v is None or v == "":
-        return None
-    if isinstance(v, dt.time):
-        return v
-    return _parse_time_text(str(v))
-
-
-@functools.lru_cache(maxsize=16384)
-def _time_micros(v: str) -> int:
-    t = _parse_time_text(v)
-    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
-
-
-def parse_times(values: Sequence[Any] | pa.Array) -> pa.Array:
-    """Time-of-day text -> ``time64[us]``; each distinct spelling is parsed once.
-
-    >>> parse_times(["08:00", "8:00:00", "", None]).to_pylist()
-    [datetime.time(8, 0), datetime.time(8, 0), None, None]
-    """
-    if isinstance(values, pa.Array):
-        if pa.types.is_time(values.type):
-            return values.cast(pa.time64("us"))
-        arr = values.cast(pa.string())
-    elif any(isinstance(v, dt.time) for v in values):
-        return pa.array([parse_time(v) for v in values], pa.time64("us"))
-    else:
-        arr = pa.array(values, pa.string())
-    arr = pc.if_else(pc.equal(arr, ""), None, arr)
-    uniq = pc.unique(arr)
-    micros = [None if u is None else _time_micros(str(u)) for u in uniq.to_pylist()]
-    parsed = pa.array(micros, pa.int64()).cast(pa.time64("us"))
-    return pc.take(parsed, pc.index_in(arr, uniq))
-
-
-def _json_text(values: Sequence[Any]) -> pa.Array:
-    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-
-
-def _text(values: Sequence[Any]) -> pa.Array:
-    """Text, JSON-encoding whatever is not already a string (lossless)."""
-    return pa.array(
-        [v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values],
-        pa.string(),
-    )
-
-
-def _has_empty_struct(t: pa.DataType) -> bool:
-    if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(
-            _has_empty_struct(t.field(i).type) for i in range(t.num_fields)
-        )
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _has_empty_struct(t.value_type)
-    return False
-
-
-def _nested(values: Sequence[Any]) -> tuple[pa.Array, FieldType]:
-    """Lists and objects: Arrow-inferred list/struct, or JSON text if they do not fit one."""
-    try:
-        arr = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return _json_text(values), F.JSON
-    t = arr.type
-    if pa.types.is_null(t):
-        return arr, F.JSON
-    if _has_empty_struct(t) or not (
-        pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
-    ):
-        return _json_text(values), F.JSON
-    if pa.types.is_list(t) and pa.types.is_string(t.value_type):
-        return arr, F.ARRAY_STRING
-    return arr, F.OBJECT if pa.types.is_struct(t) else F.ARRAY_OBJECT
-
-
-def infer(values: Sequence[Any]) -> tuple[pa.Array, FieldType]:
-    """Type a column the registry does not know, from all of its values at once."""
-    kinds = {type(v) for v in values if v is not None}
-    if not kinds:
-        return pa.nulls(len(values)), F.STRING
-    if kinds <= {str}:
-        return pa.array(values, pa.string()), F.STRING
-    if kinds <= {bool}:
-        return pa.array(values, pa.bool_()), F.BOOLEAN
-    if kinds <= {int}:
-        try:
-            return pa.array(values, pa.int64()), F.INTEGER
-        except (OverflowError, pa.ArrowInvalid):
-            return _text(values), F.STRING
-    if kinds <= {int, float}:
-        return pa.array(values, pa.float64()), F.FLOAT
-    if kinds <= {list, dict}:
-        return _nested(values)
-    return _text(values), F.STRING
 
 
 def convert(
@@ -320,35 +153,7 @@ def convert(
     """
     t = f.type
     try:
-        if t == F.DATETIME:
-            return parse_datetimes(values), t
-        if t == F.TIME:
-            return parse_times(values), t
-        if t == F.DATE:
-            return pc.cast(parse_datetimes(values), pa.date32()), t
-        if t == F.ENUM:
-            if isinstance(values, pa.Array):
-                return values.cast(pa.string()).dictionary_encode(), t
-            return pa.array(values, pa.string()).dictionary_encode(), t
-        if t == F.STRING:
-            return pa.array(values, pa.string()), t
-        if t == F.JSON:
-            return _json_text(values), t
-        if t in (F.OBJECT, F.ARRAY_OBJECT):
-            arr, got = _nested(values)
-            return arr, got if got != F.ARRAY_STRING else F.ARRAY_OBJECT
-        if t == F.ARRAY_STRING:
-            return _text_lists(values), t
-        if t == F.BOOLEAN:
-            return pa.array(values, pa.bool_()), t
-        if t in (F.INTEGER, F.FLOAT):
-            target = _SCALAR_ARROW[t]
-            if all(v is None or type(v) is int for v in values) or t == F.FLOAT:
-                kinds = {type(v) for v in values if v is not None}
-                if kinds <= {int, float}:
-                    return pa.array(values, target), t
-            inferred = pa.array(values)
-            return pc.cast(inferred, target, safe=True), t  # 5.0 -> 5 ok, 5.5 -> error
+        return KINDS[t].parse(values)
     except (pa.ArrowException, ValueError, TypeError, OverflowError) as e:
         arr, got = infer(values.to_pylist() if isinstance(values, pa.Array) else values)
         message = f"column {f.name!r}: values do not fit {t.value} ({e}); kept as {got.value}"
@@ -357,7 +162,6 @@ def convert(
         else:
             misfit(f.name, message)
         return arr, got
-    raise AssertionError(t)  # pragma: no cover
 
 
 @functools.lru_cache(maxsize=1024)
@@ -372,17 +176,9 @@ def typed_nulls(f: Field | None, n: int) -> tuple[pa.Array, FieldType]:
     """
     if f is None:
         return pa.nulls(n), F.STRING
-    if f.type in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):  # no values to tell their keys
+    if KINDS[f.type].raw is None:  # no values to tell their keys (or their JSON type)
         return pa.nulls(n), f.type
     return convert([None] * n, f)
-
-
-def _text_lists(values: Sequence[Any] | pa.Array) -> pa.Array:
-    """A list-of-text field; one text sent where a list was documented is a list of one
-    item (Arrow would take the text as a sequence of characters)."""
-    if not isinstance(values, pa.Array) and any(isinstance(v, str) for v in values):
-        values = [[v] if isinstance(v, str) else v for v in values]
-    return pa.array(values, pa.list_(pa.string()))
 
 
 def rows_to_table(
@@ -427,27 +223,13 @@ def rows_to_table(
 
 # --- the fast path: Arrow's JSON reader on the raw page -------------------------------------
 
-_RAW: dict[FieldType, pa.DataType] = {
-    F.STRING: pa.string(),
-    F.DATETIME: pa.string(),
-    F.TIME: pa.string(),
-    F.DATE: pa.string(),
-    F.ENUM: pa.string(),
-    F.INTEGER: pa.int64(),
-    F.FLOAT: pa.float64(),
-    F.BOOLEAN: pa.bool_(),
-    F.ARRAY_STRING: pa.list_(pa.string()),
-}
+#: The documented fields a page reader reads with their raw JSON type (the others: inferred)
+_RAW: dict[FieldType, pa.DataType] = {t: k.raw for t, k in KINDS.items() if k.raw is not None}
 
 
-#: The C decoder's kind codes for the raw types of documented fields (see pagejson.c).
-_NATIVE_KIND: dict[pa.DataType, int] = {
-    pa.bool_(): 1,
-    pa.int64(): 2,
-    pa.float64(): 3,
-    pa.string(): 4,
-    pa.list_(pa.string()): 5,
-}
+def _hint(kind: str) -> int:
+    """The C decoder's code for a hint kind (``STRING`` -> ``_pagejson.KIND_STRING``)."""
+    return int(getattr(_pagejson, f"KIND_{kind}"))
 
 
 #: why a page was not decoded in C: no decoder, or text yyjson does not take as JSON (its
@@ -507,15 +289,17 @@ class PageParser:
         columns: Iterable[str] | None = None,
         native: bool = NATIVE,
     ) -> None:
-        import threading
-
         self.schema = schema
         self.listing = listing
         self.columns = list(columns) if columns is not None else None
         self.native = native and NATIVE
         self._all = {f.name: f for f in schema.fields}
         self._known = {n: f for n, f in self._all.items() if f.type in _RAW}
-        self._hints = tuple((n, _NATIVE_KIND[_RAW[f.type]]) for n, f in self._known.items())
+        self._hints = (
+            tuple((n, _hint(KINDS[f.type].native)) for n, f in self._known.items())
+            if self.native
+            else ()
+        )
         self._text: dict[str, pa.DataType] = {}
         self._lock = threading.Lock()
         self._read_schema: pa.Schema | None = None  #: built once per change of ``_text``
@@ -641,7 +425,7 @@ class PageParser:
             if name not in have:
                 arr, got = typed_nulls(f, rows.num_rows)
             elif name in demoted:  # JSON text: typed from its values, as the Python path does
-                values = _json_cells(rows.column(name))
+                values = json_cells(rows.column(name))
                 if f is None:
                     arr, got = infer(values)
                 elif any(v is not None for v in values):
@@ -665,6 +449,10 @@ class PageParser:
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+#: The kinds whose text columns a page converts in one pass (:func:`_convert_together`)
+_BATCHED = tuple(k for k in KINDS.values() if k.batched)
+
+
 def _convert_together(
     rows: pa.Table, known: Mapping[str, Field], forced: set[str]
 ) -> dict[str, tuple[pa.Array, FieldType]]:
@@ -680,7 +468,8 @@ def _convert_together(
     (True, <FieldType.DATETIME: 'Datetime'>)
     """
     out: dict[str, tuple[pa.Array, FieldType]] = {}
-    for ftype, convert_all in ((F.DATETIME, parse_datetimes), (F.TIME, parse_times)):
+    for kind in _BATCHED:
+        ftype = kind.type
         cols: dict[str, pa.Array] = {}
         for name in rows.column_names:
             f = known.get(name)
@@ -692,7 +481,7 @@ def _convert_together(
         if len(cols) < 2:
             continue
         try:
-            typed = convert_all(pa.concat_arrays(list(cols.values())))
+            typed, _ = kind.parse(pa.concat_arrays(list(cols.values())))
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, OverflowError):
             continue
         at = 0
@@ -714,18 +503,19 @@ def _type_arrow(
 ) -> tuple[pa.Array, FieldType]:
     """A documented field read by Arrow (raw JSON type) -> its typed array."""
     t = f.type
-    if t == F.JSON and pa.types.is_nested(col.type):
+    kind = KINDS[t]
+    if kind.json_text and pa.types.is_nested(col.type):
         # Arrow read free-form objects as structs, filling every row with every key any
         # row has: the original objects are lost. Only the Python path keeps them.
         raise FastPathMiss(f"{f.name}: free-form JSON objects", checked=True)
-    if t in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):
-        arr, got = _kind_of_inferred(col, json=t == F.JSON)
+    if kind.raw is None:  # the values tell the type: structs, lists of them, JSON
+        arr, got = _kind_of_inferred(col, json=kind.json_text)
         if got == F.ARRAY_STRING:  # as convert() types them: lists are lists of objects
             return arr, F.ARRAY_OBJECT
-        if got not in (F.OBJECT, F.ARRAY_OBJECT, F.JSON):  # text, numbers (note 51): JSON
-            return _json_text(col.to_pylist()), F.JSON
+        if not KINDS[got].cells:  # text, numbers (note 51): JSON
+            return json_text(col.to_pylist()), F.JSON
         return arr, got
-    if t in (F.DATETIME, F.TIME, F.DATE, F.ENUM):
+    if kind.arrow != kind.raw:  # read as text: typed now
         return convert(col, f, misfit)
     return col, t
 
@@ -734,8 +524,8 @@ def _kind_of_inferred(col: pa.Array, json: bool = False) -> tuple[pa.Array, Fiel
     t = col.type
     if pa.types.is_null(t):
         return col, F.JSON if json else F.STRING
-    if json or _has_empty_struct(t):
-        return _json_text(col.to_pylist()), F.JSON
+    if json or has_empty_struct(t):
+        return json_text(col.to_pylist()), F.JSON
     if pa.types.is_struct(t):
         return col, F.OBJECT
     if pa.types.is_list(t):
@@ -748,7 +538,7 @@ def _kind_of_inferred(col: pa.Array, json: bool = False) -> tuple[pa.Array, Fiel
         return col.cast(pa.float64()), F.FLOAT
     if pa.types.is_string(t):
         return col, F.STRING
-    return _text(col.to_pylist()), F.STRING
+    return texts(col.to_pylist()), F.STRING
 
 
 # --- many pages -> one table ---------------------------------------------------------------
@@ -809,8 +599,8 @@ def _unify_field(name: str, fs: list[pa.Field]) -> pa.Field:
     ft = next(iter(ftypes)) if len(ftypes) == 1 else None
     if ft is None:
         ft = _WIDEN.get(frozenset(x for x in ftypes if x is not None))
-    if ft is not None and ft not in _NESTED and ft in _SCALAR_ARROW:
-        at = _SCALAR_ARROW[ft]
+    at = KINDS[ft].arrow if ft is not None and not KINDS[ft].cells else None
+    if ft is not None and at is not None:
         if ft == F.ENUM:
             return pa.field(name, at, metadata=field_meta(ft, enum))
         return pa.field(name, at, metadata=field_meta(ft))
@@ -819,15 +609,15 @@ def _unify_field(name: str, fs: list[pa.Field]) -> pa.Field:
             [pa.schema([pa.field(name, f.type)]) for f in fs], promote_options="permissive"
         )
         t = s.field(name).type
-        if ft is None or ft in _NESTED:
+        if ft is None or KINDS[ft].cells:
             kind = F.ARRAY_OBJECT if pa.types.is_list(t) else F.OBJECT
             if pa.types.is_list(t) and pa.types.is_string(t.value_type):
                 kind = F.ARRAY_STRING
-            if not _has_empty_struct(t) and (pa.types.is_struct(t) or pa.types.is_list(t)):
+            if not has_empty_struct(t) and (pa.types.is_struct(t) or pa.types.is_list(t)):
                 return pa.field(name, t, metadata=field_meta(kind))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         pass
-    if all(k[0] in _NESTED or k[0] is None for k in kinds):
+    if all(k[0] is None or KINDS[k[0]].cells for k in kinds):
         return pa.field(name, pa.string(), metadata=field_meta(F.JSON))
     return pa.field(name, pa.string(), metadata=field_meta(F.STRING))
 
@@ -853,378 +643,10 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         want, _ = meta_of(f)
         if col.type == f.type and have == want:
             arrays.append(col)
-        elif want == F.JSON and have != F.JSON:
-            arrays.append(_json_text(col.to_pylist()))
+        elif want is not None and KINDS[want].json_text and have != want:
+            arrays.append(json_text(col.to_pylist()))
         elif want == F.STRING and not pa.types.is_string(col.type):
-            arrays.append(_text(col.to_pylist()))
+            arrays.append(texts(col.to_pylist()))
         else:
             arrays.append(pc.cast(col, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-# --- Arrow -> pandas -----------------------------------------------------------------------
-
-
-def to_pandas(
-    table: pa.Table,
-    index: str | None = None,
-    cells: Mapping[str, Sequence[np.ndarray[Any, Any]]] | None = None,
-    pool: Executor | None = None,
-) -> pd.DataFrame:
-    """An Arrow table (from the wire or a Parquet file) -> the typed frame.
-
-    ``cells``: Python values of nested/JSON columns computed ahead (:func:`python_cells`
-    per page, gathered by :func:`join_cells`), as object arrays joined here, used instead
-    of converting those columns now.
-    ``pool``: converts the columns side by side (most of a column's conversion runs in
-    Arrow and numpy, outside the GIL).
-
-    >>> from concurrent.futures import ThreadPoolExecutor
-    >>> t = pa.table({"n": [1, None]}, schema=pa.schema([pa.field("n", pa.int64())]))
-    >>> with ThreadPoolExecutor(2) as pool:
-    ...     str(to_pandas(t, pool=pool)["n"].dtype)
-    'Int64'
-    """
-
-    def convert(i: int) -> Any:
-        f = table.schema.field(i)
-        ft, enum = meta_of(f)
-        if cells is not None and f.name in cells:
-            parts = cells[f.name]
-            values = parts[0] if len(parts) == 1 else np.concatenate([_EMPTY, *parts])
-            return pd.array(values, dtype="O") if ft == F.JSON else values
-        return column_to_pandas(table.column(i), f, ft, enum)
-
-    columns = range(table.num_columns)
-    converted = list(pool.map(convert, columns)) if pool is not None else map(convert, columns)
-    data = dict(zip(table.schema.names, converted, strict=True))
-    df = pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
-    if index is not None and index in df.columns:
-        df = df.set_index(index)
-    return df
-
-
-def enum_ordered(table: pa.Table) -> pa.Table:
-    """Enum columns with the whole enum, in its order, as their dictionary (values outside
-    it after): every page and file then has one category order, the frame's, also for a
-    reader (plain pandas, Polars) that takes categories from the dictionary.
-
-    >>> meta = field_meta(F.STRING, ["A", "B", "C"])
-    >>> f = pa.field("s", pa.dictionary(pa.int32(), pa.string()), metadata=meta)
-    >>> t = pa.table([pa.array(["C", "A"]).dictionary_encode()], schema=pa.schema([f]))
-    >>> enum_ordered(t).column("s").chunk(0).dictionary.to_pylist()
-    ['A', 'B', 'C']
-    """
-    for i, f in enumerate(table.schema):
-        enum = meta_of(f)[1] if pa.types.is_dictionary(f.type) else []
-        if not enum:
-            continue
-        col = table.column(i).combine_chunks()
-        values = col.dictionary.to_pylist()
-        if values == list(enum):
-            continue
-        full = list(enum) + [v for v in values if v not in enum]
-        where = {v: j for j, v in enumerate(full)}
-        remap = pa.array([where[v] for v in values], f.type.index_type)
-        indices = pc.take(remap, col.indices)
-        arr = pa.DictionaryArray.from_arrays(indices, pa.array(full, f.type.value_type))
-        table = table.set_column(i, f, arr)
-    return table
-
-
-def pandas_metadata(s: pa.Schema, index: str | None) -> bytes:
-    """The ``pandas`` footer entry of a file of schema ``s``: with it, plain
-    ``pd.read_parquet`` gives the frame's dtypes (``Int64``, ``string``, ``boolean``,
-    ``category`` …) and its index, as pandas does for files it writes itself.
-
-    >>> import orjson
-    >>> s = pa.schema([pa.field("_id", pa.string()), pa.field("n", pa.int64())])
-    >>> meta = orjson.loads(pandas_metadata(s, "_id"))
-    >>> meta["index_columns"], [c["numpy_type"] for c in meta["columns"]]
-    (['_id'], ['Int64', 'string'])
-    """
-    keep = index is not None and index in s.names
-    empty = to_pandas(s.remove_metadata().empty_table(), index=index if keep else None)
-    got = pa.Schema.from_pandas(empty, preserve_index=keep).metadata[b"pandas"]
-    return bytes(got)
-
-
-def _is_cells(f: pa.Field, ft: FieldType | None) -> bool:
-    """Does this column become Python objects (lists, dicts) in pandas?"""
-    return ft == F.JSON or (pa.types.is_nested(f.type) and ft != F.ENUM)
-
-
-def _json_cells(col: pa.ChunkedArray | pa.Array) -> list[Any]:
-    return [None if v is None else orjson.loads(v) for v in col.to_pylist()]
-
-
-def cell_values(arr: pa.Array | pa.ChunkedArray, ft: FieldType | None) -> list[Any]:
-    """The Python values a frame holds for an Arrow column: JSON-typed columns are JSON text
-    in Arrow and objects in the frame; enums are dictionary-encoded in Arrow.
-
-    >>> cell_values(pa.array(['{"a": 1}', None]), F.JSON)
-    [{'a': 1}, None]
-    """
-    t = arr.type
-    if ft == F.JSON and (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        return _json_cells(arr)
-    if pa.types.is_dictionary(t):
-        arr = arr.cast(pa.string())
-    return to_python(arr)
-
-
-def python_cells(table: pa.Table) -> dict[str, np.ndarray[Any, Any]]:
-    """The Python values of ``table``'s list/struct/JSON columns, as object arrays: the
-    costly part of :func:`to_pandas`, done per page in the fetching threads while others
-    wait on the wire.
-
-    >>> python_cells(pa.table({"a": [["x"], None], "b": [1, 2]}))["a"].tolist()
-    [['x'], None]
-    """
-    out: dict[str, np.ndarray[Any, Any]] = {}
-    for i, f in enumerate(table.schema):
-        ft, _ = meta_of(f)
-        if _is_cells(f, ft):
-            out[f.name] = _object_array(cell_values(table.column(i), ft))
-    return out
-
-
-def join_cells(
-    tables: Sequence[pa.Table],
-    cells: Sequence[Mapping[str, np.ndarray[Any, Any]]],
-    schema: pa.Schema,
-) -> dict[str, list[np.ndarray[Any, Any]]]:
-    """Per-page :func:`python_cells` -> the parts of whole columns of the unified
-    ``schema`` (joined by :func:`to_pandas`, on its pool), for every column no page had to
-    be converted for (same type and API type as the target, or absent: nulls). Others are
-    left out, so :func:`to_pandas` converts them itself.
-
-    >>> t = pa.table({"a": [["x"]]})
-    >>> parts = join_cells([t, t.drop_columns("a")], [python_cells(t), {}], t.schema)
-    >>> [p.tolist() for p in parts["a"]]
-    [[['x']], [None]]
-    """
-    wanted = [(f, ft) for f in schema for ft in [meta_of(f)[0]] if _is_cells(f, ft)]
-    seen: list[tuple[pa.Schema, dict[str, bool | None]]] = []
-
-    def verdicts(page: pa.Schema) -> dict[str, bool | None]:
-        """Per wanted column: True (same type), False (differs), None (absent)."""
-        for s, known in seen:
-            if page.equals(s, check_metadata=True):
-                return known
-        v: dict[str, bool | None] = {}
-        for f, ft in wanted:
-            i = page.get_field_index(f.name)
-            have = page.field(i) if i >= 0 else None
-            v[f.name] = None if have is None else have.type == f.type and meta_of(have)[0] == ft
-        seen.append((page, v))
-        return v
-
-    parts: dict[str, list[np.ndarray[Any, Any]]] = {f.name: [] for f, _ in wanted}
-    joinable = dict.fromkeys(parts, True)
-    for t, c in zip(tables, cells, strict=True):
-        v = verdicts(t.schema)
-        for name, ok in joinable.items():
-            if not ok:
-                continue
-            if v[name] is None:
-                parts[name].append(np.full(t.num_rows, None, dtype=object))
-            elif v[name] and name in c:
-                parts[name].append(c[name])
-            else:
-                joinable[name] = False
-    return {n: p for n, p in parts.items() if joinable[n]}
-
-
-def column_to_pandas(
-    col: pa.ChunkedArray, f: pa.Field, ft: FieldType | None, enum: list[str]
-) -> Any:
-    t = col.type
-    if ft == F.JSON:
-        return pd.array(_json_cells(col), dtype=object)
-    if ft == F.ENUM or pa.types.is_dictionary(t):
-        return _categorical(col, enum, as_stored=ft is None)
-    if pa.types.is_nested(t):
-        return _object_array(to_python(col))
-    if pa.types.is_timestamp(t):
-        s = col.to_pandas()
-        if t.tz is None:
-            s = s.dt.tz_localize("UTC")
-        return s.astype("datetime64[us, UTC]").array
-    if pa.types.is_null(t):  # a column no row has a value in: the dtype of its API type
-        at = _SCALAR_ARROW.get(ft or F.STRING) if ft not in (F.OBJECT, F.ARRAY_OBJECT) else None
-        return pd.array([None] * len(col), dtype=_PANDAS_MAPPER.get(at, object))
-    mapped = _PANDAS_MAPPER.get(t)
-    if mapped is not None:
-        return col.to_pandas(types_mapper=_PANDAS_MAPPER.get).array
-    if pa.types.is_integer(t):
-        return col.cast(pa.int64()).to_pandas(types_mapper=_PANDAS_MAPPER.get).array
-    if pa.types.is_floating(t):
-        return col.cast(pa.float64()).to_pandas(types_mapper=_PANDAS_MAPPER.get).array
-    if pa.types.is_time(t) or pa.types.is_date(t):
-        return pd.array(col, dtype=pd.ArrowDtype(t))
-    return col.to_pandas().array
-
-
-def _categorical(
-    col: pa.ChunkedArray, enum: Sequence[str], as_stored: bool = False
-) -> pd.Categorical[str]:
-    """An enum column -> categorical: the documented values first, then the others seen,
-    sorted. Works on the dictionary codes (one small dictionary per column), never on the
-    decoded text. ``as_stored``: the dictionary's own values and order instead (a file
-    that milekit did not type, e.g. written by ``df.to_parquet``: its categories).
-
-    >>> c = pa.chunked_array([pa.array(["b", None]).dictionary_encode(),
-    ...                       pa.array(["x", "a"]).dictionary_encode()])
-    >>> cat = _categorical(c, ["a", "b"])
-    >>> list(cat.categories), cat.codes.tolist()
-    (['a', 'b', 'x'], [1, -1, 2, 0])
-    >>> list(_categorical(c, [], as_stored=True).categories)
-    ['b', 'x', 'a']
-    """
-    if not pa.types.is_dictionary(col.type):
-        col = col.cast(pa.string()).dictionary_encode()
-    col = col.unify_dictionaries()
-    if col.num_chunks == 0:
-        return pd.Categorical.from_codes([], categories=pd.Index(list(enum)))
-    names = col.chunk(0).dictionary.cast(pa.string()).to_pylist()
-    # int64 first: the indices may be unsigned (Polars and DuckDB write uint32 / uint8)
-    index = np.concatenate(
-        [pc.fill_null(c.indices.cast(pa.int64()), -1).to_numpy() for c in col.chunks]
-    )
-    used = np.zeros(len(names) + 1, dtype=bool)  # the last slot: null (-1)
-    used[index] = True
-    if as_stored:
-        cats = list(dict.fromkeys(n for n in names if n is not None))
-    else:
-        known = set(enum)
-        seen = {n for n, u in zip(names, used[:-1].tolist(), strict=True) if u and n is not None}
-        cats = [*enum, *sorted(seen - known)]
-    position = {c: i for i, c in enumerate(cats)}
-    lookup = np.array([position.get(n, -1) if n is not None else -1 for n in names] + [-1])
-    return pd.Categorical.from_codes(lookup[index], categories=pd.Index(cats))
-
-
-def to_python(col: pa.ChunkedArray | pa.Array) -> list[Any]:
-    """Arrow values -> Python lists/dicts. Lists of scalars go through their offsets (the
-    values are converted once, then sliced: twice as fast as ``to_pylist``); with pyarrow
-    26, ``to_pylist`` itself is the fastest for structs and lists of structs.
-
-    >>> to_python(pa.array([["a", "b"], None, [], [{"x": 1}] and ["c"]]))
-    [['a', 'b'], None, [], ['c']]
-    """
-    if isinstance(col, pa.ChunkedArray):
-        out: list[Any] = []
-        for chunk in col.chunks:
-            out.extend(to_python(chunk))
-        return out
-    t = col.type
-    if (pa.types.is_list(t) or pa.types.is_large_list(t)) and not pa.types.is_nested(t.value_type):
-        offsets = col.offsets.to_pylist()
-        start, end = offsets[0], offsets[-1]
-        values = col.values.slice(start, end - start).to_pylist()
-        rows: list[Any] = [values[a - start : b - start] for a, b in itertools.pairwise(offsets)]
-        if col.null_count:
-            valid = col.is_valid().to_pylist()
-            rows = [r if ok else None for r, ok in zip(rows, valid, strict=True)]
-        return rows
-    return list(col.to_pylist())
-
-
-def _object_array(values: Sequence[Any] | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A 1-d object array holding ``values`` as they are (lists stay list cells); 5x
-    faster than slice assignment, which inspects every list as a possible sequence.
-
-    >>> _object_array([["a"], None, {"x": 1}]).shape
-    (3,)
-    """
-    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
-        return values
-    return np.fromiter(values, dtype=object, count=len(values))
-
-
-# --- pandas -> Arrow (for files written from a user-edited frame) ---------------------------
-
-
-def from_pandas(df: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
-    """A typed frame (index included as a column) -> an Arrow table carrying milekit types.
-
-    With ``schema`` (the one the frame was read with) columns keep their recorded API
-    types; other columns are typed from their pandas dtype.
-    """
-    frame = df.reset_index() if df.index.name is not None else df
-    known = {f.name: f for f in schema} if schema is not None else {}
-    arrays: list[pa.Array] = []
-    fields: list[pa.Field] = []
-    for name in frame.columns:
-        s = frame[name]
-        f0 = known.get(str(name))
-        ft, enum = meta_of(f0) if f0 is not None else (None, [])
-        arr, ft = series_to_arrow(s, ft, f0.type if f0 is not None else None)
-        if ft == F.ENUM and not enum and isinstance(s.dtype, pd.CategoricalDtype):
-            enum = [str(c) for c in s.cat.categories]
-        arrays.append(arr)
-        fields.append(pa.field(str(name), arr.type, metadata=field_meta(ft, enum)))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def series_to_arrow(
-    s: pd.Series[Any], ft: FieldType | None, at: pa.DataType | None
-) -> tuple[pa.Array, FieldType]:
-    dtype = s.dtype
-    is_object = pd.api.types.is_object_dtype(dtype)
-    if ft == F.JSON:
-        return _json_text(none_for_na(s.tolist())), F.JSON
-    if is_object:
-        vals = none_for_na(s.tolist())
-        if ft == F.ARRAY_STRING:  # a lone string is a one-item list, as the API takes it
-            vals = [[v] if isinstance(v, str) else v for v in vals]
-        if ft in (F.OBJECT, F.ARRAY_OBJECT, F.ARRAY_STRING) and at is not None:
-            try:
-                return pa.array(vals, at), ft
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                pass
-        return infer(vals)
-    if isinstance(dtype, pd.CategoricalDtype):
-        arr = pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string())
-        return arr.dictionary_encode(), F.ENUM
-    if isinstance(dtype, pd.ArrowDtype):  # before the datetime test: it takes date32 too
-        arr = pa.array(s.array)
-        if pa.types.is_time(arr.type):
-            return arr.cast(pa.time64("us")), F.TIME
-        if pa.types.is_date(arr.type):
-            return arr.cast(pa.date32()), F.DATE
-        return arr, ft or F.STRING
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        ser = s if isinstance(dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-        ser = ser.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        return pa.Array.from_pandas(ser), F.DATETIME
-    if pd.api.types.is_bool_dtype(dtype):
-        return pa.array(s.astype("boolean").array), F.BOOLEAN
-    if pd.api.types.is_integer_dtype(dtype):
-        return pa.array(s.astype("Int64").array), F.INTEGER
-    if pd.api.types.is_float_dtype(dtype):
-        return pa.array(s.astype("Float64").array), F.FLOAT
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        arr = pa.array(s.array)  # already Arrow: no trip through Python objects
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        return arr.cast(pa.string()), F.STRING
-    if pd.api.types.is_string_dtype(dtype):
-        return pa.array(s.astype(object).where(s.notna(), None).tolist(), pa.string()), (
-            ft if ft in (F.STRING,) else F.STRING
-        )
-    return infer(none_for_na(s.tolist()))
-
-
-def none_for_na(values: list[Any]) -> list[Any]:
-    """pandas missing markers (NA, NaN, NaT) -> None, leaving lists/dicts alone."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or (not isinstance(v, list | dict | tuple | np.ndarray) and pd.isna(v)):
-            out.append(None)
-        elif isinstance(v, np.ndarray):
-            out.append(v.tolist())
-        else:
-            out.append(v)
-    return out

@@ -50,6 +50,7 @@ from milekit.types.encode import (
     field_type_of,
     is_missing,
 )
+from milekit.types.kinds import KINDS
 from milekit.types.registry import FieldType, ResourceSpec
 
 F = FieldType
@@ -452,12 +453,7 @@ def _changed(
 ) -> list[tuple[int, Any, Any, str | None]]:
     """``(row, old canonical, new canonical, problem)`` for every cell that differs."""
     candidates: Sequence[int] | None = None
-    if not pd.api.types.is_object_dtype(new.dtype) and ft not in (
-        F.OBJECT,
-        F.ARRAY_OBJECT,
-        F.ARRAY_STRING,
-        F.JSON,
-    ):
+    if not pd.api.types.is_object_dtype(new.dtype) and not KINDS[ft].cells:
         try:
             new_arr, _ = schema.series_to_arrow(new, ft, old.type)
             a, b = _comparable(old), _comparable(new_arr)

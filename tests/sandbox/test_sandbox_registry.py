@@ -31,7 +31,7 @@ import requests
 
 from milekit.sandbox import Sandbox
 from milekit.sandbox.http import attribute
-from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec
+from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec, overridden
 from milekit.wire import envelope
 from tests.reference import PAGINATOR_KEYS
 from tests.sandbox.test_sandbox_resources import CRUDS, first, worker
@@ -125,9 +125,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         sb = Sandbox(tasks=300, seed=3, rate_limit=None)
     else:
         specs = {**RESOURCES, **CHANGED}
-        with pytest.MonkeyPatch.context() as mp:
-            for name, spec in CHANGED.items():
-                mp.setitem(RESOURCES, name, spec)
+        with overridden(**CHANGED):
             sb = Sandbox(tasks=300, seed=3, rate_limit=None)  # reads the changed registry
     with sb, requests.Session() as http:
         http.headers.update(AUTH)

@@ -415,19 +415,15 @@ def test_lost_answers_are_reconciled_never_doubled(fresh: Sandbox, c: milekit.Cl
 # --- chunking and endpoints -----------------------------------------------------------------
 
 
-def test_chunks_by_count_and_bytes(
-    fresh: Sandbox, c: milekit.Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(
-        registry.RESOURCES, "tasks", dataclasses.replace(registry.TASKS, bulk_max=40)
-    )
-    df = fetch(c)
-    df.loc[df.index[:100], "title"] = "chunked"
-    r = milekit.push(df, client=c, progress=False)
-    assert sorted(q.items for q in r.requests if q.method == "PATCH") == [20, 40, 40]
-    df.loc[df.index[:100], "content"] = "x" * 300
-    r = milekit.push(df, client=c, max_request_bytes=4_096, progress=False)
-    assert sum(q.items for q in r.requests) == 100 and len(r.requests) >= 9
+def test_chunks_by_count_and_bytes(fresh: Sandbox, c: milekit.Client) -> None:
+    with registry.overridden(tasks=dataclasses.replace(registry.TASKS, bulk_max=40)):
+        df = fetch(c)
+        df.loc[df.index[:100], "title"] = "chunked"
+        r = milekit.push(df, client=c, progress=False)
+        assert sorted(q.items for q in r.requests if q.method == "PATCH") == [20, 40, 40]
+        df.loc[df.index[:100], "content"] = "x" * 300
+        r = milekit.push(df, client=c, max_request_bytes=4_096, progress=False)
+        assert sum(q.items for q in r.requests) == 100 and len(r.requests) >= 9
     assert all(p.bytes <= 4_096 * p.requests for p in r.plan.requests)
 
 
@@ -443,17 +439,15 @@ def test_payload_too_large_is_split(c: milekit.Client) -> None:
         assert len(per_id) == 60 and set(per_id.values()) == {1}
 
 
-def test_per_object_requests_where_no_bulk_exists(
-    fresh: Sandbox, c: milekit.Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_per_object_requests_where_no_bulk_exists(fresh: Sandbox, c: milekit.Client) -> None:
     no_bulk = dataclasses.replace(
         registry.TASKS, bulk_update_path=None, bulk_create_path=None, bulk_delete_path=None
     )
-    monkeypatch.setitem(registry.RESOURCES, "tasks", no_bulk)
-    df = fetch(c)
-    ids = df.index[:3]
-    df.loc[ids, "title"] = "one by one"
-    r = milekit.push(df, client=c, progress=False)
+    with registry.overridden(tasks=no_bulk):
+        df = fetch(c)
+        ids = df.index[:3]
+        df.loc[ids, "title"] = "one by one"
+        r = milekit.push(df, client=c, progress=False)
     assert r.ok and sorted(q.path for q in r.requests) == ["/task/{id}"] * 3
     assert sorted(writes(fresh)) == sorted(("PATCH", f"/api/v3/task/{i}") for i in ids)
     assert r.plan.requests[0].requests == 3

@@ -1078,7 +1078,13 @@ PyMODINIT_FUNC PyInit__pagejson(void) {
         goto fail;
     if (PyModule_AddObjectRef(m, "PageError", PageError) ||
         PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) ||
-        PyModule_AddIntConstant(m, "MAX_COLUMNS", MAX_COLUMNS))
+        PyModule_AddIntConstant(m, "MAX_COLUMNS", MAX_COLUMNS) ||
+        /* the kinds a hint may name (milekit/types/kinds.py reads them by name) */
+        PyModule_AddIntConstant(m, "KIND_BOOL", K_BOOL) ||
+        PyModule_AddIntConstant(m, "KIND_INT", K_INT) ||
+        PyModule_AddIntConstant(m, "KIND_FLOAT", K_FLOAT) ||
+        PyModule_AddIntConstant(m, "KIND_STRING", K_STR) ||
+        PyModule_AddIntConstant(m, "KIND_LIST", K_LIST))
         goto fail;
     return m;
 fail:
