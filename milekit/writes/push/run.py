@@ -63,7 +63,9 @@ def run(
         False,
         time.perf_counter() - t0,
         reads=runner.reads,
-        _ctx=ctx,
+        _rerun=lambda rows, deletes, progress: run(
+            ctx, only_rows=rows, only_deletes=deletes, progress=progress, dry_run=False
+        ),
         _plans=list(table),
     )
     if interrupted:
