@@ -55,10 +55,10 @@ import pyarrow as pa
 
 from milekit.errors import UsageError
 from milekit.files.inputs import as_frame, resource_of
+from milekit.reads.snapshots import lookup, snapshot_of
 from milekit.types import registry
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.writes.diff import lookup, snapshot_of
 from milekit.writes.push.journal import PushJournal
 from milekit.writes.push.model import MAX_REQUEST_BYTES, Context, Options
 from milekit.writes.push.result import (

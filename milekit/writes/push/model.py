@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from milekit.reads.snapshots import Snapshot, SnapshotSource
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
-from milekit.writes.diff import Snapshot, SnapshotSource
 from milekit.writes.push.journal import PushJournal
 
 Action = Literal["patch", "put", "create", "delete", "none"]

@@ -17,8 +17,9 @@ import time
 import pandas as pd
 import pyarrow as pa
 
+from milekit.reads.snapshots import Snapshot, register
 from milekit.types import schema
-from milekit.writes.diff import Changes, Snapshot, compare, register
+from milekit.writes.diff import Changes, compare
 from milekit.writes.push.model import Context, RowPlan, RowTable
 from milekit.writes.push.plan import build_writes, make_plan, plan_rows
 from milekit.writes.push.result import PushInterrupted, PushResult, PushValidationError

@@ -24,12 +24,12 @@ import pandas as pd
 from milekit.errors import MileError, UsageError
 from milekit.files.excel import ILLEGAL
 from milekit.reads.frames import read_plan
+from milekit.reads.snapshots import id_values
 from milekit.types import registry, schema
 from milekit.types.encode import canonical, is_missing
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.writes.diff import id_values
 from milekit.writes.push.reconcile import Reader
 from milekit.writes.push.validate import writable
 
