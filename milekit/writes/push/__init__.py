@@ -54,8 +54,8 @@ import pandas as pd
 import pyarrow as pa
 
 from milekit.errors import UsageError
-from milekit.files.inputs import as_frame, resource_of
-from milekit.reads.snapshots import lookup, snapshot_of
+from milekit.reads.inputs import as_frame
+from milekit.reads.snapshots import lookup, resource_of, snapshot_of
 from milekit.types import registry
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
