@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from milekit.errors import MileWarning, UsageError, caller_stacklevel
+from milekit.reads.children import children as children_of
 from milekit.reads.inputs import ILLEGAL, as_frame
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
@@ -171,9 +172,7 @@ def _sheets_of(
     name = sheet or str(meta.get("resource") or meta.get("view") or "Sheet1")
     sheets = [(name, _table_of(df))]
     for child in _child_names(meta, df, children):
-        from milekit.reads.children import children as child_frame
-
-        sheets.append((child, _table_of(child_frame(df, child))))
+        sheets.append((child, _table_of(children_of(df, child))))
     return sheets
 
 
