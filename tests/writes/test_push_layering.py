@@ -8,12 +8,15 @@ has no circle and each module can be read without the ones above it.
 
 from __future__ import annotations
 
-import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import milekit.writes.push
 
 PUSH = Path(milekit.writes.push.__file__).parent
+ROOT = PUSH.parents[2]
 PACKAGE = "milekit.writes.push"
 
 #: module -> floor; a module may import only lower floors
@@ -31,18 +34,11 @@ FLOORS: dict[str, int] = {
 }
 
 
-def _imports(path: Path) -> set[str]:
-    """The modules of the push package ``path`` imports (by their short name)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == PACKAGE:
-                out |= {a.name if a.name in FLOORS else "__init__" for a in node.names}
-            elif node.module.startswith(PACKAGE + "."):
-                out.add(node.module.split(".")[3])
-        elif isinstance(node, ast.Import):
-            out |= {a.name.split(".")[3] for a in node.names if a.name.startswith(PACKAGE + ".")}
-    return out
+def _short(module: str) -> str | None:
+    """``milekit.writes.push.x`` -> ``x``, the package itself -> ``__init__``, else None."""
+    if module == PACKAGE:
+        return "__init__"
+    return module.rpartition(".")[2] if module.startswith(PACKAGE + ".") else None
 
 
 def test_every_push_module_has_a_floor() -> None:
@@ -50,10 +46,15 @@ def test_every_push_module_has_a_floor() -> None:
 
 
 def test_imports_only_go_down() -> None:
-    upward = [
-        f"{p.stem} (floor {FLOORS[p.stem]}) imports {m} (floor {FLOORS[m]})"
-        for p in sorted(PUSH.glob("*.py"))
-        for m in sorted(_imports(p) - {p.stem})
-        if FLOORS[m] >= FLOORS[p.stem]
-    ]
+    """Every arrow tools/import_graph.py measures (module level, typing, in a function)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "import_graph.py"), "--json"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    arrows = {(_short(a["source"]), _short(a["target"])) for a in json.loads(out)["every arrow"]}
+    upward = sorted(
+        f"{a} (floor {FLOORS[a]}) imports {b} (floor {FLOORS[b]})"
+        for a, b in arrows
+        if a is not None and b is not None and a != b and FLOORS[b] >= FLOORS[a]
+    )
     assert upward == []
