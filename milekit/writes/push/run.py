@@ -55,10 +55,12 @@ def run(
         return PushResult(ctx.spec.name, table.frame(ctx.spec.id_field), [], plan, True, 0.0)
     runner = Runner(ctx, table)
     interrupted = runner.go(writes, progress)
-    advance_snapshot(ctx, changes, table)
+    with table.held():  # the snapshot moves on for exactly the rows the result says ok
+        advance_snapshot(ctx, changes, table)
+        frame = table.frame(ctx.spec.id_field)
     result = PushResult(
         ctx.spec.name,
-        table.frame(ctx.spec.id_field),
+        frame,
         list(runner.records),
         plan,
         False,
