@@ -22,19 +22,25 @@ Commands::
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd
+
+import milekit
 from milekit._version import __version__
 from milekit.errors import MileError, UsageError
-
-if TYPE_CHECKING:
-    from milekit.writes.push import PushResult
-
+from milekit.files.export import format_of
+from milekit.files.lake import has_state
+from milekit.notebook import signin
+from milekit.types import registry
+from milekit.wire import credentials
+from milekit.writes.push import PushInterrupted, PushResult
 
 _PROFILE_HELP = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
 _BASE_URL_HELP = "the API's base URL, ending in /api/v3 (default: MILEAPP_BASE_URL or MileApp's)"
@@ -63,8 +69,6 @@ def _profile_opt(parser: argparse.ArgumentParser) -> None:
 
 def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """milekit export RESOURCE -o FILE [filters]"""
-    from milekit.types import registry
-
     names = ", ".join(sorted(registry.RESOURCES))
     e = sub.add_parser(
         "export", help="export a resource to Parquet or CSV",
@@ -253,9 +257,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import milekit
-    from milekit.files.export import format_of
-
     filters: dict[str, Any] = {
         k: getattr(args, k)
         for k in ("status", "flow", "hubId", "assignee", "timeBy", "timeFrom", "timeTo", "fields")
@@ -311,11 +312,6 @@ def _key_values(items: Sequence[str]) -> dict[str, str]:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    import milekit
-    from milekit.files.lake import has_state
-
     filters = _key_values(args.filter)
     overlap = dt.timedelta(minutes=args.overlap_minutes)
     first = not has_state(args.directory)
@@ -337,9 +333,6 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _read_frame(path: str, resource: str) -> Any:
-    import milekit
-    from milekit.files.export import format_of
-
     p = Path(path)
     fmt = format_of(p, None)
     if not p.exists():
@@ -352,8 +345,6 @@ def _read_frame(path: str, resource: str) -> Any:
 def _push(args: argparse.Namespace) -> int:
     """Exit 0 when every row is ok or skipped, 1 when rows failed, conflicted or are unknown,
     130 after Ctrl-C (with the report of what was sent and what is unknown)."""
-    from milekit.writes.push import PushInterrupted
-
     journal = (
         None if args.no_journal or args.dry_run else args.journal or f"{args.file}.journal.jsonl"
     )
@@ -379,8 +370,6 @@ def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
     """Without --original the file is compared with the server's current rows (its
     writable columns), and rows the server changed since the file was read are held back
     as conflicts unless --overwrite (:mod:`milekit.writes.push.server`)."""
-    import milekit
-
     edited = _read_frame(args.file, args.resource)
     original = _read_frame(args.original, args.resource) if args.original else None
     with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
@@ -401,8 +390,6 @@ def _push_file(args: argparse.Namespace, journal: str | None) -> PushResult:
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    import milekit
-
     with milekit.Client(base_url=args.base_url, profile=args.profile) as c:
         me = milekit.whoami(c)
         print(me)
@@ -411,9 +398,6 @@ def _whoami(args: argparse.Namespace) -> int:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from milekit.notebook import signin
-    from milekit.wire import credentials
-
     prompt = None
     if args.token_stdin:
 
@@ -444,9 +428,6 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from milekit.notebook import signin
-    from milekit.wire import credentials
-
     name = credentials.profile_name(args.profile)
     if signin.logout(name):
         print(f"forgot profile {name!r}")
@@ -457,10 +438,6 @@ def _logout(args: argparse.Namespace) -> int:
 
 def demo(tasks: int = 10_000, out: Path = Path(".")) -> int:
     """The main job: sandbox -> ``tasks_frame()`` -> summary -> tasks.parquet + tasks.csv."""
-    import pandas as pd
-
-    import milekit
-
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print(f"milekit {__version__}: starting the embedded sandbox ({tasks:,} tasks)...")

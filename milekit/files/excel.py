@@ -44,7 +44,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import re
 import tempfile
 import warnings
 import zoneinfo
@@ -59,7 +58,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from milekit.errors import MileWarning, UsageError, caller_stacklevel
-from milekit.files.inputs import as_frame
+from milekit.reads.children import children as children_of
+from milekit.reads.inputs import ILLEGAL, as_frame
 from milekit.types import registry, schema
 from milekit.types.kinds import KINDS
 from milekit.types.registry import FieldType
@@ -81,8 +81,6 @@ MAX_TEXT = 32_767
 MAX_EXACT_INT = 2**53
 #: first characters that make a spreadsheet take typed text for a formula (OWASP)
 FORMULA_START = frozenset("=+-@\t\r")
-#: what Excel cannot hold in a cell (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE)
-ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 #: texts openpyxl would store as Excel error values (openpyxl.cell.cell.ERROR_CODES)
 ERROR_TEXTS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 Converter = Callable[[pa.ChunkedArray], list[Any]]
@@ -175,9 +173,7 @@ def _sheets_of(
     name = sheet or str(meta.get("resource") or meta.get("view") or "Sheet1")
     sheets = [(name, _table_of(df))]
     for child in _child_names(meta, df, children):
-        from milekit.reads.children import children as child_frame
-
-        sheets.append((child, _table_of(child_frame(df, child))))
+        sheets.append((child, _table_of(children_of(df, child))))
     return sheets
 
 

@@ -41,7 +41,6 @@ import pyarrow.parquet as pq
 from milekit._version import __version__
 from milekit.errors import UsageError
 from milekit.files.excel import check_directory, check_zone
-from milekit.files.inputs import as_frame
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
@@ -54,6 +53,7 @@ from milekit.reads.frames import (
     iter_tables,
     read_plan,
 )
+from milekit.reads.inputs import as_frame
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client

@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from milekit.files.excel import write_workbook
 from milekit.types import schema
 
 Format = Literal["parquet", "csv", "xlsx"]
@@ -207,8 +208,6 @@ class Sink:
         out = self._spill_dir / f"{self.path.name}.rewrite"
         tables = _conformed(self._segments, keep, target, on_rows)
         if self.fmt == "xlsx":
-            from milekit.files.excel import write_workbook
-
             write_workbook(out, [(self.sheet, target, tables)], self.tz)
         else:
             _write(out, self.fmt, target.with_metadata(self._meta(target)), tables, self.csv_safe)

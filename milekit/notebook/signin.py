@@ -33,7 +33,7 @@ from milekit.types.registry import PAGE_ROWS
 from milekit.wire import credentials
 from milekit.wire.auth import Secret, redact
 from milekit.wire.client import DEFAULT_BASE_URL, Client
-from milekit.wire.context import get_client, use
+from milekit.wire.context import current_client, get_client, use
 from milekit.wire.retry import NO_RETRY
 
 WHERE_TOKEN = "In MileApp, open Profile -> Access Token to create or copy your personal token."
@@ -264,8 +264,6 @@ def logout(profile: str | None = None) -> bool:
     """
     name = credentials.profile_name(profile)
     removed = credentials.CredentialStore().forget(name)
-    from milekit.wire.context import current_client
-
     current = current_client()
     if current is not None and (
         current.profile == name or (current.token_source == "sign-in" and current.profile is None)

@@ -32,13 +32,13 @@ from milekit.notebook.progress import page_progress
 from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.filters import encode_filters, unknown_fields
+from milekit.reads.snapshots import remember
 from milekit.types import limits, registry, schema
 from milekit.types.kinds import KINDS
 from milekit.types.registry import CustomFields, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope
 from milekit.wire.client import CPU_WORKERS, Client, Page, Response
 from milekit.wire.context import get_client
-from milekit.writes.diff import remember
 
 #: the metadata key of the frame's ``df.attrs["milekit"]`` in a table or a file's footer
 #: (its snapshot token left out)

@@ -26,11 +26,11 @@ from milekit.errors import UsageError
 from milekit.reads import custom
 from milekit.reads import flat as _flat
 from milekit.reads.frames import custom_attrs, definitions_or_warn, empty_table
+from milekit.reads.snapshots import remember
 from milekit.types import registry, schema
 from milekit.types.registry import CustomFields, DetailForm, ResourceSpec, RowSchema, fill_path
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.writes.diff import remember
 
 #: one key, or several (one row each, read concurrently)
 Keys = str | int | Sequence[str | int] | pd.Index

@@ -34,13 +34,15 @@ How a push goes:
 6. The frame's snapshot moves forward for the rows that were written, so pushing the same
    frame again sends nothing; created rows get their new ids in the frame's index.
 
-The package: :mod:`~milekit.writes.push.model` (the state: one
-:class:`~milekit.writes.push.model.RowPlan` per row), :mod:`~milekit.writes.push.plan`,
-:mod:`~milekit.writes.push.validate`, :mod:`~milekit.writes.push.send` (with Ctrl-C),
-:mod:`~milekit.writes.push.reconcile`, :mod:`~milekit.writes.push.result`,
-:mod:`~milekit.writes.push.server` (a frame without a snapshot against the server),
-:mod:`~milekit.writes.push.journal` and :mod:`~milekit.writes.push.run` (one push, start
-to end).
+The package, in floors (a module imports only the floors below it; the layering test
+``tests/writes/test_push_layering.py`` holds it): :mod:`~milekit.writes.push.journal`
+(the file of a push's writes) < :mod:`~milekit.writes.push.model` (the state: one
+:class:`~milekit.writes.push.model.RowPlan` per row) < :mod:`~milekit.writes.push.result`
+(what a push tells) < :mod:`~milekit.writes.push.validate`,
+:mod:`~milekit.writes.push.reconcile` < :mod:`~milekit.writes.push.plan` <
+:mod:`~milekit.writes.push.send` (with Ctrl-C) < :mod:`~milekit.writes.push.run` (one
+push, start to end), :mod:`~milekit.writes.push.server` (a frame without a snapshot
+against the server) < this module (:func:`push`).
 """
 
 from __future__ import annotations
@@ -51,15 +53,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from milekit.errors import MileError, UsageError
-from milekit.files.inputs import as_frame, resource_of
-from milekit.types import registry, schema
+from milekit.errors import UsageError
+from milekit.reads.inputs import as_frame
+from milekit.reads.snapshots import lookup, resource_of, snapshot_of
+from milekit.types import registry
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
-from milekit.writes.diff import lookup, snapshot_of
 from milekit.writes.push.journal import PushJournal
 from milekit.writes.push.model import MAX_REQUEST_BYTES, Context, Options
-from milekit.writes.push.reconcile import Reader
 from milekit.writes.push.result import (
     Plan,
     PlannedRequest,
@@ -69,7 +70,7 @@ from milekit.writes.push.result import (
     RequestRecord,
 )
 from milekit.writes.push.run import run
-from milekit.writes.push.server import against_server
+from milekit.writes.push.server import against_server, fetch_original
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -186,46 +187,3 @@ def push(
         stale=stale,
     )
     return run(ctx, only_rows=None, only_deletes=None, progress=progress, dry_run=dry_run)
-
-
-def fetch_original(
-    edited: pd.DataFrame,
-    resource: str = registry.DEFAULT_RESOURCE,
-    *,
-    client: Client | None = None,
-) -> pd.DataFrame:
-    """The server's current rows for the ids of ``edited``, typed like a fetched frame.
-
-    For pushing a frame that has no snapshot (a file) without the file it came from:
-    ``push(edited, original=fetch_original(edited))`` writes what differs from the server
-    now. Ids the server does not have are left out (rows to create).
-
-    >>> import milekit
-    >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
-    ...     df = milekit.tasks_frame(client=c, progress=False)
-    ...     now = fetch_original(df[["title"]], client=c)
-    >>> now.equals(df[["title"]])
-    True
-    """
-    client = client or get_client()
-    from milekit.reads.frames import read_plan
-    from milekit.writes.diff import id_values
-
-    spec = registry.get(resource)
-    # typed as frames type it: custom columns from their flow / data type definitions
-    rows_schema = read_plan(spec, {}, client).rows
-    idf = spec.id_field
-
-    values = id_values(edited, idf)
-    if values is None:
-        raise UsageError(f"the frame has no {idf!r} index or column")
-    ids = [i for i in dict.fromkeys(values) if i is not None]
-    columns = [str(c) for c in edited.columns if c != idf]
-    docs = Reader(client, spec).read_back(ids, columns)
-    unread = [i for i in ids if i not in docs]
-    if unread:
-        raise MileError(f"could not read {len(unread)} of {len(ids)} rows back (e.g. {unread[0]})")
-    keys = [idf, *columns]
-    rows = [{k: d.get(k) for k in keys} for i in ids if (d := docs[i]) is not None]
-    table = schema.rows_to_table(rows, rows_schema, columns=keys)
-    return schema.to_pandas(table, index=idf)

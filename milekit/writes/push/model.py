@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 
+from milekit.reads.snapshots import Snapshot, SnapshotSource
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
-from milekit.writes.diff import Snapshot, SnapshotSource
 from milekit.writes.push.journal import PushJournal
 
 Action = Literal["patch", "put", "create", "delete", "none"]
@@ -104,7 +105,7 @@ class RowTable:
 
     def __init__(self, rows: list[RowPlan]) -> None:
         self.rows = rows
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __getitem__(self, slot: int) -> RowPlan:
         return self.rows[slot]
@@ -122,6 +123,13 @@ class RowTable:
     ) -> None:
         with self._lock:
             row.status, row.message, row.http, row.code = status, message, http, code
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No row is settled meanwhile: an answer landing after Ctrl-C (its request
+        finishes in its thread) waits, so what is read inside tells one story."""
+        with self._lock:
+            yield
 
     def frame(self, id_field: str) -> pd.DataFrame:
         """The result table: one row per row, indexed by id."""

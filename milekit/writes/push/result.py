@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from milekit.errors import UsageError
 from milekit.types.encode import is_missing
 from milekit.writes.diff import Changes, Problem, group_problems
-from milekit.writes.push.model import STATUSES, Context, RowPlan
+from milekit.writes.push.model import STATUSES, RowPlan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+
+class Rerun(Protocol):
+    """Push some rows of a push again (:func:`milekit.writes.push.run.run` for its
+    context, given to the result by the run, which sits above this module)."""
+
+    def __call__(self, rows: set[int], deletes: set[str], progress: bool) -> PushResult: ...
 
 
 class PushValidationError(UsageError):
@@ -175,7 +182,7 @@ class PushResult:
     dry_run: bool
     elapsed: float
     reads: int = 0  #: GETs made to check conflicts and reconcile
-    _ctx: Context | None = field(default=None, repr=False)
+    _rerun: Rerun | None = field(default=None, repr=False)
     _plans: list[RowPlan] = field(default_factory=list, repr=False)
 
     @property
@@ -196,17 +203,13 @@ class PushResult:
 
     def retry_failed(self, *, progress: bool = True) -> PushResult:
         """Push again only the rows whose status is ``failed`` (current values of the frame)."""
-        if self._ctx is None:
+        if self._rerun is None:
             raise UsageError("this result cannot be retried (it came from a dry run)")
-        from milekit.writes.push.run import run
-
         st = self.frame["status"].to_numpy()
         failed = [p for p in self._plans if st[p.slot] == "failed"]
         rows = {p.row for p in failed if p.row >= 0}
         deletes = {p.id for p in failed if p.row < 0 and p.id is not None}
-        return run(
-            self._ctx, only_rows=rows, only_deletes=deletes, progress=progress, dry_run=False
-        )
+        return self._rerun(rows, deletes, progress)
 
     def _table(self) -> pd.DataFrame:
         return pd.crosstab(self.frame["action"], self.frame["status"])

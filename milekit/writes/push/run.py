@@ -17,8 +17,9 @@ import time
 import pandas as pd
 import pyarrow as pa
 
+from milekit.reads.snapshots import Snapshot, register
 from milekit.types import schema
-from milekit.writes.diff import Changes, Snapshot, compare, register
+from milekit.writes.diff import Changes, compare
 from milekit.writes.push.model import Context, RowPlan, RowTable
 from milekit.writes.push.plan import build_writes, make_plan, plan_rows
 from milekit.writes.push.result import PushInterrupted, PushResult, PushValidationError
@@ -54,16 +55,20 @@ def run(
         return PushResult(ctx.spec.name, table.frame(ctx.spec.id_field), [], plan, True, 0.0)
     runner = Runner(ctx, table)
     interrupted = runner.go(writes, progress)
-    advance_snapshot(ctx, changes, table)
+    with table.held():  # the snapshot moves on for exactly the rows the result says ok
+        advance_snapshot(ctx, changes, table)
+        frame = table.frame(ctx.spec.id_field)
     result = PushResult(
         ctx.spec.name,
-        table.frame(ctx.spec.id_field),
+        frame,
         list(runner.records),
         plan,
         False,
         time.perf_counter() - t0,
         reads=runner.reads,
-        _ctx=ctx,
+        _rerun=lambda rows, deletes, progress: run(
+            ctx, only_rows=rows, only_deletes=deletes, progress=progress, dry_run=False
+        ),
         _plans=list(table),
     )
     if interrupted:

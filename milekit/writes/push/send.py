@@ -24,6 +24,7 @@ from milekit.errors import (
     ResponseError,
     TransportError,
 )
+from milekit.notebook.progress import interactive, new_bar
 from milekit.wire import envelope
 from milekit.writes.push.model import BULK_IN_FLIGHT, MAX_ROUNDS, Context, RowPlan, RowTable
 from milekit.writes.push.plan import WIRE_OVERHEAD, Chunk, chunks
@@ -327,8 +328,6 @@ class Progress:
     """A tqdm bar over rows written, shown only when someone is watching."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from milekit.notebook.progress import interactive, new_bar
-
         self.bar: Any = None
         self.lock = threading.Lock()
         if enabled and total and interactive():

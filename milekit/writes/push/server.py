@@ -21,12 +21,16 @@ from typing import Any
 
 import pandas as pd
 
-from milekit.errors import UsageError
-from milekit.files.excel import ILLEGAL
+from milekit.errors import MileError, UsageError
+from milekit.reads.frames import read_plan
+from milekit.reads.inputs import ILLEGAL
+from milekit.reads.snapshots import id_values
+from milekit.types import registry, schema
 from milekit.types.encode import canonical, is_missing
 from milekit.types.registry import FieldType, ResourceSpec
 from milekit.wire.client import Client
-from milekit.writes.diff import id_values
+from milekit.wire.context import get_client
+from milekit.writes.push.reconcile import Reader
 from milekit.writes.push.validate import writable
 
 #: stamps closer than this (microseconds) are the same: a file or a spreadsheet may keep
@@ -51,8 +55,6 @@ def against_server(
     Raises :class:`UsageError` (nothing sent) when ``edited`` has no stamp column to check
     and ``overwrite`` is not set.
     """
-    from milekit.writes.push import fetch_original
-
     idf, stamp = spec.id_field, spec.updated
     ids = id_values(edited, idf)
     if ids is None:
@@ -69,6 +71,46 @@ def against_server(
     if mine.index.name != idf:  # ids in a column: compare by them
         return ServerBase(mine, server[data], stale)
     return ServerBase(_blanks_as_server(mine, server), server[data], stale)
+
+
+def fetch_original(
+    edited: pd.DataFrame,
+    resource: str = registry.DEFAULT_RESOURCE,
+    *,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """The server's current rows for the ids of ``edited``, typed like a fetched frame.
+
+    For pushing a frame that has no snapshot (a file) without the file it came from:
+    ``push(edited, original=fetch_original(edited))`` writes what differs from the server
+    now. Ids the server does not have are left out (rows to create).
+
+    >>> import milekit
+    >>> with milekit.Sandbox(tasks=5) as sb, milekit.Client(sb.token, sb.url) as c:
+    ...     df = milekit.tasks_frame(client=c, progress=False)
+    ...     now = fetch_original(df[["title"]], client=c)
+    >>> now.equals(df[["title"]])
+    True
+    """
+    client = client or get_client()
+    spec = registry.get(resource)
+    # typed as frames type it: custom columns from their flow / data type definitions
+    rows_schema = read_plan(spec, {}, client).rows
+    idf = spec.id_field
+
+    values = id_values(edited, idf)
+    if values is None:
+        raise UsageError(f"the frame has no {idf!r} index or column")
+    ids = [i for i in dict.fromkeys(values) if i is not None]
+    columns = [str(c) for c in edited.columns if c != idf]
+    docs = Reader(client, spec).read_back(ids, columns)
+    unread = [i for i in ids if i not in docs]
+    if unread:
+        raise MileError(f"could not read {len(unread)} of {len(ids)} rows back (e.g. {unread[0]})")
+    keys = [idf, *columns]
+    rows = [{k: d.get(k) for k in keys} for i in ids if (d := docs[i]) is not None]
+    table = schema.rows_to_table(rows, rows_schema, columns=keys)
+    return schema.to_pandas(table, index=idf)
 
 
 def _blanks_as_server(mine: pd.DataFrame, server: pd.DataFrame) -> pd.DataFrame:

@@ -11,10 +11,16 @@ is the one named, else the default), ``dtype_backend="pyarrow"`` a pandas frame 
 ``ArrowDtype`` columns. Each becomes the frame ``milekit.frame`` would have returned: the
 resource's documented columns typed by the registry, the others by their Arrow type,
 indexed by the id. Anything else is a :class:`TypeError` naming what is taken.
+
+What a spreadsheet cell takes is here too (:data:`ILLEGAL`): ``to_excel`` writes the
+control characters a cell cannot hold as U+FFFD, and ``push`` takes a cell so written as
+the server's text, not as an edit. The writers (``milekit.files``, ``milekit.writes``)
+share this module and must not import each other: it sits below both, in ``reads``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -24,6 +30,9 @@ import pyarrow as pa
 from milekit.reads.frames import ATTRS_KEY, RESOURCE_KEY, empty_table
 from milekit.types import registry, schema
 from milekit.types.encode import field_type_of
+
+#: what Excel cannot hold in a cell (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE)
+ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 ACCEPTED = (
     "a pandas DataFrame (numpy or pyarrow dtypes), a pyarrow Table or a polars DataFrame "
@@ -48,13 +57,6 @@ def as_frame(data: Any, who: str, resource: str | None = None) -> pd.DataFrame:
         name = resource or meta.get(RESOURCE_KEY, b"").decode() or _name(attrs)
         return _typed(data.replace_schema_metadata(None), name, attrs)
     raise TypeError(f"{who} takes {ACCEPTED}, not {type(data).__module__}.{type(data).__name__}")
-
-
-def resource_of(df: pd.DataFrame) -> str | None:
-    """The resource a frame's attrs name, if any."""
-    meta = df.attrs.get("milekit")
-    name = meta.get("resource") if isinstance(meta, dict) else None
-    return name if isinstance(name, str) else None
 
 
 def _arrow_backed(df: pd.DataFrame) -> bool:
