@@ -35,8 +35,10 @@ from milekit.reads.filters import encode_filters, unknown_fields
 from milekit.types import limits, registry, schema
 from milekit.types.registry import CustomFields, FieldType, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope
-from milekit.wire.client import CPU_WORKERS, Client, Page, Response
+from milekit.wire.client import Client
 from milekit.wire.context import get_client
+from milekit.wire.paging import CPU_WORKERS
+from milekit.wire.response import Page, Response
 from milekit.writes.diff import remember
 
 #: the metadata key of the frame's ``df.attrs["milekit"]`` in a table or a file's footer
