@@ -180,7 +180,9 @@ class Client:
         #: has the host answered anything yet (until then a connection that cannot be made
         #: fails fast: :data:`~milekit.wire.retry.FIRST_CONTACT`)
         self.reached = False
-        self.session = new_session(self._token, transport or default_transport(max_workers + 4))
+        self.session = new_session(
+            self._token, transport or default_transport(max(10, max_workers + 4))
+        )
         self.limiter: RateLimiter | None = None
         self.pacer: Pacer | None = None  #: the adaptive pacer (None with ``adaptive=False``)
         self._own_limiter = not isinstance(limiter, RateLimiter)
