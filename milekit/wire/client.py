@@ -10,9 +10,10 @@ True
 
 Layers, outermost first::
 
-    Client.request  -- retry loop (the rules: milekit.wire.retry.RetryPolicy): a read
-       |              after 429, any 5xx and failed connections; jittered exponential
-       |              backoff, Retry-After honoured within a cap
+    Client.request  -- the token checked, then the retry loop (milekit.wire.attempts;
+       |              the rules: milekit.wire.retry.RetryPolicy): a read after 429, any
+       |              5xx and failed connections; jittered exponential backoff,
+       |              Retry-After honoured within a cap
     RateLimiter.acquire                 -- every attempt takes a token (100 req/s per org)
        |
     requests.Session(auth=BearerAuth)   -- token through an auth object, never a raw header
@@ -21,10 +22,12 @@ Layers, outermost first::
        |
     urllib3 (max_retries=0: its own retries would bypass the limiter)
 
-The Client composes the parts that live beside it: the retry rules and waits
-(:mod:`milekit.wire.retry`), the page walk (:mod:`milekit.wire.paging`), the list shapes
-(:mod:`milekit.wire.envelope`), the limiter (:mod:`milekit.wire.ratelimit`) and the
-transport with its error mapping (:mod:`milekit.wire.transport`).
+The Client composes the parts that live below it: the retry loop
+(:mod:`milekit.wire.attempts`), the retry rules and waits (:mod:`milekit.wire.retry`),
+the page walk (:mod:`milekit.wire.paging`), the list shapes (:mod:`milekit.wire.envelope`),
+the limiter and its choice (:mod:`milekit.wire.ratelimit`), the organisation a Redis
+window is keyed by (:mod:`milekit.wire.organization`), and the transport with its error
+mapping (:mod:`milekit.wire.transport`).
 
 Writes (POST/PUT/PATCH/DELETE) are retried only when the server provably did not apply
 them: a 429, a 503 that carries ``Retry-After``, or a connection that was never
@@ -52,14 +55,14 @@ from urllib.parse import urlsplit
 import requests
 
 from milekit import errors
-from milekit.redaction import redact
 from milekit.types import registry
 from milekit.types.registry import Listing, fill_path
 from milekit.wire import credentials, envelope
+from milekit.wire.attempts import Attempts
 from milekit.wire.auth import Secret
 from milekit.wire.organization import OrganizationKey
 from milekit.wire.pacing import Pacer
-from milekit.wire.paging import MAX_PAGES, Paging, listing_of
+from milekit.wire.paging import MAX_PAGES, PageHooks, Paging, listing_of
 from milekit.wire.ratelimit import (
     MILEAPP_PERIOD,
     MILEAPP_RATE,
@@ -70,7 +73,6 @@ from milekit.wire.ratelimit import (
 from milekit.wire.response import Page, Response
 from milekit.wire.retry import (
     DEFAULT_TIMEOUT,
-    IDEMPOTENT,
     NO_RETRY,
     Retrier,
     RetryPolicy,
@@ -79,16 +81,9 @@ from milekit.wire.retry import (
 )
 from milekit.wire.stats import Stats
 from milekit.wire.transport import (
-    decode,
     default_transport,
-    error_of,
-    host_port,
-    json_body,
-    may_have_been_sent,
     new_session,
-    read_body,
     timeouts,
-    unreachable,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "Page", "Response", "Stats"]
@@ -177,20 +172,15 @@ class Client:
         self._retrier = Retrier(
             self.retry, self._clock, self._sleep, seed, self.stats, self._stats_lock, self.on_retry
         )
-        #: has the host answered anything yet (until then a connection that cannot be made
-        #: fails fast: :data:`~milekit.wire.retry.FIRST_CONTACT`)
-        self.reached = False
         self.session = new_session(
             self._token, transport or default_transport(max(10, max_workers + 4))
         )
-        self.limiter: RateLimiter | None = None
-        self.pacer: Pacer | None = None  #: the adaptive pacer (None with ``adaptive=False``)
+        self._attempts = Attempts(self.session, self.base_url, self.timeout, self._retrier)
         self._own_limiter = not isinstance(limiter, RateLimiter)
-        self.limiter = self._limiter(limiter, host.netloc, found.limiter)
+        chosen = self._attempts.limiter = self._limiter(limiter, host.netloc, found.limiter)
         if adaptive:
-            rate = self.limiter.limit / self.limiter.period if self.limiter else None
-            ceiling = rate or MILEAPP_RATE / MILEAPP_PERIOD
-            self.pacer = Pacer(ceiling, clock=self._clock, sleep=self._sleep)
+            ceiling = chosen.limit / chosen.period if chosen else MILEAPP_RATE / MILEAPP_PERIOD
+            self._attempts.pacer = Pacer(ceiling, clock=self._clock, sleep=self._sleep)
 
     def _limiter(self, arg: LimiterArg, host: str, setting: str | None) -> RateLimiter | None:
         """The limiter ``arg`` names; a Redis window is keyed by the token's organisation,
@@ -200,6 +190,22 @@ class Client:
         if scope.asked and limiter is not None:
             limiter.acquire()  # the GET /user just sent counts in the window too
         return limiter
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The rate limiter every attempt takes a token of (None: no client-side limit)."""
+        return self._attempts.limiter
+
+    @property
+    def pacer(self) -> Pacer | None:
+        """The adaptive pacer (None with ``adaptive=False``)."""
+        return self._attempts.pacer
+
+    @property
+    def reached(self) -> bool:
+        """Has the host answered anything yet? (Until then a connection that cannot be
+        made fails fast: :data:`~milekit.wire.retry.FIRST_CONTACT`.)"""
+        return self._attempts.reached
 
     # -- identity ---------------------------------------------------------------------
 
@@ -253,124 +259,9 @@ class Client:
         Retries stay within the policy's time budget; a 429 also holds back every other
         request of this client for the wait it asks for (note 33).
         """
-        return self._send(method, path, params, json, retry or self.retry, raw, Tries())
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        policy: RetryPolicy,
-        raw: bool,
-        tries: Tries,
-    ) -> Response:
-        """:meth:`request`'s retry loop (``tries.read``: the read it fetches a page of)."""
         self._check_token(method, path)
-        method = method.upper()
-        data, headers = json_body(json)
-        url = self.url(path)
-        urlpath = urlsplit(url).path
-        while True:
-            tries.attempt += 1
-            tries.spent += self._retrier.pause()
-            tries.spent += self._paced()
-            sent_at, t0 = self._clock(), time.monotonic()
-            try:
-                self._take_token()
-                r = self.session.request(
-                    method, url, params=params, data=data, headers=headers,
-                    timeout=self.timeout, stream=True,
-                )  # fmt: skip
-                read_body(r)
-            except requests.RequestException as e:
-                took = time.monotonic() - t0
-                tries.spent += took
-                tries.failed(max(sent_at, self._retrier.gate.until))
-                self._unanswered_retry(e, method, urlpath, policy, tries, took)
-                continue  # it waited for the retry (or raised)
-            elapsed = time.monotonic() - t0
-            tries.spent += elapsed
-            self._count(r.status_code)
-            if r.status_code < 400:
-                tries.answered(self._clock())
-                self._retrier.gate.clear()
-                if self.pacer is not None:
-                    self.pacer.succeeded()
-                body = None if raw else decode(r)
-                return Response(r.status_code, body, r.content, r.headers, elapsed, tries.attempt)
-            if self._answered_retry(r, method, urlpath, policy, tries, sent_at):
-                continue
-
-    def _unanswered_retry(
-        self,
-        e: requests.RequestException,
-        method: str,
-        urlpath: str,
-        policy: RetryPolicy,
-        tries: Tries,
-        took: float,
-    ) -> None:
-        """No answer: return after waiting for the retry, else raise the error. While
-        the host has never answered, a connection that cannot be made is retried only as
-        :data:`FIRST_CONTACT` allows, then :class:`~milekit.errors.ConnectError`."""
-        host, port = host_port(self.base_url)
-        reason = None if self.reached else unreachable(e, self.timeout[0], host)
-        if reason is not None:
-            why = f"{method} {urlpath}: could not connect to {host}:{port} ({reason})"
-            # the next attempt is expected to take as long as this one: a connect timeout
-            # is not tried again unless it fits in the budget too
-            if self._retrier.again(policy.first_contact(), tries, None, why, expect=took):
-                return
-            raise errors.ConnectError(
-                host, port, reason, attempts=tries.attempt, elapsed=tries.spent,
-                method=method, url=urlpath,
-            ) from None  # fmt: skip
-        sent = may_have_been_sent(e)
-        exc = errors.TransportError(
-            f"{type(e).__name__}: {redact(str(e))}", method=method, url=urlpath, sent=sent
-        )
-        if (method in IDEMPOTENT or not sent) and self._retrier.again(
-            policy, tries, None, f"{method} {urlpath}: {exc.message}"
-        ):
-            return
-        raise exc from None
-
-    def _answered_retry(
-        self,
-        r: requests.Response,
-        method: str,
-        urlpath: str,
-        policy: RetryPolicy,
-        tries: Tries,
-        sent_at: float,
-    ) -> bool:
-        """An error answer: True after waiting for the retry, else the error is raised."""
-        err = error_of(r, method, urlpath, self.base_url)
-        if r.status_code >= 500:
-            tries.failed(max(sent_at, self._retrier.gate.until))  # a rate-limit hold does not count
-        else:  # a 429 too: the server is there, it only asks us to wait
-            tries.answered(self._clock())
-        if r.status_code == 429:
-            self._retrier.throttled(err.retry_after)
-            if self.pacer is not None and not (self.limiter and self.limiter.was_full()):
-                self.pacer.throttled()  # someone else spent the budget: slow down
-        if policy.retryable(method, r.status_code, err.retry_after) and self._retrier.again(
-            policy, tries, err.retry_after, f"{method} {urlpath}: {err.message}"
-        ):
-            return True
-        raise err
-
-    def _paced(self) -> float:
-        """Wait for the adaptive pacer's turn (none unless 429s slowed it); seconds waited."""
-        if self.pacer is None:
-            return 0.0
-        waited = self.pacer.wait()
-        if waited:
-            with self._stats_lock:
-                self.stats.pacing_wait += waited
-        self.pacer.sent()
-        return waited
+        policy = retry or self.retry
+        return self._attempts.send(method, self.url(path), params, json, policy, raw, Tries())
 
     def read_object(
         self,
@@ -425,25 +316,9 @@ class Client:
         with ThreadPoolExecutor(workers, thread_name_prefix="milekit-each") as pool:
             return list(pool.map(fn, items))
 
-    def _take_token(self) -> None:
-        """Wait for the rate limiter's token (every attempt takes one, retries too)."""
-        if self.limiter is not None:
-            waited = self.limiter.acquire()
-            if waited:
-                with self._stats_lock:
-                    self.stats.limiter_wait += waited
-
     def _check_token(self, method: str, path: str) -> None:
         if self._token is None:
             raise credentials.no_token(self._wanted_profile, method, path)
-
-    def _count(self, status: int) -> None:
-        self.reached = True  # the host answers: from now on its failures are patient
-        with self._stats_lock:
-            self.stats.requests += 1
-            self.stats.count(status)
-            if status == 429:
-                self.stats.rate_limited += 1
 
     # -- lists ----------------------------------------------------------------------------
 
@@ -460,26 +335,15 @@ class Client:
         lookahead: int | None = 256,
         resume: errors.IncompleteReadError | None = None,
     ) -> Iterator[Page]:
-        """Yield every page of a list, in page order.
-
-        Page 1 is fetched first; once it tells ``last_page``, pages 2..N are fetched
-        concurrently (``workers`` threads) within the rate limit, so a large read runs
-        at the limit rather than at one page per round trip. A page that is slow or being
-        retried does not hold the others back: fetching goes on up to ``lookahead`` pages
-        past it (``None``: no bound; the pages wait, in memory, to be yielded in order).
-        The next page is always built from ``page=N`` (the API's ``*_page_url`` values are
-        unreliable, note 5), and every request carries the same filters. When a later page
-        says the list has grown (rows added during the read shift offset pages), the new
-        last pages are read too, so no row that existed when the read began is missed;
-        the repeats go by id.
-
-        A page that still fails after its retries does not stop the others: every page
-        that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
-        says which pages are missing (``resume=`` that error reads only those). The pages
-        share one retry budget (``budget``: the client's ``RetryPolicy.budget``): once none has been
-        answered for that long they stop retrying, and once :data:`STALL_PAGES` pages in a
-        row got no answer no new page is started, so a read whose server has gone away
-        ends about ``budget`` seconds after its first failure, however long the list.
+        """Yield every page of a list, in page order: page 1, then once it tells
+        ``last_page`` pages 2..N concurrently (``max_workers`` threads, within the rate
+        limit), each asked for as ``page=N`` with the same filters (note 5). A page that
+        still fails after its retries does not stop the others: every page that can be
+        read is yielded, then :class:`~milekit.errors.IncompleteReadError` says which are
+        missing (``resume=`` that error reads only those). The walk itself (its window, a
+        list that grows while it is read, lists that do not say how many pages they have,
+        the retry budget the pages share) is :class:`~milekit.wire.paging.Paging`'s, given
+        this client's request path: every page is a GET with its retries and limiter.
 
         Args:
             resource: a registry name or listing.
@@ -494,23 +358,14 @@ class Client:
                 (a server that never answers a short page would otherwise loop forever).
             lookahead: how far fetching may run ahead of the oldest page not yet yielded.
             resume: an earlier read's error: fetch only the pages it missed.
-
-        Lists whose answer does not say how many pages there are (plain arrays, the
-        gallery, Elasticsearch hits with a smaller page than asked for) are walked one page
-        at a time until a short or empty page, the answer's own "no more" (the gallery's
-        ``last_page: true``), ``total`` rows, or a page that repeats the previous page's
-        ids (a server that ignores ``page``: :class:`PagingWarning` when rows may be
-        missing).
-
-        ``pages`` composes the page walk (:class:`~milekit.wire.paging.Paging`) with this
-        client's request path: every page is a GET with its retries, limiter and errors.
         """
         walk = Paging(self._get, self.max_workers, self.retry.budget)
+        hooks = PageHooks(on_page, transform, parse)
         yield from walk.pages(
-            listing_of(resource), params, limit=limit, on_page=on_page, transform=transform,
-            parse=parse, max_pages=max_pages, lookahead=lookahead, resume=resume,
-        )  # fmt: skip
+            listing_of(resource), params, limit, hooks, max_pages, lookahead, resume
+        )
 
     def _get(self, path: str, params: Mapping[str, Any], raw: bool, tries: Tries) -> Response:
         """One page's GET, retried as the client's policy says (``tries.read``: its read)."""
-        return self._send("GET", path, params, None, self.retry, raw, tries)
+        self._check_token("GET", path)
+        return self._attempts.send("GET", self.url(path), params, None, self.retry, raw, tries)

@@ -38,7 +38,7 @@ from milekit.wire import envelope
 from milekit.wire.response import Page, Response
 from milekit.wire.retry import STALL_PAGES, ReadDeadline, Tries
 
-__all__ = ["CPU_WORKERS", "MAX_PAGES", "Paging", "PagingWarning", "Send", "listing_of"]
+__all__ = ["CPU_WORKERS", "MAX_PAGES", "PageHooks", "Paging", "PagingWarning", "Send", "listing_of"]
 
 log = logging.getLogger("milekit")
 
@@ -51,6 +51,17 @@ Send = Callable[[str, Mapping[str, Any], bool, Tries], Response]
 
 class PagingWarning(errors.MileWarning):
     """The list may be incomplete: the server answered the same page again."""
+
+
+@dataclass(frozen=True)
+class PageHooks:
+    """What a read does with each page in the thread that fetched it: ``parse`` the raw
+    answer (default: decode JSON, unwrap the envelope), ``transform`` the page, tell
+    ``on_page`` (progress bars)."""
+
+    on_page: Callable[[Page], None] | None = None
+    transform: Callable[[Page], Page] | None = None
+    parse: Callable[[Response, int], Page] | None = None
 
 
 class Paging:
@@ -70,24 +81,49 @@ class Paging:
     def pages(
         self,
         listing: Listing,
-        params: Mapping[str, Any] | None = None,
-        *,
-        limit: int | None = None,
-        on_page: Callable[[Page], None] | None = None,
-        transform: Callable[[Page], Page] | None = None,
-        parse: Callable[[Response, int], Page] | None = None,
+        params: Mapping[str, Any] | None,
+        limit: int | None,
+        hooks: PageHooks,
         max_pages: int = MAX_PAGES,
         lookahead: int | None = 256,
         resume: errors.IncompleteReadError | None = None,
     ) -> Iterator[Page]:
-        """Yield every page of ``listing``, in page order (what
-        :meth:`milekit.wire.client.Client.pages` says, with its arguments)."""
+        """Yield every page of ``listing``, in page order (the arguments are
+        :meth:`milekit.wire.client.Client.pages`'s).
+
+        Page 1 is fetched first; once it tells ``last_page``, pages 2..N are fetched
+        concurrently (``workers`` threads) within the rate limit, so a large read runs
+        at the limit rather than at one page per round trip. A page that is slow or being
+        retried does not hold the others back: fetching goes on up to ``lookahead`` pages
+        past it (``None``: no bound; the pages wait, in memory, to be yielded in order).
+        The next page is always built from ``page=N`` (the API's ``*_page_url`` values are
+        unreliable, note 5), and every request carries the same filters. When a later page
+        says the list has grown (rows added during the read shift offset pages), the new
+        last pages are read too, so no row that existed when the read began is missed;
+        the repeats go by id.
+
+        A page that still fails after its retries does not stop the others: every page
+        that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
+        says which pages are missing (``resume=`` that error reads only those). The pages
+        share one retry budget (``budget``: the client's ``RetryPolicy.budget``): once none
+        has been answered for that long they stop retrying, and once :data:`STALL_PAGES`
+        pages in a row got no answer no new page is started, so a read whose server has
+        gone away ends about ``budget`` seconds after its first failure, however long the
+        list.
+
+        Lists whose answer does not say how many pages there are (plain arrays, the
+        gallery, Elasticsearch hits with a smaller page than asked for) are walked one page
+        at a time until a short or empty page, the answer's own "no more" (the gallery's
+        ``last_page: true``), ``total`` rows, or a page that repeats the previous page's
+        ids (a server that ignores ``page``: :class:`PagingWarning` when rows may be
+        missing).
+        """
         base = dict(params or {})
         size = min(limit or listing.max_limit, listing.max_limit)
         if listing.paginated:
             base[listing.limit_param] = size  # ``pageSize`` for activities
         deadline = ReadDeadline(listing.name, self.budget)
-        fetch = self._fetcher(listing, base, parse, transform, on_page, deadline)
+        fetch = self._fetcher(listing, base, hooks, deadline)
         if resume is not None:
             yield from self._resumed(listing, fetch, resume, size, max_pages, lookahead)
             return
@@ -107,14 +143,13 @@ class Paging:
         self,
         listing: Listing,
         base: dict[str, Any],
-        parse: Callable[[Response, int], Page] | None,
-        transform: Callable[[Page], Page] | None,
-        on_page: Callable[[Page], None] | None,
+        hooks: PageHooks,
         deadline: ReadDeadline,
     ) -> _Fetch:
         # Parsing is CPU work: as many at a time as there are cores, so the fetching
         # threads do not thrash the GIL and the caches while they wait on the wire.
         parsing = threading.BoundedSemaphore(CPU_WORKERS)
+        parse, transform, on_page = hooks.parse, hooks.transform, hooks.on_page
 
         def fetch(n: int) -> Page:
             q = dict(base)

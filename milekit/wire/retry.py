@@ -8,9 +8,11 @@ dropped or refused connection. A write only when the server provably did not app
 429, a 503 with ``Retry-After``, or a connection that was never established (the client
 decides that from the transport error). Retries stay within the policy's time budget;
 ``Retry-After`` is honoured up to ``max_retry_after``. A host that has never answered the
-client gets :data:`FIRST_CONTACT` instead (fail fast on a wrong base URL). Every attempt
-takes a limiter token: the loop that uses these rules sits above the rate limiter
-(:class:`milekit.wire.client.Client`).
+client gets :data:`FIRST_CONTACT` instead (fail fast on a wrong base URL). A 429 also
+pauses every request of the client (:class:`Backoff`, note 33), and the pages of a read
+share one budget (:class:`ReadDeadline`). Every attempt takes a limiter token: the loop
+that applies these rules (:class:`milekit.wire.attempts.Attempts`, through
+:class:`Retrier`) sits above the rate limiter.
 """
 
 from __future__ import annotations
@@ -101,6 +103,16 @@ class RetryPolicy:
         if status == 503 and retry_after is not None:
             return True  # "come back later": not applied
         return method in IDEMPOTENT and 500 <= status < 600  # a read: safe to repeat
+
+    def unanswered(self, method: str, sent: bool) -> bool:
+        """May a request that got no answer be sent again? A read always; a write only
+        when it provably never left (the connection was never established).
+
+        >>> p = RetryPolicy()
+        >>> p.unanswered("GET", sent=True), p.unanswered("POST", True), p.unanswered("POST", False)
+        (True, False, True)
+        """
+        return method in IDEMPOTENT or not sent
 
     def first_contact(self) -> RetryPolicy:
         """:data:`FIRST_CONTACT`, within this policy (``retry=False``: one attempt).
