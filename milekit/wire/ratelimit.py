@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pyrate_limiter import InMemoryBucket, Rate, RateItem, RedisBucket, SQLiteBucket
 from pyrate_limiter.abstracts import AbstractBucket
@@ -536,8 +537,6 @@ def connect_redis(url: str) -> Any:
     ...
     milekit.errors.UsageError: a Redis limiter URL is redis://host[:port][/db] ...
     """
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme not in REDIS_SCHEMES or not parts.hostname:
         raise UsageError(
@@ -576,8 +575,6 @@ def _check_db(url: str) -> None:
     ...
     milekit.errors.UsageError: the db of a Redis limiter URL is a non-negative whole ...
     """
-    from urllib.parse import parse_qs, urlsplit
-
     parts = urlsplit(url)
     given = [parts.path[1:]] if parts.path not in ("", "/") else []
     given += parse_qs(parts.query, keep_blank_values=True).get("db", [])
@@ -595,8 +592,6 @@ def redact_url(url: str) -> str:
     >>> redact_url("redis://user:s3cret@host:6379/0")
     'redis://user:***@host:6379/0'
     """
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password is None:
         return url
