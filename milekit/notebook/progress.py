@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from milekit.wire.client import Client, Page
+    from milekit.wire.client import Client
+    from milekit.wire.response import Page
 
 
 def in_notebook() -> bool:

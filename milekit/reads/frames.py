@@ -37,8 +37,10 @@ from milekit.types import limits, registry, schema
 from milekit.types.kinds import KINDS
 from milekit.types.registry import CustomFields, Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope
-from milekit.wire.client import CPU_WORKERS, Client, Page, Response
+from milekit.wire.client import Client
 from milekit.wire.context import get_client
+from milekit.wire.paging import CPU_WORKERS
+from milekit.wire.response import Page, Response
 
 #: the metadata key of the frame's ``df.attrs["milekit"]`` in a table or a file's footer
 #: (its snapshot token left out)

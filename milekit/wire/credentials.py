@@ -40,8 +40,8 @@ from typing import Any, Literal
 import orjson
 import platformdirs
 
-from milekit.errors import CredentialsError, MileWarning, UsageError
-from milekit.wire.auth import Secret
+from milekit.errors import AuthError, CredentialsError, MileWarning, UsageError
+from milekit.wire.auth import Secret, token_from_env
 
 log = logging.getLogger("milekit")
 
@@ -314,3 +314,50 @@ def _whose(st: os.stat_result, what: str) -> str:
 def load(profile: str | None = None) -> Credential | None:
     """The remembered credential of ``profile`` (default store)."""
     return CredentialStore().load(profile)
+
+
+@dataclass(frozen=True)
+class FoundToken:
+    """The token a client uses, and where it came from (never the token in words)."""
+
+    token: Secret | None = field(repr=False)
+    source: str  #: ``"argument"``, ``"MILEAPP_TOKEN"``, ``"profile 'name'"`` or ``"none"``
+    profile: str | None = None  #: the profile whose remembered token it is
+    wanted: str = DEFAULT_PROFILE  #: the profile looked for (named in a "no token" error)
+    base_url: str | None = None  #: the profile's remembered base URL
+    limiter: str | None = None  #: the profile's limiter setting
+
+
+def find_token(token: str | Secret | None, profile: str | None) -> FoundToken:
+    """The token: the argument, else ``MILEAPP_TOKEN`` (unless a profile is named), else
+    the remembered profile's (with its base URL and limiter setting).
+
+    >>> find_token("abc123456", None).source
+    'argument'
+    """
+    if isinstance(token, str):
+        token = Secret(token)
+    source = "argument"
+    if token is None and profile is None:
+        token, source = token_from_env(), "MILEAPP_TOKEN"
+    if token is not None:
+        return FoundToken(token, source)
+    name = profile_name(profile)
+    cred = load(name)
+    if cred is None:
+        return FoundToken(None, "none", wanted=name)
+    return FoundToken(cred.token, f"profile {name!r}", name, name, cred.base_url, cred.limiter)
+
+
+def no_token(wanted: str, method: str, path: str) -> AuthError:
+    """The error of a request sent without a token: how to give one (``wanted``: the
+    profile looked for)."""
+    flag = "" if wanted == DEFAULT_PROFILE else f" --profile {wanted}"
+    arg = "" if wanted == DEFAULT_PROFILE else f"profile={wanted!r}"
+    return AuthError(
+        401,
+        f"no token: pass token=, set MILEAPP_TOKEN, or sign in with "
+        f"milekit.login({arg}) or `milekit login{flag}`",
+        method=method,
+        url=path,
+    )

@@ -11,14 +11,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from milekit import errors
 from milekit.types.limits import PageLimitError, page_number
 from milekit.types.registry import PAGE_ROWS, Listing, ListShape
-
-if TYPE_CHECKING:
-    from milekit.wire.client import Page
+from milekit.wire.response import Page
 
 _META = frozenset({"status", "message", "code", "statusCode", "metadata", "dataVersion"})
 _PAGINATOR = frozenset({"current_page", PAGE_ROWS, "last_page", "per_page", "total"})
@@ -53,7 +51,7 @@ def is_paginator(obj: Any) -> bool:
 
 
 def list_page(body: Any, listing: Listing, number: int) -> Page:
-    """One list answer as a :class:`~milekit.wire.client.Page`, read with the strategy of
+    """One list answer as a :class:`~milekit.wire.response.Page`, read with the strategy of
     the listing's declared shape (:data:`SHAPES`).
 
     >>> from milekit.types.registry import RESOURCES
@@ -66,8 +64,6 @@ def list_page(body: Any, listing: Listing, number: int) -> Page:
     >>> [r["_id"] for r in p.rows], p.has_more
     (['a', 'b'], False)
     """
-    from milekit.wire.client import Page
-
     inner = unwrap(body, listing.envelope or None)
     read = SHAPES[listing.shape]
     got = read(inner, _top(body))

@@ -12,9 +12,10 @@ then lives in a SQLite file under the user cache directory, guarded by a file lo
 ``SQLiteBucket``). The in-process form uses pyrate-limiter's ``InMemoryBucket``.
 
 The limiter never sleeps by itself: it takes ``clock`` and ``sleep`` callables, so its
-tests drive a fake clock. It plugs into ``requests`` through :class:`MeasuredAdapter`
-(requests-ratelimiter's ``LimiterAdapter``, see :mod:`milekit.wire.client`), below
-milekit's retry loop: every attempt, retries included, takes a token.
+tests drive a fake clock. The client's retry loop (:mod:`milekit.wire.client`) takes a
+token before every attempt, retries included, whatever transport it sends through; the
+default transport's connections (:class:`MeasuredAdapter`) tell the limiter when each
+request has left.
 
 The server counts arrivals, the window counts grants. A request granted at ``t`` that
 leaves at ``t + d`` (threads waiting for the GIL, a busy machine) lands in the server's
@@ -45,6 +46,8 @@ them in its window: never more than ``limit``, once such delays have been seen.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import threading
 import time
 from collections import deque
@@ -52,10 +55,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pyrate_limiter import InMemoryBucket, Rate, RateItem, RedisBucket, SQLiteBucket
 from pyrate_limiter.abstracts import AbstractBucket
-from requests_ratelimiter import LimiterAdapter
+from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -464,15 +468,59 @@ class _SPool(HTTPSConnectionPool):
     ConnectionCls = _SConn
 
 
-class MeasuredAdapter(LimiterAdapter):  # type: ignore[misc]
-    """requests-ratelimiter's adapter (a token per request) whose connections report to
-    the limiter when each request has been written to its socket (:meth:`RateLimiter.sent`):
-    late requests are counted again when they leave, and the window reaches back as far as
-    the longest recent delay."""
+class MeasuredAdapter(HTTPAdapter):
+    """An HTTP adapter whose connections report to the limiter that granted a request when
+    it has been written to its socket (:meth:`RateLimiter.sent`): late requests are counted
+    again when they leave, and the window reaches back as far as the longest recent delay.
+    The token itself is taken above, by the client's retry loop."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _SPool}
+
+
+#: ``"shared"``/``"sqlite"``, ``"process"``, a ``redis://``/``rediss://`` URL, a limiter, None
+LimiterArg = RateLimiter | str | None
+#: the environment variable that picks the limiter when the code does not
+LIMITER_ENV = "MILEKIT_LIMITER"
+
+
+def choose_limiter(
+    limiter: LimiterArg, host: str, setting: str | None, scope: Callable[[Any], str]
+) -> RateLimiter | None:
+    """The limiter ``Client(limiter=...)`` names (``"default"``: ``MILEKIT_LIMITER``, else
+    the profile's ``setting``, else ``"shared"``); ``scope`` names a Redis window once
+    its server answered (the client passes the organisation's key).
+
+    >>> choose_limiter("process", "h", None, str)
+    RateLimiter(100 per 1.05s, in-process)
+    """
+    if limiter == "default":
+        env = os.environ.get(LIMITER_ENV, "").strip()
+        limiter = env or setting or "shared"
+    if limiter is None or isinstance(limiter, RateLimiter):
+        return limiter
+    if limiter in ("shared", "sqlite"):
+        return RateLimiter.shared(host)
+    if limiter == "process":
+        return RateLimiter()
+    if isinstance(limiter, str) and "://" in limiter:
+        return RateLimiter.redis(limiter, scope)
+    raise UsageError(
+        "limiter is 'shared' (or 'sqlite'), 'process', a redis:// or rediss:// URL, a "
+        f"RateLimiter or None; got {limiter!r}"
+    )
+
+
+def estimate_seconds(requests_count: int, limiter: RateLimiter | None) -> float:
+    """Lower bound of the time ``requests_count`` requests take under ``limiter``.
+
+    >>> estimate_seconds(250, RateLimiter(100, 1.0))
+    2.0
+    """
+    if limiter is None or requests_count <= limiter.limit:
+        return 0.0
+    return math.floor((requests_count - 1) / limiter.limit) * limiter.period
 
 
 #: Redis URL schemes a limiter accepts
@@ -489,8 +537,6 @@ def connect_redis(url: str) -> Any:
     ...
     milekit.errors.UsageError: a Redis limiter URL is redis://host[:port][/db] ...
     """
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme not in REDIS_SCHEMES or not parts.hostname:
         raise UsageError(
@@ -529,8 +575,6 @@ def _check_db(url: str) -> None:
     ...
     milekit.errors.UsageError: the db of a Redis limiter URL is a non-negative whole ...
     """
-    from urllib.parse import parse_qs, urlsplit
-
     parts = urlsplit(url)
     given = [parts.path[1:]] if parts.path not in ("", "/") else []
     given += parse_qs(parts.query, keep_blank_values=True).get("db", [])
@@ -548,8 +592,6 @@ def redact_url(url: str) -> str:
     >>> redact_url("redis://user:s3cret@host:6379/0")
     'redis://user:***@host:6379/0'
     """
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password is None:
         return url

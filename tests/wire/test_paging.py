@@ -13,7 +13,7 @@ import milekit
 from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import registry
-from milekit.wire.client import PagingWarning
+from milekit.wire.paging import PagingWarning
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import milekit
 from milekit import errors
 from milekit.notebook import progress
 from milekit.sandbox import Sandbox
-from milekit.wire.client import STALL_PAGES, Page
+from milekit.wire.response import Page
+from milekit.wire.retry import STALL_PAGES
 from tests.conftest import SleepRecorder
 
 

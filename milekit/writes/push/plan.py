@@ -22,7 +22,7 @@ import pyarrow as pa
 from milekit.errors import UsageError
 from milekit.types.encode import canonical_column, display, is_missing, wire
 from milekit.types.registry import ResourceSpec
-from milekit.wire.client import estimate_seconds
+from milekit.wire.ratelimit import estimate_seconds
 from milekit.writes.diff import UNKNOWN, Changes
 from milekit.writes.push.journal import body_hash
 from milekit.writes.push.model import ACTIONS, Action, Context, RowPlan, RowTable
