@@ -208,7 +208,7 @@ def fetch_original(
     True
     """
     client = client or get_client()
-    from milekit.reads.frames import read_plan
+    from milekit.reads.plan import read_plan
     from milekit.writes.diff import id_values
 
     spec = registry.get(resource)
