@@ -236,9 +236,8 @@ def read_child(name: str, options: ReadOptions) -> Any:
             names.append(child.path[0])
         filters["fields"] = names
     client = options.client or get_client()
-    df = read_resource(
-        parent.name, ReadOptions(Out(), client, options.progress, options.limit, None, filters)
-    )
+    parents = ReadOptions(Out(), client, options.progress, options.limit, filters=filters)
+    df = read_resource(parent.name, parents)
     root = child.path[0]
     if len(df) and parent.detail_path and (root not in df.columns or df[root].isna().all()):
         # the list leaves the array out even when asked (a server that strips the
