@@ -41,7 +41,7 @@ import pyarrow as pa
 from _common import table, write_result
 from bench_parse import fetch_pages
 
-from milekit.reads.frames import gc_paused, one_per_id
+from milekit.reads.table import gc_paused, one_per_id
 from milekit.types import registry, schema
 
 TASKS = registry.TASKS

@@ -40,7 +40,7 @@ import pyarrow.json as pj
 import requests
 from _common import DATETIME_COLUMNS, SandboxProcess, table, write_result
 
-from milekit.reads.frames import gc_paused
+from milekit.reads.table import gc_paused
 from milekit.types import registry, schema
 
 PAGE = 1000

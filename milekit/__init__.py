@@ -20,26 +20,63 @@ from typing import TYPE_CHECKING, Any
 
 from milekit import errors as errors
 from milekit import registry as registry
-from milekit._version import __version__
-from milekit.errors import IncompleteReadError, MileError, MileWarning
+from milekit._version import __version__ as __version__
+from milekit.errors import (
+    IncompleteReadError as IncompleteReadError,
+)
+from milekit.errors import (
+    MileError,
+)
+from milekit.errors import (
+    MileWarning as MileWarning,
+)
 from milekit.files.excel import to_excel
 from milekit.files.excel_read import read_excel
-from milekit.files.export import ExportResult, export, read_csv, read_parquet, to_parquet
-from milekit.files.lake import LakeError, SyncResult, read_lake, sync
-from milekit.notebook.signin import Identity, login, logout, whoami
-from milekit.reads.children import child_frame, children
-from milekit.reads.flat import flatten, unflatten
-from milekit.reads.frames import custom_columns, flow_columns, frame
+from milekit.files.export import (
+    ExportResult as ExportResult,
+)
+from milekit.files.export import (
+    export,
+    read_csv,
+    read_parquet,
+    to_parquet,
+)
+from milekit.files.lake import LakeError as LakeError
+from milekit.files.lake import SyncResult as SyncResult
+from milekit.files.lake import read_lake, sync
+from milekit.notebook.signin import Identity as Identity
+from milekit.notebook.signin import login
+from milekit.notebook.signin import logout as logout
+from milekit.notebook.signin import whoami as whoami
+from milekit.reads.children import children
+from milekit.reads.dispatch import child_frame as child_frame
+from milekit.reads.dispatch import frame
+from milekit.reads.dispatch import view as view
+from milekit.reads.flat import flatten as flatten
+from milekit.reads.flat import unflatten as unflatten
+from milekit.reads.frames import custom_columns as custom_columns
+from milekit.reads.frames import flow_columns
 from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame() ...)
-from milekit.reads.named import CHILD_HELPERS, RESOURCE_HELPERS, TABLE_HELPERS, VIEW_HELPERS
+from milekit.reads.named import HELPERS
 from milekit.reads.objects import get
-from milekit.reads.views import view
 from milekit.wire.client import Client
-from milekit.wire.context import get_client, use
+from milekit.wire.context import get_client as get_client
+from milekit.wire.context import use
 from milekit.wire.ratelimit import RateLimiter
 from milekit.wire.retry import RetryPolicy
 from milekit.writes.diff import diff
-from milekit.writes.push import PushInterrupted, PushResult, PushValidationError, push
+from milekit.writes.push import (
+    PushInterrupted as PushInterrupted,
+)
+from milekit.writes.push import (
+    PushResult as PushResult,
+)
+from milekit.writes.push import (
+    PushValidationError as PushValidationError,
+)
+from milekit.writes.push import (
+    push,
+)
 
 if TYPE_CHECKING:
     from milekit.sandbox import Sandbox
@@ -53,48 +90,31 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'milekit' has no attribute {name!r}")
 
 
+#: what ``from milekit import *`` gives and docs/public-api.md pins: the names a user needs,
+#: then the generated helpers (tools/gen_frames.py lists them). The other names imported
+#: above stay importable (``milekit.PushResult``, ``milekit.view`` ...), outside ``__all__``.
 __all__ = [
     "Client",
-    "ExportResult",
-    "Identity",
-    "IncompleteReadError",
-    "LakeError",
     "MileError",
-    "MileWarning",
-    "PushInterrupted",
-    "PushResult",
-    "PushValidationError",
     "RateLimiter",
     "RetryPolicy",
-    "SyncResult",
     "Sandbox",
-    "__version__",
-    "child_frame",
     "children",
-    "custom_columns",
     "diff",
+    "errors",
     "export",
-    "flatten",
     "flow_columns",
     "frame",
     "get",
-    "get_client",
     "login",
-    "logout",
     "push",
     "read_csv",
-    "read_lake",
     "read_excel",
+    "read_lake",
     "read_parquet",
     "sync",
     "to_excel",
     "to_parquet",
-    "unflatten",
     "use",
-    "view",
-    "whoami",
-    *RESOURCE_HELPERS,
-    *CHILD_HELPERS,
-    *VIEW_HELPERS,
-    *TABLE_HELPERS,
+    *HELPERS,
 ]

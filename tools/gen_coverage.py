@@ -152,7 +152,7 @@ def table() -> str:
         f"| read by milekit as a frame | {n_read} of {gets} GET |",
         f"| … lists (`milekit.frame(...)`, the named helpers) | {n_list} |",
         f"| … single objects (`milekit.get(...)`) | {n_detail} |",
-        f"| … views (`milekit.view(...)`, the view helpers) | {n_view} |",
+        f"| … views (`milekit.frame(name)`, the view helpers) | {n_view} |",
         f"| written by milekit (write paths the registry declares; see below) | {n_write} |",
         f"| served by the sandbox | {n_served} |",
         "",

@@ -44,16 +44,10 @@ from milekit.files.excel import check_directory, check_zone
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import (
-    ATTRS_KEY,
-    RESOURCE_KEY,
-    ReadPlan,
-    empty_table,
-    frame_attrs,
-    iter_tables,
-    read_plan,
-)
 from milekit.reads.inputs import as_frame
+from milekit.reads.pages import iter_tables
+from milekit.reads.plan import ReadPlan, frame_attrs, read_plan
+from milekit.reads.table import ATTRS_KEY, RESOURCE_KEY, empty_table
 from milekit.types import registry, schema
 from milekit.types.registry import FieldType
 from milekit.wire.client import Client

@@ -60,7 +60,9 @@ from milekit.errors import UsageError
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
-from milekit.reads.frames import RESOURCE_KEY, empty_table, iter_tables, one_per_id, read_plan
+from milekit.reads.pages import iter_tables
+from milekit.reads.plan import read_plan
+from milekit.reads.table import RESOURCE_KEY, empty_table, one_per_id
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client

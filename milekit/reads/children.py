@@ -2,7 +2,7 @@
 
 >>> import milekit
 >>> with milekit.Sandbox(tasks=20) as sb, milekit.Client(sb.token, sb.url) as c:
-...     h = milekit.child_frame("task_histories", client=c, progress=False)
+...     h = milekit.frame("task_histories", client=c, progress=False)
 >>> list(h.columns[:3]), str(h["createdAt"].dtype), h["taskId"].nunique()
 (['taskId', '_id', 'action'], 'datetime64[us, UTC]', 20)
 
@@ -13,25 +13,28 @@ parent's id (``taskId``, ``flowId``, ``resultId`` …), columns carried down fro
 levels (a flow page's ``pageId``, a route's ``vehicleId``) and the element fields, typed
 like any frame's columns. Keys the registry does not describe are kept, typed from the data.
 
-:func:`child_frame` reads the parent (asking for the array with ``fields=`` where the list
-leaves it out, as tasks' ``histories``, note 14); :func:`children` takes a parent frame
-you already have.
+:func:`read_child` (the reader :func:`milekit.frame` picks for a child table's name)
+reads the parent (asking for the array with ``fields=`` where the list leaves it out, as
+tasks' ``histories``, note 14); :func:`children` takes a parent frame you already have.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal, overload
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from milekit.errors import UsageError
-from milekit.reads.frames import Backend, Out, Output
+from milekit.reads.flat import unflatten
+from milekit.reads.frames import read_resource
+from milekit.reads.table import Out, ReadOptions
 from milekit.types import registry, schema
 from milekit.types.registry import ChildSpec
-from milekit.wire.client import Client
+from milekit.wire.context import get_client
 
 
 def _resolve(name: str, resource: str | None) -> ChildSpec:
@@ -176,8 +179,6 @@ def _child_table(
         raise UsageError(f"the frame has no {parent.id_field!r} (index or column)")
     root, depth = _root_column(df, child)
     if root not in df.columns:  # flattened into root.* columns: rebuild the objects
-        from milekit.reads.flat import unflatten
-
         parts = [c for c in df.columns if str(c).startswith(root + ".")]
         cells = unflatten(df[parts].set_axis(range(len(df)), axis=0))[root].tolist()
     else:
@@ -203,86 +204,29 @@ def _root_column(df: pd.DataFrame, child: ChildSpec) -> tuple[str, int]:
             return name, depth
     raise UsageError(
         f"the frame has no {child.path[0]!r} column: read the parent with it "
-        f"(e.g. fields=[..., {child.path[0]!r}]) or use milekit.child_frame({child.name!r})"
+        f"(e.g. fields=[..., {child.path[0]!r}]) or use milekit.frame({child.name!r})"
     )
 
 
-@overload
-def child_frame(
-    name: str,
-    *,
-    client: Client | None = None,
-    progress: bool | None = None,
-    limit: int | None = None,
-    flatten: bool = False,
-    split_coordinates: bool = False,
-    to: Literal["pandas"] = "pandas",
-    dtype_backend: Backend = "numpy_nullable",
-    **filters: Any,
-) -> pd.DataFrame: ...
+def read_child(name: str, options: ReadOptions) -> Any:
+    """Read the parent resource and return its child table ``name``, as ``options.out``
+    says: what :func:`milekit.frame` reads for a child table's name (a
+    :class:`~milekit.reads.table.Reader`).
 
-
-@overload
-def child_frame(
-    name: str,
-    *,
-    client: Client | None = None,
-    progress: bool | None = None,
-    limit: int | None = None,
-    flatten: bool = False,
-    split_coordinates: bool = False,
-    to: Literal["arrow"],
-    dtype_backend: Backend = "numpy_nullable",
-    **filters: Any,
-) -> pa.Table: ...
-
-
-@overload
-def child_frame(
-    name: str,
-    *,
-    client: Client | None = None,
-    progress: bool | None = None,
-    limit: int | None = None,
-    flatten: bool = False,
-    split_coordinates: bool = False,
-    to: Output,
-    dtype_backend: Backend = "numpy_nullable",
-    **filters: Any,
-) -> Any: ...
-
-
-def child_frame(
-    name: str,
-    *,
-    client: Client | None = None,
-    progress: bool | None = None,
-    limit: int | None = None,
-    flatten: bool = False,
-    split_coordinates: bool = False,
-    to: Output = "pandas",
-    dtype_backend: Backend = "numpy_nullable",
-    **filters: Any,
-) -> Any:
-    """Read the parent resource and return its child table ``name``.
-
-    ``filters`` are the parent's list filters (``child_frame("task_histories",
+    ``options.filters`` are the parent's list filters (``frame("task_histories",
     status="DONE")``). When the parent's list takes ``fields=``, only the parent id and
     the array are asked for (which also brings arrays the list leaves out by default,
-    such as tasks' ``histories``, note 14). ``to``, ``dtype_backend``, ``flatten`` and
-    ``split_coordinates`` are :func:`milekit.frame`'s, checked before anything is sent.
+    such as tasks' ``histories``, note 14). A child table takes no ``resume=``.
 
     >>> import milekit
     >>> with milekit.Sandbox(tasks=10) as sb, milekit.Client(sb.token, sb.url) as c:
-    ...     comps = milekit.child_frame("flow_components", client=c, progress=False)
-    ...     caps = milekit.child_frame("vehicle_capacities", client=c, to="arrow")
+    ...     comps = milekit.frame("flow_components", client=c, progress=False)
+    ...     caps = milekit.frame("vehicle_capacities", client=c, to="arrow")
     >>> sorted(set(comps["inputType"]))[:3], caps.column_names[:2]
     (['boolean', 'coordinate', 'date'], ['vehicleId', 'constraint'])
     """
-    from milekit.reads.frames import frame
-    from milekit.wire.context import get_client
-
-    out = Out(to, dtype_backend, flatten, split_coordinates)
+    options.refuse_resume(name)
+    out, filters = options.out, dict(options.filters)
     child = registry.get_child(name)
     parent = registry.get(child.parent)
     if "fields" in parent.filters:
@@ -291,8 +235,9 @@ def child_frame(
         if child.path[0] not in names:
             names.append(child.path[0])
         filters["fields"] = names
-    client = client or get_client()
-    df = frame(parent.name, client=client, progress=progress, limit=limit, **filters)
+    client = options.client or get_client()
+    parents = ReadOptions(Out(), client, options.progress, options.limit, filters=filters)
+    df = read_resource(parent.name, parents)
     root = child.path[0]
     if len(df) and parent.detail_path and (root not in df.columns or df[root].isna().all()):
         # the list leaves the array out even when asked (a server that strips the
@@ -305,8 +250,6 @@ def child_frame(
 
 
 def _cells(values: list[Any]) -> Any:
-    import numpy as np
-
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out

@@ -27,7 +27,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from milekit.reads.frames import ATTRS_KEY, RESOURCE_KEY, empty_table
+from milekit.reads.table import ATTRS_KEY, RESOURCE_KEY, empty_table
 from milekit.types import registry, schema
 from milekit.types.encode import field_type_of
 

@@ -25,8 +25,9 @@ import pyarrow as pa
 from milekit.errors import UsageError
 from milekit.reads import custom
 from milekit.reads import flat as _flat
-from milekit.reads.frames import custom_attrs, definitions_or_warn, empty_table
+from milekit.reads.plan import custom_attrs, definitions_or_warn
 from milekit.reads.snapshots import remember
+from milekit.reads.table import empty_table
 from milekit.types import registry, schema
 from milekit.types.registry import CustomFields, DetailForm, ResourceSpec, RowSchema, fill_path
 from milekit.wire.client import Client

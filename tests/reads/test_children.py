@@ -45,7 +45,7 @@ def _expected(sandbox: Sandbox, name: str) -> int:
 @pytest.mark.parametrize("name", sorted(registry.CHILDREN))
 def test_every_child_table(name: str, sandbox: Sandbox, client: milekit.Client) -> None:
     child = registry.CHILDREN[name]
-    df = milekit.child_frame(name, client=client, progress=False)
+    df = milekit.frame(name, client=client, progress=False)
     assert len(df) == _expected(sandbox, name) > 0
     assert tuple(df.columns[: len(child.columns)]) == child.columns[: len(df.columns)]
     parents = {d[registry.get(child.parent).id_field] for d in sandbox.store.values(child.parent)}
@@ -139,8 +139,8 @@ def test_child_names_resolve_and_fail_clearly(client: milekit.Client) -> None:
         milekit.children(results, "stops")
     with pytest.raises(errors.UsageError, match="child of vehicles, not of routing_results"):
         milekit.children(results, "vehicle_capacities")
-    with pytest.raises(errors.UsageError, match="unknown child table"):
-        milekit.child_frame("histories", client=client)
+    with pytest.raises(errors.UsageError, match="unknown resource 'histories'"):
+        milekit.frame("histories", client=client)
 
 
 def test_quirk_11_an_object_where_a_list_is_due_is_one_element() -> None:

@@ -158,7 +158,7 @@ def test_unreadable_definitions_fall_back_to_typing_from_data(
     fresh.faults.add(status=403, times=None, path_prefix="/api/v3/flows")
     with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
         with pytest.warns(
-            milekit.reads.frames.DefinitionsWarning, match="typed from the data"
+            milekit.reads.plan.DefinitionsWarning, match="typed from the data"
         ) as rec:
             df = milekit.tasks_frame(client=c, progress=False)
         assert [r.filename for r in rec] == [__file__]  # points at the caller's line

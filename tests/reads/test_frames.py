@@ -15,7 +15,7 @@ import pytest
 
 import milekit
 from milekit import errors
-from milekit.reads.frames import iter_tables
+from milekit.reads.pages import iter_tables
 from milekit.sandbox import Sandbox
 from milekit.types import registry, schema
 from milekit.types.registry import TASKS
@@ -273,7 +273,7 @@ def test_gc_paused_hands_new_objects_to_the_oldest_generation() -> None:
     _in_fresh_interpreter(
         """
         import gc
-        from milekit.reads.frames import gc_paused
+        from milekit.reads.table import gc_paused
 
         with gc_paused():
             made = [[i] for i in range(1000)]
@@ -291,7 +291,7 @@ def test_gc_paused_leaves_a_process_frozen_heap_alone() -> None:
     _in_fresh_interpreter(
         """
         import gc
-        from milekit.reads.frames import gc_paused
+        from milekit.reads.table import gc_paused
 
         gc.freeze()  # e.g. a pre-fork server keeping its heap out of the collector
         frozen = gc.get_freeze_count()

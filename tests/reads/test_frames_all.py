@@ -278,7 +278,7 @@ def test_a_secret_in_a_paginated_page_is_dropped_on_the_fast_path(fresh: Sandbox
     # which types unknown keys on its own: the secret must be dropped there too
     import dataclasses
 
-    from milekit.reads.frames import iter_pages
+    from milekit.reads.pages import iter_pages
     from milekit.types import schema
 
     spec = dataclasses.replace(registry.get("users"), list_shape="laravel")
@@ -313,7 +313,7 @@ def test_numpy_free_cells_in_object_columns(
 def test_fast_and_fallback_parsers_agree_on_every_paginated_resource(
     name: str, client: milekit.Client
 ) -> None:
-    from milekit.reads.frames import read_plan
+    from milekit.reads.plan import read_plan
     from milekit.types import schema
     from milekit.wire import envelope
 

@@ -13,7 +13,7 @@ import pytest
 
 import milekit
 from milekit.sandbox import Sandbox
-from milekit.types import registry, schema
+from milekit.types import schema
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +153,6 @@ def test_bad_options_of_views_and_child_tables_are_refused_before_anything_is_se
     with milekit.Client(quiet.token, quiet.url, limiter=None) as c:
         with pytest.raises(milekit.errors.UsageError, match=OPTION):
             milekit.frame(name, client=c, progress=False, **kw)  # type: ignore[call-overload]
-        with pytest.raises(milekit.errors.UsageError, match=OPTION):
-            if name in registry.VIEWS:
-                milekit.view(name, client=c, progress=False, **kw)
-            else:
-                milekit.child_frame(name, client=c, progress=False, **kw)
     assert len(quiet.app.request_log) == before
 
 

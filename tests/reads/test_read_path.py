@@ -27,6 +27,28 @@ def test_frame_reads_a_child_table_by_its_name(client: milekit.Client) -> None:
     assert h.attrs["milekit"] == {"child": "task_histories", "parent": "tasks"}
 
 
+def test_view_is_a_deprecated_alias_of_frame(client: milekit.Client) -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"use milekit\.frame\('flow_fields_by_name'"
+    ) as got:
+        old = milekit.view("flow_fields_by_name", flow_name="Pickup", client=client)
+    assert issubclass(got[0].category, milekit.MileWarning)
+    assert got[0].filename == __file__  # pointed at the caller's line
+    new = milekit.frame("flow_fields_by_name", flow_name="Pickup", client=client)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(errors.UsageError, match="unknown view 'tasks'"):
+        milekit.view("tasks", client=client)
+
+
+def test_child_frame_is_a_deprecated_alias_of_frame(client: milekit.Client) -> None:
+    with pytest.warns(DeprecationWarning, match=r"use milekit\.frame\('vehicle_capacities'"):
+        old = milekit.child_frame("vehicle_capacities", client=client, progress=False)
+    new = milekit.frame("vehicle_capacities", client=client, progress=False)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(errors.UsageError, match="unknown child table 'tasks'"):
+        milekit.child_frame("tasks", client=client)
+
+
 def test_frame_refuses_options_a_view_does_not_take(client: milekit.Client) -> None:
     with pytest.raises(errors.UsageError, match="takes no limit"):
         milekit.frame("me", limit=5, client=client)

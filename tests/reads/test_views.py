@@ -266,11 +266,11 @@ def test_view_rows_match_the_sandbox(
 
 def test_view_errors(client: milekit.Client) -> None:
     with pytest.raises(errors.UsageError, match="needs hubId, timeFrom, timeTo"):
-        milekit.view("tasks_tracking", client=client)
+        milekit.frame("tasks_tracking", client=client)
     with pytest.raises(errors.UsageError, match="unknown filter"):
-        milekit.view("me", client=client, hubid="x")
-    with pytest.raises(errors.UsageError, match="unknown view"):
-        milekit.view("nope", client=client)
+        milekit.frame("me", client=client, hubid="x")
+    with pytest.raises(errors.UsageError, match="unknown resource"):
+        milekit.frame("nope", client=client)
     with pytest.raises(errors.NotFoundError):
         milekit.routing_result_history_frame("ffffffffffffffffffffffff", client=client)
     with pytest.raises(errors.BadRequestError, match="flow name is invalid"):

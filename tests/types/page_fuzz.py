@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from milekit import errors
-from milekit.reads import frames
+from milekit.reads.pages import parse_page
 from milekit.types import registry, schema
 from milekit.wire import envelope
 
@@ -76,7 +76,7 @@ def _reference(content: bytes) -> pa.Table | None:
 
 def _outcome(parser: schema.PageParser, content: bytes) -> pa.Table | errors.ResponseError:
     try:
-        return frames.parse_page(parser, SPEC.rows, None, content, 1).table
+        return parse_page(parser, SPEC.rows, None, content, 1).table
     except errors.ResponseError as e:
         return e
 

@@ -288,7 +288,7 @@ def test_a_column_that_does_not_fit_is_told_once_per_read() -> None:
 
 def test_a_misfit_in_a_page_the_decoder_refuses_is_told_once_per_read_too() -> None:
     # the Python path (a key twice in a row: no decoder, no reader) warns through the parser
-    from milekit.reads import frames
+    from milekit.reads.pages import parse_page
 
     parser = schema.PageParser(TASKS.rows, TASKS.listing)
     page = b'{"tasks": {"total": 2, "data": [{"_id": "a", "orderIndex": "soon", "_id": "a"}]}}'
@@ -298,7 +298,7 @@ def test_a_misfit_in_a_page_the_decoder_refuses_is_told_once_per_read_too() -> N
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for n in range(3):
-            frames.parse_page(parser, TASKS.rows, None, page, n + 1)
+            parse_page(parser, TASKS.rows, None, page, n + 1)
     assert _misfits(caught) == ["orderIndex"]
 
 

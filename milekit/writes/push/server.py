@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from milekit.errors import MileError, UsageError
-from milekit.reads.frames import read_plan
 from milekit.reads.inputs import ILLEGAL
+from milekit.reads.plan import read_plan
 from milekit.reads.snapshots import id_values
 from milekit.types import registry, schema
 from milekit.types.encode import canonical, is_missing
