@@ -91,7 +91,6 @@ class Attempts:
             tries.spent += self._paced()
             sent_at, t0 = self.clock(), time.monotonic()
             try:
-                self._take_token()
                 r = self.session.request(
                     method, url, params=params, data=data, headers=headers,
                     timeout=self.timeout, stream=True,
@@ -187,13 +186,10 @@ class Attempts:
         self.pacer.sent()
         return waited
 
-    def _take_token(self) -> None:
-        """Wait for the rate limiter's token (every attempt takes one, retries too)."""
-        if self.limiter is not None:
-            waited = self.limiter.acquire()
-            if waited:
-                with self._stats_lock:
-                    self.stats.limiter_wait += waited
+    def limiter_waited(self, seconds: float) -> None:
+        """Count the wait for a rate limiter's token (the limited transport tells it)."""
+        with self._stats_lock:
+            self.stats.limiter_wait += seconds
 
     def _count(self, status: int) -> None:
         self.reached = True  # the host answers: from now on its failures are patient

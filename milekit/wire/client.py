@@ -81,6 +81,7 @@ from milekit.wire.retry import (
 )
 from milekit.wire.stats import Stats
 from milekit.wire.transport import (
+    LimitedTransport,
     default_transport,
     new_session,
     timeouts,
@@ -172,12 +173,15 @@ class Client:
         self._retrier = Retrier(
             self.retry, self._clock, self._sleep, seed, self.stats, self._stats_lock, self.on_retry
         )
-        self.session = new_session(
-            self._token, transport or default_transport(max(10, max_workers + 4))
-        )
+        mounted = transport or default_transport(max(10, max_workers + 4))
+        self.session = new_session(self._token, mounted)
         self._attempts = Attempts(self.session, self.base_url, self.timeout, self._retrier)
         self._own_limiter = not isinstance(limiter, RateLimiter)
         chosen = self._attempts.limiter = self._limiter(limiter, host.netloc, found.limiter)
+        if chosen is not None:  # every attempt from now on takes a token, whatever is mounted
+            limited = LimitedTransport(mounted, chosen, self._attempts.limiter_waited)
+            for prefix in ("http://", "https://"):
+                self.session.mount(prefix, limited)
         if adaptive:
             ceiling = chosen.limit / chosen.period if chosen else MILEAPP_RATE / MILEAPP_PERIOD
             self._attempts.pacer = Pacer(ceiling, clock=self._clock, sleep=self._sleep)

@@ -8,10 +8,11 @@ back (the body, the error an answer maps to, why a connection failed).
 The transport is a seam: ``Client(transport=...)`` mounts any ``requests`` adapter (a
 ``requests.adapters.BaseAdapter``) on the session instead of :func:`default_transport`,
 the way httpx mounts a transport: tests and the sandbox can watch or reroute every
-request. The client's retries, rate limiter and error mapping stay above it; urllib3's own
-retries are off in the default (they would bypass the limiter), and its connections tell
-the limiter when each request has been written to its socket
-(:class:`~milekit.wire.ratelimit.MeasuredAdapter`).
+request. The rate limiter wraps whatever is mounted (:class:`LimitedTransport`:
+requests-ratelimiter's ``LimiterMixin`` takes a token before each send), and the client's
+retries and error mapping stay above both; urllib3's own retries are off in the default
+(they would bypass the limiter), and its connections tell the limiter when each request
+has been written to its socket (:class:`~milekit.wire.ratelimit.MeasuredAdapter`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from __future__ import annotations
 import errno
 import math
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
+from requests_ratelimiter import LimiterMixin
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -35,11 +38,12 @@ from milekit import errors
 from milekit._version import __version__
 from milekit.redaction import redact
 from milekit.wire.auth import BearerAuth, Secret
-from milekit.wire.ratelimit import MeasuredAdapter
+from milekit.wire.ratelimit import MeasuredAdapter, RateLimiter
 from milekit.wire.retry import parse_retry_after
 
 __all__ = [
     "API_PATH",
+    "LimitedTransport",
     "decode",
     "decode_lenient",
     "default_transport",
@@ -61,6 +65,61 @@ def default_transport(pool: int) -> requests.adapters.HTTPAdapter:
     """The adapter a client mounts unless given one: ``pool`` connections per host, no
     retries of its own, connections that report to the limiter when a request leaves."""
     return MeasuredAdapter(max_retries=0, pool_connections=4, pool_maxsize=pool)
+
+
+class _Forward(requests.adapters.BaseAdapter):
+    """An adapter that hands every request to another (the mounted transport)."""
+
+    def __init__(self, inner: requests.adapters.BaseAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def send(  # type: ignore[override]  # requests passes its options by keyword
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        return self.inner.send(request, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Metered:
+    """``limiter`` as requests-ratelimiter asks for it (``try_acquire``), telling
+    ``on_wait`` how long each token took."""
+
+    def __init__(self, limiter: RateLimiter, on_wait: Callable[[float], None]) -> None:
+        self.limiter, self.on_wait = limiter, on_wait
+
+    def try_acquire(self, name: str = "", weight: int = 1, **kwargs: Any) -> bool:
+        waited = self.limiter.acquire()
+        if waited:
+            self.on_wait(waited)
+        return True
+
+
+class LimitedTransport(LimiterMixin, _Forward):  # type: ignore[misc]
+    """``inner`` behind the rate limiter: requests-ratelimiter's ``LimiterMixin`` takes a
+    token of ``limiter`` before every request (a retry is a request: it takes one too),
+    then ``inner`` sends it. One window for the whole client (not per host), and a 429
+    does not fill it (the client's pause and pacer answer those).
+
+    >>> import time
+    >>> from milekit.wire.ratelimit import RateLimiter
+    >>> waits = []
+    >>> limiter = RateLimiter(5, 1.0, clock=time.monotonic)
+    >>> t = LimitedTransport(default_transport(pool=2), limiter, waits.append)
+    >>> type(t.inner).__name__, t.per_host, t.limit_statuses
+    ('MeasuredAdapter', False, ())
+    """
+
+    def __init__(
+        self,
+        inner: requests.adapters.BaseAdapter,
+        limiter: RateLimiter,
+        on_wait: Callable[[float], None] = lambda _: None,
+    ) -> None:
+        metered: Any = _Metered(limiter, on_wait)  # duck-types pyrate_limiter.Limiter
+        super().__init__(limiter=metered, per_host=False, limit_statuses=(), inner=inner)
 
 
 def new_session(token: Secret | None, transport: requests.adapters.BaseAdapter) -> requests.Session:

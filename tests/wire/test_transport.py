@@ -16,7 +16,7 @@ from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.wire.ratelimit import FakeClock, RateLimiter
 from milekit.wire.retry import RetryPolicy
-from milekit.wire.transport import default_transport
+from milekit.wire.transport import LimitedTransport, default_transport
 
 
 class Watching(requests.adapters.BaseAdapter):
@@ -42,7 +42,8 @@ def test_every_request_of_the_client_goes_through_the_mounted_transport(
 ) -> None:
     watching = Watching()
     with milekit.Client(sandbox.token, sandbox.url, limiter="process", transport=watching) as c:
-        assert c.session.get_adapter(sandbox.url) is watching
+        limited = c.session.get_adapter(sandbox.url)  # the limiter's, around the mounted one
+        assert isinstance(limited, LimitedTransport) and limited.inner is watching
         pages = list(c.pages("tasks", limit=1000))
         with pytest.raises(errors.NotFoundError):  # the client's error mapping, above it
             c.request("GET", "/task/000000000000000000000000", retry=RetryPolicy(attempts=1))
