@@ -4,6 +4,8 @@ page or an API reference that no longer resolves fails here; no raw Sphinx role
 
 from __future__ import annotations
 
+import doctest
+import importlib.util
 import os
 import re
 import subprocess
@@ -56,3 +58,15 @@ def test_the_readme_fits_a_newcomer() -> None:
     assert len(text.splitlines()) <= 80
     assert text.count("```bash") == 1 and "milekit demo" in text and "pytest" in text
     assert "docs/guides/" in text
+
+
+def test_the_docs_build_extensions_examples_hold() -> None:
+    """docs/ is outside pytest's doctest paths: its extension's examples run here."""
+    spec = importlib.util.spec_from_file_location(
+        "griffe_doctests", ROOT / "docs" / "griffe_doctests.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
