@@ -71,9 +71,9 @@ def _export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     """milekit export RESOURCE -o FILE [filters]"""
     names = ", ".join(sorted(registry.RESOURCES))
     e = sub.add_parser(
-        "export", help="export a resource to Parquet or CSV",
-        description="Stream every row of a resource matching the filters to a Parquet or "
-        f"CSV file (by its suffix), in constant memory. Resources: {names}.",
+        "export", help="export a resource to Parquet, CSV or Excel (.xlsx)",
+        description="Stream every row of a resource matching the filters to a Parquet, CSV "
+        f"or Excel file (by its suffix), in constant memory. Resources: {names}.",
     )  # fmt: skip
     e.add_argument("resource", help="the resource to export (see the list above)")
     e.add_argument("-o", "--output", required=True, help="file.parquet, file.csv or file.xlsx")

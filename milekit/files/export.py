@@ -118,7 +118,7 @@ def export(
     csv_safe: bool = False,
     **filters: Any,
 ) -> ExportResult:
-    """Write every row of ``resource`` matching ``filters`` to Parquet or CSV (by suffix).
+    """Write every row of ``resource`` matching ``filters`` to Parquet, CSV or Excel (by suffix).
 
     The file appears atomically (written beside it, then renamed), so a failed export
     never leaves half a file under the target name. An ``.xlsx`` workbook holds datetimes
