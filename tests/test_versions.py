@@ -19,6 +19,7 @@ from milekit.types import schema
 from milekit.versions import CORE, EXTRAS, version_of, versions_text
 from milekit.wire import credentials
 from milekit.wire.ratelimit import cache_dir
+from tests.types.test_pagejson import _NO_COMPILER  # the extension made unimportable
 
 TOKEN = "t0ken-never-printed-4242"
 
@@ -80,17 +81,6 @@ def test_version_verbose_prints_the_report_and_version_alone_stays_short(
     with pytest.raises(SystemExit) as e:
         cli.main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out == f"milekit {milekit.__version__}\n"
-
-
-_NO_COMPILER = """
-import importlib.abc, sys
-class NoCompiler(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "milekit.types._pagejson":
-            raise ImportError("built without a C compiler")
-        return None
-sys.meta_path.insert(0, NoCompiler())
-"""
 
 
 @pytest.mark.parametrize("how", ["not built", "MILEKIT_NATIVE=0"])
