@@ -59,6 +59,7 @@ from milekit.reads.frames import flow_columns
 from milekit.reads.named import *  # noqa: F403  (the named helpers: hubs_frame() ...)
 from milekit.reads.named import HELPERS
 from milekit.reads.objects import get
+from milekit.versions import show_versions as show_versions
 from milekit.wire.client import Client
 from milekit.wire.context import get_client as get_client
 from milekit.wire.context import use

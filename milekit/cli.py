@@ -15,6 +15,7 @@ Commands::
     milekit login [--base-url URL]     ask for the token (hidden), check it, remember it
     milekit logout                     forget the remembered token
     milekit whoami                     who the token belongs to
+    milekit --version --verbose        versions, page decoder, limiter, paths (bug reports)
 
 ``--profile NAME`` (or ``MILEAPP_PROFILE``) picks one of several remembered sign-ins.
 """
@@ -39,16 +40,23 @@ from milekit.files.export import format_of
 from milekit.files.lake import has_state
 from milekit.notebook import signin
 from milekit.types import registry
+from milekit.types.schema import native_status
+from milekit.versions import decoder_line, versions_text
 from milekit.wire import credentials
 from milekit.writes.push import PushInterrupted, PushResult
 
 _PROFILE_HELP = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
+_VERBOSE_HELP = (
+    "with --version: the dependencies' versions, the page decoder, the rate limiter, where "
+    "tokens go, the config and cache paths (what a bug report needs)"
+)
 _BASE_URL_HELP = "the API's base URL, ending in /api/v3 (default: MILEAPP_BASE_URL or MileApp's)"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="milekit", description="MileApp API <-> typed DataFrames")
     p.add_argument("--version", action="version", version=f"milekit {__version__}")
+    p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     p.add_argument("--profile", help=_PROFILE_HELP)
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the main job against the embedded sandbox")
@@ -213,6 +221,10 @@ def _show_warning(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "--version" in args and "--verbose" in args:  # argparse would stop at --version
+        print(versions_text())
+        return 0
     with warnings.catch_warnings():  # one-line warnings for this command only
         warnings.showwarning = _show_warning
         return _run(_parser().parse_args(argv))
@@ -441,6 +453,8 @@ def demo(tasks: int = 10_000, out: Path = Path(".")) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print(f"milekit {__version__}: starting the embedded sandbox ({tasks:,} tasks)...")
+    if not native_status()[0]:
+        print(f"note: the C page decoder is {decoder_line()}")
     with milekit.Sandbox(tasks=tasks) as sb:
         print(f"sandbox at {sb.url}")
         client = milekit.Client(token=sb.token, base_url=sb.url)

@@ -23,8 +23,10 @@ True
     ├── LimiterUnavailableError  the shared limiter's Redis cannot be used (nothing sent)
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
     ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
-    └── UsageError               bad input caught before anything is sent (also ValueError)
-        └── CredentialsError     the remembered sign-ins are not safe to use (file modes)
+    ├── UsageError               bad input caught before anything is sent (also ValueError)
+    │   └── CredentialsError     the remembered sign-ins are not safe to use (file modes)
+    └── MissingExtraError        a feature's package is not installed (also ImportError):
+                                 the message names the ``pip install "milekit[extra]"``
 
 Every ``ApiError`` keeps the HTTP ``status``, the API's ``message`` and ``failedCode``, the
 method and the URL path. None of them ever holds the token: the request's headers are not
@@ -33,6 +35,7 @@ kept, and messages are passed through :func:`milekit.redaction.redact`.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -135,6 +138,44 @@ def _rebuild_connect(
 class LimiterUnavailableError(MileError):
     """The configured shared rate limiter (a Redis server) cannot be used: nothing is sent,
     rather than requests paced by a limit other machines do not see."""
+
+
+class MissingExtraError(MileError, ImportError):
+    """A feature needs a package that comes with one of milekit's extras, and it is not
+    installed: one line naming the command to run. Raised when the feature is used, never
+    when milekit is imported (``import milekit`` needs only the core).
+
+    >>> raise MissingExtraError("milekit.to_excel", "openpyxl", "excel")
+    Traceback (most recent call last):
+    ...
+    milekit.errors.MissingExtraError: milekit.to_excel needs openpyxl: pip install "milekit[excel]"
+    """
+
+    def __init__(self, feature: str, module: str, extra: str) -> None:
+        super().__init__(f'{feature} needs {module}: pip install "milekit[{extra}]"')
+        self.feature = feature
+        self.module = module
+        self.extra = extra
+        self.name = module  # ImportError's: the module that could not be imported
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.feature, self.module, self.extra))
+
+
+def need(module: str, extra: str, feature: str) -> Any:
+    """``module``, imported; or :class:`MissingExtraError` naming ``extra``, for ``feature``.
+
+    >>> need("json", "excel", "milekit.to_excel").__name__
+    'json'
+    >>> need("no_such_module_here", "excel", "milekit.to_excel")
+    Traceback (most recent call last):
+    ...
+    milekit.errors.MissingExtraError: milekit.to_excel needs no_such_module_here: pip install ...
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(feature, module.split(".")[0], extra) from None
 
 
 class ResponseError(MileError):

@@ -57,7 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit.errors import MileWarning, UsageError, caller_stacklevel
+from milekit.errors import MileWarning, UsageError, caller_stacklevel, need
 from milekit.reads.children import children as children_of
 from milekit.reads.inputs import ILLEGAL, as_frame
 from milekit.types import registry, schema
@@ -144,6 +144,7 @@ def to_excel(
     """
     target = check_directory(Path(path))
     tz = check_zone(tz)
+    need("openpyxl", "excel", "milekit.to_excel")  # before any work: the one-line hint
     if not isinstance(df, Mapping | pd.DataFrame):  # pandas frames go as they are
         df = as_frame(df, "to_excel")
     if isinstance(df, Mapping):
@@ -292,8 +293,7 @@ def write_workbook(
 
     Gives one :class:`ControlCharacterWarning` when text had characters Excel cannot hold.
     """
-    import openpyxl
-
+    openpyxl = need("openpyxl", "excel", "writing .xlsx")
     wb = openpyxl.Workbook(write_only=True)
     total = 0
     replaced: dict[str, int] = {}

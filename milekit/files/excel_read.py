@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import orjson
 import pandas as pd
 
-from milekit.errors import UsageError
+from milekit.errors import UsageError, need
 from milekit.types import registry, schema
 from milekit.types.kinds import KINDS
 from milekit.types.registry import Field, FieldType, ResourceSpec
@@ -60,8 +60,7 @@ def read_excel(
     else the first). The frame has no snapshot: :func:`milekit.push` compares it with the
     server (rows changed there since the workbook was made are conflicts).
     """
-    import openpyxl
-
+    openpyxl = need("openpyxl", "excel", "milekit.read_excel")
     wb = openpyxl.load_workbook(str(path), data_only=True)
     try:
         title = _sheet_title(wb.sheetnames, sheet, resource)

@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
-from milekit.errors import UsageError
+from milekit.errors import UsageError, need
 from milekit.files.excel import check_directory, check_zone
 from milekit.files.sink import Format, Sink, csv_safe_text, csv_unsafe_column
 from milekit.notebook.progress import rows_progress
@@ -138,6 +138,8 @@ def export(
     target = check_directory(Path(path))
     fmt = format_of(target, format)
     tz = check_tz(tz, fmt)
+    if fmt == "xlsx":  # before anything is sent
+        need("openpyxl", "excel", "milekit.export to .xlsx")
     if csv_safe and fmt != "csv":
         raise UsageError(f"csv_safe= is for .csv files; {fmt} cells are never formulas")
     params = encode_filters(spec.query, spec.rows, filters, spec.custom)

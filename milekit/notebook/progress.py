@@ -30,14 +30,30 @@ if TYPE_CHECKING:
     from milekit.wire.response import Page
 
 
+def in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (tqdm's test: IPython's shell was started by
+    an ``IPKernelApp``), with or without ipywidgets.
+
+    >>> in_kernel()
+    False
+    """
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
 def in_notebook() -> bool:
     """Whether bars are drawn as notebook widgets: what ``tqdm.auto`` chose (a Jupyter
     kernel with ipywidgets: JupyterLab, VS Code, Colab …), not a guess from the shell's
-    class name."""
-    from tqdm.auto import tqdm as auto
-    from tqdm.notebook import tqdm as widget
+    class name. Without ipywidgets (``milekit[notebook]``) a notebook gets the text bar,
+    silently (tqdm.auto's "IProgress not found" warning is not given)."""
+    from tqdm import notebook
 
-    return issubclass(auto, widget)
+    if notebook.IProgress is None:  # no ipywidgets
+        return False
+    from tqdm.auto import tqdm as auto
+
+    return issubclass(auto, notebook.tqdm)
 
 
 def interactive() -> bool:
@@ -46,8 +62,10 @@ def interactive() -> bool:
 
 def new_bar(what: str, unit: str, total: int | None = None) -> Any:
     """A tqdm bar: a widget in notebooks, text on stderr elsewhere (``tqdm.auto``)."""
-    from tqdm.auto import tqdm
-
+    if in_notebook():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm  # type: ignore[assignment]
     return tqdm(desc=what, unit=unit, total=total, leave=True, file=sys.stderr)
 
 

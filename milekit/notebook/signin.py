@@ -10,11 +10,13 @@
 
 ``milekit.login()`` with no token shows a form in a notebook (token field, base URL under
 "Advanced", "remember on this machine", a Sign-in button) and asks with ``getpass`` in a
-terminal. Signing in checks the token with one ``GET /user``, says who it belongs to or
-why it failed, and makes the client the default (:func:`milekit.use`). The form clears
-its token field the moment it reads it, so the token is in no widget state and no saved
-notebook; with "remember" it goes to the OS keyring or a 0600 file
-(:mod:`milekit.wire.credentials`).
+terminal (the form comes with ``milekit[notebook]``: in a notebook without ipywidgets,
+``login()`` with no token is a :class:`~milekit.errors.MissingExtraError` naming the
+``pip install``; ``login(token=...)`` works everywhere). Signing in checks the token with
+one ``GET /user``, says who it belongs to or why it failed, and makes the client the
+default (:func:`milekit.use`). The form clears its token field the moment it reads it, so
+the token is in no widget state and no saved notebook; with "remember" it goes to the OS
+keyring or a 0600 file (:mod:`milekit.wire.credentials`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from milekit import errors
-from milekit.notebook.progress import in_notebook
+from milekit.notebook.progress import in_kernel, in_notebook
 from milekit.types.registry import PAGE_ROWS
 from milekit.wire import credentials
 from milekit.wire.auth import Secret, redact
@@ -219,6 +221,8 @@ def login(
 
         display(form.widget)  # type: ignore[no-untyped-call]
         return None
+    if token is None and prompt is None and in_kernel():  # a notebook without ipywidgets
+        errors.need("ipywidgets", "notebook", "milekit.login() in a notebook")
     if token is None:
         if prompt is None:
             if not sys.stdin or not sys.stdin.isatty():
@@ -285,8 +289,7 @@ class LoginForm:
         profile: str | None = None,
         remember: bool = False,
     ) -> None:
-        import ipywidgets as w
-
+        w = errors.need("ipywidgets", "notebook", "the notebook sign-in form")
         self.profile = credentials.profile_name(profile)
         self.identity: Identity | None = None
         self.error: BaseException | None = None

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from milekit.errors import MissingExtraError
 from milekit.sandbox import (
     automations,
     datasource,
@@ -108,6 +109,7 @@ _REASONS = {
     422: "Unprocessable Entity",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
@@ -256,6 +258,8 @@ class SandboxApp:
             resp = self._pipeline(environ, method, raw_path, path, query)
         except HttpError as e:
             resp = Response(e.status, e.body(), tuple(e.headers))
+        except MissingExtraError as e:  # an operation that needs an extra (xlsx: openpyxl)
+            resp = Response(501, {"status": False, "message": e.message})
         except DropConnection:
             raise
         except Exception:

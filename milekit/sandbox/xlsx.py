@@ -9,6 +9,10 @@ Used by the task/data exports (``POST /tasks/export`` with ``download=xlsx``) an
 date (given as ``YYYY-MM-DD``, or ``YYYY-MM-DD HH:MM:SS`` with a time of day), never its
 serial number; a row's cells keep their columns whether or not the file spells each
 cell's reference.
+
+openpyxl comes with ``milekit[excel]``: without it, these two operations answer 501 with
+the ``pip install`` to run (the app turns :class:`~milekit.errors.MissingExtraError` into
+that answer); the rest of the sandbox needs only the core.
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ import io
 import zipfile
 from typing import Any
 
-import openpyxl
 import orjson
-from openpyxl.utils.exceptions import InvalidFileException
+
+from milekit.errors import need
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def write(rows: list[list[Any]]) -> bytes:
     """An .xlsx workbook with one sheet holding ``rows`` (lists and dicts become JSON text)."""
-    wb = openpyxl.Workbook(write_only=True)
+    wb = _openpyxl().Workbook(write_only=True)
     ws = wb.create_sheet("Sheet1")
     for row in rows:
         ws.append([orjson.dumps(v).decode() if isinstance(v, (list, dict)) else v for v in row])
@@ -39,6 +43,9 @@ def write(rows: list[list[Any]]) -> bytes:
 def read(data: bytes) -> list[list[Any]]:
     """The first sheet's rows (ValueError if ``data`` is not a workbook); trailing empty
     cells of a row are left out."""
+    openpyxl = _openpyxl()
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
@@ -64,3 +71,7 @@ def _value(v: Any) -> Any:
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return v
+
+
+def _openpyxl() -> Any:
+    return need("openpyxl", "excel", "the sandbox's .xlsx support")

@@ -89,8 +89,10 @@ try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader wi
     #: Whether pages go through the C page decoder (``milekit.types._pagejson``): built,
     #: and not turned off with ``MILEKIT_NATIVE=0`` (an escape hatch; same frames).
     NATIVE = os.environ.get("MILEKIT_NATIVE", "1") != "0"
-except ImportError:  # pragma: no cover - a build without a C compiler
+    _NOT_NATIVE = "turned off with MILEKIT_NATIVE=0"
+except ImportError as e:  # pragma: no cover - a build without a C compiler
     NATIVE = False
+    _NOT_NATIVE = f"not built ({e}): the install had no C compiler"
 
 __all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
     "META",
@@ -109,6 +111,7 @@ __all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
     "infer",
     "join_cells",
     "meta_of",
+    "native_status",
     "none_for_na",
     "pandas_metadata",
     "parse_datetimes",
@@ -125,6 +128,18 @@ __all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
 ]
 
 F = FieldType
+
+
+def native_status() -> tuple[bool, str]:
+    """Whether pages go through the C page decoder, and why not when they do not (the
+    extension was not built, or ``MILEKIT_NATIVE=0``): what ``milekit.show_versions()``
+    reports. Without it pages take Arrow's JSON reader: the same frames, about 2x the CPU.
+
+    >>> active, why = native_status()
+    >>> active == NATIVE and (why == "") == NATIVE
+    True
+    """
+    return (True, "") if NATIVE else (False, _NOT_NATIVE)
 
 
 class MileTypeWarning(MileWarning):

@@ -18,7 +18,10 @@ backend is there, else ``credentials.json`` under the user's config directory
 write to, is refused with :class:`~milekit.errors.CredentialsError` (as ssh refuses keys):
 it is neither read nor replaced, so signing in again does not drop the profiles in it. The
 base URL of each profile (not a secret) is kept in that file in both cases.
-``MILEKIT_CREDENTIALS=file`` or ``=keyring`` forces one place.
+``MILEKIT_CREDENTIALS=file`` or ``=keyring`` forces one place. The ``keyring`` library
+comes with ``milekit[keyring]``; without it tokens go to the file (as when no backend is
+usable), and ``MILEKIT_CREDENTIALS=keyring`` is a
+:class:`~milekit.errors.MissingExtraError` naming the ``pip install``.
 
 Profiles: ``default`` unless ``profile=`` or ``MILEAPP_PROFILE`` names another, so one
 machine can hold a sign-in per organisation (``milekit login --profile acme``).
@@ -40,7 +43,7 @@ from typing import Any, Literal
 import orjson
 import platformdirs
 
-from milekit.errors import AuthError, CredentialsError, MileWarning, UsageError
+from milekit.errors import AuthError, CredentialsError, MileWarning, UsageError, need
 from milekit.wire.auth import Secret, token_from_env
 
 log = logging.getLogger("milekit")
@@ -100,13 +103,13 @@ def _keyring() -> Any | None:
     choice = os.environ.get("MILEKIT_CREDENTIALS", "").strip().lower()
     if choice == "file":
         return None
-    try:
-        import keyring
-        import keyring.errors
-    except ImportError:  # pragma: no cover - a dependency, but keep working without it
-        if choice == "keyring":
-            raise UsageError("MILEKIT_CREDENTIALS=keyring, but keyring is not installed") from None
-        return None
+    if choice == "keyring":
+        keyring = need("keyring", "keyring", "MILEKIT_CREDENTIALS=keyring")
+    else:
+        try:
+            import keyring
+        except ImportError:  # without milekit[keyring]: the 0600 file, as with no backend
+            return None
     try:
         backend = keyring.get_keyring()
         usable = float(backend.priority) > 0
@@ -116,6 +119,31 @@ def _keyring() -> Any | None:
     if choice == "keyring" and not usable:
         raise UsageError("MILEKIT_CREDENTIALS=keyring, but no usable keyring backend is available")
     return backend if usable else None
+
+
+def keyring_status() -> str:
+    """Where :meth:`CredentialStore.save` would put a token, for a bug report: the keyring
+    backend's name, or why the file ("keyring not installed", no usable backend, forced).
+
+    >>> os.environ["MILEKIT_CREDENTIALS"] = "file"
+    >>> keyring_status()
+    'the file (MILEKIT_CREDENTIALS=file)'
+    >>> del os.environ["MILEKIT_CREDENTIALS"]
+    """
+    choice = os.environ.get("MILEKIT_CREDENTIALS", "").strip().lower()
+    if choice == "file":
+        return "the file (MILEKIT_CREDENTIALS=file)"
+    try:
+        import keyring  # noqa: F401  (whether it is installed)
+    except ImportError:
+        return 'the file (keyring not installed: pip install "milekit[keyring]")'
+    try:
+        backend = _keyring()
+    except UsageError as e:
+        return f"unusable: {e.message}"
+    if backend is None:
+        return "the file (no usable keyring backend)"
+    return f"keyring {type(backend).__module__}.{type(backend).__name__}"
 
 
 class CredentialStore:
@@ -224,6 +252,12 @@ class CredentialStore:
             return Credential(name, base_url, Secret(raw), limiter)
         except ValueError:
             return None
+
+    def limiter_setting(self, profile: str | None = None) -> str | None:
+        """The rate-limiter setting remembered with ``profile`` (its token is not read)."""
+        entry = self._read().get(profile_name(profile))
+        value = entry.get("limiter") if isinstance(entry, dict) else None
+        return value if isinstance(value, str) else None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -63,7 +63,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from milekit.errors import LimiterUnavailableError, UsageError
+from milekit.errors import LimiterUnavailableError, UsageError, need
 
 #: The documented organisation-wide limit.
 MILEAPP_RATE = 100
@@ -207,9 +207,7 @@ class RateLimiter:
         wall clock, the one clock all processes agree on (``clock`` for tests).
         """
         if directory is None:
-            import platformdirs
-
-            directory = Path(platformdirs.user_cache_dir("milekit"))
+            directory = cache_dir()
         directory.mkdir(parents=True, exist_ok=True)
         table = "rl_" + hashlib.sha256(key.encode()).hexdigest()[:16]
         rate = Rate(limit, max(1, round(period * 1000)))
@@ -529,6 +527,14 @@ REDIS_SCHEMES = ("redis", "rediss")
 REDIS_MIN_VERSION = (6, 0)
 
 
+def cache_dir() -> Path:
+    """Where the shared window (``ratelimit.sqlite``) lives: ``milekit`` under the user's
+    cache directory (platformdirs; ``$XDG_CACHE_HOME/milekit`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("milekit"))
+
+
 def connect_redis(url: str) -> Any:
     """A connection to the Redis server at ``url``, checked: it answers, and it is 6.0+.
 
@@ -544,7 +550,7 @@ def connect_redis(url: str) -> Any:
             f"got {redact_url(url)!r}"
         )
     _check_db(url)
-    import redis
+    redis = need("redis", "redis", 'Client(limiter="redis://...")')
 
     try:
         conn = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
