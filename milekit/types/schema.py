@@ -83,14 +83,38 @@ from milekit.types.parse import (
 )
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 
+_SLOWER = "pages take Arrow's JSON reader: the same frames, about twice the CPU"
 try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
     from milekit.types import _pagejson
 
     #: Whether pages go through the C page decoder (``milekit.types._pagejson``): built,
     #: and not turned off with ``MILEKIT_NATIVE=0`` (an escape hatch; same frames).
     NATIVE = os.environ.get("MILEKIT_NATIVE", "1") != "0"
-except ImportError:  # pragma: no cover - a build without a C compiler
+    _NATIVE_STATUS = (
+        f"the C page decoder, {_pagejson.__file__}"
+        if NATIVE
+        else f"the C page decoder is turned off by MILEKIT_NATIVE=0: {_SLOWER}"
+    )
+except ImportError as e:  # pragma: no cover - a build without a C compiler
     NATIVE = False
+    _NATIVE_STATUS = (
+        f"the C page decoder is not installed ({e}; built from source without a C compiler?):"
+        f" {_SLOWER}. A wheel, or a compiler and a reinstall, brings it"
+    )
+
+
+def native_status() -> tuple[bool, str]:
+    """Whether pages go through the C page decoder, and which one or why not: the one
+    place to ask (``show_versions()``, ``milekit demo`` and bug reports read it).
+
+    >>> active, why = native_status()
+    >>> active == NATIVE, ("C page decoder" in why)
+    (True, True)
+    """
+    if not NATIVE and _NATIVE_STATUS.startswith("the C page decoder, "):
+        return False, f"the C page decoder is turned off in this process: {_SLOWER}"
+    return NATIVE, _NATIVE_STATUS
+
 
 __all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
     "META",
@@ -109,6 +133,7 @@ __all__ = [  # the typing's names, wherever they live (parse, dtypes, kinds)
     "infer",
     "join_cells",
     "meta_of",
+    "native_status",
     "none_for_na",
     "pandas_metadata",
     "parse_datetimes",
