@@ -14,6 +14,8 @@ builds (3.13t) have no limited API: there it is built for the one version. On Li
 module is linked stripped (``-s``): the debug symbols were 60% of the wheel.
 """
 
+import glob
+import os
 import sys
 import sysconfig
 
@@ -48,6 +50,25 @@ class OptionalBuildExt(build_ext):
             super().build_extension(ext)
         except Exception as error:  # any failure: no compiler, no Python.h, a bad flag ...
             print(FALLBACK.format(error=error), file=sys.stderr, flush=True)
+            stale = self.get_ext_fullpath(ext.name)  # an earlier build's, in build/
+            if os.path.exists(stale):
+                os.remove(stale)
+
+    def copy_extensions_to_source(self) -> None:
+        """``pip install -e`` (in place): first drops the module's other builds from the
+        tree. A ``_pagejson.cpython-311-*.so`` of an older checkout would shadow the new
+        ``_pagejson.abi3.so`` (Python tries the version's suffix first); after a failed
+        build none is left, so a stale module cannot pass for the current sources."""
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            inplace, built = self._get_inplace_equivalent(build_py, ext)
+            keep = inplace if os.path.exists(built) else None
+            stem = os.path.join(os.path.dirname(inplace), ext.name.rpartition(".")[2])
+            for old in glob.glob(f"{stem}.*"):
+                if old != keep and old.endswith((".so", ".pyd")):
+                    print(f"milekit: removing {old}, a stale build", file=sys.stderr)
+                    os.remove(old)
+        super().copy_extensions_to_source()
 
 
 setup(
