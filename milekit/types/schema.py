@@ -83,6 +83,7 @@ from milekit.types.parse import (
 )
 from milekit.types.registry import PAGE_ROWS, Field, FieldType, Listing, RowSchema
 
+_SLOWER = "pages take Arrow's JSON reader: the same frames, about twice the CPU"
 try:  # the page decoder in C (setup.py): optional, pages take Arrow's reader without it
     from milekit.types import _pagejson
 

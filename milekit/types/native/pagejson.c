@@ -908,9 +908,9 @@ static void array_capsule_free(PyObject *cap) {
     free(a);
 }
 
-/* `fast` is a PySequence_Fast of (name, kind) tuples; the names stay borrowed from it. */
-static int read_hints(PyObject *fast, hint_t **out, Py_ssize_t *n) {
-    *n = PySequence_Fast_GET_SIZE(fast);
+/* `hold` is a tuple of (name, kind) tuples; the names stay borrowed from it. */
+static int read_hints(PyObject *hold, hint_t **out, Py_ssize_t *n) {
+    *n = PyTuple_Size(hold);
     *out = calloc((size_t)(*n ? *n : 1), sizeof(hint_t));
     if (!*out) {
         PyErr_NoMemory();
@@ -920,7 +920,7 @@ static int read_hints(PyObject *fast, hint_t **out, Py_ssize_t *n) {
         const char *name;
         Py_ssize_t len;
         int kind;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "s#i", &name, &len, &kind))
+        if (!PyArg_ParseTuple(PyTuple_GetItem(hold, i), "s#i", &name, &len, &kind))
             goto fail;
         if (kind < K_BOOL || kind > K_LIST) {
             PyErr_SetString(PyExc_ValueError, "unknown hint kind");
@@ -1023,7 +1023,7 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*ssO", &content, &envelope, &rows_key, &hint_seq)) return NULL;
     hint_t *hints = NULL;
     Py_ssize_t nhints = 0;
-    hold = PySequence_Fast(hint_seq, "hints must be a sequence of (name, kind)");
+    hold = PySequence_Tuple(hint_seq); /* the limited API has no PySequence_Fast_GET_ITEM */
     if (!hold || read_hints(hold, &hints, &nhints)) {
         Py_XDECREF(hold);
         PyBuffer_Release(&content);
