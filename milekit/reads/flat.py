@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from milekit.errors import UsageError
 from milekit.types import registry, schema
+from milekit.types.kinds import TEXT
 from milekit.types.registry import Field, FieldType, RowSchema
 
 F = FieldType
@@ -325,7 +326,7 @@ def _coordinate_text(lats: list[Any], lngs: list[Any]) -> Any:
     out: list[str | None] = []
     for a, b in zip(lats, lngs, strict=True):
         out.append(None if _missing(a) or _missing(b) else f"{float(a)!r},{float(b)!r}")
-    return pd.array(out, dtype=pd.StringDtype("pyarrow", na_value=pd.NA))
+    return pd.array(out, dtype=TEXT)
 
 
 def _put(node: dict[str, Any], path: list[str], value: Any) -> None:

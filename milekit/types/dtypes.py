@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from milekit.types.kinds import ARROW_DTYPES, KINDS, field_meta, meta_of
+from milekit.types.kinds import ARROW_DTYPES, KINDS, TEXT, TEXT_NAME, field_meta, meta_of
 from milekit.types.model import FieldType
 from milekit.types.parse import infer, json_text
 
@@ -107,12 +107,20 @@ def pandas_metadata(s: pa.Schema, index: str | None) -> bytes:
     >>> s = pa.schema([pa.field("_id", pa.string()), pa.field("n", pa.int64())])
     >>> meta = orjson.loads(pandas_metadata(s, "_id"))
     >>> meta["index_columns"], [c["numpy_type"] for c in meta["columns"]]
-    (['_id'], ['Int64', 'string'])
+    (['_id'], ['Int64', 'string[pyarrow]'])
+
+    A text column's entry names its storage (``string[pyarrow]``, not pandas' ``string``):
+    plain pandas 2.2 would read ``string`` as ``string[python]`` (its default storage),
+    pandas 3 as ``string[pyarrow]``; named, both give the frame's dtype
+    (docs/guides/reading.md, "pandas and Python versions").
     """
     keep = index is not None and index in s.names
     empty = to_pandas(s.remove_metadata().empty_table(), index=index if keep else None)
-    got = pa.Schema.from_pandas(empty, preserve_index=keep).metadata[b"pandas"]
-    return bytes(got)
+    meta = orjson.loads(pa.Schema.from_pandas(empty, preserve_index=keep).metadata[b"pandas"])
+    for c in meta["columns"]:
+        if c["numpy_type"] == str(TEXT):
+            c["numpy_type"] = TEXT_NAME
+    return orjson.dumps(meta)
 
 
 def _is_json(ft: FieldType | None) -> bool:

@@ -89,12 +89,18 @@ class Kind:
     temporal: bool = False
 
 
-_STRING = pd.StringDtype("pyarrow", na_value=pd.NA)
+#: A text column's dtype, the same object under pandas 2.2 and 3.x: Arrow-backed with
+#: ``pd.NA`` for a missing value (``str(TEXT) == "string"``). Neither pandas 3's default
+#: ``str`` (NaN for missing) nor pandas 2.2's ``object``: see "pandas and Python versions"
+#: in docs/guides/reading.md.
+TEXT = pd.StringDtype("pyarrow")
+#: TEXT as a dtype string both pandas lines parse back to it (``pd.api.types.pandas_dtype``)
+TEXT_NAME = f"{TEXT.name}[{TEXT.storage}]"
 _OBJECT = np.dtype(object)
 
 # fmt: off
 _ROWS = (
-    Kind(F.STRING, pa.string(), pa.string(), _STRING, P.as_string, S.text, native="STRING",
+    Kind(F.STRING, pa.string(), pa.string(), TEXT, P.as_string, S.text, native="STRING",
          mapped=True),
     Kind(F.INTEGER, pa.int64(), pa.int64(), pd.Int64Dtype(), P.as_integers, S.integer,
          sheet="number", native="INT", mapped=True),
@@ -128,7 +134,7 @@ KINDS: Mapping[FieldType, Kind] = MappingProxyType({k.type: k for k in _ROWS})
 
 #: Arrow type -> the pandas dtype its column takes (``to_pandas(types_mapper=...)``)
 ARROW_DTYPES: Mapping[pa.DataType, Any] = MappingProxyType(
-    {pa.large_string(): _STRING} | {k.arrow: k.dtype for k in _ROWS if k.mapped}
+    {pa.large_string(): TEXT} | {k.arrow: k.dtype for k in _ROWS if k.mapped}
 )
 
 #: The key of a field's API type in Arrow field metadata

@@ -294,8 +294,11 @@ def test_a_secret_in_a_paginated_page_is_dropped_on_the_fast_path(fresh: Sandbox
 
 
 def test_unknown_resource_is_a_clear_error() -> None:
-    with pytest.raises(errors.UsageError, match="known: "):
-        milekit.frame("hub", client=milekit.Client("t0ken-1234", "http://127.0.0.1:9"))
+    # closed: an open client's shared limiter is a SQLite connection (unclosed, a
+    # ResourceWarning under Python 3.13)
+    with milekit.Client("t0ken-1234", "http://127.0.0.1:9") as c:
+        with pytest.raises(errors.UsageError, match="known: "):
+            milekit.frame("hub", client=c)
 
 
 def test_numpy_free_cells_in_object_columns(
