@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
@@ -92,6 +93,11 @@ __all__ = ["DEFAULT_BASE_URL", "Client", "Page", "Response", "Stats"]
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://apiweb.mile.app/api/v3"
+
+
+def _close_limiter(limiter: RateLimiter | None) -> None:
+    if limiter is not None:
+        limiter.close()
 
 
 class Client:
@@ -178,6 +184,11 @@ class Client:
         self._attempts = Attempts(self.session, self.base_url, self.timeout, self._retrier)
         self._own_limiter = not isinstance(limiter, RateLimiter)
         chosen = self._attempts.limiter = self._limiter(limiter, host.netloc, found.limiter)
+        # a client dropped unclosed still releases its own limiter's connection (SQLite,
+        # Redis): Python 3.13 warns about a SQLite connection left to the collector
+        self._release = weakref.finalize(
+            self, _close_limiter, chosen if self._own_limiter else None
+        )
         if chosen is not None:  # every attempt from now on takes a token, whatever is mounted
             limited = LimitedTransport(mounted, chosen, self._attempts.limiter_waited)
             for prefix in ("http://", "https://"):
@@ -224,8 +235,7 @@ class Client:
     def close(self) -> None:
         """Close connections and the limiter's resources."""
         self.session.close()
-        if self._own_limiter and self.limiter is not None:
-            self.limiter.close()
+        self._release()  # once: the limiter's resources, when this client made the limiter
 
     def __enter__(self) -> Client:
         return self

@@ -3,6 +3,7 @@ sandbox over a real loopback socket."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from collections.abc import Iterator
@@ -482,3 +483,23 @@ def test_stats_count_the_time_waited_on_the_limiter(fresh: Sandbox) -> None:
             c.request("GET", "/hubs")
     assert lim.acquired == 5
     assert c.stats.limiter_wait == pytest.approx(lim.waited) and c.stats.limiter_wait > 0.2
+
+
+def test_a_client_dropped_unclosed_releases_its_own_limiters_connection(
+    sandbox: Sandbox,
+) -> None:
+    """Python 3.13 warns (ResourceWarning) about a SQLite connection left to the collector:
+    a client nobody closed still closes the shared limiter it made, and never one it was
+    given (others may still use that)."""
+    c = milekit.Client(sandbox.token, sandbox.url, limiter="shared")
+    given = milekit.RateLimiter.shared("given-elsewhere")
+    d = milekit.Client(sandbox.token, sandbox.url, limiter=given)
+    own = c.limiter
+    assert own is not None and own.bucket.conn is not None  # type: ignore[attr-defined]
+    c.request("GET", "/hubs")
+    d.request("GET", "/hubs")
+    del c, d
+    gc.collect()
+    assert own.bucket.conn is None  # type: ignore[attr-defined]  # closed with the client
+    assert given.bucket.conn is not None  # type: ignore[attr-defined]
+    given.close()
