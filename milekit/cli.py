@@ -12,6 +12,7 @@ Commands::
     milekit sync tasks lake/tasks      keep a Parquet lake up to date (reads only what changed)
     milekit push tasks edits.parquet [--dry-run] [--original snapshot.parquet] [--overwrite]
     milekit sandbox --port 8765        serve the offline MileApp until Ctrl-C
+    milekit sandbox --org org.json [--org-only] [--export-org out.json]   your own organisation
     milekit login [--base-url URL]     ask for the token (hidden), check it, remember it
     milekit logout                     forget the remembered token
     milekit whoami                     who the token belongs to
@@ -185,6 +186,19 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="seed tasks with every datetime spelling the API uses (robustness tests)",
     )
+    s.add_argument(
+        "--org",
+        metavar="FILE",
+        help="an org file (hubs, users, vehicles, flows, tasks) loaded on top of the demo",
+    )
+    s.add_argument(
+        "--org-only", action="store_true", help="load the --org file instead of the demo"
+    )
+    s.add_argument(
+        "--export-org",
+        metavar="FILE",
+        help="write the organisation out as an org file and exit (serve nothing)",
+    )
 
 
 def _sign_in_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -241,19 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "push":
             return _push(args)
         if args.command == "sandbox":
-            from milekit.sandbox import serve
-
-            serve(
-                host=args.host,
-                port=args.port,
-                tasks=args.tasks,
-                db=args.db,
-                token=args.token,
-                latency=args.latency,
-                cors_origins=tuple(args.cors_origins or ("*",)),
-                mixed_datetimes=args.mixed_datetimes,
-            )
-            return 0
+            return _sandbox(args)
         if args.command == "whoami":
             return _whoami(args)
         if args.command == "login":
@@ -266,6 +268,36 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    """``milekit sandbox``: serve until Ctrl-C, or write the organisation out and exit."""
+    from milekit.sandbox import Sandbox, serve
+
+    if args.org_only and not args.org:
+        print("milekit sandbox: error: --org-only needs --org FILE", file=sys.stderr)
+        return 2
+    kw: dict[str, Any] = {
+        "tasks": args.tasks,
+        "db": args.db,
+        "token": args.token,
+        "latency": args.latency,
+        "cors_origins": tuple(args.cors_origins or ("*",)),
+        "mixed_datetimes": args.mixed_datetimes,
+        "org": args.org,
+        "org_mode": "replace" if args.org_only else "add",
+    }
+    if args.export_org:
+        sb = Sandbox(**kw)
+        try:
+            org = sb.export_org(args.export_org)
+        finally:
+            sb.stop()
+        counts = ", ".join(f"{len(v)} {k}" for k, v in org.items() if isinstance(v, list))
+        print(f"wrote {args.export_org}: {counts}")
+        return 0
+    serve(host=args.host, port=args.port, **kw)
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -24,7 +24,8 @@ True
     ├── ResponseError            an answer milekit cannot read (not JSON, unknown shape)
     ├── IncompleteReadError      a read lost pages after its retries (.partial, resume=)
     ├── UsageError               bad input caught before anything is sent (also ValueError)
-    │   └── CredentialsError     the remembered sign-ins are not safe to use (file modes)
+    │   ├── CredentialsError     the remembered sign-ins are not safe to use (file modes)
+    │   └── OrgFileError         a sandbox org file is not valid (.file, .path, .expected)
     └── MissingExtraError        a feature's package is not installed (also ImportError):
                                  the message names the ``pip install "milekit[extra]"``
 
@@ -64,6 +65,22 @@ class UsageError(MileError, ValueError):
 class CredentialsError(UsageError):
     """The remembered credentials cannot be used safely: their file or directory is open
     to other users (or belongs to another). Nothing is read from it and nothing written."""
+
+
+class OrgFileError(UsageError):
+    """A sandbox org file (``Sandbox(org=...)``, ``milekit sandbox --org``) is not valid.
+
+    >>> str(OrgFileError("org.json", "$.users[0].status", "one of active, inactive", "'x'"))
+    "org.json: $.users[0].status: expected one of active, inactive, got 'x'"
+
+    ``file`` names the file (``<org mapping>`` for a dict), ``path`` the JSON path of the
+    offending value (``line L column C`` for a file that is not JSON), ``expected`` what
+    the format wants there.
+    """
+
+    def __init__(self, file: str, path: str, expected: str, got: str | None = None) -> None:
+        self.file, self.path, self.expected = file, path, expected
+        super().__init__(f"{file}: {path}: expected {expected}" + (f", got {got}" if got else ""))
 
 
 class TransportError(MileError):

@@ -22,14 +22,18 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Literal, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+import orjson
+
+from milekit.errors import UsageError
 from milekit.sandbox.app import MAX_BODY, SandboxApp
 from milekit.sandbox.faults import DropConnection, Faults
+from milekit.sandbox.orgfile import export_org, load_org
 from milekit.sandbox.seed import build_org
 from milekit.sandbox.store import Store
 from milekit.types.registry import DEFAULT_RESOURCE
@@ -247,6 +251,13 @@ class Sandbox:
     Web pages may call it with ``fetch``: it answers CORS preflights and adds
     ``Access-Control-Allow-Origin`` for ``cors_origins`` (``"*"``, any, by default: it
     serves loopback only; note 31).
+
+    ``org`` (a path or a mapping in the org-file format of docs/guides/sandbox.md) loads
+    hubs, roles, teams, users, flows, vehicles and tasks on top of the demo
+    (``org_mode="add"``: an object with a demo ``_id`` updates it) or instead of it
+    (``org_mode="replace"``: the file's objects alone, ``tasks`` ignored), checked before
+    anything starts (:class:`~milekit.errors.OrgFileError`); :meth:`export_org` writes the
+    organisation back in that format. Both are ignored when ``db`` resumes a database.
     """
 
     def __init__(
@@ -266,13 +277,20 @@ class Sandbox:
         fault_seed: int = 0,
         mixed_datetimes: bool = False,
         cors_origins: Sequence[str] = ("*",),
+        org: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        org_mode: Literal["add", "replace"] = "add",
     ) -> None:
+        if org_mode not in ("add", "replace"):
+            raise UsageError(f"org_mode must be 'add' or 'replace', not {org_mode!r}")
         db_path = Path(db) if db is not None else None
-        org = None
+        seeded = None
         if db_path is None or not db_path.exists():
-            org = build_org(seed, tasks, mixed_datetimes=mixed_datetimes)
+            replace = org is not None and org_mode == "replace"
+            seeded = build_org(seed, 0 if replace else tasks, mixed_datetimes=mixed_datetimes)
+            if org is not None:
+                seeded = load_org(org, seeded, replace=replace)
         self.token = token
-        self.store = Store(org, db_path)
+        self.store = Store(seeded, db_path)
         self.faults = Faults(
             latency=latency,
             error_rate=error_rate,
@@ -293,6 +311,20 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._url: str | None = None
         self._stopped = False
+
+    def export_org(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The organisation as it stands, in the org-file format (written to ``path`` too,
+        as indented JSON, if given): load it with ``Sandbox(org=..., org_mode="replace")``.
+
+        >>> with Sandbox(tasks=3) as sb:
+        ...     org = sb.export_org()
+        >>> org["format"], len(org["tasks"]), len(org["users"])
+        ('milekit-org/1', 3, 50)
+        """
+        out = export_org(self.store)
+        if path is not None:
+            Path(path).write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
+        return out
 
     @property
     def url(self) -> str:

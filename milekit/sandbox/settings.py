@@ -47,6 +47,8 @@ from milekit.types.registry import RESOURCES
 
 _NOT_FOUND_LOWER = "data not found"  # hub and team examples spell it in lower case
 _PRIVATE_USER_KEYS = ("personalToken",)
+#: active, inactive, pending, disabled, reject: the contract's users' statuses
+_USER_STATUSES = RESOURCES["users"].field("status").enum
 
 
 def routes(ctx: Ctx) -> list[Route]:
@@ -140,6 +142,7 @@ class Users:
                 hubId=doc.get("hubId", []),
                 hub_id=doc.get("hubId", []),
                 team_id=doc.get("teamId", []),
+                status=doc.get("status", legacy.get("status")),
             )
         return Response(200, legacy)
 
@@ -173,7 +176,11 @@ class Users:
         phone = v.str_("phoneNumber")
         hub_ids = v.strings("hubId")
         team_ids = v.strings("teamId")
+        # not in the contract's bodies, but what deactivating a member changes (note 47)
+        status = v.str_("status", enum=_USER_STATUSES)
         new = dict(old)
+        if status is not None:
+            new["status"] = status
         if name is not None:
             new["name"] = name
         if email is not None and email != old.get("email"):
@@ -206,7 +213,7 @@ class Users:
     def patch_me(self, r: Request) -> Response:
         body = r.body
         if isinstance(body, dict):
-            body = {k: body[k] for k in ("name", "email", "phoneNumber") if k in body}
+            body = {k: body[k] for k in ("name", "email", "phoneNumber", "status") if k in body}
         me = self._one(self.ctx.store.meta["me"]["_id"])
         doc = self._update(dataclasses.replace(r, body=body), me, full=False)
         return Response(
