@@ -30,6 +30,7 @@ handed to ``deltalake`` and never written, logged or repeated in an error.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import tempfile
 import time
@@ -60,7 +61,7 @@ from milekit.wire.client import Client
 __all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
 
 #: the key of a commit's custom metadata that holds the run's state (:class:`DeltaState`)
-STATE_KEY = "milekit.state"
+STATE_KEY = "milekit_state"
 #: how many times a run that lost a commit race starts again from the newest marks
 ATTEMPTS = 4
 #: URI schemes of object storage (deltalake's own object store layer reads them)
@@ -195,8 +196,10 @@ def sync_delta(
     overlap: dt.timedelta,
     progress: bool | None,
     storage_options: Mapping[str, str] | None,
+    retention: dt.timedelta | None = None,
 ) -> SyncResult:
-    """One run: a commit, retried from the newest marks when another writer won."""
+    """One run: a commit, retried from the newest marks when another writer won; then,
+    with ``retention``, the files of versions older than that vacuumed."""
     dl = _deltalake()
     where = table_uri(uri)
     options = options_for(where, storage_options)
@@ -211,6 +214,8 @@ def sync_delta(
             continue  # another writer committed first: again, from its marks
         except dl.exceptions.DeltaError as e:
             raise LakeError(f"writing {where} failed: {_clean(e, options)}") from None
+        if retention is not None:
+            vacuum(where, options, retention)
         return SyncResult(
             spec.name, Path(where) if not is_remote(where) else Path(uri), mode, *counts,
             partitions_written=(), partitions_skipped=0,
@@ -220,6 +225,16 @@ def sync_delta(
     raise LakeConflictError(
         f"{where}: other writers committed first {ATTEMPTS} times; run it again later"
     )
+
+
+def vacuum(uri: str, options: dict[str, str], retention: dt.timedelta) -> list[str]:
+    """Remove the files no version newer than ``retention`` reads (older versions can no
+    longer be read; what killed runs left, once older than that, goes too)."""
+    dl = _deltalake()
+    hours = math.ceil(retention.total_seconds() / 3600)
+    table = dl.DeltaTable(uri, storage_options=options)
+    removed = table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
+    return list(removed)
 
 
 class _DeltaRun:
@@ -347,7 +362,7 @@ class _DeltaRun:
         merger = self.table.merge(
             _reader(list(reversed(paths)), s, self.spec.id_field),
             predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
-            merge_schema=True, error_on_type_mismatch=False,
+            merge_schema=True,
             commit_properties=self.commit_state(s, high),
         )  # fmt: skip
         merger = merger.when_matched_update_all().when_not_matched_insert_all()
@@ -430,7 +445,13 @@ def read_delta(
     if state is None:
         raise LakeError(f"{where} holds no milekit.sync commit at that version")
     spec = registry.get(state.resource)
-    got = restore(table.to_pyarrow_table(), decode_schema(state.schema))
+    try:
+        read = table.to_pyarrow_table()
+    except (OSError, _deltalake().exceptions.DeltaError) as e:
+        raise LakeError(
+            f"cannot read version {table.version()} of {where} (vacuumed?): {_clean(e, options)}"
+        ) from None
+    got = restore(read, decode_schema(state.schema))
     return schema.to_pandas(got, index=spec.id_field)
 
 

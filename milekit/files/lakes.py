@@ -70,6 +70,7 @@ def sync(
     progress: bool | None = None,
     format: str | None = None,
     storage_options: Mapping[str, str] | None = None,
+    retention: dt.timedelta | None = None,
     **filters: Any,
 ) -> SyncResult:
     """Bring the lake at ``path`` (a folder, or ``s3://``, ``gs://``, ``az://`` …) up to
@@ -78,11 +79,13 @@ def sync(
     ``format``: ``"delta"`` or ``"parquet"`` for a new lake (an existing one keeps its
     own; object storage is always Delta). ``storage_options`` go to deltalake as they
     are (credentials otherwise come from the environment); they are never stored.
+    ``retention`` (Delta): after the run, the files of versions older than that are
+    vacuumed (those versions can no longer be read).
     """
     kind = lake_format(path, format, storage_options)
     if kind == "parquet":
-        if storage_options:
-            raise UsageError("storage_options are for a Delta lake")
+        if storage_options or retention is not None:
+            raise UsageError("storage_options and retention are for a Delta lake")
         return lake.sync(
             resource, path, client=client, full=full, overlap=overlap, progress=progress,
             **filters,
@@ -93,7 +96,7 @@ def sync(
         raise UsageError(f"overlap must be a duration of zero or more, got {overlap!r}")
     return delta_lake.sync_delta(
         spec, str(path), params, client or get_client(), full=full, overlap=overlap,
-        progress=progress, storage_options=storage_options,
+        progress=progress, storage_options=storage_options, retention=retention,
     )  # fmt: skip
 
 

@@ -96,7 +96,8 @@ def test_a_local_delta_lake_is_one_commit_per_run_and_matches_the_api(
 
 
 def test_engines_read_the_delta_lake(fresh: Sandbox, c: milekit.Client, tmp_path: Path) -> None:
-    """pyarrow (through deltalake's dataset) and Polars read the table as it is."""
+    """pyarrow (through deltalake's dataset), Polars and DuckDB (through Arrow) read the
+    table as it is."""
     import polars as pl
 
     lake = tmp_path / "tasks"
@@ -104,6 +105,10 @@ def test_engines_read_the_delta_lake(fresh: Sandbox, c: milekit.Client, tmp_path
     dataset = deltalake.DeltaTable(str(lake)).to_pyarrow_dataset()
     assert isinstance(dataset, ds.Dataset) and dataset.count_rows() == 300
     assert pl.read_delta(str(lake)).height == 300
+    assert pl.scan_delta(str(lake)).select(pl.len()).collect().item() == 300
+    import duckdb  # through Arrow: its delta extension would be downloaded
+
+    assert duckdb.sql("select count(distinct _id) from dataset").fetchall() == [(300,)]
 
 
 def test_an_existing_hive_lake_keeps_its_format(
@@ -337,3 +342,39 @@ def test_a_writer_that_always_loses_says_so(
         milekit.sync("tasks", lake, client=c, progress=False)
     assert isinstance(milekit.LakeConflictError("x"), milekit.LakeError)
     _same_as_api(lake, c)
+
+
+def test_a_retention_vacuums_older_versions(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    _changes(fresh, c)
+    milekit.sync("tasks", lake, client=c, progress=False)
+    assert len(milekit.read_lake(lake, version=0)) == 300
+    files = len(list(lake.glob("*.parquet")))
+    milekit.sync("tasks", lake, client=c, progress=False, retention=dt.timedelta(0))
+    assert len(list(lake.glob("*.parquet"))) < files
+    with pytest.raises(milekit.LakeError, match="cannot read version 0"):
+        milekit.read_lake(lake, version=0)
+    _same_as_api(lake, c)
+    history = milekit.lake_history(lake)
+    assert history["run"].sum() == 3 and "VACUUM END" in history["operation"].tolist()
+
+
+def test_the_command_line_makes_a_delta_lake(
+    fresh: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from milekit.cli import main
+
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    lake = tmp_path / "lake"
+    args = ["sync", "tasks", str(lake), "--base-url", fresh.url, "--no-progress"]
+    assert main([*args, "--format", "delta"]) == 0
+    assert main(args) == 0  # it stays Delta
+    out = capsys.readouterr().out
+    assert "(full)" in out and "(incremental)" in out and fresh.token not in out
+    assert (lake / "_delta_log").is_dir() and len(milekit.lake_history(lake)) == 2
