@@ -30,6 +30,7 @@ from milekit.errors import (
 from milekit.errors import (
     MileWarning as MileWarning,
 )
+from milekit.files.delta_lake import LakeConflictError as LakeConflictError
 from milekit.files.excel import to_excel
 from milekit.files.excel_read import read_excel
 from milekit.files.export import (
@@ -43,7 +44,7 @@ from milekit.files.export import (
 )
 from milekit.files.lake import LakeError as LakeError
 from milekit.files.lake import SyncResult as SyncResult
-from milekit.files.lake import read_lake, sync
+from milekit.files.lakes import lake_history, read_lake, sync
 from milekit.notebook.signin import Identity as Identity
 from milekit.notebook.signin import login
 from milekit.notebook.signin import logout as logout
@@ -107,6 +108,7 @@ __all__ = [
     "flow_columns",
     "frame",
     "get",
+    "lake_history",
     "login",
     "push",
     "read_csv",

@@ -39,6 +39,7 @@ from milekit._version import __version__
 from milekit.errors import MileError, UsageError
 from milekit.files.export import format_of
 from milekit.files.lake import has_state
+from milekit.files.lakes import lake_format
 from milekit.notebook import signin
 from milekit.types import registry
 from milekit.types.schema import native_status
@@ -109,12 +110,18 @@ def _sync_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """milekit sync RESOURCE DIRECTORY [filters]"""
     s = sub.add_parser(
         "sync",
-        help="keep a Hive-partitioned Parquet lake of a resource up to date",
+        help="keep a lake of a resource up to date (Hive Parquet or Delta, docs/lake.md)",
         description="The first run reads everything; later runs read only what can have "
         "changed (docs/lake.md). Safe to kill: the next run completes the lake.",
     )
     s.add_argument("resource", help="a resource name (tasks, hubs, ...)")
-    s.add_argument("directory", help="the lake's directory (created if missing)")
+    s.add_argument("directory", help="the lake's directory or s3://, gs://, az:// URI")
+    s.add_argument(
+        "--format",
+        choices=["delta", "parquet"],
+        default=None,
+        help="a new local lake's format (default parquet; object storage: delta)",
+    )
     s.add_argument("--full", action="store_true", help="read and rewrite everything")
     s.add_argument(
         "--overlap-minutes", type=float, default=60.0,
@@ -356,13 +363,15 @@ def _key_values(items: Sequence[str]) -> dict[str, str]:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    filters = _key_values(args.filter)
+    filters: dict[str, Any] = _key_values(args.filter)
     overlap = dt.timedelta(minutes=args.overlap_minutes)
-    first = not has_state(args.directory)
+    delta = lake_format(args.directory, args.format) == "delta"  # its last commit stays
+    first = not delta and not has_state(args.directory)
     try:
         with milekit.Client(base_url=args.base_url, profile=args.profile) as client:
             result = milekit.sync(
                 args.resource, args.directory, client=client, full=args.full, overlap=overlap,
+                format=args.format,
                 progress=False if args.no_progress else None, **filters,
             )  # fmt: skip
     except KeyboardInterrupt:

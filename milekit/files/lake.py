@@ -118,6 +118,7 @@ class SyncResult:
     partitions_skipped: int
     requests: int
     seconds: float
+    attempts: int = 1  #: a Delta lake's run starts again when another writer commits first
 
     def __str__(self) -> str:
         return (

@@ -1,0 +1,481 @@
+"""The lake as a Delta table, on a local disk or in object storage: ``sync(format="delta")``.
+
+>>> import milekit, tempfile
+>>> lake = tempfile.mkdtemp() + "/tasks"
+>>> with milekit.Sandbox(tasks=40) as sb, milekit.Client(sb.token, sb.url) as c:
+...     first = milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+...     again = milekit.sync("tasks", lake, client=c, progress=False)
+...     same = milekit.read_lake(lake).sort_index().equals(
+...         milekit.tasks_frame(client=c, progress=False).sort_index())
+>>> first.mode, first.written, again.mode, same, len(milekit.lake_history(lake))
+('full', 40, 'incremental', True, 2)
+
+Each run is ONE Delta commit: a merge by id of the rows it read (new, changed, finished)
+that also deletes the rows the run found gone, carrying the run's marks (the high-water
+mark, the start of the run, the resource and its filters) in the commit's own metadata.
+The data and the marks change together or not at all: a run killed at any moment leaves
+the last version as it was (files it wrote and did not commit are referenced by nothing;
+``vacuum`` removes them) and the next run starts from the marks of the last commit. Two
+writers at once: Delta's commit protocol lets one commit win (on S3 by a conditional
+put); the other re-reads from the newest marks and tries again, at most :data:`ATTEMPTS`
+times, then raises :class:`LakeConflictError`. What a run reads again is the same as for
+the Hive lake (docs/lake.md); the pages are spilled to local scratch Parquet files as they
+arrive and merged from a stream of batches.
+
+Credentials come from the environment the table library reads (``AWS_*``,
+``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``) or ``storage_options=``; they are
+handed to ``deltalake`` and never written, logged or repeated in an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from milekit._version import __version__
+from milekit.errors import need
+from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
+from milekit.files.export import file_metadata, frame_attrs_of
+from milekit.files.lake import LakeError, Mode, SyncResult, _iso, _open_statuses
+from milekit.files.sink import ROW_GROUP_ROWS, Sink
+from milekit.reads.filters import encode_filters
+from milekit.reads.pages import iter_tables
+from milekit.reads.plan import read_plan
+from milekit.types import registry, schema
+from milekit.types.model import Changes, ResourceSpec
+from milekit.wire.client import Client
+
+__all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
+
+#: the key of a commit's custom metadata that holds the run's state (:class:`DeltaState`)
+STATE_KEY = "milekit_state"
+#: how many times a run that lost a commit race starts again from the newest marks
+ATTEMPTS = 4
+#: URI schemes of object storage (deltalake's own object store layer reads them)
+REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
+#: fetched, written, deleted, rows
+Counts = tuple[int, int, int, int]
+
+
+class LakeConflictError(LakeError):
+    """Other writers committed to the lake before this run each time it tried."""
+
+
+class _LostRace(Exception):
+    """Another writer committed first (a new table it made, or a conflicting commit)."""
+
+
+@dataclass
+class DeltaState:
+    """What a run commits beside its rows: the marks the next run reads from."""
+
+    resource: str
+    filters: dict[str, str]
+    high_water: str | None
+    last_run: str
+    schema: str  #: the Arrow schema of what it wrote (delta_types.encode_schema)
+    milekit: str = __version__
+
+
+def is_remote(uri: str | os.PathLike[str]) -> bool:
+    """Whether ``uri`` names object storage rather than a local path.
+
+    >>> is_remote("s3://bucket/lake/tasks"), is_remote("lake/tasks")
+    (True, False)
+    """
+    return str(uri).startswith(REMOTE)
+
+
+def table_uri(uri: str | os.PathLike[str]) -> str:
+    """What deltalake is given: a URI as it is, a local path made absolute."""
+    return str(uri) if is_remote(uri) else os.path.abspath(uri)
+
+
+def options_for(uri: str, given: Mapping[str, str] | None) -> dict[str, str]:
+    """``storage_options`` for deltalake: on S3, commits by a conditional put (S3 and the
+    S3-compatible stores that support ``If-None-Match``), unless given otherwise.
+
+    >>> options_for("s3://b/t", None)
+    {'conditional_put': 'etag'}
+    """
+    out = {"conditional_put": "etag"} if uri.startswith(("s3://", "s3a://")) else {}
+    return {**out, **dict(given or {})}
+
+
+def is_delta(uri: str | os.PathLike[str], options: Mapping[str, str] | None = None) -> bool:
+    """Whether a Delta table is at ``uri`` (locally: its ``_delta_log`` folder)."""
+    if not is_remote(uri):
+        return (Path(uri) / "_delta_log").is_dir()
+    dl = _deltalake()
+    return bool(dl.DeltaTable.is_deltatable(table_uri(uri), options_for(str(uri), options)))
+
+
+def _deltalake() -> Any:
+    return need("deltalake", "lake", "a Delta lake (milekit.sync to object storage)")
+
+
+def _open(uri: str, options: dict[str, str], version: int | None = None) -> Any:
+    """The table at ``uri``, or None when there is none; an error without credentials."""
+    dl = _deltalake()
+    try:
+        if not dl.DeltaTable.is_deltatable(uri, options):
+            return None
+        return dl.DeltaTable(uri, version=version, storage_options=options)
+    except (OSError, dl.exceptions.DeltaError) as e:
+        raise LakeError(f"cannot open the Delta table at {uri}: {_clean(e, options)}") from None
+
+
+def _clean(error: BaseException, options: Mapping[str, str]) -> str:
+    """An error's text with every credential it could repeat taken out."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    secrets = [v for v in options.values() if len(v) >= 6]
+    secrets += [v for k, v in os.environ.items() if _secret(k) and len(v) >= 6]
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text[:300]
+
+
+def _secret(key: str) -> bool:
+    k = key.upper()
+    return any(w in k for w in ("SECRET", "TOKEN", "PASSWORD", "KEY", "SAS", "CREDENTIAL"))
+
+
+def state_of(table: Any, version: int | None = None) -> DeltaState | None:
+    """The state of the newest milekit commit at or before ``version`` (None: none)."""
+    for entry in table.history():
+        if version is not None and entry.get("version", -1) > version:
+            continue
+        doc = entry.get(STATE_KEY)
+        if doc:
+            try:
+                return DeltaState(**orjson.loads(doc))
+            except (orjson.JSONDecodeError, TypeError) as e:
+                raise LakeError(f"a commit's {STATE_KEY} is not milekit's ({e})") from None
+    return None
+
+
+def check_delta(
+    table: Any, spec: ResourceSpec, params: Mapping[str, str], uri: str
+) -> DeltaState | None:
+    """The lake's state, after checking it is ``spec``'s lake with these filters."""
+    if table is None:
+        return None
+    state = state_of(table)
+    if state is None:
+        raise LakeError(f"{uri} is a Delta table milekit.sync did not write: it is not touched")
+    if state.resource != spec.name:
+        raise LakeError(f"{uri} is a lake of {state.resource}, not of {spec.name}")
+    if state.filters != dict(params):
+        raise LakeError(
+            f"{uri} was synced with filters {state.filters}, not {dict(params)}: a lake "
+            "keeps one selection (sync other filters into another lake)"
+        )
+    return state
+
+
+def sync_delta(
+    spec: ResourceSpec,
+    uri: str,
+    params: Mapping[str, str],
+    client: Client,
+    *,
+    full: bool,
+    overlap: dt.timedelta,
+    progress: bool | None,
+    storage_options: Mapping[str, str] | None,
+    retention: dt.timedelta | None = None,
+) -> SyncResult:
+    """One run: a commit, retried from the newest marks when another writer won; then,
+    with ``retention``, the files of versions older than that vacuumed."""
+    dl = _deltalake()
+    where = table_uri(uri)
+    options = options_for(where, storage_options)
+    before, t0 = client.stats.requests, time.perf_counter()
+    for attempt in range(1, ATTEMPTS + 1):
+        table = _open(where, options)
+        state = check_delta(table, spec, params, where)
+        run = _DeltaRun(spec, where, options, client, params, progress, table, state)
+        try:
+            mode, counts = run.go(full, overlap)
+        except (dl.exceptions.CommitFailedError, _LostRace):
+            continue  # another writer committed first: again, from its marks
+        except dl.exceptions.DeltaError as e:
+            raise LakeError(f"writing {where} failed: {_clean(e, options)}") from None
+        if retention is not None:
+            vacuum(where, options, retention)
+        return SyncResult(
+            spec.name, Path(where) if not is_remote(where) else Path(uri), mode, *counts,
+            partitions_written=(), partitions_skipped=0,
+            requests=client.stats.requests - before, seconds=time.perf_counter() - t0,
+            attempts=attempt,
+        )  # fmt: skip
+    raise LakeConflictError(
+        f"{where}: other writers committed first {ATTEMPTS} times; run it again later"
+    )
+
+
+def vacuum(uri: str, options: dict[str, str], retention: dt.timedelta) -> list[str]:
+    """Remove the files no version newer than ``retention`` reads (older versions can no
+    longer be read; what killed runs left, once older than that, goes too)."""
+    dl = _deltalake()
+    hours = math.ceil(retention.total_seconds() / 3600)
+    table = dl.DeltaTable(uri, storage_options=options)
+    removed = table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
+    return list(removed)
+
+
+class _DeltaRun:
+    """One attempt of a run: read into local scratch files, then one commit."""
+
+    def __init__(
+        self,
+        spec: ResourceSpec,
+        uri: str,
+        options: dict[str, str],
+        client: Client,
+        params: Mapping[str, str],
+        progress: bool | None,
+        table: Any,
+        state: DeltaState | None,
+    ) -> None:
+        self.spec, self.uri, self.options, self.client = spec, uri, options, client
+        self.params, self.progress, self.table, self.state = dict(params), progress, table, state
+        self.plan = read_plan(spec, self.params, client)
+        self.meta = file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+        self.started = dt.datetime.now(dt.UTC)
+        self.dl = _deltalake()
+
+    def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
+        with tempfile.TemporaryDirectory(prefix="milekit-lake-") as scratch:
+            self.scratch = Path(scratch)
+            if self.spec.changes is None:
+                return "snapshot", self.snapshot()
+            if full or self.table is None or self.state is None or not self.state.high_water:
+                return "full", self.full()
+            return "incremental", self.incremental(self.state, overlap)
+
+    def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
+        params = {**self.params, **(extra or {})}
+        yield from iter_tables(
+            self.spec, params, client=self.client, progress=self.progress, plan=self.plan
+        )
+
+    def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
+        """Pages into one local Parquet file, one row per id: rows fetched, file, schema."""
+        path = self.scratch / f"{name}.parquet"
+        spills = self.scratch / f"{name}.spill"
+        spills.mkdir()
+        sink = Sink(
+            path, "parquet", self.spec.id_field, self.meta, spill_dir=spills,
+            empty_schema=self.plan.empty().schema,
+        )  # fmt: skip
+        fetched = 0
+        for t in tables:
+            fetched += t.num_rows
+            sink.write(t)
+        written = sink.finish()
+        return fetched, path, written.schema.remove_metadata()
+
+    def commit_state(self, s: pa.Schema, high: str | None) -> Any:
+        old = self.state.high_water if self.state is not None else None
+        state = DeltaState(
+            self.spec.name, self.params, max(filter(None, (high, old)), default=None),
+            _iso(self.started), encode_schema(s),
+        )  # fmt: skip
+        doc = orjson.dumps(asdict(state)).decode()
+        return self.dl.CommitProperties(custom_metadata={STATE_KEY: doc})
+
+    def snapshot(self) -> Counts:
+        """Everything read again into one overwrite commit."""
+        fetched, path, s = self.spill("all", self.tables())
+        rows = pq.read_metadata(str(path)).num_rows
+        self.dl.write_deltalake(
+            self.uri, _reader([path], s, self.spec.id_field), mode="overwrite",
+            schema_mode="overwrite", storage_options=self.options,
+            commit_properties=self.commit_state(s, None),
+        )  # fmt: skip
+        return fetched, rows, 0, rows
+
+    def full(self) -> Counts:
+        """Everything read again: a new table, or a merge that also deletes what is gone."""
+        changes = _changes(self.spec)
+        fetched, path, s = self.spill("all", self.tables())
+        high = _file_high_water(path, changes.created)
+        if self.table is None:
+            rows = pq.read_metadata(str(path)).num_rows
+            meta = self.commit_state(s, high).custom_metadata
+            # no retry: a first run that races another first run starts again as a merge
+            props = self.dl.CommitProperties(custom_metadata=meta, max_commit_retries=0)
+            try:
+                self.dl.write_deltalake(
+                    self.uri, _reader([path], s, self.spec.id_field), mode="error",
+                    storage_options=self.options, commit_properties=props,
+                )  # fmt: skip
+            except self.dl.exceptions.DeltaError:
+                if self.dl.DeltaTable.is_deltatable(self.uri, self.options):
+                    raise _LostRace from None  # another first run made the table
+                raise
+            return fetched, rows, 0, rows
+        metrics = self.merge([path], s, high, delete_when="true")
+        return fetched, *_counted(metrics, self.table)
+
+    def incremental(self, state: DeltaState, overlap: dt.timedelta) -> Counts:
+        """Only what can have changed since the last commit's marks (docs/lake.md)."""
+        changes = _changes(self.spec)
+        reads: list[dict[str, Any]] = []
+        if state.high_water:
+            since = dt.datetime.fromisoformat(state.high_water) - overlap
+            reads.append({"timeBy": changes.created, "timeFrom": since})
+        if changes.finished:
+            since = dt.datetime.fromisoformat(state.last_run) - overlap
+            reads.append({"timeBy": changes.finished, "timeFrom": since})
+        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
+        fetched, paths, schemas = 0, list[Path](), list[pa.Schema]()
+        for i, extra in enumerate(reads):
+            query = encode_filters(self.spec.query, self.spec.rows, extra)
+            n, path, s = self.spill(f"read{i}", self.tables(query))
+            fetched, paths, schemas = fetched + n, [*paths, path], [*schemas, s]
+        s = schema.unified_schema([*schemas, decode_schema(state.schema)])
+        high = max(
+            filter(None, (_file_high_water(p, changes.created) for p in paths)), default=None
+        )
+        metrics = self.merge(paths, s, high, delete_when=_open_predicate(changes, self.params))
+        return fetched, *_counted(metrics, self.table)
+
+    def merge(self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str) -> Any:
+        """One merge commit by id: matched rows updated, new ones inserted, rows of the lake
+        the reads did not see deleted when ``delete_when`` holds for them."""
+        ident = _quoted(self.spec.id_field)
+        merger = self.table.merge(
+            _reader(list(reversed(paths)), s, self.spec.id_field),
+            predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
+            merge_schema=True,
+            commit_properties=self.commit_state(s, high),
+        )  # fmt: skip
+        merger = merger.when_matched_update_all().when_not_matched_insert_all()
+        if delete_when:
+            merger = merger.when_not_matched_by_source_delete(delete_when)
+        return merger.execute()
+
+
+def _changes(spec: ResourceSpec) -> Changes:
+    assert spec.changes is not None
+    return spec.changes
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _open_predicate(changes: Changes, params: Mapping[str, str]) -> str:
+    """Rows of the lake in an open status: deleted when the reads did not see them."""
+    statuses = _open_statuses(changes, params)
+    if not changes.status_filter or not statuses:
+        return ""
+    values = ", ".join("'" + s.replace("'", "''") + "'" for s in statuses)
+    return f"t.{_quoted(changes.status_filter)} IN ({values})"
+
+
+def _counted(metrics: Mapping[str, Any], table: Any) -> tuple[int, int, int]:
+    """Written, deleted and rows after a merge, from its metrics."""
+    written = int(metrics.get("num_target_rows_inserted", 0)) + int(
+        metrics.get("num_target_rows_updated", 0)
+    )
+    deleted = int(metrics.get("num_target_rows_deleted", 0))
+    table.update_incremental()
+    return written, deleted, int(table.count())
+
+
+def _reader(paths: list[Path], s: pa.Schema, id_field: str) -> pa.RecordBatchReader:
+    """The scratch files as one stream of Delta-typed batches, one row per id (the first
+    file that has an id wins: give the freshest read first)."""
+    target = delta_schema(s)
+    return pa.RecordBatchReader.from_batches(target, _batches(paths, s, id_field))
+
+
+def _batches(paths: list[Path], s: pa.Schema, id_field: str) -> Iterator[pa.RecordBatch]:
+    seen: set[Any] = set()
+    for path in paths:
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
+            t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+            if len(paths) > 1:
+                ids = t.column(id_field)
+                t = t.filter(pc.invert(pc.is_in(ids, value_set=pa.array(list(seen), ids.type))))
+                seen.update(t.column(id_field).to_pylist())
+            yield from to_delta(schema.conform(t, s), s).to_batches()
+
+
+def _file_high_water(path: Path, by: str) -> str | None:
+    f = pq.ParquetFile(str(path))
+    if by not in f.schema_arrow.names or not f.metadata.num_rows:
+        return None
+    top = pc.max(f.read(columns=[by]).column(by)).as_py()
+    return _iso(top) if top is not None else None
+
+
+def read_delta(
+    uri: str | os.PathLike[str],
+    *,
+    version: int | None = None,
+    as_of: dt.datetime | None = None,
+    storage_options: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The frame a Delta lake holds, now or as a run left it (``version``/``as_of``)."""
+    where = table_uri(uri)
+    options = options_for(where, storage_options)
+    table = _open(where, options)
+    if table is None:
+        raise LakeError(f"no Delta lake at {where}")
+    if version is not None or as_of is not None:
+        table.load_as_version(version if version is not None else as_of)
+    state = state_of(table, table.version())
+    if state is None:
+        raise LakeError(f"{where} holds no milekit.sync commit at that version")
+    spec = registry.get(state.resource)
+    try:
+        read = table.to_pyarrow_table()
+    except (OSError, _deltalake().exceptions.DeltaError) as e:
+        raise LakeError(
+            f"cannot read version {table.version()} of {where} (vacuumed?): {_clean(e, options)}"
+        ) from None
+    got = restore(read, decode_schema(state.schema))
+    return schema.to_pandas(got, index=spec.id_field)
+
+
+def delta_history(
+    uri: str | os.PathLike[str], *, storage_options: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per version: when, what operation, rows added, changed and deleted."""
+    where = table_uri(uri)
+    table = _open(where, options_for(where, storage_options))
+    if table is None:
+        raise LakeError(f"no Delta lake at {where}")
+    rows = []
+    for e in table.history():
+        m = e.get("operationMetrics") or {}
+        added = m.get("num_target_rows_inserted", m.get("num_added_rows", 0))
+        rows.append(
+            {
+                "version": int(e["version"]),
+                "time": pd.Timestamp(int(e["timestamp"]), unit="ms", tz="UTC"),
+                "operation": str(e.get("operation", "")),
+                "added": int(added or 0),
+                "changed": int(m.get("num_target_rows_updated", 0) or 0),
+                "deleted": int(m.get("num_target_rows_deleted", 0) or 0),
+                "run": bool(e.get(STATE_KEY)),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("version").reset_index(drop=True)

@@ -1,0 +1,380 @@
+"""The lake as a Delta table (issue 25): local and on an S3 server on loopback (moto),
+one commit per run carrying its marks, versions to read back, credentials kept out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+import milekit
+from milekit.errors import MissingExtraError
+from milekit.files import delta_lake, lakes
+from milekit.sandbox import Sandbox
+from milekit.sandbox.http import iso_now
+from milekit.sandbox.store import Op
+
+from .conftest import DUMMY_SECRET
+
+deltalake = pytest.importorskip("deltalake")
+
+
+@pytest.fixture
+def c(fresh: Sandbox) -> Iterator[milekit.Client]:
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as client:
+        yield client
+
+
+def _same_as_api(lake: str | Path, c: milekit.Client) -> None:
+    got = milekit.read_lake(lake).sort_index()
+    want = milekit.tasks_frame(client=c, progress=False).sort_index()
+    want.attrs = got.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
+
+
+def _ids(lake: str | Path) -> list[str]:
+    """The ids any engine sees now (the newest version, read by deltalake itself)."""
+    where = delta_lake.table_uri(lake)
+    table = deltalake.DeltaTable(where, storage_options=delta_lake.options_for(where, None))
+    return table.to_pyarrow_table(columns=["_id"]).column("_id").to_pylist()
+
+
+def _finish(sb: Sandbox, task_id: str) -> None:
+    doc = dict(sb.store.get("tasks", task_id) or {})
+    stamp = iso_now(time.time())
+    doc.update(status="DONE", doneTime=stamp, updatedTime=stamp, doneBy="Field worker")
+    sb.store.apply([Op("put", "tasks", task_id, doc)], "POST", "/field-app/done")
+
+
+def _open_ids(sb: Sandbox, status: str) -> list[str]:
+    return [t["_id"] for t in sb.store.values("tasks") if t.get("status") == status]
+
+
+def _changes(sb: Sandbox, c: milekit.Client) -> None:
+    """A new task, one finished, one edited while open, one deleted."""
+    flow = next(t for t in sb.store.values("tasks"))
+    c.request(
+        "POST", "/task", json={"flow": flow["flow"], "hubId": flow["hubId"], "title": "new one"}
+    )
+    ongoing = _open_ids(sb, "ONGOING")
+    _finish(sb, ongoing[0])
+    c.request("PATCH", f"/task/{ongoing[1]}", json={"title": "edited while open"})
+    c.request("DELETE", f"/task/{ongoing[2]}")
+
+
+def test_a_local_delta_lake_is_one_commit_per_run_and_matches_the_api(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    first = milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    assert (first.mode, first.fetched, first.written, first.rows) == ("full", 300, 300, 300)
+    _same_as_api(lake, c)
+    before = milekit.read_lake(lake)
+    _changes(fresh, c)
+    res = milekit.sync("tasks", lake, client=c, progress=False)  # it stays Delta
+    assert res.mode == "incremental" and res.deleted == 1 and res.rows == 300
+    assert res.fetched < 300
+    _same_as_api(lake, c)
+    history = milekit.lake_history(lake)
+    assert history["version"].tolist() == [0, 1] and history["run"].all()
+    assert history.loc[1, ["operation", "added", "deleted"]].tolist() == ["MERGE", 1, 1]
+    assert history.loc[0, "added"] == 300
+    old = milekit.read_lake(lake, version=0)
+    old.attrs = before.attrs = {}
+    pd.testing.assert_frame_equal(old.sort_index(), before.sort_index())
+    at = history.loc[0, "time"].to_pydatetime() + dt.timedelta(milliseconds=1)
+    assert len(milekit.read_lake(lake, as_of=at)) == 300
+    assert [p.name for p in tmp_path.iterdir()] == ["tasks"]  # no state file beside it
+
+
+def test_engines_read_the_delta_lake(fresh: Sandbox, c: milekit.Client, tmp_path: Path) -> None:
+    """pyarrow (through deltalake's dataset), Polars and DuckDB (through Arrow) read the
+    table as it is."""
+    import polars as pl
+
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    dataset = deltalake.DeltaTable(str(lake)).to_pyarrow_dataset()
+    assert isinstance(dataset, ds.Dataset) and dataset.count_rows() == 300
+    assert pl.read_delta(str(lake)).height == 300
+    assert pl.scan_delta(str(lake)).select(pl.len()).collect().item() == 300
+    import duckdb  # through Arrow: its delta extension would be downloaded
+
+    assert duckdb.sql("select count(distinct _id) from dataset").fetchall() == [(300,)]
+
+
+def test_an_existing_hive_lake_keeps_its_format(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    assert lakes.lake_format(lake) == "parquet"
+    with pytest.raises(milekit.LakeError, match="is a parquet lake, not delta"):
+        milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    assert milekit.sync("tasks", lake, client=c, progress=False).mode == "incremental"
+    with pytest.raises(milekit.errors.UsageError, match="keeps no versions"):
+        milekit.read_lake(lake, version=0)
+    with pytest.raises(milekit.errors.UsageError, match="object storage takes"):
+        milekit.sync("tasks", "s3://b/t", client=c, format="parquet")
+
+
+def test_a_lake_of_another_resource_or_a_foreign_table_is_refused(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    milekit.sync("hubs", tmp_path / "h", client=c, progress=False, format="delta")
+    sent = len(fresh.app.request_log)
+    with pytest.raises(milekit.LakeError, match="lake of hubs, not of tasks"):
+        milekit.sync("tasks", tmp_path / "h", client=c, progress=False)
+    assert len(fresh.app.request_log) == sent
+    import pyarrow as pa
+
+    deltalake.write_deltalake(str(tmp_path / "x"), pa.table({"a": [1]}))
+    with pytest.raises(milekit.LakeError, match="did not write"):
+        milekit.sync("tasks", tmp_path / "x", client=c, progress=False)
+
+
+def test_a_snapshot_resource_is_one_overwrite_commit_per_run(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "hubs"
+    for _ in range(2):
+        res = milekit.sync("hubs", lake, client=c, progress=False, format="delta")
+    hubs = milekit.hubs_frame(client=c, progress=False)
+    assert res.mode == "snapshot" and res.rows == len(hubs)
+    got = milekit.read_lake(lake)
+    got.attrs = hubs.attrs = {}
+    pd.testing.assert_frame_equal(got, hubs)
+
+
+def test_a_missing_extra_names_it(
+    c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "deltalake", None)
+    with pytest.raises(MissingExtraError, match=r"milekit\[lake\]"):
+        milekit.sync("tasks", "s3://bucket/tasks", client=c, progress=False)
+
+
+def test_the_lake_on_an_s3_server_matches_the_api(
+    fresh: Sandbox, c: milekit.Client, s3_bucket: str
+) -> None:
+    uri = f"s3://{s3_bucket}/lake/tasks"
+    assert milekit.sync("tasks", uri, client=c, progress=False).mode == "full"
+    _changes(fresh, c)
+    res = milekit.sync("tasks", uri, client=c, progress=False)
+    assert (res.mode, res.deleted, res.rows) == ("incremental", 1, 300)
+    _same_as_api(uri, c)
+    assert len(milekit.read_lake(uri, version=0)) == 300
+    assert milekit.lake_history(uri)["version"].tolist() == [0, 1]
+    assert DUMMY_SECRET not in repr(res) + str(res)
+
+
+def test_an_error_never_repeats_a_secret(
+    c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that refuses the connection: the error names the lake, not the secret
+    given in ``storage_options`` or the environment."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret-0123456789")
+    options = {
+        "aws_access_key_id": "key-id-abcdef",
+        "aws_secret_access_key": "given-secret-0123456789",
+        "aws_endpoint_url": dead,
+        "aws_allow_http": "true",
+        "aws_region": "us-east-1",
+        "max_retries": "0",
+        "retry_timeout": "1s",
+    }
+    with pytest.raises(milekit.LakeError) as caught:
+        milekit.sync("tasks", "s3://b/t", client=c, progress=False, storage_options=options)
+    text = str(caught.value) + repr(caught.value)
+    assert "s3://b/t" in text
+    for secret in ("given-secret-0123456789", "env-secret-0123456789"):
+        assert secret not in text
+
+
+_SYNC = """
+import os, sys
+import milekit
+with milekit.Client(os.environ["MILEAPP_TOKEN"], sys.argv[1], limiter="process") as c:
+    try:
+        r = milekit.sync("tasks", sys.argv[2], client=c, progress=False)
+    except milekit.LakeConflictError as e:
+        print("conflict", e)
+        sys.exit(3)
+    print(r.mode, r.rows)
+"""
+
+
+def _sync_process(sb: Sandbox, lake: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, MILEAPP_TOKEN=sb.token)
+    return subprocess.Popen(
+        [sys.executable, "-c", _SYNC, sb.url, lake], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_writers_on_s3_never_corrupt_or_double_the_lake(s3_bucket: str) -> None:
+    """Two processes sync the same table at once, a first run and later ones: Delta's
+    commit decides; the loser starts again from the winner's marks (or says so)."""
+    with Sandbox(tasks=2000, latency=0.005) as sb:
+        uri = f"s3://{s3_bucket}/lake/tasks"
+        outcomes = []
+        for _ in range(3):
+            procs = [_sync_process(sb, uri) for _ in range(2)]
+            for p in procs:
+                out, err = p.communicate(timeout=300)
+                assert p.returncode in (0, 3), err
+                outcomes.append((p.returncode, out.strip()))
+            ids = _ids(uri)
+            assert len(ids) == len(set(ids)) == 2000
+            for tid in _open_ids(sb, "ONGOING")[:10]:
+                _finish(sb, tid)
+        assert sum(code == 0 for code, _ in outcomes) >= 3
+        with milekit.Client(sb.token, sb.url, limiter="process") as c:
+            milekit.sync("tasks", uri, client=c, progress=False)
+            _same_as_api(uri, c)
+
+
+def _completes(proc: subprocess.Popen[str]) -> None:
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+
+
+def _killed_runs(sb: Sandbox, lake: str, delays: list[float]) -> None:
+    """A `milekit.sync` process SIGKILLed after each delay; the lake stays readable
+    without a repeated id, then a later run is killed too."""
+    import signal
+
+    for i, delay in enumerate(delays):
+        proc = _sync_process(sb, lake)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        if lakes.lake_format(lake) == "delta" and delta_lake.is_delta(lake):
+            ids = _ids(lake)
+            assert len(ids) == len(set(ids))
+        if i == len(delays) // 2:
+            _completes(_sync_process(sb, lake))
+            for tid in _open_ids(sb, "ONGOING")[:20]:
+                _finish(sb, tid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_a_run_killed_at_random_moments_leaves_the_last_version_and_the_next_completes(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    import random
+
+    lake = (
+        f"s3://{request.getfixturevalue('s3_bucket')}/lake/tasks"
+        if where == "s3"
+        else str(tmp_path / "tasks")
+    )
+    with Sandbox(tasks=3000, latency=0.01) as sb:
+        if where == "local":  # a new local lake is Hive unless asked: make it Delta
+            with milekit.Client(sb.token, sb.url, limiter="process") as c:
+                milekit.sync("tasks", lake, client=c, progress=False, format="delta", full=True)
+        rng = random.Random(25)
+        _killed_runs(sb, lake, sorted(rng.uniform(0.3, 2.5) for _ in range(6)))
+        _completes(_sync_process(sb, lake))
+        ids = _ids(lake)
+        assert len(ids) == len(set(ids))
+        with milekit.Client(sb.token, sb.url, limiter="process") as c:
+            _same_as_api(lake, c)
+
+
+def _another_writer_first(
+    monkeypatch: pytest.MonkeyPatch, c: milekit.Client, lake: Path, times: int
+) -> list[int]:
+    """The next ``times`` merges of this process find that another writer committed
+    between their read and their commit (a whole run of its own, in between)."""
+    real, raced = delta_lake._DeltaRun.merge, [0]
+
+    def merge(self: delta_lake._DeltaRun, *args: object, **kwargs: object) -> object:
+        if raced[0] < times:
+            raced[0] += 1
+            monkeypatch.setattr(delta_lake._DeltaRun, "merge", real)
+            milekit.sync("tasks", lake, client=c, progress=False)  # the other machine
+            monkeypatch.setattr(delta_lake._DeltaRun, "merge", merge)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(delta_lake._DeltaRun, "merge", merge)
+    return raced
+
+
+def test_the_loser_of_a_commit_race_starts_again_from_the_winners_marks(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    _changes(fresh, c)
+    raced = _another_writer_first(monkeypatch, c, lake, times=1)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert raced == [1] and res.attempts == 2 and res.rows == 300
+    history = milekit.lake_history(lake)
+    assert history["version"].tolist() == [0, 1, 2]  # the winner's commit, then the loser's
+    assert history["deleted"].tolist() == [0, 1, 0]  # the deletion counted once
+    _same_as_api(lake, c)
+    assert len(set(_ids(lake))) == len(_ids(lake)) == 300
+
+
+def test_a_writer_that_always_loses_says_so(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    _another_writer_first(monkeypatch, c, lake, times=delta_lake.ATTEMPTS)
+    with pytest.raises(milekit.LakeConflictError, match="other writers committed first"):
+        milekit.sync("tasks", lake, client=c, progress=False)
+    assert isinstance(milekit.LakeConflictError("x"), milekit.LakeError)
+    _same_as_api(lake, c)
+
+
+def test_a_retention_vacuums_older_versions(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    _changes(fresh, c)
+    milekit.sync("tasks", lake, client=c, progress=False)
+    assert len(milekit.read_lake(lake, version=0)) == 300
+    files = len(list(lake.glob("*.parquet")))
+    milekit.sync("tasks", lake, client=c, progress=False, retention=dt.timedelta(0))
+    assert len(list(lake.glob("*.parquet"))) < files
+    with pytest.raises(milekit.LakeError, match="cannot read version 0"):
+        milekit.read_lake(lake, version=0)
+    _same_as_api(lake, c)
+    history = milekit.lake_history(lake)
+    assert history["run"].sum() == 3 and "VACUUM END" in history["operation"].tolist()
+
+
+def test_the_command_line_makes_a_delta_lake(
+    fresh: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from milekit.cli import main
+
+    monkeypatch.setenv("MILEAPP_TOKEN", fresh.token)
+    lake = tmp_path / "lake"
+    args = ["sync", "tasks", str(lake), "--base-url", fresh.url, "--no-progress"]
+    assert main([*args, "--format", "delta"]) == 0
+    assert main(args) == 0  # it stays Delta
+    out = capsys.readouterr().out
+    assert "(full)" in out and "(incremental)" in out and fresh.token not in out
+    assert (lake / "_delta_log").is_dir() and len(milekit.lake_history(lake)) == 2
