@@ -118,7 +118,7 @@ class Automations:
         docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
         return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:
