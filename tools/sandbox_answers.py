@@ -171,6 +171,33 @@ def _writes(app: SandboxApp) -> Iterator[tuple[str, str, Any]]:
                 yield route.method, route.path, {key: items if key != "ids" else ids[:2]}
 
 
+def _actions(app: SandboxApp) -> Iterator[tuple[str, str, Any]]:
+    """Irregular writes and writes with bodies made to pass (and fail) validation."""
+    me = app.store.meta["me"]["_id"]
+    user = next(u["_id"] for u in app.store.values("users") if u["_id"] != me)
+    hub = app.store.values("hubs")[0]["_id"]
+    locked = [d["_id"] for d in app.store.values("locked_members")][:1]
+    yield "PATCH", "/user", {"name": "Renamed Me", "status": "inactive", "x": 1}
+    yield "PATCH", f"/user/{user}", {"name": "New Name"}
+    yield "PUT", f"/user/{user}", {"name": "Full Name", "email": "new.mail@demo.mile.app"}
+    yield "PUT", f"/user/{user}", {"email": "not an email"}
+    yield "POST", "/team", {"name": "Night Shift", "hubId": hub}
+    yield "POST", "/team", {"name": "night shift", "hubId": hub}
+    yield "POST", "/hub", {"name": "Depot X", "lat": 100, "lng": 1}
+    yield "POST", "/hub", {"name": "Depot Y", "lat": -6.2, "lng": 106.8, "address": "Jl. X"}
+    for email in [*locked, "nobody@demo.mile.app"]:
+        yield "POST", "/member/unlock", {"email": email}
+    for password in ("short", "Abcdef1!xyz", "Abcdef1!xyz"):
+        yield "POST", "/member/reset-password", {"userId": user, "password": password}
+    yield "DELETE", f"/member/{me}", None
+    yield "DELETE", f"/member/{user}", None
+    for path in ("/flows/check-version", "/automation-retries", "/location-history/generate-token"):
+        yield "POST", path, {}
+    yield "PUT", "/flow-reorder", {}
+    yield "GET", "/members/locked", None
+    yield "GET", "/users?fields=name,email", None
+
+
 def answers(app: SandboxApp | None = None, *, undo: bool = False) -> list[Answer]:
     """Every request's (line, status, sha256), reads first, then the writes in order
     (``undo``: of the bodies with the paginator fixes undone, :func:`_undo_link_fixes`)."""
@@ -187,8 +214,20 @@ def answers(app: SandboxApp | None = None, *, undo: bool = False) -> list[Answer
 
     run(_reads)
     run(_writes)
+    run(_actions)
     run(_reads)  # the same reads after the writes
+    # what the writes left: the write log (with the bodies it keeps) and every document
+    log = orjson.dumps(app.store.write_log, option=orjson.OPT_SORT_KEYS)
+    out.append(("store write log", len(app.store.write_log), _digest(log)))
+    for resource in _stored(app):
+        docs = orjson.dumps(app.store.values(resource), option=orjson.OPT_SORT_KEYS)
+        out.append((f"store {resource}", app.store.count(resource), _digest(docs)))
     return out
+
+
+def _stored(app: SandboxApp) -> list[str]:
+    """Every collection written or in the registry, by name."""
+    return sorted({e["resource"] for e in app.store.write_log} | set(RESOURCES))
 
 
 def _undo_link_fixes(data: bytes) -> bytes:

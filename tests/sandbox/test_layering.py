@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "seed": 0,
     "store": 1,
     "common": 2,
+    "generic": 2,
     "tasks": 3,
     "flows": 3,
     "automations": 3,
