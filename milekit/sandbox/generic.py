@@ -134,10 +134,12 @@ class Answer:
     message: str | None = None
     status: int = 200
 
-    def body(self, key: str, item: Any, **extra: Any) -> dict[str, Any]:
-        return envelope(
-            self.layout, key=key, item=item, message=self.message, code=self.status, **extra
-        )
+    def body(
+        self, key: str, item: Any, *, message: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """The body for ``item`` under ``key`` (``message`` replaces the declared one)."""
+        said = self.message if message is None else message
+        return envelope(self.layout, key=key, item=item, message=said, code=self.status, **extra)
 
 
 class StoredResource:
