@@ -38,6 +38,8 @@ from milekit.types.registry import RESOURCES, ResourceSpec
 
 __all__ = ["Answer", "Filter", "StoredResource", "envelope", "keep"]
 
+#: the item's key where an answer names none (a wire key that spells a resource's name)
+DATA = "data"
 #: how a filter compares a document's field with the query value
 Match = Literal["in", "overlap", "folded", "upper", "contains"]
 
@@ -45,7 +47,7 @@ Match = Literal["in", "overlap", "folded", "upper", "contains"]
 def envelope(
     layout: str,
     *,
-    key: str = "data",
+    key: str = DATA,
     item: Any = None,
     message: str | None = None,
     code: int = 200,
