@@ -20,13 +20,8 @@ from typing import Any
 
 import orjson
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
+from milekit.sandbox.common import Ctx, paging, resource_routes
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -34,11 +29,9 @@ from milekit.sandbox.http import (
     Route,
     V,
     attribute,
-    csv,
     is_date,
     iso_now,
     naive,
-    project,
     sort_docs,
     truthy,
 )
@@ -46,26 +39,11 @@ from milekit.sandbox.lookups import email_of, hub_of
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 
-EVENTS = (
-    "onTaskCreated",
-    "onTaskFinished",
-    "onTaskAssigned",
-    "onDataSourceCreated",
-    "onRoutingResultFinished",
-    "onRoutingResultDispatched",
-    "onStartTrip",
-    "onFinishTrip",
-)
-AUTOMATION_TYPES = (
-    "createTask",
-    "createAssignTask",
-    "moveTask",
-    "assignTask",
-    "webhook",
-    "createOrUpdateDataSource",
-    "notification",
-)
-DATA_TYPES = ("task", "data", "routingResult", "locationHistory")
+_SPEC = RESOURCES["automations"]
+#: the values the API accepts, as the registry (the contract) lists them
+EVENTS = _SPEC.field("event").enum or ()
+AUTOMATION_TYPES = _SPEC.field("automationType").enum or ()
+DATA_TYPES = _SPEC.field("dataType").enum or ()
 _DETAIL_REQUIRED = {
     "createTask": ("flow",),
     "createAssignTask": ("flow", "hubId", "assignee"),
@@ -80,50 +58,27 @@ _DETAIL_REQUIRED = {
 def routes(ctx: Ctx) -> list[Route]:
     a = Automations(ctx)
     return [
-        *resource_routes(
-            a.spec,
-            list=a.index,
-            detail=a.get,
-            create=a.create,
-            update=a.put,
-            patch=a.patch,
-            delete=a.delete,
-        ),
+        *a.routes(),
         *resource_routes(a.logs_spec, list=a.logs),
         Route("PATCH", "/automation-retry/{id}", a.retry),
         Route("POST", "/automation-retries", a.retries),
     ]
 
 
-class Automations:
+class Automations(StoredResource):
+    name = "automations"
+    filters = (
+        Filter("q", "contains", ("name",)),
+        Filter("event"),
+        Filter("automationType"),
+        Filter("dataType"),
+        Filter("flow", "in", ("rules.flow",)),
+    )
+    created = Answer("status message item", "Success")
+
     def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["automations"]
+        super().__init__(ctx)
         self.logs_spec = RESOURCES["automation_logs"]
-
-    def index(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("automations")
-        if q.get("q"):
-            needle = q["q"].lower()
-            docs = [d for d in docs if needle in d.get("name", "").lower()]
-        for key in ("event", "automationType", "dataType"):
-            if q.get(key):
-                wanted = set(csv(q[key]))
-                docs = [d for d in docs if d.get(key) in wanted]
-        if q.get("flow"):
-            wanted = set(csv(q["flow"]))
-            docs = [d for d in docs if (d.get("rules") or {}).get("flow") in wanted]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("automations", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _flow_ref(self, v: V, holder: Doc, where: str) -> None:
         """``holder.flow`` must name a flow; ``holder.flowId`` is set from it."""
@@ -185,7 +140,10 @@ class Automations:
             d["dataTypeName"] = dtype["name"]
         return out
 
-    def _save(self, r: Request, fields: Doc, old: Doc | None) -> Doc:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        if not full and not isinstance(r.body, dict):
+            raise HttpError(400, "Bad request - invalid parameters provided.")
+        fields = self._validate(r.body, None if full else old)
         stamp = iso_now(self.ctx.now())
         if old is None:
             doc: Doc = {"_id": self.ctx.new_id(), **fields}
@@ -197,31 +155,13 @@ class Automations:
         else:
             doc = dict(old, **fields)
         doc.update(updatedBy=email_of(self.ctx), updatedTime=stamp)
-        self.ctx.put(r, "automations", doc, r.body)
         return doc
 
-    def create(self, r: Request) -> Response:
-        doc = self._save(r, self._validate(r.body, None), None)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def put(self, r: Request) -> Response:
-        old = self.ctx.get("automations", r.params["id"])
-        doc = self._save(r, self._validate(r.body, None), old)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def patch(self, r: Request) -> Response:
-        old = self.ctx.get("automations", r.params["id"])
-        if not isinstance(r.body, dict):
-            raise HttpError(400, "Bad request - invalid parameters provided.")
-        doc = self._save(r, self._validate(r.body, old), old)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
     def delete(self, r: Request) -> Response:
-        old = self.ctx.get("automations", r.params["id"])
+        old = self.target(r.params["id"])
         self.ctx.remove(r, "automations", old, r.body)
-        return Response(
-            200, {"status": True, "message": "Automation successfully deleted.", "_id": old["_id"]}
-        )
+        message = "Automation successfully deleted."
+        return Response(200, envelope("status message _id", message=message, _id=old["_id"]))
 
     # --- logs (Elasticsearch hits) --------------------------------------------------------
 

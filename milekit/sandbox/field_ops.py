@@ -27,6 +27,7 @@ from milekit.sandbox.common import (
     resource_routes,
     sort_listed,
 )
+from milekit.sandbox.generic import Filter, keep
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -67,6 +68,10 @@ def routes(ctx: Ctx) -> list[Route]:
     ]
 
 
+#: the list filters of task schedules that are data (status and assignee follow)
+_SCHEDULE_FILTERS = (Filter("hubId"), Filter("flow"), Filter("flowId"), Filter("name", "contains"))
+
+
 # --- task schedules -----------------------------------------------------------------------
 
 
@@ -81,21 +86,13 @@ class Schedules:
         q = r.query
         page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("task_schedules")
-        for key in ("hubId", "flow", "flowId"):
-            if q.get(key):
-                wanted = set(csv(q[key]))
-                docs = [d for d in docs if d.get(key) in wanted]
-        if q.get("name"):
-            needle = q["name"].lower()
-            docs = [d for d in docs if needle in d.get("name", "").lower()]
+        docs = keep(docs, q, _SCHEDULE_FILTERS)
         if q.get("status"):
             wanted = {s.upper() for s in csv(q["status"])}
             if not wanted <= {"SUCCESS", "FAILED", "PENDING"}:
                 raise HttpError(400, "The selected status is invalid.")
             docs = [d for d in docs if (d.get("logExecuted") or {}).get("status") in wanted]
-        if q.get("assignee"):
-            wanted = set(csv(q["assignee"]))
-            docs = [d for d in docs if wanted & set(d.get("assignee") or [])]
+        docs = keep(docs, q, (Filter("assignee", "overlap"),))
         docs = sort_listed(docs, q, self.spec, default_by="createdTime")
         fields = csv(q.get("fields"))
         if fields:
@@ -288,10 +285,7 @@ class Activities:
 
     def index(self, r: Request) -> Response:
         docs = [self._current(d) for d in self.ctx.store.values("activities")]
-        for key in ("workflowId", "hubId"):
-            if r.query.get(key):
-                wanted = set(csv(r.query[key]))
-                docs = [d for d in docs if d.get(key) in wanted]
+        docs = keep(docs, r.query, (Filter("workflowId"), Filter("hubId")))
         return self._page(r, docs)
 
     def by_workflow(self, r: Request) -> Response:

@@ -150,7 +150,7 @@ class Flows:
         docs = sort_listed(self.ctx.store.values("flows"), q, self.spec, default_by="orderIndex")
         fields = csv(q.get("fields"))
         if fields:
-            docs = [project(d, fields) for d in docs]
+            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
         return listed(r, self.spec, docs, page, limit)
 
     def get(self, r: Request) -> Response:

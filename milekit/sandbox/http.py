@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, NoReturn
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import orjson
 
@@ -276,7 +276,12 @@ def naive(now: float) -> str:
 
 
 def page_url(path_url: str, pairs: list[tuple[str, str]], page: int) -> str:
-    """``path_url`` + the original query with ``page`` set (kept in place if present)."""
+    """``path_url`` + the original query with ``page`` set (kept in place if present), a
+    space spelt ``%20`` as PHP's RFC 3986 query builder spells it.
+
+    >>> page_url("http://h/tasks", [("q", "a b"), ("page", "1")], 2)
+    'http://h/tasks?q=a%20b&page=2'
+    """
     out, seen = [], False
     for k, v in pairs:
         if k == "page":
@@ -287,7 +292,7 @@ def page_url(path_url: str, pairs: list[tuple[str, str]], page: int) -> str:
             out.append((k, v))
     if not seen:
         out.append(("page", str(page)))
-    return f"{path_url}?{urlencode(out)}"
+    return f"{path_url}?{urlencode(out, quote_via=quote)}"
 
 
 def paginator(
@@ -305,17 +310,13 @@ def paginator(
     def url(n: int) -> str:
         return page_url(path_url, pairs, n)
 
-    links: list[dict[str, Any]] = [
-        {"url": url(page - 1) if page > 1 else None, "label": "&laquo; Previous", "active": False}
-    ]
-    for el in _url_window(page, last):
-        if el is None:
-            links.append({"url": None, "label": "...", "active": False})
-        else:
-            links.append({"url": url(el), "label": str(el), "active": el == page})
-    links.append(
-        {"url": url(page + 1) if page < last else None, "label": "Next &raquo;", "active": False}
-    )
+    def link(n: int | None, label: str, active: bool = False) -> dict[str, Any]:
+        # every link has ``page``: null where it leads nowhere (docs/api-notes.md note 30)
+        return {"url": None if n is None else url(n), "label": label, "page": n, "active": active}
+
+    links = [link(page - 1 if page > 1 else None, "&laquo; Previous")]
+    links += [link(n, "..." if n is None else str(n), n == page) for n in _url_window(page, last)]
+    links.append(link(page + 1 if page < last else None, "Next &raquo;"))
     first_item = (page - 1) * per_page + 1 if data else None
     return {
         "current_page": page,

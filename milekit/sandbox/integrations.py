@@ -17,21 +17,22 @@ parameters, id and required fields come from the registry.
 
 from __future__ import annotations
 
+from typing import Any
+
 from milekit.sandbox.common import (
     Ctx,
     listed,
     paging,
     resource_routes,
-    sort_listed,
 )
 from milekit.sandbox.files import store_file
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
     Route,
     attribute,
-    csv,
     is_object_id,
     iso_micro,
     sort_docs,
@@ -55,14 +56,7 @@ def form_missing(spec: ResourceSpec, r: Request) -> str | None:
 def routes(ctx: Ctx) -> list[Route]:
     apps, plugins = AppIntegrations(ctx), Plugins(ctx)
     return [
-        *resource_routes(
-            apps.spec,
-            list=apps.index,
-            detail=apps.get,
-            create=apps.create,
-            update=apps.update,
-            delete=apps.delete,
-        ),
+        *apps.routes(),
         *resource_routes(
             plugins.spec,
             list=plugins.index,
@@ -76,28 +70,15 @@ def routes(ctx: Ctx) -> list[Route]:
     ]
 
 
-class AppIntegrations:
+class AppIntegrations(StoredResource):
     """Azure SAML SSO settings; created and updated with multipart forms (a certificate file)."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["app_integrations"]
-
-    def index(self, r: Request) -> Response:
-        page, limit = paging(r.query, self.spec)
-        docs = self.ctx.store.values("app_integrations")
-        if r.query.get("integrationType"):
-            kinds = set(csv(r.query["integrationType"]))
-            docs = [d for d in docs if d.get("integrationType") in kinds]
-        docs = sort_listed(docs, r.query, self.spec, default_by="createdTime")
-        return listed(r, self.spec, docs, page, limit, message="Success.", code=True)
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("app_integrations", r.params["id"])
-        return Response(
-            200,
-            {"status": True, "code": 200, "message": "Success.", self.spec.envelope_one: doc},
-        )
+    name = "app_integrations"
+    filters = (Filter("integrationType"),)
+    listed = got = Answer("status code message item", "Success.")
+    created = Answer("status code message item", "Integration has been added successfully.", 201)
+    updated = Answer("status code message item", "Integration has been updated successfully.")
+    deleted = Answer("status code message item", "Integration has been deleted successfully.")
 
     def _form(self, r: Request, iid: str) -> tuple[str, str, str]:
         form = r.form or (r.body if isinstance(r.body, dict) else {})
@@ -120,11 +101,18 @@ class AppIntegrations:
         cert_url = store_file(self.ctx, r, f"app-integrations/{iid}", cert.filename, cert.data)
         return kind, url, cert_url
 
-    def create(self, r: Request) -> Response:
-        iid = self.ctx.new_id()
+    def sent(self, r: Request) -> Any:
+        return r.form
+
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        iid = self.ctx.new_id() if old is None else old["_id"]
         kind, url, cert_url = self._form(r, iid)
         stamp = iso_micro(self.ctx.now())
-        doc = {
+        if old is not None:
+            return dict(
+                old, integrationType=kind, azureAuthUrl=url, azureCert=cert_url, updatedTime=stamp
+            )
+        return {
             "_id": iid,
             "integrationType": kind,
             "azureAuthUrl": url,
@@ -133,50 +121,6 @@ class AppIntegrations:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "app_integrations", doc, r.form)
-        return Response(
-            201,
-            {
-                "status": True,
-                "code": 201,
-                "message": "Integration has been added successfully.",
-                self.spec.envelope_one: doc,
-            },
-        )
-
-    def update(self, r: Request) -> Response:
-        old = self.ctx.get("app_integrations", r.params["id"])
-        kind, url, cert_url = self._form(r, old["_id"])
-        doc = dict(
-            old,
-            integrationType=kind,
-            azureAuthUrl=url,
-            azureCert=cert_url,
-            updatedTime=iso_micro(self.ctx.now()),
-        )
-        self.ctx.put(r, "app_integrations", doc, r.form)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Integration has been updated successfully.",
-                self.spec.envelope_one: doc,
-            },
-        )
-
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("app_integrations", r.params["id"])
-        self.ctx.remove(r, "app_integrations", old, r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Integration has been deleted successfully.",
-                self.spec.envelope_one: old,
-            },
-        )
 
 
 # --- plugins ------------------------------------------------------------------------------
@@ -184,6 +128,10 @@ class AppIntegrations:
 _PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
 _PLUGIN_STATUS = ("active", "inactive", "draft")
 _PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
+_PLUGIN_SAVED = Answer("status message item")
+_CREATED = "Plugin has been created successfully."
+_UPDATED = "Plugin has been updated successfully."
+_DELETED = "Plugin has been deleted successfully."
 
 
 class Plugins:
@@ -240,14 +188,8 @@ class Plugins:
         return doc
 
     def get(self, r: Request) -> Response:
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                self.spec.envelope_one: self._one(r.params["id"]),
-            },
-        )
+        doc = self._one(r.params["id"])
+        return Response(200, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message="Success"))
 
     def _name_desc(self, r: Request, old: Doc | None) -> tuple[str, str]:
         form = r.form
@@ -311,14 +253,7 @@ class Plugins:
             "updatedTime": stamp,
         }
         self.ctx.put(r, "plugins", doc, r.form)
-        return Response(
-            201,
-            {
-                "status": True,
-                "message": "Plugin has been created successfully.",
-                self.spec.envelope_one: doc,
-            },
-        )
+        return Response(201, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message=_CREATED))
 
     def _owned(self, pid: str) -> Doc:
         doc = self._one(pid)
@@ -339,14 +274,7 @@ class Plugins:
             updatedTime=iso_micro(self.ctx.now()),
         )
         self.ctx.put(r, "plugins", doc, r.form)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Plugin has been updated successfully.",
-                self.spec.envelope_one: doc,
-            },
-        )
+        return Response(200, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message=_UPDATED))
 
     def update_spoofed(self, r: Request) -> Response:
         """Laravel method spoofing: ``POST /plugin/{id}`` with ``_method=PUT``."""
@@ -361,14 +289,5 @@ class Plugins:
     def delete(self, r: Request) -> Response:
         old = self._owned(r.params["id"])
         self.ctx.remove(r, "plugins", old, r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Plugin has been deleted successfully.",
-                "data": {
-                    "deletedPluginId": old[self.spec.id_field],
-                    "deletedAt": iso_micro(self.ctx.now()),
-                },
-            },
-        )
+        gone = {"deletedPluginId": old[self.spec.id_field], "deletedAt": iso_micro(self.ctx.now())}
+        return Response(200, envelope("status message item", message=_DELETED, item=gone))

@@ -26,6 +26,7 @@ from milekit.sandbox.common import (
     resource_routes,
     sort_listed,
 )
+from milekit.sandbox.generic import Filter, keep
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -46,6 +47,10 @@ from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 
 _TRACKING_DAYS = 7  #: tracking tokens are valid 7 days (note 40)
+
+
+#: the list filters that are data (startFinish, isLatest and the time window follow)
+_FILTERS = tuple(Filter(key) for key in ("email", "taskId", "eventName", "createdFrom"))
 
 
 def routes(ctx: Ctx) -> list[Route]:
@@ -77,10 +82,7 @@ class Locations:
         q = r.query
         page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("location_histories")
-        for key in ("email", "taskId", "eventName", "createdFrom"):
-            if q.get(key):
-                wanted = set(csv(q[key]))
-                docs = [d for d in docs if d.get(key) in wanted]
+        docs = keep(docs, q, _FILTERS)
         start_finish = truthy(q.get("startFinish"))
         if start_finish is not None:
             docs = [d for d in docs if ("startTime" in d) is start_finish]

@@ -29,6 +29,7 @@ from milekit.sandbox.common import (
     resource_routes,
     sort_listed,
 )
+from milekit.sandbox.generic import Filter, keep
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -67,6 +68,10 @@ _WRITABLE = (
 _UPDATE_REQUIRED = ("name", "hubId")
 #: the order in which a vehicle's required keys are checked (the registry says which)
 _CHECK_ORDER = ("name", "hubId", "assignee", "workingTime")
+
+
+#: the vehicle list's filters that are data (tags follow)
+_VEHICLE_FILTERS = (Filter("hubId"), Filter("name", "contains"), Filter("assignee", "contains"))
 
 
 def routes(ctx: Ctx) -> list[Route]:
@@ -114,13 +119,7 @@ class Vehicles:
         q = r.query
         page, limit = paging(q, self.spec)
         docs = self.ctx.store.values("vehicles")
-        if q.get("hubId"):
-            hubs = set(csv(q["hubId"]))
-            docs = [d for d in docs if d.get("hubId") in hubs]
-        for key in ("name", "assignee"):
-            if q.get(key):
-                needle = q[key].lower()
-                docs = [d for d in docs if needle in str(d.get(key) or "").lower()]
+        docs = keep(docs, q, _VEHICLE_FILTERS)
         if q.get("tags"):
             wanted = [t.lower() for t in csv(q["tags"])]
             docs = [

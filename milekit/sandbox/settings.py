@@ -22,25 +22,9 @@ import dataclasses
 import hashlib
 import re
 
-from milekit.sandbox.common import (
-    Ctx,
-    laravel,
-    paging,
-    resource_routes,
-    sort_listed,
-)
-from milekit.sandbox.http import (
-    HttpError,
-    Request,
-    Response,
-    Route,
-    V,
-    csv,
-    iso_micro,
-    iso_now,
-    project,
-    truthy,
-)
+from milekit.sandbox.common import Ctx, resource_routes
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
+from milekit.sandbox.http import HttpError, Request, Response, Route, V, iso_micro, iso_now, truthy
 from milekit.sandbox.lookups import api_user, hub_of, user_by_email
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
@@ -49,42 +33,22 @@ _NOT_FOUND_LOWER = "data not found"  # hub and team examples spell it in lower c
 _PRIVATE_USER_KEYS = ("personalToken",)
 #: active, inactive, pending, disabled, reject: the contract's users' statuses
 _USER_STATUSES = RESOURCES["users"].field("status").enum
+_USER_DELETED = "Data has been deleted successfully."
 
 
 def routes(ctx: Ctx) -> list[Route]:
     users, teams, roles, hubs = Users(ctx), Teams(ctx), Roles(ctx), Hubs(ctx)
     return [
-        *resource_routes(
-            users.spec,
-            list=users.index,
-            detail=users.get,
-            update=users.put,
-            patch=users.patch,
-            delete=users.delete,
-        ),
+        *users.routes(),
         Route("GET", "/user", users.me),
         Route("PATCH", "/user", users.patch_me),
         Route("GET", "/user/email/{email}", users.by_email),
         *resource_routes(RESOURCES["locked_members"], list=users.locked),
         Route("POST", "/member/unlock", users.unlock),
         Route("POST", "/member/reset-password", users.reset_password),
-        *resource_routes(
-            teams.spec,
-            list=teams.index,
-            detail=teams.get,
-            create=teams.create,
-            update=teams.put,
-            delete=teams.delete,
-        ),
-        *resource_routes(roles.spec, list=roles.index, detail=roles.get),
-        *resource_routes(
-            hubs.spec,
-            list=hubs.index,
-            detail=hubs.get,
-            create=hubs.create,
-            update=hubs.put,
-            delete=hubs.delete,
-        ),
+        *teams.routes(),
+        *roles.routes(),
+        *hubs.routes(),
     ]
 
 
@@ -95,40 +59,28 @@ def _public_user(u: Doc) -> Doc:
     return {k: v for k, v in u.items() if k not in _PRIVATE_USER_KEYS}
 
 
-class Users:
+class Users(StoredResource):
+    """Users: listed as a plain array, no paging (note 47); updated, not created."""
+
+    name = "users"
+    order = None
+    filters = (
+        Filter("hubId", "overlap"),
+        Filter("roleId"),
+        Filter("teamId", "overlap"),
+        Filter("status", "folded"),
+        Filter("q", "contains", ("name", "email")),
+    )
+    listed = Answer("item")
+    got = Answer("status item message statusCode", "Success")
+    updated = Answer("status item message statusCode", "Data has been updated successfully.")
+
     def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["users"]
+        super().__init__(ctx)
         self.locked_spec = RESOURCES["locked_members"]
 
-    def index(self, r: Request) -> Response:
-        """``{"data": [...]}``: a plain array, no paging (note 47)."""
-        q = r.query
-        docs = [_public_user(u) for u in self.ctx.store.values("users")]
-        if q.get("hubId"):
-            hubs = set(csv(q["hubId"]))
-            docs = [u for u in docs if hubs & set(u.get("hubId") or [])]
-        if q.get("roleId"):
-            roles = set(csv(q["roleId"]))
-            docs = [u for u in docs if u.get("roleId") in roles]
-        if q.get("teamId"):
-            teams = set(csv(q["teamId"]))
-            docs = [u for u in docs if teams & set(u.get("teamId") or [])]
-        if q.get("status"):
-            statuses = {s.lower() for s in csv(q["status"])}
-            docs = [u for u in docs if str(u.get("status", "")).lower() in statuses]
-        if q.get("q"):
-            needle = q["q"].lower()
-            docs = [
-                u
-                for u in docs
-                if needle in str(u.get("name", "")).lower()
-                or needle in str(u.get("email", "")).lower()
-            ]
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(u, fields, (self.spec.id_field,)) for u in docs]
-        return Response(200, {self.spec.envelope_list: docs})
+    def item(self, doc: Doc) -> Doc:
+        return _public_user(doc)
 
     def me(self, r: Request) -> Response:
         """``GET /user``: no envelope, legacy snake_case keys, current name/e-mail/phone."""
@@ -146,26 +98,15 @@ class Users:
             )
         return Response(200, legacy)
 
-    def _one(self, user_id: str) -> Doc:
-        return self.ctx.get("users", user_id)
-
-    def get(self, r: Request) -> Response:
-        doc = self._one(r.params["id"])
-        return Response(200, self._envelope(doc, "Success"))
-
     def by_email(self, r: Request) -> Response:
         doc = user_by_email(self.ctx, r.params["email"])
         if doc is None:
             raise HttpError(404, "Data not found")
-        return Response(200, self._envelope(doc, "Success"))
+        return Response(200, self.got.body(self.spec.envelope_one, self.item(doc)))
 
-    def _envelope(self, doc: Doc, message: str) -> Doc:
-        return {
-            "status": True,
-            self.spec.envelope_one: _public_user(doc),
-            "message": message,
-            "statusCode": 200,
-        }
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        assert old is not None  # no create
+        return self._update(r, old, full=full)
 
     def _update(self, r: Request, old: Doc, *, full: bool) -> Doc:
         v = V(r.body)
@@ -199,34 +140,20 @@ class Users:
                     v.fail("The selected team id is invalid.")
             new["teamId"] = team_ids
         new["updatedTime"] = iso_now(self.ctx.now())
-        self.ctx.put(r, "users", new, r.body)
         return new
-
-    def put(self, r: Request) -> Response:
-        doc = self._update(r, self._one(r.params["id"]), full=True)
-        return Response(200, self._envelope(doc, "Data has been updated successfully."))
-
-    def patch(self, r: Request) -> Response:
-        doc = self._update(r, self._one(r.params["id"]), full=False)
-        return Response(200, self._envelope(doc, "Data has been updated successfully."))
 
     def patch_me(self, r: Request) -> Response:
         body = r.body
         if isinstance(body, dict):
             body = {k: body[k] for k in ("name", "email", "phoneNumber", "status") if k in body}
-        me = self._one(self.ctx.store.meta["me"]["_id"])
+        me = self.one(self.ctx.store.meta["me"]["_id"])
         doc = self._update(dataclasses.replace(r, body=body), me, full=False)
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Data has been updated successfully.",
-                "property": _public_user(doc),
-            },
-        )
+        self.ctx.put(r, "users", doc, body)
+        answer = Answer("status message property", self.updated.message)
+        return Response(200, answer.body(self.spec.envelope_one, self.item(doc)))
 
     def delete(self, r: Request) -> Response:
-        doc = self._one(r.params["id"])
+        doc = self.one(r.params["id"])
         if doc["_id"] == self.ctx.store.meta["me"]["_id"]:
             raise HttpError(400, "You cannot delete your own account.")
         ops = [Op("delete", "users", doc["_id"], None, r.body)]
@@ -236,10 +163,8 @@ class Users:
                     Op("put", "teams", t["_id"], dict(t, totalUser=max(0, t["totalUser"] - 1)))
                 )
         self.ctx.write(r, ops)
-        return Response(
-            200,
-            {"id": doc["_id"], "status": True, "message": "Data has been deleted successfully."},
-        )
+        body = envelope("id status message", id=doc["_id"], message=_USER_DELETED)
+        return Response(200, body)
 
     def locked(self, r: Request) -> Response:
         """Items ``{email, attempt, ttl}``, keyed by ``email`` (the registry's id field)."""
@@ -247,7 +172,9 @@ class Users:
             {k: v for k, v in d.items() if k != "_id"}
             for d in self.ctx.store.values("locked_members")
         ]
-        return Response(200, {"status": True, "code": 200, self.locked_spec.envelope_list: data})
+        return Response(
+            200, envelope("status code item", key=self.locked_spec.envelope_list, item=data)
+        )
 
     def unlock(self, r: Request) -> Response:
         v = V(r.body)
@@ -256,14 +183,8 @@ class Users:
         if self.ctx.store.get("locked_members", email) is None:
             v.fail("The selected email is invalid.")
         self.ctx.delete(r, "locked_members", email, r.body)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": f"{email} has been unlocked. The user can now log in.",
-            },
-        )
+        message = f"{email} has been unlocked. The user can now log in."
+        return Response(200, envelope("status code message", message=message))
 
     def reset_password(self, r: Request) -> Response:
         v = V(r.body)
@@ -278,7 +199,7 @@ class Users:
             v.fail("The password must contain at least one number.")
         if not re.search(r"[^A-Za-z0-9]", password):
             v.fail("The password must contain at least one symbol.")
-        user = self._one(user_id)
+        user = self.one(user_id)
         # only a salted hash is kept, in an internal collection, to refuse re-use
         digest = hashlib.sha256(f"{user_id}:{password}".encode()).hexdigest()
         cred = self.ctx.store.get("credentials", user_id)
@@ -313,60 +234,33 @@ class Users:
         }
         prop["isDeleted"] = False
         prop["docId"] = user_id
-        return Response(
-            200,
-            {
-                "status": True,
-                "property": prop,
-                "message": "Your password has been updated successfully.",
-            },
-        )
+        message = "Your password has been updated successfully."
+        return Response(200, envelope("status property message", item=prop, message=message))
 
 
 # --- roles --------------------------------------------------------------------------------
 
 
-class Roles:
+class Roles(StoredResource):
     """Read-only; ``permission`` is detail only (the registry's ``detail_only``)."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["roles"]
-
-    def index(self, r: Request) -> Response:
-        hidden = set(self.spec.detail_only)
-        docs = [
-            {k: v for k, v in d.items() if k not in hidden} for d in self.ctx.store.values("roles")
-        ]
-        return Response(200, {self.spec.envelope_list: docs, "status": True})
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("roles", r.params["id"])
-        return Response(200, {self.spec.envelope_one: doc, "status": True})
+    name = "roles"
+    order = None
+    listed = got = Answer("item status")
 
 
 # --- teams --------------------------------------------------------------------------------
 
 
-class Teams:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["teams"]
-
-    def index(self, r: Request) -> Response:
-        page, limit = paging(r.query, self.spec)
-        docs = self.ctx.store.values("teams")
-        if r.query.get("hubId"):
-            hubs = set(csv(r.query["hubId"]))
-            docs = [t for t in docs if t.get("hubId") in hubs]
-        return Response(
-            200,
-            {self.spec.envelope_list: laravel(r, docs, page, limit), "status": True, "code": 200},
-        )
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
-        return Response(200, {self.spec.envelope_one: doc, "status": True, "code": 200})
+class Teams(StoredResource):
+    name = "teams"
+    order = None
+    filters = (Filter("hubId"),)
+    not_found = _NOT_FOUND_LOWER
+    listed = got = Answer("item status code")
+    created = Answer("status item code message", "Data successfully created.", 201)
+    updated = Answer("status code message property", "Data successfully updated.")
+    deleted = Answer("status code message item", "Data successfully deleted.")
 
     def _validate(self, r: Request, old: Doc | None) -> tuple[str, str]:
         v = V(r.body, required=self.spec.required_on_create)
@@ -381,10 +275,12 @@ class Teams:
                 v.fail("The name has already been taken.")
         return name, hub_id
 
-    def create(self, r: Request) -> Response:
-        name, hub_id = self._validate(r, None)
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        name, hub_id = self._validate(r, old)
+        if old is not None:
+            return dict(old, name=name, hubId=hub_id, updatedTime=iso_micro(self.ctx.now()))
         stamp = iso_micro(self.ctx.now())
-        doc = {
+        return {
             "_id": self.ctx.new_id(),
             "name": name,
             "hubId": hub_id,
@@ -393,83 +289,44 @@ class Teams:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "teams", doc, r.body)
-        return Response(
-            201,
-            {
-                "status": True,
-                self.spec.envelope_one: doc,
-                "code": 201,
-                "message": "Data successfully created.",
-            },
-        )
-
-    def put(self, r: Request) -> Response:
-        old = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
-        name, hub_id = self._validate(r, old)
-        doc = dict(old, name=name, hubId=hub_id, updatedTime=iso_micro(self.ctx.now()))
-        self.ctx.put(r, "teams", doc, r.body)
-        return Response(
-            200,
-            {"status": True, "code": 200, "message": "Data successfully updated.", "property": doc},
-        )
 
     def delete(self, r: Request) -> Response:
-        old = self.ctx.get("teams", r.params["id"], _NOT_FOUND_LOWER)
+        """The team leaves its users' ``teamId`` lists too."""
+        old = self.target(r.params["id"])
         ops = [Op("delete", "teams", old["_id"], None, r.body)]
         for u in self.ctx.store.values("users"):
             if old["_id"] in (u.get("teamId") or []):
                 team_ids = [t for t in u["teamId"] if t != old["_id"]]
                 ops.append(Op("put", "users", u["_id"], dict(u, teamId=team_ids)))
         self.ctx.write(r, ops)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Data successfully deleted.",
-                self.spec.envelope_one: old,
-            },
-        )
+        return Response(200, self.deleted.body(self.spec.envelope_one, old))
 
 
 # --- hubs ---------------------------------------------------------------------------------
 
 
-class Hubs:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["hubs"]
+class Hubs(StoredResource):
+    """``{"data": [...hubs], "status": true}``: a plain array, though paged (note 35)."""
 
-    def index(self, r: Request) -> Response:
-        """``{"data": [...hubs], "status": true}``: a plain array, though paged (note 35)."""
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("hubs")
-        for key in ("name", "q"):
-            if q.get(key):
-                needle = q[key].lower()
-                docs = [
-                    h
-                    for h in docs
-                    if needle in str(h.get("name", "")).lower()
-                    or (key == "q" and needle in str(h.get("address", "")).lower())
-                ]
-        if truthy(q.get("byUser")):
+    name = "hubs"
+    order = ("name", "asc")
+    filters = (Filter("name", "contains"), Filter("q", "contains", ("name", "address")))
+    listed = got = Answer("item status")
+    created = Answer("status item")
+    updated = Answer("status property message", "Success")
+    deleted = Answer("status")
+
+    def listing(self, r: Request) -> list[Doc]:
+        docs = super().listing(r)
+        if truthy(r.query.get("byUser")):
             mine = set(api_user(self.ctx).get("hubId") or [])
             docs = [h for h in docs if h["_id"] in mine]
-        docs = sort_listed(docs, q, self.spec, default_by="name", default_order="asc")
-        docs = docs[(page - 1) * limit : page * limit]
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(h, fields, (self.spec.id_field,)) for h in docs]
-        return Response(200, {self.spec.envelope_list: docs, "status": True})
+        return docs
 
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("hubs", r.params["id"])
-        return Response(200, {self.spec.envelope_one: doc, "status": True})
+    def target(self, id_: str) -> Doc:
+        return self.ctx.get("hubs", id_, _NOT_FOUND_LOWER)
 
-    def _validate(self, r: Request, old: Doc | None) -> Doc:
+    def _validate(self, r: Request) -> Doc:
         v = V(r.body, required=self.spec.required_on_create)
         name = v.str_("name", max_len=255)
         address = v.str_("address")
@@ -483,8 +340,10 @@ class Hubs:
             v.fail("The lng must be between -180 and 180.")
         return {"name": name, "address": address, "lat": lat, "lng": lng}
 
-    def create(self, r: Request) -> Response:
-        fields = self._validate(r, None)
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        fields = self._validate(r)
+        if old is not None:
+            return dict(old, **fields, updatedTime=iso_micro(self.ctx.now()))
         stamp = iso_micro(self.ctx.now())
         sample = next(iter(self.ctx.store.values("hubs")), {})
         doc: Doc = {"_id": self.ctx.new_id(), **fields}
@@ -496,18 +355,11 @@ class Hubs:
             createdTime=stamp,
             updatedTime=stamp,
         )
-        self.ctx.put(r, "hubs", doc, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: doc})
-
-    def put(self, r: Request) -> Response:
-        old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
-        doc = dict(old, **self._validate(r, old), updatedTime=iso_micro(self.ctx.now()))
-        self.ctx.put(r, "hubs", doc, r.body)
-        return Response(200, {"status": True, "property": doc, "message": "Success"})
+        return doc
 
     def delete(self, r: Request) -> Response:
-        old = self.ctx.get("hubs", r.params["id"], _NOT_FOUND_LOWER)
+        old = self.target(r.params["id"])
         if not old.get("deleteAccess", True):
             raise HttpError(400, "This hub cannot be deleted.")
         self.ctx.remove(r, "hubs", old, r.body)
-        return Response(200, {"status": True})
+        return Response(200, self.deleted.body(self.spec.envelope_one, old))

@@ -39,6 +39,7 @@ from milekit.sandbox.http import (
     iso_micro,
     iso_now,
     paginator,
+    project,
     sort_key,
     truthy,
 )
@@ -169,7 +170,7 @@ class TaskService:
         fields = csv(q.get("fields", ""))
         items: list[Any]
         if fields:
-            items = [{k: d[k] for k in fields if k in d} for d in chunk]
+            items = [project(d, fields, (SPEC.id_field,)) for d in chunk]
         elif fragments:
             items = [self._list_json(d) for d in chunk]
         else:

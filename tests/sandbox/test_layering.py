@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "store": 1,
     "common": 2,
     "orgfile": 2,
+    "generic": 2,
     "tasks": 3,
     "flows": 3,
     "automations": 3,

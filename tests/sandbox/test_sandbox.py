@@ -644,7 +644,7 @@ def test_the_small_things_of_real_answers(sb: Sandbox, http: requests.Session) -
     users = http.get(sb.url + "/users", params={"limit": 2, "page": 3}).json()["data"]
     assert len(users) == sb.store.count("users")  # /users ignores limit and page (note 29)
     page = http.get(sb.url + "/tasks", params={"limit": 5}).json()
-    assert all(set(link) == {"url", "label", "active"} for link in page["tasks"]["links"])
+    assert all(set(link) == {"url", "label", "page", "active"} for link in page["tasks"]["links"])
     version = page["dataVersion"]
     assert re.fullmatch(r"\d{10}", version)  # a 10-digit epoch, not "0" (note 30)
     task = page["tasks"]["data"][0]

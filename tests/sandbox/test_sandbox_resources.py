@@ -202,7 +202,7 @@ def test_list_defaults_sort_spellings_and_projection(ro: Sandbox, http: requests
     starts = [a["startTime"] for a in acts["data"]["activities"]]
     assert starts == sorted(starts) and acts["data"]["perPage"] == 15
     picked = http.get(ro.url + "/automations", params={"fields": "name,event"}).json()
-    assert all(set(a) <= {"name", "event"} for a in picked["data"]["data"])
+    assert all(set(a) <= {"_id", "name", "event"} for a in picked["data"]["data"])
     acts = http.get(ro.url + "/activities", params={"fields": "title"}).json()["data"]
     assert all(set(a) == {"_id", "organizationId", "title"} for a in acts["activities"])
     r = http.get(ro.url + "/plugins", params={"sortBy": "colour"})
