@@ -27,11 +27,11 @@ from milekit.sandbox import Store, build_org
 
 #: (build_org's keyword arguments, sha256 of the seeded store)
 DIGESTS: list[tuple[dict[str, Any], str]] = [
-    ({}, "75679884f8c9817d8333e59f0576ca6b5142fbf9c069ec56d84592a9d4af801d"),
-    ({"seed": 1, "tasks": 600}, "733fd21e621826884be64378ef62e8dbbd1a80930473dd18ff3358069deac710"),
+    ({}, "84041675d72451f1e942190deb1240c8afafab1ad4872294cf5a27d6726a997d"),
+    ({"seed": 1, "tasks": 600}, "1178714bcb14cbfcd0aa86a3e745410dd4af8ea08f37435732e50ac833e199a9"),
     (
         {"seed": 3, "tasks": 400, "mixed_datetimes": True},
-        "06617589f679c556cc66cc97614b597883e687521efe23eb5c68a72a81950cc5",
+        "e41e16dc55426d0381b53f63225e343bb37192f4620425f893731a0536689d16",
     ),
 ]
 

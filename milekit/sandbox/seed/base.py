@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from milekit.types.registry import RESOURCES
+
 Doc = dict[str, Any]
+#: the registry's tasks, whose field names and enums the seed reads
+TASK_SPEC = RESOURCES["tasks"]
 
 #: Tasks are created in [TASKS_FROM, TASKS_TO); statuses are as seen at SEED_NOW.
 TASKS_FROM = int(datetime(2026, 8, 1, tzinfo=UTC).timestamp())

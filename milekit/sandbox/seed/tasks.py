@@ -17,12 +17,14 @@ epoch-derived ``orderIndex`` values and creator fields holding e-mails, display 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from milekit.sandbox.seed.base import (
     DEMO_DOMAIN,
     SEED_NOW,
+    TASK_SPEC,
     TASKS_FROM,
     TASKS_TO,
     Doc,
@@ -47,9 +49,6 @@ from milekit.sandbox.seed.org import (
     RESULTS,
 )
 from milekit.sandbox.seed.plans import fleet_of, plan_of
-from milekit.types.registry import RESOURCES
-
-_SPEC = RESOURCES["tasks"]
 
 T = TypeVar("T")
 
@@ -185,11 +184,16 @@ class TaskMaker:
         return tasks
 
     def _routing_days(self, days: list[tuple[int, int]]) -> None:
-        """The hubs' days that are routed (``days``: each task's hub and day; a busy day is
-        likelier): one per 40 tasks, 3 to :data:`ROUTING_DAYS`. Each result is made at
-        19:30 local that day, for the next (note 52)."""
+        """The hubs' days that are routed (``days``: each task's hub and day, in time order;
+        a busy day is likelier, the busiest hub's last days always): one per 40 tasks, 3 to
+        :data:`ROUTING_DAYS`. Each result is made at 19:30 local that day, for the next
+        (note 52)."""
         k = min(len(set(days)), ROUTING_DAYS, max(3, len(days) // 40))
-        picked: set[tuple[int, int]] = set()
+        # the busiest hub routes its recent days: a daily report finds a routed day
+        per_hub = Counter(h for h, _ in days)
+        busiest = max(per_hub, key=lambda h: (per_hub[h], -h))
+        recent = {(h, d) for h, d in days if h == busiest and d >= days[-1][1] - 3}
+        picked: set[tuple[int, int]] = set(sorted(recent)[-k:])
         while len(picked) < k:
             picked.add(days[int(self.rand() * len(days))])
         for h, day in sorted(picked):
@@ -491,7 +495,7 @@ NEW_TASK_KEYS: Doc = dict.fromkeys(
         "visitGroup",
         # standard keys sent as null until set, not left out (note 52); registry fields
         *(
-            _SPEC.field(k).name
+            TASK_SPEC.field(k).name
             for k in (
                 "routePlannedOrder",
                 "routingResultId",
