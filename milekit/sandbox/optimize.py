@@ -18,7 +18,7 @@ The shapes follow the routing-result object of note 46.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Doc = dict[str, Any]
@@ -72,6 +72,21 @@ def clock(mins: float) -> str:
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
+def clock_str(mins: float) -> str:
+    """A trip's ``etaStr``/``etdStr``: ``H:MM:SS``, the hour unpadded (docs/api-notes.md
+    note 53).
+
+    >>> clock_str(8 * 60 + 34.5), clock_str(13 * 60)
+    ('8:34:30', '13:00:00')
+    """
+    return clock(mins).removeprefix("0")
+
+
+def hh_mm(mins: int) -> str:
+    """``"08:00"`` for minutes after midnight (a time window's spelling, note 54)."""
+    return f"{mins // 60 % 24:02d}:{mins % 60:02d}"
+
+
 def _capacity(vehicle: Doc, name: str) -> tuple[float, float]:
     cap = (vehicle.get("capacity") or {}).get(name)
     if isinstance(cap, dict):
@@ -122,13 +137,18 @@ def plan(
     visits: Sequence[Doc],
     vehicles: Sequence[Doc],
     config: Doc,
+    known: Mapping[str, Doc] | None = None,
 ) -> Doc:
-    """``{"routing": [...], "dropped": [...], "summary": {...}}`` for the request."""
+    """``{"routing": [...], "dropped": [...], "summary": {...}}`` for the request.
+
+    ``known``: the organisation's vehicles by id; a requested vehicle that names no
+    ``assignee`` is driven by the one its stored vehicle is assigned to (note 52).
+    """
     p = _Planner(hub_id, hub, visits, config)
     routing = [
         route
         for vehicle in sorted(vehicles, key=lambda v: v.get("fixedCost") or 0)
-        if (route := p.route(vehicle)) is not None
+        if (route := p.route(_with_driver(vehicle, known or {}))) is not None
     ]
     dropped = p.dropped()
     return {
@@ -136,6 +156,15 @@ def plan(
         "dropped": dropped,
         "summary": summarise(routing, dropped, len(vehicles), p.constraints, vehicles),
     }
+
+
+def _with_driver(vehicle: Doc, known: Mapping[str, Doc]) -> Doc:
+    if vehicle.get("assignee"):
+        return vehicle
+    stored = known.get(str(vehicle.get("id") or vehicle.get("_id")))
+    if stored is None or not stored.get("assignee"):
+        return vehicle
+    return dict(vehicle, assignee=stored["assignee"])
 
 
 class _Planner:
@@ -166,7 +195,7 @@ class _Planner:
             self.reasons.pop(str(visit.get("id")), None)
             for c in self.constraints:
                 loads[c] += _load(visit, c)
-            trip, now = self._trip(visit, d, now, speed, len(trips))
+            trip, now = self._trip(visit, d, now, speed, len(trips), (start, end))
             trips.append(trip)
             here = coord(visit["coordinate"]) or here
         if len(trips) == 1:
@@ -214,8 +243,11 @@ class _Planner:
                 best = (d, visit)
         return best
 
-    def _trip(self, visit: Doc, d: int, now: float, speed: int, order: int) -> tuple[Doc, float]:
-        """The trip to ``visit`` (``d`` metres away) and the time the vehicle leaves it."""
+    def _trip(
+        self, visit: Doc, d: int, now: float, speed: int, order: int, working: tuple[int, int]
+    ) -> tuple[Doc, float]:
+        """The trip to ``visit`` (``d`` metres away) and the time the vehicle leaves it;
+        a visit without a time window is given the vehicle's working time (note 54)."""
         travel = d / 1000 / speed * 60
         arrive = now + travel
         lo, _hi = _window(visit)
@@ -229,7 +261,7 @@ class _Planner:
             "tags": list(visit.get("tags") or []),
             "isHub": False,
             "allowOddEven": True,
-            "timeWindow": _tw_out(visit),
+            "timeWindow": _tw_out(visit, working),
         }
         for c in _loads(self.constraints):
             trip[c] = _load(visit, c)
@@ -239,8 +271,8 @@ class _Planner:
             waitingTime=round(wait),
             eta=clock(arrive),
             etd=clock(arrive + wait + vt),
-            etaStr=clock(arrive)[:5],  # real trips carry the times as text too (note 26)
-            etdStr=clock(arrive + wait + vt)[:5],
+            etaStr=clock_str(arrive),  # real trips carry the times as text too (note 26)
+            etdStr=clock_str(arrive + wait + vt),
             distance=d,
             order=order,
         )
@@ -261,12 +293,12 @@ class _Planner:
         return out
 
 
-def _tw_out(visit: Doc) -> Doc:
-    windows = visit.get("timeWindows")
-    tw = windows[0] if isinstance(windows, list) and windows else visit.get("timeWindow")
-    if isinstance(tw, dict):
-        return {"startTime": tw.get("startTime"), "endTime": tw.get("endTime")}
-    return {"startTime": None, "endTime": None}
+def _tw_out(visit: Doc, working: tuple[int, int]) -> Doc:
+    """A trip's ``timeWindow``: always two ``HH:MM`` times (note 54)."""
+    lo, hi = _window(visit)
+    if (lo, hi) == (0, 24 * 60):
+        lo, hi = working
+    return {"startTime": hh_mm(lo), "endTime": hh_mm(min(hi, 24 * 60 - 1))}
 
 
 def _hub_node(
@@ -291,8 +323,8 @@ def _hub_node(
         waitingTime=0,
         eta=clock(at),
         etd=clock(at),
-        etaStr=clock(at)[:5],
-        etdStr=clock(at)[:5],
+        etaStr=clock_str(at),
+        etdStr=clock_str(at),
         distance=dist,
         order=order,
     )

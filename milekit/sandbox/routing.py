@@ -383,6 +383,7 @@ class Results:
         doc = dict(
             old,
             result=plan,
+            summary=plan["summary"],
             resultTotal={
                 "routing": routed,
                 "dropped": len(dropped),
@@ -441,7 +442,8 @@ class Results:
         routing_date = v.str_("routingDate") or when.strftime("%Y-%m-%d")
         if instant(routing_date) is None:
             v.fail("The routing date is not a valid date.")
-        plan = optimize.plan(hub["_id"], hub_coord, visits, vehicles, config)
+        fleet = {d["_id"]: d for d in self.ctx.store.values("vehicles")}
+        plan = optimize.plan(hub["_id"], hub_coord, visits, vehicles, config, fleet)
         code = v.str_("resultCode") or str(int(now * 1000))
         plan.update(countryCode="ID", resultCode=code)
         routed, dropped = plan["summary"]["routedVisits"], plan["summary"]["droppedVisits"]
@@ -457,6 +459,7 @@ class Results:
             "configurationId": None,
             "configuration": copy.deepcopy(config),
             "result": plan,
+            "summary": plan["summary"],  # at the top too (docs/api-notes.md note 26)
             "resultTotal": {"routing": routed, "dropped": dropped, "total": routed + dropped},
             "organizationId": self.ctx.org_id,
             "createdBy": me.get("_id"),

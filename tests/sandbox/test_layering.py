@@ -48,15 +48,16 @@ LAYERS: dict[str, int] = {
 SEED_LAYERS: dict[str, int] = {
     "base": 0,
     "org": 1,
-    "tasks": 2,
-    "extras": 2,
-    "settings": 3,
-    "flows": 3,
-    "datasource": 3,
-    "field_ops": 3,
-    "routing": 3,
-    "build": 4,
-    "__init__": 5,
+    "plans": 2,
+    "tasks": 3,
+    "extras": 3,
+    "settings": 4,
+    "flows": 4,
+    "datasource": 4,
+    "field_ops": 4,
+    "routing": 4,
+    "build": 5,
+    "__init__": 6,
 }
 
 
@@ -109,7 +110,7 @@ def test_imports_only_go_down() -> None:
 
 
 def test_inside_the_seed_imports_only_go_down() -> None:
-    """base < org < tasks, extras < one module per group of documents < build < __init__."""
+    """base < org < plans < tasks, extras < one module per group of documents < build < __init__."""
     layer = SEED_LAYERS
     upward = [
         f"seed.{p.stem} (layer {layer[p.stem]}) imports seed.{m} (layer {layer[m]})"

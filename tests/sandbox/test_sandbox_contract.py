@@ -991,7 +991,15 @@ REALITY: dict[tuple[str, str], tuple[Any, str]] = {
     ("Task", "assignedVehicle/speed"): ({"type": ["number", "null"]}, "note 30: null"),
     ("Task", "deviceInformation"): ({"type": ["object", "null"]}, "note 23: one object"),
     ("Task", "doneCoordinate"): ({"type": "string"}, 'note 11: "lat,lng" text'),
-    ("Task", "geoLock"): ({"type": "array"}, "note 11: a list of geo-locks"),
+    ("Task", "geoLock"): ({"type": ["array", "null"]}, "note 11: a list of geo-locks, or null"),
+    ("Task", "routePlannedOrder"): (
+        {"type": ["integer", "null"]},
+        "note 52: on every task, null until routed",
+    ),
+    **{
+        ("Task", key): (_STR_OR_NULL, "note 52: on every task, null until set")
+        for key in ("routingResultId", "eta", "etd", "assignedVehicleId", "refId", "updatedBy")
+    },
     **{
         ("Task", key): (_STR_OR_NULL, "note 23: on every task, null until set")
         for key in (

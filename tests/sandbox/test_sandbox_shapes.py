@@ -1,6 +1,7 @@
 """Shapes of the generic list answer that real answers have (issue 24, item 5), over a real
 loopback socket: projections keep the id, every paginator link has ``page``, page URLs
-encode a space as ``%20``, and ``GET /trash`` answers as an unknown route does.
+encode a space as ``%20``, and ``GET /trash`` answers as an unknown route does
+(docs/api-notes.md note 58).
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def test_diff_semantics(c: milekit.Client) -> None:
 
 def test_snapshot_survives_in_place_edits_of_every_dtype(c: milekit.Client) -> None:
     df = fetch(c)
-    i = df.index[df["assignee"].notna()][0]
+    i = df.index[df["assignee"].notna() & df["eta"].notna()][0]  # a routed task (note 52)
     edits = {
         "waitingTime": 4321,
         "travelDuration": 0.5,

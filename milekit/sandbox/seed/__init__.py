@@ -6,8 +6,10 @@
 
 One package in floors that import only downwards: :mod:`~milekit.sandbox.seed.base`
 (anchor dates, :class:`Org`, datetime spellings, ids) at the bottom;
-:mod:`~milekit.sandbox.seed.org` (hubs, flows, users, vehicles) and
-:mod:`~milekit.sandbox.seed.tasks` above it, from the seed's first random stream;
+:mod:`~milekit.sandbox.seed.org` (hubs, flows, users, vehicles),
+:mod:`~milekit.sandbox.seed.plans` (a routed day's plan, shared by the tasks and the
+routing results) and :mod:`~milekit.sandbox.seed.tasks` above it, from the seed's first
+random stream;
 :mod:`~milekit.sandbox.seed.extras` (the second stream's common base) and one module per
 group of later documents, named after the sandbox module that serves them
 (:mod:`~milekit.sandbox.seed.settings`, :mod:`~milekit.sandbox.seed.flows`,

@@ -17,13 +17,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from milekit.types.registry import RESOURCES
+
 Doc = dict[str, Any]
+#: the registry's tasks, whose field names and enums the seed reads
+TASK_SPEC = RESOURCES["tasks"]
 
 #: Tasks are created in [TASKS_FROM, TASKS_TO); statuses are as seen at SEED_NOW.
 TASKS_FROM = int(datetime(2026, 8, 1, tzinfo=UTC).timestamp())
 TASKS_TO = int(datetime(2026, 10, 30, tzinfo=UTC).timestamp())
 SEED_NOW = TASKS_TO
 ORG_CREATED = int(datetime(2026, 1, 12, 3, 15, tzinfo=UTC).timestamp())
+#: the hubs' local time (Asia/Jakarta, WIB): their working day is 07:00-18:00 local
+HUB_UTC_OFFSET = 7 * 3600
+WORKDAY = (7 * 3600, 18 * 3600)
 DEMO_DOMAIN = "demo.mile.app"
 ADMIN = "admin@demo.mile.app"
 STORAGE = f"https://storage.{DEMO_DOMAIN}"
@@ -149,6 +156,43 @@ def ts_of(value: Any) -> int | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp())
+
+
+def local_day(ts: int) -> int:
+    """The hubs' local day of ``ts``, counted from the one :data:`TASKS_FROM` falls in.
+
+    >>> local_day(TASKS_FROM), local_day(TASKS_FROM + 17 * 3600), local_day(TASKS_FROM - 8 * 3600)
+    (0, 1, -1)
+    """
+    return (ts + HUB_UTC_OFFSET - TASKS_FROM) // 86400
+
+
+def in_workday(ts: int) -> int:
+    """``ts`` if it falls in the local working day, else the matching instant of the next
+    one (the night, 18:00-07:00 local, is squeezed into the next day's 07:00-18:00):
+    seeded times of day belong to the hubs' local day (docs/api-notes.md note 56).
+
+    >>> naive(in_workday(TASKS_FROM + 3600)), naive(in_workday(TASKS_FROM + 12 * 3600))
+    ('2026-08-01 01:00:00', '2026-08-02 00:50:46')
+    """
+    lo, hi = WORKDAY
+    loc = ts + HUB_UTC_OFFSET
+    tod = loc % 86400
+    if lo <= tod < hi:
+        return ts
+    night = (tod - hi) % 86400
+    morning = loc - tod + (86400 if tod >= hi else 0) + lo
+    return morning + night * (hi - lo) // (86400 - (hi - lo)) - HUB_UTC_OFFSET
+
+
+def workday_end(ts: int) -> int:
+    """The end (18:00 local) of the local day ``ts`` falls in.
+
+    >>> naive(workday_end(TASKS_FROM + 3600))
+    '2026-08-01 11:00:00'
+    """
+    loc = ts + HUB_UTC_OFFSET
+    return loc - loc % 86400 + WORKDAY[1] - HUB_UTC_OFFSET
 
 
 def object_id(rng: random.Random, ts: int) -> str:

@@ -306,7 +306,9 @@ class FieldSeed(Extras):
                 "totalDuration": (finish - start) // 60,
                 "totalDistance": round(walked / 1000),
             },
-            "trackedTime": float((finish - start) // 60),
+            # seconds the device's clock is off, negative on some trips (notes 27, 57); no
+            # draw from the stream, so the documents after these stay as they were
+            "trackedTime": float((start * 2654435761) % 600 - 400),
             "createdTime": naive(start),
             "updatedTime": naive(finish),
         }

@@ -46,8 +46,10 @@ HUBS: tuple[tuple[str, float, float, str, str, str], ...] = (
 )
 #: the temperature classes operators name their drivers and vehicles by
 TEMPERATURE_CLASSES = ("DRY", "FRZ")
-#: vehicle bodies (tags read "<class>-<body>", e.g. "DRY-CDD")
+#: vehicle bodies (``type``) and the upper-case code their tags carry after the class:
+#: "<CLASS>-<CODE>", e.g. "DRY-CDD", "FRZ-VAN" (docs/api-notes.md note 55)
 VEHICLE_BODIES = ("CDE", "CDD", "Blind Van", "Fuso")
+BODY_CODES = {"CDE": "CDE", "CDD": "CDD", "Blind Van": "VAN", "Fuso": "FUSO"}
 HUB_WEIGHTS = (30, 16, 13, 10, 8, 8, 8, 7)
 
 # fmt: off
@@ -227,8 +229,9 @@ def _users(
     admin_ts: int,
 ) -> list[Doc]:
     """The admin, six dispatchers and the field workers. Field workers are named by their
-    temperature class ("FRZ - Siti Lubis") and carry their hub's location code in their
-    e-mail (``siti.lubis.jkt@``), as real operators name their drivers."""
+    temperature class in quotes (``"FRZ" Siti Lubis``, note 55) and carry their hub's
+    location code in their e-mail (``siti.lubis.jkt@``), as real operators name their
+    drivers."""
     users: list[Doc] = [
         {
             "_id": admin_id,
@@ -263,7 +266,7 @@ def _users(
         seen.add(email)
         name = f"{first} {last}"
         if worker:
-            name = f"{TEMPERATURE_CLASSES[rng.random() < 0.3]} - {name}"
+            name = f'"{TEMPERATURE_CLASSES[rng.random() < 0.3]}" {name}'
         users.append(_user(rng, org_id, hubs, roles[role], home, name, email, k))
     return users
 
@@ -308,18 +311,29 @@ def _user(
 
 def _vehicles(rng: random.Random, org_id: str, hubs: list[Doc], users: list[Doc]) -> list[Doc]:
     """Twenty vehicles named by temperature class and plate ("FRZ B 9412 TXK"), tagged
-    "<class>-<body>" ("DRY-CDD") as real fleets are."""
+    "<CLASS>-<CODE>" ("DRY-CDD") as real fleets are; one per hub first, then by the hubs'
+    weights. A vehicle is driven by an active field worker of its hub who drives no other,
+    and takes that driver's class (the fleet is coherent by construction: note 52)."""
     vehicles: list[Doc] = []
     workers = [u for u in users if u["role"]["name"] == "Field Worker"]
+    drivers: set[str] = set()
     plates: set[str] = set()
     while len(vehicles) < 20:
-        h = rng.choices(range(len(hubs)), weights=HUB_WEIGHTS)[0]
+        h = len(vehicles) if len(vehicles) < len(hubs) else _weighted_hub(rng, hubs)
         suffix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice((2, 3))))
         plate = f"{HUBS[h][4]} {rng.randrange(1000, 9999)} {suffix}"
         if plate in plates:
             continue
         plates.add(plate)
-        cls = TEMPERATURE_CLASSES[rng.random() < 0.35]
+        free = [
+            w
+            for w in workers
+            if hubs[h]["_id"] in w["hubId"]
+            and w["status"] == "active"
+            and w["email"] not in drivers
+        ]
+        driver = rng.choice(free) if free and rng.random() < 0.9 else None
+        cls = driver_class(driver) if driver else TEMPERATURE_CLASSES[rng.random() < 0.35]
         body = rng.choice(VEHICLE_BODIES)
         ts = ORG_CREATED + 86400 * (10 + len(vehicles))
         v: Doc = {
@@ -333,14 +347,26 @@ def _vehicles(rng: random.Random, org_id: str, hubs: list[Doc], users: list[Doc]
                 "volume": {"CDE": 8, "CDD": 16, "Blind Van": 4, "Fuso": 30}[body],
             },
             "workingTime": {"startTime": "08:00", "endTime": "17:00", "multiday": 0},
-            "tags": [f"{cls}-{body}"],
+            "tags": [f"{cls}-{BODY_CODES[body]}"],
             "organizationId": org_id,
             "createdTime": iso(ts),
             "updatedTime": iso(ts + 86400),
         }
-        local = [w for w in workers if hubs[h]["_id"] in w["hubId"]]
-        same = [w for w in local if w["name"].startswith(cls)]
-        if (same or local) and rng.random() < 0.8:
-            v["assignee"] = rng.choice(same or local)["email"]
+        if driver is not None:
+            v["assignee"] = driver["email"]
+            drivers.add(driver["email"])
         vehicles.append(v)
     return vehicles
+
+
+def _weighted_hub(rng: random.Random, hubs: list[Doc]) -> int:
+    return rng.choices(range(len(hubs)), weights=HUB_WEIGHTS)[0]
+
+
+def driver_class(user: Doc) -> str:
+    """The temperature class a field worker's name starts with, in quotes (note 55).
+
+    >>> driver_class({"name": '"FRZ" Siti Lubis'})
+    'FRZ'
+    """
+    return str(user["name"]).split('"')[1]

@@ -1,11 +1,15 @@
-"""Routing results planning the tasks that carry their ``routingResultId`` on the seeded
-vehicles, and the history of a result's manual moves.
+"""Routing results: each plans one hub's day, its tasks on the vehicles of the drivers they
+are assigned to; and the history of a result's manual moves.
 
 >>> from milekit.sandbox.seed import build_org
 >>> org = build_org(seed=7, tasks=300)
 >>> {r["_id"] for r in org.routing_results} == {
-...     t["routingResultId"] for t in org.tasks if "routingResultId" in t}
+...     t["routingResultId"] for t in org.tasks if t["routingResultId"]}
 True
+
+The plan is :func:`~milekit.sandbox.seed.plans.plan_of` of the result's tasks, the one
+the tasks took their ``eta``, ``etd`` and ``routePlannedOrder`` from (docs/api-notes.md
+note 52).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from milekit.sandbox import optimize
 from milekit.sandbox.seed.base import (
     Doc,
     day_of,
@@ -21,6 +24,7 @@ from milekit.sandbox.seed.base import (
     iso_z,
 )
 from milekit.sandbox.seed.extras import Extras
+from milekit.sandbox.seed.plans import ROUTING_CONFIG, fleet_of, plan_of
 
 
 class RoutingSeed(Extras):
@@ -29,30 +33,22 @@ class RoutingSeed(Extras):
     def routing_results(self) -> tuple[list[Doc], list[Doc]]:
         groups: dict[str, list[Doc]] = defaultdict(list)
         for t in self.org.tasks:
-            if "routingResultId" in t:
+            if t["routingResultId"] is not None:
                 groups[t["routingResultId"]].append(t)
         hubs = {h["_id"]: h for h in self.hubs}
         users = {u["_id"]: u for u in self.dispatchers}
         results: list[Doc] = []
         histories: list[Doc] = []
         for rid in sorted(groups, key=lambda r: (r[:8], r)):
-            tasks = sorted(groups[rid], key=lambda t: (t.get("routePlannedOrder", 0), t["_id"]))
-            counts: dict[str, int] = defaultdict(int)
-            for t in tasks:
-                counts[t["hubId"]] += 1
-            hub = hubs[max(counts, key=lambda h: (counts[h], h))]
-            vehicles = [
-                v for v in self.org.vehicles if v["hubId"] == hub["_id"]
-            ] or self.org.vehicles[:2]
-            visits = [_visit_of(t) for t in tasks]
-            config = dict(_ROUTING_CONFIG, capacityConstraint=["weight", "volume"])
-            fleet = [dict(v, id=v["_id"]) for v in vehicles]
-            result = optimize.plan(hub["_id"], (hub["lat"], hub["lng"]), visits, fleet, config)
+            hub = hubs[groups[rid][0]["hubId"]]
+            result = plan_of(hub, groups[rid], fleet_of(self.org, hub["_id"]))
             created = int(rid[:8], 16)
             creator = users[self.rng.choice(sorted(users))]
             code = f"Route-{day_of(created).replace('-', '')}-{len(results) + 1:03d}"
             result.update(countryCode="ID", resultCode=code)
-            doc = self._routing_result(rid, hub, config, result, creator, code, created)
+            doc = self._routing_result(
+                rid, hub, dict(ROUTING_CONFIG), result, creator, code, created
+            )
             if result["routing"] and result["routing"][0]["trips"][1:-1]:
                 histories.append(self._routing_move(rid, result, creator, created + 600))
                 doc["totalResultHistories"] = 1
@@ -75,6 +71,7 @@ class RoutingSeed(Extras):
             "configurationId": None,
             "configuration": config,
             "result": result,
+            "summary": result["summary"],  # at the top too (note 26)
             "resultTotal": {"routing": routed, "dropped": dropped, "total": routed + dropped},
             "organizationId": self.org_id,
             "createdBy": creator["_id"],
@@ -110,35 +107,3 @@ class RoutingSeed(Extras):
             "createdTime": iso_z(at),
             "updatedTime": iso_z(at, self.rng.randrange(1_000_000)),
         }
-
-
-#: the demo routing results' configuration (``capacityConstraint`` added per result)
-_ROUTING_CONFIG: Doc = {
-    "name": "Configuration Default",
-    "capacityConstraint": None,
-    "multitrip": False,
-    "returnToHub": True,
-    "clustering": False,
-    "useAllVehicle": False,
-    "autoSpeed": False,
-    "defaultSpeed": 25,
-    "defaultVisitTime": 10,
-    "autoSplit": "none",
-    "useOddEven": False,
-}
-
-
-def _visit_of(t: Doc) -> Doc:
-    """A routed task as the optimisation's visit (its id: ``taskId-<task id>``)."""
-    return {
-        "id": f"taskId-{t['_id']}",
-        "name": t["title"],
-        "address": t["content"],
-        "coordinate": t["expectedCoordinate"],
-        "visitTime": t.get("duration", 10),
-        "capacity": {
-            "weight": t.get("packageWeight", t.get("beratKg", 1)),
-            "volume": round(0.02 + t.get("duration", 10) / 500, 2),
-        },
-        "tags": [],
-    }

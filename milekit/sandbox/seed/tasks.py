@@ -17,12 +17,14 @@ epoch-derived ``orderIndex`` values and creator fields holding e-mails, display 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from milekit.sandbox.seed.base import (
     DEMO_DOMAIN,
     SEED_NOW,
+    TASK_SPEC,
     TASKS_FROM,
     TASKS_TO,
     Doc,
@@ -30,9 +32,12 @@ from milekit.sandbox.seed.base import (
     coord_near,
     day_of,
     hms_of,
+    in_workday,
     iso,
     iso_z,
+    local_day,
     object_id,
+    workday_end,
 )
 from milekit.sandbox.seed.org import (
     FIRST_NAMES,
@@ -43,6 +48,7 @@ from milekit.sandbox.seed.org import (
     PURPOSES,
     RESULTS,
 )
+from milekit.sandbox.seed.plans import fleet_of, plan_of
 
 T = TypeVar("T")
 
@@ -77,6 +83,11 @@ _ITEMS = (
     ("Kecap Manis 520ml", 23500),
 )
 _LABELS = ("Priority", "COD", "Fragile", "Same Day", "Return")
+#: delivery outcomes real operators label tasks with (docs/api-notes.md note 55): an open
+#: delivery is PENDING, a done one cancelled (BATAL) or partly received (TERIMA SEBAGIAN)
+OUTCOME_LABELS = ("PENDING", "BATAL", "TERIMA SEBAGIAN")
+#: seeded routing results: one hub's day every third day (a result per day it plans)
+ROUTING_DAYS = 30
 _PICKUP_NOTES = ("Ambil di lobi", "Hubungi sebelum datang", "Barang di pos satpam", "")
 
 
@@ -95,11 +106,11 @@ def _mixed(ts: int, r: float, rand: Callable[[], float]) -> str:
     return f"{day_of(ts)}T{hms_of(ts)}.{int(rand() * 1_000_000):06d}Z"
 
 
-def _time_of_day(rand: Callable[[], float], minutes: int) -> str:
+def _time_of_day(rand: Callable[[], float], minutes: int, seconds: int = 0) -> str:
     h, m = divmod(minutes % 1440, 60)
     r = rand()
     if r < 0.8:
-        return f"{h:02d}:{m:02d}:00"
+        return f"{h:02d}:{m:02d}:{seconds:02d}"
     if r < 0.9:
         return f"{h:02d}:{m:02d}"
     return f"{h}:{m:02d}"
@@ -127,8 +138,15 @@ class TaskMaker:
             for h in hubs
         ]
         self.dispatchers = [u for u in org.users if u["role"]["name"] in ("Admin", "Dispatcher")]
-        self.vehicles_by_hub = [[v for v in org.vehicles if v["hubId"] == h["_id"]] for h in hubs]
-        self.routing_ids = [object_id(rng, TASKS_FROM + 86400 * k * 3) for k in range(30)]
+        #: a driver's vehicle (one each); the drivers a hub routes on (note 52)
+        self.vehicle_of = {v["assignee"]: v for v in org.vehicles if v.get("assignee")}
+        self.fleets = [fleet_of(org, h["_id"]) for h in hubs]
+        self.drivers_by_hub = [
+            [u for u in org.users if u["email"] in {v["assignee"] for v in fleet}]
+            for fleet in self.fleets
+        ]
+        #: (hub, local day) -> the result routing the tasks the hub took that day
+        self.slots: dict[tuple[int, int], str] = {}
         self.seen_ids: set[str] = set()
 
     def randrange(self, lo: int, hi: int | None = None) -> int:
@@ -157,10 +175,49 @@ class TaskMaker:
         creators = [u["email"] for u in self.dispatchers] + ["System", "Roger", "Jhon Web"]
         weights = [10] * len(self.dispatchers) + [4, 1, 1]
         creator_pick = rng.choices(creators, weights=weights, k=n)
-        return [
+        self._routing_days([(hub_pick[i], local_day(created[i])) for i in range(n)])
+        tasks = [
             self.task(created[i], hub_pick[i], org.flows[flow_pick[i]], sources[i], creator_pick[i])
             for i in range(n)
         ]
+        self._route(tasks)
+        return tasks
+
+    def _routing_days(self, days: list[tuple[int, int]]) -> None:
+        """The hubs' days that are routed (``days``: each task's hub and day, in time order;
+        a busy day is likelier, the busiest hub's last days always): one per 40 tasks, 3 to
+        :data:`ROUTING_DAYS`. Each result is made at 19:30 local that day, for the next
+        (note 52)."""
+        k = min(len(set(days)), ROUTING_DAYS, max(3, len(days) // 40))
+        # the busiest hub routes its recent days: a daily report finds a routed day
+        per_hub = Counter(h for h, _ in days)
+        busiest = max(per_hub, key=lambda h: (per_hub[h], -h))
+        recent = {(h, d) for h, d in days if h == busiest and d >= days[-1][1] - 3}
+        picked: set[tuple[int, int]] = set(sorted(recent)[-k:])
+        while len(picked) < k:
+            picked.add(days[int(self.rand() * len(days))])
+        for h, day in sorted(picked):
+            self.slots[(h, day)] = object_id(self.rng, TASKS_FROM + 86400 * day + 45000)
+
+    def _route(self, tasks: list[Doc]) -> None:
+        """Plan each seeded result; its tasks take their trips' order, ``eta`` and ``etd``
+        (a dropped task keeps its ``routingResultId`` and no plan: note 52)."""
+        groups: dict[str, list[Doc]] = {}
+        for t in tasks:
+            if t["routingResultId"] is not None:
+                groups.setdefault(t["routingResultId"], []).append(t)
+        by_id = {t["_id"]: t for ts in groups.values() for t in ts}
+        hubs = {h["_id"]: k for k, h in enumerate(self.org.hubs)}
+        for routed in groups.values():
+            h = hubs[routed[0]["hubId"]]
+            plan = plan_of(self.org.hubs[h], routed, self.fleets[h])
+            for route in plan["routing"]:
+                for trip in route["trips"]:
+                    if not trip["isHub"]:
+                        t = by_id[trip["visitId"].removeprefix("taskId-")]
+                        t["routePlannedOrder"] = trip["order"]
+                        t["eta"] = self._time_of_day(trip["eta"])
+                        t["etd"] = self._time_of_day(trip["etd"])
 
     def _status(self, ct: int) -> str:
         age, r = (SEED_NOW - ct) / 86400, self.rand()
@@ -177,7 +234,7 @@ class TaskMaker:
             tid = object_id(self.rng, ct)
         self.seen_ids.add(tid)
         status = self._status(ct)
-        st = ct + 60 * self.randrange(0, 360)
+        st = in_workday(ct + 60 * self.randrange(0, 360))
         et = st + self.choice((4, 8, 24, 48)) * 3600
         person = f"{self.choice(FIRST_NAMES)} {self.choice(LAST_NAMES)}"
         address = f"{self.choice(_STREETS)} No. {self.randrange(1, 250)}, {HUBS[h][0]}"
@@ -191,7 +248,7 @@ class TaskMaker:
             "hub": self.hub_embeds[h],
             "title": f"{fl['name']} - {person}",
             "content": address,
-            "label": self._labels(),
+            "label": self._labels(status, fl["name"]),
             "status": status,
             "startTime": self.when(st),
             "endTime": self.when(et),
@@ -204,13 +261,16 @@ class TaskMaker:
             "assignedTo": None,
             "assignedVehicle": None,
         }
+        t.update(NEW_TASK_KEYS)  # keys every real task carries, null until set (notes 23, 52)
         if source == "API" and self.rand() < 0.5:
             t["refId"] = object_id(self.rng, ct)
-        t.update(NEW_TASK_KEYS)  # keys every real task carries, null until set (note 23)
         histories = [self._history(ct, "create", "Task created", {})]
         updated = ct
         if status != "UNASSIGNED":
             updated = self._assign(t, h, ct, st, et, status, histories)
+        elif (h, local_day(ct)) in self.slots and self.rand() < 0.9:
+            # planned with its day but placed on no vehicle: dropped, still open (note 52)
+            t["routingResultId"] = self.slots[(h, local_day(ct))]
         if self.rand() < 0.15:
             pt = updated + self.randrange(60, 7200)
             t["updatedBy"] = self.choice(self.dispatchers)["email"]
@@ -218,19 +278,25 @@ class TaskMaker:
             updated = pt
         t["updatedTime"] = self.when(updated)
         t["histories"] = histories
-        self._route_fields(t, st)
+        self._route_fields(t)
         self._custom(t, tid, fl["name"], person, h, st, status == "DONE")
         return t
 
-    def _labels(self) -> list[str]:
+    def _labels(self, status: str, flow: str) -> list[str]:
         lr = self.rand()
-        if lr < 0.5:
-            return []
-        first = self.choice(_LABELS)
-        if lr < 0.9:
-            return [first]
-        second = self.choice(_LABELS)
-        return [first] if second == first else [first, second]
+        labels: list[str] = []
+        if lr >= 0.5:
+            labels.append(self.choice(_LABELS))
+            second = self.choice(_LABELS) if lr >= 0.9 else labels[0]
+            if second != labels[0]:
+                labels.append(second)
+        if flow == "Delivery":
+            r = self.rand()
+            if status != "DONE" and r < 0.3:
+                labels.append(OUTCOME_LABELS[0])
+            elif status == "DONE" and r < 0.12:
+                labels.append(OUTCOME_LABELS[1 + (r < 0.05)])
+        return labels
 
     def _history(self, ts: int, action: str, notes: str, change: Doc) -> Doc:
         return {
@@ -244,8 +310,14 @@ class TaskMaker:
     def _assign(
         self, t: Doc, h: int, ct: int, st: int, et: int, status: str, histories: list[Doc]
     ) -> int:
-        """Assignment (and, when done, completion) keys; the task's last update time."""
-        workers = self.workers_by_hub[h] or self.workers_by_hub[0]
+        """Assignment (and, when done, completion) keys; the task's last update time.
+
+        A task of a day its hub routes is mostly routed: assigned to one of the hub's
+        drivers, on that driver's vehicle (note 52)."""
+        slot = self.slots.get((h, local_day(ct)))
+        drivers = self.drivers_by_hub[h]
+        routed = slot is not None and bool(drivers) and self.rand() < 0.9
+        workers = drivers if routed else (self.workers_by_hub[h] or self.workers_by_hub[0])
         who = self.choice(workers)
         assignees = [who["email"]]
         if self.rand() < 0.05:
@@ -262,31 +334,34 @@ class TaskMaker:
         t["deviceInformation"] = self.choice(_DEVICES)
         note = f"Assigned to {who['name']}"
         histories.append(self._history(at, "assign", note, {"assignee": assignees}))
-        self._vehicle(t, h, who)
+        self._vehicle(t, who, slot if routed else None)
         if status == "DONE":
             return self._done(t, st, et, at, assignees)
         return at
 
-    def _vehicle(self, t: Doc, h: int, who: Doc) -> None:
-        vr = self.rand()
-        vehicles = self.vehicles_by_hub[h]
-        if vr < 0.3 and vehicles:
-            v = self.choice(vehicles)
-            t["assignedVehicleId"] = v["_id"]
-            t["assignedVehicle"] = {
-                "_id": v["_id"],
-                "name": v["name"],
-                "assignee": v.get("assignee", who["email"]),
-                "speed": None,  # null in real tasks (note 30)
-                "workingTime": v["workingTime"],
-            }
-        if self.rand() < 0.12:
-            t["routingResultId"] = self.choice(self.routing_ids)
-            t["routePlannedOrder"] = self.randrange(1, 40)
+    def _vehicle(self, t: Doc, who: Doc, result: str | None) -> None:
+        """The assignee's own vehicle, always on a routed task, on some others (note 52)."""
+        v = self.vehicle_of.get(who["email"])
+        if v is None or (result is None and self.rand() >= 0.4):
+            return
+        t["assignedVehicleId"] = v["_id"]
+        t["assignedVehicle"] = {
+            "_id": v["_id"],
+            "name": v["name"],
+            "assignee": v["assignee"],
+            "speed": None,  # null in real tasks (note 30)
+            "workingTime": v["workingTime"],
+        }
+        t["routingResultId"] = result
 
     def _done(self, t: Doc, st: int, et: int, at: int, assignees: list[str]) -> int:
-        # mostly inside the window, ~12% after endTime (late)
-        dt = st + int((et - st) * (0.15 + self.rand() * 0.98))
+        # mostly inside the window (the part of it in its first local working day), ~12%
+        # after endTime (late, in a later working day): the hubs' local day (note 56)
+        f = 0.15 + self.rand() * 0.98
+        if f <= 1:
+            dt = st + int((min(et, workday_end(st)) - st) * f)
+        else:
+            dt = in_workday(et + int((et - st) * (f - 1)))
         dt = max(dt, at + 300)
         t["doneTime"] = self.when(dt)
         t["doneBy"] = self.choice(assignees)
@@ -307,11 +382,7 @@ class TaskMaker:
             t["idLocal"] = f"m-{t['_id']}"
         return dt
 
-    def _route_fields(self, t: Doc, st: int) -> None:
-        if self.rand() < 0.7:
-            minutes = (st // 60) % 1440 + 420 + self.randrange(0, 240)  # local (WIB) time
-            t["eta"] = self._time_of_day(minutes)
-            t["etd"] = self._time_of_day(minutes + self.randrange(5, 45))
+    def _route_fields(self, t: Doc) -> None:
         t["waitingTime"] = self.randrange(0, 30)
         t["duration"] = self.choice((5, 10, 15, 20, 30))
         t["distance"] = self.randrange(300, 25_000)
@@ -327,11 +398,12 @@ class TaskMaker:
             if t["geoLockTrigger"] is None:
                 t["geoLockTrigger"] = "onTaskStart"
 
-    def _time_of_day(self, minutes: int) -> str:
+    def _time_of_day(self, clock: str) -> str:
+        """A planned ``HH:MM:SS`` as the task spells it (without seconds, some, when mixed)."""
         if self.mixed:
-            return _time_of_day(self.spell, minutes)
-        h, m = divmod(minutes % 1440, 60)
-        return f"{h:02d}:{m:02d}:00"
+            h, m, sec = (int(x) for x in clock.split(":"))
+            return _time_of_day(self.spell, h * 60 + m, sec)
+        return clock
 
     def _custom(
         self, t: Doc, tid: str, fname: str, person: str, h: int, st: int, done: bool
@@ -421,6 +493,20 @@ NEW_TASK_KEYS: Doc = dict.fromkeys(
         "inLocation",
         "outLocation",
         "visitGroup",
+        # standard keys sent as null until set, not left out (note 52); registry fields
+        *(
+            TASK_SPEC.field(k).name
+            for k in (
+                "routePlannedOrder",
+                "routingResultId",
+                "eta",
+                "etd",
+                "assignedVehicleId",
+                "refId",
+                "geoLock",
+                "updatedBy",
+            )
+        ),
     )
 ) | {"travelDistance": 0, "idleDuration": 0, "visitGroupPriority": 0}
 #: real tasks name the app as an object (note 51)
