@@ -188,6 +188,8 @@ class TaskMaker:
         a busy day is likelier, the busiest hub's last days always): one per 40 tasks, 3 to
         :data:`ROUTING_DAYS`. Each result is made at 19:30 local that day, for the next
         (note 52)."""
+        if not days:  # an organisation with no tasks (an org file's base) routes no day
+            return
         k = min(len(set(days)), ROUTING_DAYS, max(3, len(days) // 40))
         # the busiest hub routes its recent days: a daily report finds a routed day
         per_hub = Counter(h for h, _ in days)
