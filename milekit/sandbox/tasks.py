@@ -433,6 +433,11 @@ class TaskService:
             new.update(clean)
             change = {k: v for k, v in clean.items() if old.get(k) != v}
             change.update({k: None for k in old if k not in new})
+            for k, v in NEW_TASK_KEYS.items():  # sent null until set, a replace too (note 52)
+                if k not in new:
+                    new[k] = v
+                    if old.get(k) == v:
+                        change.pop(k, None)
             action = "put"
         else:
             new = dict(old)

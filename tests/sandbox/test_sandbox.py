@@ -296,6 +296,31 @@ def test_user_hubs_flows(ro: Sandbox, http: requests.Session) -> None:
 # --- writes ----------------------------------------------------------------------------
 
 
+def test_a_replaced_task_keeps_every_standard_key(sb: Sandbox, http: requests.Session) -> None:
+    """A PUT that leaves the standard keys out still answers them, null (docs/api-notes.md
+    note 52): ``t["eta"]`` in a user's code must not raise KeyError after a replace."""
+    hubs = hub_ids(sb)
+    body = {"flow": "Delivery", "hubId": hubs[0], "title": "Paket", "refId": "R-1"}
+    tid = http.post(sb.url + "/task", json=body).json()["task"]["_id"]
+    r = http.put(f"{sb.url}/task/{tid}", json={"flow": "Delivery", "hubId": hubs[0], "title": "T"})
+    assert r.status_code == 200, r.text
+    standard = (
+        "routePlannedOrder",
+        "routingResultId",
+        "eta",
+        "etd",
+        "assignedVehicleId",
+        "refId",
+        "geoLock",
+        "updatedBy",
+    )
+    for task in (r.json()["task"], http.get(f"{sb.url}/task/{tid}").json()["task"]):
+        assert {k: task.get(k, "missing") for k in standard if k != "updatedBy"} == dict.fromkeys(
+            [k for k in standard if k != "updatedBy"]
+        )
+        assert "updatedBy" in task
+
+
 def test_create_get_patch_put_assign_move_delete(sb: Sandbox, http: requests.Session) -> None:
     hubs = hub_ids(sb)
     v0 = sb.store.version("tasks")
