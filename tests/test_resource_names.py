@@ -9,7 +9,8 @@ anywhere else, with these exceptions, each for a reason:
 * ``reads/named.py`` is generated from the registry by ``tools/gen_frames.py`` (one helper
   per resource; ``tests/reads/test_frames_all.py`` fails when it is stale);
 * the sandbox's seed (the ``seed/`` package's ``base``, ``settings``, ``flows`` and
-  ``datasource``) creates each resource's demo data;
+  ``datasource``) creates each resource's demo data, and ``orgfile`` reads and writes an
+  organisation file, whose format is a list per resource (hubs, users, vehicles, ...);
 * the sandbox's resource modules (``tasks``, ``flows``, ``automations``, ``settings``,
   ``integrations``, ``files``, ``datasource``, ``exports``, ``field_ops``,
   ``location_history``, ``task_extras``, ``routing``, ``lookups``) are the server side:
@@ -39,6 +40,7 @@ EXEMPT = {
     "sandbox/seed/settings.py",
     "sandbox/seed/flows.py",
     "sandbox/seed/datasource.py",
+    "sandbox/orgfile.py",
     "sandbox/tasks.py",
     "sandbox/flows.py",
     "sandbox/automations.py",
