@@ -36,6 +36,7 @@ reads everything again anyway.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import errno
 import os
@@ -57,12 +58,13 @@ import pyarrow.parquet as pq
 
 from milekit._version import __version__
 from milekit.errors import UsageError
+from milekit.files import lake_batches
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import read_plan
-from milekit.reads.table import RESOURCE_KEY, empty_table, one_per_id
+from milekit.reads.table import RESOURCE_KEY, empty_table
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
@@ -86,6 +88,8 @@ PARTITION = "created_month"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 #: how far before its marks a later run reads again (clock skew, late-visible writes)
 DEFAULT_OVERLAP = dt.timedelta(hours=1)
+#: rows a run holds at a time: pages gathered before a write, rows compared or rewritten
+BATCH_ROWS = ROW_GROUP_ROWS
 _TMP = "tmp-"
 Mode = Literal["full", "incremental", "snapshot"]
 #: fetched, written, deleted, rows, partitions written, partitions skipped
@@ -388,6 +392,9 @@ class _Run:
         self.spec, self.lake, self.client, self.params = spec, lake, client, dict(params)
         self.progress, self.old = progress, old
         self.state: LakeState | None = None  #: what this run recorded, once it writes
+        #: the state as the last run left it, put back when a run fails before it
+        #: replaces anything (an incremental run's reads)
+        self.restore: LakeState | None = None
         if old is not None:
             _sweep(lake, old)  # what a killed run left, of the names it recorded
         self.plan = read_plan(spec, self.params, client)
@@ -429,6 +436,8 @@ class _Run:
         if self.state is None:
             return
         _sweep(self.lake, self.state)
+        if self.restore is not None:
+            self.restore.save(self.lake)
         if first:
             for name in self.state.pending:
                 _remove(self.lake / name)
@@ -484,21 +493,22 @@ class _Run:
         state.save(self.lake)
 
     def incremental(self, state: LakeState, overlap: dt.timedelta) -> Counts:
-        """Only what can have changed since the last completed run (docs/lake.md)."""
-        changes = self._changes()
+        """Only what can have changed since the last completed run (docs/lake.md): the
+        rows read again are spilled by partition to scratch files, then each partition is
+        compared with them and rewritten a batch at a time (:mod:`lake_batches`)."""
+        changes, idf = self._changes(), self.spec.id_field
+        self.restore = LakeState(**copy.deepcopy(state.__dict__))
         _recount(self.lake, state)
-        fetched, changed = self._read_changes(changes, state, overlap)
-        ids = set(changed.column(self.spec.id_field).to_pylist()) if changed.num_rows else set()
-        open_rows = _open_rows(self.lake, state, self.spec, changes)
-        deleted = {i: p for i, p in open_rows.items() if i not in ids}
-        by_part = _split(changed, changes.created)
-        touched = sorted(set(by_part) | set(deleted.values()))
-        state.pending = touched
-        rows, replaced = dict(state.partitions), []
+        state.pending, rows, replaced = [], dict(state.partitions), []
         with self._writing(state) as tmp:
-            for name in touched:
-                gone = {i for i, p in deleted.items() if p == name}
-                n = _rewrite(self.lake / name, self, tmp, by_part.get(name), ids, gone)
+            fetched, adds, high = self._read_changes(changes, state, overlap, tmp)
+            ids = lake_batches.ids_of([p for ps in adds.values() for p in ps], idf)
+            gone = _gone(self.lake, state, self.spec, changes, ids)
+            state.pending = sorted(set(adds) | set(gone))  # recorded before any is replaced
+            state.save(self.lake)
+            self.restore = None
+            for name in state.pending:
+                n = self._rewrite(name, tmp, adds.get(name, []), gone.get(name))
                 if n is None:
                     continue  # every row read back as it was: the file stays
                 replaced.append(name)
@@ -506,15 +516,18 @@ class _Run:
                 if not n:
                     del rows[name]
                     _remove(self.lake / name)
-        self._done(state, rows, _high_water(changed, changes.created))
+        self._done(state, rows, high)
         written = sum(rows.get(n, 0) for n in replaced)
         skipped = len(set(rows) - set(replaced))
-        return fetched, written, len(deleted), sum(rows.values()), tuple(replaced), skipped
+        deleted = sum(len(g) for g in gone.values())
+        return fetched, written, deleted, sum(rows.values()), tuple(replaced), skipped
 
     def _read_changes(
-        self, changes: Changes, state: LakeState, overlap: dt.timedelta
-    ) -> tuple[int, pa.Table]:
-        """Rows new since the high-water mark, finished since the last run, still open."""
+        self, changes: Changes, state: LakeState, overlap: dt.timedelta, tmp: Path
+    ) -> tuple[int, dict[str, list[Path]], str | None]:
+        """Rows new since the high-water mark, finished since the last run, still open,
+        spilled to scratch files: rows fetched, the files by partition (the freshest read
+        first), the newest creation time read."""
         reads: list[dict[str, Any]] = []
         if state.high_water:
             since = dt.datetime.fromisoformat(state.high_water) - overlap
@@ -523,21 +536,42 @@ class _Run:
             since = dt.datetime.fromisoformat(state.last_run) - overlap
             reads.append({"timeBy": changes.finished, "timeFrom": since})
         reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
-        tables: list[pa.Table] = []
-        for extra in reads:
+        fetched, high, adds = 0, None, dict[str, list[Path]]()
+        for i, extra in enumerate(reads):
             query = encode_filters(self.spec.query, self.spec.rows, extra)
-            tables.extend(t for t in self.tables(query) if t.num_rows)
-        fetched = sum(t.num_rows for t in tables)
-        if not tables:
-            return 0, self.plan.empty()
-        return fetched, one_per_id(schema.unify(tables), self.spec.id_field, keep="last")
+            router = _Router(self, tmp, by=changes.created, label=f"read{i}")
+            fetched += router.feed(self.tables(query))
+            for name, path in router.spilled().items():
+                adds.setdefault(name, []).insert(0, path)  # a later read is fresher
+            high = max(filter(None, (high, router.high_water)), default=None)
+        return fetched, adds, high
+
+    def _rewrite(self, name: str, tmp: Path, adds: list[Path], gone: pa.Array | None) -> int | None:
+        """Replace partition file ``name``: its rows but the ones read again and the
+        ``gone`` ids, then the rows read again; the rows written, or None when nothing in
+        it changed (the file stays)."""
+        final, idf = self.lake / name, self.spec.id_field
+        if gone is None and adds and final.exists():
+            if lake_batches.unchanged(final, adds, idf, BATCH_ROWS):
+                return None
+        final.parent.mkdir(parents=True, exist_ok=True)
+        out = _scratch_name(tmp, name)
+        rows = lake_batches.rewrite(
+            final, out, _spill_dir(tmp), adds, gone, idf, self.meta, BATCH_ROWS
+        )
+        if rows:
+            _move(out, final)
+        else:
+            out.unlink(missing_ok=True)
+        return rows
 
 
 class _Router:
     """Page tables into one sink per partition file, in bounded memory."""
 
-    def __init__(self, run: _Run, tmp: Path, by: str | None) -> None:
+    def __init__(self, run: _Run, tmp: Path, by: str | None, label: str | None = None) -> None:
         self.run, self.lake, self.spec, self.tmp, self.by = run, run.lake, run.spec, tmp, by
+        self.label = label  #: a read spilled to scratch files only (:meth:`spilled`)
         self.empty, self.meta = run.plan.empty().schema, run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
@@ -553,17 +587,18 @@ class _Router:
                     filter(None, (self.high_water, _high_water(table, self.by))), default=None
                 )
             held = sorted(self.sinks.values(), key=lambda s: s.held_rows)
-            while sum(s.held_rows for s in held) > ROW_GROUP_ROWS:
+            while sum(s.held_rows for s in held) > BATCH_ROWS:
                 held.pop().flush()  # the fullest first: memory stays at one row group
         return fetched
 
     def _sink(self, name: str) -> Sink:
         if name not in self.sinks:
-            self.run.claim(name)
-            final = self.lake / name
-            final.parent.mkdir(parents=True, exist_ok=True)
+            if self.label is None:
+                self.run.claim(name)
+                (self.lake / name).parent.mkdir(parents=True, exist_ok=True)
+            where = _scratch_name(self.tmp, name if self.label is None else f"{self.label}/{name}")
             self.sinks[name] = Sink(
-                _scratch_name(self.tmp, name), "parquet", self.spec.id_field, self.meta,
+                where, "parquet", self.spec.id_field, self.meta,
                 spill_dir=_spill_dir(self.tmp), empty_schema=self.empty,
             )  # fmt: skip
         return self.sinks[name]
@@ -577,6 +612,12 @@ class _Router:
             written[name] = sink.finish().rows
             _move(sink.path, self.lake / name)
         return written
+
+    def spilled(self) -> dict[str, Path]:
+        """Close every scratch file: the files by partition (a read of the run)."""
+        for sink in self.sinks.values():
+            sink.finish()
+        return {name: sink.path for name, sink in self.sinks.items()}
 
 
 def _recorded(old: LakeState | None) -> list[str]:
@@ -660,14 +701,15 @@ def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
     return [s for s in changes.open_statuses if allowed is None or s in allowed]
 
 
-def _open_rows(
-    lake: Path, state: LakeState, spec: ResourceSpec, changes: Changes
-) -> dict[Any, str]:
-    """Rows of the lake in an open status, by id: the file each is in."""
+def _gone(
+    lake: Path, state: LakeState, spec: ResourceSpec, changes: Changes, ids: pa.Array
+) -> dict[str, pa.Array]:
+    """Rows of the lake in an open status that no read saw (deleted), by partition file:
+    their ids (the lake's id and status columns are read, not its rows)."""
     if not changes.status_filter:
         return {}
     wanted = pa.array(changes.open_statuses)
-    out: dict[Any, str] = {}
+    out: dict[str, pa.Array] = {}
     for name in state.partitions:
         f = pq.ParquetFile(str(lake / name))
         cols = [c for c in (spec.id_field, changes.status_filter) if c in f.schema_arrow.names]
@@ -675,66 +717,11 @@ def _open_rows(
             continue
         t = f.read(columns=cols)
         status = pc.cast(t.column(changes.status_filter), pa.string())
-        for rid in t.filter(pc.is_in(status, value_set=wanted)).column(spec.id_field).to_pylist():
-            out[rid] = name
+        rid = t.filter(pc.is_in(status, value_set=wanted)).column(spec.id_field)
+        gone = rid.filter(pc.invert(pc.is_in(rid, value_set=ids.cast(rid.type))))
+        if len(gone):
+            out[name] = gone.combine_chunks().cast(pa.string())
     return out
-
-
-def _rewrite(
-    final: Path,
-    run: _Run,
-    tmp: Path,
-    add: pa.Table | None,
-    changed: set[Any],
-    gone: set[Any],
-) -> int | None:
-    """Replace one partition file: its rows but the ``changed`` and ``gone`` ids, then
-    ``add``; the rows written, or None when nothing in it changed (the file stays)."""
-    spec, meta = run.spec, run.meta
-    if not gone and add is not None and final.exists() and _unchanged(final, add, spec.id_field):
-        return None
-    final.parent.mkdir(parents=True, exist_ok=True)
-    name = final.relative_to(run.lake).as_posix()
-    sink = Sink(_scratch_name(tmp, name), "parquet", spec.id_field, meta, spill_dir=_spill_dir(tmp))
-    if final.exists():
-        drop = pa.array(list(changed | gone), pa.string())
-        for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
-            t = pa.Table.from_batches([batch])
-            sink.write(t.filter(pc.invert(pc.is_in(t.column(spec.id_field), value_set=drop))))
-    if add is not None:
-        sink.write(add)
-    rows = sink.finish().rows
-    if rows:
-        _move(sink.path, final)
-    else:
-        sink.path.unlink(missing_ok=True)
-    return rows
-
-
-def _unchanged(final: Path, add: pa.Table, id_field: str) -> bool:
-    """Whether every row of ``add`` is in ``final`` exactly as it is (an open task read
-    again but not touched); the file is read a row group at a time, keeping only those."""
-    wanted = add.column(id_field).combine_chunks()
-    found = []
-    for batch in pq.ParquetFile(str(final)).iter_batches(batch_size=ROW_GROUP_ROWS):
-        t = pa.Table.from_batches([batch])
-        found.append(t.filter(pc.is_in(t.column(id_field), value_set=wanted)))
-    old = pa.concat_tables(found).replace_schema_metadata(None)
-    if old.num_rows != add.num_rows:
-        return False
-    both = schema.unify([old, add.replace_schema_metadata(None)])
-    n = old.num_rows
-    a, b = (_decoded(both.slice(i, n).sort_by(id_field)) for i in (0, n))
-    return bool(a.equals(b))
-
-
-def _decoded(table: pa.Table) -> pa.Table:
-    """``table`` with dictionary columns as their values (two dictionaries of the same
-    values can differ in order)."""
-    cols = [
-        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
-    ]
-    return pa.table(cols, names=table.column_names)
 
 
 def _sweep(lake: Path, state: LakeState) -> None:
