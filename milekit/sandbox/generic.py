@@ -33,10 +33,10 @@ from milekit.sandbox.common import (
     standard_operations,
 )
 from milekit.sandbox.http import Request, Response, Route, csv, project
-from milekit.sandbox.store import Doc
+from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES, ResourceSpec
 
-__all__ = ["Answer", "Filter", "StoredResource", "envelope", "keep"]
+__all__ = ["DATA", "Answer", "Filter", "StoredResource", "envelope", "keep"]
 
 #: the item's key where an answer names none (a wire key that spells a resource's name)
 DATA = "data"
@@ -130,17 +130,20 @@ def _dig(doc: Doc, dotted: str) -> Any:
 @dataclass(frozen=True)
 class Answer:
     """How one operation answers: the HTTP status, the body's ``layout`` (see
-    :func:`envelope`) and its ``message``."""
+    :func:`envelope`), its ``message`` and, where it is not the resource's envelope key,
+    the ``key`` of its item."""
 
     layout: str
     message: str | None = None
     status: int = 200
+    key: str | None = None
 
     def body(
         self, key: str, item: Any, *, message: str | None = None, **extra: Any
     ) -> dict[str, Any]:
         """The body for ``item`` under ``key`` (``message`` replaces the declared one)."""
         said = self.message if message is None else message
+        key = self.key or key
         return envelope(self.layout, key=key, item=item, message=said, code=self.status, **extra)
 
 
@@ -247,9 +250,18 @@ class StoredResource:
         """What the client sent, as the write log keeps it (the JSON body)."""
         return r.body
 
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """What write ``r`` stores: ``doc`` (``old`` changed, or new); override to store
+        more with it (a log entry, a counter)."""
+        return [Op("put", self.name, doc[self.spec.id_field], doc, self.sent(r))]
+
+    def removed(self, old: Doc) -> Any:
+        """What a delete answers with: the deleted document."""
+        return old
+
     def _write(self, r: Request, old: Doc | None, answer: Answer, *, full: bool) -> Response:
         doc = self.build(r, old, full=full)
-        self.ctx.put(r, self.name, doc, self.sent(r))
+        self.ctx.write(r, self.ops(r, old, doc))
         return Response(answer.status, answer.body(self.spec.envelope_one, self.item(doc)))
 
     def create(self, r: Request) -> Response:
@@ -264,4 +276,5 @@ class StoredResource:
     def delete(self, r: Request) -> Response:
         old = self.target(r.params["id"])
         self.ctx.remove(r, self.name, old, r.body)
-        return Response(self.deleted.status, self.deleted.body(self.spec.envelope_one, old))
+        answer = self.deleted.body(self.spec.envelope_one, self.removed(old))
+        return Response(self.deleted.status, answer)
