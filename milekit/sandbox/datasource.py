@@ -18,13 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
+from milekit.sandbox.common import Ctx
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     BAD_REQUEST,
     HttpError,
@@ -38,12 +33,10 @@ from milekit.sandbox.http import (
     csv,
     instant,
     naive,
-    project,
     truthy,
 )
 from milekit.sandbox.lookups import email_of, hub_of
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
 
 _SERVER_KEYS = (
     "_id",
@@ -62,23 +55,8 @@ _BULK_DELETE_MAX = 3000
 def routes(ctx: Ctx) -> list[Route]:
     t, d = DataTypes(ctx), Records(ctx)
     return [
-        *resource_routes(
-            t.spec,
-            list=t.index,
-            detail=t.get,
-            create=t.create,
-            update=t.put,
-            patch=t.patch,
-            delete=t.delete,
-        ),
-        *resource_routes(
-            d.spec,
-            list=d.index,
-            detail=d.get,
-            create=d.create,
-            update=d.put,
-            patch=d.patch,
-            delete=d.delete,
+        *t.routes(),
+        *d.routes(
             bulk_create=d.bulk_create,
             bulk_update=d.bulk_patch,
             bulk_delete=d.bulk_delete,
@@ -103,30 +81,18 @@ def field_kind(field: Doc) -> str:
 # --- data types ---------------------------------------------------------------------------
 
 
-class DataTypes:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["data_types"]
+class DataTypes(StoredResource):
+    """Data types: their records follow a rename or a removed field, and go with them."""
 
-    def index(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.spec)
-        providers = set(csv(q.get("provider")) or ["internal"])
+    name = "data_types"
+    order = None
+    deleted = Answer("status item")
+
+    def listing(self, r: Request) -> list[Doc]:
+        providers = set(csv(r.query.get("provider")) or ["internal"])
         if not providers <= {"internal", "external-api"}:
             raise HttpError(400, "The selected provider is invalid.")
-        docs = [
-            d
-            for d in self.ctx.store.values("data_types")
-            if d.get("provider", "internal") in providers
-        ]
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("data_types", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
+        return [d for d in self.documents(r) if d.get("provider", "internal") in providers]
 
     def _fields(self, v: V, raw: list[Any]) -> list[Doc]:
         out: list[Doc] = []
@@ -211,10 +177,13 @@ class DataTypes:
             ]
         return out, delete_fields
 
-    def create(self, r: Request) -> Response:
-        fields, _ = self._validate(r.body, None, full=True)
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        fields, _ = self._validate(r.body, old, full=full)
+        if old is not None:
+            now = naive(self.ctx.now())
+            return dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=now)
         stamp = naive(self.ctx.now())
-        doc = {
+        return {
             "_id": self.ctx.new_id(),
             **fields,
             "organizationId": self.ctx.org_id,
@@ -223,51 +192,47 @@ class DataTypes:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "data_types", doc, r.body)
-        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
-    def _update(self, r: Request, *, full: bool) -> Response:
-        old = self.ctx.get("data_types", r.params["id"])
-        fields, delete_fields = self._validate(r.body, old, full=full)
-        now = self.ctx.now()
-        doc = dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=naive(now))
-        ops = [Op("put", "data_types", doc["_id"], doc, r.body)]
-        renamed = doc["name"] != old["name"]
-        if delete_fields or renamed:
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """The type, and its records where it is renamed or loses fields."""
+        ops = super().ops(r, old, doc)
+        if old is None:
+            return ops
+        delete_fields: list[str] = r.body.get("deleteFields") or []
+        if delete_fields or doc["name"] != old["name"]:
             for rec in self.ctx.store.values("data"):
                 if rec.get("dataTypeId") != doc["_id"]:
                     continue
                 new = {k: val for k, val in rec.items() if k not in delete_fields or k == "dataId"}
                 new["data_type"] = {"_id": doc["_id"], "name": doc["name"]}
                 ops.append(Op("put", "data", rec["_id"], new, None))
-        self.ctx.write(r, ops)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
+        return ops
 
-    def put(self, r: Request) -> Response:
-        return self._update(r, full=True)
-
-    def patch(self, r: Request) -> Response:
-        return self._update(r, full=False)
-
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("data_types", r.params["id"])
-        ops = [Op("delete", "data_types", old["_id"], None, r.body)]
-        ops += [
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        return super().removals(r, old) + [
             Op("delete", "data", rec["_id"], None, None)
             for rec in self.ctx.store.values("data")
             if rec.get("dataTypeId") == old["_id"]
         ]
-        self.ctx.write(r, ops)
-        return Response(200, {"status": True, self.spec.envelope_one: old})
 
 
 # --- records ------------------------------------------------------------------------------
 
 
-class Records:
+class Records(StoredResource):
+    """Data source records, validated against their data type; written in bulk too."""
+
+    name = "data"
+    filters = (
+        Filter("hubId"),
+        Filter("dataId"),
+        Filter("dataTypeId"),
+        Filter("dataTypeName", "in", ("data_type.name",)),
+    )
+    deleted = Answer("status item")
+
     def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["data"]
+        super().__init__(ctx)
         assert self.spec.bulk_key is not None
         self.bulk_key: str = self.spec.bulk_key
 
@@ -289,22 +254,9 @@ class Records:
 
     # --- reads ----------------------------------------------------------------------------
 
-    def index(self, r: Request) -> Response:
+    def listing(self, r: Request) -> list[Doc]:
         q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("data")
-        if q.get("hubId"):
-            hubs = set(csv(q["hubId"]))
-            docs = [d for d in docs if d.get("hubId") in hubs]
-        if q.get("dataId"):
-            ids = set(csv(q["dataId"]))
-            docs = [d for d in docs if d.get("dataId") in ids]
-        if q.get("dataTypeId"):
-            types = set(csv(q["dataTypeId"]))
-            docs = [d for d in docs if d.get("dataTypeId") in types]
-        if q.get("dataTypeName"):
-            names = set(csv(q["dataTypeName"]))
-            docs = [d for d in docs if (d.get("data_type") or {}).get("name") in names]
+        docs = super().listing(r)
         if q.get("updatedTime"):
             since = instant(q["updatedTime"])
             if since is None:
@@ -313,19 +265,10 @@ class Records:
         if truthy(q.get("limitUser")) is not False:
             me = email_of(self.ctx)
             docs = [d for d in docs if not d.get("limitUser") or me in d["limitUser"]]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
+        return docs
 
-    def _one(self, doc: Doc, **extra: Any) -> Response:
-        return Response(
-            200, {"status": True, "message": "Success", self.spec.envelope_one: doc, **extra}
-        )
-
-    def get(self, r: Request) -> Response:
-        return self._one(self.ctx.get("data", r.params["id"]))
+    def _one(self, doc: Doc) -> Response:
+        return Response(200, self.got.body(self.spec.envelope_one, doc))
 
     def get_by_type(self, r: Request) -> Response:
         dtype = self._type_by_name(r.params["type"])
@@ -346,7 +289,10 @@ class Records:
 
     # --- validation -----------------------------------------------------------------------
 
-    def build(self, body: Any, old: Doc | None, *, full: bool, taken: set[tuple[Any, ...]]) -> Doc:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        return self.record(r.body, old, full=full, taken=set())
+
+    def record(self, body: Any, old: Doc | None, *, full: bool, taken: set[tuple[Any, ...]]) -> Doc:
         """The record ``body`` describes (a new one, or ``old`` replaced/patched)."""
         if not isinstance(body, dict):
             raise HttpError(400, BAD_REQUEST)
@@ -393,29 +339,8 @@ class Records:
 
     # --- single writes --------------------------------------------------------------------
 
-    def create(self, r: Request) -> Response:
-        doc = self.build(r.body, None, full=True, taken=set())
-        self.ctx.put(r, "data", doc, r.body)
-        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def _replace(self, r: Request, old: Doc, *, full: bool) -> Response:
-        doc = self.build(r.body, old, full=full, taken=set())
-        self.ctx.put(r, "data", doc, r.body)
-        return self._one(doc)
-
-    def put(self, r: Request) -> Response:
-        return self._replace(r, self.ctx.get("data", r.params["id"]), full=True)
-
-    def patch(self, r: Request) -> Response:
-        return self._replace(r, self.ctx.get("data", r.params["id"]), full=False)
-
     def put_by_hub(self, r: Request) -> Response:
-        return self._replace(r, self._by_hub(r), full=True)
-
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("data", r.params["id"])
-        self.ctx.remove(r, "data", old, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: old})
+        return self._write(r, self._by_hub(r), self.updated, full=True)
 
     def delete_by_hub(self, r: Request) -> Response:
         old = self._by_hub(r)
@@ -451,19 +376,17 @@ class Records:
             for item in items:
                 old = self.match(item) if upsert else None
                 try:
-                    doc = self.build(item, old, full=old is None, taken=taken)
+                    doc = self.record(item, old, full=old is None, taken=taken)
                 except HttpError as e:
                     results.append({"status": False, "message": e.message})
                     continue
                 ops.append(Op("put", "data", doc["_id"], doc, item))
                 if not upsert:
-                    results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
+                    results.append(_done(doc["_id"]))
                     continue
                 event = "update" if old else "create"
                 message = f"Data has been {event}d successfully."
-                results.append(
-                    {"status": True, "message": message, "event": event, "_id": doc["_id"]}
-                )
+                results.append(_done(doc["_id"], message, event=event))
             self.ctx.write(r, ops)
         return bulk_summary(results, self.bulk_key)
 
@@ -478,12 +401,12 @@ class Records:
                     results.append({"status": False, "message": "Data not found"})
                     continue
                 try:
-                    doc = self.build(item, old, full=False, taken=set())
+                    doc = self.record(item, old, full=False, taken=set())
                 except HttpError as e:
                     results.append({"status": False, "_id": old["_id"], "message": e.message})
                     continue
                 ops.append(Op("put", "data", doc["_id"], doc, item))
-                results.append({"status": True, "message": "Success.", "_id": doc["_id"]})
+                results.append(_done(doc["_id"]))
             self.ctx.write(r, ops)
         return Response(200, bulk_summary(results, self.bulk_key))
 
@@ -502,9 +425,15 @@ class Records:
                 else:
                     gone.add(rid)
                     ops.append(Op("delete", "data", rid, None, item))
-                    results.append({"status": True, "message": "Success.", "_id": rid})
+                    results.append(_done(rid))
             self.ctx.write(r, ops)
         return Response(200, bulk_summary(results, self.bulk_key))
+
+
+def _done(id_: str, message: str = "Success.", *, event: str | None = None) -> Doc:
+    """A bulk item's result: done (``event``: created or updated, where it upserts)."""
+    layout = "status message _id" if event is None else "status message event _id"
+    return envelope(layout, message=message, _id=id_, event=event)
 
 
 def _check_fields(v: V, dtype: Doc, values: Doc, *, new: bool) -> None:

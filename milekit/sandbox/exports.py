@@ -496,7 +496,7 @@ class Exports:
                 item.setdefault("hubId", hub_id)
             old = self.records.match(item)
             try:
-                doc = self.records.build(item, old, full=old is None, taken=taken)
+                doc = self.records.record(item, old, full=old is None, taken=taken)
             except HttpError as e:
                 failed.append([*values, e.message])
                 continue

@@ -255,6 +255,11 @@ class StoredResource:
         more with it (a log entry, a counter)."""
         return [Op("put", self.name, doc[self.spec.id_field], doc, self.sent(r))]
 
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """What delete ``r`` of ``old`` writes: its removal; override to remove or change
+        what depends on it with it."""
+        return [Op("delete", self.name, old[self.spec.id_field], None, r.body)]
+
     def removed(self, old: Doc) -> Any:
         """What a delete answers with: the deleted document."""
         return old
@@ -275,6 +280,6 @@ class StoredResource:
 
     def delete(self, r: Request) -> Response:
         old = self.target(r.params["id"])
-        self.ctx.remove(r, self.name, old, r.body)
+        self.ctx.write(r, self.removals(r, old))
         answer = self.deleted.body(self.spec.envelope_one, self.removed(old))
         return Response(self.deleted.status, answer)
