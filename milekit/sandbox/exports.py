@@ -25,15 +25,10 @@ from typing import Any
 import orjson
 
 from milekit.sandbox import xlsx
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
+from milekit.sandbox.common import Ctx, paging, resource_routes
 from milekit.sandbox.datasource import Records, field_kind
 from milekit.sandbox.files import STORAGE
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     BAD_REQUEST,
     HttpError,
@@ -64,31 +59,23 @@ def _cell(value: Any) -> Any:
 
 
 def routes(ctx: Ctx) -> list[Route]:
-    x = Exports(ctx)
+    x, imports = Exports(ctx), Imports(ctx)
     return [
-        Route("POST", "/data/import", x.import_data),
-        *resource_routes(x.imports_spec, list=x.imports, detail=x.import_one),
+        Route("POST", "/data/import", imports.import_data),
+        *imports.routes(),
         Route("POST", "/tasks/export", x.export_tasks),
         Route("POST", "/data/export", x.export_data),
         *resource_routes(x.logs_spec, list=x.export_log),
-        *resource_routes(
-            x.configs_spec,
-            list=x.configs,
-            detail=x.config,
-            create=x.config_create,
-            update=x.config_put,
-            delete=x.config_delete,
-        ),
+        *ExportConfigs(ctx).routes(),
     ]
 
 
 class Exports:
+    """Exports of tasks and records into a stored file, and their log (note 44)."""
+
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.records = Records(ctx)
         self.logs_spec = RESOURCES["export_logs"]
-        self.configs_spec = RESOURCES["export_configs"]
-        self.imports_spec = RESOURCES["import_monitoring"]
 
     # --- exports --------------------------------------------------------------------------
 
@@ -125,21 +112,23 @@ class Exports:
         data: Doc = {"time": stamp, "organizationId": self.ctx.org_id, "reportType": report}
         if background:
             data["status"] = "Processing"
-            return Response(
-                200,
-                {
-                    "status": True,
-                    "message": "Export queued for background processing. "
-                    "Check status at GET /tasks/export-log",
-                    "total_data_be": 0,
-                    "data": data,
-                },
+            message = "Export queued for background processing. "
+            message += "Check status at GET /tasks/export-log"
+            body = envelope(
+                "status message total_data_be item", item=data, message=message, total_data_be=0
             )
+            return Response(200, body)
         data.update(link=url, status="Done")
-        body: Doc = {"status": True, "message": "Success", "total_data_be": len(docs)}
-        if chunk:
-            body.update(last_id=str(chunk[-1].get("_id", "")), last_field=fields[-1])
-        body["data"] = data
+        last = (str(chunk[-1].get("_id", "")), fields[-1]) if chunk else None
+        layout = "status message total_data_be" + (" last_id last_field" if last else "")
+        body = envelope(
+            f"{layout} item",
+            item=data,
+            message="Success",
+            total_data_be=len(docs),
+            last_id=last and last[0],
+            last_field=last and last[1],
+        )
         return Response(200, body)
 
     def _export_file(
@@ -255,52 +244,35 @@ class Exports:
         by = (q.get(by_param) if by_param else None) or "requestAt"
         wrapped = [dict(h["_source"], _id=h["_id"], _hit=h) for h in hits]
         hits = [w["_hit"] for w in sort_docs(wrapped, by, order, default_by="requestAt")]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success",
-                "total": len(hits),
-                self.logs_spec.envelope_list: hits[(page - 1) * limit : page * limit],
-                "params": {
-                    "from": (page - 1) * limit,
-                    "size": limit,
-                    "query": {"bool": {"must": must}},
-                    "sort": [{by: {"order": order}}],
-                },
-            },
+        params = {
+            "from": (page - 1) * limit,
+            "size": limit,
+            "query": {"bool": {"must": must}},
+            "sort": [{by: {"order": order}}],
+        }
+        body = envelope(
+            "status message total item params",
+            key=self.logs_spec.envelope_list,
+            item=hits[(page - 1) * limit : page * limit],
+            message="Success",
+            total=len(hits),
+            params=params,
         )
+        return Response(200, body)
 
-    # --- export configs -------------------------------------------------------------------
 
-    def configs(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.configs_spec)
-        docs = self.ctx.store.values("export_configs")
-        if q.get("collection"):
-            docs = [d for d in docs if d.get("collection") == q["collection"]]
-        if q.get("name"):
-            needle = q["name"].lower()
-            docs = [d for d in docs if needle in d.get("name", "").lower()]
-        docs = sort_listed(docs, q, self.configs_spec, default_by="createdTime")
-        return listed(r, self.configs_spec, docs, page, limit, message="Success.", code=True)
+class ExportConfigs(StoredResource):
+    """The saved field choices of task exports."""
 
-    def _config_answer(self, status: int, message: str, doc: Doc) -> Response:
-        return Response(
-            status,
-            {
-                "status": True,
-                "code": status,
-                "message": message,
-                self.configs_spec.envelope_one: doc,
-            },
-        )
-
-    def config(self, r: Request) -> Response:
-        return self._config_answer(200, "Success.", self.ctx.get("export_configs", r.params["id"]))
+    name = "export_configs"
+    filters = (Filter("collection", "eq"), Filter("name", "contains"))
+    listed = got = Answer("status code message item", "Success.")
+    created = Answer("status code message item", "Export Config has been added successfully.", 201)
+    updated = Answer("status code message item", "Export Config has been updated successfully.")
+    deleted = Answer("status code message item", "Export Config has been deleted successfully.")
 
     def _config_fields(self, body: Any, old: Doc | None) -> Doc:
-        v = V(body, required=self.configs_spec.required_on_create)
+        v = V(body, required=self.spec.required_on_create)
         name = v.str_("name", max_len=255)
         collection = v.str_("collection", enum=("task",))
         flow_ids = v.strings("flowIds")
@@ -330,63 +302,47 @@ class Exports:
             out["description"] = description
         return out
 
-    def config_create(self, r: Request) -> Response:
-        fields = self._config_fields(r.body, None)
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        fields = self._config_fields(r.body, old)
         stamp = iso_micro(self.ctx.now())
-        doc = {
+        if old is not None:
+            return dict(old, **fields, updatedTime=stamp)
+        return {
             "_id": self.ctx.new_id(),
             **fields,
             "organizationId": self.ctx.org_id,
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "export_configs", doc, r.body)
-        return self._config_answer(201, "Export Config has been added successfully.", doc)
 
-    def config_put(self, r: Request) -> Response:
-        old = self.ctx.get("export_configs", r.params["id"])
-        fields = self._config_fields(r.body, old)
-        doc = dict(old, **fields, updatedTime=iso_micro(self.ctx.now()))
-        self.ctx.put(r, "export_configs", doc, r.body)
-        return self._config_answer(200, "Export Config has been updated successfully.", doc)
 
-    def config_delete(self, r: Request) -> Response:
-        old = self.ctx.get("export_configs", r.params["id"])
-        self.ctx.remove(r, "export_configs", old, r.body)
-        return self._config_answer(200, "Export Config has been deleted successfully.", old)
+class Imports(StoredResource):
+    """Imports of records from CSV or xlsx, and the import monitoring records of them."""
 
-    # --- imports --------------------------------------------------------------------------
+    name = "import_monitoring"
+    filters = (Filter("type"), Filter("status"), Filter("dataTypeId", "eq"))
+
+    def __init__(self, ctx: Ctx) -> None:
+        super().__init__(ctx)
+        self.records = Records(ctx)
 
     @staticmethod
     def _ierr(status: int, message: str, code: str) -> HttpError:
         return HttpError(status, message, extra={"failedCode": code})
 
-    def imports(self, r: Request) -> Response:
+    def listing(self, r: Request) -> list[Doc]:
         q = r.query
-        page, limit = paging(q, self.imports_spec)
-        docs = self.ctx.store.values("import_monitoring")
-        if q.get("type"):
-            kinds = set(csv(q["type"]))
-            if not kinds <= {"datasource", "task", "visit", "route"}:
-                raise self._ierr(400, "Invalid type value", "import-003")
-            docs = [d for d in docs if d.get("type") in kinds]
-        if q.get("status"):
-            statuses = set(csv(q["status"]))
-            if not statuses <= {"onprocess", "success", "partially", "failed"}:
-                raise self._ierr(400, "Invalid status value", "import-003")
-            docs = [d for d in docs if d.get("status") in statuses]
-        if q.get("dataTypeId"):
-            docs = [d for d in docs if d.get("dataTypeId") == q["dataTypeId"]]
-        docs = sort_listed(docs, q, self.imports_spec, default_by="createdTime")
-        return listed(r, self.imports_spec, docs, page, limit)
+        if not set(csv(q.get("type"))) <= {"datasource", "task", "visit", "route"}:
+            raise self._ierr(400, "Invalid type value", "import-003")
+        if not set(csv(q.get("status"))) <= {"onprocess", "success", "partially", "failed"}:
+            raise self._ierr(400, "Invalid status value", "import-003")
+        return super().listing(r)
 
-    def import_one(self, r: Request) -> Response:
-        doc = self.ctx.store.get("import_monitoring", r.params["id"])
+    def one(self, id_: str) -> Doc:
+        doc = self.ctx.store.get(self.name, id_)
         if doc is None:
             raise self._ierr(404, "Import monitoring record not found", "import-004")
-        return Response(
-            200, {"status": True, "message": "Success", self.imports_spec.envelope_one: doc}
-        )
+        return doc
 
     def import_data(self, r: Request) -> Response:
         """Read the uploaded CSV/xlsx into records now; the answer is the queued snapshot."""
@@ -427,7 +383,7 @@ class Exports:
         )
         self.ctx.write(r, ops)
         message = "Import process has been queued successfully"
-        return Response(200, {"status": True, "message": message, "data": queued})
+        return Response(200, self.got.body(self.spec.envelope_one, queued, message=message))
 
     def _import_target(self, r: Request) -> tuple[Upload, str, Doc, str | None]:
         """The upload, its extension, the data type and the hub of an import (or 400/422)."""

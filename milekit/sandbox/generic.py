@@ -41,7 +41,7 @@ __all__ = ["DATA", "Answer", "Filter", "StoredResource", "envelope", "keep"]
 #: the item's key where an answer names none (a wire key that spells a resource's name)
 DATA = "data"
 #: how a filter compares a document's field with the query value
-Match = Literal["in", "overlap", "folded", "upper", "contains"]
+Match = Literal["in", "eq", "overlap", "folded", "upper", "contains"]
 
 
 def envelope(
@@ -77,7 +77,8 @@ class Filter:
     """A declared list filter: keep the documents whose ``fields`` (the query parameter's
     own name by default; dotted paths reach into objects) match the parameter's value.
 
-    ``match``: ``in`` -- the field is one of the comma-separated values; ``overlap`` --
+    ``match``: ``in`` -- the field is one of the comma-separated values; ``eq`` -- the
+    field is the value (commas and all); ``overlap`` --
     the field (a list) shares one of them; ``folded`` / ``upper`` -- ``in`` compared in
     lower / upper case; ``contains`` -- the value is part of one of ``fields`` (case
     folded).
@@ -97,6 +98,8 @@ class Filter:
         if not raw:
             return docs
         names = self.fields or (self.param,)
+        if self.match == "eq":
+            return [d for d in docs if _dig(d, names[0]) == raw]
         if self.match == "contains":
             needle = raw.lower()
             return [d for d in docs if any(needle in str(_dig(d, n) or "").lower() for n in names)]
