@@ -20,14 +20,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
-from milekit.sandbox.generic import Filter, keep
+from milekit.sandbox.common import Ctx
+from milekit.sandbox.generic import DATA, Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -44,7 +38,6 @@ from milekit.sandbox.http import (
 from milekit.sandbox.lookups import email_of, hub_of, user_by_email
 from milekit.sandbox.seed.field_ops import activity_state
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
 
 PERIODES = ("daily", "weekly", "monthly", "byDate", "custom")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -53,57 +46,49 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 def routes(ctx: Ctx) -> list[Route]:
     s, a = Schedules(ctx), Activities(ctx)
     return [
-        *resource_routes(
-            s.spec,
-            list=s.index,
-            detail=s.get,
-            create=s.create,
-            update=s.put,
-            patch=s.patch,
-            delete=s.delete,
-            bulk_create=s.bulk,
-        ),
-        *resource_routes(a.spec, list=a.index, detail=a.get, create=a.create, delete=a.delete),
+        *s.routes(bulk_create=s.bulk),
+        *a.routes(),
         Route("GET", "/activities/workflow/{workflowId}", a.by_workflow),
     ]
 
 
-#: the list filters of task schedules that are data (status and assignee follow)
-_SCHEDULE_FILTERS = (Filter("hubId"), Filter("flow"), Filter("flowId"), Filter("name", "contains"))
+#: activities' status filter (upper case, as they store it)
+_STATUS = Filter("status", "upper")
 
 
 # --- task schedules -----------------------------------------------------------------------
 
 
-class Schedules:
+class Schedules(StoredResource):
     """Task schedules; writes answer under ``data``, reads under ``taskSchedules`` (note 38)."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["task_schedules"]
+    name = "task_schedules"
+    filters = (
+        Filter("hubId"),
+        Filter("flow"),
+        Filter("flowId"),
+        Filter("name", "contains"),
+        Filter("assignee", "overlap"),
+    )
+    created = Answer("status message item", "Task Scheduler has been created", key=DATA)
+    updated = Answer("status message item", "Update data success", 201, key=DATA)
+    deleted = Answer("status message", "Delete success.")
 
-    def index(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("task_schedules")
-        docs = keep(docs, q, _SCHEDULE_FILTERS)
-        if q.get("status"):
-            wanted = {s.upper() for s in csv(q["status"])}
+    def listing(self, r: Request) -> list[Doc]:
+        """The declared filters, and ``status``: the last run's (``logExecuted``)."""
+        docs = super().listing(r)
+        if r.query.get("status"):
+            wanted = {s.upper() for s in csv(r.query["status"])}
             if not wanted <= {"SUCCESS", "FAILED", "PENDING"}:
                 raise HttpError(400, "The selected status is invalid.")
             docs = [d for d in docs if (d.get("logExecuted") or {}).get("status") in wanted]
-        docs = keep(docs, q, (Filter("assignee", "overlap"),))
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
+        return docs
 
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("task_schedules", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        return self.schedule(r.body, old, full=full)
 
-    def build(self, body: Any, old: Doc | None, *, full: bool) -> Doc:
+    def schedule(self, body: Any, old: Doc | None, *, full: bool) -> Doc:
+        """The schedule ``body`` describes (a new one, or ``old`` replaced/patched)."""
         merged = body if full or old is None or not isinstance(body, dict) else dict(old, **body)
         v = V(merged, required=self.spec.required_on_create)
         v.check_required()  # all of them first, in the contract's order
@@ -168,13 +153,6 @@ class Schedules:
         doc.update(updatedBy=email_of(self.ctx), updatedTime=iso_now(now))
         return doc
 
-    def create(self, r: Request) -> Response:
-        doc = self.build(r.body, None, full=True)
-        self.ctx.put(r, "task_schedules", doc, r.body)
-        return Response(
-            200, {"status": True, "message": "Task Scheduler has been created", "data": doc}
-        )
-
     def bulk(self, r: Request) -> Response:
         assert self.spec.bulk_key is not None
         items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
@@ -184,7 +162,7 @@ class Schedules:
         for i, item in enumerate(items):
             name = item.get("name") if isinstance(item, dict) else None
             try:
-                doc = self.build(item, None, full=True)
+                doc = self.schedule(item, None, full=True)
             except HttpError as e:
                 failed.append(i)
                 res: Doc = {"status": False, "message": e.message}
@@ -193,13 +171,11 @@ class Schedules:
                 results.append(res)
                 continue
             ops.append(Op("put", "task_schedules", doc["_id"], doc, item))
+            message = self.created.message
             results.append(
-                {
-                    "status": True,
-                    "message": "Task Scheduler has been created",
-                    "_id": doc["_id"],
-                    "name": doc["name"],
-                }
+                envelope(
+                    "status message _id name", message=message, _id=doc["_id"], name=doc["name"]
+                )
             )
         self.ctx.write(r, ops)
         ok = len(results) - len(failed)
@@ -213,23 +189,6 @@ class Schedules:
             },
         )
 
-    def _update(self, r: Request, *, full: bool) -> Response:
-        old = self.ctx.get("task_schedules", r.params["id"])
-        doc = self.build(r.body, old, full=full)
-        self.ctx.put(r, "task_schedules", doc, r.body)
-        return Response(201, {"status": True, "message": "Update data success", "data": doc})
-
-    def put(self, r: Request) -> Response:
-        return self._update(r, full=True)
-
-    def patch(self, r: Request) -> Response:
-        return self._update(r, full=False)
-
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("task_schedules", r.params["id"])
-        self.ctx.remove(r, "task_schedules", old, r.body)
-        return Response(200, {"status": True, "message": "Delete success."})
-
 
 # --- activities ---------------------------------------------------------------------------
 
@@ -238,14 +197,16 @@ def _err(status: int, message: str, code: str) -> HttpError:
     return HttpError(status, message, extra={"code": status, "failedCode": code})
 
 
-class Activities:
+class Activities(StoredResource):
     """Workflow task groups; errors carry ``code`` and ``failedCode`` (note 39)."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["activities"]
-        #: keys a projection always keeps (note 35: activities add both)
-        self.always = (self.spec.id_field, "organizationId")
+    name = "activities"
+    filters = (Filter("workflowId"), Filter("hubId"), _STATUS)
+    order = ("updatedTime", "desc")
+    always = ("organizationId",)  # note 35: activities add both
+    listed = got = Answer("status code item")
+    created = Answer("status code message item", "Activity created successfully", 201)
+    deleted = Answer("status code message", "Activity deleted successfully")
 
     def _current(self, master: Doc) -> Doc:
         """The master as it is now: status and assignees follow its children."""
@@ -257,58 +218,42 @@ class Activities:
         status, assignee = activity_state(children)
         return dict(master, status=status, assignee=assignee)
 
-    def _page(self, r: Request, docs: list[Doc]) -> Response:
-        q = r.query
-        page, size = paging(q, self.spec)
-        if q.get("status"):
-            wanted = {s.upper() for s in csv(q["status"])}
-            docs = [d for d in docs if d.get("status") in wanted]
-        docs = sort_listed(docs, q, self.spec, default_by="updatedTime")
-        chunk = docs[(page - 1) * size : page * size]
-        fields = csv(q.get("fields"))
-        if fields:
-            chunk = [project(d, fields, self.always) for d in chunk]
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                self.spec.envelope_list: {
-                    "activities": chunk,
-                    "total": len(docs),
-                    "currentPage": page,
-                    "lastPage": max(1, math.ceil(len(docs) / size)),
-                    "perPage": size,
-                },
-            },
-        )
+    def documents(self, r: Request) -> list[Doc]:
+        return [self._current(d) for d in self.ctx.store.values("activities")]
 
-    def index(self, r: Request) -> Response:
-        docs = [self._current(d) for d in self.ctx.store.values("activities")]
-        docs = keep(docs, r.query, (Filter("workflowId"), Filter("hubId")))
-        return self._page(r, docs)
+    def listing(self, r: Request) -> list[Doc]:
+        """``GET /activities/workflow/{workflowId}`` filters on its path and ``status``."""
+        wid = r.params.get("workflowId")
+        if wid is None:
+            return super().listing(r)
+        docs = [d for d in self.documents(r) if d.get("workflowId") == wid]
+        return _STATUS.keep(docs, r.query)
+
+    def page_of(self, r: Request, items: list[Any], page: int, limit: int, total: int) -> Doc:
+        return {
+            "activities": items,
+            "total": total,
+            "currentPage": page,
+            "lastPage": max(1, math.ceil(total / limit)),
+            "perPage": limit,
+        }
 
     def by_workflow(self, r: Request) -> Response:
-        wid = r.params["workflowId"]
-        docs = [
-            self._current(d)
-            for d in self.ctx.store.values("activities")
-            if d.get("workflowId") == wid
-        ]
-        return self._page(r, docs)
+        return self.index(r)
 
-    def _one(self, aid: str) -> Doc:
-        doc = self.ctx.store.get("activities", aid)
+    def one(self, id_: str) -> Doc:
+        doc = self.ctx.store.get("activities", id_)
         if doc is None:
             raise _err(404, "Activity not found", "ACTIV_NOT_FOUND")
         return self._current(doc)
 
     def get(self, r: Request) -> Response:
-        doc = self._one(r.params["id"])
+        """The activity, projected with ``fields=`` as the list is."""
+        doc = self.one(r.params["id"])
         fields = csv(r.query.get("fields"))
         if fields:
-            doc = project(doc, fields, self.always)
-        return Response(200, {"status": True, "code": 200, self.spec.envelope_one: doc})
+            doc = project(doc, fields, (self.spec.id_field, *self.always))
+        return Response(200, self.got.body(self.spec.envelope_one, doc))
 
     def create(self, r: Request) -> Response:
         v = V(
@@ -339,15 +284,7 @@ class Activities:
         for c in children:
             if c.get("assignee"):
                 current["status"] = "ONGOING"
-        return Response(
-            201,
-            {
-                "status": True,
-                "code": 201,
-                "message": "Activity created successfully",
-                self.spec.envelope_one: current,
-            },
-        )
+        return Response(201, self.created.body(self.spec.envelope_one, current))
 
     def _children(
         self,
@@ -416,18 +353,14 @@ class Activities:
             "updatedTime": stamp,
         }
 
-    def delete(self, r: Request) -> Response:
-        master = self._one(r.params["id"])
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """The activity's child tasks go with it."""
         ops = [
             Op("delete", "tasks", i, None, None)
-            for i in master.get("subId", [])
+            for i in old.get("subId", [])
             if self.ctx.store.get("tasks", i) is not None
         ]
-        ops.append(Op("delete", "activities", master["_id"], None, r.body))
-        self.ctx.write(r, ops)
-        return Response(
-            200, {"status": True, "code": 200, "message": "Activity deleted successfully"}
-        )
+        return [*ops, *super().removals(r, old)]
 
 
 def _schedule_entries(v: V, schedules: list[Any], mode: str | None) -> tuple[list[Doc], list[str]]:

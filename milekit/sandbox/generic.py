@@ -218,7 +218,8 @@ class StoredResource:
         if self.order is not None:
             by, direction = self.order
             docs = sort_listed(docs, q, spec, default_by=by, default_order=direction)
-        if spec.paginated and spec.list_shape != "laravel":  # a page as a plain array
+        total = len(docs)
+        if spec.paginated and spec.list_shape != "laravel":  # the page only
             docs = docs[(page - 1) * limit : page * limit]
         hidden = set(spec.detail_only)  # keys only the detail shows
         items: list[Any] = [self.item(d) for d in docs]
@@ -227,8 +228,14 @@ class StoredResource:
         fields = csv(q.get("fields")) if "fields" in spec.filters else []
         if fields:
             items = [project(d, fields, (spec.id_field, *self.always)) for d in items]
-        rows = laravel(r, items, page, limit) if spec.list_shape == "laravel" else items
+        rows = self.page_of(r, items, page, limit, total)
         return Response(self.listed.status, self.listed.body(spec.envelope_list, rows))
+
+    def page_of(self, r: Request, items: list[Any], page: int, limit: int, total: int) -> Any:
+        """The list's rows as the answer carries them: Laravel's paginator over every item,
+        else the items of the page as a plain array (override for another shape; ``total``:
+        how many documents the filters kept)."""
+        return laravel(r, items, page, limit) if self.spec.list_shape == "laravel" else items
 
     def one(self, id_: str) -> Doc:
         """The stored document, or the resource's 404."""
