@@ -163,6 +163,8 @@ class StoredResource:
     filters: ClassVar[tuple[Filter, ...]] = ()
     #: the default order of the list: (field, "asc"/"desc"); None: stored order
     order: ClassVar[tuple[str, str] | None] = ("createdTime", "desc")
+    #: the highest page the list serves (None: no limit)
+    max_page: ClassVar[int | None] = None
     #: keys a ``fields=`` projection always keeps (after the id)
     always: ClassVar[tuple[str, ...]] = ()
     not_found: ClassVar[str] = "Data not found"
@@ -213,7 +215,7 @@ class StoredResource:
     def index(self, r: Request) -> Response:
         """One page of the filtered, sorted documents, projected with ``fields=``."""
         q, spec = r.query, self.spec
-        page, limit = paging(q, spec) if spec.paginated else (1, 0)
+        page, limit = paging(q, spec, max_page=self.max_page) if spec.paginated else (1, 0)
         docs = self.listing(r)
         if self.order is not None:
             by, direction = self.order

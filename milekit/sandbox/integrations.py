@@ -19,14 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-)
+from milekit.sandbox.common import Ctx
 from milekit.sandbox.files import store_file
-from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
+from milekit.sandbox.generic import Answer, Filter, StoredResource
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -35,11 +30,10 @@ from milekit.sandbox.http import (
     attribute,
     is_object_id,
     iso_micro,
-    sort_docs,
 )
 from milekit.sandbox.lookups import email_of
 from milekit.sandbox.store import Doc
-from milekit.types.registry import RESOURCES, ResourceSpec
+from milekit.types.registry import ResourceSpec
 
 _FORBIDDEN = "You do not have permission to perform this action"
 
@@ -57,14 +51,7 @@ def routes(ctx: Ctx) -> list[Route]:
     apps, plugins = AppIntegrations(ctx), Plugins(ctx)
     return [
         *apps.routes(),
-        *resource_routes(
-            plugins.spec,
-            list=plugins.index,
-            detail=plugins.get,
-            create=plugins.create,
-            update=plugins.update,
-            delete=plugins.delete,
-        ),
+        *plugins.routes(),
         # Laravel's method spoofing of the plugin update (multipart with _method=PUT)
         Route("POST", "/plugin/{id}", plugins.update_spoofed),
     ]
@@ -128,27 +115,33 @@ class AppIntegrations(StoredResource):
 _PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
 _PLUGIN_STATUS = ("active", "inactive", "draft")
 _PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
-_PLUGIN_SAVED = Answer("status message item")
 _CREATED = "Plugin has been created successfully."
 _UPDATED = "Plugin has been updated successfully."
 _DELETED = "Plugin has been deleted successfully."
 
 
-class Plugins:
+class Plugins(StoredResource):
     """Add-ons: documents keyed by ``id`` (the registry's ``id_field``, not ``_id``);
     errors carry ``failedCode``."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["plugins"]
+    name = "plugins"
+    filters = (Filter("status", "eq"), Filter("q", "contains", ("name", "description")))
+    max_page = _PLUGIN_MAX_PAGE
+    created = Answer("status message item", _CREATED, 201)
+    updated = Answer("status message item", _UPDATED)
+    deleted = Answer("status message item", _DELETED)
 
     @staticmethod
     def _err(status: int, message: str, code: str) -> HttpError:
         return HttpError(status, message, extra={"failedCode": code})
 
-    def index(self, r: Request) -> Response:
+    def documents(self, r: Request) -> list[Doc]:
+        """The organisation's plugins and the system's."""
+        orgs = (self.ctx.org_id, "system")
+        return [d for d in self.ctx.store.values("plugins") if d.get("organizationId") in orgs]
+
+    def listing(self, r: Request) -> list[Doc]:
         q = r.query
-        page, limit = paging(q, self.spec, max_page=_PLUGIN_MAX_PAGE)
         by_param, order_param = self.spec.sort_params
         sort_by = (q.get(by_param) if by_param else None) or "createdTime"
         if sort_by not in _PLUGIN_SORT:
@@ -164,32 +157,23 @@ class Plugins:
             raise self._err(400, "The selected status is invalid.", "cmod-017")
         if len(q.get("q", "")) > 255:
             raise self._err(400, "The q may not be greater than 255 characters.", "cmod-016")
-        docs = [
-            d
-            for d in self.ctx.store.values("plugins")
-            if d.get("organizationId") in (self.ctx.org_id, "system")
-        ]
-        if q.get("status"):
-            docs = [d for d in docs if d.get("status") == q["status"]]
-        if q.get("q"):
-            needle = q["q"].lower()
-            docs = [
-                d
-                for d in docs
-                if needle in d["name"].lower() or needle in str(d.get("description", "")).lower()
-            ]
-        docs = sort_docs(docs, sort_by, order, default_by="createdTime")
-        return listed(r, self.spec, docs, page, limit)
+        return super().listing(r)
 
-    def _one(self, pid: str) -> Doc:
-        doc = self.ctx.store.get("plugins", pid) if is_object_id(pid) else None
+    def one(self, id_: str) -> Doc:
+        doc = self.ctx.store.get("plugins", id_) if is_object_id(id_) else None
         if doc is None:
             raise self._err(404, "Plugin not found", "cmod-033")
         return doc
 
-    def get(self, r: Request) -> Response:
-        doc = self._one(r.params["id"])
-        return Response(200, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message="Success"))
+    def target(self, id_: str) -> Doc:
+        """Only the organisation's own plugins are written to."""
+        doc = self.one(id_)
+        if doc.get("organizationId") != self.ctx.org_id:
+            raise self._err(403, _FORBIDDEN, "auth-003")
+        return doc
+
+    def sent(self, r: Request) -> Any:
+        return r.form
 
     def _name_desc(self, r: Request, old: Doc | None) -> tuple[str, str]:
         form = r.form
@@ -207,7 +191,9 @@ class Plugins:
                 raise self._err(409, "The name has already been taken.", "cmod-031")
         return name, description
 
-    def create(self, r: Request) -> Response:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        if old is not None:
+            return self._changed(r, old)
         name, description = self._name_desc(r, None)
         js = r.files.get("resourceFile")
         if js is None:
@@ -252,29 +238,19 @@ class Plugins:
             "createdTime": stamp,
             "updatedTime": stamp,
         }
-        self.ctx.put(r, "plugins", doc, r.form)
-        return Response(201, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message=_CREATED))
-
-    def _owned(self, pid: str) -> Doc:
-        doc = self._one(pid)
-        if doc.get("organizationId") != self.ctx.org_id:
-            raise self._err(403, _FORBIDDEN, "auth-003")
         return doc
 
-    def update(self, r: Request) -> Response:
-        old = self._owned(r.params["id"])
+    def _changed(self, r: Request, old: Doc) -> Doc:
         if r.method == "PUT" and r.form.get("_method", "PUT").upper() != "PUT":
             raise self._err(400, "The selected method is invalid.", "cmod-017")
         name, description = self._name_desc(r, old)
-        doc = dict(
+        return dict(
             old,
             name=name,
             description=description,
             updatedBy=email_of(self.ctx),
             updatedTime=iso_micro(self.ctx.now()),
         )
-        self.ctx.put(r, "plugins", doc, r.form)
-        return Response(200, _PLUGIN_SAVED.body(self.spec.envelope_one, doc, message=_UPDATED))
 
     def update_spoofed(self, r: Request) -> Response:
         """Laravel method spoofing: ``POST /plugin/{id}`` with ``_method=PUT``."""
@@ -286,8 +262,5 @@ class Plugins:
             )
         return self.update(r)
 
-    def delete(self, r: Request) -> Response:
-        old = self._owned(r.params["id"])
-        self.ctx.remove(r, "plugins", old, r.body)
-        gone = {"deletedPluginId": old[self.spec.id_field], "deletedAt": iso_micro(self.ctx.now())}
-        return Response(200, envelope("status message item", message=_DELETED, item=gone))
+    def removed(self, old: Doc) -> Doc:
+        return {"deletedPluginId": old[self.spec.id_field], "deletedAt": iso_micro(self.ctx.now())}
