@@ -25,7 +25,6 @@ from milekit.sandbox.http import (
     Handler,
     HttpError,
     Request,
-    Response,
     Route,
     attribute,
     page_args,
@@ -42,7 +41,6 @@ __all__ = [
     "TaskOps",
     "id_field",
     "laravel",
-    "listed",
     "paging",
     "resource_routes",
     "sort_listed",
@@ -274,24 +272,3 @@ def laravel(req: Request, docs: Sequence[Any], page: int, limit: int) -> dict[st
     """One page of ``docs`` as Laravel's paginator (13 keys) for this request's URL."""
     chunk = list(docs[(page - 1) * limit : page * limit])
     return paginator(chunk, len(docs), page, limit, req.url, req.raw_query)
-
-
-def listed(
-    req: Request,
-    spec: ResourceSpec,
-    docs: Sequence[Any],
-    page: int,
-    limit: int,
-    *,
-    message: str = "Success",
-    code: bool = False,
-) -> Response:
-    """A list endpoint's 200 answer: ``status`` (and ``code`` where the endpoint's example
-    has it), ``message``, then one page of ``docs`` as the Laravel paginator under the
-    resource's envelope key."""
-    body: dict[str, Any] = {"status": True}
-    if code:
-        body["code"] = 200
-    body["message"] = message
-    body[spec.envelope_list] = laravel(req, docs, page, limit)
-    return Response(200, body)

@@ -28,7 +28,7 @@ from milekit.sandbox import xlsx
 from milekit.sandbox.common import Ctx, paging, resource_routes
 from milekit.sandbox.datasource import Records, field_kind
 from milekit.sandbox.files import STORAGE
-from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
+from milekit.sandbox.generic import Answer, Filter, StoredResource, elastic, envelope
 from milekit.sandbox.http import (
     BAD_REQUEST,
     HttpError,
@@ -244,21 +244,9 @@ class Exports:
         by = (q.get(by_param) if by_param else None) or "requestAt"
         wrapped = [dict(h["_source"], _id=h["_id"], _hit=h) for h in hits]
         hits = [w["_hit"] for w in sort_docs(wrapped, by, order, default_by="requestAt")]
-        params = {
-            "from": (page - 1) * limit,
-            "size": limit,
-            "query": {"bool": {"must": must}},
-            "sort": [{by: {"order": order}}],
-        }
-        body = envelope(
-            "status message total item params",
-            key=self.logs_spec.envelope_list,
-            item=hits[(page - 1) * limit : page * limit],
-            message="Success",
-            total=len(hits),
-            params=params,
-        )
-        return Response(200, body)
+        query, sort = {"bool": {"must": must}}, {by: {"order": order}}
+        key = self.logs_spec.envelope_list
+        return Response(200, elastic(key, hits, page, limit, query, sort, message="Success"))
 
 
 class ExportConfigs(StoredResource):

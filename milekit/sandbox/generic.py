@@ -36,7 +36,7 @@ from milekit.sandbox.http import Request, Response, Route, csv, project
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES, ResourceSpec
 
-__all__ = ["DATA", "Answer", "Filter", "StoredResource", "envelope", "keep"]
+__all__ = ["DATA", "Answer", "Filter", "StoredResource", "elastic", "envelope", "keep"]
 
 #: the item's key where an answer names none (a wire key that spells a resource's name)
 DATA = "data"
@@ -70,6 +70,33 @@ def envelope(
         **extra,
     }
     return {(key if n == "item" else n): item if n == "item" else slots[n] for n in layout.split()}
+
+
+def elastic(
+    key: str,
+    hits: list[Doc],
+    page: int,
+    limit: int,
+    query: Doc,
+    sort: Doc,
+    *,
+    message: str,
+) -> dict[str, Any]:
+    """A page of Elasticsearch ``hits`` as the log lists answer it: ``total``, the page
+    under ``key`` and the search's ``params`` (``query`` and ``sort``: Elasticsearch's).
+
+    >>> elastic("data", [{"_id": 1}, {"_id": 2}], 2, 1, {}, {}, message="ok")["data"]
+    [{'_id': 2}]
+    """
+    params = {"from": (page - 1) * limit, "size": limit, "query": query, "sort": [sort]}
+    return envelope(
+        "status message total item params",
+        key=key,
+        item=hits[(page - 1) * limit : page * limit],
+        message=message,
+        total=len(hits),
+        params=params,
+    )
 
 
 @dataclass(frozen=True)

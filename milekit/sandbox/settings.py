@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import re
 
-from milekit.sandbox.common import Ctx, resource_routes
+from milekit.sandbox.common import Ctx
 from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import HttpError, Request, Response, Route, V, iso_micro, iso_now, truthy
 from milekit.sandbox.lookups import api_user, hub_of, user_by_email
@@ -43,7 +43,7 @@ def routes(ctx: Ctx) -> list[Route]:
         Route("GET", "/user", users.me),
         Route("PATCH", "/user", users.patch_me),
         Route("GET", "/user/email/{email}", users.by_email),
-        *resource_routes(RESOURCES["locked_members"], list=users.locked),
+        *LockedMembers(ctx).routes(),
         Route("POST", "/member/unlock", users.unlock),
         Route("POST", "/member/reset-password", users.reset_password),
         *teams.routes(),
@@ -74,10 +74,7 @@ class Users(StoredResource):
     listed = Answer("item")
     got = Answer("status item message statusCode", "Success")
     updated = Answer("status item message statusCode", "Data has been updated successfully.")
-
-    def __init__(self, ctx: Ctx) -> None:
-        super().__init__(ctx)
-        self.locked_spec = RESOURCES["locked_members"]
+    deleted = Answer("item status message", _USER_DELETED, key="id")
 
     def item(self, doc: Doc) -> Doc:
         return _public_user(doc)
@@ -152,29 +149,20 @@ class Users(StoredResource):
         answer = Answer("status message property", self.updated.message)
         return Response(200, answer.body(self.spec.envelope_one, self.item(doc)))
 
-    def delete(self, r: Request) -> Response:
-        doc = self.one(r.params["id"])
-        if doc["_id"] == self.ctx.store.meta["me"]["_id"]:
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """Not one's own account; the user's teams count one member less."""
+        if old["_id"] == self.ctx.store.meta["me"]["_id"]:
             raise HttpError(400, "You cannot delete your own account.")
-        ops = [Op("delete", "users", doc["_id"], None, r.body)]
+        ops = super().removals(r, old)
         for t in self.ctx.store.values("teams"):
-            if t["_id"] in (doc.get("teamId") or []):
+            if t["_id"] in (old.get("teamId") or []):
                 ops.append(
                     Op("put", "teams", t["_id"], dict(t, totalUser=max(0, t["totalUser"] - 1)))
                 )
-        self.ctx.write(r, ops)
-        body = envelope("id status message", id=doc["_id"], message=_USER_DELETED)
-        return Response(200, body)
+        return ops
 
-    def locked(self, r: Request) -> Response:
-        """Items ``{email, attempt, ttl}``, keyed by ``email`` (the registry's id field)."""
-        data = [
-            {k: v for k, v in d.items() if k != "_id"}
-            for d in self.ctx.store.values("locked_members")
-        ]
-        return Response(
-            200, envelope("status code item", key=self.locked_spec.envelope_list, item=data)
-        )
+    def removed(self, old: Doc) -> str:
+        return str(old["_id"])
 
     def unlock(self, r: Request) -> Response:
         v = V(r.body)
@@ -238,6 +226,18 @@ class Users(StoredResource):
         return Response(200, envelope("status property message", item=prop, message=message))
 
 
+class LockedMembers(StoredResource):
+    """Members locked out by failed logins: items ``{email, attempt, ttl}``, keyed by
+    ``email`` (the registry's id field)."""
+
+    name = "locked_members"
+    order = None
+    listed = Answer("status code item")
+
+    def item(self, doc: Doc) -> Doc:
+        return {k: v for k, v in doc.items() if k != "_id"}
+
+
 # --- roles --------------------------------------------------------------------------------
 
 
@@ -290,16 +290,14 @@ class Teams(StoredResource):
             "updatedTime": stamp,
         }
 
-    def delete(self, r: Request) -> Response:
+    def removals(self, r: Request, old: Doc) -> list[Op]:
         """The team leaves its users' ``teamId`` lists too."""
-        old = self.target(r.params["id"])
-        ops = [Op("delete", "teams", old["_id"], None, r.body)]
+        ops = super().removals(r, old)
         for u in self.ctx.store.values("users"):
             if old["_id"] in (u.get("teamId") or []):
                 team_ids = [t for t in u["teamId"] if t != old["_id"]]
                 ops.append(Op("put", "users", u["_id"], dict(u, teamId=team_ids)))
-        self.ctx.write(r, ops)
-        return Response(200, self.deleted.body(self.spec.envelope_one, old))
+        return ops
 
 
 # --- hubs ---------------------------------------------------------------------------------
@@ -357,9 +355,7 @@ class Hubs(StoredResource):
         )
         return doc
 
-    def delete(self, r: Request) -> Response:
-        old = self.target(r.params["id"])
+    def removals(self, r: Request, old: Doc) -> list[Op]:
         if not old.get("deleteAccess", True):
             raise HttpError(400, "This hub cannot be deleted.")
-        self.ctx.remove(r, "hubs", old, r.body)
-        return Response(200, self.deleted.body(self.spec.envelope_one, old))
+        return super().removals(r, old)
