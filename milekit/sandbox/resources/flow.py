@@ -12,7 +12,7 @@ Every flow write (create, replace, reorder, restore) also writes a flow log, so
 ``GET /flow-logs`` and ``PUT /flow/{id}/restore/{logId}`` work on what really happened.
 Paths, envelope keys, paging and sort parameters and required fields of flows, flow
 fields and flow logs are read from the registry. Automations are
-:mod:`~milekit.sandbox.automations`.
+:mod:`~milekit.sandbox.resources.automation`.
 """
 
 from __future__ import annotations

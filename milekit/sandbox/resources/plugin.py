@@ -1,5 +1,4 @@
-"""Settings endpoints of the organisation's integrations: app integrations (single
-sign-on) and plugins (add-ons of the field app), both created from multipart forms.
+"""Plugins (tag Plugin): add-ons of the field app, created from multipart forms.
 
 >>> from milekit.sandbox.app import SandboxApp
 >>> from milekit.sandbox.seed import build_org
@@ -9,9 +8,9 @@ sign-on) and plugins (add-ons of the field app), both created from multipart for
 >>> status, [p["name"] for p in body["data"]["data"]]
 (200, ['Barcode Checker', 'COD Calculator', 'Route Helper', 'Signature Pad Pro'])
 
-Both list as Laravel paginators under ``data`` (notes 47-48); a plugin's update may come
-as Laravel's method spoofing (``POST`` with ``_method=PUT``). Their uploads are stored
-by :func:`~milekit.sandbox.files.store_file`. Paths, envelope keys, paging and sort
+They list as a Laravel paginator under ``data`` (note 48); an update may come as
+Laravel's method spoofing (``POST`` with ``_method=PUT``); uploads are stored by
+:func:`~milekit.sandbox.files.store_file`. Paths, envelope keys, paging and sort
 parameters, id and required fields come from the registry.
 """
 
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from milekit.sandbox.common import Ctx
+from milekit.sandbox.common import Ctx, form_missing
 from milekit.sandbox.files import store_file
 from milekit.sandbox.generic import Answer, Filter, StoredResource
 from milekit.sandbox.http import (
@@ -33,91 +32,35 @@ from milekit.sandbox.http import (
 )
 from milekit.sandbox.lookups import email_of
 from milekit.sandbox.store import Doc
-from milekit.types.registry import ResourceSpec
 
 _FORBIDDEN = "You do not have permission to perform this action"
 
 
-def form_missing(spec: ResourceSpec, r: Request) -> str | None:
-    """The first of ``spec``'s required fields that is neither a form field nor a file of
-    a multipart request ``r`` (None when all are there)."""
-    for key in spec.required_on_create:
-        if not r.form.get(key) and key not in r.files:
-            return key
-    return None
+_PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
+
+
+_PLUGIN_STATUS = ("active", "inactive", "draft")
+
+
+_PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
+
+
+_CREATED = "Plugin has been created successfully."
+
+
+_UPDATED = "Plugin has been updated successfully."
+
+
+_DELETED = "Plugin has been deleted successfully."
 
 
 def routes(ctx: Ctx) -> list[Route]:
-    apps, plugins = AppIntegrations(ctx), Plugins(ctx)
+    plugins = Plugins(ctx)
     return [
-        *apps.routes(),
         *plugins.routes(),
         # Laravel's method spoofing of the plugin update (multipart with _method=PUT)
         Route("POST", "/plugin/{id}", plugins.update_spoofed),
     ]
-
-
-class AppIntegrations(StoredResource):
-    """Azure SAML SSO settings; created and updated with multipart forms (a certificate file)."""
-
-    name = "app_integrations"
-    filters = (Filter("integrationType"),)
-    listed = got = Answer("status code message item", "Success.")
-    created = Answer("status code message item", "Integration has been added successfully.", 201)
-    updated = Answer("status code message item", "Integration has been updated successfully.")
-    deleted = Answer("status code message item", "Integration has been deleted successfully.")
-
-    def _form(self, r: Request, iid: str) -> tuple[str, str, str]:
-        form = r.form or (r.body if isinstance(r.body, dict) else {})
-        kind = str(form.get("integrationType") or "azure")
-        if kind != "azure":
-            raise HttpError(400, "The selected integration type is invalid.")
-        url = form.get("azureAuthUrl")
-        if not url:
-            raise HttpError(400, "The azure auth url field is required.")
-        if not isinstance(url, str) or not url.startswith("https://"):
-            raise HttpError(400, "The azure auth url must be a valid URL.")
-        cert = r.files.get("azureCert")
-        if cert is None:
-            raise HttpError(400, "The azure cert field is required.")
-        if not cert.filename.lower().endswith((".cer", ".crt", ".pem")):
-            raise HttpError(400, "The azure cert must be a file of type: cer, crt, pem.")
-        missing = form_missing(self.spec, r)
-        if missing is not None:
-            raise HttpError(400, f"The {attribute(missing)} field is required.")
-        cert_url = store_file(self.ctx, r, f"app-integrations/{iid}", cert.filename, cert.data)
-        return kind, url, cert_url
-
-    def sent(self, r: Request) -> Any:
-        return r.form
-
-    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
-        iid = self.ctx.new_id() if old is None else old["_id"]
-        kind, url, cert_url = self._form(r, iid)
-        stamp = iso_micro(self.ctx.now())
-        if old is not None:
-            return dict(
-                old, integrationType=kind, azureAuthUrl=url, azureCert=cert_url, updatedTime=stamp
-            )
-        return {
-            "_id": iid,
-            "integrationType": kind,
-            "azureAuthUrl": url,
-            "azureCert": cert_url,
-            "organizationId": self.ctx.org_id,
-            "createdTime": stamp,
-            "updatedTime": stamp,
-        }
-
-
-# --- plugins ------------------------------------------------------------------------------
-
-_PLUGIN_SORT = ("name", "createdTime", "updatedTime", "usageCount")
-_PLUGIN_STATUS = ("active", "inactive", "draft")
-_PLUGIN_MAX_PAGE = 1000  #: note 48: page ≤1000
-_CREATED = "Plugin has been created successfully."
-_UPDATED = "Plugin has been updated successfully."
-_DELETED = "Plugin has been deleted successfully."
 
 
 class Plugins(StoredResource):
