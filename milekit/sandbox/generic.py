@@ -182,7 +182,11 @@ class StoredResource:
 
     Subclasses set ``name`` and what differs; they override :meth:`build` (a new or
     changed document from a request) to be written to, :meth:`listing` for list filters
-    that are not data, and add methods for irregular actions.
+    that are not data, and add methods for irregular actions. The other hooks:
+    :meth:`documents` (what the list starts from), :meth:`page_of` (the list's own page
+    shape), :meth:`one` / :meth:`target` (a resource's own 404, who may write),
+    :meth:`ops` / :meth:`removals` (what else a write or a delete changes: a log entry,
+    dependent documents) and :meth:`removed` (what a delete answers with).
     """
 
     name: ClassVar[str]
