@@ -284,7 +284,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.org_only and not args.org:
         print("milekit sandbox: error: --org-only needs --org FILE", file=sys.stderr)
         return 2
-    kw: dict[str, Any] = dict(  # keywords of Sandbox(), not resource names
+    kw: dict[str, Any] = dict(  # keywords, not resource names (tests/test_resource_names.py)
         tasks=args.tasks,
         db=args.db,
         token=args.token,

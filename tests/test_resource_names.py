@@ -9,14 +9,13 @@ anywhere else, with these exceptions, each for a reason:
 * ``reads/named.py`` is generated from the registry by ``tools/gen_frames.py`` (one helper
   per resource; ``tests/reads/test_frames_all.py`` fails when it is stale);
 * the sandbox's seed (the ``seed/`` package's ``base``, ``settings``, ``flows`` and
-  ``datasource``) creates each resource's demo data, and ``orgfile`` reads and writes an
-  organisation file, whose format is a list per resource (hubs, users, vehicles, ...);
-* the sandbox's resource modules (``tasks``, ``flows``, ``automations``, ``settings``,
-  ``integrations``, ``files``, ``datasource``, ``exports``, ``field_ops``,
-  ``location_history``, ``task_extras``, ``routing``, ``lookups``) are the server side:
-  each emulates the controllers of its resources, which is behaviour per resource by
-  nature. The sandbox's
-  generic layers (``http``, ``common``, ``store``, ``app``, ``server`` ...) are checked;
+  ``datasource``) creates each resource's demo data, and ``orgfile`` reads and checks
+  each resource's part of an org file;
+* the sandbox's resource modules (the package ``resources/``, one module a registry
+  tag, and ``tasks``, ``routing``, ``files``, ``lookups``) are the server side: each
+  emulates the controllers of its resources, which is behaviour per resource by nature.
+  The sandbox's generic layers (``http``, ``common``, ``generic``, ``store``, ``app``,
+  ``server`` ...) are checked;
 * a module-level constant may hold a wire key that happens to spell a resource name
   (``PAGE_ROWS = "data"``, Laravel's rows key), so that every use reads as the key it is.
 """
@@ -42,18 +41,10 @@ EXEMPT = {
     "sandbox/seed/datasource.py",
     "sandbox/orgfile.py",
     "sandbox/tasks.py",
-    "sandbox/flows.py",
-    "sandbox/automations.py",
-    "sandbox/settings.py",
-    "sandbox/integrations.py",
-    "sandbox/files.py",
-    "sandbox/datasource.py",
-    "sandbox/exports.py",
-    "sandbox/field_ops.py",
-    "sandbox/location_history.py",
-    "sandbox/task_extras.py",
     "sandbox/routing.py",
+    "sandbox/files.py",
     "sandbox/lookups.py",
+    *(f"sandbox/resources/{p.name}" for p in (PACKAGE / "sandbox/resources").glob("*.py")),
 }
 
 

@@ -6,19 +6,20 @@
 (True, 'sandbox-token')
 
 Modules: :mod:`~milekit.sandbox.seed` (the deterministic demo organisation, a package
-of its own), :mod:`~milekit.sandbox.store` (documents, versions, write log, SQLite),
-:mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
-:mod:`~milekit.sandbox.common` (requests, responses, the route table, validation), the
-endpoints of :mod:`~milekit.sandbox.tasks`, :mod:`~milekit.sandbox.field_ops` (schedules,
-activities), :mod:`~milekit.sandbox.location_history`, :mod:`~milekit.sandbox.task_extras`
-(gallery, public view, tracking, photos), :mod:`~milekit.sandbox.flows`,
-:mod:`~milekit.sandbox.automations`, :mod:`~milekit.sandbox.datasource` (data types,
-records), :mod:`~milekit.sandbox.exports` (exports, imports), :mod:`~milekit.sandbox.routing`
-(vehicles, routing), :mod:`~milekit.sandbox.settings` (users, teams, roles, hubs),
-:mod:`~milekit.sandbox.integrations` (app integrations, plugins) and
-:mod:`~milekit.sandbox.files` (stored files); :mod:`~milekit.sandbox.app` (the WSGI app:
-auth, 406, 429, the route table's 404/405, 413) and :mod:`~milekit.sandbox.server`
-(:class:`Sandbox`).
+of its own), :mod:`~milekit.sandbox.orgfile` (org files: fixtures loaded on top of or
+instead of the demo), :mod:`~milekit.sandbox.store` (documents, versions, write log,
+SQLite), :mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
+:mod:`~milekit.sandbox.http` (requests, responses, the route table, validation),
+:mod:`~milekit.sandbox.common` (the registry's standard routes, the context),
+:mod:`~milekit.sandbox.generic` (the generic stored resource and the one envelope
+builder), the package :mod:`~milekit.sandbox.resources` (one module a registry tag:
+``task``, ``task_schedule``, ``activity``, ``location_history``, ``flow``, ``automation``,
+``data_source``, ``data_type``, ``export_config``, ``export_task``, ``data_import``,
+``user``, ``team``, ``role``, ``hub``, ``plugin``, ``app_integration``), the task list and
+writes :mod:`~milekit.sandbox.tasks`, vehicles and routing :mod:`~milekit.sandbox.routing`,
+:mod:`~milekit.sandbox.files` (stored files) and :mod:`~milekit.sandbox.lookups`;
+:mod:`~milekit.sandbox.app` (the WSGI app: auth, 406, 429, the route table's 404/405, 413)
+and :mod:`~milekit.sandbox.server` (:class:`Sandbox`).
 """
 
 from milekit.sandbox.app import LoggedRequest, SandboxApp, Stats

@@ -32,20 +32,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from milekit.errors import MissingExtraError
-from milekit.sandbox import (
-    automations,
-    datasource,
-    exports,
-    field_ops,
-    files,
-    flows,
-    integrations,
-    location_history,
-    routing,
-    settings,
-    task_extras,
-    tasks,
-)
+from milekit.sandbox import files, routing, tasks
 from milekit.sandbox.common import Ctx, ObjectIds
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.http import (
@@ -58,6 +45,25 @@ from milekit.sandbox.http import (
     Route,
     Router,
     Upload,
+)
+from milekit.sandbox.resources import (
+    activity,
+    app_integration,
+    automation,
+    data_import,
+    data_source,
+    data_type,
+    export_config,
+    export_task,
+    flow,
+    hub,
+    location_history,
+    plugin,
+    role,
+    task,
+    task_schedule,
+    team,
+    user,
 )
 from milekit.sandbox.store import Store
 from milekit.sandbox.tasks import TaskService
@@ -343,20 +349,29 @@ class SandboxApp:
     # --- the route table ------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        """Every operation, from the resource modules (standard operations at the registry's
-        paths, :func:`~milekit.sandbox.common.resource_routes`, then their own actions)."""
+        """Every operation, from the resource modules (one a registry tag; standard
+        operations at the registry's paths, :func:`~milekit.sandbox.common.resource_routes`,
+        then their own actions)."""
         modules = (
             tasks,
-            field_ops,
+            task_schedule,
+            activity,
             location_history,
-            task_extras,
-            flows,
-            automations,
-            datasource,
-            exports,
+            task,
+            flow,
+            automation,
+            data_type,
+            data_source,
+            data_import,
+            export_task,
+            export_config,
             routing,
-            settings,
-            integrations,
+            user,
+            team,
+            role,
+            hub,
+            app_integration,
+            plugin,
             files,
         )
         return [route for module in modules for route in module.routes(self.ctx)]

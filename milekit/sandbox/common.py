@@ -25,7 +25,6 @@ from milekit.sandbox.http import (
     Handler,
     HttpError,
     Request,
-    Response,
     Route,
     attribute,
     page_args,
@@ -40,9 +39,9 @@ __all__ = [
     "Ctx",
     "ObjectIds",
     "TaskOps",
+    "form_missing",
     "id_field",
     "laravel",
-    "listed",
     "paging",
     "resource_routes",
     "sort_listed",
@@ -276,22 +275,10 @@ def laravel(req: Request, docs: Sequence[Any], page: int, limit: int) -> dict[st
     return paginator(chunk, len(docs), page, limit, req.url, req.raw_query)
 
 
-def listed(
-    req: Request,
-    spec: ResourceSpec,
-    docs: Sequence[Any],
-    page: int,
-    limit: int,
-    *,
-    message: str = "Success",
-    code: bool = False,
-) -> Response:
-    """A list endpoint's 200 answer: ``status`` (and ``code`` where the endpoint's example
-    has it), ``message``, then one page of ``docs`` as the Laravel paginator under the
-    resource's envelope key."""
-    body: dict[str, Any] = {"status": True}
-    if code:
-        body["code"] = 200
-    body["message"] = message
-    body[spec.envelope_list] = laravel(req, docs, page, limit)
-    return Response(200, body)
+def form_missing(spec: ResourceSpec, r: Request) -> str | None:
+    """The first of ``spec``'s required fields that is neither a form field nor a file of
+    a multipart request ``r`` (None when all are there)."""
+    for key in spec.required_on_create:
+        if not r.form.get(key) and key not in r.files:
+            return key
+    return None

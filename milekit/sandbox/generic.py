@@ -33,15 +33,15 @@ from milekit.sandbox.common import (
     standard_operations,
 )
 from milekit.sandbox.http import Request, Response, Route, csv, project
-from milekit.sandbox.store import Doc
+from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES, ResourceSpec
 
-__all__ = ["Answer", "Filter", "StoredResource", "envelope", "keep"]
+__all__ = ["DATA", "Answer", "Filter", "StoredResource", "elastic", "envelope", "keep"]
 
 #: the item's key where an answer names none (a wire key that spells a resource's name)
 DATA = "data"
 #: how a filter compares a document's field with the query value
-Match = Literal["in", "overlap", "folded", "upper", "contains"]
+Match = Literal["in", "eq", "overlap", "folded", "upper", "contains"]
 
 
 def envelope(
@@ -72,12 +72,40 @@ def envelope(
     return {(key if n == "item" else n): item if n == "item" else slots[n] for n in layout.split()}
 
 
+def elastic(
+    key: str,
+    hits: list[Doc],
+    page: int,
+    limit: int,
+    query: Doc,
+    sort: Doc,
+    *,
+    message: str,
+) -> dict[str, Any]:
+    """A page of Elasticsearch ``hits`` as the log lists answer it: ``total``, the page
+    under ``key`` and the search's ``params`` (``query`` and ``sort``: Elasticsearch's).
+
+    >>> elastic("data", [{"_id": 1}, {"_id": 2}], 2, 1, {}, {}, message="ok")["data"]
+    [{'_id': 2}]
+    """
+    params = {"from": (page - 1) * limit, "size": limit, "query": query, "sort": [sort]}
+    return envelope(
+        "status message total item params",
+        key=key,
+        item=hits[(page - 1) * limit : page * limit],
+        message=message,
+        total=len(hits),
+        params=params,
+    )
+
+
 @dataclass(frozen=True)
 class Filter:
     """A declared list filter: keep the documents whose ``fields`` (the query parameter's
     own name by default; dotted paths reach into objects) match the parameter's value.
 
-    ``match``: ``in`` -- the field is one of the comma-separated values; ``overlap`` --
+    ``match``: ``in`` -- the field is one of the comma-separated values; ``eq`` -- the
+    field is the value (commas and all); ``overlap`` --
     the field (a list) shares one of them; ``folded`` / ``upper`` -- ``in`` compared in
     lower / upper case; ``contains`` -- the value is part of one of ``fields`` (case
     folded).
@@ -97,6 +125,8 @@ class Filter:
         if not raw:
             return docs
         names = self.fields or (self.param,)
+        if self.match == "eq":
+            return [d for d in docs if _dig(d, names[0]) == raw]
         if self.match == "contains":
             needle = raw.lower()
             return [d for d in docs if any(needle in str(_dig(d, n) or "").lower() for n in names)]
@@ -130,17 +160,20 @@ def _dig(doc: Doc, dotted: str) -> Any:
 @dataclass(frozen=True)
 class Answer:
     """How one operation answers: the HTTP status, the body's ``layout`` (see
-    :func:`envelope`) and its ``message``."""
+    :func:`envelope`), its ``message`` and, where it is not the resource's envelope key,
+    the ``key`` of its item."""
 
     layout: str
     message: str | None = None
     status: int = 200
+    key: str | None = None
 
     def body(
         self, key: str, item: Any, *, message: str | None = None, **extra: Any
     ) -> dict[str, Any]:
         """The body for ``item`` under ``key`` (``message`` replaces the declared one)."""
         said = self.message if message is None else message
+        key = self.key or key
         return envelope(self.layout, key=key, item=item, message=said, code=self.status, **extra)
 
 
@@ -149,7 +182,11 @@ class StoredResource:
 
     Subclasses set ``name`` and what differs; they override :meth:`build` (a new or
     changed document from a request) to be written to, :meth:`listing` for list filters
-    that are not data, and add methods for irregular actions.
+    that are not data, and add methods for irregular actions. The other hooks:
+    :meth:`documents` (what the list starts from), :meth:`page_of` (the list's own page
+    shape), :meth:`one` / :meth:`target` (a resource's own 404, who may write),
+    :meth:`ops` / :meth:`removals` (what else a write or a delete changes: a log entry,
+    dependent documents) and :meth:`removed` (what a delete answers with).
     """
 
     name: ClassVar[str]
@@ -157,6 +194,8 @@ class StoredResource:
     filters: ClassVar[tuple[Filter, ...]] = ()
     #: the default order of the list: (field, "asc"/"desc"); None: stored order
     order: ClassVar[tuple[str, str] | None] = ("createdTime", "desc")
+    #: the highest page the list serves (None: no limit)
+    max_page: ClassVar[int | None] = None
     #: keys a ``fields=`` projection always keeps (after the id)
     always: ClassVar[tuple[str, ...]] = ()
     not_found: ClassVar[str] = "Data not found"
@@ -207,12 +246,13 @@ class StoredResource:
     def index(self, r: Request) -> Response:
         """One page of the filtered, sorted documents, projected with ``fields=``."""
         q, spec = r.query, self.spec
-        page, limit = paging(q, spec) if spec.paginated else (1, 0)
+        page, limit = paging(q, spec, max_page=self.max_page) if spec.paginated else (1, 0)
         docs = self.listing(r)
         if self.order is not None:
             by, direction = self.order
             docs = sort_listed(docs, q, spec, default_by=by, default_order=direction)
-        if spec.paginated and spec.list_shape != "laravel":  # a page as a plain array
+        total = len(docs)
+        if spec.paginated and spec.list_shape != "laravel":  # the page only
             docs = docs[(page - 1) * limit : page * limit]
         hidden = set(spec.detail_only)  # keys only the detail shows
         items: list[Any] = [self.item(d) for d in docs]
@@ -221,8 +261,14 @@ class StoredResource:
         fields = csv(q.get("fields")) if "fields" in spec.filters else []
         if fields:
             items = [project(d, fields, (spec.id_field, *self.always)) for d in items]
-        rows = laravel(r, items, page, limit) if spec.list_shape == "laravel" else items
+        rows = self.page_of(r, items, page, limit, total)
         return Response(self.listed.status, self.listed.body(spec.envelope_list, rows))
+
+    def page_of(self, r: Request, items: list[Any], page: int, limit: int, total: int) -> Any:
+        """The list's rows as the answer carries them: Laravel's paginator over every item,
+        else the items of the page as a plain array (override for another shape; ``total``:
+        how many documents the filters kept)."""
+        return laravel(r, items, page, limit) if self.spec.list_shape == "laravel" else items
 
     def one(self, id_: str) -> Doc:
         """The stored document, or the resource's 404."""
@@ -247,9 +293,23 @@ class StoredResource:
         """What the client sent, as the write log keeps it (the JSON body)."""
         return r.body
 
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """What write ``r`` stores: ``doc`` (``old`` changed, or new); override to store
+        more with it (a log entry, a counter)."""
+        return [Op("put", self.name, doc[self.spec.id_field], doc, self.sent(r))]
+
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """What delete ``r`` of ``old`` writes: its removal; override to remove or change
+        what depends on it with it."""
+        return [Op("delete", self.name, old[self.spec.id_field], None, r.body)]
+
+    def removed(self, old: Doc) -> Any:
+        """What a delete answers with: the deleted document."""
+        return old
+
     def _write(self, r: Request, old: Doc | None, answer: Answer, *, full: bool) -> Response:
         doc = self.build(r, old, full=full)
-        self.ctx.put(r, self.name, doc, self.sent(r))
+        self.ctx.write(r, self.ops(r, old, doc))
         return Response(answer.status, answer.body(self.spec.envelope_one, self.item(doc)))
 
     def create(self, r: Request) -> Response:
@@ -263,5 +323,6 @@ class StoredResource:
 
     def delete(self, r: Request) -> Response:
         old = self.target(r.params["id"])
-        self.ctx.remove(r, self.name, old, r.body)
-        return Response(self.deleted.status, self.deleted.body(self.spec.envelope_one, old))
+        self.ctx.write(r, self.removals(r, old))
+        answer = self.deleted.body(self.spec.envelope_one, self.removed(old))
+        return Response(self.deleted.status, answer)

@@ -1,4 +1,5 @@
-"""The task extras: the photo gallery, the public tracking view of a task, productivity
+"""The task extras (tag Task; the task list and writes are :mod:`milekit.sandbox.tasks`):
+the photo gallery, the public tracking view of a task, productivity
 tracking and photo uploads.
 
 >>> from milekit.sandbox.app import SandboxApp
@@ -26,7 +27,7 @@ from milekit.sandbox.common import (
     resource_routes,
 )
 from milekit.sandbox.files import store_file
-from milekit.sandbox.flows import components_of
+from milekit.sandbox.generic import envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -39,11 +40,13 @@ from milekit.sandbox.http import (
     truthy,
 )
 from milekit.sandbox.lookups import hub_of, user_by_email
+from milekit.sandbox.resources.flow import components_of
 from milekit.sandbox.store import Doc
 from milekit.types.registry import RESOURCES
 
 _TASKS = RESOURCES["tasks"]
 _IMAGE_COMPONENTS = ("photo", "signature", "capture")
+_OK = "Success."
 _PUBLIC_DAYS = 30  #: public task links of finished tasks expire after this many days
 
 
@@ -105,21 +108,16 @@ class TaskExtras:
             keep = [*fields, *(k for k in item if k.endswith("_url"))]
             return project(item, keep, (self.gallery_spec.id_field,))
 
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success.",
-                self.gallery_spec.envelope_list: {
-                    "data": [shape(i) for _, i in chunk],
-                    "buffer": [shape(i) for i in buffer],
-                    "page_processed": str(pages),
-                    "last_page": page * limit + len(buffer) >= len(hits),
-                    "total_estimate": str(len(hits)),
-                    "countProcessed": boundary,
-                },
-            },
-        )
+        rows = {
+            "data": [shape(i) for _, i in chunk],
+            "buffer": [shape(i) for i in buffer],
+            "page_processed": str(pages),
+            "last_page": page * limit + len(buffer) >= len(hits),
+            "total_estimate": str(len(hits)),
+            "countProcessed": boundary,
+        }
+        key = self.gallery_spec.envelope_list
+        return Response(200, envelope("status message item", key=key, item=rows, message=_OK))
 
     def public(self, r: Request) -> Response:
         task = self.ctx.get("tasks", r.params["id"])
@@ -148,7 +146,7 @@ class TaskExtras:
             for c in lists
         ]
         data = {"task": view, "taskComponentDetail": detail, "location": location}
-        return Response(200, {"status": True, "message": "Success.", "data": data})
+        return Response(200, envelope("status message item", item=data, message=_OK))
 
     def _last_seen(self, email: str) -> Doc | None:
         """A worker's last location point (None without one), as public tracking shows it."""
@@ -252,7 +250,7 @@ class TaskExtras:
         url = store_file(
             self.ctx, r, f"photos/{self.ctx.org_id}/{day}", f"{name}.{ext}", upload.data
         )
-        return Response(200, {"status": True, "url": url})
+        return Response(200, envelope("status url", url=url))
 
 
 _ITEM_DATA = (

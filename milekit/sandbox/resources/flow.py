@@ -12,7 +12,7 @@ Every flow write (create, replace, reorder, restore) also writes a flow log, so
 ``GET /flow-logs`` and ``PUT /flow/{id}/restore/{logId}`` work on what really happened.
 Paths, envelope keys, paging and sort parameters and required fields of flows, flow
 fields and flow logs are read from the registry. Automations are
-:mod:`~milekit.sandbox.automations`.
+:mod:`~milekit.sandbox.resources.automation`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
+from milekit.sandbox.common import Ctx, resource_routes
+from milekit.sandbox.generic import DATA, Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -36,7 +31,6 @@ from milekit.sandbox.http import (
     csv,
     iso_micro,
     iso_now,
-    project,
     truthy,
 )
 from milekit.sandbox.lookups import email_of
@@ -74,6 +68,8 @@ FIELD_TYPES = (
     "listItemData",
     "reservedKey",
 )
+#: how the field reads and the version check answer
+_FIELDS = Answer("status message item", "Success")
 _IMAGE = ("photo", "signature", "capture")
 _LISTS = ("list", "bill")
 
@@ -81,14 +77,12 @@ _LISTS = ("list", "bill")
 def routes(ctx: Ctx) -> list[Route]:
     f = Flows(ctx)
     return [
-        *resource_routes(
-            f.spec, list=f.index, detail=f.get, create=f.create, update=f.put, delete=f.delete
-        ),
+        *f.routes(),
         *resource_routes(f.fields_spec, list=f.fields),
         Route("GET", "/flow-components", f.components),
         Route("GET", "/flow/{name}/fields", f.fields_by_name),
         Route("GET", "/flow/{name}/task", f.task_payload),
-        *resource_routes(f.logs_spec, list=f.logs),
+        *FlowLogs(ctx).routes(),
         Route("POST", "/flows/check-version", f.check_version),
         Route("PUT", "/flow-reorder", f.reorder),
         Route("PUT", "/flow/{id}/restore/{logId}", f.restore),
@@ -132,30 +126,21 @@ def _select(comps: list[Doc], field_type: str) -> list[Doc]:
     return comps
 
 
-class Flows:
+class Flows(StoredResource):
+    """Flows: every write (create, replace, reorder, restore) also writes a flow log."""
+
+    name = "flows"
+    order = ("orderIndex", "desc")
+    deleted = Answer("status item", key=DATA)
+
     def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["flows"]
+        super().__init__(ctx)
         self.fields_spec = RESOURCES["flow_fields"]
-        self.logs_spec = RESOURCES["flow_logs"]
 
     def _by_name(self, name: str) -> Doc | None:
         return self.ctx.find("flows", lambda f: f.get("name") == name)
 
     # --- reads ----------------------------------------------------------------------------
-
-    def index(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = sort_listed(self.ctx.store.values("flows"), q, self.spec, default_by="orderIndex")
-        fields = csv(q.get("fields"))
-        if fields:
-            docs = [project(d, fields, (self.spec.id_field,)) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("flows", r.params["id"])
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
 
     def _field_type(self, r: Request) -> str:
         ft = r.query.get("fieldType") or "all"
@@ -173,9 +158,7 @@ class Flows:
             }
             for f in self.ctx.store.values("flows")
         ]
-        return Response(
-            200, {"status": True, "message": "Success", self.fields_spec.envelope_list: data}
-        )
+        return Response(200, _FIELDS.body(self.fields_spec.envelope_list, data))
 
     def components(self, r: Request) -> Response:
         ft = self._field_type(r)
@@ -201,16 +184,14 @@ class Flows:
         else:
             data = [{"_id": f["_id"], "flowName": f["name"], "fields": c} for f, c in per_flow]
         # the flow_fields answer (note 41: "same shape")
-        return Response(
-            200, {"status": True, "message": "Success", self.fields_spec.envelope_list: data}
-        )
+        return Response(200, _FIELDS.body(self.fields_spec.envelope_list, data))
 
     def fields_by_name(self, r: Request) -> Response:
         flow = self._by_name(r.params["name"])
         if flow is None:
             raise HttpError(400, "The selected flow name is invalid.")
         fields = [_as_field(c) for c in components_of(flow)]
-        return Response(200, {"status": True, "message": "Success", "flowFields": fields})
+        return Response(200, _FIELDS.body("flowFields", fields))
 
     def task_payload(self, r: Request) -> Response:
         """``GET /flow/{name}/task``: the fields of a task body and a ready-to-POST example."""
@@ -257,29 +238,8 @@ class Flows:
                 }
             )
             body[c["id"]] = example
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success.",
-                "data": {"flowName": flow["name"], "flowFields": out, "bodyRequest": body},
-            },
-        )
-
-    def logs(self, r: Request) -> Response:
-        q = r.query
-        page, limit = paging(q, self.logs_spec)
-        docs = self.ctx.store.values("flow_logs")
-        if q.get("action"):
-            actions = set(csv(q["action"]))
-            if not actions <= {"create", "put", "reorder"}:
-                raise HttpError(400, "The selected action is invalid.")
-            docs = [d for d in docs if d.get("action") in actions]
-        if q.get("flowId"):
-            ids = set(csv(q["flowId"]))
-            docs = [d for d in docs if d.get("flowId") in ids]
-        docs = sort_listed(docs, q, self.logs_spec, default_by="createdTime")
-        return listed(r, self.logs_spec, docs, page, limit, message="Success.", code=True)
+        data = {"flowName": flow["name"], "flowFields": out, "bodyRequest": body}
+        return Response(200, envelope("status message item", item=data, message="Success."))
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -331,7 +291,7 @@ class Flows:
             out["orderIndex"] = order
         return out
 
-    def _log(self, flow_id: str, action: str, raw: Doc, change: Doc, version: int, at: float) -> Op:
+    def _log(self, flow_id: str, action: str, raw: Doc, change: Doc, version: int, at: str) -> Op:
         log: Doc = {
             "_id": self.ctx.new_id(),
             "flowId": flow_id,
@@ -341,8 +301,8 @@ class Flows:
             "rawData": raw,
             "changeData": change,
             "organizationId": self.ctx.org_id,
-            "createdTime": iso_micro(at),
-            "updatedTime": iso_micro(at),
+            "createdTime": at,
+            "updatedTime": at,
         }
         return Op("put", "flow_logs", log["_id"], log, None)
 
@@ -366,43 +326,23 @@ class Flows:
         )
         return doc
 
-    def create(self, r: Request) -> Response:
-        fields = self._validate(r.body, None)
-        now = self.ctx.now()
-        doc = self._new(fields, now)
-        ops = [
-            Op("put", "flows", doc["_id"], doc, r.body),
-            self._log(doc["_id"], "create", {}, doc, 1, now),
-        ]
-        self.ctx.write(r, ops)
-        return Response(201, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def _replace(self, r: Request, old: Doc, fields: Doc, action: str = "put") -> Doc:
-        now = self.ctx.now()
+    def _changed(self, old: Doc, fields: Doc) -> Doc:
         version = int(old.get("version") or 1) + 1
-        doc = dict(
-            old, **fields, version=version, updatedBy=email_of(self.ctx), updatedTime=iso_micro(now)
-        )
-        self.ctx.write(
-            r,
-            [
-                Op("put", "flows", doc["_id"], doc, r.body),
-                self._log(doc["_id"], action, old, doc, version, now),
-            ],
-        )
-        return doc
+        now = iso_micro(self.ctx.now())
+        return dict(old, **fields, version=version, updatedBy=email_of(self.ctx), updatedTime=now)
 
-    def put(self, r: Request) -> Response:
-        old = self.ctx.get("flows", r.params["id"])
-        doc = self._replace(r, old, self._validate(r.body, old))
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        fields = self._validate(r.body, old)
+        return self._new(fields, self.ctx.now()) if old is None else self._changed(old, fields)
 
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("flows", r.params["id"])
-        self.ctx.remove(r, "flows", old, r.body)
-        return Response(
-            200, {"status": True, "data": dict(old, deletedTime=iso_micro(self.ctx.now()))}
-        )
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """The flow and its log entry (``create``, or ``put`` with the old flow)."""
+        action, raw = ("create", {}) if old is None else ("put", old)
+        log = self._log(doc["_id"], action, raw, doc, doc["version"], doc["updatedTime"])
+        return [*super().ops(r, old, doc), log]
+
+    def removed(self, old: Doc) -> Doc:
+        return dict(old, deletedTime=iso_micro(self.ctx.now()))
 
     def check_version(self, r: Request) -> Response:
         """The flows a client must refresh: unknown to it, or at another version."""
@@ -420,7 +360,7 @@ class Flows:
         stale = [
             f for f in self.ctx.store.values("flows") if known.get(f["name"]) != f.get("version")
         ]
-        return Response(200, {"status": True, "message": "Success", "flow": stale})
+        return Response(200, _FIELDS.body("flow", stale))
 
     def reorder(self, r: Request) -> Response:
         v = V(r.body)
@@ -443,7 +383,7 @@ class Flows:
             elif truthy(item.get("doDelete")):
                 pending[fid] = None
                 ops.append(Op("delete", "flows", fid, None, item))
-                results.append({"status": True, "code": 200, "data": flow})
+                results.append(envelope("status code item", item=flow))
             else:
                 index += 1
                 if truthy(item.get("doDuplicate")):
@@ -451,8 +391,8 @@ class Flows:
                 else:
                     results.append(self._moved(item, flow, index, now, pending, ops))
         self.ctx.write(r, ops)
-        body = {"status": True, "code": 200, "message": "success re-order index"}
-        return Response(200, {**body, "data": results})
+        message = "success re-order index"
+        return Response(200, envelope("status code message item", item=results, message=message))
 
     def _duplicate(
         self, item: Doc, flow: Doc, index: int, now: float, names: set[str], ops: list[Op]
@@ -468,10 +408,10 @@ class Flows:
         new = self._new({"name": name, **fields, "orderIndex": index}, now)
         ops += [
             Op("put", "flows", new["_id"], new, item),
-            self._log(new["_id"], "create", {}, new, 1, now),
+            self._log(new["_id"], "create", {}, new, 1, iso_micro(now)),
         ]
         message = "Flow has been created successfully."
-        return {"status": True, "code": 200, "message": message, "flow": new}
+        return envelope("status code message item", key="flow", item=new, message=message)
 
     def _moved(
         self,
@@ -489,10 +429,10 @@ class Flows:
         before, version = {"orderIndex": flow.get("orderIndex")}, int(flow.get("version") or 1)
         ops += [
             Op("put", "flows", fid, moved, item),
-            self._log(fid, "reorder", before, {"orderIndex": index}, version, now),
+            self._log(fid, "reorder", before, {"orderIndex": index}, version, iso_micro(now)),
         ]
         result = {"orderIndex": index, "version": moved.get("version")}
-        return {"status": True, "code": 200, "message": "Success", "flow": result}
+        return envelope("status code message item", key="flow", item=result, message="Success")
 
     def restore(self, r: Request) -> Response:
         flow = self.ctx.get("flows", r.params["id"])
@@ -508,16 +448,23 @@ class Flows:
         if "name" in fields and fields["name"] != flow["name"]:
             if self._by_name(fields["name"]) is not None:
                 raise HttpError(400, "The name has already been taken.")
-        doc = self._replace(r, flow, fields)
-        return Response(
-            200,
-            {
-                "status": True,
-                "code": 200,
-                "message": "Flow has been updated successfully.",
-                "data": doc,
-            },
-        )
+        doc = self._changed(flow, fields)
+        self.ctx.write(r, self.ops(r, flow, doc))
+        message = "Flow has been updated successfully."
+        return Response(200, envelope("status code message item", item=doc, message=message))
+
+
+class FlowLogs(StoredResource):
+    """The flow log: one entry a flow write, read only."""
+
+    name = "flow_logs"
+    filters = (Filter("action"), Filter("flowId"))
+    listed = Answer("status code message item", "Success.")
+
+    def listing(self, r: Request) -> list[Doc]:
+        if not set(csv(r.query.get("action"))) <= {"create", "put", "reorder"}:
+            raise HttpError(400, "The selected action is invalid.")
+        return super().listing(r)
 
 
 def _example(c: Doc, hub: Doc) -> tuple[Any, str]:

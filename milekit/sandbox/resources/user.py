@@ -1,19 +1,18 @@
-"""Settings endpoints: users and members, teams, roles and hubs.
+"""Users and members (tag User): users, the signed-in user, locked members, unlocks and
+password resets.
 
 >>> from milekit.sandbox.app import SandboxApp
 >>> from milekit.sandbox.seed import build_org
 >>> from milekit.sandbox.store import Store
 >>> app = SandboxApp(Store(build_org(tasks=5)))
->>> status, _, body = app.call("POST", "/api/v3/team", {"name": "Night Shift"})
->>> status, body
-(400, {'status': False, 'message': 'The hub id field is required.'})
+>>> status, _, body = app.call("GET", "/api/v3/users")
+>>> status, all("personalToken" not in u for u in body["data"])
+(200, True)
 
-Paths, envelope keys, paging and sort parameters, id fields and required fields come
-from the registry (:data:`milekit.types.registry.RESOURCES`), which follows MileApp's OpenAPI
-file and docs/api-notes.md (notes 47-48): hubs list as a plain array, teams as a Laravel
-paginator under ``data``. Updates of hubs/users/teams answer under ``property`` (note 1),
-spelt out here. App integrations and plugins are :mod:`~milekit.sandbox.integrations`,
-stored files :mod:`~milekit.sandbox.files`.
+Users list as a plain array, no paging (note 47); they are updated, not created; a user's
+``status`` is changed by ``PUT``/``PATCH`` (one of the contract's five). Updates answer
+under ``property`` (note 1). Paths, envelope keys, id fields and required fields come from
+the registry.
 """
 
 from __future__ import annotations
@@ -22,37 +21,34 @@ import dataclasses
 import hashlib
 import re
 
-from milekit.sandbox.common import Ctx, resource_routes
+from milekit.sandbox.common import Ctx
 from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
-from milekit.sandbox.http import HttpError, Request, Response, Route, V, iso_micro, iso_now, truthy
-from milekit.sandbox.lookups import api_user, hub_of, user_by_email
+from milekit.sandbox.http import HttpError, Request, Response, Route, V, iso_now
+from milekit.sandbox.lookups import hub_of, user_by_email
 from milekit.sandbox.store import Doc, Op
 from milekit.types.registry import RESOURCES
 
-_NOT_FOUND_LOWER = "data not found"  # hub and team examples spell it in lower case
 _PRIVATE_USER_KEYS = ("personalToken",)
+
+
 #: active, inactive, pending, disabled, reject: the contract's users' statuses
 _USER_STATUSES = RESOURCES["users"].field("status").enum
+
+
 _USER_DELETED = "Data has been deleted successfully."
 
 
 def routes(ctx: Ctx) -> list[Route]:
-    users, teams, roles, hubs = Users(ctx), Teams(ctx), Roles(ctx), Hubs(ctx)
+    users = Users(ctx)
     return [
         *users.routes(),
         Route("GET", "/user", users.me),
         Route("PATCH", "/user", users.patch_me),
         Route("GET", "/user/email/{email}", users.by_email),
-        *resource_routes(RESOURCES["locked_members"], list=users.locked),
+        *LockedMembers(ctx).routes(),
         Route("POST", "/member/unlock", users.unlock),
         Route("POST", "/member/reset-password", users.reset_password),
-        *teams.routes(),
-        *roles.routes(),
-        *hubs.routes(),
     ]
-
-
-# --- users and members --------------------------------------------------------------------
 
 
 def _public_user(u: Doc) -> Doc:
@@ -74,10 +70,7 @@ class Users(StoredResource):
     listed = Answer("item")
     got = Answer("status item message statusCode", "Success")
     updated = Answer("status item message statusCode", "Data has been updated successfully.")
-
-    def __init__(self, ctx: Ctx) -> None:
-        super().__init__(ctx)
-        self.locked_spec = RESOURCES["locked_members"]
+    deleted = Answer("item status message", _USER_DELETED, key="id")
 
     def item(self, doc: Doc) -> Doc:
         return _public_user(doc)
@@ -152,29 +145,20 @@ class Users(StoredResource):
         answer = Answer("status message property", self.updated.message)
         return Response(200, answer.body(self.spec.envelope_one, self.item(doc)))
 
-    def delete(self, r: Request) -> Response:
-        doc = self.one(r.params["id"])
-        if doc["_id"] == self.ctx.store.meta["me"]["_id"]:
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """Not one's own account; the user's teams count one member less."""
+        if old["_id"] == self.ctx.store.meta["me"]["_id"]:
             raise HttpError(400, "You cannot delete your own account.")
-        ops = [Op("delete", "users", doc["_id"], None, r.body)]
+        ops = super().removals(r, old)
         for t in self.ctx.store.values("teams"):
-            if t["_id"] in (doc.get("teamId") or []):
+            if t["_id"] in (old.get("teamId") or []):
                 ops.append(
                     Op("put", "teams", t["_id"], dict(t, totalUser=max(0, t["totalUser"] - 1)))
                 )
-        self.ctx.write(r, ops)
-        body = envelope("id status message", id=doc["_id"], message=_USER_DELETED)
-        return Response(200, body)
+        return ops
 
-    def locked(self, r: Request) -> Response:
-        """Items ``{email, attempt, ttl}``, keyed by ``email`` (the registry's id field)."""
-        data = [
-            {k: v for k, v in d.items() if k != "_id"}
-            for d in self.ctx.store.values("locked_members")
-        ]
-        return Response(
-            200, envelope("status code item", key=self.locked_spec.envelope_list, item=data)
-        )
+    def removed(self, old: Doc) -> str:
+        return str(old["_id"])
 
     def unlock(self, r: Request) -> Response:
         v = V(r.body)
@@ -238,128 +222,13 @@ class Users(StoredResource):
         return Response(200, envelope("status property message", item=prop, message=message))
 
 
-# --- roles --------------------------------------------------------------------------------
+class LockedMembers(StoredResource):
+    """Members locked out by failed logins: items ``{email, attempt, ttl}``, keyed by
+    ``email`` (the registry's id field)."""
 
-
-class Roles(StoredResource):
-    """Read-only; ``permission`` is detail only (the registry's ``detail_only``)."""
-
-    name = "roles"
+    name = "locked_members"
     order = None
-    listed = got = Answer("item status")
+    listed = Answer("status code item")
 
-
-# --- teams --------------------------------------------------------------------------------
-
-
-class Teams(StoredResource):
-    name = "teams"
-    order = None
-    filters = (Filter("hubId"),)
-    not_found = _NOT_FOUND_LOWER
-    listed = got = Answer("item status code")
-    created = Answer("status item code message", "Data successfully created.", 201)
-    updated = Answer("status code message property", "Data successfully updated.")
-    deleted = Answer("status code message item", "Data successfully deleted.")
-
-    def _validate(self, r: Request, old: Doc | None) -> tuple[str, str]:
-        v = V(r.body, required=self.spec.required_on_create)
-        name = v.str_("name", max_len=255)
-        hub_id = v.str_("hubId")
-        v.check_required()
-        assert name is not None and hub_id is not None
-        hub_of(self.ctx, hub_id)
-        for t in self.ctx.store.values("teams"):
-            same = t.get("name", "").lower() == name.lower() and t.get("hubId") == hub_id
-            if same and (old is None or t["_id"] != old["_id"]):
-                v.fail("The name has already been taken.")
-        return name, hub_id
-
-    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
-        name, hub_id = self._validate(r, old)
-        if old is not None:
-            return dict(old, name=name, hubId=hub_id, updatedTime=iso_micro(self.ctx.now()))
-        stamp = iso_micro(self.ctx.now())
-        return {
-            "_id": self.ctx.new_id(),
-            "name": name,
-            "hubId": hub_id,
-            "totalUser": 0,
-            "organizationId": self.ctx.org_id,
-            "createdTime": stamp,
-            "updatedTime": stamp,
-        }
-
-    def delete(self, r: Request) -> Response:
-        """The team leaves its users' ``teamId`` lists too."""
-        old = self.target(r.params["id"])
-        ops = [Op("delete", "teams", old["_id"], None, r.body)]
-        for u in self.ctx.store.values("users"):
-            if old["_id"] in (u.get("teamId") or []):
-                team_ids = [t for t in u["teamId"] if t != old["_id"]]
-                ops.append(Op("put", "users", u["_id"], dict(u, teamId=team_ids)))
-        self.ctx.write(r, ops)
-        return Response(200, self.deleted.body(self.spec.envelope_one, old))
-
-
-# --- hubs ---------------------------------------------------------------------------------
-
-
-class Hubs(StoredResource):
-    """``{"data": [...hubs], "status": true}``: a plain array, though paged (note 35)."""
-
-    name = "hubs"
-    order = ("name", "asc")
-    filters = (Filter("name", "contains"), Filter("q", "contains", ("name", "address")))
-    listed = got = Answer("item status")
-    created = Answer("status item")
-    updated = Answer("status property message", "Success")
-    deleted = Answer("status")
-
-    def listing(self, r: Request) -> list[Doc]:
-        docs = super().listing(r)
-        if truthy(r.query.get("byUser")):
-            mine = set(api_user(self.ctx).get("hubId") or [])
-            docs = [h for h in docs if h["_id"] in mine]
-        return docs
-
-    def target(self, id_: str) -> Doc:
-        return self.ctx.get("hubs", id_, _NOT_FOUND_LOWER)
-
-    def _validate(self, r: Request) -> Doc:
-        v = V(r.body, required=self.spec.required_on_create)
-        name = v.str_("name", max_len=255)
-        address = v.str_("address")
-        lat = v.num("lat")
-        lng = v.num("lng")
-        v.check_required()
-        assert name is not None and lat is not None and lng is not None
-        if not -90 <= lat <= 90:
-            v.fail("The lat must be between -90 and 90.")
-        if not -180 <= lng <= 180:
-            v.fail("The lng must be between -180 and 180.")
-        return {"name": name, "address": address, "lat": lat, "lng": lng}
-
-    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
-        fields = self._validate(r)
-        if old is not None:
-            return dict(old, **fields, updatedTime=iso_micro(self.ctx.now()))
-        stamp = iso_micro(self.ctx.now())
-        sample = next(iter(self.ctx.store.values("hubs")), {})
-        doc: Doc = {"_id": self.ctx.new_id(), **fields}
-        if "country" in sample:
-            doc.update(country=sample["country"], countryCode=sample.get("countryCode"))
-        doc.update(
-            organizationId=self.ctx.org_id,
-            deleteAccess=True,
-            createdTime=stamp,
-            updatedTime=stamp,
-        )
-        return doc
-
-    def delete(self, r: Request) -> Response:
-        old = self.target(r.params["id"])
-        if not old.get("deleteAccess", True):
-            raise HttpError(400, "This hub cannot be deleted.")
-        self.ctx.remove(r, "hubs", old, r.body)
-        return Response(200, self.deleted.body(self.spec.envelope_one, old))
+    def item(self, doc: Doc) -> Doc:
+        return {k: v for k, v in doc.items() if k != "_id"}

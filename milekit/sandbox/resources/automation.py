@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from milekit.sandbox.common import Ctx, paging, resource_routes
-from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
+from milekit.sandbox.generic import Answer, Filter, StoredResource, elastic, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -202,22 +202,11 @@ class Automations(StoredResource):
         else:
             wrapped = [dict(h["_source"], _hit=h) for h in hits]
             hits = [d["_hit"] for d in sort_docs(wrapped, by, order, default_by=by)]
-        chunk = hits[(page - 1) * limit : page * limit]
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "elasticData",
-                "total": len(hits),
-                self.logs_spec.envelope_list: chunk,
-                "params": {
-                    "from": (page - 1) * limit,
-                    "size": limit,
-                    "query": {"bool": {"must": must}},
-                    "sort": [{by: {"order": order}}],
-                },
-            },
+        query, sort = {"bool": {"must": must}}, {by: {"order": order}}
+        body = elastic(
+            self.logs_spec.envelope_list, hits, page, limit, query, sort, message="elasticData"
         )
+        return Response(200, body)
 
     def _rerun(self, hit: Doc, now: float) -> Op:
         src = dict(hit["_source"])
@@ -250,7 +239,8 @@ class Automations(StoredResource):
     def retry(self, r: Request) -> Response:
         hit = self.ctx.get("automation_logs", r.params["id"])
         self.ctx.write(r, [self._rerun(hit, self.ctx.now())])
-        return Response(200, {"status": True, "message": "automation retry has been executed"})
+        message = "automation retry has been executed"
+        return Response(200, envelope("status message", message=message))
 
     def retries(self, r: Request) -> Response:
         v = V(r.body)
@@ -268,16 +258,8 @@ class Automations(StoredResource):
             details[log_id] = "Success."
         self.ctx.write(r, ops)
         ok = sum(1 for m in details.values() if m == "Success.")
-        return Response(
-            200,
-            {
-                "status": True,
-                "message": "Success.",
-                "data": {
-                    "total": len(details),
-                    "success": ok,
-                    "failed": len(details) - ok,
-                    "details": details,
-                },
-            },
+        counts = {"total": len(details), "success": ok, "failed": len(details) - ok}
+        body = envelope(
+            "status message item", item={**counts, "details": details}, message="Success."
         )
+        return Response(200, body)

@@ -19,14 +19,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from milekit.sandbox.common import (
-    Ctx,
-    listed,
-    paging,
-    resource_routes,
-    sort_listed,
-)
-from milekit.sandbox.generic import Filter, keep
+from milekit.sandbox.common import Ctx, laravel, paging
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -34,17 +28,14 @@ from milekit.sandbox.http import (
     Route,
     V,
     bulk_items,
-    csv,
     instant,
     is_date,
     naive,
-    project,
     sort_docs,
     truthy,
 )
 from milekit.sandbox.lookups import email_of, user_by_email
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
 
 _TRACKING_DAYS = 7  #: tracking tokens are valid 7 days (note 40)
 
@@ -56,33 +47,27 @@ _FILTERS = tuple(Filter(key) for key in ("email", "taskId", "eventName", "create
 def routes(ctx: Ctx) -> list[Route]:
     loc = Locations(ctx)
     return [
-        *resource_routes(
-            loc.spec,
-            list=loc.index,
-            detail=loc.get,
-            create=loc.create,
-            update=loc.put,
-            patch=loc.patch,
-            delete=loc.delete,
-            bulk_create=loc.bulk,
-        ),
+        *loc.routes(bulk_create=loc.bulk),
         Route("PUT", "/location-history", loc.put_by_time),
         Route("POST", "/location-history/generate-token", loc.token),
         Route("GET", "/location-history/tracking/{token}", loc.tracking),
     ]
 
 
-class Locations:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["location_histories"]
+class Locations(StoredResource):
+    """Points and trips; listed by ``time`` (the record's instant; the list takes
+    ``sortOrder`` only); a projection keeps ``trackedTime`` too (note 27)."""
 
-    def index(self, r: Request) -> Response:
-        """Sorted by ``time`` (the record's instant; the list takes ``sortOrder`` only)."""
+    name = "location_histories"
+    filters = _FILTERS
+    order = ("time", "desc")
+    always = ("trackedTime",)
+    updated = Answer("status message item", "Data has been updated successfully.")
+    deleted = Answer("status message item", "Data has been deleted successfully.")
+
+    def listing(self, r: Request) -> list[Doc]:
         q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("location_histories")
-        docs = keep(docs, q, _FILTERS)
+        docs = super().listing(r)
         start_finish = truthy(q.get("startFinish"))
         if start_finish is not None:
             docs = [d for d in docs if ("startTime" in d) is start_finish]
@@ -105,18 +90,7 @@ class Locations:
                 return t is not None and (lo is None or t >= lo) and (hi is None or t <= hi)
 
             docs = [d for d in docs if inside(d)]
-        docs = sort_listed(docs, q, self.spec, default_by="time")
-        fields = csv(q.get("fields"))
-        if fields:  # the API adds _id and trackedTime to any projection (note 27)
-            docs = [project(d, fields, (self.spec.id_field, "trackedTime")) for d in docs]
-        return listed(r, self.spec, docs, page, limit)
-
-    def _one(self, doc: Doc, message: str) -> Doc:
-        return {"status": True, "message": message, self.spec.envelope_one: doc}
-
-    def get(self, r: Request) -> Response:
-        doc = self.ctx.get("location_histories", r.params["id"])
-        return Response(200, self._one(doc, "Success"))
+        return docs
 
     def _clean(self, body: Any, old: Doc | None) -> tuple[V, Doc]:
         v = V(body, required=self.spec.required_on_create if old is None else ())
@@ -252,7 +226,7 @@ class Locations:
     def create(self, r: Request) -> Response:
         with self.ctx.store.lock:
             doc = self._apply_point(r, r.body)
-        return Response(201, self._one(doc, "Success"))
+        return Response(self.created.status, self.created.body(self.spec.envelope_one, doc))
 
     def bulk(self, r: Request) -> Response:
         key = self.spec.bulk_key
@@ -274,17 +248,21 @@ class Locations:
                         }
                     )
                     continue
-                results.append(
-                    {"status": True, "message": "Success", "_id": doc["_id"], "email": doc["email"]}
+                done = envelope(
+                    "status message _id email",
+                    message="Success",
+                    _id=doc["_id"],
+                    email=doc["email"],
                 )
+                results.append(done)
         ok = sum(1 for x in results if x["status"])
         return Response(201, {"success": ok, "failed": len(results) - ok, key: results})
 
-    def _update(self, r: Request, old: Doc) -> Response:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        assert old is not None  # a create is a point (_apply_point)
         _, fields = self._clean(r.body, old)
-        doc = dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=naive(self.ctx.now()))
-        self.ctx.put(r, "location_histories", doc, r.body)
-        return Response(200, self._one(doc, "Data has been updated successfully."))
+        now = naive(self.ctx.now())
+        return dict(old, **fields, updatedBy=email_of(self.ctx), updatedTime=now)
 
     def put_by_time(self, r: Request) -> Response:
         """``PUT /location-history/``: the point is named by ``email`` + ``createdTime``."""
@@ -298,19 +276,11 @@ class Locations:
         )
         if old is None:
             raise HttpError(404, "Data not found")
-        return self._update(r, old)
+        return self._write(r, old, self.updated, full=True)
 
-    def put(self, r: Request) -> Response:
+    def update(self, r: Request) -> Response:
         V(r.body).required(*self.spec.required_on_create)  # a replace needs what a create does
-        return self._update(r, self.ctx.get("location_histories", r.params["id"]))
-
-    def patch(self, r: Request) -> Response:
-        return self._update(r, self.ctx.get("location_histories", r.params["id"]))
-
-    def delete(self, r: Request) -> Response:
-        old = self.ctx.get("location_histories", r.params["id"])
-        self.ctx.remove(r, "location_histories", old, r.body)
-        return Response(200, self._one(old, "Data has been deleted successfully."))
+        return super().update(r)
 
     def token(self, r: Request) -> Response:
         v = V(r.body)
@@ -332,7 +302,7 @@ class Locations:
         self.ctx.write(
             r, [Op("put", "tracking_tokens", token, doc, {"email": email, "date": date})]
         )
-        return Response(200, {"status": True, "message": "Success.", "token": token})
+        return Response(200, envelope("status message token", message="Success.", token=token))
 
     def tracking(self, r: Request) -> Response:
         """The token's user's points on the token's date (a public last-known-location view)."""
@@ -349,4 +319,6 @@ class Locations:
             and str(d.get("createdTime", ""))[:10] == grant["date"]
         ]
         docs = sort_docs(docs, "time", "desc", default_by="time")
-        return listed(r, self.spec, docs, page, limit)
+        return Response(
+            200, self.listed.body(self.spec.envelope_list, laravel(r, docs, page, limit))
+        )
