@@ -40,11 +40,9 @@ EXEMPT = {
     "sandbox/seed/flows.py",
     "sandbox/seed/datasource.py",
     "sandbox/orgfile.py",
-    "sandbox/tasks.py",
-    "sandbox/routing.py",
     "sandbox/files.py",
     "sandbox/lookups.py",
-    *(f"sandbox/resources/{p.name}" for p in (PACKAGE / "sandbox/resources").glob("*.py")),
+    *(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "sandbox/resources").rglob("*.py")),
 }
 
 
