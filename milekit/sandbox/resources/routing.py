@@ -23,44 +23,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from milekit.sandbox import optimize
-from milekit.sandbox.common import (
-    Ctx,
-    laravel,
-    paging,
-    resource_routes,
-    sort_listed,
-)
+from milekit.sandbox.common import Ctx
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
     Route,
     V,
-    csv,
     instant,
     iso_micro,
     iso_now,
     parse_coord,
-    project,
     sort_docs,
 )
 from milekit.sandbox.lookups import api_user, email_of, hub_of
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
 
 
 def routes(ctx: Ctx) -> list[Route]:
     res = Results(ctx)
     return [
-        *resource_routes(
-            res.spec,
-            list=res.index,
-            detail=res.get,
-            create=res.optimize,
-            update=res.put,
-            patch=res.patch,
-            delete=res.delete,
-        ),
+        *res.routes(),
         Route("GET", "/result/{id}/history", res.history),
         Route("POST", "/dispatch", res.dispatch),
         Route("POST", "/reorder-visits", res.reorder),
@@ -80,32 +64,24 @@ def _task_id(visit_id: Any) -> str | None:
     return None
 
 
-class Results:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["routing_results"]
+class Results(StoredResource):
+    """``{"data": <paginator>}`` and ``{"data": <result>}``: no status envelope (note 3);
+    a create plans the visits (``POST /routing``), an update replaces the plan (and logs a
+    history entry), a patch renames."""
 
-    def _one(self, rid: str) -> Doc:
-        return self.ctx.get("routing_results", rid)
+    name = "routing_results"
+    filters = (Filter("resultCode", "eq"), Filter("hubId"))
+    listed = got = Answer("item")
+    created = Answer("status item")
+    updated = Answer("status property")
+    patched = Answer("status message item", "Success")
+    deleted = Answer("item status message", "Result successfully deleted.", key="_id")
 
-    @staticmethod
-    def _list_item(doc: Doc) -> Doc:
-        """A list item: the plan under ``result`` and its ``summary`` at the top too (note
-        26)."""
-        item = dict(doc)
-        item["summary"] = (doc.get("result") or {}).get("summary")
-        return item
-
-    def index(self, r: Request) -> Response:
-        """``{"data": <paginator>}``: no status envelope (note 3)."""
+    def listing(self, r: Request) -> list[Doc]:
+        """The declared filters, ``s`` (in the name or an assignee), ``dateFrom`` and
+        ``dateTo``; each item with the plan's ``summary`` at the top too (note 26)."""
         q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("routing_results")
-        if q.get("resultCode"):
-            docs = [d for d in docs if d.get("resultCode") == q["resultCode"]]
-        if q.get("hubId"):
-            hubs = set(csv(q["hubId"]))
-            docs = [d for d in docs if d.get("hubId") in hubs]
+        docs = super().listing(r)
         if q.get("s"):
             needle = q["s"].lower()
             docs = [
@@ -132,21 +108,13 @@ class Results:
                     if (t := instant(str(d.get("createdTime", "")))) is not None
                     and (t >= bound if cmp == 1 else t <= bound)
                 ]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        items = [self._list_item(d) for d in docs]
-        fields = csv(q.get("fields"))
-        if fields:
-            items = [project(d, fields, (self.spec.id_field,)) for d in items]
-        return Response(200, {self.spec.envelope_list: laravel(r, items, page, limit)})
-
-    def get(self, r: Request) -> Response:
-        return Response(200, {self.spec.envelope_one: self._one(r.params["id"])})
+        return [dict(d, summary=(d.get("result") or {}).get("summary")) for d in docs]
 
     def history(self, r: Request) -> Response:
-        rid = self._one(r.params["id"])["_id"]
+        rid = self.one(r.params["id"])["_id"]
         docs = [d for d in self.ctx.store.values("routing_histories") if d.get("resultId") == rid]
         docs = sort_docs(docs, "createdTime", "desc", default_by="createdTime")
-        return Response(200, {"status": True, "data": docs})
+        return Response(200, envelope("status item", item=docs))
 
     def _history(self, doc: Doc, action: str, description: str, now: float) -> Op:
         versions = [
@@ -170,9 +138,35 @@ class Results:
         }
         return Op("put", "routing_histories", entry["_id"], entry, None)
 
-    def put(self, r: Request) -> Response:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        if old is None:
+            return self._planned(r)
+        if full:
+            return self._replanned(r, old)
+        name = V(r.body).str_("name", required=True, max_len=255)
+        return dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
+
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """The result, and a history entry where an update replaced its plan."""
+        ops = super().ops(r, old, doc)
+        if old is not None and doc.get("result") is not old.get("result"):
+            about = "Routing result updated through the API"
+            ops.append(self._history(doc, "update", about, self.ctx.now()))
+        return ops
+
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """The result and its history."""
+        return super().removals(r, old) + [
+            Op("delete", "routing_histories", h["_id"], None, None)
+            for h in self.ctx.store.values("routing_histories")
+            if h.get("resultId") == old["_id"]
+        ]
+
+    def removed(self, old: Doc) -> Any:
+        return old["_id"]
+
+    def _replanned(self, r: Request, old: Doc) -> Doc:
         """Replace the plan (``{"result": {routing, dropped}}``) and recompute the summary."""
-        old = self._one(r.params["id"])
         v = V(r.body)
         result = r.body.get("result")
         if isinstance(result, list) and len(result) == 1:
@@ -218,39 +212,12 @@ class Results:
             updatedTime=iso_now(now),
             totalResultHistories=int(old.get("totalResultHistories") or 0) + 1,
         )
-        self.ctx.write(
-            r,
-            [
-                Op("put", "routing_results", doc["_id"], doc, r.body),
-                self._history(doc, "update", "Routing result updated through the API", now),
-            ],
-        )
-        return Response(200, {"status": True, "property": doc})
-
-    def patch(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        v = V(r.body)
-        name = v.str_("name", required=True, max_len=255)
-        doc = dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
-        self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def delete(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        ops = [Op("delete", "routing_results", old["_id"], None, r.body)]
-        ops += [
-            Op("delete", "routing_histories", h["_id"], None, None)
-            for h in self.ctx.store.values("routing_histories")
-            if h.get("resultId") == old["_id"]
-        ]
-        self.ctx.write(r, ops)
-        return Response(
-            200, {"_id": old["_id"], "status": True, "message": "Result successfully deleted."}
-        )
+        return doc
 
     # --- optimise -------------------------------------------------------------------------
 
-    def optimize(self, r: Request) -> Response:
+    def _planned(self, r: Request) -> Doc:
+        """The result of ``POST /routing``: the visits planned on the vehicles."""
         v = V(r.body, required=self.spec.required_on_create)
         hub = hub_of(self.ctx, r.body.get("hubId")) if v.present("hubId") else None
         v.check_required()
@@ -299,8 +266,7 @@ class Results:
             "createdTime": iso_now(now),
             "updatedTime": iso_now(now),
         }
-        self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: doc})
+        return doc
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -308,7 +274,7 @@ class Results:
         v = V(r.body)
         rid = v.str_("resultId", required=True)
         assert rid is not None
-        result = self._one(rid)
+        result = self.one(rid)
         flows = self.ctx.store.values("flows")
         run = _Dispatch(self.ctx, result, next((f for f in flows if f.get("isDefault")), None)
                         or (flows[0] if flows else None))  # fmt: skip
@@ -327,8 +293,9 @@ class Results:
             )
             run.ops.append(Op("put", "routing_results", rid, updated, r.body))
             self.ctx.write(r, run.ops)
-        body = {"status": True, "success": ok, "failed": len(items) - ok, "statusCode": 200}
-        return Response(200, {**body, "tasks": items})
+        layout = "status success failed statusCode item"
+        body = envelope(layout, key="tasks", item=items, success=ok, failed=len(items) - ok)
+        return Response(200, body)
 
     # --- reorder visits -------------------------------------------------------------------
 
@@ -365,11 +332,10 @@ class Results:
                     continue
                 doc = self.ctx.tasks.build_patch(old, {"orderIndex": base + k}, now)
                 ops.append(Op("put", "tasks", tid, doc, {"orderIndex": base + k}))
-                data.append(
-                    {"status": True, "message": "Success.", "_id": tid, "orderIndex": base + k}
-                )
+                layout = "status message _id orderIndex"
+                data.append(envelope(layout, message="Success.", _id=tid, orderIndex=base + k))
             self.ctx.write(r, ops)
-        return Response(200, {"status": True, "statusCode": 200, "data": data})
+        return Response(200, envelope("status statusCode item", item=data))
 
 
 class _Dispatch:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from milekit.sandbox.common import Ctx, laravel, paging, resource_routes, sort_listed
-from milekit.sandbox.generic import Filter, keep
+from milekit.sandbox.common import Ctx
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
@@ -33,7 +33,6 @@ from milekit.sandbox.http import (
 )
 from milekit.sandbox.lookups import hub_of, user_by_email
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
 
 #: extra keys of a vehicle 404: {"status": false, "message": "data not found", "data": []}
 _VEHICLE_404: dict[str, Any] = {"data": []}
@@ -56,58 +55,40 @@ _UPDATE_REQUIRED = ("name", "hubId")
 _CHECK_ORDER = ("name", "hubId", "assignee", "workingTime")
 
 
-#: the vehicle list's filters that are data (tags follow)
-_VEHICLE_FILTERS = (Filter("hubId"), Filter("name", "contains"), Filter("assignee", "contains"))
-
-
 def routes(ctx: Ctx) -> list[Route]:
     v = Vehicles(ctx)
     return [
-        *resource_routes(
-            v.spec,
-            list=v.index,
-            detail=v.get,
-            create=v.create,
-            update=v.put,
-            patch=v.patch,
-            delete=v.delete,
-            bulk_create=v.bulk_create,
-        ),
+        *v.routes(bulk_create=v.bulk_create),
         Route("DELETE", "/vehicles/{hubId}/hub", v.delete_hub),
     ]
 
 
-class Vehicles:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["vehicles"]
+class Vehicles(StoredResource):
+    """A top-level Laravel paginator (the operation's schema; no envelope); a create
+    answers 200, a delete without a message."""
 
-    def _one(self, vid: str) -> Doc:
-        return self.ctx.get("vehicles", vid, "data not found", **_VEHICLE_404)
+    name = "vehicles"
+    filters = (Filter("hubId"), Filter("name", "contains"), Filter("assignee", "contains"))
+    not_found = "data not found"
+    listed = Answer("item")
+    created = Answer("status message item", "Success")
+    deleted = Answer("status item")
 
-    def index(self, r: Request) -> Response:
-        """A top-level Laravel paginator (the operation's schema; no envelope)."""
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("vehicles")
-        docs = keep(docs, q, _VEHICLE_FILTERS)
-        if q.get("tags"):
-            wanted = [t.lower() for t in csv(q["tags"])]
+    def listing(self, r: Request) -> list[Doc]:
+        """The declared filters, then ``tags``: a vehicle with a tag containing one of the
+        comma-separated values (case folded)."""
+        docs = super().listing(r)
+        if r.query.get("tags"):
+            wanted = [t.lower() for t in csv(r.query["tags"])]
             docs = [
                 d
                 for d in docs
                 if any(w in str(t).lower() for t in d.get("tags") or [] for w in wanted)
             ]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        listing = laravel(r, docs, page, limit)
-        key = self.spec.envelope_list  # "": the paginator is the body
-        return Response(200, {key: listing} if key else listing)
+        return docs
 
-    def _answer(self, doc: Doc) -> Response:
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def get(self, r: Request) -> Response:
-        return self._answer(self._one(r.params["id"]))
+    def one(self, id_: str) -> Doc:
+        return self.ctx.get(self.name, id_, self.not_found, **_VEHICLE_404)
 
     def _validate(self, body: Any, old: Doc | None, *, full: bool, create: bool) -> Doc:
         merged = (
@@ -159,57 +140,40 @@ class Vehicles:
             "updatedTime": stamp,
         }
 
-    def create(self, r: Request) -> Response:
-        doc = self._new(self._validate(r.body, None, full=True, create=True))
-        self.ctx.put(r, "vehicles", doc, r.body)
-        return self._answer(doc)
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        if old is None:
+            return self._new(self._validate(r.body, None, full=True, create=True))
+        fields = self._validate(r.body, old, full=full, create=False)
+        kept = {k: val for k, val in old.items() if k not in _WRITABLE}
+        return dict(kept, **fields, updatedTime=iso_now(self.ctx.now()))
 
     def bulk_create(self, r: Request) -> Response:
         """``{"vehicles": [...]}`` -> ``{"success", "failed", "data": [...]}`` (note 45)."""
         assert self.spec.bulk_key is not None
         items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
         ops: list[Op] = []
-        results: list[Doc] = []
+        data: list[Doc] = []  # an item's id and message: {"message"} alone when it failed
         with self.ctx.store.lock:
             for item in items:
                 try:
                     doc = self._new(self._validate(item, None, full=True, create=False))
                 except HttpError as e:
-                    results.append({"status": False, "message": e.message})
+                    data.append({"message": e.message})
                     continue
-                ops.append(Op("put", "vehicles", doc["_id"], doc, item))
-                results.append({"status": True, "_id": doc["_id"], "message": "Success"})
+                ops.append(Op("put", self.name, doc["_id"], doc, item))
+                data.append({"_id": doc["_id"], "message": "Success"})
             self.ctx.write(r, ops)
-        ok = sum(1 for x in results if x["status"])
-        data = [{k: x[k] for k in ("_id", "message") if k in x} for x in results]
-        return Response(200, {"success": ok, "failed": len(results) - ok, "data": data})
-
-    def _update(self, r: Request, *, full: bool) -> Response:
-        old = self._one(r.params["id"])
-        fields = self._validate(r.body, old, full=full, create=False)
-        kept = {k: val for k, val in old.items() if k not in _WRITABLE}
-        doc = dict(kept, **fields, updatedTime=iso_now(self.ctx.now()))
-        self.ctx.put(r, "vehicles", doc, r.body)
-        return self._answer(doc)
-
-    def put(self, r: Request) -> Response:
-        return self._update(r, full=True)
-
-    def patch(self, r: Request) -> Response:
-        return self._update(r, full=False)
-
-    def delete(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        self.ctx.remove(r, "vehicles", old, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: old})
+        ok = len(ops)
+        return Response(200, {"success": ok, "failed": len(data) - ok, "data": data})
 
     def delete_hub(self, r: Request) -> Response:
         hub_id = r.params["hubId"]
-        mine = [d for d in self.ctx.store.values("vehicles") if d.get("hubId") == hub_id]
+        mine = [d for d in self.ctx.store.values(self.name) if d.get("hubId") == hub_id]
         if self.ctx.store.get("hubs", hub_id) is None or not mine:
-            raise HttpError(404, "data not found", extra=_VEHICLE_404)
-        self.ctx.write(r, [Op("delete", "vehicles", d["_id"], None, None) for d in mine])
-        return Response(200, {"status": True, "message": "All vehicles has successfully deleted."})
+            raise HttpError(404, self.not_found, extra=_VEHICLE_404)
+        self.ctx.write(r, [Op("delete", self.name, d["_id"], None, None) for d in mine])
+        message = "All vehicles has successfully deleted."
+        return Response(200, envelope("status message", message=message))
 
 
 def _window(v: V, key: str, value: Any) -> Doc:
