@@ -9,10 +9,10 @@ anywhere else, with these exceptions, each for a reason:
 * ``reads/named.py`` is generated from the registry by ``tools/gen_frames.py`` (one helper
   per resource; ``tests/reads/test_frames_all.py`` fails when it is stale);
 * the sandbox's seed (the ``seed/`` package's ``base``, ``settings``, ``flows`` and
-  ``datasource``) creates each resource's demo data, and ``orgfile`` reads and checks
+  ``data_source``) creates each resource's demo data, and ``orgfile`` reads and checks
   each resource's part of an org file;
 * the sandbox's resource modules (the package ``resources/``, one module a registry
-  tag, and ``tasks``, ``routing``, ``files``, ``lookups``) are the server side: each
+  tag or package, and ``files``, ``lookups``) are the server side: each
   emulates the controllers of its resources, which is behaviour per resource by nature.
   The sandbox's generic layers (``http``, ``common``, ``generic``, ``store``, ``app``,
   ``server`` ...) are checked;
@@ -38,13 +38,11 @@ EXEMPT = {
     "sandbox/seed/base.py",
     "sandbox/seed/settings.py",
     "sandbox/seed/flows.py",
-    "sandbox/seed/datasource.py",
+    "sandbox/seed/data_source.py",
     "sandbox/orgfile.py",
-    "sandbox/tasks.py",
-    "sandbox/routing.py",
     "sandbox/files.py",
     "sandbox/lookups.py",
-    *(f"sandbox/resources/{p.name}" for p in (PACKAGE / "sandbox/resources").glob("*.py")),
+    *(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "sandbox/resources").rglob("*.py")),
 }
 
 

@@ -12,11 +12,11 @@ SQLite), :mod:`~milekit.sandbox.faults` (latency, 5xx, dropped connections),
 :mod:`~milekit.sandbox.http` (requests, responses, the route table, validation),
 :mod:`~milekit.sandbox.common` (the registry's standard routes, the context),
 :mod:`~milekit.sandbox.generic` (the generic stored resource and the one envelope
-builder), the package :mod:`~milekit.sandbox.resources` (one module a registry tag:
-``task``, ``task_schedule``, ``activity``, ``location_history``, ``flow``, ``automation``,
-``data_source``, ``data_type``, ``export_config``, ``export_task``, ``data_import``,
-``user``, ``team``, ``role``, ``hub``, ``plugin``, ``app_integration``), the task list and
-writes :mod:`~milekit.sandbox.tasks`, vehicles and routing :mod:`~milekit.sandbox.routing`,
+builder), the package :mod:`~milekit.sandbox.resources` (one module or package a
+registry tag: ``task`` (the task list and writes, the extras), ``task_schedule``,
+``activity``, ``location_history``, ``flow``, ``automation``, ``data_source``,
+``data_type``, ``vehicle``, ``routing``, ``export_config``, ``export_task``,
+``data_import``, ``user``, ``team``, ``role``, ``hub``, ``plugin``, ``app_integration``),
 :mod:`~milekit.sandbox.files` (stored files) and :mod:`~milekit.sandbox.lookups`;
 :mod:`~milekit.sandbox.app` (the WSGI app: auth, 406, 429, the route table's 404/405, 413)
 and :mod:`~milekit.sandbox.server` (:class:`Sandbox`).

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from milekit.errors import MissingExtraError
-from milekit.sandbox import files, routing, tasks
+from milekit.sandbox import files
 from milekit.sandbox.common import Ctx, ObjectIds
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.http import (
@@ -60,13 +60,15 @@ from milekit.sandbox.resources import (
     location_history,
     plugin,
     role,
+    routing,
     task,
     task_schedule,
     team,
     user,
+    vehicle,
 )
+from milekit.sandbox.resources.task import TaskService
 from milekit.sandbox.store import Store
-from milekit.sandbox.tasks import TaskService
 
 __all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
 
@@ -353,11 +355,10 @@ class SandboxApp:
         operations at the registry's paths, :func:`~milekit.sandbox.common.resource_routes`,
         then their own actions)."""
         modules = (
-            tasks,
+            task,
             task_schedule,
             activity,
             location_history,
-            task,
             flow,
             automation,
             data_type,
@@ -365,6 +366,7 @@ class SandboxApp:
             data_import,
             export_task,
             export_config,
+            vehicle,
             routing,
             user,
             team,

@@ -203,6 +203,8 @@ class StoredResource:
     got: ClassVar[Answer] = Answer("status message item", "Success")
     created: ClassVar[Answer] = Answer("status message item", "Success", 201)
     updated: ClassVar[Answer] = Answer("status message item", "Success")
+    #: how a PATCH answers where it differs from an update
+    patched: ClassVar[Answer | None] = None
     deleted: ClassVar[Answer] = Answer("status message item", "Success")
 
     def __init__(self, ctx: Ctx) -> None:
@@ -262,7 +264,9 @@ class StoredResource:
         if fields:
             items = [project(d, fields, (spec.id_field, *self.always)) for d in items]
         rows = self.page_of(r, items, page, limit, total)
-        return Response(self.listed.status, self.listed.body(spec.envelope_list, rows))
+        key = spec.envelope_list  # "" and a layout of the item alone: the rows are the body
+        body = rows if not key and self.listed.layout == "item" else self.listed.body(key, rows)
+        return Response(self.listed.status, body)
 
     def page_of(self, r: Request, items: list[Any], page: int, limit: int, total: int) -> Any:
         """The list's rows as the answer carries them: Laravel's paginator over every item,
@@ -319,7 +323,8 @@ class StoredResource:
         return self._write(r, self.target(r.params["id"]), self.updated, full=True)
 
     def patch(self, r: Request) -> Response:
-        return self._write(r, self.target(r.params["id"]), self.updated, full=False)
+        answer = self.patched or self.updated
+        return self._write(r, self.target(r.params["id"]), answer, full=False)
 
     def delete(self, r: Request) -> Response:
         old = self.target(r.params["id"])

@@ -12,8 +12,8 @@ milekit.sandbox.http.HttpError: The PUT method is not supported for this route.
 This is the bottom layer of the sandbox: requests and responses, the route table, error
 answers, Laravel's paginator and validation messages, time spellings and the Mongo-like sort.
 :mod:`milekit.sandbox.common` adds what the resources share (the registry's standard routes,
-the context); the resource modules (:mod:`~milekit.sandbox.tasks`, the package
-:mod:`~milekit.sandbox.resources` ...) sit above both, and :mod:`milekit.sandbox.app` on
+the context); the resource modules (the package :mod:`~milekit.sandbox.resources`, one module
+a registry tag) sit above both, and :mod:`milekit.sandbox.app` on
 top. Imports only go down.
 
 The route table is data: a list of :class:`Route` (method, path template, handler).

@@ -15,7 +15,7 @@ The same checks then run against a sandbox built from a *changed* registry (ever
 envelope key and parameter renamed, page sizes and bulk maxima lowered, a required field
 added): the sandbox follows the change, so it reads the registry rather than agreeing
 with it. Tasks and the gallery keep their entries there: the task query engine reads the
-tasks entry once, at import (``milekit.sandbox.tasks.SPEC``).
+tasks entry once, at import (``milekit.sandbox.resources.task.service.SPEC``).
 """
 
 from __future__ import annotations

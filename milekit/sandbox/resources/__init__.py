@@ -1,4 +1,5 @@
-"""The sandbox's resource modules: one a registry tag, named by it in snake case.
+"""The sandbox's resource modules: one a registry tag, named by it in snake case (a
+package where a tag needs more than one module).
 
 >>> from milekit.types.registry import RESOURCES
 >>> RESOURCES["task_schedules"].tag, RESOURCES["export_logs"].tag
@@ -9,11 +10,11 @@ So :mod:`~milekit.sandbox.resources.task_schedule` serves the resources tagged
 ``Export Task``. Each module has ``routes(ctx)``: its resources' standard operations
 (list, get, create, update, patch, delete) from a
 :class:`~milekit.sandbox.generic.StoredResource` subclass that declares only what the
-resource does differently, then its irregular actions. The modules: ``task`` (gallery,
+resource does differently, then its irregular actions. The modules: the package
+``task`` (``service``: the task list, its filters and the writes; ``extras``: gallery,
 public view, tracking, photos), ``task_schedule``, ``activity``, ``location_history``,
-``flow``, ``automation``, ``data_source``, ``data_type``, ``export_config``,
-``export_task``, ``data_import``, ``user``, ``team``, ``role``, ``hub``, ``plugin`` and
-``app_integration``. The task list and writes (:mod:`milekit.sandbox.tasks`) and the
-vehicles and routing results (:mod:`milekit.sandbox.routing`) still have their own
-modules beside this package.
+``flow``, ``automation``, ``data_source``, ``data_type``, ``vehicle``, ``routing``
+(routing results, optimisation, dispatch), ``export_config``, ``export_task``,
+``data_import``, ``user``, ``team``, ``role``, ``hub``, ``plugin`` and
+``app_integration``.
 """

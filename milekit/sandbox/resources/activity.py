@@ -33,7 +33,7 @@ from milekit.sandbox.http import (
     project,
 )
 from milekit.sandbox.lookups import email_of, hub_of
-from milekit.sandbox.seed.field_ops import activity_state
+from milekit.sandbox.seed.activity import activity_state
 from milekit.sandbox.store import Doc, Op
 
 #: activities' status filter (upper case, as they store it)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import gc
 import random
 
+from milekit.sandbox.seed.activity import ActivitySeed
 from milekit.sandbox.seed.base import Org
-from milekit.sandbox.seed.datasource import DataSeed
-from milekit.sandbox.seed.field_ops import FieldSeed
+from milekit.sandbox.seed.data_source import DataSeed
 from milekit.sandbox.seed.flows import FlowSeed
+from milekit.sandbox.seed.location_history import LocationSeed
 from milekit.sandbox.seed.org import build_static
 from milekit.sandbox.seed.routing import RoutingSeed
 from milekit.sandbox.seed.settings import SettingsSeed
+from milekit.sandbox.seed.task_schedule import ScheduleSeed
 from milekit.sandbox.seed.tasks import TaskMaker
 
 
@@ -54,15 +56,17 @@ def add_extras(org: Org, seed: int) -> None:
     """
     rng = random.Random(f"milekit-extras-{seed}")
     people, flows = SettingsSeed(org, rng), FlowSeed(org, rng)
-    data, field, routing = DataSeed(org, rng), FieldSeed(org, rng), RoutingSeed(org, rng)
+    data, routing = DataSeed(org, rng), RoutingSeed(org, rng)
+    schedules, activities = ScheduleSeed(org, rng), ActivitySeed(org, rng)
+    tracks = LocationSeed(org, rng)
     org.roles = people.roles()
     org.teams = people.teams()
     flows.enrich_flows_and_vehicles()
     org.flow_logs = flows.flow_logs()
     org.data_types, org.data = data.data_sources()
-    org.task_schedules = field.task_schedules()
-    org.workflows, org.activities = field.activities()
-    org.location_histories = field.location_histories()
+    org.task_schedules = schedules.task_schedules()
+    org.workflows, org.activities = activities.activities()
+    org.location_histories = tracks.location_histories()
     org.automations = flows.automations()
     org.automation_logs = flows.automation_logs()
     org.routing_results, org.routing_histories = routing.routing_results()

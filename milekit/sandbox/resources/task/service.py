@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from milekit.sandbox.common import Ctx, ObjectIds, paging, resource_routes
+from milekit.sandbox.generic import Answer, envelope
 from milekit.sandbox.http import (
     BAD_REQUEST,
     HttpError,
@@ -59,6 +60,10 @@ _STATUSES = SPEC.field("status").enum
 _TIME_BY = SPEC.time_by
 #: writable keys the server fills when a create leaves them out (kept by a replace too)
 _SERVER_DEFAULTS = frozenset({"orderIndex"})
+#: the answers: the list (with its counts and data version), one task, a created one
+_LISTED = Answer("status message item metadata dataVersion", "Success.")
+_ONE = Answer("status message item", "Success")
+_CREATED = Answer("status message item", "Task has been created", 201)
 _LIST_PARAMS = (
     "flow",
     "flowId",
@@ -175,17 +180,17 @@ class TaskService:
             items = [self._list_json(d) for d in chunk]
         else:
             items = [_list_form(d) for d in chunk]
-        return {
-            "status": True,
-            "message": "Success.",
-            SPEC.envelope_list: paginator(items, len(docs), page, limit, path_url, raw_query),
-            "metadata": {
+        rows = paginator(items, len(docs), page, limit, path_url, raw_query)
+        return _LISTED.body(
+            SPEC.envelope_list,
+            rows,
+            metadata={
                 "counting": {"doneTotal": done, "ongoingTotal": ongoing},
                 "sourceDataTask": "-",
             },
             # a 10-digit epoch that moves with every change of the tasks (note 30)
-            "dataVersion": str(DATA_VERSION_BASE + self.store.version("tasks")),
-        }
+            dataVersion=str(DATA_VERSION_BASE + self.store.version("tasks")),
+        )
 
     def _list_json(self, doc: Doc) -> orjson.Fragment:
         """The list form of ``doc`` serialised once per stored version of the document."""
@@ -286,7 +291,7 @@ class TaskService:
         doc = self.store.get("tasks", task_id)
         if doc is None:
             raise HttpError(404, "Data not found")
-        return {"status": True, "message": "Success", SPEC.envelope_one: doc}
+        return _ONE.body(SPEC.envelope_one, doc)
 
     # --- validation ---------------------------------------------------------------------
 
@@ -474,7 +479,7 @@ class TaskService:
         with self.store.lock:
             doc = self._build_new(body, self.clock(), set())
             self.store.apply([Op("put", "tasks", doc["_id"], doc, body)], method, path)
-        return {"status": True, "message": "Task has been created", SPEC.envelope_one: doc}
+        return _CREATED.body(SPEC.envelope_one, doc)
 
     def update(self, task_id: str, body: Any, method: str, path: str, kind: str) -> dict[str, Any]:
         """``kind``: put, patch, assign, move, delete."""
@@ -484,10 +489,10 @@ class TaskService:
                 raise HttpError(404, "Data not found")
             if kind == "delete":
                 self.store.apply([Op("delete", "tasks", task_id, None, body)], method, path)
-                return {"status": True, "message": "Success", SPEC.envelope_one: old}
+                return _ONE.body(SPEC.envelope_one, old)
             doc = self._one_update(old, body, self.clock(), kind)
             self.store.apply([Op("put", "tasks", task_id, doc, body)], method, path)
-        return {"status": True, "message": "Success", SPEC.envelope_one: doc}
+        return _ONE.body(SPEC.envelope_one, doc)
 
     def _one_update(self, old: Doc, body: Any, now: float, kind: str) -> Doc:
         if kind == "assign":
@@ -516,7 +521,7 @@ class TaskService:
                 else:
                     taken.add(doc["_id"])
                     ops.append(Op("put", "tasks", doc["_id"], doc, item))
-                    res = {"status": True, "message": "Task has been created", "_id": doc["_id"]}
+                    res = envelope("status message _id", message=_CREATED.message, _id=doc["_id"])
                 if isinstance(item, dict) and "refId" in item:
                     res["refId"] = item["refId"]
                 results.append(res)

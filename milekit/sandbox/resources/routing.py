@@ -1,4 +1,5 @@
-"""Vehicles, route optimisation, routing results, dispatch and visit re-ordering.
+"""Routing results (tag Routing): route optimisation, the results, dispatch and visit
+re-ordering (vehicles are :mod:`~milekit.sandbox.resources.vehicle`).
 
 >>> from milekit.sandbox.app import SandboxApp
 >>> from milekit.sandbox.seed import build_org
@@ -22,223 +23,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from milekit.sandbox import optimize
-from milekit.sandbox.common import (
-    Ctx,
-    laravel,
-    paging,
-    resource_routes,
-    sort_listed,
-)
-from milekit.sandbox.generic import Filter, keep
+from milekit.sandbox.common import Ctx
+from milekit.sandbox.generic import Answer, Filter, StoredResource, envelope
 from milekit.sandbox.http import (
     HttpError,
     Request,
     Response,
     Route,
     V,
-    bulk_items,
-    csv,
     instant,
     iso_micro,
     iso_now,
     parse_coord,
-    project,
     sort_docs,
 )
-from milekit.sandbox.lookups import api_user, email_of, hub_of, user_by_email
+from milekit.sandbox.lookups import api_user, email_of, hub_of
 from milekit.sandbox.store import Doc, Op
-from milekit.types.registry import RESOURCES
-
-#: extra keys of a vehicle 404: {"status": false, "message": "data not found", "data": []}
-_VEHICLE_404: dict[str, Any] = {"data": []}
-_WRITABLE = (
-    "name",
-    "hubId",
-    "assignee",
-    "workingTime",
-    "breakTime",
-    "speed",
-    "fixedCost",
-    "tags",
-    "capacity",
-    "oddEven",
-)
-#: required by PUT /vehicle/{id} and by each item of POST /vehicles/ (their schemas); a
-#: PATCH is merged onto the stored vehicle first
-_UPDATE_REQUIRED = ("name", "hubId")
-#: the order in which a vehicle's required keys are checked (the registry says which)
-_CHECK_ORDER = ("name", "hubId", "assignee", "workingTime")
-
-
-#: the vehicle list's filters that are data (tags follow)
-_VEHICLE_FILTERS = (Filter("hubId"), Filter("name", "contains"), Filter("assignee", "contains"))
 
 
 def routes(ctx: Ctx) -> list[Route]:
-    v, res = Vehicles(ctx), Results(ctx)
+    res = Results(ctx)
     return [
-        *resource_routes(
-            v.spec,
-            list=v.index,
-            detail=v.get,
-            create=v.create,
-            update=v.put,
-            patch=v.patch,
-            delete=v.delete,
-            bulk_create=v.bulk_create,
-        ),
-        Route("DELETE", "/vehicles/{hubId}/hub", v.delete_hub),
-        *resource_routes(
-            res.spec,
-            list=res.index,
-            detail=res.get,
-            create=res.optimize,
-            update=res.put,
-            patch=res.patch,
-            delete=res.delete,
-        ),
+        *res.routes(),
         Route("GET", "/result/{id}/history", res.history),
         Route("POST", "/dispatch", res.dispatch),
         Route("POST", "/reorder-visits", res.reorder),
     ]
-
-
-# --- vehicles -----------------------------------------------------------------------------
-
-
-class Vehicles:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["vehicles"]
-
-    def _one(self, vid: str) -> Doc:
-        return self.ctx.get("vehicles", vid, "data not found", **_VEHICLE_404)
-
-    def index(self, r: Request) -> Response:
-        """A top-level Laravel paginator (the operation's schema; no envelope)."""
-        q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("vehicles")
-        docs = keep(docs, q, _VEHICLE_FILTERS)
-        if q.get("tags"):
-            wanted = [t.lower() for t in csv(q["tags"])]
-            docs = [
-                d
-                for d in docs
-                if any(w in str(t).lower() for t in d.get("tags") or [] for w in wanted)
-            ]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        listing = laravel(r, docs, page, limit)
-        key = self.spec.envelope_list  # "": the paginator is the body
-        return Response(200, {key: listing} if key else listing)
-
-    def _answer(self, doc: Doc) -> Response:
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def get(self, r: Request) -> Response:
-        return self._answer(self._one(r.params["id"]))
-
-    def _validate(self, body: Any, old: Doc | None, *, full: bool, create: bool) -> Doc:
-        merged = (
-            body
-            if full or old is None
-            else dict({k: old[k] for k in _WRITABLE if k in old}, **body)
-        )
-        v = V(merged, required=self.spec.required_on_create if create else _UPDATE_REQUIRED)
-        v.required(*(k for k in _CHECK_ORDER if k in v.must))
-        v.check_required()
-        name = v.str_("name", max_len=255)
-        hub = hub_of(self.ctx, merged.get("hubId"))
-        assert name is not None
-        assignee = v.str_("assignee")
-        if assignee:
-            if user_by_email(self.ctx, assignee) is None:
-                v.fail("The selected assignee is invalid.")
-        out: Doc = {"name": name, "hubId": hub["_id"]}
-        if "assignee" in merged:
-            out["assignee"] = assignee or ""
-        for key in ("workingTime", "breakTime"):
-            if merged.get(key) is not None:
-                out[key] = _window(v, key, merged[key])
-        speed = v.int_("speed", lo=5)
-        out["speed"] = (
-            speed if speed is not None else (old.get("speed", 25) if old and not full else 25)
-        )
-        fixed = v.int_("fixedCost", lo=0, hi=100)
-        out["fixedCost"] = (
-            fixed if fixed is not None else (old.get("fixedCost", 0) if old and not full else 0)
-        )
-        tags = v.strings("tags", max_items=10)
-        out["tags"] = tags if tags is not None else []
-        if merged.get("capacity") is not None:
-            out["capacity"] = _capacity(v, merged["capacity"])
-        odd_even = v.str_("oddEven", enum=("odd", "even"))
-        if odd_even is not None:
-            out["oddEven"] = odd_even
-        out["hubs"] = [{"_id": hub["_id"], "name": hub["name"], "address": hub.get("address")}]
-        return out
-
-    def _new(self, fields: Doc) -> Doc:
-        stamp = iso_now(self.ctx.now())
-        return {
-            "_id": self.ctx.new_id(),
-            **fields,
-            "organizationId": self.ctx.org_id,
-            "createdTime": stamp,
-            "updatedTime": stamp,
-        }
-
-    def create(self, r: Request) -> Response:
-        doc = self._new(self._validate(r.body, None, full=True, create=True))
-        self.ctx.put(r, "vehicles", doc, r.body)
-        return self._answer(doc)
-
-    def bulk_create(self, r: Request) -> Response:
-        """``{"vehicles": [...]}`` -> ``{"success", "failed", "data": [...]}`` (note 45)."""
-        assert self.spec.bulk_key is not None
-        items = bulk_items(r.body, self.spec.bulk_key, self.spec.bulk_max)
-        ops: list[Op] = []
-        results: list[Doc] = []
-        with self.ctx.store.lock:
-            for item in items:
-                try:
-                    doc = self._new(self._validate(item, None, full=True, create=False))
-                except HttpError as e:
-                    results.append({"status": False, "message": e.message})
-                    continue
-                ops.append(Op("put", "vehicles", doc["_id"], doc, item))
-                results.append({"status": True, "_id": doc["_id"], "message": "Success"})
-            self.ctx.write(r, ops)
-        ok = sum(1 for x in results if x["status"])
-        data = [{k: x[k] for k in ("_id", "message") if k in x} for x in results]
-        return Response(200, {"success": ok, "failed": len(results) - ok, "data": data})
-
-    def _update(self, r: Request, *, full: bool) -> Response:
-        old = self._one(r.params["id"])
-        fields = self._validate(r.body, old, full=full, create=False)
-        kept = {k: val for k, val in old.items() if k not in _WRITABLE}
-        doc = dict(kept, **fields, updatedTime=iso_now(self.ctx.now()))
-        self.ctx.put(r, "vehicles", doc, r.body)
-        return self._answer(doc)
-
-    def put(self, r: Request) -> Response:
-        return self._update(r, full=True)
-
-    def patch(self, r: Request) -> Response:
-        return self._update(r, full=False)
-
-    def delete(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        self.ctx.remove(r, "vehicles", old, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: old})
-
-    def delete_hub(self, r: Request) -> Response:
-        hub_id = r.params["hubId"]
-        mine = [d for d in self.ctx.store.values("vehicles") if d.get("hubId") == hub_id]
-        if self.ctx.store.get("hubs", hub_id) is None or not mine:
-            raise HttpError(404, "data not found", extra=_VEHICLE_404)
-        self.ctx.write(r, [Op("delete", "vehicles", d["_id"], None, None) for d in mine])
-        return Response(200, {"status": True, "message": "All vehicles has successfully deleted."})
 
 
 # --- routing results ----------------------------------------------------------------------
@@ -254,32 +64,24 @@ def _task_id(visit_id: Any) -> str | None:
     return None
 
 
-class Results:
-    def __init__(self, ctx: Ctx) -> None:
-        self.ctx = ctx
-        self.spec = RESOURCES["routing_results"]
+class Results(StoredResource):
+    """``{"data": <paginator>}`` and ``{"data": <result>}``: no status envelope (note 3);
+    a create plans the visits (``POST /routing``), an update replaces the plan (and logs a
+    history entry), a patch renames."""
 
-    def _one(self, rid: str) -> Doc:
-        return self.ctx.get("routing_results", rid)
+    name = "routing_results"
+    filters = (Filter("resultCode", "eq"), Filter("hubId"))
+    listed = got = Answer("item")
+    created = Answer("status item")
+    updated = Answer("status property")
+    patched = Answer("status message item", "Success")
+    deleted = Answer("item status message", "Result successfully deleted.", key="_id")
 
-    @staticmethod
-    def _list_item(doc: Doc) -> Doc:
-        """A list item: the plan under ``result`` and its ``summary`` at the top too (note
-        26)."""
-        item = dict(doc)
-        item["summary"] = (doc.get("result") or {}).get("summary")
-        return item
-
-    def index(self, r: Request) -> Response:
-        """``{"data": <paginator>}``: no status envelope (note 3)."""
+    def listing(self, r: Request) -> list[Doc]:
+        """The declared filters, ``s`` (in the name or an assignee), ``dateFrom`` and
+        ``dateTo``; each item with the plan's ``summary`` at the top too (note 26)."""
         q = r.query
-        page, limit = paging(q, self.spec)
-        docs = self.ctx.store.values("routing_results")
-        if q.get("resultCode"):
-            docs = [d for d in docs if d.get("resultCode") == q["resultCode"]]
-        if q.get("hubId"):
-            hubs = set(csv(q["hubId"]))
-            docs = [d for d in docs if d.get("hubId") in hubs]
+        docs = super().listing(r)
         if q.get("s"):
             needle = q["s"].lower()
             docs = [
@@ -306,21 +108,13 @@ class Results:
                     if (t := instant(str(d.get("createdTime", "")))) is not None
                     and (t >= bound if cmp == 1 else t <= bound)
                 ]
-        docs = sort_listed(docs, q, self.spec, default_by="createdTime")
-        items = [self._list_item(d) for d in docs]
-        fields = csv(q.get("fields"))
-        if fields:
-            items = [project(d, fields, (self.spec.id_field,)) for d in items]
-        return Response(200, {self.spec.envelope_list: laravel(r, items, page, limit)})
-
-    def get(self, r: Request) -> Response:
-        return Response(200, {self.spec.envelope_one: self._one(r.params["id"])})
+        return [dict(d, summary=(d.get("result") or {}).get("summary")) for d in docs]
 
     def history(self, r: Request) -> Response:
-        rid = self._one(r.params["id"])["_id"]
+        rid = self.one(r.params["id"])["_id"]
         docs = [d for d in self.ctx.store.values("routing_histories") if d.get("resultId") == rid]
         docs = sort_docs(docs, "createdTime", "desc", default_by="createdTime")
-        return Response(200, {"status": True, "data": docs})
+        return Response(200, envelope("status item", item=docs))
 
     def _history(self, doc: Doc, action: str, description: str, now: float) -> Op:
         versions = [
@@ -344,9 +138,35 @@ class Results:
         }
         return Op("put", "routing_histories", entry["_id"], entry, None)
 
-    def put(self, r: Request) -> Response:
+    def build(self, r: Request, old: Doc | None, *, full: bool) -> Doc:
+        if old is None:
+            return self._planned(r)
+        if full:
+            return self._replanned(r, old)
+        name = V(r.body).str_("name", required=True, max_len=255)
+        return dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
+
+    def ops(self, r: Request, old: Doc | None, doc: Doc) -> list[Op]:
+        """The result, and a history entry where an update replaced its plan."""
+        ops = super().ops(r, old, doc)
+        if old is not None and doc.get("result") is not old.get("result"):
+            about = "Routing result updated through the API"
+            ops.append(self._history(doc, "update", about, self.ctx.now()))
+        return ops
+
+    def removals(self, r: Request, old: Doc) -> list[Op]:
+        """The result and its history."""
+        return super().removals(r, old) + [
+            Op("delete", "routing_histories", h["_id"], None, None)
+            for h in self.ctx.store.values("routing_histories")
+            if h.get("resultId") == old["_id"]
+        ]
+
+    def removed(self, old: Doc) -> Any:
+        return old["_id"]
+
+    def _replanned(self, r: Request, old: Doc) -> Doc:
         """Replace the plan (``{"result": {routing, dropped}}``) and recompute the summary."""
-        old = self._one(r.params["id"])
         v = V(r.body)
         result = r.body.get("result")
         if isinstance(result, list) and len(result) == 1:
@@ -392,39 +212,12 @@ class Results:
             updatedTime=iso_now(now),
             totalResultHistories=int(old.get("totalResultHistories") or 0) + 1,
         )
-        self.ctx.write(
-            r,
-            [
-                Op("put", "routing_results", doc["_id"], doc, r.body),
-                self._history(doc, "update", "Routing result updated through the API", now),
-            ],
-        )
-        return Response(200, {"status": True, "property": doc})
-
-    def patch(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        v = V(r.body)
-        name = v.str_("name", required=True, max_len=255)
-        doc = dict(old, name=name, updatedTime=iso_now(self.ctx.now()))
-        self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, "message": "Success", self.spec.envelope_one: doc})
-
-    def delete(self, r: Request) -> Response:
-        old = self._one(r.params["id"])
-        ops = [Op("delete", "routing_results", old["_id"], None, r.body)]
-        ops += [
-            Op("delete", "routing_histories", h["_id"], None, None)
-            for h in self.ctx.store.values("routing_histories")
-            if h.get("resultId") == old["_id"]
-        ]
-        self.ctx.write(r, ops)
-        return Response(
-            200, {"_id": old["_id"], "status": True, "message": "Result successfully deleted."}
-        )
+        return doc
 
     # --- optimise -------------------------------------------------------------------------
 
-    def optimize(self, r: Request) -> Response:
+    def _planned(self, r: Request) -> Doc:
+        """The result of ``POST /routing``: the visits planned on the vehicles."""
         v = V(r.body, required=self.spec.required_on_create)
         hub = hub_of(self.ctx, r.body.get("hubId")) if v.present("hubId") else None
         v.check_required()
@@ -473,8 +266,7 @@ class Results:
             "createdTime": iso_now(now),
             "updatedTime": iso_now(now),
         }
-        self.ctx.put(r, "routing_results", doc, r.body)
-        return Response(200, {"status": True, self.spec.envelope_one: doc})
+        return doc
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -482,7 +274,7 @@ class Results:
         v = V(r.body)
         rid = v.str_("resultId", required=True)
         assert rid is not None
-        result = self._one(rid)
+        result = self.one(rid)
         flows = self.ctx.store.values("flows")
         run = _Dispatch(self.ctx, result, next((f for f in flows if f.get("isDefault")), None)
                         or (flows[0] if flows else None))  # fmt: skip
@@ -501,8 +293,9 @@ class Results:
             )
             run.ops.append(Op("put", "routing_results", rid, updated, r.body))
             self.ctx.write(r, run.ops)
-        body = {"status": True, "success": ok, "failed": len(items) - ok, "statusCode": 200}
-        return Response(200, {**body, "tasks": items})
+        layout = "status success failed statusCode item"
+        body = envelope(layout, key="tasks", item=items, success=ok, failed=len(items) - ok)
+        return Response(200, body)
 
     # --- reorder visits -------------------------------------------------------------------
 
@@ -539,11 +332,10 @@ class Results:
                     continue
                 doc = self.ctx.tasks.build_patch(old, {"orderIndex": base + k}, now)
                 ops.append(Op("put", "tasks", tid, doc, {"orderIndex": base + k}))
-                data.append(
-                    {"status": True, "message": "Success.", "_id": tid, "orderIndex": base + k}
-                )
+                layout = "status message _id orderIndex"
+                data.append(envelope(layout, message="Success.", _id=tid, orderIndex=base + k))
             self.ctx.write(r, ops)
-        return Response(200, {"status": True, "statusCode": 200, "data": data})
+        return Response(200, envelope("status statusCode item", item=data))
 
 
 class _Dispatch:
@@ -649,38 +441,3 @@ def _configuration(v: V, config: Any) -> Doc:
     if speed is not None and (not isinstance(speed, int) or speed < 5):
         v.fail("The configuration.default speed must be at least 5.")
     return config
-
-
-def _window(v: V, key: str, value: Any) -> Doc:
-    """A vehicle's working or break time: an object of two times of day (a one-item list
-    is taken as its item); working time also says over how many days (``multiday``)."""
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, dict):
-        v.fail(f"The {v.name(key)} must be an object.")
-    v.time(key, value.get("startTime"), f"{v.name(key)}.start time")
-    v.time(key, value.get("endTime"), f"{v.name(key)}.end time")
-    window: Doc = {"startTime": value["startTime"], "endTime": value["endTime"]}
-    if key == "workingTime":
-        window["multiday"] = V(value).int_("multiday", lo=0) or 0
-    return window
-
-
-def _capacity(v: V, capacity: Any) -> Doc:
-    """A vehicle's capacity: ``{constraint: {min, max}}`` (a list of such objects merged)."""
-    if isinstance(capacity, list):
-        merged: Doc = {}
-        for part in capacity:
-            if isinstance(part, dict):
-                merged.update(part)
-        capacity = merged
-    if not isinstance(capacity, dict):
-        v.fail("The capacity must be an object.")
-    for k, bounds in capacity.items():
-        if not isinstance(bounds, dict):
-            v.fail(f"The capacity.{k} must be an object.")
-        for end in ("min", "max"):
-            n = bounds.get(end)
-            if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float))):
-                v.fail(f"The capacity.{k}.{end} must be a number.")
-    return capacity

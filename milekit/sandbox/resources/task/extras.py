@@ -1,4 +1,5 @@
-"""The task extras (tag Task; the task list and writes are :mod:`milekit.sandbox.tasks`):
+"""The task extras (tag Task; the task list and writes are
+:mod:`~milekit.sandbox.resources.task.service`):
 the photo gallery, the public tracking view of a task, productivity
 tracking and photo uploads.
 
