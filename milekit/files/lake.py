@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -400,7 +400,9 @@ class _Run:
         if old is not None:
             _sweep(lake, old)  # what a killed run left, of the names it recorded
         self.plan = read_plan(spec, self.params, client)
-        self.meta = _memo(file_metadata(spec, frame_attrs_of(spec, self.params, self.plan)))
+        self.meta = lake_batches.memo(
+            file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+        )
         self.started = dt.datetime.now(dt.UTC)
 
     def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
@@ -507,7 +509,8 @@ class _Run:
         with self._writing(state) as tmp:
             fetched, adds, high = self._read_changes(changes, state, overlap, tmp)
             ids = lake_batches.ids_of([p for ps in adds.values() for p in ps], idf)
-            gone = _gone(self.lake, state, self.spec, changes, ids)
+            files = {name: self.lake / name for name in state.partitions}
+            gone = lake_batches.gone(files, self.spec.id_field, changes, ids)
             state.pending = sorted(set(adds) | set(gone))  # recorded before any is replaced
             state.save(self.lake)
             self.restore = None
@@ -666,29 +669,6 @@ class _Router:
         return {name: sink.path for name, sink in self.sinks.items()}
 
 
-def _memo(
-    meta: Callable[[pa.Schema], Mapping[bytes, bytes]],
-) -> Callable[[pa.Schema], Mapping[bytes, bytes]]:
-    """``meta`` remembered by schema: a run opens a file per read and partition, all of
-    one schema, and the footer's pandas entry took ~80 ms to build each time.
-
-    >>> calls = []
-    >>> m = _memo(lambda s: calls.append(s) or {})
-    >>> _ = m(pa.schema([("a", pa.int8())])), m(pa.schema([("a", pa.int8())]))
-    >>> len(calls)
-    1
-    """
-    known: dict[pa.Schema, Mapping[bytes, bytes]] = {}
-
-    def cached(s: pa.Schema) -> Mapping[bytes, bytes]:
-        key = s.remove_metadata()  # the footer is built from the columns
-        if key not in known:
-            known[key] = meta(s)
-        return known[key]
-
-    return cached
-
-
 def _recorded(old: LakeState | None) -> list[str]:
     """The files the last run left or may have written: the ones a new run may replace."""
     return sorted({*old.partitions, *old.pending}) if old is not None else []
@@ -768,29 +748,6 @@ def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
     chosen = params.get(changes.status_filter)
     allowed = set(chosen.split(",")) if chosen else None
     return [s for s in changes.open_statuses if allowed is None or s in allowed]
-
-
-def _gone(
-    lake: Path, state: LakeState, spec: ResourceSpec, changes: Changes, ids: pa.Array
-) -> dict[str, pa.Array]:
-    """Rows of the lake in an open status that no read saw (deleted), by partition file:
-    their ids (the lake's id and status columns are read, not its rows)."""
-    if not changes.status_filter:
-        return {}
-    wanted = pa.array(changes.open_statuses)
-    out: dict[str, pa.Array] = {}
-    for name in state.partitions:
-        f = pq.ParquetFile(str(lake / name))
-        cols = [c for c in (spec.id_field, changes.status_filter) if c in f.schema_arrow.names]
-        if len(cols) < 2:
-            continue
-        t = f.read(columns=cols)
-        status = pc.cast(t.column(changes.status_filter), pa.string())
-        rid = t.filter(pc.is_in(status, value_set=wanted)).column(spec.id_field)
-        gone = rid.filter(pc.invert(pc.is_in(rid, value_set=ids.cast(rid.type))))
-        if len(gone):
-            out[name] = gone.combine_chunks().cast(pa.string())
-    return out
 
 
 def _sweep(lake: Path, state: LakeState) -> None:
