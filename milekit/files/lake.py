@@ -42,9 +42,11 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,7 +400,9 @@ class _Run:
         if old is not None:
             _sweep(lake, old)  # what a killed run left, of the names it recorded
         self.plan = read_plan(spec, self.params, client)
-        self.meta = file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+        self.meta = lake_batches.memo(
+            file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+        )
         self.started = dt.datetime.now(dt.UTC)
 
     def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
@@ -497,18 +501,21 @@ class _Run:
         rows read again are spilled by partition to scratch files, then each partition is
         compared with them and rewritten a batch at a time (:mod:`lake_batches`)."""
         changes, idf = self._changes(), self.spec.id_field
+        last = state.last_run
+        recent = dt.datetime.fromisoformat(last) - overlap if last else None
         self.restore = LakeState(**copy.deepcopy(state.__dict__))
         _recount(self.lake, state)
         state.pending, rows, replaced = [], dict(state.partitions), []
         with self._writing(state) as tmp:
             fetched, adds, high = self._read_changes(changes, state, overlap, tmp)
             ids = lake_batches.ids_of([p for ps in adds.values() for p in ps], idf)
-            gone = _gone(self.lake, state, self.spec, changes, ids)
+            files = {name: self.lake / name for name in state.partitions}
+            gone = lake_batches.gone(files, self.spec.id_field, changes, ids)
             state.pending = sorted(set(adds) | set(gone))  # recorded before any is replaced
             state.save(self.lake)
             self.restore = None
             for name in state.pending:
-                n = self._rewrite(name, tmp, adds.get(name, []), gone.get(name))
+                n = self._rewrite(name, tmp, adds.get(name, []), gone.get(name), recent)
                 if n is None:
                     continue  # every row read back as it was: the file stays
                 replaced.append(name)
@@ -526,8 +533,8 @@ class _Run:
         self, changes: Changes, state: LakeState, overlap: dt.timedelta, tmp: Path
     ) -> tuple[int, dict[str, list[Path]], str | None]:
         """Rows new since the high-water mark, finished since the last run, still open,
-        spilled to scratch files: rows fetched, the files by partition (the freshest read
-        first), the newest creation time read."""
+        spilled to scratch files: rows fetched, the files by partition (in the reads'
+        order), the newest creation time read."""
         reads: list[dict[str, Any]] = []
         if state.high_water:
             since = dt.datetime.fromisoformat(state.high_water) - overlap
@@ -536,28 +543,56 @@ class _Run:
             since = dt.datetime.fromisoformat(state.last_run) - overlap
             reads.append({"timeBy": changes.finished, "timeFrom": since})
         reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
+        routers = self._read_all(reads, changes, tmp)
         fetched, high, adds = 0, None, dict[str, list[Path]]()
-        for i, extra in enumerate(reads):
-            query = encode_filters(self.spec.query, self.spec.rows, extra)
-            router = _Router(self, tmp, by=changes.created, label=f"read{i}")
-            fetched += router.feed(self.tables(query))
+        for router in routers:  # in the reads' order (a later copy wins a tie)
+            fetched += router.fetched
             for name, path in router.spilled().items():
-                adds.setdefault(name, []).insert(0, path)  # a later read is fresher
+                adds.setdefault(name, []).append(path)
             high = max(filter(None, (high, router.high_water)), default=None)
         return fetched, adds, high
 
-    def _rewrite(self, name: str, tmp: Path, adds: list[Path], gone: pa.Array | None) -> int | None:
+    def _read_all(self, reads: list[dict[str, Any]], changes: Changes, tmp: Path) -> list[_Router]:
+        """The reads at once, each in its thread spilling to its own scratch files (its
+        pages are fetched concurrently too, all within the client's rate limit): a read
+        no longer waits for the one before it to end, and the files are written while
+        pages are on the wire. Their rows held together stay within one batch."""
+        stop = threading.Event()
+        budget = max(1, BATCH_ROWS // max(1, len(reads)))
+
+        def one(i: int, extra: dict[str, Any]) -> _Router:
+            query = encode_filters(self.spec.query, self.spec.rows, extra)
+            router = _Router(self, tmp, by=changes.created, label=f"read{i}", budget=budget)
+            router.feed(self.tables(query), stop)
+            return router
+
+        with ThreadPoolExecutor(max_workers=max(1, len(reads))) as pool:
+            futures = [pool.submit(one, i, extra) for i, extra in enumerate(reads)]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                stop.set()  # the other reads end at their next page
+                raise
+
+    def _rewrite(
+        self,
+        name: str,
+        tmp: Path,
+        adds: list[Path],
+        gone: pa.Array | None,
+        recent: dt.datetime | None,
+    ) -> int | None:
         """Replace partition file ``name``: its rows but the ones read again and the
         ``gone`` ids, then the rows read again; the rows written, or None when nothing in
-        it changed (the file stays)."""
-        final, idf = self.lake / name, self.spec.id_field
+        it changed (the file stays; ``recent``: see :func:`lake_batches.unchanged`)."""
+        final, idf, stamp = self.lake / name, self.spec.id_field, self.spec.updated
         if gone is None and adds and final.exists():
-            if lake_batches.unchanged(final, adds, idf, BATCH_ROWS):
+            if lake_batches.unchanged(final, adds, idf, BATCH_ROWS, stamp, recent):
                 return None
         final.parent.mkdir(parents=True, exist_ok=True)
         out = _scratch_name(tmp, name)
         rows = lake_batches.rewrite(
-            final, out, _spill_dir(tmp), adds, gone, idf, self.meta, BATCH_ROWS
+            final, out, _spill_dir(tmp), adds, gone, idf, self.meta, BATCH_ROWS, stamp
         )
         if rows:
             _move(out, final)
@@ -569,17 +604,31 @@ class _Run:
 class _Router:
     """Page tables into one sink per partition file, in bounded memory."""
 
-    def __init__(self, run: _Run, tmp: Path, by: str | None, label: str | None = None) -> None:
+    def __init__(
+        self,
+        run: _Run,
+        tmp: Path,
+        by: str | None,
+        label: str | None = None,
+        budget: int | None = None,
+    ) -> None:
         self.run, self.lake, self.spec, self.tmp, self.by = run, run.lake, run.spec, tmp, by
+        self.budget = BATCH_ROWS if budget is None else budget  #: rows held at most
+        self.fetched = 0
         self.label = label  #: a read spilled to scratch files only (:meth:`spilled`)
         self.empty, self.meta = run.plan.empty().schema, run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
 
-    def feed(self, tables: Iterable[pa.Table]) -> int:
+    def feed(self, tables: Iterable[pa.Table], stop: threading.Event | None = None) -> int:
+        """Each page into its partition's file: the rows fetched (also ``self.fetched``);
+        ends early once ``stop`` is set (another read failed)."""
         fetched = 0
         for table in tables:
+            if stop is not None and stop.is_set():
+                break
             fetched += table.num_rows
+            self.fetched += table.num_rows
             for name, part in _split(table, self.by).items():
                 self._sink(name).write(part)
             if self.by is not None:
@@ -587,7 +636,7 @@ class _Router:
                     filter(None, (self.high_water, _high_water(table, self.by))), default=None
                 )
             held = sorted(self.sinks.values(), key=lambda s: s.held_rows)
-            while sum(s.held_rows for s in held) > BATCH_ROWS:
+            while sum(s.held_rows for s in held) > self.budget:
                 held.pop().flush()  # the fullest first: memory stays at one row group
         return fetched
 
@@ -699,29 +748,6 @@ def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
     chosen = params.get(changes.status_filter)
     allowed = set(chosen.split(",")) if chosen else None
     return [s for s in changes.open_statuses if allowed is None or s in allowed]
-
-
-def _gone(
-    lake: Path, state: LakeState, spec: ResourceSpec, changes: Changes, ids: pa.Array
-) -> dict[str, pa.Array]:
-    """Rows of the lake in an open status that no read saw (deleted), by partition file:
-    their ids (the lake's id and status columns are read, not its rows)."""
-    if not changes.status_filter:
-        return {}
-    wanted = pa.array(changes.open_statuses)
-    out: dict[str, pa.Array] = {}
-    for name in state.partitions:
-        f = pq.ParquetFile(str(lake / name))
-        cols = [c for c in (spec.id_field, changes.status_filter) if c in f.schema_arrow.names]
-        if len(cols) < 2:
-            continue
-        t = f.read(columns=cols)
-        status = pc.cast(t.column(changes.status_filter), pa.string())
-        rid = t.filter(pc.is_in(status, value_set=wanted)).column(spec.id_field)
-        gone = rid.filter(pc.invert(pc.is_in(rid, value_set=ids.cast(rid.type))))
-        if len(gone):
-            out[name] = gone.combine_chunks().cast(pa.string())
-    return out
 
 
 def _sweep(lake: Path, state: LakeState) -> None:

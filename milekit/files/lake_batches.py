@@ -5,7 +5,7 @@
 >>> pq.write_table(pa.table({"_id": ["a", "b", "c"], "n": [1, 2, 3]}), d / "old.parquet")
 >>> pq.write_table(pa.table({"_id": ["b"], "n": [20]}), d / "read0.parquet")
 >>> pq.write_table(pa.table({"_id": ["b", "d"], "n": [22, 4]}), d / "read1.parquet")
->>> adds = [d / "read1.parquet", d / "read0.parquet"]  # the freshest read first
+>>> adds = [d / "read0.parquet", d / "read1.parquet"]  # in the reads' order
 >>> unchanged(d / "old.parquet", adds, "_id", batch=2)
 False
 >>> rows = rewrite(d / "old.parquet", d / "new.parquet", d, adds, pa.array(["c"]), "_id",
@@ -17,12 +17,16 @@ The rows an incremental run reads again (new, finished and every open task: with
 the tasks open, 150,000 rows in a lake of 1M) are spilled by the run to scratch Parquet
 files, one per read and partition. A partition is then compared with them and rewritten
 from them in batches of ``batch`` rows: memory holds one batch of rows read again (and the
-lake's rows of the same ids), never all of them. A row read by several reads is taken from
-the freshest (the last read): the files are given freshest first.
+lake's rows of the same ids), never all of them. A row read by several reads (they run at
+once) is taken from the copy with the newest update stamp, on a tie from the later read:
+the files are given in the reads' order. Whether a partition changed is decided from the
+ids and update stamps (two columns); rows are compared whole only where the stamps cannot
+tell (:func:`unchanged`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,8 +37,9 @@ import pyarrow.parquet as pq
 
 from milekit.files.sink import Sink
 from milekit.types import schema
+from milekit.types.model import Changes
 
-__all__ = ["ids_of", "rewrite", "unchanged"]
+__all__ = ["gone", "ids_of", "memo", "rewrite", "unchanged"]
 
 
 def ids_of(paths: Sequence[Path], id_field: str) -> pa.Array:
@@ -51,20 +56,65 @@ def ids_of(paths: Sequence[Path], id_field: str) -> pa.Array:
     return pa.concat_arrays(cols) if cols else pa.array([], pa.string())
 
 
-def fresh(paths: Sequence[Path], id_field: str, batch: int) -> Iterator[pa.Table]:
-    """The rows of the files (freshest first) in batches, each id once: the first file
-    that has it wins."""
-    earlier: list[pa.Array] = []
-    for path in paths:
-        f = pq.ParquetFile(str(path))
-        drop = pa.concat_arrays(earlier) if earlier else None
-        for b in f.iter_batches(batch_size=batch):
-            t = pa.Table.from_batches([b])
+def fresh(paths: Sequence[Path], id_field: str, batch: int, stamp: str = "") -> Iterator[pa.Table]:
+    """The rows of the files in batches, each id once: of several copies, the one with the
+    newest ``stamp`` (the server's update time), on a tie or without one the copy of the
+    file given last (the reads run at once: their order says little of which is newer)."""
+    for path, drop in zip(paths, losers(paths, id_field, stamp), strict=True):
+        for t in _batches(path, batch):
             if drop is not None and id_field in t.column_names:
                 t = t.filter(pc.invert(pc.is_in(_ids(t, id_field), value_set=drop)))
             if t.num_rows:
                 yield t
-        earlier.append(ids_of([path], id_field))
+
+
+def losers(paths: Sequence[Path], id_field: str, stamp: str) -> list[pa.Array | None]:
+    """Per file, the ids of which another file holds the winning copy (see :func:`fresh`),
+    or None: only ids and stamps are read.
+
+    >>> losers([], "_id", "")
+    []
+    """
+    keys = [_keys(path, id_field, stamp) for path in paths]
+    every = pa.concat_arrays([k.column(id_field).combine_chunks() for k in keys] or [_NO_IDS])
+    if len(pc.unique(every)) == len(every):
+        return [None] * len(paths)  # no id read twice
+    tagged = [k.append_column("_file", pa.array([i] * k.num_rows, pa.int32())) for i, k in
+              enumerate(keys)]  # fmt: skip
+    both = pa.concat_tables(tagged)
+    no_stamp = pa.scalar(0, pa.timestamp("us", "UTC"))  # loses to any stamp
+    both = both.set_column(1, _STAMP, pc.fill_null(both.column(_STAMP), no_stamp))
+    order = [(id_field, "ascending"), (_STAMP, "ascending"), ("_file", "ascending")]
+    both = both.take(pc.sort_indices(both, sort_keys=order))
+    ids = both.column(id_field).combine_chunks()
+    last = [*pc.not_equal(ids[:-1], ids[1:]).to_pylist(), True] if len(ids) else []
+    lost = both.filter(pc.invert(pa.array(last, pa.bool_())))
+    out: list[pa.Array | None] = []
+    for i in range(len(paths)):
+        mine = lost.filter(pc.equal(lost.column("_file"), i)).column(id_field)
+        out.append(mine.combine_chunks() if len(mine) else None)
+    return out
+
+
+_STAMP = "_stamp"
+_NO_IDS = pa.array([], pa.string())
+
+
+def _keys(path: Path, id_field: str, stamp: str) -> pa.Table:
+    """The ids (as text) and update stamps (``_stamp``, null where there is none) of a
+    file: two columns, not the rows."""
+    f = pq.ParquetFile(str(path))
+    names = f.schema_arrow.names
+    if id_field not in names:
+        return pa.table({id_field: _NO_IDS, _STAMP: pa.array([], pa.timestamp("us", "UTC"))})
+    cols = [id_field, *([stamp] if stamp and stamp in names else [])]
+    t = f.read(columns=cols)
+    ids = t.column(id_field).cast(pa.string())
+    if len(cols) == 2 and pa.types.is_timestamp(t.schema.field(stamp).type):
+        stamps = t.column(stamp).cast(pa.timestamp("us", "UTC"))
+    else:
+        stamps = pa.nulls(t.num_rows, pa.timestamp("us", "UTC"))
+    return pa.table({id_field: ids, _STAMP: stamps})
 
 
 def _ids(t: pa.Table, id_field: str) -> Any:
@@ -85,6 +135,7 @@ def rewrite(
     id_field: str,
     meta: Callable[[pa.Schema], Mapping[bytes, bytes]],
     batch: int,
+    stamp: str = "",
 ) -> int:
     """``final``'s rows but the ids of ``adds`` and ``gone``, then the rows of ``adds``,
     written to ``out``: the rows written."""
@@ -95,17 +146,38 @@ def rewrite(
             if id_field in t.column_names:
                 t = t.filter(pc.invert(pc.is_in(_ids(t, id_field), value_set=drop)))
             sink.write(t)
-    for t in fresh(adds, id_field, batch):
+    for t in fresh(adds, id_field, batch, stamp):
         sink.write(t)
     return sink.finish().rows
 
 
-def unchanged(final: Path, adds: Sequence[Path], id_field: str, batch: int) -> bool:
+def unchanged(
+    final: Path,
+    adds: Sequence[Path],
+    id_field: str,
+    batch: int,
+    stamp: str = "",
+    recent: dt.datetime | None = None,
+) -> bool:
     """Whether every row of ``adds`` is in ``final`` exactly as it is (open tasks read
-    again but not touched): the rows read again ``batch`` at a time, each batch compared
-    with the lake's rows of its ids, read from ``final`` a batch at a time (one pass over
-    ``final`` per batch read again: one pass while a partition's open rows fit a batch)."""
-    for new in _chunks(fresh(adds, id_field, batch), id_field, batch):
+    again but not touched).
+
+    The ids and update stamps decide first (two columns of ``final``, read a batch at a
+    time): a row new to ``final`` or whose stamp moved has changed; one whose stamp is
+    the same and older than ``recent`` (the start of the last run, less the overlap) has
+    not (a change after the last run read it would have stamped it later). Only the rows
+    left in doubt (a stamp from ``recent`` on: it has whole seconds, a second change in
+    the same second keeps it; no stamp) are compared whole, ``batch`` at a time, with the
+    lake's rows of their ids (one pass over ``final`` per batch)."""
+    doubt = _doubtful(final, adds, id_field, batch, stamp, recent)
+    if doubt is None:
+        return False
+    if not len(doubt):
+        return True
+    for new in _chunks(fresh(adds, id_field, batch, stamp), id_field, batch):
+        new = new.filter(pc.is_in(new.column(id_field), value_set=doubt))
+        if not new.num_rows:
+            continue
         wanted = new.column(id_field).combine_chunks()
         found = [
             t.filter(pc.is_in(_ids(t, id_field), value_set=wanted))
@@ -115,6 +187,64 @@ def unchanged(final: Path, adds: Sequence[Path], id_field: str, batch: int) -> b
         if not found or not _same_rows(pa.concat_tables(found), new, id_field):
             return False
     return True
+
+
+def _doubtful(
+    final: Path,
+    adds: Sequence[Path],
+    id_field: str,
+    batch: int,
+    stamp: str,
+    recent: dt.datetime | None,
+) -> pa.Array | None:
+    """The ids of ``adds`` whose stamps cannot tell whether they changed, or None when
+    one surely did (new to ``final``, or its stamp moved)."""
+    drops = losers(adds, id_field, stamp)
+    parts = []
+    for path, drop in zip(adds, drops, strict=True):
+        k = _keys(path, id_field, stamp)
+        if drop is not None:
+            k = k.filter(pc.invert(pc.is_in(k.column(id_field), value_set=drop)))
+        parts.append(k)
+    new = pa.concat_tables(parts) if parts else _keys_of_nothing(id_field)
+    seen, sure = 0, []
+    for old in _key_batches(final, id_field, stamp, batch):
+        both = new.join(old, id_field, join_type="inner", right_suffix="_old")
+        seen += both.num_rows
+        a, b = both.column(_STAMP), both.column(_STAMP + "_old")
+        same = pc.fill_null(pc.equal(a, b), False)
+        if not pc.all(pc.or_(same, pc.is_null(a)), min_count=0).as_py():
+            return None  # a stamp moved
+        if recent is not None:
+            when = pa.scalar(recent, pa.timestamp("us", "UTC"))
+            old_enough = pc.fill_null(pc.less(a, when), False)
+            sure.append(both.filter(pc.and_(same, old_enough)).column(id_field).combine_chunks())
+    if seen < new.num_rows:
+        return None  # a row new to the partition
+    known = pa.concat_arrays(sure) if sure else _NO_IDS
+    ids = new.column(id_field).combine_chunks()
+    return ids.filter(pc.invert(pc.is_in(ids, value_set=known)))
+
+
+def _keys_of_nothing(id_field: str) -> pa.Table:
+    return pa.table({id_field: _NO_IDS, _STAMP: pa.array([], pa.timestamp("us", "UTC"))})
+
+
+def _key_batches(path: Path, id_field: str, stamp: str, batch: int) -> Iterator[pa.Table]:
+    """``path``'s ids and stamps (:func:`_keys`' columns) a batch at a time."""
+    f = pq.ParquetFile(str(path))
+    names = f.schema_arrow.names
+    if id_field not in names:
+        return
+    has = bool(stamp) and stamp in names and pa.types.is_timestamp(f.schema_arrow.field(stamp).type)
+    for b in f.iter_batches(batch_size=batch, columns=[id_field, *([stamp] if has else [])]):
+        ids = b.column(id_field).cast(pa.string())
+        stamps = (
+            b.column(stamp).cast(pa.timestamp("us", "UTC"))
+            if has
+            else pa.nulls(len(ids), pa.timestamp("us", "UTC"))
+        )
+        yield pa.table({id_field: ids, _STAMP: stamps})
 
 
 def _chunks(tables: Iterator[pa.Table], id_field: str, batch: int) -> Iterator[pa.Table]:
@@ -156,3 +286,53 @@ def _decoded(table: pa.Table) -> pa.Table:
         c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
     ]
     return pa.table(cols, names=table.column_names)
+
+
+def memo(
+    meta: Callable[[pa.Schema], Mapping[bytes, bytes]],
+) -> Callable[[pa.Schema], Mapping[bytes, bytes]]:
+    """``meta`` remembered by schema: a run opens a file per read and partition, all of
+    one schema, and the footer's pandas entry took ~80 ms to build each time.
+
+    >>> calls = []
+    >>> m = memo(lambda s: calls.append(s) or {})
+    >>> _ = m(pa.schema([("a", pa.int8())])), m(pa.schema([("a", pa.int8())]))
+    >>> len(calls)
+    1
+    """
+    known: dict[pa.Schema, Mapping[bytes, bytes]] = {}
+
+    def cached(s: pa.Schema) -> Mapping[bytes, bytes]:
+        key = s.remove_metadata()  # the footer is built from the columns
+        if key not in known:
+            known[key] = meta(s)
+        return known[key]
+
+    return cached
+
+
+def gone(
+    files: Mapping[str, Path], id_field: str, changes: Changes, ids: pa.Array
+) -> dict[str, pa.Array]:
+    """Rows of the lake in an open status that no read saw (deleted), by partition file:
+    their ids (the files' id and status columns are read, not their rows).
+
+    >>> gone({}, "_id", Changes("createdTime"), _NO_IDS)
+    {}
+    """
+    if not changes.status_filter:
+        return {}
+    wanted = pa.array(changes.open_statuses)
+    out: dict[str, pa.Array] = {}
+    for name, path in files.items():
+        f = pq.ParquetFile(str(path))
+        cols = [c for c in (id_field, changes.status_filter) if c in f.schema_arrow.names]
+        if len(cols) < 2:
+            continue
+        t = f.read(columns=cols)
+        status = pc.cast(t.column(changes.status_filter), pa.string())
+        rid = t.filter(pc.is_in(status, value_set=wanted)).column(id_field)
+        lost = rid.filter(pc.invert(pc.is_in(rid, value_set=ids.cast(rid.type))))
+        if len(lost):
+            out[name] = lost.combine_chunks().cast(pa.string())
+    return out

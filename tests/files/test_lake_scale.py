@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import milekit
@@ -92,3 +93,68 @@ def test_an_incremental_run_holds_one_batch_of_re_read_rows(
     want = milekit.tasks_frame(client=c, progress=False).sort_index()
     want.attrs = got.attrs = {}
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_only_a_partition_whose_rows_changed_is_read_whole_and_replaced(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lake's ids and update stamps decide which rows changed: the other partitions
+    holding open tasks are neither read whole nor replaced (their files stay)."""
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    task = next(t for t in fresh.store.values("tasks") if t.get("status") == "ONGOING")
+    c.request("PATCH", f"/task/{task['_id']}", json={"title": "edited while open"})
+    changed = f"created_month={task['createdTime'][:7]}/part-0.parquet"
+    inodes = {p: p.stat().st_ino for p in lake.rglob("*.parquet")}
+    assert len(inodes) > 1
+    whole: list[Path] = []
+    batches = lake_batches._batches
+
+    def spy(path: Path, batch: int) -> Iterator[pa.Table]:
+        whole.append(path)
+        return batches(path, batch)
+
+    monkeypatch.setattr(lake_batches, "_batches", spy)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.partitions_written == (changed,)
+    assert {p.relative_to(lake).as_posix() for p in whole if lake in p.parents} <= {changed}
+    for p, inode in inodes.items():
+        assert (p.stat().st_ino == inode) == (p.relative_to(lake).as_posix() != changed)
+    got = milekit.read_lake(lake).sort_index()
+    want = milekit.tasks_frame(client=c, progress=False).sort_index()
+    want.attrs = got.attrs = {}
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_row_changed_under_a_recent_unchanged_stamp_is_still_seen(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """The stamp has whole seconds: a row stamped near the last run may have changed again
+    in the same second; such rows are compared whole."""
+    task = next(t for t in fresh.store.values("tasks") if t.get("status") == "ONGOING")
+    doc = dict(task, updatedTime=iso_now(time.time()))
+    fresh.store.apply([Op("put", "tasks", task["_id"], doc)], "PATCH", "/task")
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False)
+    doc = dict(doc, title="changed in the same second")
+    fresh.store.apply([Op("put", "tasks", task["_id"], doc)], "PATCH", "/task")
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert len(res.partitions_written) == 1
+    assert milekit.read_lake(lake).loc[task["_id"], "title"] == "changed in the same second"
+
+
+def test_a_row_read_twice_is_taken_from_the_copy_with_the_newest_stamp(tmp_path: Path) -> None:
+    """The reads run at once: of two copies of a row, the newer stamp wins whichever read
+    came later in the list (on a tie, or without stamps, the later read)."""
+    t1, t2 = pd.Timestamp("2026-10-01", tz="UTC"), pd.Timestamp("2026-10-02", tz="UTC")
+    files = []
+    for i, rows in enumerate(
+        [
+            {"_id": ["a", "b", "c"], "n": [1, 1, 1], "u": [t2, t1, t1]},
+            {"_id": ["a", "b", "d"], "n": [2, 2, 2], "u": [t1, t1, t1]},
+        ]
+    ):
+        files.append(tmp_path / f"read{i}.parquet")
+        pq.write_table(pa.table(rows), files[-1])
+    got = pa.concat_tables(lake_batches.fresh(files, "_id", 2, "u")).sort_by("_id")
+    assert got.column("n").to_pylist() == [1, 2, 1, 2]  # a: newest; b: tie, later read
