@@ -30,6 +30,8 @@ import pyarrow.dataset as ds
 
 __all__ = ["GONE", "changed", "flagged", "gone_batch", "rows_of", "with_gone"]
 
+#: rows of a nested column compared as Python values at a time
+STEP = 2048
 #: the source column that marks an id the run found gone (never written to the table)
 GONE = "_milekit_gone"
 
@@ -62,7 +64,9 @@ def rows_of(lake: ds.Dataset, columns: list[str], field: str, values: Any) -> pa
     values = values.cast(pa.string())
     found = [
         b.filter(pc.is_in(b.column(field).cast(pa.string()), value_set=values))
-        for b in lake.to_batches(columns=columns)
+        for b in lake.to_batches(
+            columns=columns, batch_size=8192, batch_readahead=1, fragment_readahead=1
+        )
     ]
     schema = lake.schema
     out = pa.Table.from_batches(found) if found else schema.empty_table().select(columns)
@@ -79,10 +83,16 @@ def _differ(new: pa.Array, old: Any) -> pa.Array:
             return pa.array([True] * len(new))
     t = new.type
     if pa.types.is_nested(t) or pa.types.is_dictionary(t):
-        return pa.array([a != b for a, b in zip(new.to_pylist(), old.to_pylist(), strict=True)])
+        return pa.concat_arrays([_differ_py(new, old, i) for i in range(0, len(new), STEP)])
     same = pc.fill_null(pc.equal(new, old), False)
     both_null = pc.and_(pc.is_null(new), pc.is_null(old))
     return pc.invert(pc.or_(same, both_null))
+
+
+def _differ_py(new: pa.Array, old: pa.Array, at: int) -> pa.Array:
+    """Rows ``at`` to ``at + STEP`` compared as Python values (nested columns)."""
+    a, b = new.slice(at, STEP).to_pylist(), old.slice(at, STEP).to_pylist()
+    return pa.array([x != y for x, y in zip(a, b, strict=True)], pa.bool_())
 
 
 def with_gone(s: pa.Schema) -> pa.Schema:

@@ -76,6 +76,9 @@ STATE_KEY = "milekit_state"
 ATTEMPTS = 4
 #: URI schemes of object storage (deltalake's own object store layer reads them)
 REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
+#: the size of the data files a new table is written in and keeps (its
+#: ``delta.targetFileSize``): a merge rewrites only the files holding a row it changes
+FILE_BYTES = 8 * 2**20
 #: fetched, written, deleted, rows
 Counts = tuple[int, int, int, int]
 
@@ -333,6 +336,8 @@ class _DeltaRun:
                 self.dl.write_deltalake(
                     self.uri, _reader([path], s, self.spec.id_field), mode="error",
                     storage_options=self.options, commit_properties=props,
+                    target_file_size=FILE_BYTES,
+                    configuration={"delta.targetFileSize": str(FILE_BYTES)},
                 )  # fmt: skip
             except self.dl.exceptions.DeltaError:
                 if self.dl.DeltaTable.is_deltatable(self.uri, self.options):
@@ -402,6 +407,7 @@ class _DeltaRun:
         merger = self.table.merge(
             source, predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
             merge_schema=True, commit_properties=self.commit_state(s, high),
+            streamed_exec=False,
         )  # fmt: skip
         merger = merger.when_matched_delete(predicate=flag)
         merger = merger.when_matched_update_all(except_cols=[GONE])

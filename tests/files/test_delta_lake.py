@@ -106,6 +106,8 @@ def test_an_incremental_run_with_nothing_changed_rewrites_nothing(
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False, format="delta")
     files = {p.name for p in lake.glob("*.parquet")}
+    config = deltalake.DeltaTable(str(lake)).metadata().configuration
+    assert config["delta.targetFileSize"] == str(delta_lake.FILE_BYTES)  # merges keep it
     res = milekit.sync("tasks", lake, client=c, progress=False)
     assert (res.mode, res.written, res.deleted, res.rows) == ("incremental", 0, 0, 300)
     assert {p.name for p in lake.glob("*.parquet")} == files
