@@ -30,6 +30,7 @@ handed to ``deltalake`` and never written, logged or repeated in an error.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 import tempfile
@@ -47,9 +48,18 @@ import pyarrow.parquet as pq
 
 from milekit._version import __version__
 from milekit.errors import need
+from milekit.files.delta_changes import (
+    GONE,
+    changed,
+    flagged,
+    gone_batch,
+    rows_of,
+    with_gone,
+)
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.lake import LakeError, Mode, SyncResult, _iso, _open_statuses
+from milekit.files.lake_batches import ids_of
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
@@ -66,6 +76,9 @@ STATE_KEY = "milekit_state"
 ATTEMPTS = 4
 #: URI schemes of object storage (deltalake's own object store layer reads them)
 REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
+#: the size of the data files a new table is written in and keeps (its
+#: ``delta.targetFileSize``): a merge rewrites only the files holding a row it changes
+FILE_BYTES = 8 * 2**20
 #: fetched, written, deleted, rows
 Counts = tuple[int, int, int, int]
 
@@ -323,6 +336,8 @@ class _DeltaRun:
                 self.dl.write_deltalake(
                     self.uri, _reader([path], s, self.spec.id_field), mode="error",
                     storage_options=self.options, commit_properties=props,
+                    target_file_size=FILE_BYTES,
+                    configuration={"delta.targetFileSize": str(FILE_BYTES)},
                 )  # fmt: skip
             except self.dl.exceptions.DeltaError:
                 if self.dl.DeltaTable.is_deltatable(self.uri, self.options):
@@ -352,10 +367,67 @@ class _DeltaRun:
         high = max(
             filter(None, (_file_high_water(p, changes.created) for p in paths)), default=None
         )
-        metrics = self.merge(paths, s, high, delete_when=_open_predicate(changes, self.params))
+        version = self.table.version()
+        metrics = self.merge(paths, s, high, delete_when=None)
+        if self.table.version() == version:  # nothing changed: deltalake committed nothing
+            self.commit_marks(s, high)
         return fetched, *_counted(metrics, self.table)
 
-    def merge(self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str) -> Any:
+    def commit_marks(self, s: pa.Schema, high: str | None) -> None:
+        """A commit of no rows carrying the run's marks, as the next version of the table
+        read (a writer that committed since wins: the run starts again from its marks)."""
+        meta = self.commit_state(s, high).custom_metadata
+        props = self.dl.CommitProperties(custom_metadata=meta, max_commit_retries=0)
+        try:
+            self.dl.write_deltalake(
+                self.table, delta_schema(s).empty_table(), mode="append",
+                storage_options=self.options, commit_properties=props,
+            )  # fmt: skip
+        except self.dl.exceptions.DeltaError as e:
+            raise _LostRace from e
+
+    def merge(
+        self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str | None
+    ) -> Any:
+        """One merge commit by id. With ``delete_when`` (a full run): every row read,
+        deleting the lake's rows not read for which it holds. Without (an incremental run):
+        the rows read again that differ from the lake's and the ids found gone, flagged
+        and deleted by a matched clause (delta_changes.py)."""
+        if delete_when is not None:
+            return self.merge_all(paths, s, high, delete_when)
+        ident, lake = _quoted(self.spec.id_field), self.table.to_pyarrow_dataset()
+        gone = self.gone(lake, paths)
+        rows = changed(_batches(list(reversed(paths)), s, self.spec.id_field), lake, ident[1:-1])
+        batches = itertools.chain(
+            (flagged(b) for b in rows),
+            [gone_batch(gone, delta_schema(s), self.spec.id_field)] if len(gone) else [],
+        )
+        source = pa.RecordBatchReader.from_batches(with_gone(delta_schema(s)), batches)
+        flag = f"s.{_quoted(GONE)}"
+        merger = self.table.merge(
+            source, predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
+            merge_schema=True, commit_properties=self.commit_state(s, high),
+            streamed_exec=False,
+        )  # fmt: skip
+        merger = merger.when_matched_delete(predicate=flag)
+        merger = merger.when_matched_update_all(except_cols=[GONE])
+        return merger.when_not_matched_insert_all(
+            predicate=f"NOT {flag}", except_cols=[GONE]
+        ).execute()
+
+    def gone(self, lake: Any, paths: list[Path]) -> pa.Array:
+        """The ids of the lake's open rows that no read saw (ids only, not rows)."""
+        changes = _changes(self.spec)
+        statuses = _open_statuses(changes, self.params)
+        field = changes.status_filter
+        if not field or not statuses or field not in lake.schema.names:
+            return pa.array([], pa.string())
+        got = rows_of(lake, [self.spec.id_field, field], field, pa.array(statuses))
+        ids = got.column(self.spec.id_field).combine_chunks().cast(pa.string())
+        read = ids_of(paths, self.spec.id_field)
+        return ids.filter(pc.invert(pc.is_in(ids, value_set=read)))
+
+    def merge_all(self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str) -> Any:
         """One merge commit by id: matched rows updated, new ones inserted, rows of the lake
         the reads did not see deleted when ``delete_when`` holds for them."""
         ident = _quoted(self.spec.id_field)
@@ -378,15 +450,6 @@ def _changes(spec: ResourceSpec) -> Changes:
 
 def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
-
-
-def _open_predicate(changes: Changes, params: Mapping[str, str]) -> str:
-    """Rows of the lake in an open status: deleted when the reads did not see them."""
-    statuses = _open_statuses(changes, params)
-    if not changes.status_filter or not statuses:
-        return ""
-    values = ", ".join("'" + s.replace("'", "''") + "'" for s in statuses)
-    return f"t.{_quoted(changes.status_filter)} IN ({values})"
 
 
 def _counted(metrics: Mapping[str, Any], table: Any) -> tuple[int, int, int]:

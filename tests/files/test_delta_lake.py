@@ -87,12 +87,34 @@ def test_a_local_delta_lake_is_one_commit_per_run_and_matches_the_api(
     assert history["version"].tolist() == [0, 1] and history["run"].all()
     assert history.loc[1, ["operation", "added", "deleted"]].tolist() == ["MERGE", 1, 1]
     assert history.loc[0, "added"] == 300
+    # only the rows that changed are merged: the finished and the edited one, not every
+    # open row read again (issue 25 item 6)
+    assert history.loc[1, "changed"] == 2 and res.written == 3
     old = milekit.read_lake(lake, version=0)
     old.attrs = before.attrs = {}
     pd.testing.assert_frame_equal(old.sort_index(), before.sort_index())
     at = history.loc[0, "time"].to_pydatetime() + dt.timedelta(milliseconds=1)
     assert len(milekit.read_lake(lake, as_of=at)) == 300
     assert [p.name for p in tmp_path.iterdir()] == ["tasks"]  # no state file beside it
+
+
+def test_an_incremental_run_with_nothing_changed_rewrites_nothing(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """Open rows read again but not changed are not sent to the merge: no row written,
+    no data file added, and the lake still equals the API."""
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    files = {p.name for p in lake.glob("*.parquet")}
+    config = deltalake.DeltaTable(str(lake)).metadata().configuration
+    assert config["delta.targetFileSize"] == str(delta_lake.FILE_BYTES)  # merges keep it
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert (res.mode, res.written, res.deleted, res.rows) == ("incremental", 0, 0, 300)
+    assert {p.name for p in lake.glob("*.parquet")} == files
+    _same_as_api(lake, c)
+    history = milekit.lake_history(lake)  # still one commit per run: the marks move on
+    assert history["version"].tolist() == [0, 1] and history["run"].all()
+    assert history.loc[1, ["added", "changed", "deleted"]].tolist() == [0, 0, 0]
 
 
 def test_engines_read_the_delta_lake(fresh: Sandbox, c: milekit.Client, tmp_path: Path) -> None:
