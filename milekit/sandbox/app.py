@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from milekit.errors import MissingExtraError
+from milekit.errors import MissingExtraError, UsageError
 from milekit.sandbox import files
 from milekit.sandbox.common import Ctx, ObjectIds
 from milekit.sandbox.faults import DropConnection, Faults
@@ -150,6 +150,7 @@ class SandboxApp:
         self.cors_origins = tuple(cors_origins)
         self.token = token
         self.faults = faults if faults is not None else Faults()
+        check_rate(rate_limit, rate_period)
         self.rate_limit = rate_limit
         self.rate_period = rate_period
         self.max_body_bytes = max_body_bytes
@@ -393,6 +394,26 @@ def _preflight(environ: dict[str, Any], cors: list[tuple[str, str]]) -> tuple[tu
         ("Access-Control-Allow-Headers", asked or "Authorization, Content-Type, Accept"),
         ("Access-Control-Max-Age", "600"),
     )
+
+
+def check_rate(rate_limit: int | None, rate_period: float) -> None:
+    """Refuse a limit that admits nothing (``None`` is what turns the limiter off).
+
+    >>> check_rate(0, 1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    milekit.errors.UsageError: rate_limit must be a positive number of requests per ... not 0
+    """
+    if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
+        raise UsageError(
+            "rate_limit must be a positive number of requests per rate_period "
+            f"(rate_limit=None turns the limiter off), not {rate_limit!r}"
+        )
+    if not rate_period > 0:
+        raise UsageError(
+            f"rate_period must be a positive number of seconds (rate_limit=None turns the "
+            f"limiter off), not {rate_period!r}"
+        )
 
 
 class _TooMany(HttpError):

@@ -31,7 +31,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 import orjson
 
 from milekit.errors import UsageError
-from milekit.sandbox.app import MAX_BODY, SandboxApp
+from milekit.sandbox.app import MAX_BODY, SandboxApp, check_rate
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.orgfile import export_org, load_org
 from milekit.sandbox.seed import build_org
@@ -280,6 +280,7 @@ class Sandbox:
         org: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         org_mode: Literal["add", "replace"] = "add",
     ) -> None:
+        check_rate(rate_limit, rate_period)
         if org_mode not in ("add", "replace"):
             raise UsageError(f"org_mode must be 'add' or 'replace', not {org_mode!r}")
         db_path = Path(db) if db is not None else None

@@ -14,6 +14,7 @@ import orjson
 import pytest
 import requests
 
+from milekit.errors import UsageError
 from milekit.sandbox import Org, Sandbox, build_org
 from milekit.types.registry import RESOURCES
 from tests.reference import PAGINATOR_KEYS
@@ -723,3 +724,11 @@ def test_the_operators_tools_get_the_rows_they_expect(sb: Sandbox, http: request
     task = created.json()["task"]
     assert task["label"] == ["COD"] and task["assignee"] == [worker["email"]]
     assert task["assignedTo"]["email"] == worker["email"] and task["status"] == "ONGOING"
+
+
+@pytest.mark.parametrize("kw", [{"rate_limit": 0}, {"rate_limit": -5}, {"rate_period": 0}])
+def test_a_limit_that_admits_nothing_is_refused_before_start(kw: dict[str, Any]) -> None:
+    """``rate_limit=0`` crashed every request with an IndexError inside the server; ``None``
+    is what turns the limiter off, so a limit admitting nothing is a usage error at once."""
+    with pytest.raises(UsageError, match="rate_limit=None"):
+        Sandbox(tasks=0, **kw)
