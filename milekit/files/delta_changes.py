@@ -101,9 +101,40 @@ def _value_hashes(col: pa.Array) -> np.ndarray[Any, Any]:
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         text = pc.fill_null(col.cast(pa.large_string()), "").to_numpy(zero_copy_only=False)
         return np.asarray(pd.util.hash_array(text, categorize=False), np.uint64)
+    if pa.types.is_struct(t):
+        fields = ((t.field(i).name, col.field(i)) for i in range(t.num_fields))
+        return _summed(fields, len(col))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _list_hashes(col)
     opts = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     docs = np.array([orjson.dumps(v, option=opts, default=str) for v in col.to_pylist()])
     return np.asarray(pd.util.hash_array(docs.astype(object), categorize=False), np.uint64)
+
+
+def _list_hashes(col: pa.Array) -> np.ndarray[Any, Any]:
+    """Per list: its values' hashes, each mixed with its position, summed; and its length."""
+    values = col.flatten()
+    lengths = np.asarray(pc.fill_null(pc.list_value_length(col), 0).to_numpy(), np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    pos = (np.arange(len(values)) - np.repeat(starts, lengths)).astype(np.uint64)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    each = np.where(valid, _mix(_value_hashes(values) ^ _mix(pos)), np.uint64(0))
+    sums = np.concatenate([np.zeros(1, np.uint64), np.cumsum(each, dtype=np.uint64)])
+    out: np.ndarray[Any, Any] = _mix((sums[ends] - sums[starts]) ^ lengths.astype(np.uint64))
+    return out
+
+
+def _summed(columns: Any, n: int) -> np.ndarray[Any, Any]:
+    """Per row, over the columns (name, array) not null: the name's key mixed with the
+    value's hash, summed (wrapping)."""
+    h = np.zeros(n, np.uint64)
+    for name, col in columns:
+        if name in (HASH, GONE):
+            continue
+        valid = col.is_valid().to_numpy(zero_copy_only=False)
+        h += np.where(valid, _mix(_value_hashes(col) ^ _key(name)), np.uint64(0))
+    return h
 
 
 def row_hashes(batch: pa.RecordBatch) -> pa.Array:
@@ -115,12 +146,7 @@ def row_hashes(batch: pa.RecordBatch) -> pa.Array:
     >>> row_hashes(b).equals(row_hashes(pa.record_batch({"a": [1, 2], "b": ["x", None]})))
     True
     """
-    h = np.zeros(batch.num_rows, np.uint64)
-    for name, col in zip(batch.schema.names, batch.columns, strict=True):
-        if name in (HASH, GONE):
-            continue
-        valid = col.is_valid().to_numpy(zero_copy_only=False)
-        h += np.where(valid, _mix(_value_hashes(col) ^ _key(name)), np.uint64(0))
+    h = _summed(zip(batch.schema.names, batch.columns, strict=True), batch.num_rows)
     return pa.array(h.view(np.int64), pa.int64())
 
 
