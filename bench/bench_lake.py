@@ -22,6 +22,7 @@ Run::
     python bench/bench_lake.py            # 200,000 and 1,000,000 tasks
     python bench/bench_lake.py --sizes 200000,500000
     python bench/bench_lake.py --quick    # 20,000 and 100,000
+    python bench/bench_lake.py --quick --formats delta   # the Delta lake only
 
 The 1M-task sandbox process needs ~6 GB of RAM and a few minutes to seed.
 Writes ``bench/results/bench_lake.json``.
@@ -114,17 +115,17 @@ def change(sb: SandboxProcess) -> None:
             c.request("POST", "/task", json=body)
 
 
-def run_size(tasks: int) -> dict[str, dict[str, Any]]:
+def run_size(tasks: int, formats: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="milekit-bench-lake-") as d:
-        lakes = {fmt: Path(d) / fmt / "tasks" for fmt in FORMATS}
+        lakes = {fmt: Path(d) / fmt / "tasks" for fmt in formats}
         t0 = time.perf_counter()
         with SandboxProcess(tasks=tasks, latency=LATENCY, rate_limit=RATE) as sb:
             print(f"  sandbox with {tasks:,} tasks up in {time.perf_counter() - t0:.0f} s")
-            for fmt in FORMATS:
+            for fmt in formats:
                 out[f"{fmt} first"] = measure(sb, fmt, lakes[fmt])
             change(sb)
-            for fmt in FORMATS:
+            for fmt in formats:
                 out[f"{fmt} incremental"] = measure(sb, fmt, lakes[fmt])
     return out
 
@@ -136,12 +137,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20,000 and 100,000 tasks")
     ap.add_argument("--sizes", default="200000,1000000", help="two task counts, small,large")
+    ap.add_argument("--formats", default=",".join(FORMATS), help="parquet,delta or one")
     args = ap.parse_args()
+    formats = tuple(args.formats.split(","))
     small, large = (20_000, 100_000) if args.quick else map(int, args.sizes.split(","))
     runs = {}
     for size in (small, large):
         print(f"{size:,} tasks")
-        runs[size] = run_size(size)
+        runs[size] = run_size(size, formats)
     rows = [
         (
             f"{job}, {size:,}", f"{r['wall_s']:.1f}", str(r["requests"]),
@@ -164,7 +167,7 @@ def main() -> None:
         summary["peak_ratio_large_over_small"][job] = ratio
         print(f"peak {job}: {large:,} / {small:,} = {ratio:.2f} (goal <= 1.20)")
     for size in (small, large):
-        for fmt in FORMATS:
+        for fmt in formats:
             x = runs[size][f"{fmt} incremental"]["x_floor"]
             summary["incremental_x_floor"][f"{fmt} {size}"] = x
             print(f"{fmt} incremental, {size:,}: {x:.2f}x floor (goal <= 1.20)")

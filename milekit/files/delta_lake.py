@@ -35,7 +35,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +50,14 @@ from milekit._version import __version__
 from milekit.errors import need
 from milekit.files.delta_changes import (
     GONE,
+    HASH,
     changed,
     flagged,
     gone_batch,
     rows_of,
+    unchanged,
     with_gone,
+    with_hash,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata, frame_attrs_of
@@ -334,7 +337,7 @@ class _DeltaRun:
             props = self.dl.CommitProperties(custom_metadata=meta, max_commit_retries=0)
             try:
                 self.dl.write_deltalake(
-                    self.uri, _reader([path], s, self.spec.id_field), mode="error",
+                    self.uri, _reader([path], s, self.spec.id_field, self.hot()), mode="error",
                     storage_options=self.options, commit_properties=props,
                     target_file_size=FILE_BYTES,
                     configuration={"delta.targetFileSize": str(FILE_BYTES)},
@@ -378,9 +381,12 @@ class _DeltaRun:
         read (a writer that committed since wins: the run starts again from its marks)."""
         meta = self.commit_state(s, high).custom_metadata
         props = self.dl.CommitProperties(custom_metadata=meta, max_commit_retries=0)
+        empty = delta_schema(s)
+        if HASH in self.table.schema().to_arrow().names:
+            empty = empty.append(pa.field(HASH, pa.int64()))
         try:
             self.dl.write_deltalake(
-                self.table, delta_schema(s).empty_table(), mode="append",
+                self.table, empty.empty_table(), mode="append",
                 storage_options=self.options, commit_properties=props,
             )  # fmt: skip
         except self.dl.exceptions.DeltaError as e:
@@ -397,12 +403,15 @@ class _DeltaRun:
             return self.merge_all(paths, s, high, delete_when)
         ident, lake = _quoted(self.spec.id_field), self.table.to_pyarrow_dataset()
         gone = self.gone(lake, paths)
-        rows = changed(_batches(list(reversed(paths)), s, self.spec.id_field), lake, ident[1:-1])
+        reads = list(reversed(paths))
+        same = unchanged(_batches(reads, s, self.spec.id_field), lake, self.spec.id_field)
+        rows = changed(_batches(reads, s, self.spec.id_field), same, self.spec.id_field)
         batches = itertools.chain(
             (flagged(b) for b in rows),
             [gone_batch(gone, delta_schema(s), self.spec.id_field)] if len(gone) else [],
         )
-        source = pa.RecordBatchReader.from_batches(with_gone(delta_schema(s)), batches)
+        hashed = delta_schema(s).append(pa.field(HASH, pa.int64()))
+        source = pa.RecordBatchReader.from_batches(with_gone(hashed), batches)
         flag = f"s.{_quoted(GONE)}"
         merger = self.table.merge(
             source, predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
@@ -427,6 +436,23 @@ class _DeltaRun:
         read = ids_of(paths, self.spec.id_field)
         return ids.filter(pc.invert(pc.is_in(ids, value_set=read)))
 
+    def hot(self) -> Callable[[pa.Table], pa.Array] | None:
+        """Which rows are open (may still change): written before the finished ones, so
+        the files an incremental merge rewrites are the few that hold open rows."""
+        changes = _changes(self.spec)
+        statuses = pa.array(_open_statuses(changes, self.params), pa.string())
+        field = changes.status_filter
+        if not field or not len(statuses):
+            return None
+
+        def is_open(t: pa.Table) -> pa.Array:
+            if field not in t.column_names:
+                return pa.array([False] * t.num_rows)
+            col = t.column(field).cast(pa.string())
+            return pc.fill_null(pc.is_in(col, value_set=statuses), False)
+
+        return is_open
+
     def merge_all(self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str) -> Any:
         """One merge commit by id: matched rows updated, new ones inserted, rows of the lake
         the reads did not see deleted when ``delete_when`` holds for them."""
@@ -438,7 +464,7 @@ class _DeltaRun:
             commit_properties=self.commit_state(s, high),
         )  # fmt: skip
         merger = merger.when_matched_update_all().when_not_matched_insert_all()
-        if delete_when:
+        if delete_when:  # the rows read: those not read were
             merger = merger.when_not_matched_by_source_delete(delete_when)
         return merger.execute()
 
@@ -462,14 +488,35 @@ def _counted(metrics: Mapping[str, Any], table: Any) -> tuple[int, int, int]:
     return written, deleted, int(table.count())
 
 
-def _reader(paths: list[Path], s: pa.Schema, id_field: str) -> pa.RecordBatchReader:
-    """The scratch files as one stream of Delta-typed batches, one row per id (the first
-    file that has an id wins: give the freshest read first)."""
-    target = delta_schema(s)
-    return pa.RecordBatchReader.from_batches(target, _batches(paths, s, id_field))
+def _reader(
+    paths: list[Path],
+    s: pa.Schema,
+    id_field: str,
+    hot: Callable[[pa.Table], pa.Array] | None = None,
+) -> pa.RecordBatchReader:
+    """The scratch files as one stream of Delta-typed batches with their hashes, one row per
+    id (the first file that has an id wins: give the freshest read first); with ``hot``,
+    the rows for which it holds first, then the others."""
+    target = delta_schema(s).append(pa.field(HASH, pa.int64()))
+    if hot is None:
+        parts = _batches(paths, s, id_field)
+    else:
+
+        def cold(t: pa.Table) -> pa.Array:
+            return pc.invert(hot(t))
+
+        parts = itertools.chain(
+            _batches(paths, s, id_field, hot), _batches(paths, s, id_field, cold)
+        )
+    return pa.RecordBatchReader.from_batches(target, (with_hash(b) for b in parts))
 
 
-def _batches(paths: list[Path], s: pa.Schema, id_field: str) -> Iterator[pa.RecordBatch]:
+def _batches(
+    paths: list[Path],
+    s: pa.Schema,
+    id_field: str,
+    where: Callable[[pa.Table], pa.Array] | None = None,
+) -> Iterator[pa.RecordBatch]:
     seen: set[Any] = set()
     for path in paths:
         for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
@@ -478,6 +525,8 @@ def _batches(paths: list[Path], s: pa.Schema, id_field: str) -> Iterator[pa.Reco
                 ids = t.column(id_field)
                 t = t.filter(pc.invert(pc.is_in(ids, value_set=pa.array(list(seen), ids.type))))
                 seen.update(t.column(id_field).to_pylist())
+            if where is not None:
+                t = t.filter(where(t))
             yield from to_delta(schema.conform(t, s), s).to_batches()
 
 
@@ -514,6 +563,8 @@ def read_delta(
         raise LakeError(
             f"cannot read version {table.version()} of {where} (vacuumed?): {_clean(e, options)}"
         ) from None
+    if HASH in read.column_names:
+        read = read.drop_columns([HASH])
     got = restore(read, decode_schema(state.schema))
     return schema.to_pandas(got, index=spec.id_field)
 
