@@ -47,13 +47,6 @@ def sb() -> Iterator[Sandbox]:
         yield box
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers.update(auth())
-        yield s
-
-
 def ids_of(body: dict[str, Any]) -> list[str]:
     return [t["_id"] for t in body["tasks"]["data"]]
 

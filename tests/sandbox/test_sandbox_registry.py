@@ -34,9 +34,9 @@ from milekit.sandbox.http import attribute
 from milekit.types.registry import OPERATIONS, RESOURCES, ResourceSpec, overridden
 from milekit.wire import envelope
 from tests.reference import PAGINATOR_KEYS
+from tests.sandbox.conftest import AUTH
 from tests.sandbox.test_sandbox_resources import CRUDS, first, worker
 
-AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
 #: ResourceSpec path attribute -> (HTTP method, the contract's operation kind); a full
 #: update uses the spec's ``update_method`` (POST for app integrations)
 STANDARD: dict[str, tuple[str, str]] = {

@@ -22,9 +22,9 @@ from milekit.sandbox.app import SandboxApp
 from milekit.sandbox.store import Store
 from milekit.sandbox.xlsx import read as read_xlsx
 from tests.reference import PAGINATOR_KEYS
+from tests.sandbox.conftest import AUTH
 
 ROOT = Path(__file__).resolve().parents[2]
-AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,6 @@ def ro() -> Iterator[Sandbox]:
     """A read-only org for this module (no rate limit: the list walks are many calls)."""
     with Sandbox(tasks=400, seed=3, rate_limit=None) as sb:
         yield sb
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers.update(AUTH)
-        yield s
 
 
 def first(

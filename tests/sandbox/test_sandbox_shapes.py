@@ -14,20 +14,11 @@ import requests
 from milekit.sandbox import Sandbox
 from milekit.types.registry import RESOURCES
 
-AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
-
 
 @pytest.fixture(scope="module")
 def ro() -> Iterator[Sandbox]:
     with Sandbox(tasks=300, seed=3, rate_limit=None) as sb:
         yield sb
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.headers.update(AUTH)
-        yield s
 
 
 #: the paginated lists that project with ``fields=`` (a field each of their items has)
