@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from milekit.sandbox import Sandbox
+from milekit.sandbox.http import iso_now
+from milekit.sandbox.store import Op
+
 #: what a test's AWS environment holds (all dummies: moto accepts any key)
 DUMMY_KEY, DUMMY_SECRET = "testing-key", "testing-secret-do-not-log"
 
@@ -83,3 +87,16 @@ def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     return s3_server.make_bucket()
+
+
+def finish(sb: Sandbox, task_id: str) -> None:
+    """A worker finishes a task in the field app (not through the public API)."""
+    doc = dict(sb.store.get("tasks", task_id) or {})
+    stamp = iso_now(time.time())
+    doc.update(status="DONE", doneTime=stamp, updatedTime=stamp, doneBy="Field worker")
+    sb.store.apply([Op("put", "tasks", task_id, doc)], "POST", "/field-app/done")
+
+
+def open_ids(sb: Sandbox, status: str) -> list[str]:
+    """The ids of the sandbox's tasks in ``status``."""
+    return [t["_id"] for t in sb.store.values("tasks") if t.get("status") == status]

@@ -19,10 +19,8 @@ import milekit
 from milekit.errors import MissingExtraError
 from milekit.files import delta_lake, lakes
 from milekit.sandbox import Sandbox
-from milekit.sandbox.http import iso_now
-from milekit.sandbox.store import Op
 
-from .conftest import DUMMY_SECRET
+from .conftest import DUMMY_SECRET, finish, open_ids
 
 deltalake = pytest.importorskip("deltalake")
 
@@ -47,25 +45,14 @@ def _ids(lake: str | Path) -> list[str]:
     return table.to_pyarrow_table(columns=["_id"]).column("_id").to_pylist()
 
 
-def _finish(sb: Sandbox, task_id: str) -> None:
-    doc = dict(sb.store.get("tasks", task_id) or {})
-    stamp = iso_now(time.time())
-    doc.update(status="DONE", doneTime=stamp, updatedTime=stamp, doneBy="Field worker")
-    sb.store.apply([Op("put", "tasks", task_id, doc)], "POST", "/field-app/done")
-
-
-def _open_ids(sb: Sandbox, status: str) -> list[str]:
-    return [t["_id"] for t in sb.store.values("tasks") if t.get("status") == status]
-
-
 def _changes(sb: Sandbox, c: milekit.Client) -> None:
     """A new task, one finished, one edited while open, one deleted."""
     flow = next(t for t in sb.store.values("tasks"))
     c.request(
         "POST", "/task", json={"flow": flow["flow"], "hubId": flow["hubId"], "title": "new one"}
     )
-    ongoing = _open_ids(sb, "ONGOING")
-    _finish(sb, ongoing[0])
+    ongoing = open_ids(sb, "ONGOING")
+    finish(sb, ongoing[0])
     c.request("PATCH", f"/task/{ongoing[1]}", json={"title": "edited while open"})
     c.request("DELETE", f"/task/{ongoing[2]}")
 
@@ -313,8 +300,8 @@ def test_two_writers_on_s3_never_corrupt_or_double_the_lake(s3_bucket: str) -> N
                 outcomes.append((p.returncode, out.strip()))
             ids = _ids(uri)
             assert len(ids) == len(set(ids)) == 2000
-            for tid in _open_ids(sb, "ONGOING")[:10]:
-                _finish(sb, tid)
+            for tid in open_ids(sb, "ONGOING")[:10]:
+                finish(sb, tid)
         assert sum(code == 0 for code, _ in outcomes) >= 3
         with milekit.Client(sb.token, sb.url, limiter="process") as c:
             milekit.sync("tasks", uri, client=c, progress=False)
@@ -341,8 +328,8 @@ def _killed_runs(sb: Sandbox, lake: str, delays: list[float]) -> None:
             assert len(ids) == len(set(ids))
         if i == len(delays) // 2:
             _completes(_sync_process(sb, lake))
-            for tid in _open_ids(sb, "ONGOING")[:20]:
-                _finish(sb, tid)
+            for tid in open_ids(sb, "ONGOING")[:20]:
+                finish(sb, tid)
 
 
 @pytest.mark.slow

@@ -21,8 +21,9 @@ import milekit
 from milekit.cli import main
 from milekit.files import lake as lake_mod
 from milekit.sandbox import Sandbox
-from milekit.sandbox.http import iso_now
 from milekit.sandbox.store import Op
+
+from .conftest import finish, open_ids
 
 
 @pytest.fixture
@@ -131,18 +132,6 @@ def test_a_lake_with_its_state_inside_moves_it_beside_on_the_next_run(
     _same_as_api(lake, c)
 
 
-def _finish(sb: Sandbox, task_id: str) -> None:
-    """A worker finishes a task in the field app (not through the public API)."""
-    doc = dict(sb.store.get("tasks", task_id) or {})
-    stamp = iso_now(time.time())
-    doc.update(status="DONE", doneTime=stamp, updatedTime=stamp, doneBy="Field worker")
-    sb.store.apply([Op("put", "tasks", task_id, doc)], "POST", "/field-app/done")
-
-
-def _open_ids(sb: Sandbox, status: str) -> list[str]:
-    return [t["_id"] for t in sb.store.values("tasks") if t.get("status") == status]
-
-
 def test_first_run_reads_everything_into_a_hive_dataset_with_the_frame_dtypes(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
@@ -175,13 +164,13 @@ def test_a_later_run_reads_only_what_can_have_changed_and_matches_the_api(
     new = c.request(
         "POST", "/task", json={"flow": flow["flow"], "hubId": flow["hubId"], "title": "new one"}
     )
-    ongoing = _open_ids(fresh, "ONGOING")
-    _finish(fresh, ongoing[0])
+    ongoing = open_ids(fresh, "ONGOING")
+    finish(fresh, ongoing[0])
     c.request("PATCH", f"/task/{ongoing[1]}", json={"title": "edited while open"})
     c.request("DELETE", f"/task/{ongoing[2]}")
     res = milekit.sync("tasks", lake, client=c, progress=False)
     assert res.mode == "incremental" and res.deleted == 1 and res.rows == 300
-    open_now = len(_open_ids(fresh, "ONGOING")) + len(_open_ids(fresh, "UNASSIGNED"))
+    open_now = len(open_ids(fresh, "ONGOING")) + len(open_ids(fresh, "UNASSIGNED"))
     assert res.fetched < 300 and res.fetched >= open_now + 2  # the new one and the finished one
     assert res.partitions_skipped > 0
     _same_as_api(lake, c)
@@ -219,9 +208,9 @@ def test_a_run_killed_at_any_rename_leaves_a_readable_lake_the_next_run_complete
     base = tmp_path / "base"
     if not first_run:
         milekit.sync("tasks", base, client=c, progress=False)
-        for tid in _open_ids(fresh, "ONGOING")[:5]:
-            _finish(fresh, tid)
-        c.request("DELETE", f"/task/{_open_ids(fresh, 'UNASSIGNED')[0]}")
+        for tid in open_ids(fresh, "ONGOING")[:5]:
+            finish(fresh, tid)
+        c.request("DELETE", f"/task/{open_ids(fresh, 'UNASSIGNED')[0]}")
     real_replace = os.replace
     kills = 0
     for n in range(1, 100):
@@ -575,8 +564,8 @@ def test_a_process_killed_mid_run_leaves_a_readable_lake_the_next_run_completes(
                 _readable_without_repeats(lake)
             if delay == 1.6:  # then a later (incremental) run is killed too
                 assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
-                for tid in _open_ids(sb, "ONGOING")[:20]:
-                    _finish(sb, tid)
+                for tid in open_ids(sb, "ONGOING")[:20]:
+                    finish(sb, tid)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         with milekit.Client(sb.token, sb.url, limiter="process") as c:
