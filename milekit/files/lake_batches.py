@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from milekit.files.sink import Sink
+from milekit.files.sink import Sink, row_groups
 from milekit.types import schema
 from milekit.types.model import Changes
 
@@ -250,21 +250,14 @@ def _key_batches(path: Path, id_field: str, stamp: str, batch: int) -> Iterator[
 def _chunks(tables: Iterator[pa.Table], id_field: str, batch: int) -> Iterator[pa.Table]:
     """``tables`` (their columns may differ) as tables of ``batch`` rows (the last one
     shorter), their ids as text."""
-    held: list[pa.Table] = []
-    count = 0
-    for t in tables:
-        if id_field not in t.column_names:
-            continue
-        t = t.set_column(t.column_names.index(id_field), id_field, _ids(t, id_field))
-        held.append(t.replace_schema_metadata(None))
-        count += t.num_rows
-        while count >= batch:
-            joined = schema.unify(held)
-            yield joined.slice(0, batch)
-            rest = joined.slice(batch)
-            held, count = ([rest] if rest.num_rows else []), rest.num_rows
-    if count:
-        yield schema.unify(held)
+    with_ids = (
+        t.set_column(
+            t.column_names.index(id_field), id_field, _ids(t, id_field)
+        ).replace_schema_metadata(None)
+        for t in tables
+        if id_field in t.column_names
+    )
+    return row_groups(with_ids, batch, join=schema.unify)
 
 
 def _same_rows(old: pa.Table, new: pa.Table, id_field: str) -> bool:

@@ -311,8 +311,13 @@ def _write(
             w.write_table(csv_text(t, csv_schema, csv_safe))
 
 
-def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
-    """Page tables gathered into tables of ``size`` rows (the last one shorter); memory
+def row_groups(
+    tables: Iterable[pa.Table],
+    size: int,
+    join: Callable[[list[pa.Table]], pa.Table] = pa.concat_tables,
+) -> Iterator[pa.Table]:
+    """Page tables gathered into tables of ``size`` rows (the last one shorter), each made
+    by ``join`` (tables whose columns differ: :func:`milekit.types.schema.unify`); memory
     holds at most one group's pages, whatever the number of rows.
 
     >>> t = pa.table({"a": [1, 2, 3]})
@@ -325,12 +330,12 @@ def row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
         held.append(t)
         count += t.num_rows
         while count >= size:
-            joined = pa.concat_tables(held)
+            joined = join(held)
             yield joined.slice(0, size)
             rest = joined.slice(size)
             held, count = ([rest] if rest.num_rows else []), rest.num_rows
     if count:
-        yield pa.concat_tables(held)
+        yield join(held)
 
 
 #: a cell a spreadsheet runs as a formula starts with one of ``= + - @`` TAB CR (OWASP);
