@@ -715,3 +715,42 @@ def test_a_limit_that_admits_nothing_is_refused_before_start(kw: dict[str, Any])
     is what turns the limiter off, so a limit admitting nothing is a usage error at once."""
     with pytest.raises(UsageError, match="rate_limit=None"):
         Sandbox(tasks=0, **kw)
+
+
+def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Session) -> None:
+    """The list's kept orders (moved by the write log, not sorted again) equal a sort of
+    the store after creates, edits of the sort field, deletes and bulk writes."""
+    with Sandbox(tasks=400, seed=4, rate_limit=None, mixed_datetimes=True) as box:
+
+        def listed(**params: Any) -> list[str]:
+            r = http.get(box.url + "/tasks", params={"limit": 1000, "fields": "_id", **params})
+            assert r.status_code == 200, r.text
+            return [t["_id"] for t in r.json()["tasks"]["data"]]
+
+        def expected(by: str, order: str, lo: datetime | None = None) -> list[str]:
+            docs = [d for d in box.store.values("tasks") if isinstance(d.get(by), str)]
+            keyed = [(utc(d[by]), d["_id"]) for d in docs if lo is None or utc(d[by]) >= lo]
+            missing = [] if lo else [d for d in box.store.values("tasks") if d.get(by) is None]
+            ids = [i for _, i in sorted(keyed)]
+            ids = sorted(d["_id"] for d in missing) + ids
+            return ids[::-1] if order == "desc" else ids
+
+        lo = datetime(2026, 10, 1, tzinfo=UTC)
+        for step in range(4):
+            for by in ("createdTime", "startTime"):
+                for order in ("asc", "desc"):
+                    assert listed(sortBy=by, sortOrder=order) == expected(by, order)
+                time_from = "2026-10-01T07:00:00+07:00"
+                got = set(listed(timeBy=by, timeFrom=time_from)) | set(
+                    listed(timeBy=by, timeFrom="2026-10-01 00:00:00")
+                )
+                assert got == set(expected(by, "asc", lo))
+            tasks = box.store.values("tasks")
+            first, last = tasks[step], tasks[-1 - step]
+            moved = f"2026-{8 + step:02d}-0{step + 1}T0{step}:00:00+07:00"
+            http.patch(box.url + f"/task/{first['_id']}", json={"startTime": moved})
+            http.delete(box.url + f"/task/{last['_id']}")
+            body = {"flow": first["flow"], "hubId": first["hubId"], "startTime": moved}
+            assert http.post(box.url + "/task", json=body).status_code == 201
+            edits = [{"_id": t["_id"], "startTime": moved} for t in tasks[10 + step : 13 + step]]
+            assert http.patch(box.url + "/tasks/bulk", json={"tasks": edits}).json()["failed"] == 0

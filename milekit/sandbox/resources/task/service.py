@@ -15,6 +15,7 @@ names, default and maximum page size, sort parameter names, ``bulk_key``, ``bulk
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import OrderedDict
@@ -58,6 +59,8 @@ _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIM
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
 _TIME_BY = SPEC.time_by
+#: after every tie-breaking id in a sort key
+_LAST = "\U0010ffff"
 #: writable keys the server fills when a create leaves them out (kept by a replace too)
 _SERVER_DEFAULTS = frozenset({"orderIndex"})
 #: the answers: the list (with its counts and data version), one task, a created one
@@ -140,6 +143,7 @@ class TaskService:
         self.new_id = ids if ids is not None else ObjectIds(clock)
         self._cache: OrderedDict[tuple[Any, ...], tuple[list[Doc], int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._orders: dict[str, _Order] = {}
         #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
         #: one (writes replace documents, never mutate them)
         self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
@@ -202,8 +206,12 @@ class TaskService:
         return frag
 
     def warm(self) -> None:
-        """Sort the default listing now, so the first ``GET /tasks`` is as fast as the rest."""
+        """Sort the default listing and order the tasks by each time a list can filter on
+        now, so the first ``GET /tasks`` is as fast as the rest."""
         self._query({})
+        with self.store.lock:
+            for field in _TIME_BY:
+                self._order(field).current(self.store)
 
     def _query(self, q: dict[str, str]) -> tuple[list[Doc], int, int]:
         """Filtered and sorted tasks, cached per (normalised params, store version)."""
@@ -220,15 +228,15 @@ class TaskService:
                     self._cache.move_to_end(key)
                     return hit
             preds = self._predicates(p, now)
-            docs = self.store.values("tasks")
-            if preds:
-                docs = [d for d in docs if all(pr(d) for pr in preds)]
             sort_by = p.get(_SORT_BY, "createdTime")
             order = p.get(_SORT_ORDER, "desc").lower()
             if order not in ("asc", "desc"):
                 raise HttpError(400, f"The selected {attribute(_SORT_ORDER)} is invalid.")
-            by = sort_key(sort_by, is_time=sort_by in _DATETIME, fold_case=False)
-            docs.sort(key=by, reverse=order == "desc")
+            docs = self._sorted(sort_by, order)
+            if len(preds) == 1:  # filtering keeps the order: one sort per version
+                docs = list(filter(preds[0], docs))
+            elif preds:
+                docs = [d for d in docs if all(pr(d) for pr in preds)]
             done = sum(1 for d in docs if d.get("status") == "DONE")
             ongoing = sum(1 for d in docs if d.get("status") == "ONGOING")
             result = (docs, done, ongoing)
@@ -237,6 +245,40 @@ class TaskService:
                 while len(self._cache) > 16:
                     self._cache.popitem(last=False)
             return result
+
+    def _sorted(self, sort_by: str, order: str) -> list[Doc]:
+        """Every task in the list's order, sorted once per version of the tasks (the
+        caller holds the store's lock)."""
+        key = ((("", sort_by), ("", order)), self.store.version("tasks"), -1)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit[0]
+        ascending = self._order(sort_by).current(self.store)
+        docs = ascending[::-1] if order == "desc" else list(ascending)
+        with self._cache_lock:
+            self._cache[key] = (docs, 0, 0)
+        return docs
+
+    def _order(self, field: str) -> _Order:
+        """The kept order of every task by ``field`` (a few fields kept, the latest used)."""
+        index = self._orders.pop(field, None) or _Order(
+            sort_key(field, is_time=field in _DATETIME, fold_case=False)
+        )
+        self._orders[field] = index
+        while len(self._orders) > 4:
+            self._orders.pop(next(iter(self._orders)))
+        return index
+
+    def _in_range(self, by: str, lo: float | None, hi: float | None) -> set[int]:
+        """The identities of the tasks whose ``by`` falls in [lo, hi], found by bisecting
+        the kept order by ``by`` instead of parsing every task's time."""
+        index = self._order(by)
+        docs = index.current(self.store)
+        start = 0 if lo is None else bisect.bisect_left(index.keys, (1, lo))
+        stop = len(docs) if hi is None else bisect.bisect_right(index.keys, (1, hi, _LAST))
+        return {id(d) for d in docs[start:stop] if _between(_at(d, by), lo, hi)}
 
     def _predicates(self, p: dict[str, str], now: float) -> list[Callable[[Doc], bool]]:
         preds: list[Callable[[Doc], bool]] = []
@@ -282,7 +324,8 @@ class TaskService:
             if lo is not None and hi is not None and hi < lo:
                 raise HttpError(400, "The time to must be a date after or equal to time from.")
             if lo is not None or hi is not None:
-                preds.append(lambda d: _between(_at(d, by), lo, hi))
+                inside = self._in_range(by, lo, hi)
+                preds.append(lambda d: id(d) in inside)
         return preds
 
     # --- GET /task/{id} -----------------------------------------------------------------
@@ -574,6 +617,58 @@ class TaskService:
     def matching(self, q: dict[str, str]) -> list[Doc]:
         """Every task ``GET /tasks`` would list for the filters in ``q`` (sorted, unpaged)."""
         return self._query(q)[0]
+
+
+class _Order:
+    """Every task in one ascending order, kept from one version of the tasks to the next
+    by moving only the tasks the store's write log names since: a write no longer costs
+    the next list a sort of the whole store.
+
+    >>> from milekit.sandbox.seed import build_org
+    >>> store = Store(build_org(tasks=20))
+    >>> order = _Order(sort_key("createdTime", is_time=True, fold_case=False))
+    >>> [d["_id"] for d in order.current(store)] == [
+    ...     d["_id"] for d in sorted(store.values("tasks"), key=order.key)]
+    True
+    """
+
+    def __init__(self, key: Callable[[Doc], Any]) -> None:
+        self.key, self.version, self.logged = key, -1, 0
+        self.docs: list[Doc] = []
+        self.keys: list[Any] = []
+        self.key_of: dict[str, Any] = {}
+
+    def current(self, store: Store) -> list[Doc]:
+        """The sorted documents of the store's current version (the caller holds the
+        store's lock; do not mutate)."""
+        version = store.version("tasks")
+        if version == self.version:
+            return self.docs
+        log = store.write_log
+        written = {e["id"] for e in log[self.logged :] if e["resource"] == "tasks"}
+        if self.version < 0 or len(written) > len(self.docs) // 8:
+            docs = store.values("tasks")
+            keys = [self.key(d) for d in docs]
+            order = sorted(range(len(docs)), key=keys.__getitem__)
+            self.keys, self.docs = [keys[i] for i in order], [docs[i] for i in order]
+            self.key_of = {d["_id"]: k for d, k in zip(docs, keys, strict=True)}
+        else:
+            for task_id in written:
+                self._move(task_id, store.get("tasks", task_id))
+        self.version, self.logged = version, len(log)
+        return self.docs
+
+    def _move(self, task_id: str, doc: Doc | None) -> None:
+        """The task's old place left, its new one (if it still exists) taken."""
+        old = self.key_of.pop(task_id, None)
+        if old is not None:
+            at = bisect.bisect_left(self.keys, old)
+            del self.keys[at], self.docs[at]
+        if doc is not None:
+            k = self.key_of[task_id] = self.key(doc)
+            at = bisect.bisect_left(self.keys, k)
+            self.keys.insert(at, k)
+            self.docs.insert(at, doc)
 
 
 _NOTES = {
