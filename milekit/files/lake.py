@@ -46,9 +46,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -557,22 +557,21 @@ class _Run:
         pages are fetched concurrently too, all within the client's rate limit): a read
         no longer waits for the one before it to end, and the files are written while
         pages are on the wire. Their rows held together stay within one batch."""
-        stop = threading.Event()
         budget = max(1, BATCH_ROWS // max(1, len(reads)))
+        jobs = [
+            partial(self._read_one, tmp, changes.created, budget, f"read{i}", extra)
+            for i, extra in enumerate(reads)
+        ]
+        return lake_batches.at_once(jobs)
 
-        def one(i: int, extra: dict[str, Any]) -> _Router:
-            query = encode_filters(self.spec.query, self.spec.rows, extra)
-            router = _Router(self, tmp, by=changes.created, label=f"read{i}", budget=budget)
-            router.feed(self.tables(query), stop)
-            return router
-
-        with ThreadPoolExecutor(max_workers=max(1, len(reads))) as pool:
-            futures = [pool.submit(one, i, extra) for i, extra in enumerate(reads)]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                stop.set()  # the other reads end at their next page
-                raise
+    def _read_one(
+        self, tmp: Path, by: str | None, budget: int, label: str, extra: dict[str, Any],
+        stop: threading.Event,
+    ) -> _Router:  # fmt: skip
+        query = encode_filters(self.spec.query, self.spec.rows, extra)
+        router = _Router(self, tmp, by=by, label=label, budget=budget)
+        router.feed(self.tables(query), stop)
+        return router
 
     def _rewrite(
         self,

@@ -27,9 +27,11 @@ tell (:func:`unchanged`).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,7 +41,27 @@ from milekit.files.sink import Sink, row_groups
 from milekit.types import schema
 from milekit.types.model import Changes
 
-__all__ = ["gone", "ids_of", "memo", "rewrite", "unchanged"]
+__all__ = ["at_once", "gone", "ids_of", "memo", "rewrite", "unchanged"]
+
+T = TypeVar("T")
+
+
+def at_once(jobs: Sequence[Callable[[threading.Event], T]]) -> list[T]:
+    """Run a run's reads at once, each ``job(stop)`` in its own thread (their pages are
+    fetched concurrently too, all within the client's rate limit); their results in order.
+    The first failure sets ``stop``, which the others check at each page, and is raised.
+
+    >>> at_once([lambda stop: 1, lambda stop: 2])
+    [1, 2]
+    """
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = [pool.submit(job, stop) for job in jobs]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            stop.set()  # the other reads end at their next page
+            raise
 
 
 def ids_of(paths: Sequence[Path], id_field: str) -> pa.Array:
