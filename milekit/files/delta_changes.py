@@ -1,15 +1,17 @@
 """What an incremental Delta run sends to its merge: the rows that changed, and the ids
-gone, a batch at a time; each row carries a hash of its content.
+gone; each row carries a hash of its content.
 
 >>> import pyarrow as pa, pyarrow.dataset as ds
->>> old = pa.table({"_id": ["a", "b", "c"], "n": [1, 2, 3]})
+>>> old = pa.table({"_id": ["a", "b", "c"], "n": [1, 2, 3], "status": ["DONE"] + ["ONGOING"] * 2})
 >>> lake = ds.dataset(pa.Table.from_batches([with_hash(old.to_batches()[0])]))
->>> read = pa.table({"_id": ["a", "b", "d"], "n": [1, 20, 4]}).to_batches()
->>> same = unchanged(iter(read), lake, "_id")
->>> same.to_pylist()
-['a']
->>> [b.to_pydict()["_id"] for b in changed(iter(read), same, "_id")]
-[['b', 'd']]
+>>> keys = LakeKeys.scan(lake, "_id", "", "status", ["ONGOING"])
+>>> page = pa.table({"_id": ["a", "b", "d"], "n": [1, 20, 4],
+...                  "status": ["DONE", "ONGOING", "ONGOING"]})
+>>> same = keys.same(id_keys(page.column("_id")), np.asarray(row_hashes(page.to_batches()[0])))
+>>> page.filter(pa.array(~same)).column("_id").to_pylist()
+['b', 'd']
+>>> keys.gone(id_keys(page.column("_id"))).to_pylist()
+['c']
 >>> gone_batch(pa.array(["c"]), pa.schema([("_id", pa.string()), ("n", pa.int64())]),
 ...            "_id").to_pydict()
 {'_id': ['c'], 'n': [None], '_milekit_hash': [None], '_milekit_gone': [True]}
@@ -17,20 +19,22 @@ gone, a batch at a time; each row carries a hash of its content.
 An incremental run reads again every open task (15% of a lake: 150,000 rows in a lake of
 1M), most of them unchanged. Sent as they are, the merge rewrites every file holding one
 of them and its memory grows with the table. So every row the lake holds carries
-:data:`HASH`, a 64-bit hash of its values (:func:`row_hashes`), and the rows read again
-are compared with the lake by two columns only: the ids and hashes of the rows read again
-are held (about 32 bytes a row), the lake's ids and hashes are scanned once, a batch at a
-time, and only the rows whose hash the lake does not hold go on. A lake written before
-the hash (no such column, or a row without one) counts every row read again as changed:
-the merge adds the column and the next run compares. The rows the run found gone are sent
-as ids with :data:`GONE` true, deleted by a ``when_matched_delete`` clause: no clause of
-the merge scans the rows of the table the source does not name.
+:data:`HASH`, a 64-bit hash of its values (:func:`row_hashes`), and each page read again
+is compared with the lake as it arrives, by two numbers a row: the lake's ids (as 64-bit
+keys) and hashes are scanned once while the first pages are on the wire
+(:class:`LakeKeys`, about 16 bytes a row), and only the rows whose hash the lake does not
+hold are kept (spilled); the others leave their key and update stamp (16 bytes a row).
+Where several reads got one id, the copy with the newest stamp wins, on a tie the later
+read (:func:`winners`). A lake written before the hash (no such column, or a row without
+one) counts every row read again as changed: the merge adds the column and the next run
+compares. The rows the run found gone are sent as ids with :data:`GONE` true, deleted by a
+``when_matched_delete`` clause: no clause of the merge scans the rows of the table the
+source does not name.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -43,14 +47,17 @@ import pyarrow.dataset as ds
 __all__ = [
     "GONE",
     "HASH",
-    "changed",
+    "NO_STAMP",
+    "LakeKeys",
     "flagged",
     "gone_batch",
+    "id_keys",
     "row_hashes",
-    "rows_of",
-    "unchanged",
+    "stamps",
+    "winners",
     "with_gone",
     "with_hash",
+    "won",
 ]
 
 #: the source column that marks an id the run found gone (never written to the table)
@@ -59,6 +66,12 @@ GONE = "_milekit_gone"
 HASH = "_milekit_hash"
 #: rows of the lake's ids and hashes scanned at a time
 SCAN_ROWS = 65_536
+#: the hash taken for a row that has none (it never matches a row read)
+_NO_HASH = np.int64(0)
+#: the update stamp taken for a row that has none (it never proves a row unchanged)
+NO_STAMP = np.iinfo(np.int64).min
+#: the keys of the ids read, sorted, and per key the read whose copy wins
+Winners = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
 _M1, _M2, _GOLD = (
     np.uint64(0xBF58476D1CE4E5B9),
     np.uint64(0x94D049BB133111EB),
@@ -156,52 +169,152 @@ def with_hash(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([*batch.columns, row_hashes(batch)], schema=s)
 
 
-def unchanged(batches: Iterator[pa.RecordBatch], lake: ds.Dataset, id_field: str) -> pa.Array:
-    """The ids of ``batches`` whose row the lake holds as it is (the same hash), from the
-    lake's ids and hashes only, scanned once a batch at a time."""
-    if HASH not in lake.schema.names:
-        return pa.array([], pa.string())
-    ids, hashes = [], []
-    for b in batches:
-        ids.append(b.column(id_field).cast(pa.string()))
-        hashes.append(row_hashes(b))
-    if not ids:
-        return pa.array([], pa.string())
-    read_ids, read_hashes = pa.concat_arrays(ids), pa.concat_arrays(hashes)
-    same = [pa.array([], pa.string())]
-    for b in lake.to_batches(
-        columns=[id_field, HASH], batch_size=SCAN_ROWS, batch_readahead=1, fragment_readahead=1
-    ):
-        at = pc.index_in(b.column(id_field).cast(pa.string()), value_set=read_ids)
-        hit = pc.is_valid(at)
-        equal = pc.equal(read_hashes.take(at.filter(hit)), b.column(HASH).filter(hit))
-        same.append(read_ids.take(at.filter(hit)).filter(pc.fill_null(equal, False)))
-    return pa.concat_arrays(same)
+def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """A 64-bit key per id (its value's hash, int64): ids compared as numbers.
+
+    >>> bool((id_keys(pa.array(["a", "b"])) == id_keys(pa.chunked_array([["a", "b"]]))).all())
+    True
+    """
+    arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    return _value_hashes(arr).view(np.int64)
 
 
-def changed(
-    batches: Iterator[pa.RecordBatch], same: pa.Array, id_field: str
-) -> Iterator[pa.RecordBatch]:
-    """The rows of ``batches`` whose id is not in ``same``, each with its hash."""
-    for batch in batches:
-        ids = batch.column(id_field).cast(pa.string())
-        out = batch.filter(pc.invert(pc.is_in(ids, value_set=same)))
-        if out.num_rows:
-            yield with_hash(out)
+def stamps(col: pa.Array | pa.ChunkedArray | None, n: int) -> np.ndarray[Any, Any]:
+    """Each row's update stamp in microseconds (int64; :data:`NO_STAMP` where missing).
+
+    >>> import datetime as dt
+    >>> stamps(pa.array([dt.datetime(1970, 1, 1, 0, 0, 1), None]), 2).tolist()[0]
+    1000000
+    """
+    if col is None or not pa.types.is_timestamp(col.type):
+        return np.full(n, NO_STAMP, np.int64)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    us = pc.cast(arr, pa.timestamp("us", arr.type.tz), safe=False).cast(pa.int64())
+    return np.asarray(pc.fill_null(us, NO_STAMP).to_numpy(), np.int64)
 
 
-def rows_of(lake: ds.Dataset, columns: list[str], field: str, values: Any) -> pa.Table:
-    """The rows of ``lake`` whose ``field`` is one of ``values``, scanned a batch at a time
-    (filtered here: a dataset filter fails on files deltalake wrote as ``string_view``)."""
-    values = values.cast(pa.string())
-    found = [
-        b.filter(pc.is_in(b.column(field).cast(pa.string()), value_set=values))
+class LakeKeys:
+    """What a run compares the rows it reads again with: the lake's ids as keys
+    (:func:`id_keys`), sorted, with each row's :data:`HASH`; and its open rows' ids.
+    Scanned once (three columns, never whole rows), while the run's first pages are on
+    the wire; about 16 bytes a row of the lake and the open rows' ids.
+
+    >>> import pyarrow.dataset as ds
+    >>> t = pa.table({"_id": ["a", "b"], "n": [1, 2], "status": ["DONE", "ONGOING"]})
+    >>> lake = ds.dataset(pa.Table.from_batches([with_hash(t.to_batches()[0])]))
+    >>> keys = LakeKeys.scan(lake, "_id", "", "status", ["ONGOING"])
+    >>> keys.same(id_keys(pa.array(["a", "b"])), np.asarray(row_hashes(t.to_batches()[0]))
+    ...           ).tolist()
+    [True, True]
+    >>> keys.gone(id_keys(pa.array(["a"]))).to_pylist()
+    ['b']
+    """
+
+    def __init__(
+        self,
+        keys: np.ndarray[Any, Any],
+        hashes: np.ndarray[Any, Any],
+        stamped: np.ndarray[Any, Any],
+        opened: pa.Array,
+    ) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.hashes, self.stamps = keys[order], hashes[order], stamped[order]
+        self.opened = opened
+        self.open_keys = id_keys(opened) if len(opened) else np.empty(0, np.int64)
+
+    @classmethod
+    def scan(
+        cls, lake: ds.Dataset, id_field: str, stamp: str, status: str, statuses: list[str]
+    ) -> LakeKeys:
+        """The keys of ``lake`` (``stamp``: the update stamp column); its rows whose
+        ``status`` is in ``statuses`` are open."""
+        names = lake.schema.names
+        has_status = bool(status) and status in names and bool(statuses)
+        extra = [c for c in (HASH, stamp) if c and c in names]
+        cols = [id_field, *extra, *([status] if has_status else [])]
+        wanted = pa.array(statuses, pa.string())
+        keys, hashes, stamped, opened = [], [], [], [pa.array([], pa.string())]
         for b in lake.to_batches(
-            columns=columns, batch_size=8192, batch_readahead=1, fragment_readahead=1
-        )
-    ]
-    schema = lake.schema
-    out = pa.Table.from_batches(found) if found else schema.empty_table().select(columns)
+            columns=cols, batch_size=SCAN_ROWS, batch_readahead=1, fragment_readahead=1
+        ):
+            ids = b.column(id_field).cast(pa.string())
+            keys.append(id_keys(ids))
+            h = b.column(HASH) if HASH in extra else pa.nulls(len(ids), pa.int64())
+            hashes.append(np.asarray(pc.fill_null(h, _NO_HASH).to_numpy(), np.int64))
+            stamped.append(stamps(b.column(stamp) if stamp in extra else None, len(ids)))
+            if has_status:
+                hit = pc.is_in(b.column(status).cast(pa.string()), value_set=wanted)
+                opened.append(ids.filter(pc.fill_null(hit, False)))
+        return cls(_joined(keys), _joined(hashes), _joined(stamped), pa.concat_arrays(opened))
+
+    def _find(self, keys: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], Any]:
+        """Per key, its place in the lake's and whether the lake holds it."""
+        if not len(self.keys):
+            return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return at, self.keys[at] == keys
+
+    def stamped_same(
+        self, keys: np.ndarray[Any, Any], stamped: np.ndarray[Any, Any], recent: int
+    ) -> np.ndarray[Any, Any]:
+        """Which rows the lake holds as they are by their update stamp alone: the same
+        stamp, older than ``recent`` (the last run's start less the overlap: a change
+        after that run read the row would have stamped it later; a stamp has whole
+        seconds, so a second change in the same second keeps it: rows stamped from
+        ``recent`` on are compared by content)."""
+        at, found = self._find(keys)
+        out: np.ndarray[Any, Any] = found & (self.stamps[at] == stamped) & (stamped < recent)
+        out &= stamped != NO_STAMP
+        return out
+
+    def same(
+        self, keys: np.ndarray[Any, Any], hashes: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """Which rows (by key and content hash) the lake holds as they are."""
+        at, found = self._find(keys)
+        out: np.ndarray[Any, Any] = found & (self.hashes[at] == hashes)
+        out &= hashes != _NO_HASH
+        return out
+
+    def gone(self, read: np.ndarray[Any, Any]) -> pa.Array:
+        """The ids of the lake's open rows whose key no read saw."""
+        if not len(self.opened):
+            return self.opened
+        return self.opened.filter(pa.array(~np.isin(self.open_keys, read)))
+
+
+def _joined(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+def winners(reads: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]) -> Winners:
+    """Of the rows several reads (run at once) got for one id, which read's copy wins:
+    the newest update stamp, on a tie the later read. ``reads``: per read, its rows' keys
+    and stamps; the answer: the keys, sorted, and per key the winning read.
+
+    >>> k, r = winners([(np.array([5, 7]), np.array([2, 2])), (np.array([7]), np.array([1]))])
+    >>> k.tolist(), r.tolist()
+    ([5, 7], [0, 0])
+    """
+    if not reads:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    keys = np.concatenate([k for k, _ in reads])
+    stamp = np.concatenate([s for _, s in reads])
+    read = np.concatenate([np.full(len(k), i, np.int64) for i, (k, _) in enumerate(reads)])
+    order = np.lexsort((read, stamp, keys))
+    keys, read = keys[order], read[order]
+    last = np.ones(len(keys), bool)
+    last[:-1] = keys[1:] != keys[:-1]
+    return keys[last], read[last]
+
+
+def won(keys: np.ndarray[Any, Any], read: int, win: Winners) -> np.ndarray[Any, Any]:
+    """Which of ``read``'s rows (by key) are the copies that win (:func:`winners`)."""
+    wk, wr = win
+    if not len(wk):
+        return np.ones(len(keys), bool)
+    at = np.minimum(np.searchsorted(wk, keys), len(wk) - 1)
+    out: np.ndarray[Any, Any] = (wk[at] != keys) | (wr[at] == read)
     return out
 
 

@@ -34,12 +34,16 @@ import itertools
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -51,18 +55,23 @@ from milekit.errors import need
 from milekit.files.delta_changes import (
     GONE,
     HASH,
-    changed,
+    NO_STAMP,
+    LakeKeys,
+    Winners,
     flagged,
     gone_batch,
-    rows_of,
-    unchanged,
+    id_keys,
+    row_hashes,
+    stamps,
+    winners,
     with_gone,
     with_hash,
+    won,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata, frame_attrs_of
-from milekit.files.lake import LakeError, Mode, SyncResult, _iso, _open_statuses
-from milekit.files.lake_batches import ids_of
+from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso, _open_statuses
+from milekit.files.lake_batches import at_once
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
@@ -289,8 +298,11 @@ class _DeltaRun:
             self.spec, params, client=self.client, progress=self.progress, plan=self.plan
         )
 
-    def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
-        """Pages into one local Parquet file, one row per id: rows fetched, file, schema."""
+    def spill(
+        self, name: str, tables: Iterator[pa.Table], stop: threading.Event | None = None
+    ) -> tuple[int, Path, pa.Schema]:
+        """Pages into one local Parquet file, one row per id: rows fetched, file, schema
+        (ends early once ``stop`` is set: another read failed)."""
         path = self.scratch / f"{name}.parquet"
         spills = self.scratch / f"{name}.spill"
         spills.mkdir()
@@ -300,10 +312,67 @@ class _DeltaRun:
         )  # fmt: skip
         fetched = 0
         for t in tables:
+            if stop is not None and stop.is_set():
+                break
             fetched += t.num_rows
             sink.write(t)
         written = sink.finish()
         return fetched, path, written.schema.remove_metadata()
+
+    def lake_keys(self) -> LakeKeys:
+        changes = _changes(self.spec)
+        statuses = _open_statuses(changes, self.params)
+        lake = self.table.to_pyarrow_dataset()
+        return LakeKeys.scan(
+            lake, self.spec.id_field, self.spec.updated, changes.status_filter, statuses
+        )
+
+    def read(
+        self,
+        name: str,
+        extra: Mapping[str, Any],
+        keys: Future[LakeKeys],
+        lake_s: pa.Schema,
+        recent: int,
+        stop: threading.Event,
+    ) -> _Read:
+        """One of an incremental run's reads (they run at once): each page compared with
+        the lake as it arrives, by the update stamps (``recent``: LakeKeys.stamped_same)
+        and, for the rows they leave in doubt, the content hashes; the rows the lake does
+        not hold as they are spilled to ``name``, every row kept as its key and update
+        stamp (delta_changes.py)."""
+        query = encode_filters(self.spec.query, self.spec.rows, extra)
+        path, spills = self.scratch / f"{name}.parquet", self.scratch / f"{name}.spill"
+        spills.mkdir()
+        idf, by, upd = self.spec.id_field, _changes(self.spec).created, self.spec.updated
+        sink = Sink(path, "parquet", idf, self.meta, spill_dir=spills,
+                    empty_schema=self.plan.empty().schema)  # fmt: skip
+        out = _Read(path)
+        fitted: dict[pa.Schema, pa.Schema] = {}
+        for t in self.tables(query):
+            if stop.is_set():
+                break
+            if not t.num_rows:
+                sink.write(t)  # its columns only
+                continue
+            out.fetched += t.num_rows
+            out.high = max(filter(None, (out.high, _high_water(t, by))), default=None)
+            k = id_keys(t.column(idf))
+            st = stamps(t.column(upd) if upd in t.column_names else None, t.num_rows)
+            out.seen.append((k, st))
+            doubt = ~keys.result().stamped_same(k, st, recent)
+            if not doubt.any():
+                sink.write(t.slice(0, 0))  # its columns only
+                continue
+            t, k = t.filter(pa.array(doubt)), k[doubt]
+            s = fitted.get(t.schema) or fitted.setdefault(
+                t.schema, schema.unified_schema([t.schema, lake_s])
+            )
+            typed = to_delta(schema.conform(t, s), s).to_batches()
+            h = np.concatenate([np.asarray(row_hashes(b)) for b in typed])
+            sink.write(t.filter(pa.array(~keys.result().same(k, h))))
+        out.schema = sink.finish().schema.remove_metadata()
+        return out
 
     def commit_state(self, s: pa.Schema, high: str | None) -> Any:
         old = self.state.high_water if self.state is not None else None
@@ -347,7 +416,7 @@ class _DeltaRun:
                     raise _LostRace from None  # another first run made the table
                 raise
             return fetched, rows, 0, rows
-        metrics = self.merge([path], s, high, delete_when="true")
+        metrics = self.merge_all([path], s, high, delete_when="true")
         return fetched, *_counted(metrics, self.table)
 
     def incremental(self, state: DeltaState, overlap: dt.timedelta) -> Counts:
@@ -361,20 +430,26 @@ class _DeltaRun:
             since = dt.datetime.fromisoformat(state.last_run) - overlap
             reads.append({"timeBy": changes.finished, "timeFrom": since})
         reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
-        fetched, paths, schemas = 0, list[Path](), list[pa.Schema]()
-        for i, extra in enumerate(reads):
-            query = encode_filters(self.spec.query, self.spec.rows, extra)
-            n, path, s = self.spill(f"read{i}", self.tables(query))
-            fetched, paths, schemas = fetched + n, [*paths, path], [*schemas, s]
-        s = schema.unified_schema([*schemas, decode_schema(state.schema)])
-        high = max(
-            filter(None, (_file_high_water(p, changes.created) for p in paths)), default=None
-        )
+        lake_s = decode_schema(state.schema)
+        recent = NO_STAMP
+        if state.last_run:
+            back = dt.datetime.fromisoformat(state.last_run) - overlap
+            recent = (back - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the lake's keys while pages come
+            keys = pool.submit(self.lake_keys)
+            jobs = [
+                partial(self.read, f"read{i}", q, keys, lake_s, recent) for i, q in enumerate(reads)
+            ]
+            done = at_once(jobs)
+            lake = keys.result()
+        s = schema.unified_schema([*(r.schema for r in done), lake_s])
+        high = max(filter(None, (r.high for r in done)), default=None)
+        gone = lake.gone(np.concatenate([r.keys for r in done]))
         version = self.table.version()
-        metrics = self.merge(paths, s, high, delete_when=None)
+        metrics = self.merge(done, s, high, gone)
         if self.table.version() == version:  # nothing changed: deltalake committed nothing
             self.commit_marks(s, high)
-        return fetched, *_counted(metrics, self.table)
+        return sum(r.fetched for r in done), *_counted(metrics, self.table)
 
     def commit_marks(self, s: pa.Schema, high: str | None) -> None:
         """A commit of no rows carrying the run's marks, as the next version of the table
@@ -392,27 +467,18 @@ class _DeltaRun:
         except self.dl.exceptions.DeltaError as e:
             raise _LostRace from e
 
-    def merge(
-        self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str | None
-    ) -> Any:
-        """One merge commit by id. With ``delete_when`` (a full run): every row read,
-        deleting the lake's rows not read for which it holds. Without (an incremental run):
-        the rows read again that differ from the lake's and the ids found gone, flagged
-        and deleted by a matched clause (delta_changes.py)."""
-        if delete_when is not None:
-            return self.merge_all(paths, s, high, delete_when)
-        ident, lake = _quoted(self.spec.id_field), self.table.to_pyarrow_dataset()
-        gone = self.gone(lake, paths)
-        reads = list(reversed(paths))
-        same = unchanged(_batches(reads, s, self.spec.id_field), lake, self.spec.id_field)
-        rows = changed(_batches(reads, s, self.spec.id_field), same, self.spec.id_field)
+    def merge(self, reads: list[_Read], s: pa.Schema, high: str | None, gone: pa.Array) -> Any:
+        """One merge commit by id of the rows read again that differ from the lake's (of
+        several copies of an id, the winner: delta_changes.winners) and the ids found
+        gone, flagged and deleted by a matched clause."""
+        win = winners([(r.keys, r.stamps) for r in reads])
         batches = itertools.chain(
-            (flagged(b) for b in rows),
+            (flagged(b) for i, r in enumerate(reads) for b in _won(r.path, i, win, s, self.spec)),
             [gone_batch(gone, delta_schema(s), self.spec.id_field)] if len(gone) else [],
         )
         hashed = delta_schema(s).append(pa.field(HASH, pa.int64()))
         source = pa.RecordBatchReader.from_batches(with_gone(hashed), batches)
-        flag = f"s.{_quoted(GONE)}"
+        ident, flag = _quoted(self.spec.id_field), f"s.{_quoted(GONE)}"
         merger = self.table.merge(
             source, predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
             merge_schema=True, commit_properties=self.commit_state(s, high),
@@ -423,18 +489,6 @@ class _DeltaRun:
         return merger.when_not_matched_insert_all(
             predicate=f"NOT {flag}", except_cols=[GONE]
         ).execute()
-
-    def gone(self, lake: Any, paths: list[Path]) -> pa.Array:
-        """The ids of the lake's open rows that no read saw (ids only, not rows)."""
-        changes = _changes(self.spec)
-        statuses = _open_statuses(changes, self.params)
-        field = changes.status_filter
-        if not field or not statuses or field not in lake.schema.names:
-            return pa.array([], pa.string())
-        got = rows_of(lake, [self.spec.id_field, field], field, pa.array(statuses))
-        ids = got.column(self.spec.id_field).combine_chunks().cast(pa.string())
-        read = ids_of(paths, self.spec.id_field)
-        return ids.filter(pc.invert(pc.is_in(ids, value_set=read)))
 
     def hot(self) -> Callable[[pa.Table], pa.Array] | None:
         """Which rows are open (may still change): written before the finished ones, so
@@ -467,6 +521,37 @@ class _DeltaRun:
         if delete_when:  # the rows read: those not read were
             merger = merger.when_not_matched_by_source_delete(delete_when)
         return merger.execute()
+
+
+@dataclass
+class _Read:
+    """What one read of an incremental run leaves: its changed rows' file and schema, and
+    per page the keys and update stamps of every row it got."""
+
+    path: Path
+    fetched: int = 0
+    high: str | None = None
+    schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
+    seen: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=list)
+
+    @property
+    def keys(self) -> np.ndarray[Any, Any]:
+        return np.concatenate([k for k, _ in self.seen]) if self.seen else np.empty(0, np.int64)
+
+    @property
+    def stamps(self) -> np.ndarray[Any, Any]:
+        return np.concatenate([s for _, s in self.seen]) if self.seen else np.empty(0, np.int64)
+
+
+def _won(
+    path: Path, read: int, win: Winners, s: pa.Schema, spec: ResourceSpec
+) -> Iterator[pa.RecordBatch]:
+    """The changed rows ``read`` spilled whose copy wins, Delta-typed with their hashes."""
+    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
+        t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+        t = t.filter(pa.array(won(id_keys(t.column(spec.id_field)), read, win)))
+        if t.num_rows:
+            yield from (with_hash(b) for b in to_delta(schema.conform(t, s), s).to_batches())
 
 
 def _changes(spec: ResourceSpec) -> Changes:
