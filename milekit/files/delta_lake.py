@@ -371,7 +371,8 @@ class _DeltaRun:
             typed = to_delta(schema.conform(t, s), s).to_batches()
             h = np.concatenate([np.asarray(row_hashes(b)) for b in typed])
             sink.write(t.filter(pa.array(~keys.result().same(k, h))))
-        out.schema = sink.finish().schema.remove_metadata()
+        written = sink.finish()
+        out.schema, out.changed = written.schema.remove_metadata(), written.rows
         return out
 
     def commit_state(self, s: pa.Schema, high: str | None) -> Any:
@@ -445,8 +446,9 @@ class _DeltaRun:
         s = schema.unified_schema([*(r.schema for r in done), lake_s])
         high = max(filter(None, (r.high for r in done)), default=None)
         gone = lake.gone(np.concatenate([r.keys for r in done]))
-        version = self.table.version()
-        metrics = self.merge(done, s, high, gone)
+        version, metrics = self.table.version(), {}
+        if len(gone) or any(r.changed for r in done):  # an empty merge scans the whole table
+            metrics = self.merge(done, s, high, gone)
         if self.table.version() == version:  # nothing changed: deltalake committed nothing
             self.commit_marks(s, high)
         return sum(r.fetched for r in done), *_counted(metrics, self.table)
@@ -530,6 +532,7 @@ class _Read:
 
     path: Path
     fetched: int = 0
+    changed: int = 0
     high: str | None = None
     schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
     seen: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=list)

@@ -93,16 +93,23 @@ def test_a_local_delta_lake_is_one_commit_per_run_and_matches_the_api(
 
 
 def test_an_incremental_run_with_nothing_changed_rewrites_nothing(
-    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Open rows read again but not changed are not sent to the merge: no row written,
-    no data file added, and the lake still equals the API."""
+    no data file added, no merge asked for (deltalake scans every file of the table to
+    merge an empty source), and the lake still equals the API."""
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False, format="delta")
     files = {p.name for p in lake.glob("*.parquet")}
     config = deltalake.DeltaTable(str(lake)).metadata().configuration
     assert config["delta.targetFileSize"] == str(delta_lake.FILE_BYTES)  # merges keep it
+    merges: list[object] = []
+    real = deltalake.DeltaTable.merge
+    monkeypatch.setattr(
+        deltalake.DeltaTable, "merge", lambda *a, **k: merges.append(a) or real(*a, **k)
+    )
     res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert merges == []
     assert (res.mode, res.written, res.deleted, res.rows) == ("incremental", 0, 0, 300)
     assert {p.name for p in lake.glob("*.parquet")} == files
     _same_as_api(lake, c)
@@ -369,19 +376,27 @@ def test_a_run_killed_at_random_moments_leaves_the_last_version_and_the_next_com
 def _another_writer_first(
     monkeypatch: pytest.MonkeyPatch, c: milekit.Client, lake: Path, times: int
 ) -> list[int]:
-    """The next ``times`` merges of this process find that another writer committed
-    between their read and their commit (a whole run of its own, in between)."""
-    real, raced = delta_lake._DeltaRun.merge, [0]
+    """The next ``times`` commits of this process (a merge, or the marks alone when
+    nothing changed) find that another writer committed between their read and their
+    commit (a whole run of its own, in between)."""
+    raced, steps = [0], ("merge", "commit_marks")
+    real = {name: getattr(delta_lake._DeltaRun, name) for name in steps}
 
-    def merge(self: delta_lake._DeltaRun, *args: object, **kwargs: object) -> object:
-        if raced[0] < times:
-            raced[0] += 1
-            monkeypatch.setattr(delta_lake._DeltaRun, "merge", real)
-            milekit.sync("tasks", lake, client=c, progress=False)  # the other machine
-            monkeypatch.setattr(delta_lake._DeltaRun, "merge", merge)
-        return real(self, *args, **kwargs)
+    def racing(name: str) -> object:
+        def step(self: delta_lake._DeltaRun, *args: object, **kwargs: object) -> object:
+            if raced[0] < times:
+                raced[0] += 1
+                for n in steps:
+                    monkeypatch.setattr(delta_lake._DeltaRun, n, real[n])
+                milekit.sync("tasks", lake, client=c, progress=False)  # the other machine
+                for n in steps:
+                    monkeypatch.setattr(delta_lake._DeltaRun, n, racing(n))
+            return real[name](self, *args, **kwargs)
 
-    monkeypatch.setattr(delta_lake._DeltaRun, "merge", merge)
+        return step
+
+    for name in steps:
+        monkeypatch.setattr(delta_lake._DeltaRun, name, racing(name))
     return raced
 
 
