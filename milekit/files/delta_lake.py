@@ -57,16 +57,14 @@ from milekit.files.delta_changes import (
     HASH,
     NO_STAMP,
     LakeKeys,
-    Winners,
+    Seen,
     flagged,
     gone_batch,
     id_keys,
     row_hashes,
     stamps,
-    winners,
     with_gone,
     with_hash,
-    won,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata, frame_attrs_of
@@ -445,10 +443,11 @@ class _DeltaRun:
             lake = keys.result()
         s = schema.unified_schema([*(r.schema for r in done), lake_s])
         high = max(filter(None, (r.high for r in done)), default=None)
-        gone = lake.gone(np.concatenate([r.keys for r in done]))
+        seen = Seen([(r.keys, r.stamps) for r in done])
+        gone = lake.gone(seen)
         version, metrics = self.table.version(), {}
         if len(gone) or any(r.changed for r in done):  # an empty merge scans the whole table
-            metrics = self.merge(done, s, high, gone)
+            metrics = self.merge(done, seen, s, high, gone)
         if self.table.version() == version:  # nothing changed: deltalake committed nothing
             self.commit_marks(s, high)
         return sum(r.fetched for r in done), *_counted(metrics, self.table)
@@ -469,13 +468,15 @@ class _DeltaRun:
         except self.dl.exceptions.DeltaError as e:
             raise _LostRace from e
 
-    def merge(self, reads: list[_Read], s: pa.Schema, high: str | None, gone: pa.Array) -> Any:
+    def merge(
+        self, reads: list[_Read], seen: Seen, s: pa.Schema, high: str | None, gone: pa.Array
+    ) -> Any:
         """One merge commit by id of the rows read again that differ from the lake's (of
-        several copies of an id, the winner: delta_changes.winners) and the ids found
-        gone, flagged and deleted by a matched clause."""
-        win = winners([(r.keys, r.stamps) for r in reads])
+        several copies of an id, the winner: delta_changes.Seen) and the ids found gone,
+        flagged and deleted by a matched clause."""
+        changed = (_won(r.path, i, seen, s, self.spec) for i, r in enumerate(reads))
         batches = itertools.chain(
-            (flagged(b) for i, r in enumerate(reads) for b in _won(r.path, i, win, s, self.spec)),
+            (flagged(b) for part in changed for b in part),
             [gone_batch(gone, delta_schema(s), self.spec.id_field)] if len(gone) else [],
         )
         hashed = delta_schema(s).append(pa.field(HASH, pa.int64()))
@@ -547,12 +548,14 @@ class _Read:
 
 
 def _won(
-    path: Path, read: int, win: Winners, s: pa.Schema, spec: ResourceSpec
+    path: Path, read: int, seen: Seen, s: pa.Schema, spec: ResourceSpec
 ) -> Iterator[pa.RecordBatch]:
     """The changed rows ``read`` spilled whose copy wins, Delta-typed with their hashes."""
     for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
         t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
-        t = t.filter(pa.array(won(id_keys(t.column(spec.id_field)), read, win)))
+        upd = t.column(spec.updated) if spec.updated in t.column_names else None
+        keys = id_keys(t.column(spec.id_field))
+        t = t.filter(pa.array(seen.won(keys, stamps(upd, t.num_rows), read)))
         if t.num_rows:
             yield from (with_hash(b) for b in to_delta(schema.conform(t, s), s).to_batches())
 

@@ -534,14 +534,34 @@ def test_a_row_two_delta_reads_got_is_taken_from_the_copy_with_the_newest_stamp(
     assert milekit.read_lake(lake).loc[waiting, "title"] == "edited after"
 
 
-def test_winners_take_the_newest_stamp_then_the_later_read() -> None:
+def test_of_several_copies_the_newest_stamp_wins_then_the_later_read() -> None:
     no = delta_changes.NO_STAMP
     reads = [
         (np.array([1, 2, 3, 4]), np.array([20, 10, no, 10])),
         (np.array([2, 1, 3, 5]), np.array([10, 10, no, no])),
         (np.array([4]), np.array([5])),
     ]
-    win = delta_changes.winners(reads)
-    assert dict(zip(*(a.tolist() for a in win), strict=True)) == {1: 0, 2: 1, 3: 1, 4: 0, 5: 1}
-    assert delta_changes.won(np.array([1, 2, 3, 4]), 0, win).tolist() == [True, False, False, True]
-    assert delta_changes.won(np.array([4]), 2, win).tolist() == [False]
+    seen = delta_changes.Seen(reads)
+    winner = {}
+    for i, (keys, stamped) in enumerate(reads):
+        for k, ok in zip(keys.tolist(), seen.won(keys, stamped, i).tolist(), strict=True):
+            if ok:
+                assert k not in winner
+                winner[k] = i
+    assert winner == {1: 0, 2: 1, 3: 1, 4: 0, 5: 1}
+    assert seen.has(np.array([1, 5, 6])).tolist() == [True, True, False]
+
+
+def test_id_keys_are_a_function_of_the_id_alone() -> None:
+    """The same id has the same key whatever else is in its batch (other widths, nulls,
+    slices, chunks, string views): the keys decide which open rows are gone."""
+    ids = ["6a6d37b6149f08d113bfc574", "6a6d37b6149f08d113bfc575", "x", "", "abcdefghi"]
+    alone = {i: int(delta_changes.id_keys(pa.array([i]))[0]) for i in ids}
+    assert len(set(alone.values())) == len(ids)
+    mixed = pa.array([None, *ids])
+    got = delta_changes.id_keys(mixed.slice(1)).tolist()
+    assert got == [alone[i] for i in ids]
+    view = pa.array(ids[::-1]).cast(pa.string_view())
+    assert delta_changes.id_keys(view).tolist() == [alone[i] for i in ids[::-1]]
+    chunked = pa.chunked_array([ids[:2], ids[2:]])
+    assert delta_changes.id_keys(chunked).tolist() == [alone[i] for i in ids]
