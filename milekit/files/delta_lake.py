@@ -70,7 +70,7 @@ from milekit.files.delta_types import decode_schema, delta_schema, encode_schema
 from milekit.files.export import file_metadata, frame_attrs_of
 from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso, _open_statuses
 from milekit.files.lake_batches import at_once
-from milekit.files.sink import ROW_GROUP_ROWS, Sink
+from milekit.files.sink import Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import read_plan
@@ -111,6 +111,11 @@ class DeltaState:
     last_run: str
     schema: str  #: the Arrow schema of what it wrote (delta_types.encode_schema)
     milekit: str = __version__
+
+
+#: rows of a scratch file handed to deltalake at a time: a task row decodes to ~3 KB (its
+#: nested columns), so a 65,536-row batch took ~200 MB (8,192: the same speed)
+WRITE_ROWS = 8_192
 
 
 def is_remote(uri: str | os.PathLike[str]) -> bool:
@@ -446,6 +451,7 @@ class _DeltaRun:
         seen = Seen([(r.keys, r.stamps) for r in done])
         gone = lake.gone(seen)
         version, metrics = self.table.version(), {}
+        pa.default_memory_pool().release_unused()  # what the reads freed, before the merge
         if len(gone) or any(r.changed for r in done):  # an empty merge scans the whole table
             metrics = self.merge(done, seen, s, high, gone)
         if self.table.version() == version:  # nothing changed: deltalake committed nothing
@@ -551,7 +557,7 @@ def _won(
     path: Path, read: int, seen: Seen, s: pa.Schema, spec: ResourceSpec
 ) -> Iterator[pa.RecordBatch]:
     """The changed rows ``read`` spilled whose copy wins, Delta-typed with their hashes."""
-    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
+    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
         t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
         upd = t.column(spec.updated) if spec.updated in t.column_names else None
         keys = id_keys(t.column(spec.id_field))
@@ -610,7 +616,7 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     seen: set[Any] = set()
     for path in paths:
-        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=ROW_GROUP_ROWS):
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
             t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
             if len(paths) > 1:
                 ids = t.column(id_field)

@@ -565,3 +565,36 @@ def test_id_keys_are_a_function_of_the_id_alone() -> None:
     assert delta_changes.id_keys(view).tolist() == [alone[i] for i in ids[::-1]]
     chunked = pa.chunked_array([ids[:2], ids[2:]])
     assert delta_changes.id_keys(chunked).tolist() == [alone[i] for i in ids]
+
+
+def test_the_rows_handed_to_deltalake_come_a_small_batch_at_a_time(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task row decodes to kilobytes: the first write and the merge get the scratch
+    files' rows ``WRITE_ROWS`` at a time, never a whole row group (issue 25 item 6)."""
+    monkeypatch.setattr(delta_lake, "WRITE_ROWS", 8)
+    sizes: list[int] = []
+
+    def counted(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        def each() -> Iterator[pa.RecordBatch]:
+            for b in reader:
+                sizes.append(b.num_rows)
+                yield b
+
+        return pa.RecordBatchReader.from_batches(reader.schema, each())
+
+    write, merge = deltalake.write_deltalake, deltalake.DeltaTable.merge
+    monkeypatch.setattr(
+        deltalake, "write_deltalake", lambda uri, data, **kw: write(uri, counted(data), **kw)
+    )
+    monkeypatch.setattr(
+        deltalake.DeltaTable, "merge", lambda self, data, **kw: merge(self, counted(data), **kw)
+    )
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    assert sum(sizes) == 300 and max(sizes) <= 8
+    sizes.clear()
+    _changes(fresh, c)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert res.written == 3 and sizes and max(sizes) <= 8
+    _same_as_api(lake, c)
