@@ -301,11 +301,8 @@ class _DeltaRun:
             self.spec, params, client=self.client, progress=self.progress, plan=self.plan
         )
 
-    def spill(
-        self, name: str, tables: Iterator[pa.Table], stop: threading.Event | None = None
-    ) -> tuple[int, Path, pa.Schema]:
-        """Pages into one local Parquet file, one row per id: rows fetched, file, schema
-        (ends early once ``stop`` is set: another read failed)."""
+    def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
+        """Pages into one local Parquet file, one row per id: rows fetched, file, schema."""
         path = self.scratch / f"{name}.parquet"
         spills = self.scratch / f"{name}.spill"
         spills.mkdir()
@@ -315,8 +312,6 @@ class _DeltaRun:
         )  # fmt: skip
         fetched = 0
         for t in tables:
-            if stop is not None and stop.is_set():
-                break
             fetched += t.num_rows
             sink.write(t)
         written = sink.finish()
