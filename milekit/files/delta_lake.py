@@ -387,7 +387,7 @@ class _DeltaRun:
         fetched, path, s = self.spill("all", self.tables())
         rows = pq.read_metadata(str(path)).num_rows
         self.dl.write_deltalake(
-            self.uri, _reader([path], s, self.spec.id_field), mode="overwrite",
+            self.uri, _reader(path, s), mode="overwrite",
             schema_mode="overwrite", storage_options=self.options,
             commit_properties=self.commit_state(s, None),
         )  # fmt: skip
@@ -405,7 +405,7 @@ class _DeltaRun:
             props = self.dl.CommitProperties(custom_metadata=meta, max_commit_retries=0)
             try:
                 self.dl.write_deltalake(
-                    self.uri, _reader([path], s, self.spec.id_field, self.hot()), mode="error",
+                    self.uri, _reader(path, s, self.hot()), mode="error",
                     storage_options=self.options, commit_properties=props,
                     target_file_size=FILE_BYTES,
                     configuration={"delta.targetFileSize": str(FILE_BYTES)},
@@ -415,7 +415,7 @@ class _DeltaRun:
                     raise _LostRace from None  # another first run made the table
                 raise
             return fetched, rows, 0, rows
-        metrics = self.merge_all([path], s, high, delete_when="true")
+        metrics = self.merge_all(path, s, high, delete_when="true")
         return fetched, *_counted(metrics, self.table)
 
     def incremental(self, state: DeltaState, overlap: dt.timedelta) -> Counts:
@@ -511,12 +511,12 @@ class _DeltaRun:
 
         return is_open
 
-    def merge_all(self, paths: list[Path], s: pa.Schema, high: str | None, delete_when: str) -> Any:
+    def merge_all(self, path: Path, s: pa.Schema, high: str | None, delete_when: str) -> Any:
         """One merge commit by id: matched rows updated, new ones inserted, rows of the lake
         the reads did not see deleted when ``delete_when`` holds for them."""
         ident = _quoted(self.spec.id_field)
         merger = self.table.merge(
-            _reader(list(reversed(paths)), s, self.spec.id_field),
+            _reader(path, s),
             predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
             merge_schema=True,
             commit_properties=self.commit_state(s, high),
@@ -552,13 +552,13 @@ def _won(
     path: Path, read: int, seen: Seen, s: pa.Schema, spec: ResourceSpec
 ) -> Iterator[pa.RecordBatch]:
     """The changed rows ``read`` spilled whose copy wins, Delta-typed with their hashes."""
-    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
-        t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+
+    def wins(t: pa.Table) -> pa.Array:
         upd = t.column(spec.updated) if spec.updated in t.column_names else None
         keys = id_keys(t.column(spec.id_field))
-        t = t.filter(pa.array(seen.won(keys, stamps(upd, t.num_rows), read)))
-        if t.num_rows:
-            yield from (with_hash(b) for b in to_delta(schema.conform(t, s), s).to_batches())
+        return pa.array(seen.won(keys, stamps(upd, t.num_rows), read))
+
+    return (with_hash(b) for b in _batches(path, s, wins))
 
 
 def _changes(spec: ResourceSpec) -> Changes:
@@ -581,44 +581,32 @@ def _counted(metrics: Mapping[str, Any], table: Any) -> tuple[int, int, int]:
 
 
 def _reader(
-    paths: list[Path],
-    s: pa.Schema,
-    id_field: str,
-    hot: Callable[[pa.Table], pa.Array] | None = None,
+    path: Path, s: pa.Schema, hot: Callable[[pa.Table], pa.Array] | None = None
 ) -> pa.RecordBatchReader:
-    """The scratch files as one stream of Delta-typed batches with their hashes, one row per
-    id (the first file that has an id wins: give the freshest read first); with ``hot``,
-    the rows for which it holds first, then the others."""
+    """A scratch file (one row per id) as one stream of Delta-typed batches with their
+    hashes; with ``hot``, the rows for which it holds first, then the others."""
     target = delta_schema(s).append(pa.field(HASH, pa.int64()))
     if hot is None:
-        parts = _batches(paths, s, id_field)
+        parts = _batches(path, s)
     else:
 
         def cold(t: pa.Table) -> pa.Array:
             return pc.invert(hot(t))
 
-        parts = itertools.chain(
-            _batches(paths, s, id_field, hot), _batches(paths, s, id_field, cold)
-        )
+        parts = itertools.chain(_batches(path, s, hot), _batches(path, s, cold))
     return pa.RecordBatchReader.from_batches(target, (with_hash(b) for b in parts))
 
 
 def _batches(
-    paths: list[Path],
-    s: pa.Schema,
-    id_field: str,
-    where: Callable[[pa.Table], pa.Array] | None = None,
+    path: Path, s: pa.Schema, where: Callable[[pa.Table], pa.Array] | None = None
 ) -> Iterator[pa.RecordBatch]:
-    seen: set[Any] = set()
-    for path in paths:
-        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
-            t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
-            if len(paths) > 1:
-                ids = t.column(id_field)
-                t = t.filter(pc.invert(pc.is_in(ids, value_set=pa.array(list(seen), ids.type))))
-                seen.update(t.column(id_field).to_pylist())
-            if where is not None:
-                t = t.filter(where(t))
+    """The rows of scratch file ``path`` for which ``where`` holds (all without it),
+    ``WRITE_ROWS`` at a time, Delta-typed to ``s``."""
+    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
+        t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+        if where is not None:
+            t = t.filter(where(t))
+        if t.num_rows:
             yield from to_delta(schema.conform(t, s), s).to_batches()
 
 
