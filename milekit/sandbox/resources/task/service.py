@@ -247,19 +247,10 @@ class TaskService:
             return result
 
     def _sorted(self, sort_by: str, order: str) -> list[Doc]:
-        """Every task in the list's order, sorted once per version of the tasks (the
-        caller holds the store's lock)."""
-        key = ((("", sort_by), ("", order)), self.store.version("tasks"), -1)
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit[0]
+        """Every task in the list's order, a copy of the kept order (the caller holds the
+        store's lock; the kept order moves with later writes, the copy does not)."""
         ascending = self._order(sort_by).current(self.store)
-        docs = ascending[::-1] if order == "desc" else list(ascending)
-        with self._cache_lock:
-            self._cache[key] = (docs, 0, 0)
-        return docs
+        return ascending[::-1] if order == "desc" else list(ascending)
 
     def _order(self, field: str) -> _Order:
         """The kept order of every task by ``field`` (a few fields kept, the latest used)."""
