@@ -68,15 +68,7 @@ from milekit.files.delta_changes import (
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata, frame_attrs_of
-from milekit.files.lake import (
-    LakeError,
-    Mode,
-    SyncResult,
-    _high_water,
-    _iso,
-    _open_statuses,
-    change_reads,
-)
+from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso, _open_statuses
 from milekit.files.lake_batches import at_once
 from milekit.files.sink import Sink
 from milekit.reads.filters import encode_filters
@@ -429,7 +421,14 @@ class _DeltaRun:
     def incremental(self, state: DeltaState, overlap: dt.timedelta) -> Counts:
         """Only what can have changed since the last commit's marks (docs/lake.md)."""
         changes = _changes(self.spec)
-        reads = change_reads(changes, self.params, state.high_water, state.last_run, overlap)
+        reads: list[dict[str, Any]] = []
+        if state.high_water:
+            since = dt.datetime.fromisoformat(state.high_water) - overlap
+            reads.append({"timeBy": changes.created, "timeFrom": since})
+        if changes.finished:
+            since = dt.datetime.fromisoformat(state.last_run) - overlap
+            reads.append({"timeBy": changes.finished, "timeFrom": since})
+        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
         lake_s = decode_schema(state.schema)
         recent = NO_STAMP
         if state.last_run:

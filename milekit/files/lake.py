@@ -535,7 +535,14 @@ class _Run:
         """Rows new since the high-water mark, finished since the last run, still open,
         spilled to scratch files: rows fetched, the files by partition (in the reads'
         order), the newest creation time read."""
-        reads = change_reads(changes, self.params, state.high_water, state.last_run, overlap)
+        reads: list[dict[str, Any]] = []
+        if state.high_water:
+            since = dt.datetime.fromisoformat(state.high_water) - overlap
+            reads.append({"timeBy": changes.created, "timeFrom": since})
+        if changes.finished and state.last_run:
+            since = dt.datetime.fromisoformat(state.last_run) - overlap
+            reads.append({"timeBy": changes.finished, "timeFrom": since})
+        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
         routers = self._read_all(reads, changes, tmp)
         fetched, high, adds = 0, None, dict[str, list[Path]]()
         for router in routers:  # in the reads' order (a later copy wins a tie)
@@ -733,26 +740,6 @@ def _high_water(table: pa.Table, by: str) -> str | None:
 
 def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def change_reads(
-    changes: Changes,
-    params: Mapping[str, str],
-    high_water: str | None,
-    last_run: str | None,
-    overlap: dt.timedelta,
-) -> list[dict[str, Any]]:
-    """The filters of an incremental run's reads (either lake): rows created since the
-    high-water mark, finished since the last run (each less the overlap), then each open
-    status."""
-    reads: list[dict[str, Any]] = []
-    if high_water:
-        since = dt.datetime.fromisoformat(high_water) - overlap
-        reads.append({"timeBy": changes.created, "timeFrom": since})
-    if changes.finished and last_run:
-        since = dt.datetime.fromisoformat(last_run) - overlap
-        reads.append({"timeBy": changes.finished, "timeFrom": since})
-    return reads + [{changes.status_filter: s} for s in _open_statuses(changes, params)]
 
 
 def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
