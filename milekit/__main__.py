@@ -1,6 +1,6 @@
 """``python -m milekit`` is the ``milekit`` command (for when the script is not on PATH)."""
 
-from milekit.cli import main
+from milekit.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 import warnings
@@ -37,6 +38,7 @@ import pandas as pd
 import milekit
 from milekit._version import __version__
 from milekit.errors import MileError, UsageError
+from milekit.files.delta_lake import is_delta, is_remote
 from milekit.files.export import format_of
 from milekit.files.lake import has_state
 from milekit.files.lakes import lake_format
@@ -45,6 +47,7 @@ from milekit.types import registry
 from milekit.types.schema import native_status
 from milekit.versions import decoder_line, versions_text
 from milekit.wire import credentials
+from milekit.wire.workers import only_reads_left
 from milekit.writes.push import PushInterrupted, PushResult
 
 _PROFILE_HELP = "remembered sign-in to use (default: MILEAPP_PROFILE, else 'default')"
@@ -251,6 +254,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(_parser().parse_args(argv))
 
 
+def entry() -> None:
+    """The ``milekit`` command: :func:`main`'s exit code. After Ctrl-C, when only a
+    read's threads are left (their requests still on the wire, answers no one wants),
+    it exits at once instead of waiting for them (milekit.wire.workers); a push's are
+    waited for (their answers go to its journal)."""
+    code = main()
+    if code == 130 and only_reads_left():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "demo":
@@ -375,14 +391,22 @@ def _sync(args: argparse.Namespace) -> int:
                 progress=False if args.no_progress else None, **filters,
             )  # fmt: skip
     except KeyboardInterrupt:
-        left = (
-            "it was a first run: nothing of it is left" if first
-            else f"{args.directory} stays readable; run the same command again to complete it"
-        )  # fmt: skip
-        print(f"milekit: sync interrupted (Ctrl-C): {left}", file=sys.stderr)
+        print(f"milekit: sync interrupted (Ctrl-C): {_sync_left(args.directory, first, delta)}",
+              file=sys.stderr)  # fmt: skip
         return 130
     print(result)
     return 0
+
+
+def _sync_left(where: str, first: bool, delta: bool) -> str:
+    """What an interrupted sync left at ``where`` (``first``: a Hive lake's first run; a
+    Delta lake's first run writes nothing before its one commit)."""
+    again = "run the same command again to complete it"
+    if first or (delta and not is_remote(where) and not is_delta(where)):
+        return "it was a first run: nothing of it is left"
+    if is_remote(where):
+        return f"{where} stays as its last run left it (a first run leaves nothing); {again}"
+    return f"{where} stays readable; {again}"
 
 
 def _read_frame(path: str, resource: str) -> Any:
@@ -539,4 +563,4 @@ def demo(tasks: int = 10_000, out: Path = Path(".")) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

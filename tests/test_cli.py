@@ -4,10 +4,12 @@ a hint for a base URL without /api/v3, warnings as one readable line."""
 from __future__ import annotations
 
 import argparse
+import itertools
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 import milekit
 from milekit.cli import _parser, main
 from milekit.sandbox import Sandbox
+from milekit.sandbox.faults import FaultAction
 from milekit.types import registry
 
 
@@ -78,25 +81,48 @@ def test_the_hint_is_on_the_exception_for_python_users(fresh: Sandbox) -> None:
     assert any("/api/v3" in note for note in ei.value.__notes__)
 
 
-def _interrupted(cmd: list[str], env: dict[str, str], started: Callable[[], bool]) -> list[str]:
-    """Run ``cmd``, send it Ctrl-C once ``started()``; it exits 130: its stderr lines."""
-    import signal
-    import time
+def _interrupted(
+    sb: Sandbox, cmd: list[str], env: dict[str, str], path: str, after: int = 0
+) -> list[str]:
+    """Run ``cmd`` and send it Ctrl-C while the sandbox holds its request for ``path``
+    (the first after ``after`` such requests) unanswered; it exits 130: its stderr lines.
 
+    The request is held until the command has exited, so the signal always lands while
+    the command waits on the wire, however slow the machine (a latency alone raced: the
+    command could finish between the answer and the signal)."""
+    arrived, release = threading.Event(), threading.Event()
+    seen = itertools.count(1)  # the server's threads count at once
+    decide = sb.faults.decide
+
+    def held(method: str, p: str, query: str = "") -> FaultAction | None:
+        if p == path and next(seen) == after + 1:
+            arrived.set()
+            release.wait(120)
+        return decide(method, p, query)
+
+    sb.faults.decide = held  # type: ignore[method-assign]
+    env = {**env, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not started():
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        if not arrived.wait(60):
+            proc.kill()
+            raise AssertionError(("no request for " + path, proc.communicate()))
+        proc.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # its threads' stacks (PYTHONFAULTHANDLER) say why
+            proc.send_signal(signal.SIGABRT)
+            raise AssertionError(("still running 30 s after Ctrl-C", proc.communicate())) from None
+    finally:
+        release.set()
+        sb.faults.decide = decide  # type: ignore[method-assign]
     assert proc.returncode == 130, (stdout, stderr)
     return stderr.strip().splitlines()
 
 
-@pytest.mark.parametrize("existed", [False, True])
+@pytest.mark.parametrize(("existed", "page"), [(False, 1), (True, 1), (False, 2)])
 def test_ctrl_c_during_an_export_says_so_and_what_it_left(
-    fresh: Sandbox, tmp_path: Path, existed: bool
+    fresh: Sandbox, tmp_path: Path, existed: bool, page: int
 ) -> None:
     """Item 12: Ctrl-C printed nothing. It prints one line saying the export was
     interrupted and that the target was not written (no partial file; an earlier file
@@ -105,15 +131,10 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
     out = tmp_path / "out" / "tasks.parquet"
     if existed:
         out.write_bytes(b"an earlier export")
-    fresh.faults.latency = (
-        1.5  # every page a while on the wire (a loaded machine is slow to signal)
-    )
     env = {"MILEAPP_TOKEN": fresh.token, "PATH": "", "HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "milekit", "export", "tasks", "-o", str(out), "--limit", "10",
+    cmd = [sys.executable, "-m", "milekit", "export", "tasks", "-o", str(out), "--limit", "100",
            "--no-progress", "--base-url", fresh.url]  # fmt: skip
-    lines = _interrupted(
-        cmd, env, lambda: any(r.path == "/api/v3/tasks" for r in list(fresh.app.request_log))
-    )
+    lines = _interrupted(fresh, cmd, env, "/tasks", after=page - 1)  # page 2: a worker's
     assert len(lines) == 1 and lines[0].startswith("milekit: export interrupted"), lines
     assert str(out) in lines[0] and "not written" in lines[0]
     assert ("earlier file" in lines[0]) is existed
@@ -122,25 +143,24 @@ def test_ctrl_c_during_an_export_says_so_and_what_it_left(
         assert out.read_bytes() == b"an earlier export"
 
 
-@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize(
+    ("first", "fmt"), [(True, "parquet"), (False, "parquet"), (True, "delta"), (False, "delta")]
+)
 def test_ctrl_c_during_a_sync_says_so_and_what_it_left(
-    fresh: Sandbox, tmp_path: Path, first: bool
+    fresh: Sandbox, tmp_path: Path, first: bool, fmt: str
 ) -> None:
     lake = tmp_path / "out" / "tasks"
     env = {"MILEAPP_TOKEN": fresh.token, "PATH": "", "HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "milekit", "sync", "tasks", str(lake), "--no-progress",
-           "--base-url", fresh.url]  # fmt: skip
+           "--format", fmt, "--base-url", fresh.url]  # fmt: skip
     if not first:
         assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
-    fresh.faults.latency = 1.5  # the run still reading when Ctrl-C lands, on a loaded machine too
-    sent = len(fresh.app.request_log)
-    lines = _interrupted(cmd, env, lambda: len(fresh.app.request_log) > sent)  # reading
+    lines = _interrupted(fresh, cmd, env, "/tasks")  # Ctrl-C while it reads the tasks
     assert len(lines) == 1 and lines[0].startswith("milekit: sync interrupted"), lines
     if first:
         assert "nothing of it is left" in lines[0] and not (tmp_path / "out").exists()
     else:
         assert "run the same command again" in lines[0]
-        fresh.faults.latency = 0.0
         with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
             assert milekit.sync("tasks", lake, client=c, progress=False).rows == 300
 

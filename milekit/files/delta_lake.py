@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -77,6 +77,7 @@ from milekit.reads.plan import read_plan
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
+from milekit.wire.workers import read_pool
 
 __all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
 
@@ -434,7 +435,7 @@ class _DeltaRun:
         if state.last_run:
             back = dt.datetime.fromisoformat(state.last_run) - overlap
             recent = (back - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the lake's keys while pages come
+        with read_pool(1, "lake-keys") as pool:  # the lake's keys while pages come
             keys = pool.submit(self.lake_keys)
             jobs = [
                 partial(self.read, f"read{i}", q, keys, lake_s, recent) for i, q in enumerate(reads)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,28 +40,40 @@ import pyarrow.parquet as pq
 from milekit.files.sink import Sink, row_groups
 from milekit.types import schema
 from milekit.types.model import Changes
+from milekit.wire.workers import read_pool, results
 
 __all__ = ["at_once", "gone", "ids_of", "memo", "rewrite", "unchanged"]
 
 T = TypeVar("T")
 
+#: seconds a run's reads get to end after Ctrl-C (a page takes ~0.1-1 s on a live server)
+STOP_GRACE = 2.0
+
 
 def at_once(jobs: Sequence[Callable[[threading.Event], T]]) -> list[T]:
     """Run a run's reads at once, each ``job(stop)`` in its own thread (their pages are
     fetched concurrently too, all within the client's rate limit); their results in order.
-    The first failure sets ``stop``, which the others check at each page, and is raised.
+    The first failure sets ``stop``, which the others check at each page, and is raised
+    once they have ended; after Ctrl-C they get ``STOP_GRACE`` seconds to end (a page on
+    a server that stopped answering is not waited for: milekit.wire.workers).
 
     >>> at_once([lambda stop: 1, lambda stop: 2])
     [1, 2]
     """
     stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = [pool.submit(job, stop) for job in jobs]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            stop.set()  # the other reads end at their next page
-            raise
+    futures: list[Future[T]] = []
+    try:
+        with read_pool(len(jobs), "lake") as pool:
+            try:
+                for job in jobs:  # each kept at once: Ctrl-C can come between two
+                    futures.append(pool.submit(job, stop))
+                return results(futures)
+            except BaseException:
+                stop.set()  # the other reads end at their next page
+                raise
+    except KeyboardInterrupt:
+        wait(futures, timeout=STOP_GRACE)  # most end at once: their scratch files closed
+        raise
 
 
 def ids_of(paths: Sequence[Path], id_field: str) -> pa.Array:

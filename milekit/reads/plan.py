@@ -31,6 +31,7 @@ from milekit.reads.filters import unknown_fields
 from milekit.reads.table import empty_table
 from milekit.types.registry import CustomFields, ResourceSpec, RowSchema
 from milekit.wire.client import Client
+from milekit.wire.workers import READ_THREADS
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class PlanAhead:
             defs, self._error = _definitions_or_error(spec.custom, client)
             self._plan = _plan_from(spec, self._params, defs)
             return
-        pool = ThreadPoolExecutor(1, thread_name_prefix="milekit-plan")
+        pool = ThreadPoolExecutor(1, thread_name_prefix=READ_THREADS + "plan")
         self._future = pool.submit(_definitions_or_error, spec.custom, client)
         pool.shutdown(wait=False)
 

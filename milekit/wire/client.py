@@ -49,7 +49,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -87,6 +86,7 @@ from milekit.wire.transport import (
     new_session,
     timeouts,
 )
+from milekit.wire.workers import read_pool, results
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "Page", "Response", "Stats"]
 
@@ -327,8 +327,8 @@ class Client:
         if len(items) <= 1:
             return [fn(i) for i in items]
         workers = max(1, min(self.max_workers, len(items)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-each") as pool:
-            return list(pool.map(fn, items))
+        with read_pool(workers, "each") as pool:  # reads only: Ctrl-C does not wait
+            return results([pool.submit(fn, i) for i in items])
 
     def _check_token(self, method: str, path: str) -> None:
         if self._token is None:

@@ -27,7 +27,7 @@ import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +37,7 @@ from milekit.types.registry import Listing
 from milekit.wire import envelope
 from milekit.wire.response import Page, Response
 from milekit.wire.retry import STALL_PAGES, ReadDeadline, Tries
+from milekit.wire.workers import finished, read_pool
 
 __all__ = ["CPU_WORKERS", "MAX_PAGES", "PageHooks", "Paging", "PagingWarning", "Send", "listing_of"]
 
@@ -204,7 +205,7 @@ class Paging:
         workers = max(1, min(self.workers, len(todo)))
         window = _Window(todo, last, workers, lookahead, fetch.deadline)
         failures: dict[int, errors.MileError] = {}
-        with ThreadPoolExecutor(window.workers, thread_name_prefix="milekit-page") as pool:
+        with read_pool(window.workers, "page") as pool:  # Ctrl-C: not waited for
             try:
                 while (n := window.head()) is not None:
                     window.submit(pool, fetch)
@@ -311,8 +312,7 @@ class _Window:
 
     def wait(self) -> Iterator[tuple[int, Page | errors.MileError]]:
         """The pages that finish next: each page, or the error that ended it."""
-        finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
-        for f in finished:
+        for f in finished(self.running, FIRST_COMPLETED):
             n = self.running.pop(f)
             try:
                 page = f.result()

@@ -106,7 +106,7 @@ class Reader:
         if not ids:
             return
         workers = max(1, min(self.client.max_workers, len(ids)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-read") as pool:
+        with ThreadPoolExecutor(workers, thread_name_prefix="milekit-push-read") as pool:
             for i, doc, known in pool.map(self._one, ids):
                 if known:
                     out[i] = doc

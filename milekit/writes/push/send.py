@@ -26,6 +26,7 @@ from milekit.errors import (
 )
 from milekit.notebook.progress import interactive, new_bar
 from milekit.wire import envelope
+from milekit.wire.workers import results
 from milekit.writes.push.model import BULK_IN_FLIGHT, MAX_ROUNDS, Context, RowPlan, RowTable
 from milekit.writes.push.plan import WIRE_OVERHEAD, Chunk, chunks
 from milekit.writes.push.reconcile import Reader, Reconciler
@@ -102,7 +103,7 @@ class Runner(Reconciler):
         pool = ThreadPoolExecutor(max(1, min(cap, len(work))), thread_name_prefix="milekit-push")
         futures = [pool.submit(fn, w) for w in work]
         try:
-            return [f.result() for f in futures]
+            return results(futures)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
