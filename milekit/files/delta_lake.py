@@ -67,13 +67,13 @@ from milekit.files.delta_changes import (
     with_hash,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
-from milekit.files.export import file_metadata, frame_attrs_of
-from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso, _open_statuses
-from milekit.files.lake_batches import at_once
+from milekit.files.export import file_metadata
+from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
+from milekit.files.lake_batches import at_once, change_reads, open_statuses
 from milekit.files.sink import Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
-from milekit.reads.plan import read_plan
+from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
@@ -239,6 +239,7 @@ def sync_delta(
         run = _DeltaRun(spec, where, options, client, params, progress, table, state)
         try:
             mode, counts = run.go(full, overlap)
+            run.ahead.warn()  # unreadable definitions, from this thread
         except (dl.exceptions.CommitFailedError, _LostRace):
             continue  # another writer committed first: again, from its marks
         except dl.exceptions.DeltaError as e:
@@ -282,10 +283,17 @@ class _DeltaRun:
     ) -> None:
         self.spec, self.uri, self.options, self.client = spec, uri, options, client
         self.params, self.progress, self.table, self.state = dict(params), progress, table, state
-        self.plan = read_plan(spec, self.params, client)
-        self.meta = file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+        #: the definitions (GET /flows) are read beside page 1, not before it
+        self.ahead = PlanAhead(spec, self.params, client)
+        self.meta = file_metadata(
+            spec, lambda columns: frame_attrs(spec, self.params, self.plan, columns)
+        )
         self.started = dt.datetime.now(dt.UTC)
         self.dl = _deltalake()
+
+    @property
+    def plan(self) -> ReadPlan:
+        return self.ahead.plan()
 
     def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
         with tempfile.TemporaryDirectory(prefix="milekit-lake-") as scratch:
@@ -296,10 +304,14 @@ class _DeltaRun:
                 return "full", self.full()
             return "incremental", self.incremental(self.state, overlap)
 
+    def empty(self) -> pa.Schema:
+        """The columns of a read that got no row (asked once the reads are done)."""
+        return self.plan.empty().schema
+
     def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(
-            self.spec, params, client=self.client, progress=self.progress, plan=self.plan
+            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead
         )
 
     def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
@@ -309,7 +321,7 @@ class _DeltaRun:
         spills.mkdir()
         sink = Sink(
             path, "parquet", self.spec.id_field, self.meta, spill_dir=spills,
-            empty_schema=self.plan.empty().schema,
+            empty_schema=self.empty,
         )  # fmt: skip
         fetched = 0
         for t in tables:
@@ -320,7 +332,7 @@ class _DeltaRun:
 
     def lake_keys(self) -> LakeKeys:
         changes = _changes(self.spec)
-        statuses = _open_statuses(changes, self.params)
+        statuses = open_statuses(changes, self.params)
         lake = self.table.to_pyarrow_dataset()
         return LakeKeys.scan(
             lake, self.spec.id_field, self.spec.updated, changes.status_filter, statuses
@@ -345,7 +357,7 @@ class _DeltaRun:
         spills.mkdir()
         idf, by, upd = self.spec.id_field, _changes(self.spec).created, self.spec.updated
         sink = Sink(path, "parquet", idf, self.meta, spill_dir=spills,
-                    empty_schema=self.plan.empty().schema)  # fmt: skip
+                    empty_schema=self.empty)  # fmt: skip
         out = _Read(path)
         fitted: dict[pa.Schema, pa.Schema] = {}
         for t in self.tables(query):
@@ -422,14 +434,7 @@ class _DeltaRun:
     def incremental(self, state: DeltaState, overlap: dt.timedelta) -> Counts:
         """Only what can have changed since the last commit's marks (docs/lake.md)."""
         changes = _changes(self.spec)
-        reads: list[dict[str, Any]] = []
-        if state.high_water:
-            since = dt.datetime.fromisoformat(state.high_water) - overlap
-            reads.append({"timeBy": changes.created, "timeFrom": since})
-        if changes.finished:
-            since = dt.datetime.fromisoformat(state.last_run) - overlap
-            reads.append({"timeBy": changes.finished, "timeFrom": since})
-        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
+        reads = change_reads(changes, self.params, state.high_water, state.last_run, overlap)
         lake_s = decode_schema(state.schema)
         recent = NO_STAMP
         if state.last_run:
@@ -499,7 +504,7 @@ class _DeltaRun:
         """Which rows are open (may still change): written before the finished ones, so
         the files an incremental merge rewrites are the few that hold open rows."""
         changes = _changes(self.spec)
-        statuses = pa.array(_open_statuses(changes, self.params), pa.string())
+        statuses = pa.array(open_statuses(changes, self.params), pa.string())
         field = changes.status_filter
         if not field or not len(statuses):
             return None

@@ -61,11 +61,11 @@ import pyarrow.parquet as pq
 from milekit._version import __version__
 from milekit.errors import UsageError
 from milekit.files import lake_batches
-from milekit.files.export import file_metadata, frame_attrs_of
+from milekit.files.export import file_metadata
 from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
-from milekit.reads.plan import read_plan
+from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
 from milekit.reads.table import RESOURCE_KEY, empty_table
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
@@ -210,6 +210,7 @@ def sync(
             run = _Run(spec, lake, client, params, progress, state)
             try:
                 mode, counts = run.go(full, overlap)
+                run.ahead.warn()  # unreadable definitions, from this thread
             except (Exception, KeyboardInterrupt):
                 run.abandon(first)
                 raise
@@ -399,11 +400,20 @@ class _Run:
         self.restore: LakeState | None = None
         if old is not None:
             _sweep(lake, old)  # what a killed run left, of the names it recorded
-        self.plan = read_plan(spec, self.params, client)
+        #: the definitions (GET /flows) are read beside page 1, not before it
+        self.ahead = PlanAhead(spec, self.params, client)
         self.meta = lake_batches.memo(
-            file_metadata(spec, frame_attrs_of(spec, self.params, self.plan))
+            file_metadata(spec, lambda columns: frame_attrs(spec, self.params, self.plan, columns))
         )
         self.started = dt.datetime.now(dt.UTC)
+
+    @property
+    def plan(self) -> ReadPlan:
+        return self.ahead.plan()
+
+    def empty(self) -> pa.Schema:
+        """The columns of a file that got no row (asked once its read is done)."""
+        return self.plan.empty().schema
 
     def go(self, full: bool, overlap: dt.timedelta) -> tuple[Mode, Counts]:
         """Run as a snapshot, a full or an incremental read: the mode and its counts."""
@@ -450,7 +460,7 @@ class _Run:
     def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(
-            self.spec, params, client=self.client, progress=self.progress, plan=self.plan
+            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead
         )
 
     def snapshot(self) -> Counts:
@@ -535,14 +545,9 @@ class _Run:
         """Rows new since the high-water mark, finished since the last run, still open,
         spilled to scratch files: rows fetched, the files by partition (in the reads'
         order), the newest creation time read."""
-        reads: list[dict[str, Any]] = []
-        if state.high_water:
-            since = dt.datetime.fromisoformat(state.high_water) - overlap
-            reads.append({"timeBy": changes.created, "timeFrom": since})
-        if changes.finished and state.last_run:
-            since = dt.datetime.fromisoformat(state.last_run) - overlap
-            reads.append({"timeBy": changes.finished, "timeFrom": since})
-        reads += [{changes.status_filter: s} for s in _open_statuses(changes, self.params)]
+        reads = lake_batches.change_reads(
+            changes, self.params, state.high_water, state.last_run, overlap
+        )
         routers = self._read_all(reads, changes, tmp)
         fetched, high, adds = 0, None, dict[str, list[Path]]()
         for router in routers:  # in the reads' order (a later copy wins a tie)
@@ -615,7 +620,7 @@ class _Router:
         self.budget = BATCH_ROWS if budget is None else budget  #: rows held at most
         self.fetched = 0
         self.label = label  #: a read spilled to scratch files only (:meth:`spilled`)
-        self.empty, self.meta = run.plan.empty().schema, run.meta
+        self.empty, self.meta = run.empty, run.meta
         self.sinks: dict[str, Sink] = {}
         self.high_water: str | None = None
 
@@ -740,13 +745,6 @@ def _high_water(table: pa.Table, by: str) -> str | None:
 
 def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
-    """The open statuses the lake's own filters let in."""
-    chosen = params.get(changes.status_filter)
-    allowed = set(chosen.split(",")) if chosen else None
-    return [s for s in changes.open_statuses if allowed is None or s in allowed]
 
 
 def _sweep(lake: Path, state: LakeState) -> None:

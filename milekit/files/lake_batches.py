@@ -21,7 +21,8 @@ lake's rows of the same ids), never all of them. A row read by several reads (th
 once) is taken from the copy with the newest update stamp, on a tie from the later read:
 the files are given in the reads' order. Whether a partition changed is decided from the
 ids and update stamps (two columns); rows are compared whole only where the stamps cannot
-tell (:func:`unchanged`).
+tell (:func:`unchanged`). Both lakes take from here what they share: the filters of the
+reads (:func:`change_reads`) and the reads run at once (:func:`at_once`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,16 @@ from milekit.types import schema
 from milekit.types.model import Changes
 from milekit.wire.workers import read_pool, results
 
-__all__ = ["at_once", "gone", "ids_of", "memo", "rewrite", "unchanged"]
+__all__ = [
+    "at_once",
+    "change_reads",
+    "gone",
+    "ids_of",
+    "memo",
+    "open_statuses",
+    "rewrite",
+    "unchanged",
+]
 
 T = TypeVar("T")
 
@@ -74,6 +84,38 @@ def at_once(jobs: Sequence[Callable[[threading.Event], T]]) -> list[T]:
     except KeyboardInterrupt:
         wait(futures, timeout=STOP_GRACE)  # most end at once: their scratch files closed
         raise
+
+
+def change_reads(
+    changes: Changes,
+    params: Mapping[str, str],
+    high_water: str | None,
+    last_run: str | None,
+    overlap: dt.timedelta,
+) -> list[dict[str, Any]]:
+    """The filters of an incremental run's reads (either lake): rows created since the
+    high-water mark, finished since the last run (each less the overlap), then each open
+    status.
+
+    >>> from milekit.types.registry import TASKS
+    >>> [sorted(r) for r in change_reads(TASKS.changes, {}, None, None, dt.timedelta(0))]
+    [['status'], ['status']]
+    """
+    reads: list[dict[str, Any]] = []
+    if high_water:
+        since = dt.datetime.fromisoformat(high_water) - overlap
+        reads.append({"timeBy": changes.created, "timeFrom": since})
+    if changes.finished and last_run:
+        since = dt.datetime.fromisoformat(last_run) - overlap
+        reads.append({"timeBy": changes.finished, "timeFrom": since})
+    return reads + [{changes.status_filter: s} for s in open_statuses(changes, params)]
+
+
+def open_statuses(changes: Changes, params: Mapping[str, str]) -> list[str]:
+    """The open statuses the lake's own filters let in."""
+    chosen = params.get(changes.status_filter)
+    allowed = set(chosen.split(",")) if chosen else None
+    return [s for s in changes.open_statuses if allowed is None or s in allowed]
 
 
 def ids_of(paths: Sequence[Path], id_field: str) -> pa.Array:

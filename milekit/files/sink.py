@@ -98,7 +98,8 @@ class Sink:
 
     ``path`` is written in place: give a temporary name and rename it when finished.
     ``metadata(schema)`` is what goes into the Parquet footer of a file of that schema.
-    ``spill_dir`` holds the spills.
+    ``spill_dir`` holds the spills. ``empty_schema`` (or a function that gives it, asked
+    only then) is the file's schema when no page had a column.
     """
 
     def __init__(
@@ -109,7 +110,7 @@ class Sink:
         metadata: Callable[[pa.Schema], Mapping[bytes, bytes]],
         *,
         spill_dir: Path,
-        empty_schema: pa.Schema | None = None,
+        empty_schema: pa.Schema | Callable[[], pa.Schema] | None = None,
         sheet: str = "Sheet1",
         tz: str = "UTC",
         csv_safe: bool = False,
@@ -220,7 +221,8 @@ class Sink:
     def _unified(self) -> pa.Schema:
         schemas = [s for s in self._schemas if len(s)]
         if not schemas:
-            return self._empty if self._empty is not None else pa.schema([])
+            empty = self._empty() if callable(self._empty) else self._empty
+            return empty if empty is not None else pa.schema([])
         return schema.unified_schema(schemas)
 
 

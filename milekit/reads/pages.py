@@ -173,13 +173,21 @@ def iter_tables(
     client: Client,
     progress: bool | None = None,
     limit: int | None = None,
-    plan: ReadPlan | None = None,
+    plan: ReadPlan | PlanAhead | None = None,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables of ``spec``'s list, one per page, in page order (parsed in the
-    fetching threads); with ``plan``, typed and columned as the plan says."""
-    rows, columns = (plan.rows, plan.columns) if plan is not None else (spec.rows, None)
-    for page in iter_pages(
-        spec.listing, rows, params, client=client, progress=progress, limit=limit,
-        columns=columns,
-    ):  # fmt: skip
+    fetching threads); with ``plan``, typed and columned as the plan says (a
+    :class:`PlanAhead` is waited for only once page 1 is on the wire)."""
+    if isinstance(plan, PlanAhead):
+        pages = iter_pages(
+            spec.listing, spec.rows, params, client=client, progress=progress, limit=limit,
+            plan=plan,
+        )  # fmt: skip
+    else:
+        rows, columns = (plan.rows, plan.columns) if plan is not None else (spec.rows, None)
+        pages = iter_pages(
+            spec.listing, rows, params, client=client, progress=progress, limit=limit,
+            columns=columns,
+        )  # fmt: skip
+    for page in pages:
         yield page.table

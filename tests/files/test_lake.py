@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 import milekit
 from milekit.cli import main
 from milekit.files import lake as lake_mod
+from milekit.reads import custom
 from milekit.sandbox import Sandbox
 from milekit.sandbox.store import Op
 
@@ -589,3 +591,47 @@ def test_two_partitions_whose_columns_change_mid_read_keep_their_own_rows(
         res = milekit.sync("tasks", tmp_path / "tasks", client=c, progress=False)
         assert res.rows == 2500 and len(res.partitions_written) >= 2
         _same_as_api(tmp_path / "tasks", c)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_run_sends_page_1_before_the_flows_are_answered(
+    fresh: Sandbox, tmp_path: Path, fmt: str
+) -> None:
+    """The flows' definitions (GET /flows) were read before any page: one answer's wait
+    (100 ms on the real API) added to every run. The sandbox holds the flows' answer
+    until a task page has been asked for (10 s at most): a run that waits for the flows
+    before its first page would be held the whole time and have sent none."""
+    asked = threading.Event()
+    held: list[bool] = []
+    decide = fresh.faults.decide
+
+    def hold_flows(method: str, path: str, query: str = "") -> object:
+        if path == "/tasks":
+            asked.set()
+        elif path == "/flows" and not held:
+            held.append(asked.wait(10))
+        return decide(method, path, query)
+
+    fresh.faults.decide = hold_flows  # type: ignore[method-assign]
+    try:
+        with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+            milekit.sync("tasks", tmp_path / "lake", client=c, progress=False, format=fmt)
+            assert held == [True]  # page 1 was on its way while the flows were held
+            milekit.sync("tasks", tmp_path / "lake", client=c, progress=False, format=fmt)
+    finally:
+        fresh.faults.decide = decide  # type: ignore[method-assign]
+    assert len(milekit.read_lake(tmp_path / "lake")) == 300
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_run_whose_flows_cannot_be_read_says_so_and_completes(
+    fresh: Sandbox, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The definitions are read beside page 1 now: their failure is still a warning, from
+    the caller's thread, and the run types the custom columns from the data."""
+    monkeypatch.setattr(custom, "CACHE", custom.Cache())
+    fresh.faults.add(status=403, times=None, path_prefix="/api/v3/flows")
+    with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+        with pytest.warns(milekit.reads.plan.DefinitionsWarning, match="typed from the data"):
+            milekit.sync("tasks", tmp_path / "lake", client=c, progress=False, format=fmt)
+    assert len(milekit.read_lake(tmp_path / "lake")) == 300
