@@ -88,8 +88,11 @@ ATTEMPTS = 4
 #: URI schemes of object storage (deltalake's own object store layer reads them)
 REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 #: the size of the data files a new table is written in and keeps (its
-#: ``delta.targetFileSize``): a merge rewrites only the files holding a row it changes
-FILE_BYTES = 8 * 2**20
+#: ``delta.targetFileSize``): a merge rewrites only the files holding a row it changes, and
+#: skips the others by their id ranges. The open rows are written first, by id, so edits
+#: of recent tasks touch one or two files: at 200k tasks 8 MiB files made the merge copy
+#: ~34,600 rows (all the open ones) and take ~0.8 s, 2 MiB files ~9,200 rows, ~0.2 s
+FILE_BYTES = 2 * 2**20
 #: fetched, written, deleted, rows
 Counts = tuple[int, int, int, int]
 
