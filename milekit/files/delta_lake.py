@@ -69,7 +69,7 @@ from milekit.files.delta_changes import (
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.export import file_metadata
 from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
-from milekit.files.lake_batches import at_once, change_reads, open_statuses
+from milekit.files.lake_batches import READ_LOOKAHEAD, at_once, change_reads, open_statuses
 from milekit.files.sink import Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
@@ -311,11 +311,14 @@ class _DeltaRun:
         """The columns of a read that got no row (asked once the reads are done)."""
         return self.plan.empty().schema
 
-    def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
+    def tables(
+        self, extra: Mapping[str, str] | None = None, lookahead: int | None = 256
+    ) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(
-            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead
-        )
+            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead,
+            lookahead=lookahead,
+        )  # fmt: skip
 
     def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
         """Pages into one local Parquet file, one row per id: rows fetched, file, schema."""
@@ -363,7 +366,7 @@ class _DeltaRun:
                     empty_schema=self.empty)  # fmt: skip
         out = _Read(path)
         fitted: dict[pa.Schema, pa.Schema] = {}
-        for t in self.tables(query):
+        for t in self.tables(query, READ_LOOKAHEAD):
             if stop.is_set():
                 break
             if not t.num_rows:

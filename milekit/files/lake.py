@@ -457,11 +457,14 @@ class _Run:
                 _remove(self.lake / name)
             (home_of(self.lake) / STATE_FILE).unlink(missing_ok=True)
 
-    def tables(self, extra: Mapping[str, str] | None = None) -> Iterator[pa.Table]:
+    def tables(
+        self, extra: Mapping[str, str] | None = None, lookahead: int | None = 256
+    ) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(
-            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead
-        )
+            self.spec, params, client=self.client, progress=self.progress, plan=self.ahead,
+            lookahead=lookahead,
+        )  # fmt: skip
 
     def snapshot(self) -> Counts:
         """A full read into one file, replaced by a rename."""
@@ -575,7 +578,7 @@ class _Run:
     ) -> _Router:  # fmt: skip
         query = encode_filters(self.spec.query, self.spec.rows, extra)
         router = _Router(self, tmp, by=by, label=label, budget=budget)
-        router.feed(self.tables(query), stop)
+        router.feed(self.tables(query, lake_batches.READ_LOOKAHEAD), stop)
         return router
 
     def _rewrite(

@@ -174,20 +174,22 @@ def iter_tables(
     progress: bool | None = None,
     limit: int | None = None,
     plan: ReadPlan | PlanAhead | None = None,
+    lookahead: int | None = 256,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables of ``spec``'s list, one per page, in page order (parsed in the
     fetching threads); with ``plan``, typed and columned as the plan says (a
-    :class:`PlanAhead` is waited for only once page 1 is on the wire)."""
+    :class:`PlanAhead` is waited for only once page 1 is on the wire). ``lookahead``:
+    pages fetched at most ahead of the one the caller takes next (:func:`iter_pages`)."""
     if isinstance(plan, PlanAhead):
         pages = iter_pages(
             spec.listing, spec.rows, params, client=client, progress=progress, limit=limit,
-            plan=plan,
+            plan=plan, lookahead=lookahead,
         )  # fmt: skip
     else:
         rows, columns = (plan.rows, plan.columns) if plan is not None else (spec.rows, None)
         pages = iter_pages(
             spec.listing, rows, params, client=client, progress=progress, limit=limit,
-            columns=columns,
+            columns=columns, lookahead=lookahead,
         )  # fmt: skip
     for page in pages:
         yield page.table

@@ -523,8 +523,10 @@ def test_a_row_two_delta_reads_got_is_taken_from_the_copy_with_the_newest_stamp(
     c.request("PATCH", f"/task/{waiting}", json={"title": "edited after"})
     real = delta_lake._DeltaRun.tables
 
-    def tables(self: delta_lake._DeltaRun, extra: dict[str, str] | None = None) -> object:
-        yield from real(self, extra)
+    def tables(
+        self: delta_lake._DeltaRun, extra: dict[str, str] | None = None, lookahead: int = 256
+    ) -> object:
+        yield from real(self, extra, lookahead)
         if (extra or {}).get("status") == "ONGOING":  # the last read: an old copy too
             yield stale
 

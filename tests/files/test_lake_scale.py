@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import milekit
+from milekit.files import delta_lake, lake_batches
 from milekit.files import lake as lake_mod
-from milekit.files import lake_batches
 from milekit.files.sink import Sink
 from milekit.reads.pages import iter_tables
 from milekit.sandbox import Sandbox
@@ -158,3 +158,25 @@ def test_a_row_read_twice_is_taken_from_the_copy_with_the_newest_stamp(tmp_path:
         pq.write_table(pa.table(rows), files[-1])
     got = pa.concat_tables(lake_batches.fresh(files, "_id", 2, "u")).sort_by("_id")
     assert got.column("n").to_pylist() == [1, 2, 1, 2]  # a: newest; b: tie, later read
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_an_incremental_runs_reads_keep_few_pages_ahead(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """The run's reads compare pages slower than they come: each fetches at most
+    READ_LOOKAHEAD pages ahead (tests/reads/test_read_path.py shows the bound), so the
+    peak no longer grows with the table (bench/bench_lake.py: 1.25x -> ~1.04x, 200k to 1M)."""
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format=fmt)
+    asked: list[int | None] = []
+    module = lake_mod if fmt == "parquet" else delta_lake
+    real = module.iter_tables
+
+    def spy(*a: object, lookahead: int | None = 256, **k: object) -> Iterator[pa.Table]:
+        asked.append(lookahead)
+        return real(*a, lookahead=lookahead, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "iter_tables", spy)
+    assert milekit.sync("tasks", lake, client=c, progress=False).mode == "incremental"
+    assert len(asked) >= 3 and set(asked) == {lake_batches.READ_LOOKAHEAD}

@@ -3,11 +3,14 @@ read-back share one by-id reader; list answers are read by their declared shape.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
 import milekit
 from milekit import errors
+from milekit.reads.pages import iter_tables
 from milekit.sandbox import Sandbox
 from milekit.types import registry
 from milekit.wire import envelope
@@ -111,3 +114,24 @@ def test_a_list_is_read_by_its_declared_shape_not_guessed(
 def test_every_declared_shape_has_a_strategy() -> None:
     shapes = {s.list_shape for s in registry.RESOURCES.values()}
     assert shapes <= set(envelope.SHAPES)
+
+
+def test_a_read_fetches_at_most_lookahead_pages_ahead_of_its_reader(fresh: Sandbox) -> None:
+    """A reader slower than the wire (a lake's incremental run compares every page) holds
+    at most ``lookahead`` fetched pages; with the default 256 the pages of a large read
+    piled up in memory (the run's peak grew with the table)."""
+
+    def fetched_while_reader_waits(lookahead: int) -> int:
+        before = len(fresh.app.request_log)
+        with milekit.Client(fresh.token, fresh.url, limiter="process") as c:
+            tables = iter_tables(
+                registry.TASKS, {}, client=c, progress=False, limit=10, lookahead=lookahead
+            )
+            next(tables), next(tables)  # pages 1 and 2; the reader stops here a while
+            time.sleep(1.0)  # 30 pages take 0.3 s at 100 a second
+            sent = [r for r in list(fresh.app.request_log)[before:] if r.path == "/api/v3/tasks"]
+            tables.close()
+        return len(sent)
+
+    assert fetched_while_reader_waits(4) <= 2 + 4
+    assert fetched_while_reader_waits(256) == 30  # every page, read or not
