@@ -70,7 +70,7 @@ from milekit.files.delta_types import decode_schema, delta_schema, encode_schema
 from milekit.files.export import file_metadata
 from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
 from milekit.files.lake_batches import READ_LOOKAHEAD, at_once, change_reads, open_statuses
-from milekit.files.sink import Sink
+from milekit.files.sink import Sink, batches_of
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
@@ -614,7 +614,7 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     """The rows of scratch file ``path`` for which ``where`` holds (all without it),
     ``WRITE_ROWS`` at a time, Delta-typed to ``s``."""
-    for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=WRITE_ROWS):
+    for batch in batches_of(path, WRITE_ROWS):
         t = pa.Table.from_batches([batch]).replace_schema_metadata(None)
         if where is not None:
             t = t.filter(where(t))

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from milekit.files.sink import Sink, row_groups
+from milekit.files.sink import Sink, batches_of, row_groups
 from milekit.types import schema
 from milekit.types.model import Changes
 from milekit.wire.workers import read_pool, results
@@ -205,7 +205,7 @@ def _ids(t: pa.Table, id_field: str) -> Any:
 
 
 def _batches(path: Path, batch: int) -> Iterator[pa.Table]:
-    for b in pq.ParquetFile(str(path)).iter_batches(batch_size=batch):
+    for b in batches_of(path, batch):
         yield pa.Table.from_batches([b])
 
 
@@ -320,7 +320,7 @@ def _key_batches(path: Path, id_field: str, stamp: str, batch: int) -> Iterator[
     if id_field not in names:
         return
     has = bool(stamp) and stamp in names and pa.types.is_timestamp(f.schema_arrow.field(stamp).type)
-    for b in f.iter_batches(batch_size=batch, columns=[id_field, *([stamp] if has else [])]):
+    for b in batches_of(path, batch, [id_field, *([stamp] if has else [])]):
         ids = b.column(id_field).cast(pa.string())
         stamps = (
             b.column(stamp).cast(pa.timestamp("us", "UTC"))

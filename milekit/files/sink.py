@@ -61,6 +61,24 @@ class Written:
     rewritten: bool
 
 
+def batches_of(
+    path: Path, batch: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """A local Parquet file ``batch`` rows at a time, holding one row group's bytes at a
+    time: with Arrow's default ``pre_buffer`` a file read through ``iter_batches`` kept the
+    bytes of every row group it had read until the end (+220 MB for the 153 MB scratch
+    file of a 1M-task run, +39 MB at 200k: the run's peak grew with the table).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pq.write_table(pa.table({"a": range(5)}), f)
+    >>> [b.num_rows for b in batches_of(f, 2)]
+    [2, 2, 1]
+    """
+    f = pq.ParquetFile(str(path), pre_buffer=False)
+    yield from f.iter_batches(batch_size=batch, columns=columns, use_threads=False)
+
+
 class Segment:
     """Rows already written somewhere: a Parquet file (read row group by row group) or one
     spilled Arrow IPC file."""

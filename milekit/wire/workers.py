@@ -90,11 +90,9 @@ def read_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
 
 
 def only_reads_left() -> bool:
-    """True when every thread but this one is a daemon or a read pool's::
-
-    if code == 130 and only_reads_left():  # Ctrl-C, and only reads are left
-        os._exit(code)  # their requests in flight are not waited for
-    """
+    """True when every thread but this one is a daemon or a read pool's: what the
+    ``milekit`` command asks after Ctrl-C before it exits without waiting for them
+    (``milekit.cli.entry``)."""
     me = threading.current_thread()
     return all(
         t is me or t.daemon or t.name.startswith(READ_THREADS) for t in threading.enumerate()
