@@ -77,6 +77,7 @@ from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
+from milekit.wire.paging import LOOKAHEAD
 from milekit.wire.workers import read_pool
 
 __all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
@@ -312,7 +313,7 @@ class _DeltaRun:
         return self.plan.empty().schema
 
     def tables(
-        self, extra: Mapping[str, str] | None = None, lookahead: int | None = 256
+        self, extra: Mapping[str, str] | None = None, lookahead: int | None = LOOKAHEAD
     ) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(

@@ -71,6 +71,7 @@ from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
+from milekit.wire.paging import LOOKAHEAD
 
 __all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
 
@@ -458,7 +459,7 @@ class _Run:
             (home_of(self.lake) / STATE_FILE).unlink(missing_ok=True)
 
     def tables(
-        self, extra: Mapping[str, str] | None = None, lookahead: int | None = 256
+        self, extra: Mapping[str, str] | None = None, lookahead: int | None = LOOKAHEAD
     ) -> Iterator[pa.Table]:
         params = {**self.params, **(extra or {})}
         yield from iter_tables(

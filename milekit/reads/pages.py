@@ -31,6 +31,7 @@ from milekit.types import limits, schema
 from milekit.types.registry import Listing, ResourceSpec, RowSchema
 from milekit.wire import envelope
 from milekit.wire.client import Client, Page, Response
+from milekit.wire.paging import LOOKAHEAD
 
 
 def check_limit(limit: object) -> None:
@@ -64,7 +65,7 @@ def iter_pages(
     columns: Sequence[str] | None = None,
     plan: PlanAhead | None = None,
     resume: errors.IncompleteReadError | None = None,
-    lookahead: int | None = 256,
+    lookahead: int | None = LOOKAHEAD,
 ) -> Iterator[Page]:
     """Parsed pages of ``listing`` in page order, each typed with ``rows`` (``page.table``)
     in the fetching thread that got it; with ``cells=True`` also the Python values of its
@@ -174,22 +175,16 @@ def iter_tables(
     progress: bool | None = None,
     limit: int | None = None,
     plan: ReadPlan | PlanAhead | None = None,
-    lookahead: int | None = 256,
+    lookahead: int | None = LOOKAHEAD,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables of ``spec``'s list, one per page, in page order (parsed in the
     fetching threads); with ``plan``, typed and columned as the plan says (a
     :class:`PlanAhead` is waited for only once page 1 is on the wire). ``lookahead``:
     pages fetched at most ahead of the one the caller takes next (:func:`iter_pages`)."""
-    if isinstance(plan, PlanAhead):
-        pages = iter_pages(
-            spec.listing, spec.rows, params, client=client, progress=progress, limit=limit,
-            plan=plan, lookahead=lookahead,
-        )  # fmt: skip
-    else:
-        rows, columns = (plan.rows, plan.columns) if plan is not None else (spec.rows, None)
-        pages = iter_pages(
-            spec.listing, rows, params, client=client, progress=progress, limit=limit,
-            columns=columns, lookahead=lookahead,
-        )  # fmt: skip
-    for page in pages:
+    ahead = plan if isinstance(plan, PlanAhead) else None
+    rows, columns = (plan.rows, plan.columns) if isinstance(plan, ReadPlan) else (spec.rows, None)
+    for page in iter_pages(
+        spec.listing, rows, params, client=client, progress=progress, limit=limit,
+        columns=columns, plan=ahead, lookahead=lookahead,
+    ):  # fmt: skip
         yield page.table

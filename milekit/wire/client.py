@@ -62,7 +62,7 @@ from milekit.wire.attempts import Attempts
 from milekit.wire.auth import Secret
 from milekit.wire.organization import OrganizationKey
 from milekit.wire.pacing import Pacer
-from milekit.wire.paging import MAX_PAGES, PageHooks, Paging, listing_of
+from milekit.wire.paging import LOOKAHEAD, MAX_PAGES, PageHooks, Paging, listing_of
 from milekit.wire.ratelimit import (
     MILEAPP_PERIOD,
     MILEAPP_RATE,
@@ -346,7 +346,7 @@ class Client:
         transform: Callable[[Page], Page] | None = None,
         parse: Callable[[Response, int], Page] | None = None,
         max_pages: int = MAX_PAGES,
-        lookahead: int | None = 256,
+        lookahead: int | None = LOOKAHEAD,
         resume: errors.IncompleteReadError | None = None,
     ) -> Iterator[Page]:
         """Yield every page of a list, in page order: page 1, then once it tells

@@ -39,12 +39,17 @@ from milekit.wire.response import Page, Response
 from milekit.wire.retry import STALL_PAGES, ReadDeadline, Tries
 from milekit.wire.workers import finished, read_pool
 
-__all__ = ["CPU_WORKERS", "MAX_PAGES", "PageHooks", "Paging", "PagingWarning", "Send", "listing_of"]
+__all__ = [
+    "CPU_WORKERS", "LOOKAHEAD", "MAX_PAGES", "PageHooks", "Paging", "PagingWarning", "Send",
+    "listing_of",
+]  # fmt: skip
 
 log = logging.getLogger("milekit")
 
 #: pages a walk may take before it is taken for a server that ignores ``page``
 MAX_PAGES = 100_000
+#: pages a read fetches at most ahead of the one its reader takes next, by default
+LOOKAHEAD = 256
 #: how a read sends the GET of one page: ``send(path, params, raw, tries)``, the client's
 #: request path with its retries (``raw``: leave the body undecoded, ``parse`` reads it)
 Send = Callable[[str, Mapping[str, Any], bool, Tries], Response]
@@ -86,7 +91,7 @@ class Paging:
         limit: int | None,
         hooks: PageHooks,
         max_pages: int = MAX_PAGES,
-        lookahead: int | None = 256,
+        lookahead: int | None = LOOKAHEAD,
         resume: errors.IncompleteReadError | None = None,
     ) -> Iterator[Page]:
         """Yield every page of ``listing``, in page order (the arguments are
