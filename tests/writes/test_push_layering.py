@@ -1,7 +1,7 @@
 """The push package is laid out in floors and its imports only go down.
 
 journal < model (the state) < result (what a push tells: low enough for every module to
-use) < validate, reconcile < plan < send < run, server < the package (``push()``). No module
+use) < validate, reconcile < plan < send < pipeline, server < the package (``push()``). No module
 imports its own floor or one above it (a function-level import counts too), so the package
 has no circle and each module can be read without the ones above it.
 """
@@ -28,7 +28,7 @@ FLOORS: dict[str, int] = {
     "reconcile": 3,
     "plan": 4,
     "send": 5,
-    "run": 6,
+    "pipeline": 6,
     "server": 6,
     "__init__": 7,
 }

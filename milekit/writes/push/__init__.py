@@ -40,7 +40,7 @@ The package, in floors (a module imports only the floors below it; the layering 
 :class:`~milekit.writes.push.model.RowPlan` per row) < :mod:`~milekit.writes.push.result`
 (what a push tells) < :mod:`~milekit.writes.push.validate`,
 :mod:`~milekit.writes.push.reconcile` < :mod:`~milekit.writes.push.plan` <
-:mod:`~milekit.writes.push.send` (with Ctrl-C) < :mod:`~milekit.writes.push.run` (one
+:mod:`~milekit.writes.push.send` (with Ctrl-C) < :mod:`~milekit.writes.push.pipeline` (one
 push, start to end), :mod:`~milekit.writes.push.server` (a frame without a snapshot
 against the server) < this module (:func:`push`).
 """
@@ -61,6 +61,7 @@ from milekit.wire.client import Client
 from milekit.wire.context import get_client
 from milekit.writes.push.journal import PushJournal
 from milekit.writes.push.model import MAX_REQUEST_BYTES, Context, Options
+from milekit.writes.push.pipeline import run
 from milekit.writes.push.result import (
     Plan,
     PlannedRequest,
@@ -69,7 +70,6 @@ from milekit.writes.push.result import (
     PushValidationError,
     RequestRecord,
 )
-from milekit.writes.push.run import run
 from milekit.writes.push.server import against_server, fetch_original
 
 __all__ = [

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class Rerun(Protocol):
-    """Push some rows of a push again (:func:`milekit.writes.push.run.run` for its
+    """Push some rows of a push again (:func:`milekit.writes.push.pipeline.run` for its
     context, given to the result by the run, which sits above this module)."""
 
     def __call__(self, rows: set[int], deletes: set[str], progress: bool) -> PushResult: ...
