@@ -16,6 +16,7 @@ import requests
 
 from milekit.errors import UsageError
 from milekit.sandbox import Org, Sandbox, build_org
+from milekit.sandbox.store import Op
 from milekit.types.registry import RESOURCES
 from tests.reference import PAGINATOR_KEYS
 from tests.sandbox.test_org_coherence import STANDARD_TASK_KEYS
@@ -719,7 +720,8 @@ def test_a_limit_that_admits_nothing_is_refused_before_start(kw: dict[str, Any])
 
 def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Session) -> None:
     """The list's kept orders (moved by the write log, not sorted again) equal a sort of
-    the store after creates, edits of the sort field, deletes and bulk writes."""
+    the store after creates, edits of the sort field, deletes and bulk writes; so do the
+    lists of one status (kept orders of their own) after tasks change status."""
     with Sandbox(tasks=400, seed=4, rate_limit=None, mixed_datetimes=True) as box:
 
         def listed(**params: Any) -> list[str]:
@@ -727,10 +729,13 @@ def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Sess
             assert r.status_code == 200, r.text
             return [t["_id"] for t in r.json()["tasks"]["data"]]
 
-        def expected(by: str, order: str, lo: datetime | None = None) -> list[str]:
-            docs = [d for d in box.store.values("tasks") if isinstance(d.get(by), str)]
+        def expected(
+            by: str, order: str, lo: datetime | None = None, status: str = ""
+        ) -> list[str]:
+            every = [d for d in box.store.values("tasks") if d["status"] == status or not status]
+            docs = [d for d in every if isinstance(d.get(by), str)]
             keyed = [(utc(d[by]), d["_id"]) for d in docs if lo is None or utc(d[by]) >= lo]
-            missing = [] if lo else [d for d in box.store.values("tasks") if d.get(by) is None]
+            missing = [] if lo else [d for d in every if d.get(by) is None]
             ids = [i for _, i in sorted(keyed)]
             ids = sorted(d["_id"] for d in missing) + ids
             return ids[::-1] if order == "desc" else ids
@@ -740,6 +745,11 @@ def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Sess
             for by in ("createdTime", "startTime"):
                 for order in ("asc", "desc"):
                     assert listed(sortBy=by, sortOrder=order) == expected(by, order)
+                    for status in ("UNASSIGNED", "ONGOING", "DONE"):
+                        got_ids = listed(sortBy=by, sortOrder=order, status=status)
+                        assert got_ids == expected(by, order, status=status)
+                        ranged = listed(timeBy=by, timeFrom="2026-10-01 00:00:00", status=status)
+                        assert set(ranged) == set(expected(by, "asc", lo, status))
                 time_from = "2026-10-01T07:00:00+07:00"
                 got = set(listed(timeBy=by, timeFrom=time_from)) | set(
                     listed(timeBy=by, timeFrom="2026-10-01 00:00:00")
@@ -754,3 +764,9 @@ def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Sess
             assert http.post(box.url + "/task", json=body).status_code == 201
             edits = [{"_id": t["_id"], "startTime": moved} for t in tasks[10 + step : 13 + step]]
             assert http.patch(box.url + "/tasks/bulk", json={"tasks": edits}).json()["failed"] == 0
+            moves = zip(
+                tasks[20 + step : 23 + step], ("DONE", "ONGOING", "UNASSIGNED"), strict=True
+            )
+            for t, status in moves:
+                doc = dict(box.store.get("tasks", t["_id"]) or {}, status=status)
+                box.store.apply([Op("put", "tasks", t["_id"], doc)], "PATCH", "/task")

@@ -19,7 +19,7 @@ import bisect
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -143,7 +143,7 @@ class TaskService:
         self.new_id = ids if ids is not None else ObjectIds(clock)
         self._cache: OrderedDict[tuple[Any, ...], tuple[list[Doc], int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._orders: dict[str, _Order] = {}
+        self._orders: dict[tuple[str, frozenset[str] | None], _Order] = {}
         #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
         #: one (writes replace documents, never mutate them)
         self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
@@ -227,12 +227,20 @@ class TaskService:
                 if hit is not None:
                     self._cache.move_to_end(key)
                     return hit
-            preds = self._predicates(p, now)
+            statuses = _statuses(p)
+            preds, ranged = self._predicates(p, now)
             sort_by = p.get(_SORT_BY, "createdTime")
             order = p.get(_SORT_ORDER, "desc").lower()
             if order not in ("asc", "desc"):
                 raise HttpError(400, f"The selected {attribute(_SORT_ORDER)} is invalid.")
-            docs = self._sorted(sort_by, order)
+            if ranged is not None:  # a time range: its few tasks sorted, not all filtered
+                kept = self._order(sort_by)
+                kept.current(self.store)
+                docs = sorted(ranged, key=lambda d: kept.key_of[d["_id"]], reverse=order == "desc")
+                if statuses:
+                    preds.append(lambda d: d.get("status") in statuses)
+            else:  # the status filter is a kept order of its own
+                docs = self._sorted(sort_by, order, statuses)
             if len(preds) == 1:  # filtering keeps the order: one sort per version
                 docs = list(filter(preds[0], docs))
             elif preds:
@@ -246,33 +254,43 @@ class TaskService:
                     self._cache.popitem(last=False)
             return result
 
-    def _sorted(self, sort_by: str, order: str) -> list[Doc]:
-        """Every task in the list's order, a copy of the kept order (the caller holds the
-        store's lock; the kept order moves with later writes, the copy does not)."""
-        ascending = self._order(sort_by).current(self.store)
+    def _sorted(
+        self, sort_by: str, order: str, statuses: frozenset[str] | None = None
+    ) -> list[Doc]:
+        """Every task (of ``statuses``) in the list's order, a copy of the kept order (the
+        caller holds the store's lock; the kept order moves with later writes, the copy
+        does not)."""
+        ascending = self._order(sort_by, statuses).current(self.store)
         return ascending[::-1] if order == "desc" else list(ascending)
 
-    def _order(self, field: str) -> _Order:
-        """The kept order of every task by ``field`` (a few fields kept, the latest used)."""
-        index = self._orders.pop(field, None) or _Order(
-            sort_key(field, is_time=field in _DATETIME, fold_case=False)
+    def _order(self, field: str, statuses: frozenset[str] | None = None) -> _Order:
+        """The kept order of every task (of ``statuses``) by ``field`` (a few kept, the
+        latest used): a list by status after a write no longer sifts every task."""
+        index = self._orders.pop((field, statuses), None) or _Order(
+            sort_key(field, is_time=field in _DATETIME, fold_case=False),
+            None if statuses is None else (lambda d: d.get("status") in statuses),
         )
-        self._orders[field] = index
-        while len(self._orders) > 4:
+        self._orders[(field, statuses)] = index
+        while len(self._orders) > 8:
             self._orders.pop(next(iter(self._orders)))
         return index
 
-    def _in_range(self, by: str, lo: float | None, hi: float | None) -> set[int]:
-        """The identities of the tasks whose ``by`` falls in [lo, hi], found by bisecting
-        the kept order by ``by`` instead of parsing every task's time."""
+    def _in_range(self, by: str, lo: float | None, hi: float | None) -> list[Doc]:
+        """The tasks whose ``by`` falls in [lo, hi], found by bisecting the kept order by
+        ``by`` instead of parsing every task's time."""
         index = self._order(by)
         docs = index.current(self.store)
         start = 0 if lo is None else bisect.bisect_left(index.keys, (1, lo))
         stop = len(docs) if hi is None else bisect.bisect_right(index.keys, (1, hi, _LAST))
-        return {id(d) for d in docs[start:stop] if _between(_at(d, by), lo, hi)}
+        return [d for d in docs[start:stop] if _between(_at(d, by), lo, hi)]
 
-    def _predicates(self, p: dict[str, str], now: float) -> list[Callable[[Doc], bool]]:
+    def _predicates(
+        self, p: dict[str, str], now: float
+    ) -> tuple[list[Callable[[Doc], bool]], list[Doc] | None]:
+        """The filters of a list as predicates, and the tasks of its time range (None:
+        no range) that the predicates then sift."""
         preds: list[Callable[[Doc], bool]] = []
+        ranged: list[Doc] | None = None
 
         def member(key: str, values: set[str]) -> None:
             preds.append(lambda d: d.get(key) in values)
@@ -283,11 +301,6 @@ class TaskService:
             member("flowId", set(csv(p["flowId"])))
         if "hubId" in p:
             member("hubId", set(csv(p["hubId"])))
-        if "status" in p:
-            statuses = {s.upper() for s in csv(p["status"])}
-            if not statuses or not statuses <= set(_STATUSES):
-                raise HttpError(400, "The selected status is invalid.")
-            member("status", statuses)
         if "doneBy" in p:
             member("doneBy", {p["doneBy"]})
         if "routingResultId" in p:
@@ -315,9 +328,8 @@ class TaskService:
             if lo is not None and hi is not None and hi < lo:
                 raise HttpError(400, "The time to must be a date after or equal to time from.")
             if lo is not None or hi is not None:
-                inside = self._in_range(by, lo, hi)
-                preds.append(lambda d: id(d) in inside)
-        return preds
+                ranged = self._in_range(by, lo, hi)
+        return preds, ranged
 
     # --- GET /task/{id} -----------------------------------------------------------------
 
@@ -610,6 +622,16 @@ class TaskService:
         return self._query(q)[0]
 
 
+def _statuses(p: Mapping[str, str]) -> frozenset[str] | None:
+    """The statuses a list asks for (None: any); 400 for one the API does not have."""
+    if "status" not in p:
+        return None
+    statuses = frozenset(s.upper() for s in csv(p["status"]))
+    if not statuses or not statuses <= set(_STATUSES):
+        raise HttpError(400, "The selected status is invalid.")
+    return statuses
+
+
 class _Order:
     """Every task in one ascending order, kept from one version of the tasks to the next
     by moving only the tasks the store's write log names since: a write no longer costs
@@ -623,8 +645,8 @@ class _Order:
     True
     """
 
-    def __init__(self, key: Callable[[Doc], Any]) -> None:
-        self.key, self.version, self.logged = key, -1, 0
+    def __init__(self, key: Callable[[Doc], Any], where: Callable[[Doc], bool] | None = None):
+        self.key, self.where, self.version, self.logged = key, where, -1, 0
         self.docs: list[Doc] = []
         self.keys: list[Any] = []
         self.key_of: dict[str, Any] = {}
@@ -639,6 +661,8 @@ class _Order:
         written = {e["id"] for e in log[self.logged :] if e["resource"] == "tasks"}
         if self.version < 0 or len(written) > len(self.docs) // 8:
             docs = store.values("tasks")
+            if self.where is not None:
+                docs = [d for d in docs if self.where(d)]
             keys = [self.key(d) for d in docs]
             order = sorted(range(len(docs)), key=keys.__getitem__)
             self.keys, self.docs = [keys[i] for i in order], [docs[i] for i in order]
@@ -655,7 +679,7 @@ class _Order:
         if old is not None:
             at = bisect.bisect_left(self.keys, old)
             del self.keys[at], self.docs[at]
-        if doc is not None:
+        if doc is not None and (self.where is None or self.where(doc)):
             k = self.key_of[task_id] = self.key(doc)
             at = bisect.bisect_left(self.keys, k)
             self.keys.insert(at, k)
