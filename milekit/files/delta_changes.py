@@ -53,6 +53,7 @@ __all__ = [
     "flagged",
     "gone_batch",
     "id_keys",
+    "ranges",
     "row_hashes",
     "stamps",
     "with_gone",
@@ -212,6 +213,47 @@ def stamps(col: pa.Array | pa.ChunkedArray | None, n: int) -> np.ndarray[Any, An
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     us = pc.cast(arr, pa.timestamp("us", arr.type.tz), safe=False).cast(pa.int64())
     return np.asarray(pc.fill_null(us, NO_STAMP).to_numpy(), np.int64)
+
+
+#: microseconds in the whole second a list's time filter is given in
+_SECOND = 1_000_000
+
+
+def ranges(
+    created: np.ndarray[Any, Any], doubt: np.ndarray[Any, Any], page: int
+) -> list[tuple[int, int]] | None:
+    """The creation-time ranges (microseconds, whole seconds, both ends in) that hold
+    every row in ``doubt``, each holding at most ``page`` of the rows read (``created``),
+    so that one request fetches it; None when they would take as many requests as
+    reading all of ``created`` again, or a row in doubt has no creation time.
+
+    >>> s = _SECOND
+    >>> ranges(np.arange(10) * s, np.array([1, 2, 8]) * s, page=3)
+    [(1000000, 3000000), (8000000, 9000000)]
+    >>> ranges(np.arange(10) * s, np.array([0, 5, 9]) * s, page=4) is None  # 3 pages
+    True
+    """
+    if not len(doubt):
+        return []
+    if (doubt == NO_STAMP).any():
+        return None
+    everyone = np.sort(created // _SECOND)
+    seconds = np.unique(doubt // _SECOND)
+    whole = -(-len(created) // page)  # the pages of reading them all again
+    out: list[tuple[int, int]] = []
+    lo = hi = int(seconds[0])
+    for x in seconds[1:].tolist():
+        inside = np.searchsorted(everyone, x, "right") - np.searchsorted(everyone, lo, "left")
+        if inside > page:
+            out.append((lo, hi))
+            lo = x
+            if len(out) >= whole:
+                return None
+        hi = x
+    out.append((lo, hi))
+    if len(out) >= whole:
+        return None
+    return [(a * _SECOND, (b + 1) * _SECOND) for a, b in out]
 
 
 class LakeKeys:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import numpy as np
 import pandas as pd
@@ -489,6 +490,41 @@ def test_an_incremental_run_hashes_only_the_rows_its_stamps_leave_in_doubt(
     _same_as_api(lake, c)
 
 
+@pytest.mark.parametrize("page", [5, 1000])
+def test_a_large_lake_reads_its_open_rows_as_ids_and_stamps_and_whole_only_those_in_doubt(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    """Past NARROW_FROM_PAGES pages of rows, the reads of the open rows ask for ids and
+    stamps only (``fields=``); the rows they leave in doubt are read whole by creation
+    time ranges, each a page at most (``page``: the ranges are planned in pages of 5
+    rows), or, when ranges would not save a request (pages of 1000: one page), by the
+    status alone. Either way the run finds the new, finished, edited and deleted rows."""
+    monkeypatch.setattr(delta_lake, "NARROW_FROM_PAGES", 0)
+    monkeypatch.setattr(delta_lake._DeltaRun, "page", property(lambda self: page))
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    _changes(fresh, c)
+    before = len(fresh.app.request_log)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    asked = [
+        {k: v[0] for k, v in parse_qs(r.query).items()}
+        for r in list(fresh.app.request_log)[before:]
+        if r.path.endswith("/tasks") and "status=" in r.query
+    ]
+    narrowed = [q for q in asked if "fields" in q]
+    whole = [q for q in asked if "fields" not in q]
+    assert sorted(q["status"] for q in narrowed) == ["ONGOING", "UNASSIGNED"]
+    assert {q["fields"] for q in narrowed} == {"_id,updatedTime,createdTime,status"}
+    if page == 5:  # the new row (UNASSIGNED) and the edited one (ONGOING), by their times
+        assert sorted(q["status"] for q in whole) == ["ONGOING", "UNASSIGNED"]
+        assert all(q["timeBy"] == "createdTime" and q["timeFrom"] <= q["timeTo"] for q in whole)
+    else:  # one page each: read again whole, by status
+        assert sorted(q["status"] for q in whole) == ["ONGOING", "UNASSIGNED"]
+        assert not any("timeBy" in q for q in whole)
+    assert (res.mode, res.written, res.deleted) == ("incremental", 3, 1)
+    _same_as_api(lake, c)
+
+
 def test_a_delta_row_changed_under_a_recent_unchanged_stamp_is_still_seen(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
@@ -506,11 +542,20 @@ def test_a_delta_row_changed_under_a_recent_unchanged_stamp_is_still_seen(
     assert milekit.read_lake(lake).loc[task["_id"], "title"] == "changed in the same second"
 
 
+@pytest.mark.parametrize("narrow", [False, True])
 def test_a_row_two_delta_reads_got_is_taken_from_the_copy_with_the_newest_stamp(
-    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    narrow: bool,
 ) -> None:
     """The reads run at once, so the later read in the list is not the fresher: of two
-    copies of a row the newer update stamp wins (on a tie, the later read)."""
+    copies of a row the newer update stamp wins (on a tie, the later read); so too where
+    the open rows are read as ids and stamps first (``narrow``)."""
+    if narrow:
+        monkeypatch.setattr(delta_lake, "NARROW_FROM_PAGES", 0)
+        monkeypatch.setattr(delta_lake._DeltaRun, "page", property(lambda self: 5))
     spec = RESOURCES["tasks"]
     waiting = open_ids(fresh, "UNASSIGNED")[0]
     plan = read_plan(spec, {}, c)
@@ -524,9 +569,12 @@ def test_a_row_two_delta_reads_got_is_taken_from_the_copy_with_the_newest_stamp(
     real = delta_lake._DeltaRun.tables
 
     def tables(
-        self: delta_lake._DeltaRun, extra: dict[str, str] | None = None, lookahead: int = 256
+        self: delta_lake._DeltaRun,
+        extra: dict[str, str] | None = None,
+        lookahead: int = 256,
+        whole: bool = True,
     ) -> object:
-        yield from real(self, extra, lookahead)
+        yield from real(self, extra, lookahead, whole)
         if (extra or {}).get("status") == "ONGOING":  # the last read: an old copy too
             yield stale
 
