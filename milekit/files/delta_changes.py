@@ -323,6 +323,8 @@ class LakeKeys:
         seconds, so a second change in the same second keeps it: rows stamped from
         ``recent`` on are compared by content)."""
         at, found = self._find(keys)
+        if not len(self.keys):  # a lake whose every row is gone: nothing is the same
+            return np.zeros(len(keys), bool)
         out: np.ndarray[Any, Any] = found & (self.stamps[at] == stamped) & (stamped < recent)
         out &= stamped != NO_STAMP
         return out
@@ -332,6 +334,8 @@ class LakeKeys:
     ) -> np.ndarray[Any, Any]:
         """Which rows (by key and content hash) the lake holds as they are."""
         at, found = self._find(keys)
+        if not len(self.keys):
+            return np.zeros(len(keys), bool)
         out: np.ndarray[Any, Any] = found & (self.hashes[at] == hashes)
         out &= hashes != _NO_HASH
         return out

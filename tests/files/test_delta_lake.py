@@ -525,6 +525,29 @@ def test_a_large_lake_reads_its_open_rows_as_ids_and_stamps_and_whole_only_those
     _same_as_api(lake, c)
 
 
+def test_a_lake_whose_every_row_was_deleted_takes_new_rows(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path
+) -> None:
+    """Every task deleted, a run empties the lake (its marks kept); the next run that reads
+    a row compared it with a lake of no rows and crashed (IndexError in the compare)."""
+    lake = tmp_path / "tasks"
+    for task in list(fresh.store.values("tasks"))[1:]:
+        c.request("DELETE", f"/task/{task['_id']}")
+    [kept] = fresh.store.values("tasks")
+    if kept["status"] == "DONE":
+        doc = dict(kept, status="ONGOING")
+        fresh.store.apply([Op("put", "tasks", kept["_id"], doc)], "PATCH", "/task")
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    c.request("DELETE", f"/task/{kept['_id']}")
+    emptied = milekit.sync("tasks", lake, client=c, progress=False)
+    assert (emptied.mode, emptied.deleted, emptied.rows) == ("incremental", 1, 0)
+    body = {"flow": kept["flow"], "hubId": kept["hubId"], "title": "after all were gone"}
+    c.request("POST", "/task", json=body)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert (res.mode, res.written, res.rows) == ("incremental", 1, 1)
+    _same_as_api(lake, c)
+
+
 def test_a_delta_row_changed_under_a_recent_unchanged_stamp_is_still_seen(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path
 ) -> None:
