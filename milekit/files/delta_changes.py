@@ -35,6 +35,8 @@ source does not name.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,7 @@ __all__ = [
     "GONE",
     "HASH",
     "NO_STAMP",
+    "Doubts",
     "LakeKeys",
     "Seen",
     "flagged",
@@ -222,16 +225,18 @@ _SECOND = 1_000_000
 def ranges(
     created: np.ndarray[Any, Any], doubt: np.ndarray[Any, Any], page: int
 ) -> list[tuple[int, int]] | None:
-    """The creation-time ranges (microseconds, whole seconds, both ends in) that hold
-    every row in ``doubt``, each holding at most ``page`` of the rows read (``created``),
-    so that one request fetches it; None when they would take as many requests as
-    reading all of ``created`` again, or a row in doubt has no creation time.
+    """The creation-time ranges (microseconds, whole seconds, the end a second past the
+    last) that hold every row in ``doubt``, each holding at most ``page`` of the rows read
+    (``created``, consecutive pages of a list by creation time), so that one request
+    fetches it; where that would take as many requests as the pages read, one range from
+    the first row in doubt to the last (read a page at a time); None when a row in doubt
+    has no creation time (its status is read again whole).
 
     >>> s = _SECOND
     >>> ranges(np.arange(10) * s, np.array([1, 2, 8]) * s, page=3)
     [(1000000, 3000000), (8000000, 9000000)]
-    >>> ranges(np.arange(10) * s, np.array([0, 5, 9]) * s, page=4) is None  # 3 pages
-    True
+    >>> ranges(np.arange(10) * s, np.array([0, 5, 9]) * s, page=4)  # 3 ranges, 3 pages
+    [(0, 10000000)]
     """
     if not len(doubt):
         return []
@@ -248,12 +253,74 @@ def ranges(
             out.append((lo, hi))
             lo = x
             if len(out) >= whole:
-                return None
+                break
         hi = x
     out.append((lo, hi))
     if len(out) >= whole:
-        return None
+        out = [(int(seconds[0]), int(seconds[-1]))]
     return [(a * _SECOND, (b + 1) * _SECOND) for a, b in out]
+
+
+class Doubts:
+    """The rows a narrowed read (ids, update and creation stamps only) leaves in doubt,
+    handed to ``start(lo, hi)`` as creation-time ranges to read whole (:func:`ranges`;
+    ``start(None, None)``: the status whole, once) as soon as the lake's keys are in,
+    while the read goes on: until then each page waits as three numbers a row.
+
+    >>> from concurrent.futures import Future
+    >>> keys: Future[LakeKeys] = Future()
+    >>> asked: list[tuple[int | None, int | None]] = []
+    >>> d = Doubts(keys, recent=0, page=10, start=lambda lo, hi: asked.append((lo, hi)))
+    >>> d.add(np.array([7]), np.array([5]), np.array([3 * _SECOND]))
+    >>> asked  # the lake's keys are not in yet
+    []
+    >>> no_rows = np.empty(0, np.int64)
+    >>> keys.set_result(LakeKeys(no_rows, no_rows, no_rows, pa.array([], pa.string())))
+    >>> d.finish()
+    >>> asked  # a row the lake does not hold
+    [(3000000, 4000000)]
+    """
+
+    def __init__(
+        self,
+        keys: Future[LakeKeys],
+        recent: int,
+        page: int,
+        start: Callable[[int | None, int | None], None],
+    ) -> None:
+        self.keys, self.recent, self.page, self.start = keys, recent, page, start
+        self.pending: list[tuple[np.ndarray[Any, Any], ...]] = []
+        self.whole = False  #: the status is read again whole: nothing more to plan
+
+    def add(
+        self,
+        keys: np.ndarray[Any, Any],
+        stamped: np.ndarray[Any, Any],
+        created: np.ndarray[Any, Any],
+    ) -> None:
+        """A page's rows: planned at once if the lake's keys are in."""
+        self.pending.append((keys, stamped, created))
+        if self.keys.done():
+            self.plan()
+
+    def finish(self) -> None:
+        """The read is done: wait for the lake's keys and plan what is left."""
+        self.keys.result()
+        self.plan()
+
+    def plan(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending or self.whole:
+            return
+        keys, stamped, created = (np.concatenate(parts) for parts in zip(*pending, strict=True))
+        doubt = ~self.keys.result().stamped_same(keys, stamped, self.recent)
+        spans = ranges(created, created[doubt], self.page)
+        if spans is None:
+            self.whole = True
+            self.start(None, None)
+            return
+        for lo, hi in spans:
+            self.start(lo, hi)
 
 
 class LakeKeys:

@@ -56,12 +56,12 @@ from milekit.files.delta_changes import (
     GONE,
     HASH,
     NO_STAMP,
+    Doubts,
     LakeKeys,
     Seen,
     flagged,
     gone_batch,
     id_keys,
-    ranges,
     row_hashes,
     stamps,
     with_gone,
@@ -79,7 +79,7 @@ from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.paging import LOOKAHEAD
-from milekit.wire.workers import read_pool
+from milekit.wire.workers import read_pool, results
 
 __all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
 
@@ -376,26 +376,50 @@ class _DeltaRun:
         """The rows a page holds (the ranges read again are planned in pages)."""
         return self.spec.max_limit
 
-    def again(
-        self, reads: list[dict[str, Any]], done: list[_Read], lake: LakeKeys, recent: int
-    ) -> list[dict[str, Any]]:
-        """The filters that read whole the rows the narrowed reads left in doubt (their
-        stamps compared with the lake's: LakeKeys.stamped_same): per read, its filters and
-        creation-time ranges (delta_changes.ranges), or its filters alone where ranges
-        would not save a request."""
-        out: list[dict[str, Any]] = []
-        by = _changes(self.spec).created
-        for q, r in zip(reads, done, strict=True):
-            if not r.narrowed:
-                continue
-            created = np.concatenate(r.created) if r.created else np.empty(0, np.int64)
-            doubt = ~lake.stamped_same(r.keys, r.stamps, recent)
-            spans = ranges(created, created[doubt], self.page)
-            if spans is None:
-                out.append(dict(q))
-                continue
-            for lo, hi in spans:
-                out.append({**q, "timeBy": by, "timeFrom": _instant(lo), "timeTo": _instant(hi)})
+    def narrow_read(
+        self,
+        name: str,
+        extra: Mapping[str, Any],
+        projection: Mapping[str, Any],
+        keys: Future[LakeKeys],
+        lake_s: pa.Schema,
+        recent: int,
+        stop: threading.Event,
+    ) -> _Read:
+        """A read of open rows as ids and stamps only (:meth:`narrowed`): every row kept
+        as its key and update stamp; the rows the stamps leave in doubt are read whole by
+        creation-time ranges (delta_changes.Doubts) as soon as the lake's keys are in,
+        while later pages come: those reads are the result's ``again``."""
+        query = encode_filters(self.spec.query, self.spec.rows, {**extra, **projection})
+        idf, by, upd = self.spec.id_field, _changes(self.spec).created, self.spec.updated
+        out, jobs = _Read(self.scratch / f"{name}.parquet"), list[Future[_Read]]()
+        with read_pool(4, "lake-again") as pool:
+
+            def start(lo: int | None, hi: int | None) -> None:
+                q = dict(extra) if lo is None or hi is None else {
+                    **extra, "timeBy": by, "timeFrom": _instant(lo), "timeTo": _instant(hi)
+                }  # fmt: skip
+                again = partial(self.read, f"{name}-{len(jobs)}", q, keys, lake_s, recent)
+                jobs.append(pool.submit(again, stop, narrow=False))
+
+            doubts = Doubts(keys, recent, self.page, start)
+            try:
+                for t in self.tables(query, READ_LOOKAHEAD, whole=False):
+                    if stop.is_set():
+                        break
+                    out.fetched += t.num_rows
+                    out.high = max(filter(None, (out.high, _high_water(t, by))), default=None)
+                    k = id_keys(t.column(idf))
+                    st = stamps(t.column(upd) if upd in t.column_names else None, len(k))
+                    out.seen.append((k, st))
+                    made = stamps(t.column(by) if by in t.column_names else None, len(k))
+                    doubts.add(k, st, made)
+                if not stop.is_set():
+                    doubts.finish()
+                out.again = results(jobs)
+            except BaseException:
+                stop.set()  # the reads of the rows in doubt end at their next page
+                raise
         return out
 
     def read(
@@ -412,34 +436,30 @@ class _DeltaRun:
         the lake as it arrives, by the update stamps (``recent``: LakeKeys.stamped_same)
         and, for the rows they leave in doubt, the content hashes; the rows the lake does
         not hold as they are spilled to ``name``, every row kept as its key and update
-        stamp (delta_changes.py). A read of open rows (``narrow``: :meth:`narrowed`) gets
-        keys and stamps only and keeps the creation times of the rows left in doubt:
-        :meth:`again` reads those whole."""
+        stamp (delta_changes.py). A read of open rows (``narrow``: :meth:`narrowed`) is a
+        :meth:`narrow_read`."""
         projection = self.narrowed(extra) if narrow else {}
-        query = encode_filters(self.spec.query, self.spec.rows, {**extra, **projection})
+        if projection:
+            return self.narrow_read(name, extra, projection, keys, lake_s, recent, stop)
+        query = encode_filters(self.spec.query, self.spec.rows, extra)
         path, spills = self.scratch / f"{name}.parquet", self.scratch / f"{name}.spill"
         spills.mkdir()
         idf, by, upd = self.spec.id_field, _changes(self.spec).created, self.spec.updated
         sink = Sink(path, "parquet", idf, self.meta, spill_dir=spills,
                     empty_schema=self.empty)  # fmt: skip
-        out = _Read(path, narrowed=bool(projection))
+        out = _Read(path)
         fitted: dict[pa.Schema, pa.Schema] = {}
-        for t in self.tables(query, READ_LOOKAHEAD, whole=not projection):
+        for t in self.tables(query, READ_LOOKAHEAD):
             if stop.is_set():
                 break
             if not t.num_rows:
-                if not projection:
-                    sink.write(t)  # its columns only
+                sink.write(t)  # its columns only
                 continue
             out.fetched += t.num_rows
             out.high = max(filter(None, (out.high, _high_water(t, by))), default=None)
             k = id_keys(t.column(idf))
             st = stamps(t.column(upd) if upd in t.column_names else None, t.num_rows)
             out.seen.append((k, st))
-            if projection:  # compared once the read is done: it never waits for the keys
-                out.created.append(stamps(t.column(by) if by in t.column_names else None,
-                                          t.num_rows))  # fmt: skip
-                continue
             doubt = ~keys.result().stamped_same(k, st, recent)
             if not doubt.any():
                 sink.write(t.slice(0, 0))  # its columns only
@@ -515,11 +535,7 @@ class _DeltaRun:
                 partial(self.read, f"read{i}", q, keys, lake_s, recent) for i, q in enumerate(reads)
             ]
             done = at_once(jobs)
-            again = self.again(reads, done, keys.result(), recent)
-            done += at_once([
-                partial(self.read, f"again{i}", q, keys, lake_s, recent, narrow=False)
-                for i, q in enumerate(again)
-            ]) if again else []  # fmt: skip
+            done += [again for r in done for again in r.again]  # after: they win a tie
             lake = keys.result()
         s = schema.unified_schema([*(r.schema for r in done), lake_s])
         high = max(filter(None, (r.high for r in done)), default=None)
@@ -555,7 +571,7 @@ class _DeltaRun:
         """One merge commit by id of the rows read again that differ from the lake's (of
         several copies of an id, the winner: delta_changes.Seen) and the ids found gone,
         flagged and deleted by a matched clause."""
-        changed = (_won(r.path, i, seen, s, self.spec) for i, r in enumerate(reads))
+        changed = (_won(r.path, i, seen, s, self.spec) for i, r in enumerate(reads) if r.changed)
         batches = itertools.chain(
             (flagged(b) for part in changed for b in part),
             [gone_batch(gone, delta_schema(s), self.spec.id_field)] if len(gone) else [],
@@ -613,14 +629,13 @@ class _Read:
     per page the keys and update stamps of every row it got."""
 
     path: Path
-    narrowed: bool = False  #: keys and stamps only were asked for (_DeltaRun.narrowed)
     fetched: int = 0
     changed: int = 0
     high: str | None = None
     schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
     seen: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=list)
-    #: narrowed: per page, the creation times of its rows
-    created: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    #: a narrowed read's reads of the rows it left in doubt (_DeltaRun.narrow_read)
+    again: list[_Read] = field(default_factory=list)
 
     @property
     def keys(self) -> np.ndarray[Any, Any]:

@@ -490,20 +490,29 @@ def test_an_incremental_run_hashes_only_the_rows_its_stamps_leave_in_doubt(
     _same_as_api(lake, c)
 
 
-@pytest.mark.parametrize("page", [5, 1000])
+@pytest.mark.parametrize("undated", [False, True])
 def test_a_large_lake_reads_its_open_rows_as_ids_and_stamps_and_whole_only_those_in_doubt(
-    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: int
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    undated: bool,
 ) -> None:
     """Past NARROW_FROM_PAGES pages of rows, the reads of the open rows ask for ids and
-    stamps only (``fields=``); the rows they leave in doubt are read whole by creation
-    time ranges, each a page at most (``page``: the ranges are planned in pages of 5
-    rows), or, when ranges would not save a request (pages of 1000: one page), by the
-    status alone. Either way the run finds the new, finished, edited and deleted rows."""
+    stamps only (``fields=``); the rows they leave in doubt are read whole by creation-time
+    ranges (planned in pages of 5 rows here), or, for a row in doubt without a creation
+    time (``undated``), its status whole. Either way the run finds the new, finished,
+    edited and deleted rows."""
     monkeypatch.setattr(delta_lake, "NARROW_FROM_PAGES", 0)
-    monkeypatch.setattr(delta_lake._DeltaRun, "page", property(lambda self: page))
+    monkeypatch.setattr(delta_lake._DeltaRun, "page", property(lambda self: 5))
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False, format="delta")
     _changes(fresh, c)
+    if undated:  # an open task changed, and without a creation time
+        task = fresh.store.get("tasks", open_ids(fresh, "ONGOING")[-1]) or {}
+        doc = {k: v for k, v in task.items() if k != "createdTime"}
+        doc |= {"title": "undated", "updatedTime": iso_now(time.time())}
+        fresh.store.apply([Op("put", "tasks", task["_id"], doc)], "PATCH", "/task")
     before = len(fresh.app.request_log)
     res = milekit.sync("tasks", lake, client=c, progress=False)
     asked = [
@@ -515,13 +524,12 @@ def test_a_large_lake_reads_its_open_rows_as_ids_and_stamps_and_whole_only_those
     whole = [q for q in asked if "fields" not in q]
     assert sorted(q["status"] for q in narrowed) == ["ONGOING", "UNASSIGNED"]
     assert {q["fields"] for q in narrowed} == {"_id,updatedTime,createdTime,status"}
-    if page == 5:  # the new row (UNASSIGNED) and the edited one (ONGOING), by their times
-        assert sorted(q["status"] for q in whole) == ["ONGOING", "UNASSIGNED"]
-        assert all(q["timeBy"] == "createdTime" and q["timeFrom"] <= q["timeTo"] for q in whole)
-    else:  # one page each: read again whole, by status
-        assert sorted(q["status"] for q in whole) == ["ONGOING", "UNASSIGNED"]
-        assert not any("timeBy" in q for q in whole)
-    assert (res.mode, res.written, res.deleted) == ("incremental", 3, 1)
+    ranged = [q for q in whole if "timeBy" in q]
+    assert all(q["timeBy"] == "createdTime" and q["timeFrom"] <= q["timeTo"] for q in ranged)
+    # the new row (UNASSIGNED) and the edited one (ONGOING), by their creation times
+    assert {q["status"] for q in ranged} == {"UNASSIGNED"} | (set() if undated else {"ONGOING"})
+    assert [q["status"] for q in whole if "timeBy" not in q] == (["ONGOING"] if undated else [])
+    assert (res.mode, res.written, res.deleted) == ("incremental", 3 + undated, 1)
     _same_as_api(lake, c)
 
 
