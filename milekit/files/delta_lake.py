@@ -64,6 +64,7 @@ from milekit.files.delta_changes import (
     id_keys,
     row_hashes,
     stamps,
+    unsettled,
     with_gone,
     with_hash,
 )
@@ -100,6 +101,10 @@ FILE_BYTES = 2 * 2**20
 #: once the lake holds this many pages of rows; a smaller lake's open rows are a page or
 #: two, read whole at once (the projection would cost a request more per open status)
 NARROW_FROM_PAGES = 10
+#: an incremental run scans the keys of the files that hold a row some read can bring back
+#: only (delta_changes.unsettled: by the Delta log's statistics, not the files whose rows
+#: are all finished and created before the run's window: ~85% of a lake of 1M)
+SKIP_SETTLED = True
 #: fetched, written, deleted, rows
 Counts = tuple[int, int, int, int]
 
@@ -347,10 +352,16 @@ class _DeltaRun:
         written = sink.finish()
         return fetched, path, written.schema.remove_metadata()
 
-    def lake_keys(self) -> LakeKeys:
+    def lake_keys(self, since: int | None = None) -> LakeKeys:
+        """The lake's keys (delta_changes.LakeKeys); with ``since`` (the created read's
+        window), of its files that hold a row some read can bring back (unsettled)."""
         changes = _changes(self.spec)
         statuses = open_statuses(changes, self.params)
         lake = self.table.to_pyarrow_dataset()
+        if since is not None and SKIP_SETTLED:
+            stats = pa.table(self.table.get_add_actions(flatten=True))
+            field = changes.status_filter
+            lake = unsettled(lake, stats, field, statuses, changes.created, since)
         return LakeKeys.scan(
             lake, self.spec.id_field, self.spec.updated, changes.status_filter, statuses
         )
@@ -527,10 +538,13 @@ class _DeltaRun:
         lake_s = decode_schema(state.schema)
         recent = NO_STAMP
         if state.last_run:
-            back = dt.datetime.fromisoformat(state.last_run) - overlap
-            recent = (back - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+            recent = _micros(dt.datetime.fromisoformat(state.last_run) - overlap)
+        since = None
+        if state.high_water:
+            made = dt.datetime.fromisoformat(state.high_water) - overlap
+            since = _micros(made if made.tzinfo else made.replace(tzinfo=dt.UTC))
         with read_pool(1, "lake-keys") as pool:  # the lake's keys while pages come
-            keys = pool.submit(self.lake_keys)
+            keys = pool.submit(self.lake_keys, since)
             jobs = [
                 partial(self.read, f"read{i}", q, keys, lake_s, recent) for i, q in enumerate(reads)
             ]
@@ -657,6 +671,11 @@ def _won(
         return pa.array(seen.won(keys, stamps(upd, t.num_rows), read))
 
     return (with_hash(b) for b in _batches(path, s, wins))
+
+
+def _micros(at: dt.datetime) -> int:
+    """Microseconds since the epoch (an aware datetime)."""
+    return (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _instant(us: int) -> dt.datetime:
