@@ -78,6 +78,7 @@ from milekit.reads.pages import iter_tables
 from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
+from milekit.types.scalars import datetime_us
 from milekit.wire.client import Client
 from milekit.wire.paging import LOOKAHEAD
 from milekit.wire.workers import read_pool, results
@@ -101,10 +102,6 @@ FILE_BYTES = 2 * 2**20
 #: once the lake holds this many pages of rows; a smaller lake's open rows are a page or
 #: two, read whole at once (the projection would cost a request more per open status)
 NARROW_FROM_PAGES = 10
-#: an incremental run scans the keys of the files that hold a row some read can bring back
-#: only (delta_changes.unsettled: by the Delta log's statistics, not the files whose rows
-#: are all finished and created before the run's window: ~85% of a lake of 1M)
-SKIP_SETTLED = True
 #: fetched, written, deleted, rows
 Counts = tuple[int, int, int, int]
 
@@ -358,7 +355,7 @@ class _DeltaRun:
         changes = _changes(self.spec)
         statuses = open_statuses(changes, self.params)
         lake = self.table.to_pyarrow_dataset()
-        if since is not None and SKIP_SETTLED:
+        if since is not None:
             stats = pa.table(self.table.get_add_actions(flatten=True))
             field = changes.status_filter
             lake = unsettled(lake, stats, field, statuses, changes.created, since)
@@ -538,11 +535,10 @@ class _DeltaRun:
         lake_s = decode_schema(state.schema)
         recent = NO_STAMP
         if state.last_run:
-            recent = _micros(dt.datetime.fromisoformat(state.last_run) - overlap)
+            recent = datetime_us(dt.datetime.fromisoformat(state.last_run) - overlap)
         since = None
         if state.high_water:
-            made = dt.datetime.fromisoformat(state.high_water) - overlap
-            since = _micros(made if made.tzinfo else made.replace(tzinfo=dt.UTC))
+            since = datetime_us(dt.datetime.fromisoformat(state.high_water) - overlap)
         with read_pool(1, "lake-keys") as pool:  # the lake's keys while pages come
             keys = pool.submit(self.lake_keys, since)
             jobs = [
@@ -671,11 +667,6 @@ def _won(
         return pa.array(seen.won(keys, stamps(upd, t.num_rows), read))
 
     return (with_hash(b) for b in _batches(path, s, wins))
-
-
-def _micros(at: dt.datetime) -> int:
-    """Microseconds since the epoch (an aware datetime)."""
-    return (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _instant(us: int) -> dt.datetime:
