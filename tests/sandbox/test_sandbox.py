@@ -163,7 +163,14 @@ def test_list_envelope_and_paginator(ro: Sandbox, http: requests.Session) -> Non
         p["links"][0]["label"] == "&laquo; Previous" and p["links"][-1]["label"] == "Next &raquo;"
     )
     assert [x["label"] for x in p["links"] if x["active"]] == ["1"]
-    assert body["metadata"]["counting"]["doneTotal"] == p["total"]
+    assert body["metadata"]["counting"] == {"doneTotal": p["total"], "ongoingTotal": 0}
+    two = http.get(ro.url + "/tasks", params={"status": "DONE,ONGOING,UNASSIGNED"}).json()
+    assert sum(two["metadata"]["counting"].values()) < two["tasks"]["total"]
+    tasks = ro.store.values("tasks")
+    assert two["metadata"]["counting"] == {
+        k: sum(1 for t in tasks if t["status"] == s)
+        for k, s in (("doneTotal", "DONE"), ("ongoingTotal", "ONGOING"))
+    }
     beyond = http.get(ro.url + "/tasks", params={"limit": 50, "page": 999}).json()["tasks"]
     assert beyond["data"] == [] and beyond["from"] is None and beyond["to"] is None
     assert beyond["last_page"] >= 1
