@@ -189,6 +189,8 @@ class RateLimiter:
         self._full_at = float("-inf")  # time.monotonic() when the window last was full
         self._waiting = 0
         self._throttled_since = 0.0
+        #: held by the one caller waiting for room in a full window (acquire)
+        self._turn = threading.Lock()
 
     @classmethod
     def shared(
@@ -332,31 +334,50 @@ class RateLimiter:
     def acquire(self) -> float:
         """Wait for a token; return the seconds waited.
 
+        Callers wait for a full window one at a time: the others queue behind it, asleep,
+        instead of each sleeping until the oldest grant leaves and all waking for every
+        token (a poll of a shared window is a file lock and a SQLite query).
+
         >>> clock = FakeClock()
         >>> rl = RateLimiter(2, 1.0, clock=clock.time, sleep=clock.sleep)
         >>> [rl.acquire() > 0 for _ in range(3)], round(rl.throttled, 1)
         ([False, False, True], 1.0)
         """
-        waited = 0.0
-        while True:
-            wait = self.try_acquire_now()
-            if wait == 0.0:
-                with self._lock:
-                    self.waited += waited
-                    self.acquired += 1
-                    if waited:
-                        self._full_at = time.monotonic()  # granted into a full window
-                        self._waiting -= 1
-                        if self._waiting == 0:
-                            self.throttled += self.clock() - self._throttled_since
-                return waited
-            if not waited:
-                with self._lock:
-                    if self._waiting == 0:
-                        self._throttled_since = self.clock()
-                    self._waiting += 1
-            self.sleep(wait)
-            waited += wait
+        start = self._now()
+        queued = not self._turn.acquire(blocking=False)
+        if queued:
+            self._wait_begins()
+            self._turn.acquire()
+        try:
+            while (wait := self.try_acquire_now()) > 0.0:
+                if not queued:
+                    self._wait_begins()
+                    queued = True
+                self.sleep(wait)
+        finally:
+            self._turn.release()
+        waited = self._now() - start if queued else 0.0
+        with self._lock:
+            self.waited += waited
+            self.acquired += 1
+            if queued:
+                self._full_at = time.monotonic()  # granted into a full window
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self.throttled += self._now() - self._throttled_since
+        return waited
+
+    def _wait_begins(self) -> None:
+        """A caller waits for room in the window (throttled: some caller waits)."""
+        with self._lock:
+            if self._waiting == 0:
+                self._throttled_since = self._now()
+            self._waiting += 1
+
+    def _now(self) -> float:
+        """The window's clock (a Redis window's is the server's: its failure says so)."""
+        with self._unavailable():
+            return self.clock()
 
     # requests-ratelimiter calls this (it duck-types pyrate_limiter.Limiter.try_acquire).
     def try_acquire(
