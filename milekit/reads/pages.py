@@ -66,6 +66,7 @@ def iter_pages(
     plan: PlanAhead | None = None,
     resume: errors.IncompleteReadError | None = None,
     lookahead: int | None = LOOKAHEAD,
+    expect: int | None = None,
 ) -> Iterator[Page]:
     """Parsed pages of ``listing`` in page order, each typed with ``rows`` (``page.table``)
     in the fetching thread that got it; with ``cells=True`` also the Python values of its
@@ -103,7 +104,7 @@ def iter_pages(
     with page_progress(listing.name, enabled=progress, client=client) as bar:
         yield from client.pages(
             listing, params, limit=limit, parse=parse, on_page=bar, resume=resume,
-            lookahead=lookahead,
+            lookahead=lookahead, expect=expect,
         )  # fmt: skip
 
 
@@ -176,15 +177,17 @@ def iter_tables(
     limit: int | None = None,
     plan: ReadPlan | PlanAhead | None = None,
     lookahead: int | None = LOOKAHEAD,
+    expect: int | None = None,
 ) -> Iterator[pa.Table]:
     """Typed Arrow tables of ``spec``'s list, one per page, in page order (parsed in the
     fetching threads); with ``plan``, typed and columned as the plan says (a
     :class:`PlanAhead` is waited for only once page 1 is on the wire). ``lookahead``:
-    pages fetched at most ahead of the one the caller takes next (:func:`iter_pages`)."""
+    pages fetched at most ahead of the one the caller takes next, ``expect`` the pages an
+    earlier read had (both :meth:`milekit.wire.client.Client.pages`'s)."""
     ahead = plan if isinstance(plan, PlanAhead) else None
     rows, columns = (plan.rows, plan.columns) if isinstance(plan, ReadPlan) else (spec.rows, None)
     for page in iter_pages(
         spec.listing, rows, params, client=client, progress=progress, limit=limit,
-        columns=columns, plan=ahead, lookahead=lookahead,
+        columns=columns, plan=ahead, lookahead=lookahead, expect=expect,
     ):  # fmt: skip
         yield page.table

@@ -348,6 +348,7 @@ class Client:
         max_pages: int = MAX_PAGES,
         lookahead: int | None = LOOKAHEAD,
         resume: errors.IncompleteReadError | None = None,
+        expect: int | None = None,
     ) -> Iterator[Page]:
         """Yield every page of a list, in page order: page 1, then once it tells
         ``last_page`` pages 2..N concurrently (``max_workers`` threads, within the rate
@@ -372,11 +373,13 @@ class Client:
                 (a server that never answers a short page would otherwise loop forever).
             lookahead: how far fetching may run ahead of the oldest page not yet yielded.
             resume: an earlier read's error: fetch only the pages it missed.
+            expect: the pages an earlier read of the list had: pages 2..``expect`` are
+                asked for beside page 1 (the first answer then says how many there are).
         """
         walk = Paging(self._get, self.max_workers, self.retry.budget)
         hooks = PageHooks(on_page, transform, parse)
         yield from walk.pages(
-            listing_of(resource), params, limit, hooks, max_pages, lookahead, resume
+            listing_of(resource), params, limit, hooks, max_pages, lookahead, resume, expect
         )
 
     def _get(self, path: str, params: Mapping[str, Any], raw: bool, tries: Tries) -> Response:

@@ -93,6 +93,7 @@ class Paging:
         max_pages: int = MAX_PAGES,
         lookahead: int | None = LOOKAHEAD,
         resume: errors.IncompleteReadError | None = None,
+        expect: int | None = None,
     ) -> Iterator[Page]:
         """Yield every page of ``listing``, in page order (the arguments are
         :meth:`milekit.wire.client.Client.pages`'s).
@@ -106,7 +107,10 @@ class Paging:
         unreliable, note 5), and every request carries the same filters. When a later page
         says the list has grown (rows added during the read shift offset pages), the new
         last pages are read too, so no row that existed when the read began is missed;
-        the repeats go by id.
+        the repeats go by id. With ``expect`` (the pages an earlier read of the same list
+        had), pages 2..``expect`` are asked for beside page 1, not after its answer; the
+        first answer then tells how many there are: more are read as above, and of the
+        pages asked for past the list's end only those that got rows are yielded.
 
         A page that still fails after its retries does not stop the others: every page
         that can be read is yielded, then :class:`~milekit.errors.IncompleteReadError`
@@ -133,6 +137,14 @@ class Paging:
         if resume is not None:
             yield from self._resumed(listing, fetch, resume, size, max_pages, lookahead)
             return
+        if expect is not None and expect > 1 and listing.paginated:
+            guess = min(expect, max_pages)
+            try:
+                todo = list(range(1, guess + 1))
+                yield from self._many(listing, fetch, todo, guess, max_pages, lookahead, size)
+                return
+            except _Uncounted:
+                pass  # the list does not say how many pages it has: walked from page 1
         first = fetch(1)
         yield first
         if not listing.paginated:
@@ -203,12 +215,16 @@ class Paging:
         last: int,
         max_pages: int,
         lookahead: int | None,
+        guess: int | None = None,
     ) -> Iterator[Page]:
-        """Pages ``todo`` fetched concurrently, yielded in order; then the missing ones."""
+        """Pages ``todo`` fetched concurrently, yielded in order; then the missing ones.
+        With ``guess`` (the page size), ``last`` is an expectation the first answer
+        settles (an answer without a page count raises _Uncounted before any page is
+        yielded)."""
         if not todo:
             return
         workers = max(1, min(self.workers, len(todo)))
-        window = _Window(todo, last, workers, lookahead, fetch.deadline)
+        window = _Window(todo, last, workers, lookahead, fetch.deadline, guess is not None)
         failures: dict[int, errors.MileError] = {}
         with read_pool(window.workers, "page") as pool:  # Ctrl-C: not waited for
             try:
@@ -216,7 +232,8 @@ class Paging:
                     window.submit(pool, fetch)
                     page = window.take(n)
                     if page is not None:
-                        yield page
+                        if n <= window.last or page.count:  # past the end: rows only
+                            yield page
                     elif n in failures:
                         window.skip()
                     elif not window.running:  # stalled: the server is gone, start no page
@@ -225,12 +242,15 @@ class Paging:
                         for m, got in window.wait():
                             if isinstance(got, errors.MileError):
                                 failures[m] = got
+                            elif window.guessed and guess is not None:
+                                window.settle(_counted(listing, got, guess, max_pages))
                             elif got.last_page is not None and got.last_page > window.last:
                                 # rows were added while we read: offset pages shifted, and
                                 # the ones pushed past the old last page are read too
                                 window.grow(_check_pages(listing, got.last_page, max_pages))
             finally:
                 window.cancel()
+        failures = {n: e for n, e in failures.items() if n <= window.last}
         if failures:
             raise errors.IncompleteReadError(listing.name, failures, window.last)
 
@@ -283,10 +303,14 @@ class _Window:
         workers: int,
         lookahead: int | None,
         deadline: ReadDeadline,
+        guessed: bool = False,
     ) -> None:
         self.queue = deque(todo)  #: not yet submitted, ascending
         self.order = deque(todo)  #: not yet yielded (nor skipped), ascending
         self.last = last
+        #: ``last`` is an expectation no answer has confirmed yet (settle)
+        self.guessed = guessed
+        self.asked: set[int] = set()  #: every page submitted
         self.workers = workers
         self.lookahead = lookahead
         self.deadline = deadline
@@ -304,6 +328,7 @@ class _Window:
             if self.deadline.stalled:  # pages in a row got no answer: wait for those
                 return
             n = self.queue.popleft()
+            self.asked.add(n)
             self.running[pool.submit(fetch, n)] = n
 
     def take(self, n: int) -> Page | None:
@@ -328,9 +353,22 @@ class _Window:
             yield n, page
 
     def grow(self, last: int) -> None:
-        new = range(self.last + 1, last + 1)
+        new = [n for n in range(self.last + 1, last + 1) if n not in self.asked]
         self.queue.extend(new)
         self.order.extend(new)
+        self.last = last
+
+    def settle(self, last: int) -> None:
+        """The list has ``last`` pages (the first answer said): more are read; of fewer,
+        the pages past it not yet asked for never are (those asked for are yielded if
+        they got rows: the list grew while it was read)."""
+        self.guessed = False
+        if last > self.last:
+            self.grow(last)
+            return
+        gone = {n for n in self.queue if n > last}
+        self.queue = deque(n for n in self.queue if n <= last)
+        self.order = deque(n for n in self.order if n not in gone)
         self.last = last
 
     def abandon(self, listing: Listing) -> dict[int, errors.MileError]:
@@ -364,6 +402,18 @@ class _Fetch:
 
     def __call__(self, n: int) -> Page:
         return self.get(n)
+
+
+class _Uncounted(Exception):
+    """A read that expected a page count got an answer without one: walk it instead."""
+
+
+def _counted(listing: Listing, page: Page, size: int, max_pages: int) -> int:
+    """The page count an answer tells (a read that guessed it), or _Uncounted."""
+    last = _page_count(page, size)
+    if last is None:
+        raise _Uncounted
+    return _check_pages(listing, last, max_pages)
 
 
 def _page_count(first: Page, size: int) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -14,6 +15,7 @@ from milekit import errors
 from milekit.sandbox import Sandbox
 from milekit.types import registry
 from milekit.wire.paging import PagingWarning
+from milekit.wire.response import Page
 
 
 @pytest.fixture
@@ -145,3 +147,67 @@ def test_laravel_lists_fetch_their_pages_concurrently(
     df = milekit.location_histories_frame(client=client, progress=False, limit=25)
     assert len(df) == n and df.index.is_unique
     assert len(_requests(fresh, "/location-histories")) == -(-n // 25)
+
+
+def _page_log(sb: Sandbox, path: str = "/tasks") -> list[tuple[int, int]]:
+    """(status, page) of each request to ``path``, in the order they were answered."""
+    return [
+        (r.status, int(parse_qs(r.query).get("page", ["1"])[0]))
+        for r in sb.app.request_log
+        if r.path.rstrip("/") == "/api/v3" + path
+    ]
+
+
+def _task_ids(pages: Iterator[Page]) -> list[str]:
+    return [i for p in pages for i in (p.ids("_id") or [])]
+
+
+@pytest.mark.parametrize("expect", [None, 6])
+def test_expected_pages_are_asked_for_beside_page_1(
+    fresh: Sandbox, client: milekit.Client, expect: int | None
+) -> None:
+    # a lake run knows from its last run how many pages a status has: waiting for page 1
+    # before asking for the others cost a round trip per read
+    fresh.faults.add(status=503, times=1, retry_after=0.3, query="page=1&")
+    ids = _task_ids(client.pages("tasks", limit=50, expect=expect))  # 6 pages of 50
+    assert len(ids) == len(set(ids)) == fresh.store.count("tasks") == 300
+    log = _page_log(fresh)
+    page1 = log.index((200, 1))
+    assert (max(page for _, page in log[:page1]) == 6) is (expect is not None), log
+    assert len(log) == 7  # page 1 twice (its 503), each other page once
+
+
+def test_pages_expected_past_the_end_are_not_yielded_nor_missed(fresh: Sandbox) -> None:
+    # the list shrank since the read that counted its pages: the pages past its end come
+    # back empty (or fail); they are not pages of the list
+    fresh.faults.add(status=500, times=None, query="page=8&")
+    retry = milekit.RetryPolicy(attempts=2)
+    with milekit.Client(fresh.token, fresh.url, limiter="process", retry=retry) as client:
+        pages = list(client.pages("tasks", limit=50, expect=9))
+    assert [p.number for p in pages] == [1, 2, 3, 4, 5, 6]
+    ids = _task_ids(iter(pages))
+    assert len(ids) == len(set(ids)) == 300
+    assert {page for _, page in _page_log(fresh)} <= set(range(1, 10))
+
+
+def test_a_list_longer_than_expected_is_read_to_its_end(
+    fresh: Sandbox, client: milekit.Client
+) -> None:
+    ids = _task_ids(client.pages("tasks", limit=50, expect=3))
+    assert len(ids) == len(set(ids)) == 300
+    assert sorted(page for _, page in _page_log(fresh)) == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_expected_count_for_a_list_that_tells_none_falls_back_to_the_walk(
+    fresh: Sandbox, client: milekit.Client
+) -> None:
+    # a server whose pages say no count: page N is the Nth chunk, later pages are empty
+    vehicles = fresh.store.values("vehicles")[:7]
+    for n, chunk in ((1, vehicles[:5]), (2, vehicles[5:]), (None, [])):
+        fresh.faults.add(
+            status=200, times=None, body=_paginator(chunk), path_prefix="/api/v3/vehicles",
+            query=None if n is None else f"page={n}&",
+        )  # fmt: skip
+    pages = list(client.pages("vehicles", limit=5, expect=4))
+    got = [v["_id"] for p in pages for v in p.rows]
+    assert sorted(got) == sorted(v["_id"] for v in vehicles)
