@@ -29,6 +29,7 @@ handed to ``deltalake`` and never written, logged or repeated in an error.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -36,7 +37,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -69,13 +70,12 @@ from milekit.files.delta_changes import (
     with_hash,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
-from milekit.files.export import file_metadata
 from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
 from milekit.files.lake_batches import READ_LOOKAHEAD, at_once, change_reads, open_statuses
 from milekit.files.sink import Sink, batches_of
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
-from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
+from milekit.reads.plan import PlanAhead, ReadPlan
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
 from milekit.types.scalars import datetime_us
@@ -124,11 +124,17 @@ class DeltaState:
     last_run: str
     schema: str  #: the Arrow schema of what it wrote (delta_types.encode_schema)
     milekit: str = __version__
+    #: the rows of each open status the run read: the next run asks for that many pages
+    #: of each at once, not page 1 first (a round trip each)
+    open_rows: dict[str, int] = field(default_factory=dict)
 
 
 #: rows of a scratch file handed to deltalake at a time: a task row decodes to ~3 KB (its
 #: nested columns), so a 65,536-row batch took ~200 MB (8,192: the same speed)
 WRITE_ROWS = 8_192
+#: pages a narrowed read of open rows fetches at most ahead of the one it compares (its
+#: pages are three numbers a row: 64 of them ~5 MB)
+NARROW_LOOKAHEAD = 64
 
 
 def is_remote(uri: str | os.PathLike[str]) -> bool:
@@ -202,8 +208,11 @@ def state_of(table: Any, version: int | None = None) -> DeltaState | None:
         doc = entry.get(STATE_KEY)
         if doc:
             try:
-                return DeltaState(**orjson.loads(doc))
-            except (orjson.JSONDecodeError, TypeError) as e:
+                marks = orjson.loads(doc)
+                known = {f.name for f in dataclasses.fields(DeltaState)}
+                # a key a later milekit added is not this one's business
+                return DeltaState(**{k: v for k, v in marks.items() if k in known})
+            except (orjson.JSONDecodeError, TypeError, AttributeError) as e:
                 raise LakeError(f"a commit's {STATE_KEY} is not milekit's ({e})") from None
     return None
 
@@ -297,10 +306,12 @@ class _DeltaRun:
         self.params, self.progress, self.table, self.state = dict(params), progress, table, state
         #: the definitions (GET /flows) are read beside page 1, not before it
         self.ahead = PlanAhead(spec, self.params, client)
-        self.meta = file_metadata(
-            spec, lambda columns: frame_attrs(spec, self.params, self.plan, columns)
-        )
+        #: the footer of the run's scratch files: none (deltalake writes the table's own
+        #: files; pandas' entry cost ~20 ms of the GIL a file, the attrs waited for the plan)
+        self.meta: Callable[[pa.Schema], dict[bytes, bytes]] = lambda s: {}
         self.started = dt.datetime.now(dt.UTC)
+        #: the rows of each open status this run read (DeltaState.open_rows)
+        self.open_rows: dict[str, int] = {}
         self.dl = _deltalake()
 
     @property
@@ -325,13 +336,25 @@ class _DeltaRun:
         extra: Mapping[str, str] | None = None,
         lookahead: int | None = LOOKAHEAD,
         whole: bool = True,
+        expect: int | None = None,
     ) -> Iterator[pa.Table]:
-        """The pages, typed as the plan says (not ``whole``: as their projection)."""
+        """The pages, typed as the plan says (not ``whole``: as their projection);
+        ``expect``: pages asked for beside page 1 (:meth:`expected`)."""
         params = {**self.params, **(extra or {})}
         yield from iter_tables(
-            self.spec, params, client=self.client, progress=self.progress,
-            plan=self.ahead if whole else None, lookahead=lookahead,
+            self.spec, params, client=self.client, progress=self.progress, limit=self.page,
+            plan=self.ahead if whole else None, lookahead=lookahead, expect=expect,
         )  # fmt: skip
+
+    def expected(self, extra: Mapping[str, Any]) -> int | None:
+        """The pages a read of one open status had at the last run (None: not known, or
+        a read of another kind)."""
+        field = _changes(self.spec).status_filter
+        if self.state is None or set(extra) != {field}:
+            return None
+        kept = self.state.open_rows
+        rows = kept.get(str(extra[field])) if isinstance(kept, dict) else None
+        return math.ceil(rows / self.page) if isinstance(rows, int) and rows > 0 else None
 
     def spill(self, name: str, tables: Iterator[pa.Table]) -> tuple[int, Path, pa.Schema]:
         """Pages into one local Parquet file, one row per id: rows fetched, file, schema."""
@@ -381,7 +404,8 @@ class _DeltaRun:
 
     @property
     def page(self) -> int:
-        """The rows a page holds (the ranges read again are planned in pages)."""
+        """The rows a page of the run's reads holds (the ranges read again are planned
+        in pages, the pages to expect counted in them)."""
         return self.spec.max_limit
 
     def narrow_read(
@@ -412,7 +436,8 @@ class _DeltaRun:
 
             doubts = Doubts(keys, recent, self.page, start)
             try:
-                for t in self.tables(query, READ_LOOKAHEAD, whole=False):
+                expect = self.expected(extra)
+                for t in self.tables(query, NARROW_LOOKAHEAD, whole=False, expect=expect):
                     if stop.is_set():
                         break
                     out.fetched += t.num_rows
@@ -457,7 +482,7 @@ class _DeltaRun:
                     empty_schema=self.empty)  # fmt: skip
         out = _Read(path)
         fitted: dict[pa.Schema, pa.Schema] = {}
-        for t in self.tables(query, READ_LOOKAHEAD):
+        for t in self.tables(query, READ_LOOKAHEAD, expect=self.expected(extra)):
             if stop.is_set():
                 break
             if not t.num_rows:
@@ -487,7 +512,7 @@ class _DeltaRun:
         old = self.state.high_water if self.state is not None else None
         state = DeltaState(
             self.spec.name, self.params, max(filter(None, (high, old)), default=None),
-            _iso(self.started), encode_schema(s),
+            _iso(self.started), encode_schema(s), open_rows=self.open_rows,
         )  # fmt: skip
         doc = orjson.dumps(asdict(state)).decode()
         return self.dl.CommitProperties(custom_metadata={STATE_KEY: doc})
@@ -508,6 +533,7 @@ class _DeltaRun:
         changes = _changes(self.spec)
         fetched, path, s = self.spill("all", self.tables())
         high = _file_high_water(path, changes.created)
+        self.open_rows = _open_rows(path, changes, self.params)
         if self.table is None:
             rows = pq.read_metadata(str(path)).num_rows
             meta = self.commit_state(s, high).custom_metadata
@@ -545,6 +571,7 @@ class _DeltaRun:
                 partial(self.read, f"read{i}", q, keys, lake_s, recent) for i, q in enumerate(reads)
             ]
             done = at_once(jobs)
+            self.open_rows = _status_rows(changes, reads, done)
             done += [again for r in done for again in r.again]  # after: they win a tie
             lake = keys.result()
         s = schema.unified_schema([*(r.schema for r in done), lake_s])
@@ -721,6 +748,25 @@ def _batches(
             t = t.filter(where(t))
         if t.num_rows:
             yield from to_delta(schema.conform(t, s), s).to_batches()
+
+
+def _status_rows(
+    changes: Changes, reads: Sequence[Mapping[str, Any]], done: Sequence[_Read]
+) -> dict[str, int]:
+    """The rows each read of one open status got (DeltaState.open_rows)."""
+    field = changes.status_filter
+    return {str(q[field]): r.fetched for q, r in zip(reads, done, strict=True) if set(q) == {field}}
+
+
+def _open_rows(path: Path, changes: Changes, params: Mapping[str, str]) -> dict[str, int]:
+    """The rows of each open status in a run's scratch file (DeltaState.open_rows)."""
+    field, statuses = changes.status_filter, open_statuses(changes, params)
+    f = pq.ParquetFile(str(path))
+    if not field or field not in f.schema_arrow.names or not f.metadata.num_rows:
+        return {}
+    counts = pc.value_counts(f.read(columns=[field]).column(field).cast(pa.string()))
+    got = dict(zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True))
+    return {s: got.get(s, 0) for s in statuses}
 
 
 def _file_high_water(path: Path, by: str) -> str | None:
