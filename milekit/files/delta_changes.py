@@ -34,8 +34,8 @@ source does not name.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -325,54 +325,39 @@ class Doubts:
             self.start(lo, hi)
 
 
-def unsettled(
-    lake: ds.FileSystemDataset,
-    stats: pa.Table,
-    status: str,
-    statuses: list[str],
-    created: str,
-    since: int,
-) -> ds.FileSystemDataset:
-    """``lake`` less the files whose every row is settled, by the Delta log's statistics
-    of each file (``stats``: ``DeltaTable.get_add_actions(flatten=True)``): a status no
-    longer open (no null) and created before ``since`` (microseconds: the created read's
-    window). No read of the run brings their rows back but a finished read of the overlap
-    (a row finished just before the last run), which then counts as changed and is merged
-    again as it is. Without those statistics, the whole lake.
+def unsettled(status: str, statuses: list[str], created: str, since: int) -> str | None:
+    """The files of the lake that hold a row some read of the run can bring back, as
+    deltalake's file pruning predicate (``to_pyarrow_dataset(file_pruning_predicate=)``,
+    decided by the Delta log's statistics of each file): every file but those whose every
+    row has a status no longer open (no null) and was created before ``since``
+    (microseconds: the created read's window). No read of the run brings their rows back
+    but a finished read of the overlap (a row finished just before the last run), which
+    then counts as changed and is merged again as it is. A file without those statistics
+    is kept (deltalake's rule); None (no status): every file.
 
-    >>> import pyarrow.dataset as ds, pyarrow.parquet as pq, tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> for name, st in (("old", "DONE"), ("hot", "ONGOING")):
-    ...     pq.write_table(pa.table({"status": [st], "createdTime": [1]}), f"{d}/{name}.parquet")
-    >>> lake = ds.dataset(d, format="parquet")
-    >>> stats = pa.table({"path": ["old.parquet", "hot.parquet"], "null_count.status": [0, 0],
-    ...     "min.status": ["DONE", "ONGOING"], "max.status": ["DONE", "ONGOING"],
-    ...     "max.createdTime": pa.array([1, 1], pa.timestamp("us", "UTC"))})
-    >>> [os.path.basename(f) for f in unsettled(lake, stats, "status", ["ONGOING"],
-    ...                                          "createdTime", since=10).files]
-    ['hot.parquet']
+    >>> for part in unsettled("status", ["ONGOING"], "createdTime", since=0).split(" OR "):
+    ...     print(part)
+    "status" IN ('ONGOING')
+    "status" IS NULL
+    "createdTime" >= '1970-01-01T00:00:00.000000Z'
+    "createdTime" IS NULL
     """
-    need = ["path", f"null_count.{status}", f"min.{status}", f"max.{status}", f"max.{created}"]
-    if not status or any(n not in stats.column_names for n in need):
-        return lake
-    t = stats.select(need)
-    made = pc.cast(t.column(need[4]), pa.timestamp("us", "UTC"), safe=False).cast(pa.int64())
-    done = pc.and_(
-        pc.and_(pc.equal(t.column(need[1]), 0), pc.equal(t.column(need[2]), t.column(need[3]))),
-        pc.invert(pc.is_in(t.column(need[2]).cast(pa.string()), pa.array(statuses, pa.string()))),
+    if not status:
+        return None
+    at = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=since)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
     )
-    old = pc.fill_null(pc.and_(done, pc.less(made, since)), False)
-    settled = {urllib.parse.unquote(p) for p in t.column("path").filter(old).to_pylist()}
-    if not settled:
-        return lake
-    keep = [f for f in lake.get_fragments() if not _named(f.path, settled)]
-    return ds.FileSystemDataset(keep, lake.schema, lake.format, lake.filesystem)
+    st, made = _ident(status), _ident(created)
+    held = ", ".join(_literal(s) for s in statuses) or "NULL"
+    return f"{st} IN ({held}) OR {st} IS NULL OR {made} >= {_literal(at)} OR {made} IS NULL"
 
 
-def _named(path: str, names: set[str]) -> bool:
-    """Whether ``path`` (a fragment's) is one of ``names`` (relative to the table)."""
-    parts = path.split("/")
-    return any("/".join(parts[i:]) in names for i in range(len(parts)))
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 class LakeKeys:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import logging
 import math
 import os
 import tempfile
@@ -377,11 +378,15 @@ class _DeltaRun:
         window), of its files that hold a row some read can bring back (unsettled)."""
         changes = _changes(self.spec)
         statuses = open_statuses(changes, self.params)
-        lake = self.table.to_pyarrow_dataset()
+        lake = None
         if since is not None:
-            stats = pa.table(self.table.get_add_actions(flatten=True))
-            field = changes.status_filter
-            lake = unsettled(lake, stats, field, statuses, changes.created, since)
+            keep = unsettled(changes.status_filter, statuses, changes.created, since)
+            try:  # pruned by deltalake from the log's statistics, not read
+                lake = self.table.to_pyarrow_dataset(file_pruning_predicate=keep)
+            except Exception as e:  # a column the log has no statistics of the type for
+                logging.getLogger("milekit").debug("lake keys: every file scanned (%s)", e)
+        if lake is None:
+            lake = self.table.to_pyarrow_dataset()
         return LakeKeys.scan(
             lake, self.spec.id_field, self.spec.updated, changes.status_filter, statuses
         )
