@@ -59,6 +59,7 @@ __all__ = [
     "id_keys",
     "ranges",
     "row_hashes",
+    "sql_name",
     "stamps",
     "unsettled",
     "with_gone",
@@ -337,23 +338,28 @@ def unsettled(status: str, statuses: list[str], created: str, since: int) -> str
 
     >>> for part in unsettled("status", ["ONGOING"], "createdTime", since=0).split(" OR "):
     ...     print(part)
-    "status" IN ('ONGOING')
-    "status" IS NULL
-    "createdTime" >= '1970-01-01T00:00:00.000000Z'
-    "createdTime" IS NULL
+    `status` IN ('ONGOING')
+    `status` IS NULL
+    `createdTime` >= '1970-01-01T00:00:00.000000Z'
+    `createdTime` IS NULL
     """
     if not status:
         return None
     at = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=since)).strftime(
         "%Y-%m-%dT%H:%M:%S.%fZ"
     )
-    st, made = _ident(status), _ident(created)
+    st, made = sql_name(status), sql_name(created)
     held = ", ".join(_literal(s) for s in statuses) or "NULL"
     return f"{st} IN ({held}) OR {st} IS NULL OR {made} >= {_literal(at)} OR {made} IS NULL"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def sql_name(name: str) -> str:
+    """A column's name in a deltalake predicate (merge or file pruning), quoted.
+
+    >>> sql_name("a`b")
+    '`a``b`'
+    """
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _literal(text: str) -> str:

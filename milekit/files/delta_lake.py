@@ -65,6 +65,7 @@ from milekit.files.delta_changes import (
     gone_batch,
     id_keys,
     row_hashes,
+    sql_name,
     stamps,
     unsettled,
     with_gone,
@@ -620,7 +621,7 @@ class _DeltaRun:
         )
         hashed = delta_schema(s).append(pa.field(HASH, pa.int64()))
         source = pa.RecordBatchReader.from_batches(with_gone(hashed), batches)
-        ident, flag = _quoted(self.spec.id_field), f"s.{_quoted(GONE)}"
+        ident, flag = sql_name(self.spec.id_field), f"s.{sql_name(GONE)}"
         merger = self.table.merge(
             source, predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
             merge_schema=True, commit_properties=self.commit_state(s, high),
@@ -652,7 +653,7 @@ class _DeltaRun:
     def merge_all(self, path: Path, s: pa.Schema, high: str | None, delete_when: str) -> Any:
         """One merge commit by id: matched rows updated, new ones inserted, rows of the lake
         the reads did not see deleted when ``delete_when`` holds for them."""
-        ident = _quoted(self.spec.id_field)
+        ident = sql_name(self.spec.id_field)
         merger = self.table.merge(
             _reader(path, s),
             predicate=f"t.{ident} = s.{ident}", source_alias="s", target_alias="t",
@@ -709,10 +710,6 @@ def _instant(us: int) -> dt.datetime:
 def _changes(spec: ResourceSpec) -> Changes:
     assert spec.changes is not None
     return spec.changes
-
-
-def _quoted(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _counted(metrics: Mapping[str, Any], table: Any) -> tuple[int, int, int]:
