@@ -38,7 +38,7 @@ import pandas as pd
 import milekit
 from milekit._version import __version__
 from milekit.errors import MileError, UsageError
-from milekit.files.delta_lake import is_delta, is_remote
+from milekit.files.delta_store import is_delta, is_remote
 from milekit.files.export import format_of
 from milekit.files.lake import has_state
 from milekit.files.lakes import lake_format

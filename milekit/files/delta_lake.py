@@ -53,7 +53,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from milekit._version import __version__
-from milekit.errors import need
 from milekit.files.delta_changes import (
     GONE,
     HASH,
@@ -70,6 +69,14 @@ from milekit.files.delta_changes import (
     unsettled,
     with_gone,
     with_hash,
+)
+from milekit.files.delta_store import (
+    clean,
+    deltalake_module,
+    is_remote,
+    open_table,
+    options_for,
+    table_uri,
 )
 from milekit.files.delta_types import decode_schema, delta_schema, encode_schema, restore, to_delta
 from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
@@ -91,8 +98,6 @@ __all__ = ["LakeConflictError", "delta_history", "read_delta", "sync_delta"]
 STATE_KEY = "milekit_state"
 #: how many times a run that lost a commit race starts again from the newest marks
 ATTEMPTS = 4
-#: URI schemes of object storage (deltalake's own object store layer reads them)
-REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 #: the size of the data files a new table is written in and keeps (its
 #: ``delta.targetFileSize``): a merge rewrites only the files holding a row it changes, and
 #: skips the others by their id ranges. The open rows are written first, by id, so edits
@@ -137,69 +142,6 @@ WRITE_ROWS = 8_192
 #: pages a narrowed read of open rows fetches at most ahead of the one it compares (its
 #: pages are three numbers a row: 64 of them ~5 MB)
 NARROW_LOOKAHEAD = 64
-
-
-def is_remote(uri: str | os.PathLike[str]) -> bool:
-    """Whether ``uri`` names object storage rather than a local path.
-
-    >>> is_remote("s3://bucket/lake/tasks"), is_remote("lake/tasks")
-    (True, False)
-    """
-    return str(uri).startswith(REMOTE)
-
-
-def table_uri(uri: str | os.PathLike[str]) -> str:
-    """What deltalake is given: a URI as it is, a local path made absolute."""
-    return str(uri) if is_remote(uri) else os.path.abspath(uri)
-
-
-def options_for(uri: str, given: Mapping[str, str] | None) -> dict[str, str]:
-    """``storage_options`` for deltalake: on S3, commits by a conditional put (S3 and the
-    S3-compatible stores that support ``If-None-Match``), unless given otherwise.
-
-    >>> options_for("s3://b/t", None)
-    {'conditional_put': 'etag'}
-    """
-    out = {"conditional_put": "etag"} if uri.startswith(("s3://", "s3a://")) else {}
-    return {**out, **dict(given or {})}
-
-
-def is_delta(uri: str | os.PathLike[str], options: Mapping[str, str] | None = None) -> bool:
-    """Whether a Delta table is at ``uri`` (locally: its ``_delta_log`` folder)."""
-    if not is_remote(uri):
-        return (Path(uri) / "_delta_log").is_dir()
-    dl = _deltalake()
-    return bool(dl.DeltaTable.is_deltatable(table_uri(uri), options_for(str(uri), options)))
-
-
-def _deltalake() -> Any:
-    return need("deltalake", "lake", "a Delta lake (milekit.sync to object storage)")
-
-
-def _open(uri: str, options: dict[str, str], version: int | None = None) -> Any:
-    """The table at ``uri``, or None when there is none; an error without credentials."""
-    dl = _deltalake()
-    try:
-        if not dl.DeltaTable.is_deltatable(uri, options):
-            return None
-        return dl.DeltaTable(uri, version=version, storage_options=options)
-    except (OSError, dl.exceptions.DeltaError) as e:
-        raise LakeError(f"cannot open the Delta table at {uri}: {_clean(e, options)}") from None
-
-
-def _clean(error: BaseException, options: Mapping[str, str]) -> str:
-    """An error's text with every credential it could repeat taken out."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    secrets = [v for v in options.values() if len(v) >= 6]
-    secrets += [v for k, v in os.environ.items() if _secret(k) and len(v) >= 6]
-    for s in secrets:
-        text = text.replace(s, "***")
-    return text[:300]
-
-
-def _secret(key: str) -> bool:
-    k = key.upper()
-    return any(w in k for w in ("SECRET", "TOKEN", "PASSWORD", "KEY", "SAS", "CREDENTIAL"))
 
 
 def state_of(table: Any, version: int | None = None) -> DeltaState | None:
@@ -252,12 +194,12 @@ def sync_delta(
 ) -> SyncResult:
     """One run: a commit, retried from the newest marks when another writer won; then,
     with ``retention``, the files of versions older than that vacuumed."""
-    dl = _deltalake()
+    dl = deltalake_module()
     where = table_uri(uri)
     options = options_for(where, storage_options)
     before, t0 = client.stats.requests, time.perf_counter()
     for attempt in range(1, ATTEMPTS + 1):
-        table = _open(where, options)
+        table = open_table(where, options)
         state = check_delta(table, spec, params, where)
         run = _DeltaRun(spec, where, options, client, params, progress, table, state)
         try:
@@ -266,7 +208,7 @@ def sync_delta(
         except (dl.exceptions.CommitFailedError, _LostRace):
             continue  # another writer committed first: again, from its marks
         except dl.exceptions.DeltaError as e:
-            raise LakeError(f"writing {where} failed: {_clean(e, options)}") from None
+            raise LakeError(f"writing {where} failed: {clean(e, options)}") from None
         if retention is not None:
             vacuum(where, options, retention)
         return SyncResult(
@@ -283,7 +225,7 @@ def sync_delta(
 def vacuum(uri: str, options: dict[str, str], retention: dt.timedelta) -> list[str]:
     """Remove the files no version newer than ``retention`` reads (older versions can no
     longer be read; what killed runs left, once older than that, goes too)."""
-    dl = _deltalake()
+    dl = deltalake_module()
     hours = math.ceil(retention.total_seconds() / 3600)
     table = dl.DeltaTable(uri, storage_options=options)
     removed = table.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False)
@@ -314,7 +256,7 @@ class _DeltaRun:
         self.started = dt.datetime.now(dt.UTC)
         #: the rows of each open status this run read (DeltaState.open_rows)
         self.open_rows: dict[str, int] = {}
-        self.dl = _deltalake()
+        self.dl = deltalake_module()
 
     @property
     def plan(self) -> ReadPlan:
@@ -789,7 +731,7 @@ def read_delta(
     """The frame a Delta lake holds, now or as a run left it (``version``/``as_of``)."""
     where = table_uri(uri)
     options = options_for(where, storage_options)
-    table = _open(where, options)
+    table = open_table(where, options)
     if table is None:
         raise LakeError(f"no Delta lake at {where}")
     if version is not None or as_of is not None:
@@ -800,9 +742,9 @@ def read_delta(
     spec = registry.get(state.resource)
     try:
         read = table.to_pyarrow_table()
-    except (OSError, _deltalake().exceptions.DeltaError) as e:
+    except (OSError, deltalake_module().exceptions.DeltaError) as e:
         raise LakeError(
-            f"cannot read version {table.version()} of {where} (vacuumed?): {_clean(e, options)}"
+            f"cannot read version {table.version()} of {where} (vacuumed?): {clean(e, options)}"
         ) from None
     if HASH in read.column_names:
         read = read.drop_columns([HASH])
@@ -815,7 +757,7 @@ def delta_history(
 ) -> pd.DataFrame:
     """One row per version: when, what operation, rows added, changed and deleted."""
     where = table_uri(uri)
-    table = _open(where, options_for(where, storage_options))
+    table = open_table(where, options_for(where, storage_options))
     if table is None:
         raise LakeError(f"no Delta lake at {where}")
     rows = []

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from milekit.errors import UsageError
-from milekit.files import delta_lake, lake
+from milekit.files import delta_lake, delta_store, lake
 from milekit.files.lake import DEFAULT_OVERLAP, LakeError, SyncResult
 from milekit.reads.filters import encode_filters
 from milekit.types import registry
@@ -43,7 +43,7 @@ def lake_format(
     default for where it is; a LakeError when ``wanted`` is not the one it has."""
     if wanted not in (None, "parquet", "delta"):
         raise UsageError(f"format is 'delta' or 'parquet', not {wanted!r}")
-    if delta_lake.is_remote(path):
+    if delta_store.is_remote(path):
         if wanted == "parquet":
             raise UsageError(
                 f"{path}: the Hive Parquet lake is for one machine's disk; object storage "
@@ -53,7 +53,7 @@ def lake_format(
     has: Format | None = None
     if lake.has_state(path):
         has = "parquet"
-    elif delta_lake.is_delta(path, storage_options):
+    elif delta_store.is_delta(path, storage_options):
         has = "delta"
     if has is not None and wanted is not None and wanted != has:
         raise LakeError(f"{path} is a {has} lake, not {wanted}: it keeps its format")

@@ -21,7 +21,7 @@ import pytest
 
 import milekit
 from milekit.errors import MissingExtraError
-from milekit.files import delta_changes, delta_lake, lakes
+from milekit.files import delta_changes, delta_lake, delta_store, lakes
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import read_plan
 from milekit.sandbox import Sandbox
@@ -49,8 +49,8 @@ def _same_as_api(lake: str | Path, c: milekit.Client) -> None:
 
 def _ids(lake: str | Path) -> list[str]:
     """The ids any engine sees now (the newest version, read by deltalake itself)."""
-    where = delta_lake.table_uri(lake)
-    table = deltalake.DeltaTable(where, storage_options=delta_lake.options_for(where, None))
+    where = delta_store.table_uri(lake)
+    table = deltalake.DeltaTable(where, storage_options=delta_store.options_for(where, None))
     return table.to_pyarrow_table(columns=["_id"]).column("_id").to_pylist()
 
 
@@ -341,7 +341,7 @@ def _killed_runs(sb: Sandbox, lake: str, delays: list[float]) -> None:
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
-        if lakes.lake_format(lake) == "delta" and delta_lake.is_delta(lake):
+        if lakes.lake_format(lake) == "delta" and delta_store.is_delta(lake):
             ids = _ids(lake)
             assert len(ids) == len(set(ids))
         if i == len(delays) // 2:
