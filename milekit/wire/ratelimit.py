@@ -343,36 +343,37 @@ class RateLimiter:
         >>> [rl.acquire() > 0 for _ in range(3)], round(rl.throttled, 1)
         ([False, False, True], 1.0)
         """
-        start = self._now()
-        queued = not self._turn.acquire(blocking=False)
-        if queued:
-            self._wait_begins()
+        began: float | None = None  # when this caller began to wait (the window's clock)
+        if not self._turn.acquire(blocking=False):
+            began = self._wait_begins()
             self._turn.acquire()
         try:
             while (wait := self.try_acquire_now()) > 0.0:
-                if not queued:
-                    self._wait_begins()
-                    queued = True
+                if began is None:
+                    began = self._wait_begins()
                 self.sleep(wait)
         finally:
             self._turn.release()
-        waited = self._now() - start if queued else 0.0
+        waited = 0.0 if began is None else self._now() - began
         with self._lock:
             self.waited += waited
             self.acquired += 1
-            if queued:
+            if began is not None:
                 self._full_at = time.monotonic()  # granted into a full window
                 self._waiting -= 1
                 if self._waiting == 0:
                     self.throttled += self._now() - self._throttled_since
         return waited
 
-    def _wait_begins(self) -> None:
-        """A caller waits for room in the window (throttled: some caller waits)."""
+    def _wait_begins(self) -> float:
+        """A caller waits for room in the window (throttled: some caller waits); when.
+        The clock is read only then: a Redis window's is a round trip to the server."""
+        now = self._now()
         with self._lock:
             if self._waiting == 0:
-                self._throttled_since = self._now()
+                self._throttled_since = now
             self._waiting += 1
+        return now
 
     def _now(self) -> float:
         """The window's clock (a Redis window's is the server's: its failure says so)."""

@@ -113,6 +113,23 @@ def test_callers_waiting_for_a_full_window_wait_one_at_a_time(tmp_path: Path) ->
     assert polls[0] <= 2 + 2 * 6  # each waiter: refused once, then granted
 
 
+def test_a_window_with_room_reads_its_clock_once_a_token() -> None:
+    """A Redis window's clock is the server's (a round trip): a token granted at once
+    reads it once, to stamp the grant; only a caller that waits reads it more."""
+    clock = FakeClock()
+    reads = [0]
+
+    def counted() -> float:
+        reads[0] += 1
+        return clock.time()
+
+    lim = RateLimiter(limit=3, period=1.0, clock=counted, sleep=clock.sleep)
+    for _ in range(3):
+        lim.acquire()
+    assert reads[0] == 3
+    assert lim.acquire() > 0 and reads[0] > 4  # refused, waited, granted
+
+
 def test_shared_limiter_persists_its_window_in_sqlite(tmp_path: Path) -> None:
     """Two limiter objects on one file (two processes in real life) share one window."""
     a = RateLimiter.shared("host-a", limit=5, period=60.0, directory=tmp_path)
