@@ -34,7 +34,6 @@ source does not name.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -46,6 +45,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+
+from milekit.types.scalars import datetime_of_us
 
 __all__ = [
     "GONE",
@@ -345,9 +346,7 @@ def unsettled(status: str, statuses: list[str], created: str, since: int) -> str
     """
     if not status:
         return None
-    at = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=since)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ"
-    )
+    at = datetime_of_us(since).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     st, made = sql_name(status), sql_name(created)
     held = ", ".join(_literal(s) for s in statuses) or "NULL"
     return f"{st} IN ({held}) OR {st} IS NULL OR {made} >= {_literal(at)} OR {made} IS NULL"

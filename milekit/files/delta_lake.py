@@ -87,7 +87,7 @@ from milekit.reads.pages import iter_tables
 from milekit.reads.plan import PlanAhead, ReadPlan
 from milekit.types import registry, schema
 from milekit.types.model import Changes, ResourceSpec
-from milekit.types.scalars import datetime_us
+from milekit.types.scalars import datetime_of_us, datetime_us
 from milekit.wire.client import Client
 from milekit.wire.paging import LOOKAHEAD
 from milekit.wire.workers import read_pool, results
@@ -376,9 +376,9 @@ class _DeltaRun:
         with read_pool(4, "lake-again") as pool:
 
             def start(lo: int | None, hi: int | None) -> None:
-                q = dict(extra) if lo is None or hi is None else {
-                    **extra, "timeBy": by, "timeFrom": _instant(lo), "timeTo": _instant(hi)
-                }  # fmt: skip
+                q = dict(extra)
+                if lo is not None and hi is not None:
+                    q.update(timeBy=by, timeFrom=datetime_of_us(lo), timeTo=datetime_of_us(hi))
                 again = partial(self.read, f"{name}-{len(jobs)}", q, keys, lake_s, recent)
                 jobs.append(pool.submit(again, stop, narrow=False))
 
@@ -642,11 +642,6 @@ def _won(
         return pa.array(seen.won(keys, stamps(upd, t.num_rows), read))
 
     return (with_hash(b) for b in _batches(path, s, wins))
-
-
-def _instant(us: int) -> dt.datetime:
-    """A time filter's bound from microseconds since the epoch (UTC)."""
-    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
 
 
 def _changes(spec: ResourceSpec) -> Changes:

@@ -70,6 +70,15 @@ def datetime_us(v: Any, enum: Sequence[str] = ()) -> int:
     return int(ts.value // 1000)  # ns -> us
 
 
+def datetime_of_us(us: int) -> dt.datetime:
+    """The UTC date-time ``us`` microseconds after the epoch (:func:`datetime_us` back).
+
+    >>> datetime_of_us(datetime_us("2026-12-07T10:00:00.5Z")).isoformat()
+    '2026-12-07T10:00:00.500000+00:00'
+    """
+    return _EPOCH + us * _US
+
+
 def time_us(v: Any, enum: Sequence[str] = ()) -> int:
     """A Time: microseconds since midnight.
 
