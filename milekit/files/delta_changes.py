@@ -58,6 +58,7 @@ __all__ = [
     "flagged",
     "gone_batch",
     "id_keys",
+    "id_predicate",
     "ranges",
     "row_hashes",
     "sql_name",
@@ -361,6 +362,25 @@ def sql_name(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def id_predicate(id_field: str, ids: pa.Array) -> str | None:
+    """The rows whose id is one of ``ids``, as a deltalake predicate (a replace's: the
+    rows it drops); None for ids of a type it does not spell (not text nor integers).
+
+    >>> id_predicate("_id", pa.array(["a", "o'k", None]))
+    "`_id` IN ('a', 'o''k')"
+    >>> id_predicate("id", pa.array([7], pa.int32())), id_predicate("d", pa.array([1.5]))
+    ('`id` IN (7)', None)
+    """
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        spell: Callable[[Any], str] = _literal
+    elif pa.types.is_integer(ids.type):
+        spell = str
+    else:
+        return None
+    held = ", ".join(spell(x) for x in pc.drop_null(ids).to_pylist()) or "NULL"
+    return f"{sql_name(id_field)} IN ({held})"
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -448,6 +468,11 @@ class LakeKeys:
         out: np.ndarray[Any, Any] = found & (self.hashes[at] == hashes)
         out &= hashes != _NO_HASH
         return out
+
+    def held(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Which of ``keys`` the lake holds (a row of the run new or changed)."""
+        held: np.ndarray[Any, Any] = self._find(keys)[1]
+        return held
 
     def gone(self, seen: Seen) -> pa.Array:
         """The ids of the lake's open rows no read saw."""

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from milekit.errors import UsageError
-from milekit.files import delta_lake, delta_store, lake
+from milekit.files import delta_lake, delta_store, delta_versions, lake
 from milekit.files.lake import DEFAULT_OVERLAP, LakeError, SyncResult
 from milekit.reads.filters import encode_filters
 from milekit.types import registry
@@ -113,7 +113,7 @@ def read_lake(
         if version is not None or as_of is not None:
             raise UsageError("a Hive Parquet lake keeps no versions: version= needs Delta")
         return lake.read_lake(path)
-    return delta_lake.read_delta(
+    return delta_versions.read_delta(
         path, version=version, as_of=as_of, storage_options=storage_options
     )
 
@@ -125,4 +125,4 @@ def lake_history(
     and deleted, and whether it is a sync run (``run``)."""
     if lake_format(path, None, storage_options) == "parquet":
         raise UsageError(f"{path} is a Hive Parquet lake: it keeps no history (Delta does)")
-    return delta_lake.delta_history(path, storage_options=storage_options)
+    return delta_versions.delta_history(path, storage_options=storage_options)

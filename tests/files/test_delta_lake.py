@@ -21,7 +21,7 @@ import pytest
 
 import milekit
 from milekit.errors import MissingExtraError
-from milekit.files import delta_changes, delta_lake, delta_store, lakes
+from milekit.files import delta_changes, delta_lake, delta_store, delta_versions, lakes
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import read_plan
 from milekit.sandbox import Sandbox
@@ -81,10 +81,10 @@ def test_a_local_delta_lake_is_one_commit_per_run_and_matches_the_api(
     _same_as_api(lake, c)
     history = milekit.lake_history(lake)
     assert history["version"].tolist() == [0, 1] and history["run"].all()
-    assert history.loc[1, ["operation", "added", "deleted"]].tolist() == ["MERGE", 1, 1]
+    assert history.loc[1, ["operation", "added", "deleted"]].tolist() == ["WRITE", 1, 1]
     assert history.loc[0, "added"] == 300
-    # only the rows that changed are merged: the finished and the edited one, not every
-    # open row read again (issue 25 item 6)
+    # only the rows that changed are committed: the finished and the edited one, not
+    # every open row read again (issue 25 item 6); so few, they replace their ids' rows
     assert history.loc[1, "changed"] == 2 and res.written == 3
     old = milekit.read_lake(lake, version=0)
     old.attrs = before.attrs = {}
@@ -118,6 +118,50 @@ def test_an_incremental_run_with_nothing_changed_rewrites_nothing(
     history = milekit.lake_history(lake)  # still one commit per run: the marks move on
     assert history["version"].tolist() == [0, 1] and history["run"].all()
     assert history.loc[1, ["added", "changed", "deleted"]].tolist() == [0, 0, 0]
+
+
+def _operations(lake: Path) -> list[tuple[str, str]]:
+    """Each commit's operation and its mode (newest first)."""
+    history = deltalake.DeltaTable(str(lake)).history()
+    return [(h["operation"], h.get("operationParameters", {}).get("mode", "")) for h in history]
+
+
+def test_a_few_changed_rows_replace_their_ids_rows_in_one_write(
+    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's few changed and gone rows are one overwrite of the rows with their ids (a
+    third of a merge's fixed cost); many rows, or rows with a column the table lacks, are
+    a merge (it adds the column). Either way one commit, the lake equal to the API and
+    lake_history counting what the run did (issue 25 item 6)."""
+    lake = tmp_path / "tasks"
+    milekit.sync("tasks", lake, client=c, progress=False, format="delta")
+    merges: list[object] = []
+    real = deltalake.DeltaTable.merge
+    monkeypatch.setattr(
+        deltalake.DeltaTable, "merge", lambda *a, **k: merges.append(a) or real(*a, **k)
+    )
+    _changes(fresh, c)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert merges == [] and _operations(lake)[0] == ("WRITE", "Overwrite")
+    assert (res.written, res.deleted, res.rows) == (3, 1, 300)
+    _same_as_api(lake, c)
+    monkeypatch.setattr(delta_lake, "REPLACE_ROWS", 2)  # three rows changed: a merge
+    _changes(fresh, c)
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert len(merges) == 1 and _operations(lake)[0][0] == "MERGE"
+    assert (res.written, res.deleted, res.rows) == (3, 1, 300)
+    _same_as_api(lake, c)
+    monkeypatch.setattr(delta_lake, "REPLACE_ROWS", 100)
+    task = open_ids(fresh, "ONGOING")[0]
+    c.request("PATCH", f"/task/{task}", json={"customField": "a column the lake lacks"})
+    res = milekit.sync("tasks", lake, client=c, progress=False)
+    assert len(merges) == 2 and "customField" in milekit.read_lake(lake).columns
+    _same_as_api(lake, c)
+    history = milekit.lake_history(lake)
+    assert history["operation"].tolist() == ["WRITE", "WRITE", "MERGE", "MERGE"]
+    assert history[["added", "changed", "deleted"]].values.tolist()[1:] == [
+        [1, 2, 1], [1, 2, 1], [0, 1, 0]
+    ]  # fmt: skip
 
 
 class _ColumnSpy:
@@ -378,10 +422,10 @@ def test_a_run_killed_at_random_moments_leaves_the_last_version_and_the_next_com
 def _another_writer_first(
     monkeypatch: pytest.MonkeyPatch, c: milekit.Client, lake: Path, times: int
 ) -> list[int]:
-    """The next ``times`` commits of this process (a merge, or the marks alone when
-    nothing changed) find that another writer committed between their read and their
+    """The next ``times`` commits of this process (a replace, a merge, or the marks alone
+    when nothing changed) find that another writer committed between their read and their
     commit (a whole run of its own, in between)."""
-    raced, steps = [0], ("merge", "commit_marks")
+    raced, steps = [0], ("replace", "merge", "commit_marks")
     real = {name: getattr(delta_lake._DeltaRun, name) for name in steps}
 
     def racing(name: str) -> object:
@@ -402,9 +446,16 @@ def _another_writer_first(
     return raced
 
 
+@pytest.mark.parametrize("commit", ["replace", "merge"])
 def test_the_loser_of_a_commit_race_starts_again_from_the_winners_marks(
-    fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh: Sandbox,
+    c: milekit.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    commit: str,
 ) -> None:
+    if commit == "merge":
+        monkeypatch.setattr(delta_lake, "REPLACE_ROWS", 0)
     lake = tmp_path / "tasks"
     milekit.sync("tasks", lake, client=c, progress=False, format="delta")
     _changes(fresh, c)
@@ -414,6 +465,7 @@ def test_the_loser_of_a_commit_race_starts_again_from_the_winners_marks(
     history = milekit.lake_history(lake)
     assert history["version"].tolist() == [0, 1, 2]  # the winner's commit, then the loser's
     assert history["deleted"].tolist() == [0, 1, 0]  # the deletion counted once
+    assert history.loc[1, "operation"] == {"replace": "WRITE", "merge": "MERGE"}[commit]
     _same_as_api(lake, c)
     assert len(set(_ids(lake))) == len(_ids(lake)) == 300
 
@@ -733,7 +785,7 @@ def test_an_incremental_run_asks_for_every_page_of_an_open_status_at_once(
     milekit.sync("tasks", lake, client=c, progress=False, format="delta")
 
     def open_rows() -> dict[str, int]:
-        state = delta_lake.state_of(deltalake.DeltaTable(str(lake)))
+        state = delta_versions.state_of(deltalake.DeltaTable(str(lake)))
         assert state is not None
         return state.open_rows
 
@@ -766,7 +818,8 @@ def test_marks_with_keys_a_later_milekit_added_are_read(tmp_path: Path) -> None:
         "resource": "tasks", "filters": {}, "high_water": None, "last_run": "2026-12-07",
         "schema": "", "open_rows": ["not", "a", "mapping"], "added_later": {"x": 1},
     }  # fmt: skip
-    props = deltalake.CommitProperties(custom_metadata={delta_lake.STATE_KEY: json.dumps(marks)})
+    meta = {delta_versions.STATE_KEY: json.dumps(marks)}
+    props = deltalake.CommitProperties(custom_metadata=meta)
     deltalake.write_deltalake(lake, pa.table({"_id": ["a"]}), commit_properties=props)
-    state = delta_lake.state_of(deltalake.DeltaTable(lake))
+    state = delta_versions.state_of(deltalake.DeltaTable(lake))
     assert state is not None and state.resource == "tasks" and state.last_run == "2026-12-07"
