@@ -6,6 +6,7 @@ socket to the sandbox: the adapter here wraps the default one, nothing is mocked
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -66,3 +67,26 @@ def test_the_limiter_and_the_retries_stay_above_a_mounted_transport(fresh: Sandb
         c.request("GET", "/hubs")
     assert len(watching.seen) == 3 and c.stats.retries == 2  # two 503s, then the answer
     assert 1.0 <= c.stats.limiter_wait <= clock.now < 1.1  # the third waited: 2 a second
+
+
+def test_reads_at_once_reuse_their_connections(
+    fresh: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Several reads at once (a lake's run reads four lists and the rows in doubt, each
+    on ``max_workers`` threads) keep every connection they open: none is discarded for
+    a full pool (urllib3 warns, and the next request pays a new connection: a TLS
+    handshake against the real API). A 1M lake's run opened 53 connections and
+    discarded 33 with the pool of ``max_workers + 4``."""
+    fresh.faults.latency = 0.05  # the pages of the reads overlap
+    caplog.set_level("DEBUG", logger="urllib3.connectionpool")
+    with milekit.Client(fresh.token, fresh.url, limiter=None, max_workers=4) as c:
+
+        def read(order: str) -> int:
+            return len(list(c.pages("tasks", {"sortOrder": order}, limit=20)))
+
+        with ThreadPoolExecutor(4) as pool:
+            counts = list(pool.map(read, ["asc", "desc", "asc", "desc"]))
+    assert counts == [15] * 4  # each read kept its 4 threads busy
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if "pool is full" in m]
+    assert 4 < sum("Starting new HTTP connection" in m for m in said) <= 4 * 4
