@@ -11,8 +11,10 @@
 ('full', 40, 'incremental', True, 2)
 
 Each run is ONE Delta commit: a merge by id of the rows it read (new, changed, finished)
-that also deletes the rows the run found gone, carrying the run's marks (the high-water
-mark, the start of the run, the resource and its filters) in the commit's own metadata.
+that also deletes the rows the run found gone (a few such rows: one overwrite of the rows
+with their ids, :data:`REPLACE_ROWS`), carrying the run's marks (the high-water mark, the
+start of the run, the resource and its filters) in the commit's own metadata
+(:mod:`milekit.files.delta_versions`).
 The data and the marks change together or not at all: a run killed at any moment leaves
 the last version as it was (files it wrote and did not commit are referenced by nothing;
 ``vacuum`` removes them) and the next run starts from the marks of the last commit. Two

@@ -254,14 +254,14 @@ class SandboxApp:
     def _handle(self, environ: dict[str, Any], method: str, raw_path: str, query: str) -> Response:
         path = _normalise(raw_path)
         fault = self.faults.decide(method, path or raw_path, query)
-        if self.faults.latency > 0:
-            time.sleep(self.faults.latency)
         if fault is not None:
             with self._lock:
                 self.stats.faults += 1
             if fault.kind == "drop":
+                self._latency()
                 raise DropConnection
             if fault.kind == "error":
+                self._latency()
                 return Response(fault.status, fault.body, fault.headers)
         try:
             resp = self._pipeline(environ, method, raw_path, path, query)
@@ -280,9 +280,18 @@ class SandboxApp:
                     "message": _MESSAGE_500,
                 },
             )
+        self._latency()  # after the org's limit counted the request: on arrival
         if fault is not None and fault.kind == "drop_after":
             raise DropConnection
         return resp
+
+    def _latency(self) -> None:
+        """The answer's delay (``Faults.latency``). The organisation's limit counts a
+        request when it arrives, before this: counted after it, a burst of requests
+        waking from it together was counted late and unevenly, and a client keeping the
+        limit by its send times got 429s."""
+        if self.faults.latency > 0:
+            time.sleep(self.faults.latency)
 
     def _pipeline(
         self, environ: dict[str, Any], method: str, raw_path: str, path: str | None, query: str
