@@ -145,6 +145,20 @@ def test_the_limit_counts_a_request_when_it_arrives_not_after_its_latency() -> N
     assert (counted, answered) == (1, [200])
 
 
+def test_a_sandbox_starts_with_the_order_of_each_status_kept() -> None:
+    """The first list of one status sorts nothing (an indexed database's answer): the
+    order of each status is built when the sandbox starts, and a list uses it."""
+    with Sandbox(tasks=50, rate_limit=None) as box, requests.Session() as s:
+        s.headers.update(auth())
+        orders = box.app.tasks._orders
+        kept = {status: orders.get(("createdTime", frozenset({status}))) for status in
+                ("UNASSIGNED", "ONGOING", "DONE")}  # fmt: skip
+        assert all(kept.values())
+        got = s.get(box.url + "/tasks", params={"status": "UNASSIGNED"}).json()
+        assert got["tasks"]["data"]
+        assert orders[("createdTime", frozenset({"UNASSIGNED"}))] is kept["UNASSIGNED"]
+
+
 def test_concurrent_connections(ro: Sandbox) -> None:
     results: list[int] = []
     lock = threading.Lock()

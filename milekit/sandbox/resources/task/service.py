@@ -59,6 +59,8 @@ _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIM
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
 _TIME_BY = SPEC.time_by
+#: the order of a list that names none
+_DEFAULT_SORT = "createdTime"
 #: after every tie-breaking id in a sort key
 _LAST = "\U0010ffff"
 #: writable keys the server fills when a create leaves them out (kept by a replace too)
@@ -206,12 +208,18 @@ class TaskService:
         return frag
 
     def warm(self) -> None:
-        """Sort the default listing and order the tasks by each time a list can filter on
-        now, so the first ``GET /tasks`` is as fast as the rest."""
+        """Sort the default listing, order the tasks by each time a list can filter on and
+        those of each status (a list of one status keeps an order of its own) now, so the
+        first ``GET /tasks`` of each is as fast as the rest: at 1M tasks a status's first
+        list sorted its tasks for ~1 s holding the interpreter, the requests arriving
+        meanwhile were counted by the organisation's limit only after it, bunched
+        (429s to a client keeping the limit), as an indexed database would not."""
         self._query({})
         with self.store.lock:
             for field in _TIME_BY:
                 self._order(field).current(self.store)
+            for status in _STATUSES:
+                self._order(_DEFAULT_SORT, frozenset({status})).current(self.store)
 
     def _query(self, q: dict[str, str]) -> tuple[list[Doc], int, int]:
         """Filtered and sorted tasks, cached per (normalised params, store version)."""
@@ -229,7 +237,7 @@ class TaskService:
                     return hit
             statuses = _statuses(p)
             preds, ranged = self._predicates(p, now)
-            sort_by = p.get(_SORT_BY, "createdTime")
+            sort_by = p.get(_SORT_BY, _DEFAULT_SORT)
             order = p.get(_SORT_ORDER, "desc").lower()
             if order not in ("asc", "desc"):
                 raise HttpError(400, f"The selected {attribute(_SORT_ORDER)} is invalid.")
