@@ -16,6 +16,7 @@ allowed ``Origin`` carries the CORS headers, errors included (docs/api-notes.md 
 
 from __future__ import annotations
 
+import bisect
 import email.parser
 import email.policy
 import math
@@ -70,9 +71,24 @@ from milekit.sandbox.resources import (
 from milekit.sandbox.resources.task import TaskService
 from milekit.sandbox.store import Store
 
-__all__ = ["MAX_BODY", "PREFIX", "LoggedRequest", "Request", "Response", "SandboxApp", "Stats"]
+__all__ = [
+    "ARRIVED",
+    "MAX_BODY",
+    "PREFIX",
+    "LoggedRequest",
+    "Request",
+    "Response",
+    "SandboxApp",
+    "Stats",
+]
 
 MAX_BODY = 16 * 1024 * 1024
+#: the WSGI environ key of the moment a request's first line arrived (``time.monotonic``):
+#: the organisation's limit counts it then, as a gateway would
+ARRIVED = "milekit.arrived"
+#: how much earlier than now a request's arrival can be when the limit counts it (its
+#: headers, body and the server's threads come between): older arrivals are forgotten
+_ARRIVAL_LAG = 2.0
 _JSON = ("Content-Type", "application/json")
 _MESSAGE_500 = "Internal server error, please contact support@mile.app."
 
@@ -159,7 +175,7 @@ class SandboxApp:
         self.ctx = Ctx(store, self.tasks, clock, ids)
         self.stats = Stats()
         self.request_log: deque[LoggedRequest] = deque(maxlen=100_000)
-        self._admitted: deque[float] = deque()
+        self._admitted: list[float] = []  #: arrivals counted, in order
         self._lock = threading.Lock()
         #: the route table: every (method, path template) -> handler the sandbox serves
         self.router = Router(self._routes())
@@ -304,7 +320,7 @@ class SandboxApp:
             raise HttpError(413, "Payload too large.")
         if not self._authenticated(environ, path):
             raise HttpError(401, "Unauthenticated.")
-        self._admit()
+        self._admit(environ.get(ARRIVED))
         if not _accepts_json(environ.get("HTTP_ACCEPT")):
             raise HttpError(406, "unsupported Accept header")
         if path is None:
@@ -335,22 +351,26 @@ class SandboxApp:
         key = environ.get("HTTP_X_API_KEY", "")
         return bool(path and path.startswith("/activit") and key.strip() == self.token)
 
-    def _admit(self) -> None:
-        """The organisation-wide sliding-window limiter (429 with Retry-After)."""
+    def _admit(self, arrived: float | None = None) -> None:
+        """The organisation-wide sliding-window limiter (429 with Retry-After), counting a
+        request at ``arrived`` (its first line; None: now): the server's threads reach
+        this later, and unevenly under load, and a late count bunches requests a client
+        spread out. Arrivals counted out of order are kept sorted; a request is refused
+        when its window from its arrival on already holds the limit."""
         with self._lock:
             self.stats.requests += 1
             if self.rate_limit is None:
                 self.stats.admitted += 1
                 return
             now = time.monotonic()
+            at = now if arrived is None else min(arrived, now)
             window = self._admitted
-            while window and window[0] <= now - self.rate_period:
-                window.popleft()
-            if len(window) >= self.rate_limit:
+            del window[: bisect.bisect_right(window, now - self.rate_period - _ARRIVAL_LAG)]
+            first = bisect.bisect_right(window, at - self.rate_period)
+            if len(window) - first >= self.rate_limit:
                 self.stats.rejected_429 += 1
-                wait = max(1, math.ceil(window[0] + self.rate_period - now))
-                raise _TooMany(wait)
-            window.append(now)
+                raise _TooMany(max(1, math.ceil(window[first] + self.rate_period - now)))
+            bisect.insort(window, at)
             self.stats.admitted += 1
 
     def _log(self, method: str, path: str, query: str, status: int) -> None:

@@ -31,7 +31,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 import orjson
 
 from milekit.errors import UsageError
-from milekit.sandbox.app import MAX_BODY, SandboxApp, check_rate
+from milekit.sandbox.app import ARRIVED, MAX_BODY, SandboxApp, check_rate
 from milekit.sandbox.faults import DropConnection, Faults
 from milekit.sandbox.orgfile import export_org, load_org
 from milekit.sandbox.seed import build_org
@@ -87,6 +87,7 @@ class _Handler(WSGIRequestHandler):
         except OSError:
             self.close_connection = True
             return
+        self.arrived = time.monotonic()  #: when the request began: the org's limit counts it
         if not self.raw_requestline:
             self.close_connection = True
             return
@@ -127,6 +128,7 @@ class _Handler(WSGIRequestHandler):
         environ = self.get_environ()
         environ.update(
             {
+                ARRIVED: self.arrived,
                 "wsgi.version": (1, 0),
                 "wsgi.url_scheme": "http",
                 "wsgi.input": body,
