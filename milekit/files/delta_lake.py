@@ -85,7 +85,7 @@ from milekit.files.delta_versions import (
     check_delta,
     counts_doc,
 )
-from milekit.files.lake import LakeError, Mode, SyncResult, _high_water, _iso
+from milekit.files.lake import LakeError, Mode, SyncResult, high_water, iso
 from milekit.files.lake_batches import READ_LOOKAHEAD, at_once, change_reads, open_statuses
 from milekit.files.sink import Sink, batches_of
 from milekit.reads.filters import encode_filters
@@ -372,7 +372,7 @@ class _DeltaRun:
                     if stop.is_set():
                         break
                     out.fetched += t.num_rows
-                    out.high = max(filter(None, (out.high, _high_water(t, by))), default=None)
+                    out.high = high_water(t, by, out.high)
                     k = id_keys(t.column(idf))
                     st = stamps(t.column(upd) if upd in t.column_names else None, len(k))
                     out.seen.append((k, st))
@@ -420,7 +420,7 @@ class _DeltaRun:
                 sink.write(t)  # its columns only
                 continue
             out.fetched += t.num_rows
-            out.high = max(filter(None, (out.high, _high_water(t, by))), default=None)
+            out.high = high_water(t, by, out.high)
             k = id_keys(t.column(idf))
             st = stamps(t.column(upd) if upd in t.column_names else None, t.num_rows)
             out.seen.append((k, st))
@@ -444,7 +444,7 @@ class _DeltaRun:
         old = self.state.high_water if self.state is not None else None
         state = DeltaState(
             self.spec.name, self.params, max(filter(None, (high, old)), default=None),
-            _iso(self.started), encode_schema(s), open_rows=self.open_rows,
+            iso(self.started), encode_schema(s), open_rows=self.open_rows,
         )  # fmt: skip
         meta = {STATE_KEY: orjson.dumps(asdict(state)).decode()}
         if counts is not None:
@@ -749,7 +749,4 @@ def _open_rows(path: Path, changes: Changes, params: Mapping[str, str]) -> dict[
 
 def _file_high_water(path: Path, by: str) -> str | None:
     f = pq.ParquetFile(str(path))
-    if by not in f.schema_arrow.names or not f.metadata.num_rows:
-        return None
-    top = pc.max(f.read(columns=[by]).column(by)).as_py()
-    return _iso(top) if top is not None else None
+    return high_water(f.read(columns=[by]), by) if by in f.schema_arrow.names else None

@@ -29,7 +29,7 @@ from milekit._version import __version__
 from milekit.files.delta_changes import HASH
 from milekit.files.delta_store import clean, deltalake_module, open_table, options_for, table_uri
 from milekit.files.delta_types import decode_schema, restore
-from milekit.files.lake import LakeError
+from milekit.files.lake import LakeError, check_selection
 from milekit.types import registry, schema
 from milekit.types.model import ResourceSpec
 
@@ -93,13 +93,7 @@ def check_delta(
     state = state_of(table)
     if state is None:
         raise LakeError(f"{uri} is a Delta table milekit.sync did not write: it is not touched")
-    if state.resource != spec.name:
-        raise LakeError(f"{uri} is a lake of {state.resource}, not of {spec.name}")
-    if state.filters != dict(params):
-        raise LakeError(
-            f"{uri} was synced with filters {state.filters}, not {dict(params)}: a lake "
-            "keeps one selection (sync other filters into another lake)"
-        )
+    check_selection(uri, state.resource, state.filters, spec, params)
     return state
 
 

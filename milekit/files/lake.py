@@ -15,7 +15,7 @@ DuckDB, Polars, ``pyarrow.dataset`` and Spark read as it is: it holds the partit
 nothing else. The run's own files (the state, the lock, files being written) are in a
 hidden folder beside it, ``.tasks.milekit/`` for ``lake/tasks`` (:func:`home_of`); a lake
 written by an older milekit, with its state inside, is moved to that layout by its next
-run. :func:`read_lake` gives the frame with the dtypes of ``tasks_frame()``. What a later
+run. ``milekit.read_lake`` gives the frame with the dtypes of ``tasks_frame()``. What a later
 run reads, and why that is every row that can have changed, is the resource's
 :class:`~milekit.types.model.Changes` in the registry, explained in docs/lake.md.
 Resources without one (no time filter) are written as one file per run, a full snapshot.
@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -66,14 +65,14 @@ from milekit.files.sink import ROW_GROUP_ROWS, Sink
 from milekit.reads.filters import encode_filters
 from milekit.reads.pages import iter_tables
 from milekit.reads.plan import PlanAhead, ReadPlan, frame_attrs
-from milekit.reads.table import RESOURCE_KEY, empty_table
-from milekit.types import registry, schema
+from milekit.reads.table import RESOURCE_KEY
+from milekit.types import registry
 from milekit.types.model import Changes, ResourceSpec
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
 from milekit.wire.paging import LOOKAHEAD
 
-__all__ = ["LakeError", "SyncResult", "read_lake", "sync"]
+__all__ = ["LakeError", "SyncResult", "sync"]
 
 #: the state file, in the lake's home beside it (:func:`home_of`)
 STATE_FILE = "state.json"
@@ -334,15 +333,29 @@ def check_lake(lake: Path, spec: ResourceSpec, params: Mapping[str, str]) -> Lak
                 "file was removed); sync into a new directory"
             )
         return None
-    if state.resource != spec.name:
-        raise LakeError(f"{lake} is a lake of {state.resource}, not of {spec.name}")
-    if state.filters != dict(params):
-        raise LakeError(
-            f"{lake} was synced with filters {state.filters}, not {dict(params)}: a lake "
-            "keeps one selection (sync other filters into another directory)"
-        )
+    check_selection(lake, state.resource, state.filters, spec, params)
     _check_files(lake, state, files, spec)
     return state
+
+
+def check_selection(
+    where: object, resource: str, filters: Mapping[str, str], spec: ResourceSpec,
+    params: Mapping[str, str],
+) -> None:  # fmt: skip
+    """A LakeError unless the lake at ``where``, synced from ``resource`` with ``filters``
+    (its state's), is ``spec``'s with ``params``: a lake keeps one selection.
+
+    >>> check_selection("lake", "hubs", {}, registry.get("tasks"), {})
+    Traceback (most recent call last):
+    milekit.files.lake.LakeError: lake is a lake of hubs, not of tasks
+    """
+    if resource != spec.name:
+        raise LakeError(f"{where} is a lake of {resource}, not of {spec.name}")
+    if filters != dict(params):
+        raise LakeError(
+            f"{where} was synced with filters {filters}, not {dict(params)}: a lake keeps "
+            "one selection (sync other filters into another lake)"
+        )
 
 
 def _check_files(lake: Path, state: LakeState, files: dict[str, Path], spec: ResourceSpec) -> None:
@@ -507,7 +520,7 @@ class _Run:
         state.partitions = dict(sorted(written.items()))
         state.complete, state.pending, state.scratch = True, [], None
         state.high_water = max(filter(None, (high, state.high_water)), default=None)
-        state.last_run = _iso(self.started)
+        state.last_run = iso(self.started)
         state.save(self.lake)
 
     def incremental(self, state: LakeState, overlap: dt.timedelta) -> Counts:
@@ -640,9 +653,7 @@ class _Router:
             for name, part in _split(table, self.by).items():
                 self._sink(name).write(part)
             if self.by is not None:
-                self.high_water = max(
-                    filter(None, (self.high_water, _high_water(table, self.by))), default=None
-                )
+                self.high_water = high_water(table, self.by, self.high_water)
             held = sorted(self.sinks.values(), key=lambda s: s.held_rows)
             while sum(s.held_rows for s in held) > self.budget:
                 held.pop().flush()  # the fullest first: memory stays at one row group
@@ -740,14 +751,21 @@ def _split(table: pa.Table, by: str | None) -> dict[str, pa.Table]:
     return out
 
 
-def _high_water(table: pa.Table, by: str) -> str | None:
-    if by not in table.column_names or not table.num_rows:
-        return None
-    top = pc.max(table.column(by)).as_py()
-    return _iso(top) if top is not None else None
+def high_water(table: pa.Table, by: str, since: str | None = None) -> str | None:
+    """A run's mark: the newest ``by`` time in ``table`` (ISO, UTC), or ``since`` if newer.
+
+    >>> t = pa.table({"c": [dt.datetime(2026, 1, 2, tzinfo=dt.UTC)]})
+    >>> high_water(t, "c"), high_water(t, "c", iso(dt.datetime(2026, 3, 1, tzinfo=dt.UTC)))
+    ('2026-01-02T00:00:00.000000+00:00', '2026-03-01T00:00:00.000000+00:00')
+    """
+    top = None
+    if by in table.column_names and table.num_rows:
+        top = pc.max(table.column(by)).as_py()
+    return max(filter(None, (since, iso(top) if top is not None else None)), default=None)
 
 
-def _iso(t: dt.datetime) -> str:
+def iso(t: dt.datetime) -> str:
+    """A time as a mark: ISO text in UTC to the microsecond (marks compare as text)."""
     return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -774,22 +792,3 @@ def _remove(file: Path) -> None:
     folder = file.parent
     if folder.name.startswith(PARTITION + "=") and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
-
-
-def read_lake(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The frame a lake holds, with the dtypes of the resource's frame (``tasks_frame()``).
-
-    The partition column is left out (it is the month of ``createdTime``).
-    """
-    lake = Path(path)
-    state = LakeState.load(lake)
-    if state is None:
-        raise LakeError(
-            f"{lake} has no state file ({home_of(lake).name}/{STATE_FILE} beside it): not a "
-            "lake written by milekit.sync"
-        )
-    spec = registry.get(state.resource)
-    tables = [pq.read_table(str(lake / name)) for name in sorted(state.partitions)]
-    tables = [t.replace_schema_metadata(None) for t in tables]
-    table = schema.unify(tables) if tables else empty_table(spec.rows)
-    return schema.to_pandas(table, index=spec.id_field)

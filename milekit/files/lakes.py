@@ -17,15 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from milekit.errors import UsageError
 from milekit.files import delta_lake, delta_store, delta_versions, lake
 from milekit.files.lake import DEFAULT_OVERLAP, LakeError, SyncResult
 from milekit.reads.filters import encode_filters
-from milekit.types import registry
+from milekit.reads.table import empty_table
+from milekit.types import registry, schema
 from milekit.wire.client import Client
 from milekit.wire.context import get_client
 
@@ -112,10 +115,26 @@ def read_lake(
     if lake_format(path, None, storage_options) == "parquet":
         if version is not None or as_of is not None:
             raise UsageError("a Hive Parquet lake keeps no versions: version= needs Delta")
-        return lake.read_lake(path)
+        return _read_hive(Path(path))
     return delta_versions.read_delta(
         path, version=version, as_of=as_of, storage_options=storage_options
     )
+
+
+def _read_hive(path: Path) -> pd.DataFrame:
+    """A Hive lake's frame: its recorded files (the partition column is left out: it is
+    the month of ``createdTime``)."""
+    state = lake.LakeState.load(path)
+    if state is None:
+        raise LakeError(
+            f"{path} has no state file ({lake.home_of(path).name}/{lake.STATE_FILE} beside "
+            "it): not a lake written by milekit.sync"
+        )
+    spec = registry.get(state.resource)
+    tables = [pq.read_table(str(path / name)) for name in sorted(state.partitions)]
+    tables = [t.replace_schema_metadata(None) for t in tables]
+    table = schema.unify(tables) if tables else empty_table(spec.rows)
+    return schema.to_pandas(table, index=spec.id_field)
 
 
 def lake_history(
