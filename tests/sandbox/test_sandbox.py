@@ -833,3 +833,34 @@ def test_lists_after_writes_keep_the_order_a_full_sort_gives(http: requests.Sess
             for t, status in moves:
                 doc = dict(box.store.get("tasks", t["_id"]) or {}, status=status)
                 box.store.apply([Op("put", "tasks", t["_id"], doc)], "PATCH", "/task")
+
+
+def test_a_projected_list_shows_each_task_as_stored_after_edits(http: requests.Session) -> None:
+    """The rows of a ``fields=`` list are serialised once per stored version of a task
+    (kept per projection): after an edit, the next list shows the new value, and each row
+    holds the asked fields of the stored task, the id first, and nothing else."""
+    with Sandbox(tasks=60, seed=5, rate_limit=None) as box:
+        fields = "title,status,updatedTime"
+
+        def listed(f: str = fields) -> dict[str, dict[str, Any]]:
+            r = http.get(box.url + "/tasks", params={"limit": 100, "fields": f})
+            assert r.status_code == 200, r.text
+            return {t["_id"]: t for t in r.json()["tasks"]["data"]}
+
+        before = listed()
+        listed("title")  # another projection of the same tasks, kept beside it
+        some = sorted(before)[:3]
+        for i, task_id in enumerate(some):
+            r = http.patch(f"{box.url}/task/{task_id}", json={"title": f"edited {i}"})
+            assert r.status_code == 200, r.text
+        after, titles = listed(), listed("title")
+        for task_id, row in after.items():
+            stored = box.store.get("tasks", task_id)
+            assert stored is not None
+            assert list(row) == ["_id", "title", "status", "updatedTime"]
+            assert row == {k: stored[k] for k in row}
+            assert titles[task_id] == {"_id": task_id, "title": stored["title"]}
+        assert [after[t]["title"] for t in some] == ["edited 0", "edited 1", "edited 2"]
+        assert {t: after[t] for t in after if t not in some} == {
+            t: before[t] for t in before if t not in some
+        }

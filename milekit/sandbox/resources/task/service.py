@@ -55,6 +55,9 @@ SPEC = RESOURCES["tasks"]
 DATA_VERSION_BASE = TASKS_TO
 _SORT_BY, _SORT_ORDER = (p or "" for p in SPEC.sort_params)
 _BULK_KEY = SPEC.bulk_key or "tasks"
+#: the ``fields=`` projections whose serialised rows the service keeps (the whole form
+#: among them)
+_PROJECTIONS_KEPT = 4
 _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIME)
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
 _STATUSES = SPEC.field("status").enum
@@ -146,9 +149,11 @@ class TaskService:
         self._cache: OrderedDict[tuple[Any, ...], tuple[list[Doc], int, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._orders: dict[tuple[str, frozenset[str] | None], _Order] = {}
-        #: _id -> (stored doc, its list form as JSON); valid while that doc is the stored
-        #: one (writes replace documents, never mutate them)
-        self._json: dict[str, tuple[Doc, orjson.Fragment]] = {}
+        #: per ``fields=`` projection (() for none, the few last asked for): _id -> (stored
+        #: doc, its list form as JSON); valid while that doc is the stored one (writes
+        #: replace documents, never mutate them)
+        self._json: OrderedDict[tuple[str, ...], dict[str, tuple[Doc, orjson.Fragment]]]
+        self._json = OrderedDict()
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -180,10 +185,11 @@ class TaskService:
         chunk = docs[(page - 1) * limit : page * limit]
         fields = csv(q.get("fields", ""))
         items: list[Any]
-        if fields:
+        if fragments:
+            forms = self._forms(tuple(fields))
+            items = [self._list_json(d, forms, fields) for d in chunk]
+        elif fields:
             items = [project(d, fields, (SPEC.id_field,)) for d in chunk]
-        elif fragments:
-            items = [self._list_json(d) for d in chunk]
         else:
             items = [_list_form(d) for d in chunk]
         rows = paginator(items, len(docs), page, limit, path_url, raw_query)
@@ -198,13 +204,28 @@ class TaskService:
             dataVersion=str(DATA_VERSION_BASE + self.store.version("tasks")),
         )
 
-    def _list_json(self, doc: Doc) -> orjson.Fragment:
-        """The list form of ``doc`` serialised once per stored version of the document."""
-        hit = self._json.get(doc["_id"])
+    def _forms(self, fields: tuple[str, ...]) -> dict[str, tuple[Doc, orjson.Fragment]]:
+        """The serialised list forms of one projection (at 1M tasks a projected page's
+        1,000 new dicts cost the server ~4 ms of its interpreter, a fragment ~1 ms)."""
+        with self._cache_lock:
+            forms = self._json.setdefault(fields, {})
+            self._json.move_to_end(fields)
+            while len(self._json) > _PROJECTIONS_KEPT:
+                self._json.popitem(last=False)
+        return forms
+
+    @staticmethod
+    def _list_json(
+        doc: Doc, forms: dict[str, tuple[Doc, orjson.Fragment]], fields: list[str]
+    ) -> orjson.Fragment:
+        """The list form of ``doc`` (projected to ``fields``) serialised once per stored
+        version of the document."""
+        hit = forms.get(doc["_id"])
         if hit is not None and hit[0] is doc:
             return hit[1]
-        frag = orjson.Fragment(orjson.dumps(_list_form(doc)))
-        self._json[doc["_id"]] = (doc, frag)
+        form = project(doc, fields, (SPEC.id_field,)) if fields else _list_form(doc)
+        frag = orjson.Fragment(orjson.dumps(form))
+        forms[doc["_id"]] = (doc, frag)
         return frag
 
     def warm(self) -> None:
