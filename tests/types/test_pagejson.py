@@ -142,6 +142,37 @@ def test_a_full_task_page_reads_the_same_and_through_the_decoder(
     assert not _decoder_refuses(content)
 
 
+@pytest.mark.parametrize("ignored", [False, True], ids=["projected", "projection-ignored"])
+def test_a_projections_pages_read_as_the_whole_pages_columns(
+    client: milekit.Client, ignored: bool
+) -> None:
+    """A parser for a ``fields=`` projection tells the decoder the projected fields only;
+    its pages read as those columns of the whole page do, and a server that ignores the
+    projection (sends every field) still gets every documented column typed as documented."""
+    cols = ["_id", "updatedTime", "createdTime", "status", "doneTime", "label"]
+    params: dict[str, Any] = {"limit": 1000}
+    whole = client.request("GET", "/tasks", params=params, raw=True).content
+    part = (
+        whole
+        if ignored
+        else client.request(
+            "GET", "/tasks", params={**params, "fields": ",".join(cols)}, raw=True
+        ).content
+    )
+    projected = schema.PageParser(TASKS.rows, TASKS.listing, cols)
+    assert {n for n, _ in projected._hints} < {
+        n for n, _ in schema.PageParser(TASKS.rows, TASKS.listing)._hints
+    }
+    got = projected.parse(part)[0]
+    expected = schema.PageParser(TASKS.rows, TASKS.listing).parse(whole)[0]
+    if not ignored:
+        expected = expected.select(cols)
+    assert got.num_rows == 1000 and sorted(got.column_names) == sorted(expected.column_names)
+    got = got.select(expected.column_names)
+    assert got.schema.equals(expected.schema, check_metadata=True), (got.schema, expected.schema)
+    assert got.equals(expected)
+
+
 # --- the shapes values take ----------------------------------------------------------------
 
 
