@@ -32,7 +32,7 @@ def test_the_docs_site_builds_strictly(site: Path) -> None:
     for page in ("index.html", "guides/scaling/index.html", "reference/files/index.html"):
         assert (site / page).is_file(), page
     reference = (site / "reference" / "files" / "index.html").read_text()
-    assert "milekit.files.lake.sync" in reference and "to_excel" in reference
+    assert "milekit.files.lakes.sync" in reference and "to_excel" in reference
 
 
 def test_no_raw_sphinx_role_reaches_the_site(site: Path) -> None:
