@@ -17,7 +17,8 @@ import requests
 
 from milekit.errors import UsageError
 from milekit.sandbox import Org, Sandbox, build_org
-from milekit.sandbox.store import Op
+from milekit.sandbox.resources.task.service import _PROJECTIONS_KEPT, TaskService
+from milekit.sandbox.store import Op, Store
 from milekit.types.registry import RESOURCES
 from tests.reference import PAGINATOR_KEYS
 from tests.sandbox.test_org_coherence import STANDARD_TASK_KEYS
@@ -864,3 +865,17 @@ def test_a_projected_list_shows_each_task_as_stored_after_edits(http: requests.S
         assert {t: after[t] for t in after if t not in some} == {
             t: before[t] for t in before if t not in some
         }
+
+
+def test_the_serialised_rows_kept_are_the_whole_rows_and_the_last_projections() -> None:
+    """Each ``fields=`` projection keeps its rows serialised (memory): only the last four
+    asked for are kept, and the whole rows' (1M tasks' worth, seconds to make again) never
+    make way for them."""
+    svc = TaskService(Store(build_org(tasks=5)))
+    ask = ["title", "status", "hubId", "flow", "label", "title,status"]
+    svc.list_tasks({}, "", "/tasks", fragments=True)
+    for fields in ask:
+        svc.list_tasks({"fields": fields}, "", "/tasks", fragments=True)
+    kept = list(svc._json)
+    assert () in kept and len(svc._json[()]) == 5
+    assert kept[1:] == [tuple(f.split(",")) for f in ask[-_PROJECTIONS_KEPT:]]

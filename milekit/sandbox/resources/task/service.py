@@ -55,8 +55,8 @@ SPEC = RESOURCES["tasks"]
 DATA_VERSION_BASE = TASKS_TO
 _SORT_BY, _SORT_ORDER = (p or "" for p in SPEC.sort_params)
 _BULK_KEY = SPEC.bulk_key or "tasks"
-#: the ``fields=`` projections whose serialised rows the service keeps (the whole form
-#: among them)
+#: the ``fields=`` projections whose serialised rows the service keeps, the last asked
+#: for (the whole rows' are always kept)
 _PROJECTIONS_KEPT = 4
 _DATETIME = frozenset(f.name for f in SPEC.fields if f.type is FieldType.DATETIME)
 _READ_ONLY = frozenset(f.name for f in SPEC.fields if not f.writable)
@@ -210,8 +210,9 @@ class TaskService:
         with self._cache_lock:
             forms = self._json.setdefault(fields, {})
             self._json.move_to_end(fields)
-            while len(self._json) > _PROJECTIONS_KEPT:
-                self._json.popitem(last=False)
+            projections = [k for k in self._json if k]
+            for oldest in projections[: max(0, len(projections) - _PROJECTIONS_KEPT)]:
+                del self._json[oldest]
         return forms
 
     @staticmethod
