@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections import deque
 from pathlib import Path
+from typing import Any
 
+import filelock
 import pytest
 
 from milekit.wire.ratelimit import FakeClock, RateLimiter
@@ -146,6 +148,32 @@ def test_shared_limiter_persists_its_window_in_sqlite(tmp_path: Path) -> None:
             lim.close()
 
 
+def test_a_shared_grant_takes_the_file_lock_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared grant takes the window's file lock once, with the time read under it: the
+    bucket taking it again inside, reentrant, cost a third of a grant's interpreter time
+    (filelock's bookkeeping), and every grant of a busy read waits for the one before."""
+    lim = RateLimiter.shared("h", limit=50, period=60.0, directory=tmp_path)
+    taken: list[int] = []
+    real = filelock.FileLock.acquire
+
+    def acquire(self: filelock.FileLock, *args: Any, **kwargs: Any) -> Any:
+        taken.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", acquire)
+    try:
+        assert [lim.try_acquire_now() for _ in range(10)] == [0.0] * 10
+        lim.acquire()
+        assert len(taken) == 11
+        for _ in range(39):
+            lim.try_acquire_now()
+        assert lim.try_acquire_now() > 50  # the 51st waits for the first to leave
+    finally:
+        lim.close()
+
+
 def test_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RateLimiter(limit=0)
@@ -165,13 +193,13 @@ def test_a_shared_admission_counts_from_when_it_was_granted(tmp_path: Path) -> N
     try:
         b.acquire()
         granted.append(clock.time())  # t = 1000.0
-        b.bucket.lock.acquire()  # another process is in the middle of its own admission
+        b._bucket_lock.acquire()  # another process is in the middle of its own admission
         waiting = threading.Thread(target=lambda: granted.append(a.acquire() + clock.time()))
         waiting.start()
         while not a._lock.locked():  # a has asked, and waits for the file lock
             pass
         clock.now += 0.5
-        b.bucket.lock.release()
+        b._bucket_lock.release()
         waiting.join()  # granted at 1000.5
         clock.now += 0.7  # t = 1001.2: the first is out of the window, a's is not
         for _ in range(2):
