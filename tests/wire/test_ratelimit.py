@@ -152,8 +152,8 @@ def test_a_shared_grant_takes_the_file_lock_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A shared grant takes the window's file lock once, with the time read under it: the
-    bucket taking it again inside, reentrant, cost a third of a grant's interpreter time
-    (filelock's bookkeeping), and every grant of a busy read waits for the one before."""
+    bucket taking it again inside, reentrant, cost ~15% of a grant's CPU (filelock's
+    bookkeeping), and every grant of a busy read waits for the one before."""
     lim = RateLimiter.shared("h", limit=50, period=60.0, directory=tmp_path)
     taken: list[int] = []
     real = filelock.FileLock.acquire
