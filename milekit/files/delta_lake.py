@@ -85,7 +85,7 @@ from milekit.files.delta_versions import (
     check_delta,
     counts_doc,
 )
-from milekit.files.lake import LakeError, Mode, SyncResult, high_water, iso
+from milekit.files.lake import LakeError, Mode, SyncResult, high_water, iso, latest
 from milekit.files.lake_batches import READ_LOOKAHEAD, at_once, change_reads, open_statuses
 from milekit.files.sink import Sink, batches_of
 from milekit.reads.filters import encode_filters
@@ -443,7 +443,7 @@ class _DeltaRun:
         """The commit's metadata: the run's marks, and (``counts``) what it changed."""
         old = self.state.high_water if self.state is not None else None
         state = DeltaState(
-            self.spec.name, self.params, max(filter(None, (high, old)), default=None),
+            self.spec.name, self.params, latest(high, old),
             iso(self.started), encode_schema(s), open_rows=self.open_rows,
         )  # fmt: skip
         meta = {STATE_KEY: orjson.dumps(asdict(state)).decode()}
@@ -509,7 +509,7 @@ class _DeltaRun:
             done += [again for r in done for again in r.again]  # after: they win a tie
             lake = keys.result()
         s = schema.unified_schema([*(r.schema for r in done), lake_s])
-        high = max(filter(None, (r.high for r in done)), default=None)
+        high = latest(*(r.high for r in done))
         seen = Seen([(r.keys, r.stamps) for r in done])
         gone = lake.gone(seen)
         version, counts = self.table.version(), (0, 0, 0)

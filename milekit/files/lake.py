@@ -519,7 +519,7 @@ class _Run:
     def _done(self, state: LakeState, written: Mapping[str, int], high: str | None) -> None:
         state.partitions = dict(sorted(written.items()))
         state.complete, state.pending, state.scratch = True, [], None
-        state.high_water = max(filter(None, (high, state.high_water)), default=None)
+        state.high_water = latest(high, state.high_water)
         state.last_run = iso(self.started)
         state.save(self.lake)
 
@@ -571,7 +571,7 @@ class _Run:
             fetched += router.fetched
             for name, path in router.spilled().items():
                 adds.setdefault(name, []).append(path)
-            high = max(filter(None, (high, router.high_water)), default=None)
+            high = latest(high, router.high_water)
         return fetched, adds, high
 
     def _read_all(self, reads: list[dict[str, Any]], changes: Changes, tmp: Path) -> list[_Router]:
@@ -761,7 +761,12 @@ def high_water(table: pa.Table, by: str, since: str | None = None) -> str | None
     top = None
     if by in table.column_names and table.num_rows:
         top = pc.max(table.column(by)).as_py()
-    return max(filter(None, (since, iso(top) if top is not None else None)), default=None)
+    return latest(since, iso(top) if top is not None else None)
+
+
+def latest(*marks: str | None) -> str | None:
+    """The newest of some marks (:func:`iso` text compares as time): ``latest(None, m)`` is m."""
+    return max(filter(None, marks), default=None)
 
 
 def iso(t: dt.datetime) -> str:

@@ -188,10 +188,8 @@ class TaskService:
         if fragments:
             forms = self._forms(tuple(fields))
             items = [self._list_json(d, forms, fields) for d in chunk]
-        elif fields:
-            items = [project(d, fields, (SPEC.id_field,)) for d in chunk]
         else:
-            items = [_list_form(d) for d in chunk]
+            items = [_row_form(d, fields) for d in chunk]
         rows = paginator(items, len(docs), page, limit, path_url, raw_query)
         return _LISTED.body(
             SPEC.envelope_list,
@@ -205,8 +203,8 @@ class TaskService:
         )
 
     def _forms(self, fields: tuple[str, ...]) -> dict[str, tuple[Doc, orjson.Fragment]]:
-        """The serialised list forms of one projection (at 1M tasks a projected page's
-        1,000 new dicts cost the server ~4 ms of its interpreter, a fragment ~1 ms)."""
+        """The serialised list forms of one projection (at 1M tasks a page of 1,000
+        projected rows cost the server ~7 ms of its interpreter built anew, ~3.3 ms kept)."""
         with self._cache_lock:
             forms = self._json.setdefault(fields, {})
             self._json.move_to_end(fields)
@@ -224,8 +222,7 @@ class TaskService:
         hit = forms.get(doc["_id"])
         if hit is not None and hit[0] is doc:
             return hit[1]
-        form = project(doc, fields, (SPEC.id_field,)) if fields else _list_form(doc)
-        frag = orjson.Fragment(orjson.dumps(form))
+        frag = orjson.Fragment(orjson.dumps(_row_form(doc, fields)))
         forms[doc["_id"]] = (doc, frag)
         return frag
 
@@ -752,6 +749,11 @@ def _labels(value: Any) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(x, str) for x in value):
         return value
     raise HttpError(400, "The label must be a string or an array of strings.")
+
+
+def _row_form(doc: Doc, fields: list[str]) -> Doc:
+    """A task as a list shows it: projected to ``fields`` (the id first), or whole."""
+    return project(doc, fields, (SPEC.id_field,)) if fields else _list_form(doc)
 
 
 def _list_form(doc: Doc) -> Doc:
