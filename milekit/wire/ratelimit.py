@@ -191,6 +191,8 @@ class RateLimiter:
         self._throttled_since = 0.0
         #: held by the one caller waiting for room in a full window (acquire)
         self._turn = threading.Lock()
+        #: waits for room that have ended (each before its caller let go of the turn)
+        self._room_waits = 0
 
     @classmethod
     def shared(
@@ -348,18 +350,18 @@ class RateLimiter:
         >>> [rl.acquire() > 0 for _ in range(3)], round(rl.throttled, 1)
         ([False, False, True], 1.0)
         """
-        began: float | None = None  # when this caller began to wait (the window's clock)
-        if not self._turn.acquire(blocking=False):
-            began = self._wait_begins()
-            self._turn.acquire()
+        queued = self._take_turn()  # seconds queued behind a caller waiting for room
+        began: float | None = None  # when this caller began to wait for room (window clock)
         try:
             while (wait := self.try_acquire_now()) > 0.0:
                 if began is None:
                     began = self._wait_begins()
                 self.sleep(wait)
+            if began is not None:
+                self._room_waits += 1  # before the turn is let go: a caller queued sees it
         finally:
             self._turn.release()
-        waited = 0.0 if began is None else self._now() - began
+        waited = queued + (0.0 if began is None else self._now() - began)
         with self._lock:
             self.waited += waited
             self.acquired += 1
@@ -369,6 +371,17 @@ class RateLimiter:
                 if self._waiting == 0:
                     self.throttled += self._now() - self._throttled_since
         return waited
+
+    def _take_turn(self) -> float:
+        """Take the turn to ask for a token; the seconds this caller queued for it behind
+        callers waiting for room (0.0 when the turn was free, or its holders were only
+        taking a token: a moment, not a wait for room, not throttled)."""
+        if self._turn.acquire(blocking=False):
+            return 0.0
+        at, waits = self.timer(), self._room_waits
+        self._turn.acquire()
+        # a wait for room that ended while this one queued overlapped its queueing
+        return self.timer() - at if self._room_waits != waits else 0.0
 
     def _wait_begins(self) -> float:
         """A caller waits for room in the window (throttled: some caller waits); when.
