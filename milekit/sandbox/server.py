@@ -16,9 +16,12 @@ logged per request, and :meth:`Sandbox.stop` closes every socket it opened.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import platform
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -63,6 +66,51 @@ class _Body:
                 break
 
 
+#: SO_TIMESTAMPNS: the kernel stamps each received packet (CLOCK_REALTIME, ns); the
+#: generic Linux value (alpha, mips, parisc and sparc number it otherwise: not stamped)
+_SO_TIMESTAMPNS = 35
+_STAMPED_MACHINES = "x86_64 aarch64 arm64 armv7l i686 ppc64le riscv64 s390x".split()
+RECEIVE_STAMPS = sys.platform == "linux" and platform.machine() in _STAMPED_MACHINES
+_ANCILLARY = socket.CMSG_SPACE(16) if RECEIVE_STAMPS else 0
+
+
+class _Arrivals(io.RawIOBase):
+    """A connection's bytes, with when the kernel received them: a request is counted by
+    the organisation's limit at its arrival, which the server's thread may read much
+    later (answering the request before it, or waiting for the interpreter on a loaded
+    machine; counted then, requests a client spread out were bunched: 429s)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.last: float | None = None  #: the latest read's stamp (epoch seconds)
+        self.fresh: float | None = None  #: the first read's since :meth:`begin`
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n, ancillary, _, _ = self.sock.recvmsg_into([buffer], _ANCILLARY)
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+                sec, nsec = struct.unpack("qq", data[:16])
+                self.last = sec + nsec / 1e9
+        if self.fresh is None:
+            self.fresh = self.last
+        return n
+
+    def begin(self) -> None:
+        """A request begins: its arrival is that of the next read (or, when its bytes
+        are in the buffer already, of the read that brought them)."""
+        self.fresh = None
+
+    def arrived(self) -> float:
+        """When the request begun arrived, on ``time.monotonic()`` (now, unstamped)."""
+        stamp = self.fresh if self.fresh is not None else self.last
+        now = time.monotonic()
+        return now if stamp is None else now - max(0.0, time.time() - stamp)
+
+
 class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "milekit-sandbox"
@@ -75,6 +123,16 @@ class _Handler(WSGIRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def setup(self) -> None:
+        super().setup()
+        self.arrivals: _Arrivals | None = None
+        if RECEIVE_STAMPS:
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)  # inherited
+                self.rfile.close()  # the socket's reference of the plain reader let go
+                self.arrivals = _Arrivals(self.connection)
+                self.rfile = io.BufferedReader(self.arrivals)
+
     def handle(self) -> None:
         self.close_connection = True
         self.handle_one_request()
@@ -82,12 +140,15 @@ class _Handler(WSGIRequestHandler):
             self.handle_one_request()
 
     def handle_one_request(self) -> None:
+        if self.arrivals is not None:
+            self.arrivals.begin()
         try:
             self.raw_requestline = self.rfile.readline(65537)
         except OSError:
             self.close_connection = True
             return
-        self.arrived = time.monotonic()  #: when the request began: the org's limit counts it
+        #: when the request's first line arrived: the org's limit counts it then
+        self.arrived = time.monotonic() if self.arrivals is None else self.arrivals.arrived()
         if not self.raw_requestline:
             self.close_connection = True
             return
@@ -197,6 +258,10 @@ class _Server(socketserver.ThreadingMixIn, WSGIServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call socket.getfqdn(): a DNS lookup, not needed here
         socketserver.TCPServer.server_bind(self)
+        if RECEIVE_STAMPS:  # on the listener: a connection's first packets, before its
+            # thread starts, are stamped too (accepted sockets inherit the option)
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         host, port = self.server_address[:2]
         self.server_name = str(host)
         self.server_port = int(port)
