@@ -105,7 +105,8 @@ class _Arrivals(io.RawIOBase):
         self.fresh = None
 
     def arrived(self) -> float:
-        """When the request begun arrived, on ``time.monotonic()`` (now, unstamped)."""
+        """When the request since :meth:`begin` arrived, on ``time.monotonic()`` (now,
+        when no read was stamped)."""
         stamp = self.fresh if self.fresh is not None else self.last
         now = time.monotonic()
         return now if stamp is None else now - max(0.0, time.time() - stamp)

@@ -132,6 +132,23 @@ class _Turn:
         self.lock.release()
 
 
+def _second_queues_behind_first(
+    lim: RateLimiter, first_inside: threading.Event, go: threading.Event
+) -> None:
+    """A first caller takes the limiter's turn and stops inside (``first_inside`` set,
+    until ``go``); a second queues behind it; then both go on to their tokens."""
+    lim._turn = turn = _Turn()  # type: ignore[assignment]
+    first = threading.Thread(target=lim.acquire)
+    first.start()
+    assert first_inside.wait(5)
+    second = threading.Thread(target=lim.acquire)
+    second.start()
+    assert turn.queued.wait(5)
+    go.set()
+    first.join()
+    second.join()
+
+
 def test_callers_meeting_at_a_window_with_room_are_not_throttled() -> None:
     """32 threads of a read meet at the limiter all the time: one takes its token while
     another queues behind it for a moment. That is not a full window: counted as one, a
@@ -151,16 +168,7 @@ def test_callers_meeting_at_a_window_with_room_are_not_throttled() -> None:
         return put(item)
 
     lim.bucket.put = slow_put  # type: ignore[method-assign]
-    lim._turn = turn = _Turn()  # type: ignore[assignment]
-    first = threading.Thread(target=lim.acquire)
-    first.start()
-    assert inside.wait(5)  # the first holds the turn, taking its token
-    second = threading.Thread(target=lim.acquire)
-    second.start()
-    assert turn.queued.wait(5)  # the second queues behind it
-    go.set()
-    first.join()
-    second.join()
+    _second_queues_behind_first(lim, inside, go)  # the first inside: taking its token
     assert lim.acquired == 2
     assert lim.waited == 0.0 and lim.throttled == 0.0
     assert not lim.was_full()
@@ -180,16 +188,7 @@ def test_a_caller_queued_behind_a_full_window_waited_for_it() -> None:
         clock.sleep(seconds)
 
     lim.sleep = sleep  # type: ignore[method-assign]
-    lim._turn = turn = _Turn()  # type: ignore[assignment]
-    first = threading.Thread(target=lim.acquire)
-    first.start()
-    assert asleep.wait(5)  # the first waits for room, holding the turn
-    second = threading.Thread(target=lim.acquire)
-    second.start()
-    assert turn.queued.wait(5)
-    go.set()
-    first.join()
-    second.join()
+    _second_queues_behind_first(lim, asleep, go)  # the first inside: waiting for room
     assert lim.acquired == 3
     assert lim.waited == pytest.approx(1.0 + 2.0, abs=0.01)  # 1 s, and 1 s + its own 1 s
     assert lim.throttled == pytest.approx(2.0, abs=0.01) and lim.was_full()
