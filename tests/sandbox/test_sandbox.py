@@ -176,7 +176,7 @@ def test_the_limit_counts_a_request_when_its_bytes_arrived_not_when_it_was_read(
     """A request waiting in its connection while the server's thread is busy (answering
     the one before it; on a loaded machine, waiting for the interpreter) arrived when the
     kernel received it: counted when the thread got to read it, a client that spread its
-    requests out saw them bunched (429s in 2 of 4 runs of bench_lake at 1M). B arrives at
+    requests out saw them bunched (429s in 2 of 7 incremental runs of a 1M lake). B arrives at
     0 with A and is read at 0.6 s, after A's answer; at 1.1 s B has left the window."""
     with Sandbox(tasks=5, rate_limit=2, latency=0.6) as box:
         host, port = box.url.split("//")[1].split("/")[0].split(":")
