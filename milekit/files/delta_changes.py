@@ -34,6 +34,7 @@ source does not name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -94,6 +95,7 @@ def _mix(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest()))
 
@@ -149,8 +151,8 @@ def _summed(columns: Any, n: int) -> np.ndarray[Any, Any]:
     value's hash, summed (wrapping)."""
     h = np.zeros(n, np.uint64)
     for name, col in columns:
-        if name in (HASH, GONE):
-            continue
+        if name in (HASH, GONE) or col.null_count == len(col):
+            continue  # a column null throughout adds nothing
         valid = col.is_valid().to_numpy(zero_copy_only=False)
         h += np.where(valid, _mix(_value_hashes(col) ^ _key(name)), np.uint64(0))
     return h

@@ -744,6 +744,31 @@ def test_id_keys_are_a_function_of_the_id_alone() -> None:
     assert delta_changes.id_keys(chunked).tolist() == [alone[i] for i in ids]
 
 
+def test_row_hashes_are_the_ones_lakes_already_hold() -> None:
+    """A lake keeps each row's hash: a later milekit must hash a row as the one that wrote
+    it did, or every open row reads as changed and the next merge rewrites them all. The
+    values below were computed by the release that first wrote hashes; a column null in
+    every row of a batch (or of a struct) adds nothing, in a batch of one row or many."""
+    b = pa.record_batch({
+        "_id": ["6a6d37b6149f08d113bfc574", "6a6d37b6149f08d113bfc575", None],
+        "n": pa.array([1, None, 3], pa.int32()),
+        "x": [1.5, None, -0.0],
+        "ok": [True, False, None],
+        "at": pa.array([dt.datetime(2026, 1, 2, 3, 4, 5), None, dt.datetime(1999, 12, 31)],
+                       pa.timestamp("us", "UTC")),
+        "empty": pa.array([None, None, None], pa.string()),
+        "hub": [{"_id": "h1", "lat": 1.0}, None, {"_id": None, "lat": None}],
+        "tags": [["a", None, "b"], [], None],
+        "items": [[{"q": 1}], None, [{"q": None}, {"q": 2}]],
+        "nothing": pa.array([None, None, None], pa.null()),
+    })  # fmt: skip
+    held = [-4973968915313786494, 1242006456343198542, 5506553018698228353]
+    assert delta_changes.row_hashes(b).to_pylist() == held
+    one_by_one = [delta_changes.row_hashes(b.slice(i, 1)).to_pylist()[0] for i in range(3)]
+    assert one_by_one == held
+    assert delta_changes.row_hashes(b.drop_columns(["empty", "nothing"])).to_pylist() == held
+
+
 def test_the_rows_handed_to_deltalake_come_a_small_batch_at_a_time(
     fresh: Sandbox, c: milekit.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
