@@ -75,6 +75,8 @@ GONE = "_milekit_gone"
 HASH = "_milekit_hash"
 #: rows of the lake's ids and hashes scanned at a time
 SCAN_ROWS = 65_536
+#: keys looked up at once beyond which they are sorted first (_found)
+_SORT_FIRST = 16_384
 #: the hash taken for a row that has none (it never matches a row read)
 _NO_HASH = np.int64(0)
 #: the update stamp taken for a row that has none (it never proves a row unchanged)
@@ -502,7 +504,9 @@ class Seen:
     def __init__(self, reads: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]) -> None:
         self.reads = []
         for keys, stamped in reads:
-            order = np.argsort(keys, kind="stable")
+            order = np.argsort(keys)  # a stable sort took twice as long
+            if len(keys) > 1 and (keys[order[1:]] == keys[order[:-1]]).any():
+                order = np.argsort(keys, kind="stable")  # an id twice: its copies in order
             self.reads.append((keys[order], stamped[order]))
 
     def has(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -528,10 +532,18 @@ class Seen:
 def _found(
     sorted_keys: np.ndarray[Any, Any], keys: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Per key, its place in ``sorted_keys`` and whether it is there."""
+    """Per key, its place in ``sorted_keys`` and whether it is there. Many keys are
+    searched for in their sorted order (the searches then walk memory in order: the
+    155,000 open keys of a 1M lake in ~11 ms, ~27 in the order they came)."""
     if not len(sorted_keys):
         return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
-    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    if len(keys) > _SORT_FIRST:
+        order = np.argsort(keys)
+        at = np.empty(len(keys), np.int64)
+        at[order] = np.searchsorted(sorted_keys, keys[order])
+    else:
+        at = np.searchsorted(sorted_keys, keys)
+    at = np.minimum(at, len(sorted_keys) - 1)
     hit: np.ndarray[Any, Any] = sorted_keys[at] == keys
     return at, hit
 

@@ -729,6 +729,30 @@ def test_of_several_copies_the_newest_stamp_wins_then_the_later_read() -> None:
     assert seen.has(np.array([1, 5, 6])).tolist() == [True, True, False]
 
 
+def test_an_id_twice_in_one_read_is_compared_by_its_first_copy() -> None:
+    """Pages that shift while read can bring one id twice in a read: the other reads'
+    copies are weighed against the first of them, whatever the sort that finds it."""
+    reads = [(np.array([7, 8, 7, 9]), np.array([30, 1, 10, 1])), (np.array([7]), np.array([20]))]
+    seen = delta_changes.Seen(reads)
+    assert seen.won(np.array([7]), np.array([20]), read=1).tolist() == [False]
+    reads[0] = (np.array([7, 8, 7, 9]), np.array([10, 1, 30, 1]))
+    assert delta_changes.Seen(reads).won(np.array([7]), np.array([20]), read=1).tolist() == [True]
+
+
+def test_many_keys_are_found_as_few_are() -> None:
+    """The open keys of a large lake are looked up sorted first: the same answer."""
+    rng = np.random.default_rng(7)
+    held = rng.integers(-(2**63), 2**63 - 1, 30_000, dtype=np.int64)
+    asked = np.concatenate([held[::3], rng.integers(-(2**63), 2**63 - 1, 20_000, np.int64)])
+    rng.shuffle(asked)
+    seen = delta_changes.Seen([(held, np.zeros(len(held), np.int64))])
+    assert len(asked) > delta_changes._SORT_FIRST
+    expected = np.isin(asked, held)
+    assert seen.has(asked).tolist() == expected.tolist()
+    few = np.concatenate([seen.has(part) for part in np.array_split(asked, 8)])
+    assert few.tolist() == expected.tolist() and expected.sum() == 10_000
+
+
 def test_id_keys_are_a_function_of_the_id_alone() -> None:
     """The same id has the same key whatever else is in its batch (other widths, nulls,
     slices, chunks, string views): the keys decide which open rows are gone."""
