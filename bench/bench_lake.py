@@ -10,9 +10,11 @@ folder: data, Delta log, Hive state):
 - ``first``: the first (full) sync into an empty folder;
 - ``incremental``: the next sync, after 50 open tasks were edited and 10 created through
   the API (the same changes for both formats); it reads the new, finished and open tasks
-  again (15% of the tasks are open in the sandbox). Three times, each after its own
+  again (15% of the tasks are open in the sandbox). Seven times, each after its own
   edits: the run of median wall time is reported, with the median peak (one run's peak
-  swings by 10-20% with the allocator).
+  swings by 10-20% with the allocator; on a shared 2-core machine one Delta run at 1M
+  swung from 1.16x to 1.70x its floor, and the median of three from 1.20x to 1.70x
+  between two benches an hour apart).
 
 The incremental run's *floor* is the requests it must send at the rate limit (requests /
 100 per second); ``x floor`` = wall time / floor. Goals (issue 25 item 6): the
@@ -26,7 +28,8 @@ Run::
     python bench/bench_lake.py --quick    # 20,000 and 100,000
     python bench/bench_lake.py --quick --formats delta   # the Delta lake only
 
-The 1M-task sandbox process needs ~6 GB of RAM and a few minutes to seed.
+The 1M-task sandbox process needs ~6 GB of RAM and 2-3 minutes to seed, ~8.5 GB once the
+first syncs have listed every row (it keeps each row serialised).
 Writes ``bench/results/bench_lake.json``.
 """
 
@@ -48,7 +51,7 @@ RATE = 100  # requests per second, enforced by the sandbox (the real API's org l
 LATENCY = 0.1  # seconds added to every answer
 FORMATS = ("parquet", "delta")
 EDITS, NEW = 50, 10
-REPEATS = 3  # incremental runs per format and size (each after its own edits)
+REPEATS = 7  # incremental runs per format and size (each after its own edits)
 
 
 def files(root: Path) -> dict[str, tuple[int, int]]:
@@ -128,7 +131,7 @@ def run_size(tasks: int, formats: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             for fmt in formats:
                 out[f"{fmt} first"] = measure(sb, fmt, lakes[fmt])
             runs: dict[str, list[dict[str, Any]]] = {fmt: [] for fmt in formats}
-            for _ in range(REPEATS):  # one run's peak swings by ~10-20%: the median of 3
+            for _ in range(REPEATS):  # one run swings: the median of REPEATS
                 change(sb)
                 for fmt in formats:
                     runs[fmt].append(measure(sb, fmt, lakes[fmt]))
