@@ -771,8 +771,9 @@ def test_id_keys_are_a_function_of_the_id_alone() -> None:
 def test_row_hashes_are_the_ones_lakes_already_hold() -> None:
     """A lake keeps each row's hash: a later milekit must hash a row as the one that wrote
     it did, or every open row reads as changed and the next merge rewrites them all. The
-    values below were computed by the release that first wrote hashes; a column null in
-    every row of a batch (or of a struct) adds nothing, in a batch of one row or many."""
+    values below were computed by the hashing before its null columns were skipped (the
+    hashes lakes in use hold); a column null in every row of a batch (or of a struct)
+    adds nothing, in a batch of one row or many."""
     b = pa.record_batch({
         "_id": ["6a6d37b6149f08d113bfc574", "6a6d37b6149f08d113bfc575", None],
         "n": pa.array([1, None, 3], pa.int32()),

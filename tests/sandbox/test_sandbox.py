@@ -923,9 +923,9 @@ def _rss_bytes() -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 def test_a_kept_serialised_row_holds_about_its_own_size() -> None:
     """orjson's result holds the buffer it was written in: kept as it is, a projected row
-    of 134 bytes held ~4 KB and cost a page fault (1M tasks' whole rows 8.3 GB rather than
-    3.1, a cold page of 1,000 narrow rows ~20 ms rather than ~5). The forms kept take
-    about their size: 20,000 narrow rows well under 1 KB each."""
+    of 134 bytes held ~4 KB and cost a page fault (a 1M sandbox whose rows had all been
+    listed held 17.7 GB, now 8.3; a cold page of 1,000 narrow rows took 24-36 ms, now
+    4.4-6.6). The forms kept take about their size: 20,000 narrow rows under 1 KB each."""
     svc = TaskService(Store(build_org(tasks=20_000)))
     fields = {"fields": "_id,updatedTime,createdTime,status", "limit": "1000"}
     svc.list_tasks({**fields, "page": "1"}, "", "/tasks", fragments=True)  # lazy state
