@@ -356,7 +356,8 @@ class SandboxApp:
         request at ``arrived`` (its first line; None: now): the server's threads reach
         this later, and unevenly under load, and a late count bunches requests a client
         spread out. Arrivals counted out of order are kept sorted; a request is refused
-        when its window from its arrival on already holds the limit."""
+        when a window of the period that would hold it already holds the limit: its own,
+        or that of an arrival after it counted before it (:func:`_fullest`)."""
         with self._lock:
             self.stats.requests += 1
             if self.rate_limit is None:
@@ -366,10 +367,10 @@ class SandboxApp:
             at = now if arrived is None else min(arrived, now)
             window = self._admitted
             del window[: bisect.bisect_right(window, now - self.rate_period - _ARRIVAL_LAG)]
-            first = bisect.bisect_right(window, at - self.rate_period)
-            if len(window) - first >= self.rate_limit:
+            oldest = _fullest(window, at, self.rate_period, self.rate_limit)
+            if oldest is not None:
                 self.stats.rejected_429 += 1
-                raise _TooMany(max(1, math.ceil(window[first] + self.rate_period - now)))
+                raise _TooMany(max(1, math.ceil(oldest + self.rate_period - now)))
             bisect.insort(window, at)
             self.stats.admitted += 1
 
@@ -423,6 +424,25 @@ def _preflight(environ: dict[str, Any], cors: list[tuple[str, str]]) -> tuple[tu
         ("Access-Control-Allow-Headers", asked or "Authorization, Content-Type, Accept"),
         ("Access-Control-Max-Age", "600"),
     )
+
+
+def _fullest(window: list[float], at: float, period: float, limit: int) -> float | None:
+    """The oldest arrival of a window of ``period`` holding ``at`` that already holds
+    ``limit`` of the sorted arrivals ``window`` (None: none does). The windows holding
+    ``at`` end from ``at`` to a period after it; their counts change at arrivals only, so
+    those ending at ``at`` and at each later arrival are weighed (a later one was counted
+    first when the server's threads reached them out of order; weighed from ``at`` on
+    whatever their end, a request was refused that every window holding it had room for).
+
+    >>> _fullest([0.0, 0.5, 1.2], 1.1, 1.0, 2), _fullest([0.0, 0.5, 1.6], 1.1, 1.0, 2)
+    (0.5, None)
+    """
+    ends = window[bisect.bisect_right(window, at) : bisect.bisect_left(window, at + period)]
+    for end in (at, *ends):
+        first = bisect.bisect_right(window, end - period)
+        if bisect.bisect_right(window, end) - first >= limit:
+            return window[first]
+    return None
 
 
 def check_rate(rate_limit: int | None, rate_period: float) -> None:
