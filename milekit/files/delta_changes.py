@@ -505,9 +505,11 @@ class Seen:
         self.reads = []
         for keys, stamped in reads:
             order = np.argsort(keys)  # a stable sort took twice as long
-            if len(keys) > 1 and (keys[order[1:]] == keys[order[:-1]]).any():
+            ranked = keys[order]
+            if len(ranked) > 1 and (ranked[1:] == ranked[:-1]).any():
                 order = np.argsort(keys, kind="stable")  # an id twice: its copies in order
-            self.reads.append((keys[order], stamped[order]))
+                ranked = keys[order]
+            self.reads.append((ranked, stamped[order]))
 
     def has(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Which of ``keys`` some read got (one search among every read's keys: a search
